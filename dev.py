@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""The project's two commands, on a fresh machine with only Python 3.11+:
+
+    python3 dev.py demo    # start the sandbox (and print its URLs and demo keys)
+    python3 dev.py test    # install what is needed, then run the linter and every test
+
+Both create ``.venv`` beside this file on first use and install the project into it
+(again whenever pyproject.toml changes). Nothing else needs installing by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".enstoolkit-installed"
+
+
+def run(*cmd: str | os.PathLike[str], env: dict[str, str] | None = None) -> int:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env)
+
+
+def ensure_env() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older python3
+        sys.exit(f"enstoolkit needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not PY.exists():
+        print(f"creating {VENV.relative_to(ROOT)} ...", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return
+    if run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip") != 0:
+        sys.exit("could not upgrade pip")
+    if run(PY, "-m", "pip", "install", "--quiet", "-e", ".[dev]") != 0:
+        sys.exit("could not install enstoolkit and its test tools")
+    STAMP.write_text(digest)
+
+
+def test(args: list[str]) -> int:
+    ensure_env()
+    code = run(PY, "-m", "ruff", "check", "enstoolkit", "tests", "dev.py")
+    if code != 0:
+        return code
+    return run(PY, "-m", "pytest", *args)
+
+
+def demo(args: list[str]) -> int:
+    ensure_env()
+    try:
+        return run(BIN / "enstoolkit", "demo", *args)
+    except KeyboardInterrupt:
+        return 0
+
+
+def main() -> int:
+    commands = {"test": test, "demo": demo}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        return 2
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

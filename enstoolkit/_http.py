@@ -1,0 +1,185 @@
+"""HTTP transport shared by the ENS and Encharge clients.
+
+One ``httpx.Client`` per API client (connection reuse), explicit timeouts,
+bounded exponential backoff with jitter for idempotent requests, secrets kept
+out of logs and exceptions, and a rolling count of the requests sent in the
+last hour.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpx
+
+from . import __version__
+from .errors import TransportError, redact
+
+logger = logging.getLogger("enstoolkit")
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+USER_AGENT = f"enstoolkit/{__version__} (+python-httpx)"
+
+
+class RequestLog:
+    """Timestamps of the requests a client sent, for a rolling one-hour count.
+
+    Example:
+        >>> log = RequestLog()
+        >>> log.add()
+        >>> log.count()
+        1
+    """
+
+    def __init__(self, window: float = 3600.0) -> None:
+        self.window = window
+        self._times: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        """Record one request now."""
+        with self._lock:
+            self._times.append(time.monotonic())
+
+    def count(self) -> int:
+        """How many requests were recorded within the window."""
+        cutoff = time.monotonic() - self.window
+        with self._lock:
+            while self._times and self._times[0] < cutoff:
+                self._times.popleft()
+            return len(self._times)
+
+
+class HTTPBase:
+    """Plumbing for an API client: session, retries, redaction, request counting.
+
+    Subclasses set ``service`` and implement ``_secrets()``.
+    """
+
+    service = "API"
+    max_retries = 3
+    backoff_base = 0.25
+    backoff_cap = 4.0
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        transport: httpx.BaseTransport | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.request_log = RequestLog()
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+            follow_redirects=False,
+        )
+
+    # -- to be provided by the API clients ---------------------------------------------
+    def _secrets(self) -> Iterable[str | None]:
+        return ()
+
+    # -- helpers -----------------------------------------------------------------------
+    def _redact(self, text: str) -> str:
+        return redact(text, self._secrets())
+
+    def _backoff(self, attempt: int) -> float:
+        delay = min(self.backoff_cap, self.backoff_base * (2**attempt))
+        return delay * (0.5 + random.random() / 2)
+
+    @property
+    def requests_last_hour(self) -> int:
+        """Requests this client sent in the last rolling hour.
+
+        Example:
+            >>> from enstoolkit import ENSClient
+            >>> ENSClient("key", "http://127.0.0.1:9/ens/service").requests_last_hour
+            0
+        """
+        return self.request_log.count()
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        content: str | bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool | None = None,
+    ) -> httpx.Response:
+        """Send one request, retrying transport errors and 5xx when ``retry`` allows.
+
+        ``retry`` defaults to whether the method is idempotent. Returns the final response,
+        whatever its status; raises :class:`TransportError` when no response came.
+        """
+        method = method.upper()
+        if retry is None:
+            retry = method in IDEMPOTENT_METHODS
+        shown_path = self._redact(path)
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            self.request_log.add()
+            try:
+                response = self._http.request(
+                    method, path, params=params, json=json, content=content, headers=headers
+                )
+            except httpx.TransportError as exc:
+                reason = self._redact(f"{type(exc).__name__}: {exc}")
+                if retry and attempt < self.max_retries:
+                    delay = self._backoff(attempt)
+                    logger.warning(
+                        "%s %s %s: %s; retry %d in %.2fs",
+                        self.service, method, shown_path, reason, attempt + 1, delay,
+                    )
+                    attempt += 1
+                    time.sleep(delay)
+                    continue
+                raise TransportError(self.service, method, shown_path, reason) from None
+            elapsed = (time.perf_counter() - started) * 1000
+            logger.debug(
+                "%s %s %s -> %d in %.0f ms", self.service, method, shown_path,
+                response.status_code, elapsed,
+            )
+            if response.status_code in RETRY_STATUSES and retry and attempt < self.max_retries:
+                delay = self._backoff(attempt)
+                logger.warning(
+                    "%s %s %s answered %d; retry %d in %.2fs",
+                    self.service, method, shown_path, response.status_code, attempt + 1, delay,
+                )
+                attempt += 1
+                time.sleep(delay)
+                continue
+            return response
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+
+def json_or_none(response: httpx.Response) -> Any:
+    """The response's JSON body, or ``None`` when it is empty or not JSON.
+
+    Example:
+        >>> json_or_none(httpx.Response(204))
+    """
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None

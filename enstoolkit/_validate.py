@@ -1,0 +1,100 @@
+"""Input checks shared by the clients; each raises :class:`ValidationError` naming the argument."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from .errors import ValidationError
+
+# Pragmatic address syntax: one @, no spaces, a dot in the domain, no empty labels.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+
+
+def is_valid_email(value: object) -> bool:
+    """Whether ``value`` is a syntactically valid email address.
+
+    Example:
+        >>> is_valid_email("jo@example.org"), is_valid_email("jo@example")
+        (True, False)
+    """
+    if not isinstance(value, str) or len(value) > 254:
+        return False
+    if not _EMAIL.match(value):
+        return False
+    local = value.split("@", 1)[0]
+    return not (local.startswith(".") or local.endswith(".") or ".." in local)
+
+
+def check_email(argument: str, value: Any) -> str:
+    """Validate an email address and return it trimmed and lowercased.
+
+    Example:
+        >>> check_email("email", " Jo@Example.org ")
+        'jo@example.org'
+    """
+    if not isinstance(value, str) or not is_valid_email(value.strip()):
+        raise ValidationError(argument, value, "an email address such as name@example.org")
+    return value.strip().lower()
+
+
+def check_choice(argument: str, value: Any, allowed: Collection[str]) -> str:
+    """Validate that ``value`` is one of ``allowed``.
+
+    Example:
+        >>> check_choice("type", "dcf", ["dcf", "pet"])
+        'dcf'
+    """
+    if not isinstance(value, str) or value not in allowed:
+        raise ValidationError(argument, value, "one of " + ", ".join(sorted(allowed)))
+    return value
+
+
+def check_int(argument: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+    """Validate a whole number within ``[low, high]``.
+
+    Example:
+        >>> check_int("rows", 50, 1, 100)
+        50
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        else:
+            raise ValidationError(argument, value, _range_text(low, high))
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValidationError(argument, value, _range_text(low, high))
+    return value
+
+
+def check_id(argument: str, value: Any) -> int:
+    """Validate a positive numeric identifier (an int or a string of digits).
+
+    Example:
+        >>> check_id("supporter_id", "212200")
+        212200
+    """
+    return check_int(argument, value, 1, None)
+
+
+def _range_text(low: int | None, high: int | None) -> str:
+    if low is not None and high is not None:
+        return f"an integer from {low} to {high}"
+    if low is not None:
+        return f"an integer of at least {low}"
+    return "an integer"
+
+
+def unknown_names(given: Iterable[str], known: Iterable[str]) -> list[str]:
+    """The names in ``given`` not found in ``known`` (compared without case).
+
+    Example:
+        >>> unknown_names(["First Name", "Nope"], ["first name"])
+        ['Nope']
+    """
+    lower = {k.lower() for k in known}
+    return [g for g in given if g.lower() not in lower]

@@ -1,0 +1,249 @@
+"""The exception tree shared by every enstoolkit client.
+
+Everything the toolkit raises on purpose derives from :class:`EnstoolkitError`.
+API errors carry the vendor's own ``message`` (and ENS's ``messageId``), with
+any API key or session token replaced by ``***`` so that an exception can be
+printed, logged or saved in a notebook without leaking a secret.
+
+Example:
+    >>> from enstoolkit.errors import InvalidAPIKey, AuthenticationError
+    >>> issubclass(InvalidAPIKey, AuthenticationError)
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "DataShapeError",
+    "EnstoolkitError",
+    "InactiveUser",
+    "InvalidAPIKey",
+    "InvalidSessionToken",
+    "NotFoundError",
+    "PageProcessingError",
+    "PermissionDenied",
+    "RateLimitExceeded",
+    "ServerError",
+    "TransportError",
+    "UnregisteredSourceAddress",
+    "UserNotFound",
+    "ValidationError",
+]
+
+
+class EnstoolkitError(Exception):
+    """Base class of every error the toolkit raises.
+
+    Example:
+        >>> try:
+        ...     raise ValidationError("rows", 500, "an integer from 1 to 100")
+        ... except EnstoolkitError as e:
+        ...     print(type(e).__name__)
+        ValidationError
+    """
+
+
+class ValidationError(EnstoolkitError, ValueError):
+    """Bad input, found before any request was sent.
+
+    Attributes:
+        argument: the name of the offending argument (or field).
+        value: what was given (never a secret).
+        allowed: a description of the allowed values.
+
+    Example:
+        >>> e = ValidationError("days_back", 40, "an integer from 1 to 32")
+        >>> str(e)
+        'days_back=40 is not valid: expected an integer from 1 to 32'
+    """
+
+    def __init__(self, argument: str, value: Any, allowed: str, detail: str | None = None) -> None:
+        self.argument = argument
+        self.value = value
+        self.allowed = allowed
+        self.detail = detail
+        text = f"{argument}={value!r} is not valid: expected {allowed}"
+        if detail:
+            text += f" ({detail})"
+        super().__init__(text)
+
+
+class DataShapeError(EnstoolkitError):
+    """An API sent a value that does not fit the frame's schema; names the column.
+
+    Example:
+        >>> str(DataShapeError("supporterId", "abc", "an integer"))
+        "column 'supporterId': 'abc' is not an integer"
+    """
+
+    def __init__(self, column: str, value: Any, expected: str) -> None:
+        self.column = column
+        self.value = value
+        self.expected = expected
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"column {column!r}: {shown} is not {expected}")
+
+
+class ConfigurationError(EnstoolkitError):
+    """The client is missing configuration, for example an API key.
+
+    Example:
+        >>> str(ConfigurationError("no ENS API key"))
+        'no ENS API key'
+    """
+
+
+class TransportError(EnstoolkitError):
+    """The server could not be reached, or the connection failed, after any retries.
+
+    Example:
+        >>> str(TransportError("ENS", "GET", "/supporter/1", "connection refused"))
+        'ENS GET /supporter/1 failed: connection refused'
+    """
+
+    def __init__(self, service: str, method: str, path: str, reason: str) -> None:
+        self.service = service
+        self.method = method
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{service} {method} {path} failed: {reason}")
+
+
+class APIError(EnstoolkitError):
+    """The API answered with an error.
+
+    Attributes:
+        service: ``"ENS"`` or ``"Encharge"``.
+        status_code: the HTTP status.
+        message: the vendor's own message (secrets redacted).
+        message_id: ENS's ``messageId`` or Encharge's ``errorCode``, if given.
+        developer_message: ENS's ``developerMessage``, if given.
+        method, path: the request (path with secrets redacted).
+
+    Example:
+        >>> e = APIError("ENS", 400, "Failed to get pages", message_id=-1767273746)
+        >>> str(e)
+        'ENS answered 400: Failed to get pages (messageId -1767273746)'
+    """
+
+    def __init__(
+        self,
+        service: str,
+        status_code: int,
+        message: str,
+        *,
+        message_id: int | str | None = None,
+        developer_message: str | None = None,
+        method: str = "",
+        path: str = "",
+        body: Any = None,
+    ) -> None:
+        self.service = service
+        self.status_code = status_code
+        self.message = message
+        self.message_id = message_id
+        self.developer_message = developer_message or None
+        self.method = method
+        self.path = path
+        self.body = body
+        text = f"{service} answered {status_code}: {message}"
+        if message_id is not None:
+            text += f" (messageId {message_id})" if service == "ENS" else f" (errorCode {message_id})"
+        super().__init__(text)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.service!r}, {self.status_code}, {self.message!r})"
+
+
+class AuthenticationError(APIError):
+    """ENS or Encharge refused the credentials or the session.
+
+    Example:
+        >>> issubclass(InvalidSessionToken, AuthenticationError)
+        True
+    """
+
+
+class InvalidAPIKey(AuthenticationError):
+    """ENS: "Invalid api key [...]" (the key is wrong, or sent to the wrong datacenter)."""
+
+
+class UserNotFound(AuthenticationError):
+    """ENS: "A user was not found for api key[...]. Please contact support"."""
+
+
+class UnregisteredSourceAddress(AuthenticationError):
+    """ENS: "Authentication call is being made from an unregistered source address..."."""
+
+
+class InactiveUser(AuthenticationError):
+    """ENS: "The user specified by api key [...] is not active or does not have access to EN services"."""
+
+
+class RateLimitExceeded(AuthenticationError):
+    """The request limit is used up.
+
+    ENS sends its hourly limit ("... has exceeded its api limit") as a 401, so this is
+    one of ENS's authentication errors; Encharge would send a 429.
+
+    Attributes:
+        retry_after: seconds to wait, when the API says so (else ``None``).
+    """
+
+    def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retry_after = retry_after
+
+
+class InvalidSessionToken(AuthenticationError):
+    """ENS: "Invalid ens-auth-token" (expired or retired); the client re-authenticates once."""
+
+
+class PermissionDenied(AuthenticationError):
+    """The API user lacks a permission ("ApiUser does not have adequate permissions")."""
+
+
+class NotFoundError(APIError):
+    """The resource does not exist (for example an unknown page id)."""
+
+
+class BadRequestError(APIError):
+    """The API rejected the request as malformed (HTTP 400/422)."""
+
+
+class ServerError(APIError):
+    """The API failed (HTTP 5xx) and retries, where allowed, did not help."""
+
+
+class PageProcessingError(APIError):
+    """ENS processed a page request and answered ``status: ERROR`` (for example a declined card).
+
+    Attributes:
+        result: the full response body ENS sent.
+    """
+
+    def __init__(self, message: str, result: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__("ENS", 200, message, body=result, **kwargs)
+        self.result = result
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every secret found in ``text`` with ``***``.
+
+    Example:
+        >>> redact("Invalid api key [abc-123]", ["abc-123"])
+        'Invalid api key [***]'
+    """
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text

@@ -1,0 +1,522 @@
+"""Explicit polars schemas for every resource, and the builders that apply them.
+
+Nothing here infers a type. Values are coerced to the declared dtype whatever form
+the API used: numbers sent as strings (and strings sent as numbers), booleans as
+``"Y"``/``"N"``/``"true"``, and dates as epoch milliseconds, epoch seconds,
+``YYYY-MM-DD``, ``DD/MM/YYYY`` or ISO 8601. A value that cannot be coerced raises
+:class:`~enstoolkit.errors.DataShapeError` naming the column.
+
+Example:
+    >>> import polars as pl
+    >>> from enstoolkit.frames import build_frame
+    >>> build_frame([{"id": "7", "when": "01/03/2018"}], {"id": pl.Int64, "when": pl.Date}).row(0)
+    (7, datetime.date(2018, 3, 1))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+from .errors import DataShapeError
+
+__all__ = [
+    "ENCHARGE_PERSON_SCHEMA",
+    "FIELDS_SCHEMA",
+    "MEMBERSHIP_STRUCT",
+    "PAGE_SCHEMA",
+    "PROCESS_RESULT_SCHEMA",
+    "QUERY_SCHEMA",
+    "QUESTIONS_SCHEMA",
+    "QUESTION_DETAIL_SCHEMA",
+    "QUESTION_STRUCT",
+    "SUPPORTER_BASE_SCHEMA",
+    "TRANSACTION_SCHEMA",
+    "build_frame",
+    "empty_frame",
+    "optins",
+    "parse_temporal",
+]
+
+UTC_MS = pl.Datetime("ms", "UTC")
+
+SUPPORTER_BASE_SCHEMA: dict[str, pl.DataType] = {"supporterId": pl.Int64(), "suppressed": pl.Boolean()}
+
+QUESTION_STRUCT = pl.Struct(
+    {
+        "id": pl.Int64,
+        "componentId": pl.Int64,
+        "name": pl.String,
+        "type": pl.String,
+        "response": pl.String,
+        "modifiedOn": UTC_MS,
+        "netdonorLogId": pl.Int64,
+    }
+)
+
+MEMBERSHIP_STRUCT = pl.Struct(
+    {
+        "id": pl.Int64,
+        "clientId": pl.Int64,
+        "membershipId": pl.String,
+        "membershipName": pl.String,
+        "donationId": pl.Int64,
+        "termStartDate": UTC_MS,
+        "termEndDate": UTC_MS,
+        "expireDays": pl.Int64,
+        "membershipPaid": pl.Float64,
+        "membershipCost": pl.Float64,
+        "membershipStatus": pl.String,
+        "membershipState": pl.String,
+        "members": pl.List(pl.Struct({"firstName": pl.String, "lastName": pl.String})),
+    }
+)
+
+FIELDS_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(), "name": pl.String(), "tag": pl.String(), "property": pl.String(),
+}
+
+QUESTIONS_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(), "questionId": pl.Int64(), "name": pl.String(), "type": pl.String(),
+}
+
+QUESTION_DETAIL_SCHEMA: dict[str, pl.DataType] = {
+    **QUESTIONS_SCHEMA,
+    "locale": pl.String(),
+    "label": pl.String(),
+    "htmlFieldType": pl.String(),
+    "content": pl.List(
+        pl.Struct(
+            {
+                "selected": pl.Boolean,
+                "value": pl.String,
+                "label": pl.String,
+                "forId": pl.String,
+                "imageUrl": pl.String,
+            }
+        )
+    ),
+}
+
+TRANSACTION_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "type": pl.String(),
+    "subtype": pl.String(),
+    "name": pl.String(),
+    "campaignId": pl.Int64(),
+    "createdOn": pl.Date(),
+    "createdDate": UTC_MS,
+    "xref1": pl.String(),
+    "xref2": pl.String(),
+    "exportType": pl.String(),
+    "txType": pl.String(),
+    "recurringPayment": pl.Boolean(),
+    "status": pl.String(),
+    "amount": pl.Float64(),
+    "currency": pl.String(),
+    "broadcastId": pl.Int64(),
+}
+
+PAGE_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "campaignId": pl.Int64(),
+    "name": pl.String(),
+    "title": pl.String(),
+    "type": pl.String(),
+    "subType": pl.String(),
+    "clientId": pl.Int64(),
+    "createdOn": UTC_MS,
+    "modifiedOn": UTC_MS,
+    "campaignBaseUrl": pl.String(),
+    "campaignStatus": pl.String(),
+    "defaultLocale": pl.String(),
+    "trackingParameters": pl.List(pl.String),
+}
+
+QUERY_SCHEMA: dict[str, pl.DataType] = {
+    "supporterId": pl.Int64(),
+    "emailAddress": pl.String(),
+    "createdOn": pl.Date(),
+    "modifiedOn": pl.Date(),
+}
+
+PROCESS_RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "status": pl.String(),
+    "id": pl.Int64(),
+    "supporterId": pl.Int64(),
+    "supporterEmailAddress": pl.String(),
+    "type": pl.String(),
+    "transactionId": pl.String(),
+    "error": pl.String(),
+    "amount": pl.Float64(),
+    "currency": pl.String(),
+    "recurringPayment": pl.Boolean(),
+    "paymentType": pl.String(),
+    "recurringFrequency": pl.String(),
+    "recurringDay": pl.Int64(),
+    "createdOn": UTC_MS,
+}
+
+ENCHARGE_PERSON_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "email": pl.String(),
+    "userId": pl.String(),
+    "firstName": pl.String(),
+    "lastName": pl.String(),
+    "name": pl.String(),
+    "createdAt": UTC_MS,
+    "updatedAt": UTC_MS,
+    "lastActivity": UTC_MS,
+    "leadScore": pl.Float64(),
+    "tags": pl.List(pl.String),
+    "unsubscribed": pl.Boolean(),
+    "validationResult": pl.String(),
+    "validationConfidence": pl.Float64(),
+    "isEmailDisposable": pl.Boolean(),
+    "isEmailRole": pl.Boolean(),
+}
+
+_TRUE = frozenset({"true", "y", "yes", "1", "t"})
+_FALSE = frozenset({"false", "n", "no", "0", "f", ""})
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_EPOCH_SECONDS_LIMIT = 100_000_000_000  # below: epoch seconds; above: milliseconds
+
+
+def empty_frame(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """A frame with no rows that keeps every column and dtype.
+
+    Example:
+        >>> empty_frame({"a": pl.Int64}).schema
+        Schema([('a', Int64)])
+    """
+    return pl.DataFrame([], schema=dict(schema))
+
+
+# -- scalar coercion ---------------------------------------------------------------------
+
+
+def _to_str(value: Any, column: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def _to_int(value: Any, column: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise DataShapeError(column, value, "a whole number")
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return None
+        if _INT_RE.match(text):
+            return int(text)
+        try:
+            number = float(text)
+        except ValueError:
+            raise DataShapeError(column, value, "a whole number") from None
+        if number.is_integer():
+            return int(number)
+    raise DataShapeError(column, value, "a whole number")
+
+
+def _to_float(value: Any, column: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().replace(",", "") if value.count(",") and "." in value else value.strip()
+        if text == "":
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            raise DataShapeError(column, value, "a number") from None
+        if math.isnan(number):
+            return None
+        return number
+    raise DataShapeError(column, value, "a number")
+
+
+def _to_bool(value: Any, column: str) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return None if text == "" else False
+    raise DataShapeError(column, value, "a boolean (true/false, Y/N)")
+
+
+def _to_datetime(value: Any, column: str) -> dt.datetime | None:
+    """One value of any ENS/Encharge date form as an aware UTC datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    if isinstance(value, bool):
+        raise DataShapeError(column, value, "a date or timestamp")
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if not math.isfinite(number) or abs(number) > 1e16:
+            raise DataShapeError(column, value, "a date or timestamp")
+        millis = number if abs(number) >= _EPOCH_SECONDS_LIMIT else number * 1000
+        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=millis)
+    if isinstance(value, str):
+        text = value.strip()
+        if _INT_RE.match(text):
+            return _to_datetime(int(text), column)
+        try:
+            if len(text) == 10 and text[2] == "/" and text[5] == "/":
+                day, month, year = text.split("/")
+                return dt.datetime(int(year), int(month), int(day), tzinfo=dt.UTC)
+            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except (ValueError, IndexError):
+            raise DataShapeError(column, value, "a date or timestamp") from None
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=dt.UTC)
+        return parsed.astimezone(dt.UTC)
+    raise DataShapeError(column, value, "a date or timestamp")
+
+
+def _to_date(value: Any, column: str) -> dt.date | None:
+    parsed = _to_datetime(value, column)
+    return None if parsed is None else parsed.date()
+
+
+def _coerce(value: Any, dtype: pl.DataType, column: str) -> Any:
+    """Coerce one (possibly nested) value to ``dtype``; used for nested columns."""
+    if isinstance(dtype, type):
+        dtype = dtype()
+    if value is None:
+        return None
+    if isinstance(dtype, pl.String):
+        return _to_str(value, column)
+    if dtype.is_integer():
+        return _to_int(value, column)
+    if dtype.is_float():
+        return _to_float(value, column)
+    if isinstance(dtype, pl.Boolean):
+        return _to_bool(value, column)
+    if isinstance(dtype, pl.Datetime):
+        return _to_datetime(value, column)
+    if isinstance(dtype, pl.Date):
+        return _to_date(value, column)
+    if isinstance(dtype, pl.List):
+        inner = dtype.inner
+        if isinstance(inner, type):
+            inner = inner()
+        if isinstance(value, str):
+            if isinstance(inner, pl.String):
+                return [part.strip() for part in value.split(",") if part.strip()]
+            raise DataShapeError(column, value, "a list")
+        if isinstance(value, Mapping) and len(value) == 1:
+            # ENS wraps some lists, e.g. {"data": [...]}
+            (only,) = value.values()
+            if isinstance(only, list):
+                value = only
+        if not isinstance(value, (list, tuple)):
+            raise DataShapeError(column, value, "a list")
+        return [_coerce(item, inner, column) for item in value]
+    if isinstance(dtype, pl.Struct):
+        if not isinstance(value, Mapping):
+            raise DataShapeError(column, value, "an object")
+        out = {}
+        for field in dtype.fields:
+            item = value.get(field.name)
+            if item is None and field.name == "members":
+                item = value.get("member")  # the ENS spec's schema and example disagree
+            out[field.name] = _coerce(item, field.dtype, f"{column}.{field.name}")
+        return out
+    raise DataShapeError(column, value, str(dtype))
+
+
+_SCALAR = {
+    "str": _to_str,
+    "int": _to_int,
+    "float": _to_float,
+    "bool": _to_bool,
+}
+
+
+def _column(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series:
+    if isinstance(dtype, type):
+        dtype = dtype()
+    if isinstance(dtype, (pl.Datetime, pl.Date)):
+        return parse_temporal(values, dtype, name)
+    if isinstance(dtype, pl.String):
+        fn = _SCALAR["str"]
+    elif dtype.is_integer():
+        fn = _SCALAR["int"]
+    elif dtype.is_float():
+        fn = _SCALAR["float"]
+    elif isinstance(dtype, pl.Boolean):
+        fn = _SCALAR["bool"]
+    else:
+        return pl.Series(name, [_coerce(v, dtype, name) for v in values], dtype=dtype)
+    return pl.Series(name, [fn(v, name) for v in values], dtype=dtype)
+
+
+def parse_temporal(values: Sequence[Any], dtype: pl.DataType = UTC_MS, name: str = "") -> pl.Series:
+    """Parse a column of mixed date forms into ``Date`` or ``Datetime(UTC)``.
+
+    Epoch milliseconds, epoch seconds, ``YYYY-MM-DD``, ``DD/MM/YYYY`` and ISO 8601
+    may be mixed in one column. Empty strings become null.
+
+    Example:
+        >>> parse_temporal([1487353181180, "2018-12-04", "01/03/2018", None], pl.Date).to_list()
+        [datetime.date(2017, 2, 17), datetime.date(2018, 12, 4), datetime.date(2018, 3, 1), None]
+    """
+    if isinstance(dtype, type):
+        dtype = dtype()
+    strings = [None if v is None else _to_str(v, name) for v in values]
+    frame = pl.DataFrame({"s": pl.Series(strings, dtype=pl.String)})
+    s = pl.col("s").str.strip_chars()
+    number = s.cast(pl.Int64, strict=False)
+    epoch = pl.when(s.str.contains(r"^[+-]?\d+$")).then(
+        pl.when(number.abs() < _EPOCH_SECONDS_LIMIT).then(number * 1000).otherwise(number)
+    )
+    iso_datetime = pl.when(s.str.contains(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")).then(s)
+    parsed = pl.coalesce(
+        epoch.cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
+        s.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
+        s.str.to_date("%d/%m/%Y", strict=False).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
+        iso_datetime.str.to_datetime(strict=False, time_zone="UTC", time_unit="ms"),
+    )
+    out = frame.select(raw=s, parsed=parsed)
+    failed = out.filter(pl.col("raw").is_not_null() & (pl.col("raw") != "") & pl.col("parsed").is_null())
+    if failed.height:
+        # Fall back to the per-value parser (offsets, odd ISO forms) before giving up.
+        fixed = [_to_datetime(v, name) for v in strings]
+        series = pl.Series(name, fixed, dtype=UTC_MS)
+    else:
+        series = out.get_column("parsed").alias(name)
+    if isinstance(dtype, pl.Date):
+        return series.dt.date()
+    if isinstance(dtype, pl.Datetime) and (dtype.time_unit != "ms" or dtype.time_zone != "UTC"):
+        return series.cast(dtype)
+    return series
+
+
+def build_frame(
+    records: Iterable[Mapping[str, Any]],
+    schema: Mapping[str, pl.DataType],
+    *,
+    extra: bool = False,
+) -> pl.DataFrame:
+    """Build a frame from API records with an explicit schema.
+
+    Args:
+        records: JSON objects as the API sent them.
+        schema: column name -> dtype; missing keys become nulls.
+        extra: keep keys not in ``schema`` as String columns after the declared ones
+            (in order of first appearance), so nothing is dropped.
+
+    Example:
+        >>> build_frame([{"supporterId": "5", "suppressed": "false"}], SUPPORTER_BASE_SCHEMA).row(0)
+        (5, False)
+    """
+    rows = [r for r in records]
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise DataShapeError(f"row {i}", row, "an object")
+    full: dict[str, pl.DataType] = dict(schema)
+    if extra:
+        for row in rows:
+            for key in row:
+                if key not in full:
+                    full[key] = pl.String()
+    if not rows:
+        return empty_frame(full)
+    columns = [_column(name, [row.get(name) for row in rows], dtype) for name, dtype in full.items()]
+    return pl.DataFrame(columns)
+
+
+OPTIN_TYPES = frozenset({"OPTIN", "OPT", "CONFIRMATION", "CONF"})
+
+
+def optins(df: pl.DataFrame, *, dates: bool = False, column: str = "questions") -> pl.DataFrame:
+    """Widen the ``questions`` list column into one Boolean column per opt-in question.
+
+    ``True`` for a "Y" response, ``False`` for "N", null where the supporter never
+    answered. General questions are left out. With ``dates=True`` a
+    ``"<question> date"`` column (Datetime UTC) follows each opt-in column.
+
+    Example:
+        >>> from enstoolkit.frames import build_frame, QUESTION_STRUCT, SUPPORTER_BASE_SCHEMA
+        >>> df = build_frame(
+        ...     [{"supporterId": 1, "suppressed": False,
+        ...       "questions": [{"name": "Marketing Optin", "type": "OPTIN", "response": "Y"}]},
+        ...      {"supporterId": 2, "suppressed": False, "questions": []}],
+        ...     {**SUPPORTER_BASE_SCHEMA, "questions": pl.List(QUESTION_STRUCT)})
+        >>> optins(df).get_column("Marketing Optin").to_list()
+        [True, None]
+    """
+    if column not in df.columns:
+        raise ValueError(
+            f"the frame has no {column!r} column: fetch supporters with questions=True"
+        )
+    indexed = df.with_row_index("__row")
+    answers = (
+        indexed.select("__row", column)
+        .explode(column)
+        .drop_nulls(column)
+        .unnest(column)
+        .filter(pl.col("type").str.to_uppercase().is_in(sorted(OPTIN_TYPES)))
+        .select(
+            "__row",
+            "name",
+            pl.when(pl.col("response").str.to_uppercase() == "Y")
+            .then(True)
+            .when(pl.col("response").str.to_uppercase() == "N")
+            .then(False)
+            .otherwise(None)
+            .alias("value"),
+            pl.col("modifiedOn").alias("date"),
+        )
+    )
+    names = sorted(answers.get_column("name").unique().drop_nulls().to_list())
+    out = indexed.drop(column)
+    for name in names:
+        one = answers.filter(pl.col("name") == name).unique("__row", keep="last", maintain_order=True)
+        picked = [pl.col("value").alias(name)]
+        if dates:
+            picked.append(pl.col("date").alias(f"{name} date"))
+        out = out.join(one.select("__row", *picked), on="__row", how="left")
+    return out.sort("__row").drop("__row")

@@ -1,0 +1,226 @@
+"""A faithful local emulator of the ENS (and Encharge) APIs on loopback.
+
+One HTTP server (Starlette on uvicorn, in a background thread) serves ENS under
+``/ens/service`` with seeded, deterministic synthetic data and a frozen clock. It is
+what the demo, the notebooks and every test run against.
+
+Example:
+    >>> from enstoolkit.sandbox import Sandbox
+    >>> with Sandbox(supporters=100, seed=0) as sb:
+    ...     sb.ens_url.startswith("http://127.0.0.1:")
+    True
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from .data import DEFAULT_NOW
+from .ens import ENSApp, ENSState
+
+__all__ = ["DEFAULT_NOW", "Sandbox"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Sandbox:
+    """The local ENS emulator: a context manager that runs a loopback HTTP server.
+
+    Args:
+        supporters: how many synthetic supporters to seed.
+        seed: the random seed; the same seed (and clock) gives the same account.
+        port: a fixed port, or 0 for a free one.
+        host: a loopback address (anything else is refused).
+        now: the frozen clock of the emulated account.
+        hourly_limit: ENS requests allowed per rolling hour (ENS: 5,000).
+        token_ttl: seconds a session token lives (ENS: 3,600).
+        allowed_sources: client addresses allowed to authenticate (the ENS API user's
+            whitelist); ``()`` allows any.
+        export_delay: seconds before an export job completes.
+        latency: seconds added to every response (a simulated round trip).
+
+    Attributes:
+        url: the server root; ``ens_url``: the ENS base URL; ``ens_api_key``: the demo key;
+        ``ens``: the :class:`~enstoolkit.sandbox.ens.ENSState` (for tests and inspection).
+
+    Example:
+        >>> with Sandbox(supporters=10) as sb:
+        ...     sorted(sb.describe())[:2]
+        ['ens_api_key', 'ens_url']
+    """
+
+    def __init__(
+        self,
+        supporters: int = 5000,
+        seed: int = 0,
+        *,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        now: dt.datetime = DEFAULT_NOW,
+        hourly_limit: int = 5000,
+        token_ttl: float = 3600.0,
+        allowed_sources: Iterable[str] = ("127.0.0.1", "::1"),
+        export_delay: float = 0.2,
+        latency: float = 0.0,
+    ) -> None:
+        if not _is_loopback(host):
+            raise ValueError(f"host={host!r}: the sandbox binds to loopback only (127.0.0.1, ::1, localhost)")
+        if supporters < 0:
+            raise ValueError(f"supporters={supporters!r}: expected a count of at least 0")
+        self.host = host
+        self.port = port
+        self.latency = latency
+        self.ens = ENSState(
+            supporters=supporters, seed=seed, now=now, hourly_limit=hourly_limit,
+            token_ttl=token_ttl, allowed_sources=tuple(allowed_sources), export_delay=export_delay,
+        )
+        self._failures: list[tuple[str, str, int]] = []  # (method, path prefix, status)
+        self._failures_lock = threading.Lock()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.app = self._build_app()
+
+    # -- app -----------------------------------------------------------------------------
+    def _build_app(self) -> Starlette:
+        ens = ENSApp(self.ens)
+
+        async def root(request: Request) -> Response:
+            return JSONResponse({"service": "enstoolkit sandbox", "ens": "/ens/service"})
+
+        app = Starlette(routes=[Route("/", root), Mount("/ens/service", routes=ens.routes())])
+        sandbox = self
+
+        class LatencyAndFailures:
+            def __init__(self, inner: Any) -> None:
+                self.inner = inner
+
+            async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+                if scope["type"] == "http":
+                    if sandbox.latency > 0:
+                        await asyncio.sleep(sandbox.latency)
+                    status = sandbox._take_failure(scope["method"], scope["path"])
+                    if status is not None:
+                        body = {"message": "The service is temporarily unavailable", "messageId": status}
+                        await JSONResponse(body, status_code=status)(scope, receive, send)
+                        return
+                await self.inner(scope, receive, send)
+
+        app.add_middleware(LatencyAndFailures)
+        return app
+
+    def fail_next(self, count: int = 1, *, status: int = 503, method: str = "", path: str = "") -> None:
+        """Answer the next ``count`` matching requests with ``status`` instead of serving them.
+
+        ``method`` and ``path`` (a prefix of the URL path) narrow which requests fail;
+        empty matches all. A failed request is not acted on.
+
+        Example:
+            >>> with Sandbox(supporters=5) as sb:
+            ...     sb.fail_next(2, status=502, path="/ens/service/supporter")
+        """
+        with self._failures_lock:
+            self._failures.extend([(method.upper(), path, status)] * count)
+
+    def _take_failure(self, method: str, path: str) -> int | None:
+        with self._failures_lock:
+            for i, (want_method, prefix, status) in enumerate(self._failures):
+                if (not want_method or want_method == method) and path.startswith(prefix):
+                    del self._failures[i]
+                    return status
+        return None
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        """Start serving (returns at once when the server listens).
+
+        Example:
+            >>> sb = Sandbox(supporters=5).start()
+            >>> sb.port > 0
+            True
+            >>> sb.stop()
+        """
+        if self._thread is not None:
+            return self
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle stalls
+        sock.bind((self.host.strip("[]"), self.port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
+                                timeout_keep_alive=30)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="enstoolkit-sandbox", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the sandbox server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the server thread."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- addresses and keys --------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The server root, e.g. ``http://127.0.0.1:8765``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def ens_url(self) -> str:
+        """The ENS base URL to give :class:`~enstoolkit.ENSClient`."""
+        return f"{self.url}/ens/service"
+
+    @property
+    def ens_api_key(self) -> str:
+        """The demo account's ENS API key."""
+        return self.ens.api_key
+
+    def describe(self) -> dict[str, str]:
+        """What a user needs to connect: URLs and demo keys, and the environment to set."""
+        return {"ens_url": self.ens_url, "ens_api_key": self.ens_api_key}
+
+    def environment(self) -> dict[str, str]:
+        """Environment variables that point the clients at this sandbox."""
+        return {"ENS_BASE_URL": self.ens_url, "ENS_API_KEY": self.ens_api_key}
+
+    def __repr__(self) -> str:
+        state = "running" if self._thread else "stopped"
+        return f"Sandbox(url={self.url!r}, supporters={len(self.ens.records)}, {state})"

@@ -1,0 +1,71 @@
+"""Shared fixtures: sandboxes on loopback and clients that talk to them over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from enstoolkit import ENSClient
+from enstoolkit.sandbox import Sandbox
+
+SPECS = Path(__file__).parent / "specs"
+
+
+class RecordingTransport(httpx.BaseTransport):
+    """A real HTTP transport that also keeps every request and response it carried."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.exchanges: list[tuple[httpx.Request, httpx.Response]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        response.read()
+        self.exchanges.append((request, response))
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def calls(self, method: str | None = None, contains: str = "") -> list[tuple[httpx.Request, httpx.Response]]:
+        """The exchanges whose method and URL path match."""
+        return [
+            (rq, rs) for rq, rs in self.exchanges
+            if (method is None or rq.method == method) and contains in rq.url.path
+        ]
+
+
+@pytest.fixture(scope="session")
+def shared_sandbox() -> Iterator[Sandbox]:
+    """A larger sandbox for read-only tests (never write to it)."""
+    with Sandbox(supporters=2000, seed=0) as sb:
+        yield sb
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """A fresh small sandbox per test, for tests that write."""
+    with Sandbox(supporters=300, seed=7) as sb:
+        yield sb
+
+
+@pytest.fixture
+def recorder() -> RecordingTransport:
+    return RecordingTransport()
+
+
+@pytest.fixture
+def ens(sandbox: Sandbox, recorder: RecordingTransport) -> Iterator[ENSClient]:
+    client = ENSClient(sandbox.ens_api_key, sandbox.ens_url, transport=recorder)
+    client.backoff_base = 0.01
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def shared_ens(shared_sandbox: Sandbox) -> Iterator[ENSClient]:
+    with ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url) as client:
+        yield client

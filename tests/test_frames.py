@@ -1,0 +1,133 @@
+"""Frame builders: explicit schemas, coercion of mixed forms, opt-in widening."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from enstoolkit.errors import DataShapeError
+from enstoolkit.frames import (
+    PAGE_SCHEMA,
+    QUESTION_STRUCT,
+    SUPPORTER_BASE_SCHEMA,
+    TRANSACTION_SCHEMA,
+    build_frame,
+    empty_frame,
+    optins,
+    parse_temporal,
+)
+
+UTC = dt.UTC
+
+
+def test_temporal_forms_in_one_column() -> None:
+    values = [1487353181180, 1519918699, "2018-12-04", "01/03/2018", "2025-11-20T19:05:09.385Z", "", None]
+    out = parse_temporal(values, pl.Datetime("ms", "UTC"), "when")
+    assert out.dtype == pl.Datetime("ms", "UTC")
+    assert out.to_list() == [
+        dt.datetime(2017, 2, 17, 17, 39, 41, 180000, tzinfo=UTC),
+        dt.datetime(2018, 3, 1, 15, 38, 19, tzinfo=UTC),
+        dt.datetime(2018, 12, 4, tzinfo=UTC),
+        dt.datetime(2018, 3, 1, tzinfo=UTC),
+        dt.datetime(2025, 11, 20, 19, 5, 9, 385000, tzinfo=UTC),
+        None,
+        None,
+    ]
+
+
+def test_temporal_as_date_and_with_offsets() -> None:
+    assert parse_temporal(["2025-11-20T23:30:00-02:00"], pl.Date()).to_list() == [dt.date(2025, 11, 21)]
+    assert parse_temporal(["1698072391000"], pl.Date()).to_list() == [dt.date(2023, 10, 23)]
+
+
+def test_bad_date_names_the_column() -> None:
+    with pytest.raises(DataShapeError, match="createdOn"):
+        parse_temporal(["not a date"], pl.Date(), "createdOn")
+
+
+def test_strings_and_numbers_are_coerced_both_ways() -> None:
+    # The ENS spec sends typed values; a public client's fixtures send strings throughout.
+    records = [
+        {"supporterId": "1234567890", "suppressed": "false", "Age": 32, "Phone Number": 2023456789},
+        {"supporterId": 212200, "suppressed": True, "Age": "41", "Phone Number": "+44 20"},
+    ]
+    schema = {**SUPPORTER_BASE_SCHEMA, "Age": pl.String(), "Phone Number": pl.String()}
+    df = build_frame(records, schema)
+    assert df.schema == pl.Schema(schema)
+    assert df.rows() == [(1234567890, False, "32", "2023456789"), (212200, True, "41", "+44 20")]
+
+
+def test_late_float_in_an_int_column_is_an_error_not_a_truncation() -> None:
+    with pytest.raises(DataShapeError, match="'id'"):
+        build_frame([{"id": 1}, {"id": 2.5}], {"id": pl.Int64()})
+
+
+def test_extra_keys_are_kept_as_strings_in_order() -> None:
+    df = build_frame([{"a": 1, "zeta": 5}, {"a": 2, "beta": True}], {"a": pl.Int64()}, extra=True)
+    assert df.columns == ["a", "zeta", "beta"]
+    assert df.schema["zeta"] == pl.String
+    assert df.row(1) == (2, None, "true")
+
+
+def test_empty_results_keep_their_columns() -> None:
+    for schema in (PAGE_SCHEMA, TRANSACTION_SCHEMA):
+        df = build_frame([], schema)
+        assert df.height == 0
+        assert df.schema == pl.Schema(schema)
+    assert empty_frame({"x": pl.Date()}).schema == pl.Schema({"x": pl.Date()})
+
+
+def test_nested_questions_and_wrapped_lists() -> None:
+    schema = {"questions": pl.List(QUESTION_STRUCT)}
+    df = build_frame(
+        [{"questions": [{"id": "279", "name": "Opt-in", "type": "OPTIN", "response": "Y",
+                         "modifiedOn": 1709816235000}]}],
+        schema,
+    )
+    q = df.item(0, "questions")[0]
+    assert q["id"] == 279 and q["response"] == "Y"
+    assert q["modifiedOn"] == dt.datetime(2024, 3, 7, 12, 57, 15, tzinfo=UTC)
+    content = build_frame([{"c": {"data": [{"value": "Y"}]}}], {"c": pl.List(pl.Struct({"value": pl.String}))})
+    assert content.item(0, "c").to_list() == [{"value": "Y"}]
+
+
+def test_comma_string_to_list() -> None:
+    df = build_frame([{"tags": "a, b,,c"}, {"tags": None}], {"tags": pl.List(pl.String)})
+    assert df.get_column("tags").to_list() == [["a", "b", "c"], None]
+
+
+def test_optins_widens_to_booleans() -> None:
+    schema = {**SUPPORTER_BASE_SCHEMA, "questions": pl.List(QUESTION_STRUCT)}
+    df = build_frame(
+        [
+            {"supporterId": 1, "suppressed": False, "questions": [
+                {"name": "Marketing Optin", "type": "OPTIN", "response": "Y", "modifiedOn": 0},
+                {"name": "SMS Optin", "type": "OPTIN", "response": "N", "modifiedOn": 0},
+                {"name": "Interests", "type": "GENERAL", "response": "daily", "modifiedOn": 0},
+            ]},
+            {"supporterId": 2, "suppressed": True, "questions": []},
+            {"supporterId": 3, "suppressed": False, "questions": [
+                {"name": "Email Opt-in (double)", "type": "CONFIRMATION", "response": "Y"},
+            ]},
+        ],
+        schema,
+    )
+    wide = optins(df, dates=True)
+    assert wide.columns == [
+        "supporterId", "suppressed",
+        "Email Opt-in (double)", "Email Opt-in (double) date",
+        "Marketing Optin", "Marketing Optin date",
+        "SMS Optin", "SMS Optin date",
+    ]
+    assert wide.get_column("supporterId").to_list() == [1, 2, 3]
+    assert wide.get_column("Marketing Optin").to_list() == [True, None, None]
+    assert wide.get_column("SMS Optin").to_list() == [False, None, None]
+    assert wide.get_column("Email Opt-in (double)").to_list() == [None, None, True]
+    assert wide.schema["Marketing Optin"] == pl.Boolean
+
+
+def test_optins_needs_questions() -> None:
+    with pytest.raises(ValueError, match="questions=True"):
+        optins(pl.DataFrame({"supporterId": [1]}))
