@@ -85,8 +85,11 @@ Press Ctrl-C to stop."""
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line.
 
+    ``enstoolkit sandbox`` and ``enstoolkit demo`` serve until Ctrl-C (or SIGTERM).
+
     Example:
-        >>> main(["--version"])  # doctest: +SKIP
+        >>> build_parser().parse_args(["demo"]).port  # the demo's fixed port
+        8765
     """
     args = build_parser().parse_args(argv)
     sandbox = Sandbox(
