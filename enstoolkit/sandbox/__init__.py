@@ -15,32 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ipaddress
-import socket
 import threading
-import time
 from collections.abc import Iterable
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from .._server import ServerThread, is_loopback
 from .data import DEFAULT_NOW
 from .ens import ENSApp, ENSState
 
 __all__ = ["DEFAULT_NOW", "Sandbox"]
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class Sandbox:
@@ -83,7 +71,7 @@ class Sandbox:
         export_delay: float = 0.2,
         latency: float = 0.0,
     ) -> None:
-        if not _is_loopback(host):
+        if not is_loopback(host):
             raise ValueError(f"host={host!r}: the sandbox binds to loopback only (127.0.0.1, ::1, localhost)")
         if supporters < 0:
             raise ValueError(f"supporters={supporters!r}: expected a count of at least 0")
@@ -96,9 +84,8 @@ class Sandbox:
         )
         self._failures: list[tuple[str, str, int]] = []  # (method, path prefix, status)
         self._failures_lock = threading.Lock()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
         self.app = self._build_app()
+        self._runner = ServerThread(self.app, host, port, name="enstoolkit-sandbox")
 
     # -- app -----------------------------------------------------------------------------
     def _build_app(self) -> Starlette:
@@ -159,36 +146,13 @@ class Sandbox:
             True
             >>> sb.stop()
         """
-        if self._thread is not None:
-            return self
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms Nagle stalls
-        sock.bind((self.host.strip("[]"), self.port))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
-                                timeout_keep_alive=30)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="enstoolkit-sandbox", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the sandbox server did not start")
-            time.sleep(0.01)
+        self._runner.start()
+        self.port = self._runner.port
         return self
 
     def stop(self) -> None:
         """Stop serving and wait for the server thread."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
+        self._runner.stop()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -222,5 +186,5 @@ class Sandbox:
         return {"ENS_BASE_URL": self.ens_url, "ENS_API_KEY": self.ens_api_key}
 
     def __repr__(self) -> str:
-        state = "running" if self._thread else "stopped"
+        state = "running" if self._runner.running else "stopped"
         return f"Sandbox(url={self.url!r}, supporters={len(self.ens.records)}, {state})"
