@@ -13,6 +13,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import errors, frames
+from .encharge import EnchargeClient
 from .ens import ENSClient
 
-__all__ = ["ENSClient", "__version__", "errors", "frames"]
+__all__ = ["ENSClient", "EnchargeClient", "__version__", "errors", "frames"]

@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"enstoolkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, text in (
-        ("sandbox", "run the local ENS emulator on 127.0.0.1 until Ctrl-C"),
+        ("sandbox", "run the local ENS and Encharge emulator on 127.0.0.1 until Ctrl-C"),
         ("demo", "start the sandbox with the demo account and print how to connect"),
     ):
         p = sub.add_parser(name, help=text, description=text)
@@ -64,20 +64,25 @@ def _serve(sandbox: Sandbox, banner: str) -> int:
 
 
 SANDBOX_BANNER = """enstoolkit sandbox (synthetic data, loopback only) at {url}
-  ENS base URL : {ens_url}
-  ENS API key  : {ens_api_key}
+  ENS base URL      : {ens_url}
+  ENS API key       : {ens_api_key}
+  Encharge base URL : {encharge_url}
+  Encharge API key  : {encharge_api_key}
 Press Ctrl-C to stop."""
 
 DEMO_BANNER = """enstoolkit demo: the sandbox is running at {url} with a synthetic charity account.
 
 Connect from Python or a notebook:
-    from enstoolkit import ENSClient
+    from enstoolkit import ENSClient, EnchargeClient
     ens = ENSClient("{ens_api_key}", "{ens_url}")
+    enc = EnchargeClient("{encharge_api_key}", "{encharge_url}")
     ens.query_supporters("latestCreated", days_back=7)
 
 or set the environment:
     export ENS_BASE_URL={ens_url}
     export ENS_API_KEY={ens_api_key}
+    export ENCHARGE_BASE_URL={encharge_url}
+    export ENCHARGE_API_KEY={encharge_api_key}
 
 Press Ctrl-C to stop."""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from enstoolkit import ENSClient
+from enstoolkit import EnchargeClient, ENSClient
 from enstoolkit.sandbox import Sandbox
 
 SPECS = Path(__file__).parent / "specs"
@@ -68,4 +68,18 @@ def ens(sandbox: Sandbox, recorder: RecordingTransport) -> Iterator[ENSClient]:
 @pytest.fixture
 def shared_ens(shared_sandbox: Sandbox) -> Iterator[ENSClient]:
     with ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url) as client:
+        yield client
+
+
+@pytest.fixture
+def enc(sandbox: Sandbox, recorder: RecordingTransport) -> Iterator[EnchargeClient]:
+    client = EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url, transport=recorder)
+    client.backoff_base = 0.01
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def shared_enc(shared_sandbox: Sandbox) -> Iterator[EnchargeClient]:
+    with EnchargeClient(shared_sandbox.encharge_api_key, shared_sandbox.encharge_url) as client:
         yield client

@@ -104,11 +104,14 @@ def test_cli_parser_and_command() -> None:
     )
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(3)]
+        lines = [proc.stdout.readline() for _ in range(5)]
         url = lines[1].split(":", 1)[1].strip()
         key = lines[2].split(":", 1)[1].strip()
         assert url.startswith("http://127.0.0.1:") and url.endswith("/ens/service")
         assert httpx.post(url + "/authenticate", content=key).status_code == 200
+        enc_url = lines[3].split(":", 1)[1].strip()
+        enc_key = lines[4].split(":", 1)[1].strip()
+        assert httpx.get(enc_url + "/accounts/info", headers={"X-Encharge-Token": enc_key}).status_code == 200
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=15)

@@ -1,7 +1,7 @@
-"""A faithful local emulator of the ENS (and Encharge) APIs on loopback.
+"""A faithful local emulator of the ENS and Encharge APIs on loopback.
 
 One HTTP server (Starlette on uvicorn, in a background thread) serves ENS under
-``/ens/service`` with seeded, deterministic synthetic data and a frozen clock. It is
+``/ens/service`` and Encharge under ``/v1``, with seeded, deterministic synthetic data and a frozen clock. It is
 what the demo, the notebooks and every test run against.
 
 Example:
@@ -26,6 +26,7 @@ from starlette.routing import Mount, Route
 
 from .._server import ServerThread, is_loopback
 from .data import DEFAULT_NOW
+from .encharge import EnchargeApp, EnchargeState
 from .ens import ENSApp, ENSState
 
 __all__ = ["DEFAULT_NOW", "Sandbox"]
@@ -48,13 +49,15 @@ class Sandbox:
         latency: seconds added to every response (a simulated round trip).
 
     Attributes:
-        url: the server root; ``ens_url``: the ENS base URL; ``ens_api_key``: the demo key;
-        ``ens``: the :class:`~enstoolkit.sandbox.ens.ENSState` (for tests and inspection).
+        url: the server root; ``ens_url``/``ens_api_key`` and ``encharge_url``/``encharge_api_key``:
+        the base URLs and demo keys; ``ens`` and ``encharge``: the emulated accounts'
+        state (:class:`~enstoolkit.sandbox.ens.ENSState`,
+        :class:`~enstoolkit.sandbox.encharge.EnchargeState`), for tests and inspection.
 
     Example:
         >>> with Sandbox(supporters=10) as sb:
-        ...     sorted(sb.describe())[:2]
-        ['ens_api_key', 'ens_url']
+        ...     sb.encharge_url.endswith("/v1"), sb.ens_url.endswith("/ens/service")
+        (True, True)
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class Sandbox:
             supporters=supporters, seed=seed, now=now, hourly_limit=hourly_limit,
             token_ttl=token_ttl, allowed_sources=tuple(allowed_sources), export_delay=export_delay,
         )
+        self.encharge = EnchargeState(self.ens, seed)
         self._failures: list[tuple[str, str, int]] = []  # (method, path prefix, status)
         self._failures_lock = threading.Lock()
         self.app = self._build_app()
@@ -90,11 +94,16 @@ class Sandbox:
     # -- app -----------------------------------------------------------------------------
     def _build_app(self) -> Starlette:
         ens = ENSApp(self.ens)
+        encharge = EnchargeApp(self.encharge)
 
         async def root(request: Request) -> Response:
-            return JSONResponse({"service": "enstoolkit sandbox", "ens": "/ens/service"})
+            return JSONResponse({"service": "enstoolkit sandbox", "ens": "/ens/service", "encharge": "/v1"})
 
-        app = Starlette(routes=[Route("/", root), Mount("/ens/service", routes=ens.routes())])
+        app = Starlette(routes=[
+            Route("/", root),
+            Mount("/ens/service", routes=ens.routes()),
+            Mount("/v1", routes=encharge.routes()),
+        ])
         sandbox = self
 
         class LatencyAndFailures:
@@ -177,13 +186,39 @@ class Sandbox:
         """The demo account's ENS API key."""
         return self.ens.api_key
 
+    @property
+    def encharge_url(self) -> str:
+        """The Encharge base URL to give :class:`~enstoolkit.EnchargeClient`."""
+        return f"{self.url}/v1"
+
+    @property
+    def encharge_api_key(self) -> str:
+        """The demo account's Encharge API key."""
+        return self.encharge.api_key
+
+    def encharge_people_count(self) -> int:
+        """How many people (not archived) the Encharge account holds."""
+        return sum(1 for p in self.encharge.people.values() if not p["archived"])
+
     def describe(self) -> dict[str, str]:
-        """What a user needs to connect: URLs and demo keys, and the environment to set."""
-        return {"ens_url": self.ens_url, "ens_api_key": self.ens_api_key}
+        """What a user needs to connect: URLs and demo keys.
+
+        Example:
+            >>> sorted(Sandbox(supporters=1).describe())
+            ['encharge_api_key', 'encharge_url', 'ens_api_key', 'ens_url']
+        """
+        return {"ens_url": self.ens_url, "ens_api_key": self.ens_api_key,
+                "encharge_url": self.encharge_url, "encharge_api_key": self.encharge_api_key}
 
     def environment(self) -> dict[str, str]:
-        """Environment variables that point the clients at this sandbox."""
-        return {"ENS_BASE_URL": self.ens_url, "ENS_API_KEY": self.ens_api_key}
+        """Environment variables that point both clients at this sandbox.
+
+        Example:
+            >>> sorted(Sandbox(supporters=1).environment())
+            ['ENCHARGE_API_KEY', 'ENCHARGE_BASE_URL', 'ENS_API_KEY', 'ENS_BASE_URL']
+        """
+        return {"ENS_BASE_URL": self.ens_url, "ENS_API_KEY": self.ens_api_key,
+                "ENCHARGE_BASE_URL": self.encharge_url, "ENCHARGE_API_KEY": self.encharge_api_key}
 
     def __repr__(self) -> str:
         state = "running" if self._runner.running else "stopped"

@@ -1,0 +1,579 @@
+"""The Encharge half of the sandbox: people, tags, fields, segments, account and event
+subscriptions under ``/v1``, with webhook delivery to loopback URLs.
+
+People overlap the ENS supporters realistically: most share an email (and carry the
+ENS supporter id as ``userId``), some exist in one system only, and consent disagrees
+for a few (unsubscribed here but opted in in ENS, and the reverse).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import random
+import re
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .._server import is_loopback
+from .._validate import is_valid_email
+from .ens import ENSState
+
+ACCOUNT_ID = 48213
+TAG_COLORS = ("#2E86DE", "#10AC84", "#EE5253", "#F368E0", "#FF9F43", "#5F27CD", "#01A3A4", "#8395A7")
+SOURCE_TAGS = {
+    100: ["newsletter"], 101: ["newsletter", "volunteer"], 102: ["newsletter"], 110: ["petition-rivers"],
+    111: ["petition-bees"], 112: ["petition-clean-air"], 130: ["donor"], 131: ["donor", "regular-giver"],
+    140: ["member"],
+}
+WRITABLE_FIELDS = ("email", "userId", "firstName", "lastName", "name", "leadScore", "unsubscribed",
+                   "country", "city", "phone", "company", "lastActivity")
+READ_ONLY_FIELDS = frozenset({"id", "createdAt", "updatedAt", "validationResult", "validationConfidence",
+                              "isEmailDisposable", "isEmailRole"})
+_PEOPLE_KEY = re.compile(r"^people\[(\d+)\]\[(\w+)\]$")
+_FIRST = ("Alex", "Sam", "Jordan", "Robin", "Casey", "Morgan", "Jamie", "Taylor", "Charlie", "Riley")
+_LAST = ("Fox", "Reed", "Hart", "Lane", "Stone", "Wells", "Park", "Shaw", "Cole", "Ford")
+
+
+def iso(ms: int) -> str:
+    """Epoch milliseconds as Encharge writes dates: ``2025-11-20T19:05:09.385Z``."""
+    moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def encharge_error(status: int, message: str, code: int | None = None) -> JSONResponse:
+    """Encharge's error envelope ``{"error": {"message", "markdown", "traceId"[, "errorCode"]}}``."""
+    body: dict[str, Any] = {"message": message, "markdown": f"<p>{message}</p>\n", "traceId": str(uuid.uuid4())}
+    if code is not None:
+        body["errorCode"] = code
+    return JSONResponse({"error": body}, status_code=status)
+
+
+class EnchargeState:
+    """The emulated Encharge account.
+
+    Example:
+        >>> from enstoolkit.sandbox.ens import ENSState
+        >>> from enstoolkit.sandbox.data import DEFAULT_NOW
+        >>> ens = ENSState(supporters=50, seed=0, now=DEFAULT_NOW)
+        >>> enc = EnchargeState(ens, seed=0)
+        >>> 0 < len(enc.people) < 60
+        True
+    """
+
+    def __init__(self, ens: ENSState, seed: int, *, webhook_retries: int = 4) -> None:
+        self.now = ens.now
+        self.now_ms = int(ens.now.timestamp() * 1000)
+        self.tick = 0
+        self.lock = threading.RLock()
+        self.webhook_retries = webhook_retries
+        rng = random.Random(f"encharge-{seed}")
+        self.api_key = "enc_" + uuid.UUID(int=rng.getrandbits(128), version=4).hex
+        self.people: dict[str, dict[str, Any]] = {}
+        self.by_email: dict[str, str] = {}
+        self.by_user_id: dict[str, str] = {}
+        self.tags: dict[str, dict[str, Any]] = {}
+        self.erased: list[dict[str, Any]] = []  # forced deletions, for tests and audits
+        self.subscriptions: dict[int, dict[str, Any]] = {}
+        self.next_subscription_id = 700
+        self.deliveries: list[dict[str, Any]] = []  # webhook delivery attempts
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._seed(ens, rng)
+
+    # -- seeding ------------------------------------------------------------------------
+    def _uuid(self, rng: random.Random) -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    def _seed(self, ens: ENSState, rng: random.Random) -> None:
+        for tag in ("newsletter", "volunteer", "petition-rivers", "petition-bees", "petition-clean-air",
+                    "donor", "regular-giver", "member", "vip", "event-2026"):
+            self._register_tag(tag, self.now_ms - rng.randint(200, 900) * 86_400_000)
+        seen: set[str] = set()
+        for sid in sorted(ens.records):
+            rec = ens.records[sid]
+            email = rec.email.strip().lower()
+            if not is_valid_email(email) or email in seen:
+                continue
+            seen.add(email)
+            if rng.random() >= 0.88:
+                continue  # in ENS only
+            optin = rec.questions.get(4512, ("", 0))[0]
+            unsub_p = 0.05 if optin == "Y" else (0.88 if optin == "N" else 0.3)
+            tags = list(SOURCE_TAGS.get(rec.source_page, []))
+            if rng.random() < 0.03:
+                tags.append("vip")
+            if rng.random() < 0.08:
+                tags.append("event-2026")
+            created = int(rec.created.timestamp() * 1000) + rng.randint(1_000, 600_000)
+            first, last = rec.fields.get("First Name", ""), rec.fields.get("Last Name", "")
+            person = self._new_person(
+                self._uuid(rng), email, str(sid), first, last, created, tags,
+                unsubscribed=rng.random() < unsub_p, lead_score=rng.randint(0, 100),
+                country=rec.fields.get("Country", ""), city=rec.fields.get("City", ""),
+            )
+            person["archived"] = rng.random() < 0.015
+            self._index(person)
+        extra = max(1, len(ens.records) // 20)  # in Encharge only
+        for i in range(extra):
+            first, last = rng.choice(_FIRST), rng.choice(_LAST)
+            email = f"{first}.{last}{i}@example.net".lower()
+            created = self.now_ms - rng.randint(1, 900) * 86_400_000
+            person = self._new_person(self._uuid(rng), email, None, first, last, created,
+                                      [rng.choice(("newsletter", "event-2026"))],
+                                      unsubscribed=rng.random() < 0.2, lead_score=rng.randint(0, 60),
+                                      country=rng.choice(("GB", "US", "IE")), city="")
+            self._index(person)
+
+    def _new_person(self, pid: str, email: str, user_id: str | None, first: str, last: str, created: int,
+                    tags: list[str], *, unsubscribed: bool, lead_score: float, country: str, city: str
+                    ) -> dict[str, Any]:
+        role = email.split("@")[0] in ("info", "admin", "office", "contact")
+        return {
+            "id": pid, "email": email, "userId": user_id, "firstName": first, "lastName": last,
+            "name": f"{first} {last}".strip(), "createdAt": created, "updatedAt": created,
+            "lastActivity": created, "leadScore": lead_score, "tags": tags, "unsubscribed": unsubscribed,
+            "validationResult": "valid", "validationConfidence": 95, "isEmailDisposable": False,
+            "isEmailRole": role, "country": country, "city": city, "phone": "", "company": "",
+            "archived": False,
+        }
+
+    def _register_tag(self, tag: str, created: int) -> None:
+        if tag not in self.tags:
+            color = TAG_COLORS[len(self.tags) % len(TAG_COLORS)]
+            self.tags[tag] = {"tag": tag, "color": color, "createdAt": iso(created), "description": ""}
+
+    def _index(self, person: dict[str, Any]) -> None:
+        self.people[person["id"]] = person
+        if person.get("email"):
+            self.by_email[person["email"].lower()] = person["id"]
+        if person.get("userId"):
+            self.by_user_id[str(person["userId"])] = person["id"]
+
+    # -- helpers ------------------------------------------------------------------------
+    def clock(self) -> int:
+        """The frozen clock plus one millisecond per write, so events stay distinct."""
+        self.tick += 1
+        return self.now_ms + self.tick
+
+    def find(self, ident: Mapping[str, Any], *, archived: bool = True) -> dict[str, Any] | None:
+        """A person by id, userId or email (in that order)."""
+        pid = None
+        if ident.get("id"):
+            pid = str(ident["id"]) if str(ident["id"]) in self.people else None
+        elif ident.get("userId"):
+            pid = self.by_user_id.get(str(ident["userId"]))
+        elif ident.get("email"):
+            pid = self.by_email.get(str(ident["email"]).strip().lower())
+        person = self.people.get(pid) if pid else None
+        if person is not None and person["archived"] and not archived:
+            return None
+        return person
+
+    def public(self, person: Mapping[str, Any], attributes: Iterable[str] | None = None) -> dict[str, Any]:
+        """A person as the API shows it: tags as one comma-separated string, ISO dates."""
+        out: dict[str, Any] = {}
+        for key, value in person.items():
+            if key == "archived" or value is None:
+                continue
+            if key == "tags":
+                out[key] = ",".join(value)
+            elif key in ("createdAt", "updatedAt", "lastActivity"):
+                out[key] = iso(int(value))
+            else:
+                out[key] = value
+        if attributes:
+            keep = {"id", "email", "userId", "name", "firstName", "lastName", *attributes}
+            out = {k: v for k, v in out.items() if k in keep}
+        return out
+
+    def tag_counts(self) -> dict[str, int]:
+        """How many (unarchived) people carry each tag."""
+        counts = dict.fromkeys(self.tags, 0)
+        for person in self.people.values():
+            if not person["archived"]:
+                for tag in person["tags"]:
+                    counts[tag] = counts.get(tag, 0) + 1
+        return counts
+
+
+def _parse_people_query(params: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    found: dict[int, dict[str, str]] = {}
+    for key, value in params:
+        match = _PEOPLE_KEY.match(key)
+        if match:
+            found.setdefault(int(match.group(1)), {})[match.group(2)] = value
+    return [found[i] for i in sorted(found)]
+
+
+def _split_tags(value: Any) -> list[str]:
+    if isinstance(value, list):
+        parts = [str(v) for v in value]
+    elif isinstance(value, str):
+        parts = value.split(",")
+    else:
+        return []
+    return [p.strip() for p in parts if p.strip()]
+
+
+class EnchargeApp:
+    """Starlette routes emulating Encharge over an :class:`EnchargeState`."""
+
+    def __init__(self, state: EnchargeState) -> None:
+        self.state = state
+
+    def routes(self) -> list[Route]:
+        """The routes, relative to ``/v1``."""
+        g = self._guard
+        return [
+            Route("/people", g(self.people), methods=["GET", "POST", "DELETE"]),
+            Route("/people/all", g(self.people_all), methods=["GET"]),
+            Route("/people/unsubscribe", g(self.unsubscribe), methods=["POST"]),
+            Route("/tags", g(self.tag), methods=["POST", "DELETE"]),
+            Route("/tags-management", g(self.tags_management), methods=["GET"]),
+            Route("/fields", g(self.fields), methods=["GET"]),
+            Route("/segments", g(self.segments), methods=["GET"]),
+            Route("/segments/{sid}/people", g(self.segment_people), methods=["GET"]),
+            Route("/accounts/info", g(self.account), methods=["GET"]),
+            Route("/event-subscriptions", g(self.subscriptions), methods=["GET", "POST"]),
+            Route("/event-subscriptions/{hid}", g(self.delete_subscription), methods=["DELETE"]),
+        ]
+
+    def _guard(self, handler: Any) -> Any:
+        async def guarded(request: Request) -> Response:
+            token = request.headers.get("x-encharge-token") or request.query_params.get("token")
+            if not token:
+                return encharge_error(401, "User not logged in: No token provided.", 10081)
+            if token != self.state.api_key:
+                return encharge_error(401, "User not logged in: Token without payload (should be JWT token).",
+                                      10082)
+            with self.state.lock:
+                return await handler(request)
+
+        return guarded
+
+    # -- events -------------------------------------------------------------------------
+    def emit(self, event_type: str, person: Mapping[str, Any], payload: Mapping[str, Any] | None = None) -> None:
+        """Queue a webhook for every subscription to ``event_type``."""
+        state = self.state
+        body = {"eventType": event_type, "eventPayload": dict(payload or {}),
+                "endUserData": [state.public(person)]}
+        for sub in state.subscriptions.values():
+            if sub["eventType"] == event_type:
+                task = asyncio.get_running_loop().create_task(self._deliver(sub, body))
+                state._tasks.add(task)
+                task.add_done_callback(state._tasks.discard)
+
+    async def _deliver(self, sub: Mapping[str, Any], body: Mapping[str, Any]) -> None:
+        delivery_id = str(uuid.uuid4())
+        content = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", "X-Encharge-Delivery": delivery_id,
+                   "User-Agent": "enstoolkit-sandbox-webhooks"}
+        delay = 0.1
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            for attempt in range(1, self.state.webhook_retries + 1):
+                record = {"subscription": sub["id"], "eventType": body["eventType"], "delivery": delivery_id,
+                          "attempt": attempt, "status": None, "error": None}
+                try:
+                    response = await client.post(sub["url"], content=content, headers=headers)
+                    record["status"] = response.status_code
+                except httpx.HTTPError as exc:
+                    record["error"] = type(exc).__name__
+                self.state.deliveries.append(record)
+                if record["status"] is not None and 200 <= record["status"] < 300:
+                    return
+                await asyncio.sleep(delay)
+                delay *= 3
+
+    def _changed(self, person: dict[str, Any], updates: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+        changed: dict[str, dict[str, Any]] = {}
+        for key, value in updates.items():
+            if key in READ_ONLY_FIELDS or key in ("tags", "archived"):
+                continue
+            if person.get(key) != value:
+                changed[key] = {"newValue": value, "oldValue": person.get(key)}
+                person[key] = value
+        if "firstName" in changed or "lastName" in changed:
+            name = f"{person.get('firstName') or ''} {person.get('lastName') or ''}".strip()
+            if name != person.get("name"):
+                changed["name"] = {"newValue": name, "oldValue": person.get("name")}
+                person["name"] = name
+        return changed
+
+    def _add_tags(self, person: dict[str, Any], tags: list[str]) -> list[str]:
+        added = []
+        for tag in tags:
+            if tag not in person["tags"]:
+                person["tags"].append(tag)
+                self.state._register_tag(tag, self.state.now_ms)
+                added.append(tag)
+        return added
+
+    # -- people -------------------------------------------------------------------------
+    async def people(self, request: Request) -> Response:
+        if request.method == "GET":
+            return self._get_people(request)
+        if request.method == "DELETE":
+            return self._delete_people(request)
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError:
+            return encharge_error(400, "Request body is not valid JSON.")
+        single = isinstance(body, dict)
+        items = [body] if single else body
+        if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+            return encharge_error(400, "Body must be a person object or a non-empty array of people.")
+        problems = []
+        for n, item in enumerate(items):
+            if not any(item.get(k) for k in ("id", "userId", "email")):
+                problems.append(f"person {n}: at least one of id/userId/email must be specified")
+            elif item.get("email") is not None and not is_valid_email(str(item["email"]).strip()):
+                problems.append(f"person {n}: invalid email {item['email']!r}")
+            elif item.get("id") and self.state.find({"id": item["id"]}) is None:
+                problems.append(f"person {n}: no person with id {item['id']}")
+        if problems:
+            return encharge_error(400, "; ".join(problems))
+        out = []
+        for item in items:
+            out.append(self.state.public(self._upsert(item)))
+        return JSONResponse({"user": out[0]} if single else {"users": out})
+
+    def _upsert(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        state = self.state
+        person = state.find(item)
+        when = state.clock()
+        updates = {k: v for k, v in item.items() if k not in ("id", "tags")}
+        if "email" in updates:
+            updates["email"] = str(updates["email"]).strip().lower()
+        if "lastActivity" in updates:
+            updates.pop("lastActivity")
+        if person is None:
+            email = updates.get("email", "")
+            person = state._new_person(str(uuid.uuid4()), email, None, "", "", when, [], unsubscribed=False,
+                                       lead_score=0, country="", city="")
+            person["email"] = email or None
+            self._changed(person, updates)
+            person["name"] = person.get("name") or f"{person['firstName']} {person['lastName']}".strip()
+            self._add_tags(person, _split_tags(item.get("tags")))
+            state._index(person)
+            self.emit("newUser", person)
+            for tag in person["tags"]:
+                self.emit(f"added-tag-{tag}", person, {"tag": tag})
+            return person
+        was_unsubscribed = person["unsubscribed"]
+        old_email = person.get("email")
+        person["archived"] = False
+        changed = self._changed(person, updates)
+        if "email" in changed and old_email:
+            state.by_email.pop(old_email.lower(), None)
+        added = self._add_tags(person, _split_tags(item.get("tags")))
+        if changed or added:
+            person["updatedAt"] = when
+            state._index(person)
+        if changed:
+            self.emit("updatedUser", person, {"changedFields": changed, "source": "api"})
+        if person["unsubscribed"] and not was_unsubscribed:
+            self.emit("unsubscribedUser", person)
+        for tag in added:
+            self.emit(f"added-tag-{tag}", person, {"tag": tag})
+        return person
+
+    def _get_people(self, request: Request) -> Response:
+        idents = _parse_people_query(request.query_params.multi_items())
+        if not idents:
+            return encharge_error(400, "Query parameter 'people' is required, e.g. ?people[0][email]=...")
+        include_archived = request.query_params.get("includeArchived", "false").lower() == "true"
+        attributes = [a for a in request.query_params.get("attributes", "").split(",") if a]
+        users = []
+        seen = set()
+        for ident in idents:
+            person = self.state.find(ident, archived=include_archived)
+            if person is not None and person["id"] not in seen:
+                seen.add(person["id"])
+                users.append(self.state.public(person, attributes or None))
+        return JSONResponse({"users": users})
+
+    def _delete_people(self, request: Request) -> Response:
+        state = self.state
+        idents = _parse_people_query(request.query_params.multi_items())
+        if not idents:
+            return encharge_error(400, "Query parameter 'people' is required, e.g. ?people[0][email]=...")
+        force = request.query_params.get("force", "false").lower() == "true"
+        found = [p for p in (state.find(i) for i in idents) if p is not None]
+        if not found:
+            return encharge_error(404, "No matching people found.")
+        for person in found:
+            if force:
+                state.people.pop(person["id"], None)
+                if person.get("email"):
+                    state.by_email.pop(person["email"].lower(), None)
+                if person.get("userId"):
+                    state.by_user_id.pop(str(person["userId"]), None)
+                state.erased.append({"id": person["id"], "email": person.get("email"),
+                                     "userId": person.get("userId")})
+            else:
+                person["archived"] = True
+        return Response(status_code=204)
+
+    def _page(self, request: Request, people: list[dict[str, Any]]) -> Response:
+        q = request.query_params
+        try:
+            limit = int(float(q.get("limit", "100")))
+            offset = int(float(q.get("offset", "0")))
+        except ValueError:
+            return encharge_error(400, "limit and offset must be numbers.")
+        if not 1 <= limit <= 1000 or offset < 0:
+            return encharge_error(400, "limit must be 1 to 1000 and offset at least 0.")
+        sort = q.get("sort") or "createdAt"
+        reverse = q.get("order", "asc").lower() == "desc"
+        if q.get("ignoreAnonymous", "false").lower() == "true":
+            people = [p for p in people if p.get("email")]
+        people = sorted(people, key=lambda p: (str(p.get(sort) if p.get(sort) is not None else ""), p["id"]),
+                        reverse=reverse)
+        attributes = [a for a in q.getlist("attributes") for a in a.split(",") if a]
+        page = people[offset:offset + limit]
+        return JSONResponse({"people": [self.state.public(p, attributes or None) for p in page]})
+
+    async def people_all(self, request: Request) -> Response:
+        return self._page(request, [p for p in self.state.people.values() if not p["archived"]])
+
+    async def unsubscribe(self, request: Request) -> Response:
+        q = request.query_params
+        ident = {k: q.get(k) for k in ("id", "userId", "email") if q.get(k)}
+        if not ident:
+            return encharge_error(400, "At least one of id/userId/email must be specified.")
+        person = self.state.find(ident, archived=False)
+        if person is None:
+            return encharge_error(404, "Person not found.")
+        if not person["unsubscribed"]:
+            person["unsubscribed"] = True
+            person["updatedAt"] = self.state.clock()
+            self.emit("unsubscribedUser", person)
+        return Response(status_code=204)
+
+    async def tag(self, request: Request) -> Response:
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError:
+            return encharge_error(400, "Request body is not valid JSON.")
+        if not isinstance(body, dict):
+            return encharge_error(400, "Body must be an object with 'tag' and one of id/userId/email.")
+        tags = _split_tags(body.get("tag"))
+        if not tags:
+            return encharge_error(400, "'tag' is required: one tag or a comma-separated list.")
+        if not any(body.get(k) for k in ("id", "userId", "email")):
+            return encharge_error(400, "At least one of id/userId/email must be specified.")
+        person = self.state.find(body, archived=False)
+        if person is None:
+            return encharge_error(404, "Person not found.")
+        if request.method == "POST":
+            for tag in self._add_tags(person, tags):
+                person["updatedAt"] = self.state.clock()
+                self.emit(f"added-tag-{tag}", person, {"tag": tag})
+            return Response(status_code=201)
+        for tag in tags:
+            if tag in person["tags"]:
+                person["tags"].remove(tag)
+                person["updatedAt"] = self.state.clock()
+                self.emit(f"removed-tag-{tag}", person, {"tag": tag})
+        return Response(status_code=204)
+
+    async def tags_management(self, request: Request) -> Response:
+        counts = self.state.tag_counts()
+        return JSONResponse({"tags": [{**t, "count": counts.get(name, 0)}
+                                      for name, t in sorted(self.state.tags.items())]})
+
+    async def fields(self, request: Request) -> Response:
+        def field(name: str, title: str, type_: str, **extra: Any) -> dict[str, Any]:
+            return {"name": name, "title": title, "type": type_, "readOnly": name in READ_ONLY_FIELDS,
+                    "firstClassField": True, **extra}
+
+        items = [
+            field("email", "Email", "string", displayType="email"),
+            field("firstName", "First Name", "string"), field("lastName", "Last Name", "string"),
+            field("name", "Full Name", "string"), field("userId", "User ID", "string"),
+            field("leadScore", "Lead Score", "number"), field("unsubscribed", "Unsubscribed", "boolean"),
+            field("createdAt", "Date created", "string", format="date-time"),
+            field("updatedAt", "Updated At", "string", format="date-time"),
+            field("lastActivity", "Last activity", "string", format="date-time"),
+            field("validationResult", "Email Validation Result", "string",
+                  enum=["valid", "invalid", "risky", "unknown"]),
+            field("validationConfidence", "Email Validation Confidence", "number"),
+            field("isEmailDisposable", "Disposable Email", "boolean"),
+            field("isEmailRole", "Role Email", "boolean"),
+            field("country", "Country", "string"), field("city", "City", "string"),
+            field("phone", "Phone", "string", displayType="phone"), field("company", "Company", "string"),
+        ]
+        return JSONResponse({"items": items})
+
+    SEGMENTS: tuple[tuple[int, str, dict[str, Any]], ...] = (
+        (101, "Donors", {"type": "tag", "value": "donor", "condition": "has"}),
+        (102, "Newsletter subscribers", {"type": "tag", "value": "newsletter", "condition": "has"}),
+        (103, "UK supporters", {"type": "field", "field": "country", "condition": "is", "value": "GB"}),
+    )
+
+    async def segments(self, request: Request) -> Response:
+        return JSONResponse({"segments": [
+            {"version": 2, "id": sid, "name": name, "objectName": "people",
+             "conditions": {"type": "group", "operator": "and", "conditions": [cond]},
+             "accountId": ACCOUNT_ID, "readOnly": False, "autoSegment": False, "color": "#2E86DE",
+             "templateId": ""}
+            for sid, name, cond in self.SEGMENTS
+        ]})
+
+    async def segment_people(self, request: Request) -> Response:
+        text = request.path_params["sid"]
+        segment = next((s for s in self.SEGMENTS if str(s[0]) == text), None)
+        if segment is None:
+            return encharge_error(404, f"Segment {text} not found.")
+        cond = segment[2]
+
+        def matches(p: dict[str, Any]) -> bool:
+            if cond["type"] == "tag":
+                return cond["value"] in p["tags"]
+            return p.get(cond["field"]) == cond["value"]
+
+        return self._page(request, [p for p in self.state.people.values() if not p["archived"] and matches(p)])
+
+    async def account(self, request: Request) -> Response:
+        count = sum(1 for p in self.state.people.values() if not p["archived"])
+        return JSONResponse({"peopleCount": count, "status": "active", "timezone": "Europe/London",
+                             "services": {}, "activeServices": ["email"], "site": "https://www.example.org",
+                             "name": "Sandbox Charity", "accountId": ACCOUNT_ID})
+
+    # -- event subscriptions --------------------------------------------------------------
+    async def subscriptions(self, request: Request) -> Response:
+        state = self.state
+        if request.method == "GET":  # not in Encharge's published spec; the sandbox lists them
+            return JSONResponse({"subscriptions": sorted(state.subscriptions.values(), key=lambda s: s["id"])})
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError:
+            return encharge_error(400, "Request body is not valid JSON.")
+        if not isinstance(body, dict) or not body.get("eventType") or not body.get("url"):
+            return encharge_error(400, "'eventType' and 'url' are required.")
+        url = str(body["url"])
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not is_loopback(parts.hostname or ""):
+            return encharge_error(400, f"The sandbox delivers webhooks to loopback URLs only "
+                                       f"(127.0.0.1, ::1, localhost); got {url!r}.")
+        state.next_subscription_id += 1
+        sub = {"id": state.next_subscription_id, "eventType": str(body["eventType"]), "url": url,
+               "eventName": body.get("eventName")}
+        state.subscriptions[sub["id"]] = sub
+        return JSONResponse({"subscription": {"id": sub["id"]}}, status_code=201)
+
+    async def delete_subscription(self, request: Request) -> Response:
+        text = request.path_params["hid"]
+        if not text.isdigit() or int(text) not in self.state.subscriptions:
+            return encharge_error(404, f"Event subscription {text} not found.")
+        del self.state.subscriptions[int(text)]
+        return Response(status_code=204)

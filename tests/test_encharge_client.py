@@ -1,0 +1,277 @@
+"""EnchargeClient against the sandbox over loopback: every operation, its schema and its errors."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from enstoolkit import EnchargeClient
+from enstoolkit.errors import AuthenticationError, BadRequestError, ConfigurationError, ServerError, ValidationError
+from enstoolkit.frames import ENCHARGE_PERSON_SCHEMA
+from enstoolkit.sandbox import Sandbox
+
+from .conftest import RecordingTransport
+
+
+def some_people(sandbox: Sandbox, n: int, **where: object) -> list[dict]:
+    found = [p for p in sandbox.encharge.people.values()
+             if not p["archived"] and all(p.get(k) == v for k, v in where.items())]
+    return found[:n]
+
+
+# -- construction ---------------------------------------------------------------------------
+
+
+def test_environment_and_defaults(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> None:
+    monkeypatch.setenv("ENCHARGE_API_KEY", sandbox.encharge_api_key)
+    monkeypatch.setenv("ENCHARGE_BASE_URL", sandbox.encharge_url)
+    with EnchargeClient() as enc:
+        assert enc.get_account().item(0, "peopleCount") == sandbox.encharge_people_count()
+    monkeypatch.delenv("ENCHARGE_BASE_URL")
+    assert EnchargeClient("k" * 10).base_url == "https://api.encharge.io/v1"
+    monkeypatch.delenv("ENCHARGE_API_KEY")
+    with pytest.raises(ConfigurationError, match="ENCHARGE_API_KEY"):
+        EnchargeClient()
+    with pytest.raises(ValidationError, match=r"api\.encharge\.io"):
+        EnchargeClient("k" * 10, "https://api.example.org/v1")
+
+
+def test_token_header_and_secret_kept_out(enc: EnchargeClient, recorder: RecordingTransport,
+                                          sandbox: Sandbox) -> None:
+    enc.get_account()
+    assert recorder.exchanges[0][0].headers["x-encharge-token"] == sandbox.encharge_api_key
+    assert sandbox.encharge_api_key not in repr(enc)
+
+
+def test_bad_key_is_an_authentication_error_with_enchagre_message(sandbox: Sandbox) -> None:
+    with EnchargeClient("wrong-key-123456", sandbox.encharge_url) as enc, pytest.raises(AuthenticationError) as info:
+        enc.get_tags()
+    assert info.value.status_code == 401
+    assert info.value.message == "User not logged in: Token without payload (should be JWT token)."
+    assert info.value.message_id == 10082
+    assert "wrong-key-123456" not in str(info.value)
+
+
+# -- people ----------------------------------------------------------------------------------
+
+
+def test_upsert_people_batched_with_tags(enc: EnchargeClient, recorder: RecordingTransport,
+                                         sandbox: Sandbox) -> None:
+    records = [{"email": f"Person{i}@Example.org", "firstName": f"P{i}", "tags": ["spring", "vip"],
+                "leadScore": i} for i in range(25)]
+    df = enc.upsert_people(records, batch_size=10)
+    assert df.height == 25
+    posts = recorder.calls("POST", "/v1/people")
+    assert [len(json.loads(rq.content)) for rq, _ in posts] == [10, 10, 5]
+    first = json.loads(posts[0][0].content)[0]
+    assert first["email"] == "person0@example.org" and first["tags"] == "spring,vip"
+    assert df.schema["tags"] == pl.List(pl.String) and df.schema["leadScore"] == pl.Float64
+    assert df.row(0, named=True)["tags"] == ["spring", "vip"]
+    assert df.columns[:len(ENCHARGE_PERSON_SCHEMA)] == list(ENCHARGE_PERSON_SCHEMA)
+    again = enc.upsert_people(pl.DataFrame({"email": ["person0@example.org"], "lastName": ["Zed"]}))
+    assert again.item(0, "id") == df.item(0, "id") and again.item(0, "name") == "P0 Zed"
+
+
+def test_upsert_bad_input_sends_nothing(enc: EnchargeClient, recorder: RecordingTransport) -> None:
+    for bad, argument in [
+        ([{"firstName": "No Id"}], "records[0]"),
+        ([{"email": "not-an-email"}], "records[0]['email']"),
+        ([{"email": "a@example.org", "tags": ["a,b"]}], "tags"),
+        ([{"email": "a@example.org", "tags": [" "]}], "tags"),
+        ([], "records"),
+        ([1, 2], "records"),
+    ]:
+        with pytest.raises(ValidationError) as info:
+            enc.upsert_people(bad)
+        assert info.value.argument == argument
+    assert recorder.exchanges == []
+
+
+def test_single_object_upsert_answers_user(enc: EnchargeClient) -> None:
+    body = enc.request("POST", "/people", json={"email": "single@example.org", "firstName": "Single"})
+    assert body["user"]["email"] == "single@example.org"
+    body = enc.request("POST", "/people", json=[{"email": "array@example.org"}])
+    assert body["users"][0]["email"] == "array@example.org"
+
+
+def test_update_person_including_email(enc: EnchargeClient, sandbox: Sandbox) -> None:
+    person = some_people(sandbox, 1)[0]
+    updated = enc.update_person({"email": "changed@example.org", "city": "York"}, id=person["id"])
+    assert updated.select("id", "email", "city").row(0) == (person["id"], "changed@example.org", "York")
+    assert enc.get_people(emails=["changed@example.org"]).item(0, "id") == person["id"]
+    by_email = enc.update_person({"leadScore": 77}, email="changed@example.org")
+    assert by_email.item(0, "leadScore") == 77.0
+    from enstoolkit.errors import NotFoundError
+
+    with pytest.raises(NotFoundError):
+        enc.update_person({"leadScore": 1}, email="nobody@example.org")
+    with pytest.raises(ValidationError, match="exactly one"):
+        enc.update_person({"leadScore": 1}, email="a@example.org", id="x")
+
+
+def test_get_people_in_chunks(enc: EnchargeClient, recorder: RecordingTransport, sandbox: Sandbox) -> None:
+    people = some_people(sandbox, 30)
+    emails = [p["email"].upper() for p in people[:20]]
+    ids = [p["id"] for p in people[20:]]
+    df = enc.get_people(emails=[*emails, "nobody@example.org"], ids=ids, chunk_size=8)
+    assert df.height == 30
+    assert set(df.get_column("id")) == {p["id"] for p in people}
+    gets = recorder.calls("GET", "/v1/people")
+    assert len(gets) == 4  # 31 identifiers in chunks of 8
+    assert gets[0][0].url.params["people[0][email]"] == emails[0].lower()
+    narrow = enc.get_people(user_ids=[people[0]["userId"]], attributes=["country"])
+    assert narrow.item(0, "country") == people[0]["country"]
+    with pytest.raises(ValidationError):
+        enc.get_people()
+
+
+def test_list_people_pages_until_a_short_page(enc: EnchargeClient, recorder: RecordingTransport,
+                                              sandbox: Sandbox) -> None:
+    df = enc.list_people(limit=40)
+    total = sandbox.encharge_people_count()
+    assert df.height == total and df.get_column("id").is_unique().all()
+    assert len(recorder.calls("GET", "/people/all")) == total // 40 + 1
+    newest = enc.list_people(sort="createdAt", order="desc", max_people=3)
+    assert newest.height == 3 and newest.get_column("createdAt").is_sorted(descending=True)
+    with pytest.raises(ValidationError, match="asc"):
+        enc.list_people(order="newest")
+
+
+def test_archive_and_erase(enc: EnchargeClient, sandbox: Sandbox) -> None:
+    a, b = some_people(sandbox, 2)
+    archived = enc.delete_people(emails=[a["email"], "nobody@example.org"])
+    assert archived.select("email", "action", "status").rows() == [
+        (a["email"], "archive", "done"), ("nobody@example.org", "archive", "not found")]
+    assert sandbox.encharge.people[a["id"]]["archived"] is True
+    assert enc.get_people(emails=[a["email"]]).height == 0
+    assert enc.get_people(emails=[a["email"]], include_archived=True).height == 1
+    erased = enc.delete_people(pl.DataFrame({"id": [b["id"]]}), force=True)
+    assert erased.select("id", "action", "status").row(0) == (b["id"], "erase", "done")
+    assert b["id"] not in sandbox.encharge.people
+    assert sandbox.encharge.erased[-1]["email"] == b["email"]
+
+
+def test_unsubscribe_by_query_parameters(enc: EnchargeClient, recorder: RecordingTransport,
+                                         sandbox: Sandbox) -> None:
+    person = some_people(sandbox, 1, unsubscribed=False)[0]
+    enc.unsubscribe(email=person["email"])
+    request = recorder.calls("POST", "/people/unsubscribe")[0][0]
+    assert request.url.params["email"] == person["email"] and request.content == b""
+    assert enc.get_people(emails=[person["email"]]).item(0, "unsubscribed") is True
+    with pytest.raises(ValidationError, match="exactly one"):
+        enc.unsubscribe()
+
+
+# -- tags ------------------------------------------------------------------------------------
+
+
+def test_add_and_remove_tags_report_per_person(enc: EnchargeClient, recorder: RecordingTransport,
+                                               sandbox: Sandbox) -> None:
+    people = some_people(sandbox, 3)
+    frame = pl.DataFrame({"Email Address": [p["email"] for p in people] + ["stranger@example.org"]})
+    added = enc.add_tags(frame, ["spring-appeal", "vip"])
+    assert added.get_column("status").to_list() == ["done", "done", "done", "not found"]
+    assert added.item(3, "error") == "Person not found."
+    body = json.loads(recorder.calls("POST", "/v1/tags")[0][0].content)
+    assert body == {"tag": "spring-appeal,vip", "email": people[0]["email"]}
+    assert all({"spring-appeal", "vip"} <= set(sandbox.encharge.people[p["id"]]["tags"]) for p in people)
+    removed = enc.remove_tags([p["email"] for p in people], "spring-appeal")
+    assert set(removed.get_column("http_status")) == {204}
+    assert all("spring-appeal" not in sandbox.encharge.people[p["id"]]["tags"] for p in people)
+    assert recorder.calls("DELETE", "/v1/tags")[0][0].content  # DELETE carries the same JSON body
+    tags = enc.get_tags()
+    assert tags.filter(pl.col("tag") == "spring-appeal").item(0, "count") == 0
+    assert tags.schema["createdAt"] == pl.Datetime("ms", "UTC")
+
+
+def test_tag_validation(enc: EnchargeClient, recorder: RecordingTransport) -> None:
+    with pytest.raises(ValidationError, match="without commas"):
+        enc.add_tags(["a@example.org"], "donor,vip")
+    with pytest.raises(ValidationError, match="at least one tag"):
+        enc.add_tags(["a@example.org"], [])
+    with pytest.raises(ValidationError, match="people"):
+        enc.add_tags([], "donor")
+    with pytest.raises(ValidationError, match="email"):
+        enc.add_tags(["not an email"], "donor")
+    assert recorder.exchanges == []
+
+
+# -- account metadata --------------------------------------------------------------------------
+
+
+def test_fields_segments_account(shared_enc: EnchargeClient, shared_sandbox: Sandbox) -> None:
+    fields = shared_enc.get_fields()
+    assert fields.filter(pl.col("name") == "createdAt").row(0, named=True)["readOnly"] is True
+    segments = shared_enc.get_segments()
+    assert segments.get_column("id").to_list() == [101, 102, 103]
+    assert json.loads(segments.item(0, "conditions"))["conditions"][0] == {
+        "type": "tag", "value": "donor", "condition": "has"}
+    uk = shared_enc.get_segment_people(103, limit=50)
+    assert uk.height == sum(1 for p in shared_sandbox.encharge.people.values()
+                            if p["country"] == "GB" and not p["archived"])
+    account = shared_enc.get_account()
+    assert account.select("status", "name").row(0) == ("active", "Sandbox Charity")
+
+
+# -- subscriptions and raw calls -----------------------------------------------------------------
+
+
+def test_subscriptions(enc: EnchargeClient) -> None:
+    first = enc.subscribe("added-tag-donor", "http://127.0.0.1:9/hooks")
+    second = enc.subscribe("unsubscribedUser", "http://localhost:9/hooks")
+    listed = enc.list_subscriptions()
+    assert listed.get_column("id").to_list() == [first, second]
+    enc.unsubscribe_hook(first)
+    assert enc.list_subscriptions().get_column("eventType").to_list() == ["unsubscribedUser"]
+    with pytest.raises(BadRequestError, match="loopback"):
+        enc.subscribe("newUser", "https://hooks.example.org/x")
+    with pytest.raises(ValidationError, match="added-tag"):
+        enc.subscribe("taggedUser", "http://127.0.0.1:9/")
+    with pytest.raises(ValidationError, match="url"):
+        enc.subscribe("newUser", "ftp://127.0.0.1/")
+
+
+def test_retries_only_where_idempotent(enc: EnchargeClient, sandbox: Sandbox, recorder: RecordingTransport) -> None:
+    sandbox.fail_next(2, status=502, method="GET", path="/v1/tags-management")
+    assert enc.get_tags().height > 0
+    assert [rs.status_code for _, rs in recorder.calls("GET", "/tags-management")] == [502, 502, 200]
+    sandbox.fail_next(1, status=503, method="POST", path="/v1/event-subscriptions")
+    with pytest.raises(ServerError):
+        enc.subscribe("newUser", "http://127.0.0.1:9/")
+    assert len(recorder.calls("POST", "/event-subscriptions")) == 1
+
+
+def test_raw_request(enc: EnchargeClient, sandbox: Sandbox) -> None:
+    person = some_people(sandbox, 1)[0]
+    body = enc.request("GET", "/people", params=[("people[0][email]", person["email"])])
+    assert body["users"][0]["id"] == person["id"]
+    assert enc.request("POST", "/people/unsubscribe", params={"id": person["id"]}) is None
+    with pytest.raises(ValidationError):
+        enc.request("GET", "https://api.encharge.io/v1/people")
+
+
+# -- the seeded overlap with ENS ----------------------------------------------------------------
+
+
+def test_seeded_people_overlap_ens_with_discrepancies(shared_sandbox: Sandbox) -> None:
+    ens = shared_sandbox.ens
+    enc = shared_sandbox.encharge
+    ens_emails: dict = {}
+    for sid in sorted(ens.records):  # the first of duplicate supporters is the one Encharge knows
+        ens_emails.setdefault(ens.records[sid].email.strip().lower(), ens.records[sid])
+    people = list(enc.people.values())
+    shared = [p for p in people if p["email"] in ens_emails]
+    only_encharge = [p for p in people if p["email"] not in ens_emails]
+    only_ens = set(ens_emails) - {p["email"] for p in people}
+    assert 0.75 < len(shared) / len(ens_emails) < 0.95
+    assert only_encharge and only_ens
+    assert all(p["userId"] == str(ens_emails[p["email"]].supporter_id) for p in shared)
+
+    def optin(p: dict) -> str:
+        return ens_emails[p["email"]].questions.get(4512, ("",))[0]
+
+    assert any(p["unsubscribed"] and optin(p) == "Y" for p in shared)
+    assert any(not p["unsubscribed"] and optin(p) == "N" for p in shared)
+    assert any(p["archived"] for p in people)

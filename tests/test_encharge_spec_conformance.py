@@ -1,0 +1,104 @@
+"""Every sandbox response for the Encharge operations validates against Encharge's OpenAPI spec."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+
+from enstoolkit import EnchargeClient
+from enstoolkit.errors import EnstoolkitError
+from enstoolkit.sandbox import Sandbox
+
+from .conftest import SPECS, RecordingTransport
+from .spec_validation import SpecChecker
+
+
+def openapi30_to_jsonschema(node: Any) -> Any:
+    """OpenAPI 3.0's ``nullable: true`` is JSON Schema's ``type: [t, "null"]``."""
+    if isinstance(node, list):
+        return [openapi30_to_jsonschema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: openapi30_to_jsonschema(v) for k, v in node.items()}
+    if out.pop("nullable", False) is True:
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+        if isinstance(out.get("enum"), list):
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def exercise_everything(sb: Sandbox, enc: EnchargeClient) -> None:
+    people = [p for p in sb.encharge.people.values() if not p["archived"]][:6]
+    enc.get_account()
+    enc.get_fields()
+    enc.get_tags()
+    enc.get_segments()
+    enc.get_segment_people(101, limit=30)
+    enc.list_people(limit=100)
+    enc.list_people(limit=10, attributes=["country"], max_people=10)
+    enc.get_people(emails=[p["email"] for p in people], user_ids=["no-such-user"])
+    enc.upsert_people([{"email": "spec.one@example.org", "firstName": "Spec", "tags": ["a", "b"]},
+                       {"email": people[0]["email"], "leadScore": 12}])
+    enc.update_person({"city": "Bath"}, email="spec.one@example.org")
+    enc.add_tags([p["email"] for p in people[:3]] + ["stranger@example.org"], ["spec-tag"])
+    enc.remove_tags([p["email"] for p in people[:3]], ["spec-tag"])
+    enc.unsubscribe(email=people[1]["email"])
+    enc.delete_people(emails=[people[2]["email"]])
+    enc.delete_people(ids=[people[3]["id"]], force=True)
+    hook = enc.subscribe("newUser", "http://127.0.0.1:9/hook")
+    enc.list_subscriptions()
+    enc.unsubscribe_hook(hook)
+    for call in (
+        lambda: enc.subscribe("newUser", "https://hooks.example.org/"),
+        lambda: enc.unsubscribe(email="stranger@example.org"),
+        lambda: enc.request("GET", "/people"),
+        lambda: enc.request("POST", "/people", json=[{"firstName": "No id"}]),
+        lambda: enc.get_segment_people(999),
+    ):
+        with pytest.raises(EnstoolkitError):
+            call()
+
+
+def test_sandbox_responses_validate_against_the_encharge_spec() -> None:
+    spec = openapi30_to_jsonschema(copy.deepcopy(yaml.safe_load((SPECS / "encharge-openapi.yml").read_text())))
+    checker = SpecChecker(spec, prefix="/v1")
+    recorder = RecordingTransport()
+    with Sandbox(supporters=300, seed=5) as sb:
+        enc = EnchargeClient(sb.encharge_api_key, sb.encharge_url, transport=recorder)
+        enc.backoff_base = 0.01
+        exercise_everything(sb, enc)
+        with EnchargeClient("bad-key-000000", sb.encharge_url, transport=recorder) as bad, \
+                pytest.raises(EnstoolkitError):
+            bad.get_tags()
+    problems = []
+    for request, response in recorder.exchanges:
+        if request.url.path == "/v1/event-subscriptions" and request.method == "GET":
+            continue  # the sandbox's listing is not in Encharge's published spec
+        problems.extend(checker.errors(request, response))
+        template = checker.template_for(request.url.path) or ""
+        if checker.response_schema_pointer(request.method, template, response.status_code):
+            continue
+        if response.status_code >= 400:
+            error = response.json()["error"]
+            assert isinstance(error["message"], str) and error["message"]
+        else:
+            spec_statuses = spec["paths"][template][request.method.lower()]["responses"]
+            assert str(response.status_code) in spec_statuses, (request.method, template, response.status_code)
+            assert response.content == b""
+    assert problems == [], problems[:5]
+    assert checker.tolerated == []
+    expected = {
+        ("GET", "/accounts/info", 200), ("GET", "/fields", 200), ("GET", "/tags-management", 200),
+        ("GET", "/segments", 200), ("GET", "/segments/{segmentId}/people", 200), ("GET", "/people/all", 200),
+        ("GET", "/people", 200), ("POST", "/people", 200), ("POST", "/event-subscriptions", 201),
+    }
+    assert expected <= checker.checked, sorted(expected - checker.checked)
+    statuses = {(rq.method, rq.url.path, rs.status_code) for rq, rs in recorder.exchanges}
+    for needed in [("POST", "/v1/tags", 201), ("DELETE", "/v1/tags", 204), ("POST", "/v1/people/unsubscribe", 204),
+                   ("DELETE", "/v1/people", 204), ("DELETE", "/v1/event-subscriptions/701", 204)]:
+        assert needed in statuses, needed
+    print(f"validated {len(recorder.exchanges)} Encharge responses")
