@@ -1,0 +1,459 @@
+"""The everyday actions as plain functions: search, tag, process pages.
+
+The notebook panels (:mod:`enstoolkit.widgets`) only wire buttons to these functions;
+tests and scripts call them directly. Write actions come in two steps: a *preview* frame
+that says who gets what (and flags what cannot be done), then an *apply* step that
+reports, row by row, what happened.
+
+Example:
+    >>> from enstoolkit.connect import connect
+    >>> conn = connect(environ={})
+    >>> found = search_supporters(conn.ens, "latest created", days_back=3)
+    >>> found.columns[:2]
+    ['supporterId', 'email']
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from . import frames as fr
+from ._validate import check_id, is_valid_email
+from .encharge import EnchargeClient, check_tags
+from .ens import ENSClient
+from .errors import (
+    APIError,
+    EnstoolkitError,
+    PageProcessingError,
+    RateLimitExceeded,
+    TransportError,
+    ValidationError,
+)
+
+__all__ = [
+    "PAGE_KINDS",
+    "SEARCH_MODES",
+    "PageForm",
+    "apply_tags",
+    "auto_mapping",
+    "build_filter",
+    "page_form",
+    "people_emails",
+    "preview_process",
+    "preview_tags",
+    "process_rows",
+    "search_supporters",
+    "with_encharge",
+]
+
+Progress = Callable[[int, int], None]
+
+#: Search modes, as the panel shows them, to the query type (None: a direct lookup).
+SEARCH_MODES: dict[str, str | None] = {
+    "email": None,
+    "supporter id": None,
+    "latest created": "latestCreated",
+    "latest modified": "latestModified",
+    "suppressed": "suppressed",
+    "profile": "profile",
+    "search": "search",
+}
+#: Page kinds the process panel offers: the ENS page-list type and a label.
+PAGE_KINDS: dict[str, str] = {
+    "dcf": "Sign-up / data capture", "ems": "Email sign-up", "unsub": "Unsubscribe", "pet": "Petition",
+    "et": "Email to target (advocacy)", "nd": "Donation", "mem": "Membership",
+}
+DONATION_FIELDS = ("donationAmt", "paymenttype", "paycurrency", "ccnumber", "ccexpire", "ccvv", "recurrpay")
+
+TAG_PREVIEW_SCHEMA: dict[str, pl.DataType] = {
+    "email": pl.String(), "id": pl.String(), "in_encharge": pl.Boolean(), "current_tags": pl.List(pl.String),
+    "action": pl.String(), "tags": pl.List(pl.String), "change": pl.String(),
+}
+PROCESS_RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.Int64(), "email": pl.String(), "status": pl.String(), "supporterId": pl.Int64(),
+    "transactionId": pl.String(), "amount": pl.Float64(), "error": pl.String(),
+}
+
+
+# -- search -----------------------------------------------------------------------------------
+
+
+def _standardise(df: pl.DataFrame) -> pl.DataFrame:
+    """supporterId and email first, whatever the source called the email column."""
+    if "email" not in df.columns:
+        source = next((c for c in ("Email Address", "emailAddress") if c in df.columns), None)
+        email = pl.col(source) if source else pl.lit(None, dtype=pl.String)
+        df = df.with_columns(email.alias("email"))
+    rest = [c for c in df.columns if c not in ("supporterId", "email", "emailAddress", "Email Address")]
+    return df.select("supporterId", "email", *rest)
+
+
+def build_filter(conditions: Iterable[tuple[str, str]]) -> str:
+    """An ENS search filter from (field property, values) pairs; values split on commas are ORed.
+
+    Example:
+        >>> build_filter([("country", "GB, IE"), ("firstName", "Jo")])
+        'country:GB||IE~firstName:Jo'
+    """
+    parts = []
+    for prop, values in conditions:
+        items = [v.strip() for v in str(values).split(",") if v.strip()]
+        if not prop or not items:
+            continue
+        parts.append(f"{prop}:" + "||".join(items))
+    if not parts:
+        raise ValidationError("filter", list(conditions), "at least one field with a value")
+    return "~".join(parts)
+
+
+def search_supporters(
+    ens: ENSClient,
+    mode: str,
+    *,
+    value: str | int | None = None,
+    days_back: int = 1,
+    profile_id: int | str | None = None,
+    filter: str | Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> pl.DataFrame:
+    """Find supporters by email, by id, or with an ENS query; ``supporterId`` and ``email`` come first.
+
+    Args:
+        mode: one of :data:`SEARCH_MODES` ("email", "supporter id", "latest created", ...).
+        value: the email or supporter id for the direct lookups.
+
+    Example:
+        >>> from enstoolkit.connect import connect
+        >>> search_supporters(connect(environ={}).ens, "email", value="nobody@example.org").height
+        0
+    """
+    if mode not in SEARCH_MODES:
+        raise ValidationError("mode", mode, "one of " + ", ".join(SEARCH_MODES))
+    if mode == "email":
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError("email", value, "an email address such as name@example.org")
+        return _standardise(ens.get_supporter(email=value))
+    if mode == "supporter id":
+        return _standardise(ens.get_supporter(check_id("supporter id", value)))
+    qtype = SEARCH_MODES[mode]
+    assert qtype is not None
+    df = ens.query_supporters(
+        qtype, days_back=days_back, profile_id=profile_id if qtype == "profile" else None,
+        filter=filter if qtype == "search" else None, progress=progress,
+    )
+    return _standardise(df)
+
+
+def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: str = "email") -> pl.DataFrame:
+    """Add each supporter's Encharge record beside their ENS one (looked up by email).
+
+    New columns: ``in_encharge``, ``encharge_id``, ``encharge_unsubscribed``, ``encharge_tags``.
+
+    Example:
+        >>> from enstoolkit.connect import connect
+        >>> conn = connect(environ={})
+        >>> df = search_supporters(conn.ens, "latest created", days_back=2)
+        >>> with_encharge(df, conn.encharge).columns[-4:]
+        ['in_encharge', 'encharge_id', 'encharge_unsubscribed', 'encharge_tags']
+    """
+    key = pl.col(email_column).str.strip_chars().str.to_lowercase()
+    emails = [e for e in df.select(key).to_series().drop_nulls().unique(maintain_order=True) if is_valid_email(e)]
+    found = encharge.get_people(emails=emails) if emails else EnchargeClient.people_frame([])
+    lookup = found.select(
+        pl.col("email").str.to_lowercase().alias("__key"),
+        pl.lit(True).alias("in_encharge"),
+        pl.col("id").alias("encharge_id"),
+        pl.col("unsubscribed").alias("encharge_unsubscribed"),
+        pl.col("tags").alias("encharge_tags"),
+    ).unique("__key", keep="first", maintain_order=True)
+    out = df.with_columns(key.alias("__key")).join(lookup, on="__key", how="left", maintain_order="left")
+    return out.with_columns(pl.col("in_encharge").fill_null(False)).drop("__key")
+
+
+# -- tags -------------------------------------------------------------------------------------
+
+
+def people_emails(people: pl.DataFrame | str | Iterable[str] | None) -> list[str]:
+    """Email addresses from a frame (an email column), pasted text, or a list; trimmed, lowercased, once each.
+
+    Example:
+        >>> people_emails("A@example.org, b@example.org\\nA@example.org")
+        ['a@example.org', 'b@example.org']
+    """
+    if people is None:
+        return []
+    if isinstance(people, pl.DataFrame):
+        column = next((c for c in ("email", "Email Address", "emailAddress") if c in people.columns), None)
+        if column is None:
+            raise ValidationError("people", people.columns, "a frame with an email column")
+        values = people.get_column(column).drop_nulls().to_list()
+    elif isinstance(people, str):
+        values = [v for v in people.replace(";", ",").replace("\n", ",").split(",")]
+    else:
+        values = list(people)
+    out: list[str] = []
+    bad: list[str] = []
+    for value in values:
+        text = str(value).strip().lower()
+        if not text:
+            continue
+        if not is_valid_email(text):
+            bad.append(str(value))
+        elif text not in out:
+            out.append(text)
+    if bad:
+        raise ValidationError("people", bad[:5], "valid email addresses", detail=f"{len(bad)} invalid")
+    return out
+
+
+def preview_tags(encharge: EnchargeClient, people: Any, tags: str | Iterable[str], action: str) -> pl.DataFrame:
+    """Who would get (or lose) which tags; people Encharge does not know are flagged.
+
+    ``change`` says, per person, "add vip", "remove vip", "no change" or "skip: not in Encharge".
+    Nothing is sent but lookups.
+
+    Example:
+        >>> from enstoolkit.connect import connect
+        >>> conn = connect(environ={})
+        >>> preview_tags(conn.encharge, ["nobody@example.org"], "vip", "add").item(0, "change")
+        'skip: not in Encharge'
+    """
+    if action not in ("add", "remove"):
+        raise ValidationError("action", action, "'add' or 'remove'")
+    names = check_tags(tags)
+    emails = people_emails(people)
+    if not emails:
+        raise ValidationError("people", people, "at least one person")
+    known = encharge.get_people(emails=emails)
+    by_email = {row["email"].lower(): row for row in known.iter_rows(named=True) if row["email"]}
+    rows = []
+    for email in emails:
+        person = by_email.get(email)
+        current = list(person["tags"] or []) if person else []
+        if person is None:
+            change = "skip: not in Encharge"
+        else:
+            todo = [t for t in names if (t not in current) == (action == "add")]
+            change = f"{action} " + ", ".join(todo) if todo else "no change"
+        rows.append({"email": email, "id": person["id"] if person else None, "in_encharge": person is not None,
+                     "current_tags": current, "action": action, "tags": names, "change": change})
+    return fr.build_frame(rows, TAG_PREVIEW_SCHEMA)
+
+
+def apply_tags(encharge: EnchargeClient, preview: pl.DataFrame, *, on_progress: Progress | None = None,
+               chunk: int = 25) -> pl.DataFrame:
+    """Carry out a tag preview: people Encharge knows are tagged (or untagged), the rest reported as skipped.
+
+    Returns one row per person of the preview, with ``status`` "done", "skipped", "not found" or "error".
+
+    Example:
+        >>> from enstoolkit.connect import connect
+        >>> conn = connect(environ={})
+        >>> preview = preview_tags(conn.encharge, ["nobody@example.org"], "vip", "add")
+        >>> apply_tags(conn.encharge, preview).item(0, "status")
+        'skipped'
+    """
+    if preview.height == 0:
+        raise ValidationError("preview", "an empty preview", "a preview with at least one person")
+    action = preview.item(0, "action")
+    tags = list(preview.item(0, "tags"))
+    results: dict[str, dict[str, Any]] = {}
+    targets = preview.filter(pl.col("in_encharge")).get_column("email").to_list()
+    total = preview.height
+    done = preview.height - len(targets)
+    if on_progress:
+        on_progress(done, total)
+    call = encharge.add_tags if action == "add" else encharge.remove_tags
+    for start in range(0, len(targets), chunk):
+        batch = targets[start:start + chunk]
+        for row in call(batch, tags, progress=False).iter_rows(named=True):
+            results[row["email"]] = row
+        done += len(batch)
+        if on_progress:
+            on_progress(done, total)
+    rows = []
+    for person in preview.iter_rows(named=True):
+        row = results.get(person["email"])
+        if row is None:
+            rows.append({"email": person["email"], "id": None, "userId": None, "action": action, "tags": tags,
+                         "status": "skipped", "http_status": None, "error": "not in Encharge"})
+        else:
+            rows.append({**row, "id": person["id"]})
+    from .encharge import RESULT_SCHEMA
+
+    return fr.build_frame(rows, RESULT_SCHEMA)
+
+
+# -- page processing ---------------------------------------------------------------------------
+
+
+@dataclass
+class PageForm:
+    """What a page's form asks for, built from the page type and the account."""
+
+    page_id: int
+    name: str
+    kind: str  # dc, nd, et ...
+    sub_type: str
+    fields: list[str]  # supporter field names, email first
+    optins: list[str]  # opt-in (and confirmation) question names: checkboxes
+    donation: bool
+    advocacy: bool
+    status: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_FORM_FIELDS = ("Email Address", "Title", "First Name", "Last Name", "Address 1", "City", "Region",
+                "Postcode", "Country", "Phone Number")
+
+
+def page_form(ens: ENSClient, page_id: int | str) -> PageForm:
+    """The form for a page: supporter fields, opt-in checkboxes, and donation or message parts.
+
+    Example:
+        >>> from enstoolkit.connect import connect
+        >>> form = page_form(connect(environ={}).ens, 130)
+        >>> form.donation, form.advocacy, form.fields[0]
+        (True, False, 'Email Address')
+    """
+    page = ens.get_page(page_id).row(0, named=True)
+    names = ens.get_fields().get_column("name").to_list()
+    email = ens._email_field()
+    ordered = [email] + [n for n in _FORM_FIELDS if n in names and n != email]
+    questions = ens.get_questions()
+    optins = questions.filter(pl.col("type").is_in(["OPT", "CONF"])).get_column("name").to_list()
+    kind = page["type"] or ""
+    return PageForm(
+        page_id=int(page["id"]), name=page["name"] or "", kind=kind, sub_type=page["subType"] or "",
+        fields=ordered, optins=optins, donation=kind == "nd", advocacy=kind == "et",
+        status=page["campaignStatus"] or "",
+    )
+
+
+def auto_mapping(columns: Sequence[str], fields: Sequence[str]) -> dict[str, str | None]:
+    """Guess which frame column feeds which ENS field (by name, ignoring case, spaces and underscores).
+
+    Example:
+        >>> auto_mapping(["email", "first_name", "notes"], ["Email Address", "First Name"])
+        {'email': 'Email Address', 'first_name': 'First Name', 'notes': None}
+    """
+    def norm(text: str) -> str:
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+
+    aliases = {"email": "emailaddress", "emailaddress": "emailaddress", "firstname": "firstname",
+               "lastname": "lastname", "postcode": "postcode", "zip": "postcode", "postalcode": "postcode"}
+    by_norm = {norm(f): f for f in fields}
+    out: dict[str, str | None] = {}
+    for column in columns:
+        key = aliases.get(norm(column), norm(column))
+        out[column] = by_norm.get(key)
+    return out
+
+
+def _request_for(row: Mapping[str, Any], mapping: Mapping[str, str | None]) -> dict[str, Any]:
+    supporter: dict[str, Any] = {}
+    for column, target in mapping.items():
+        if target and row.get(column) not in (None, ""):
+            supporter[target] = row[column]
+    return supporter
+
+
+def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form: PageForm, *,
+                    questions: Mapping[str, bool] | None = None) -> pl.DataFrame:
+    """What a batch would submit: one row per input row, with the supporter it would send and any problem.
+
+    Example:
+        >>> form = PageForm(100, "Sign up", "dc", "DCF", ["Email Address", "First Name"], [], False, False)
+        >>> df = pl.DataFrame({"email": ["a@example.org", "bad"], "name": ["A", "B"]})
+        >>> preview_process(df, {"email": "Email Address", "name": "First Name"}, form)["problem"].to_list()
+        [None, "invalid email 'bad'"]
+    """
+    email_field = form.fields[0]
+    if email_field not in [t for t in mapping.values() if t]:
+        raise ValidationError("mapping", dict(mapping), f"a column mapped to {email_field!r}")
+    unknown = [t for t in mapping.values() if t and t not in form.fields]
+    if unknown:
+        raise ValidationError("mapping", unknown, "fields of the page form: " + ", ".join(form.fields))
+    rows = []
+    for n, row in enumerate(frame.iter_rows(named=True)):
+        supporter = _request_for(row, mapping)
+        email = str(supporter.get(email_field, "") or "").strip()
+        problem = None
+        if not email:
+            problem = "no email"
+        elif not is_valid_email(email):
+            problem = f"invalid email {email!r}"
+        rows.append({"row": n, "email": email or None, "supporter": json.dumps(supporter, default=str),
+                     "questions": json.dumps({q: "Y" if v else "N" for q, v in (questions or {}).items()}),
+                     "problem": problem})
+    schema = {"row": pl.Int64(), "email": pl.String(), "supporter": pl.String(), "questions": pl.String(),
+              "problem": pl.String()}
+    return fr.build_frame(rows, schema)
+
+
+def process_rows(
+    ens: ENSClient,
+    form: PageForm,
+    preview: pl.DataFrame,
+    *,
+    transaction: Mapping[str, Any] | None = None,
+    contact_message: Mapping[str, str] | None = None,
+    demo: bool = False,
+    suppress_auto_responder: bool = False,
+    on_progress: Progress | None = None,
+) -> pl.DataFrame:
+    """Submit each previewed row to the page, once; report every row.
+
+    ``status`` per row: "SUCCESS", "ERROR" (ENS refused it, with its message), "invalid"
+    (the preview found a problem; not sent), "unknown" (the connection failed after
+    sending: check before retrying; never resent automatically) or "not attempted" (the
+    hourly limit was reached first).
+
+    Example:
+        >>> from enstoolkit.connect import connect
+        >>> ens = connect(environ={}).ens
+        >>> form = page_form(ens, 110)
+        >>> preview = preview_process(pl.DataFrame({"email": ["p@example.org"]}), {"email": "Email Address"}, form)
+        >>> process_rows(ens, form, preview, demo=True).item(0, "status")
+        'SUCCESS'
+    """
+    results: list[dict[str, Any]] = []
+    total = preview.height
+    stopped: str | None = None
+    for n, item in enumerate(preview.iter_rows(named=True)):
+        base = {"row": item["row"], "email": item["email"], "supporterId": None, "transactionId": None,
+                "amount": None, "error": None}
+        if stopped is not None:
+            results.append({**base, "status": "not attempted", "error": stopped})
+        elif item["problem"]:
+            results.append({**base, "status": "invalid", "error": item["problem"]})
+        else:
+            supporter = json.loads(item["supporter"])
+            questions = json.loads(item["questions"] or "{}")
+            try:
+                out = ens.process_page(form.page_id, supporter, questions=questions or None,
+                                       transaction=transaction if form.donation else None,
+                                       contact_message=contact_message if form.advocacy else None,
+                                       demo=demo, suppress_auto_responder=suppress_auto_responder)
+                row = out.row(0, named=True)
+                results.append({**base, "status": row["status"], "supporterId": row["supporterId"],
+                                "transactionId": row.get("transactionId"), "amount": row.get("amount")})
+            except PageProcessingError as exc:
+                results.append({**base, "status": "ERROR", "error": exc.message})
+            except RateLimitExceeded as exc:
+                stopped = f"hourly limit reached: {exc.message}"
+                results.append({**base, "status": "not attempted", "error": stopped})
+            except TransportError as exc:
+                results.append({**base, "status": "unknown", "error": f"{exc.reason}; check before retrying"})
+            except (APIError, ValidationError) as exc:
+                results.append({**base, "status": "ERROR", "error": str(exc)})
+            except EnstoolkitError as exc:
+                results.append({**base, "status": "ERROR", "error": str(exc)})
+        if on_progress:
+            on_progress(n + 1, total)
+    return fr.build_frame(results, PROCESS_RESULT_SCHEMA)

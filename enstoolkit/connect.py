@@ -1,0 +1,93 @@
+"""Default clients: the real accounts when credentials are set, else the embedded sandbox.
+
+Example:
+    >>> import os
+    >>> from enstoolkit.connect import connect
+    >>> conn = connect(environ={})          # no credentials: the sandbox
+    >>> conn.describe()
+    'ENS: the enstoolkit sandbox (synthetic data). Encharge: the enstoolkit sandbox (synthetic data).'
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .encharge import EnchargeClient
+from .ens import ENSClient
+from .sandbox import Sandbox
+
+__all__ = ["Connection", "connect", "default_sandbox"]
+
+_lock = threading.Lock()
+_sandbox: Sandbox | None = None
+
+
+def default_sandbox(supporters: int = 5000, seed: int = 0) -> Sandbox:
+    """The process's shared sandbox, started on first use and stopped at exit.
+
+    Example:
+        >>> default_sandbox() is default_sandbox()
+        True
+    """
+    global _sandbox
+    with _lock:
+        if _sandbox is None:
+            _sandbox = Sandbox(supporters=supporters, seed=seed).start()
+            atexit.register(_sandbox.stop)
+        return _sandbox
+
+
+@dataclass
+class Connection:
+    """The clients a notebook or panel works with, and where they point.
+
+    Attributes:
+        ens, encharge: the clients.
+        sandbox: the sandbox they use, or ``None`` for real accounts.
+    """
+
+    ens: ENSClient
+    encharge: EnchargeClient
+    sandbox: Sandbox | None
+    ens_real: bool
+    encharge_real: bool
+
+    def describe(self) -> str:
+        """One line saying what the clients talk to (never a key or a port)."""
+        sandbox = "the enstoolkit sandbox (synthetic data)"
+        ens = "your account" if self.ens_real else sandbox
+        enc = "your account" if self.encharge_real else sandbox
+        return f"ENS: {ens}. Encharge: {enc}."
+
+    def close(self) -> None:
+        """Close both clients."""
+        self.ens.close()
+        self.encharge.close()
+
+
+def connect(*, supporters: int = 5000, seed: int = 0, environ: Mapping[str, str] | None = None) -> Connection:
+    """Clients for ENS and Encharge: from ``ENS_API_KEY``/``ENCHARGE_API_KEY`` where set, else the sandbox.
+
+    Example:
+        >>> conn = connect(environ={})
+        >>> conn.sandbox is not None
+        True
+    """
+    env = os.environ if environ is None else environ
+    ens_key, enc_key = env.get("ENS_API_KEY"), env.get("ENCHARGE_API_KEY")
+    sandbox = None if (ens_key and enc_key) else default_sandbox(supporters, seed)
+    if ens_key:
+        ens = ENSClient(ens_key, env.get("ENS_BASE_URL"))
+    else:
+        assert sandbox is not None
+        ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url)
+    if enc_key:
+        encharge = EnchargeClient(enc_key, env.get("ENCHARGE_BASE_URL"))
+    else:
+        assert sandbox is not None
+        encharge = EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url)
+    return Connection(ens, encharge, sandbox, bool(ens_key), bool(enc_key))

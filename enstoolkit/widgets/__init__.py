@@ -1,0 +1,19 @@
+"""Notebook panels for the everyday actions: search supporters, tag in Encharge, process ENS pages.
+
+Each panel is a plain class whose ``.widget`` displays in JupyterLab (the panel object
+displays itself too). Panels keep their state in attributes (``results``, ``selection``,
+``status``) and call the plain functions of :mod:`enstoolkit.actions`.
+
+Example:
+    >>> from enstoolkit.widgets import Toolkit
+    >>> kit = Toolkit()            # the environment's accounts, else the sandbox
+    >>> type(kit.widget).__name__
+    'Tab'
+"""
+
+from .process import ProcessPanel
+from .search import SearchPanel
+from .tag import TagPanel
+from .toolkit import Toolkit
+
+__all__ = ["ProcessPanel", "SearchPanel", "TagPanel", "Toolkit"]

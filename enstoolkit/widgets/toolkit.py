@@ -1,0 +1,46 @@
+"""All three panels in tabs; a search selection flows into the tag and process tabs."""
+
+from __future__ import annotations
+
+import ipywidgets as w
+import polars as pl
+
+from ..encharge import EnchargeClient
+from ..ens import ENSClient
+from .process import ProcessPanel
+from .search import SearchPanel
+from .tag import TagPanel
+
+
+class Toolkit:
+    """Search, Tag and Process in one tabbed panel.
+
+    Example:
+        >>> kit = Toolkit()
+        >>> kit.search.mode.value = "latest created"; kit.search.search.click()
+        >>> kit.search.table.select_rows([0, 1])
+        >>> kit.tag.people.height, kit.process.batch.height
+        (2, 2)
+    """
+
+    def __init__(self, ens: ENSClient | None = None, encharge: EnchargeClient | None = None) -> None:
+        if ens is None or encharge is None:
+            from ..connect import connect
+
+            conn = connect()
+            ens = ens or conn.ens
+            encharge = encharge or conn.encharge
+        self.search = SearchPanel(ens, encharge)
+        self.tag = TagPanel(encharge)
+        self.process = ProcessPanel(ens)
+        self.search.on_selection(self._selection)
+        self.widget = w.Tab(children=[self.search.widget, self.tag.widget, self.process.widget])
+        for i, title in enumerate(("Search", "Tag", "Process")):
+            self.widget.set_title(i, title)
+
+    def _selection(self, selection: pl.DataFrame) -> None:
+        self.tag.set_people(selection)
+        self.process.set_batch(selection)
+
+    def _repr_mimebundle_(self, **kwargs: object) -> object:
+        return self.widget._repr_mimebundle_(**kwargs)

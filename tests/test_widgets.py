@@ -1,0 +1,305 @@
+"""The panels driven from Python: set widget values, click, read the panel's state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from enstoolkit import EnchargeClient, ENSClient
+from enstoolkit.sandbox import Sandbox
+from enstoolkit.widgets import ProcessPanel, SearchPanel, TagPanel, Toolkit
+from enstoolkit.widgets._base import PagedTable
+
+
+@pytest.fixture
+def clients(sandbox: Sandbox):
+    ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url)
+    enc = EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url)
+    ens.backoff_base = enc.backoff_base = 0.01
+    yield ens, enc
+    ens.close()
+    enc.close()
+
+
+# -- search ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["latest created", "latest modified", "suppressed"])
+def test_search_by_query_type(shared_ens: ENSClient, shared_enc: EnchargeClient, mode: str) -> None:
+    panel = SearchPanel(shared_ens, shared_enc)
+    panel.mode.value = mode
+    panel.days_back.value = 32
+    panel.search.click()
+    assert panel.status_kind == "success", panel.status
+    assert panel.results.height > 0 and panel.results.columns[:2] == ["supporterId", "email"]
+    assert f"Found {panel.results.height:,} supporters" in panel.status
+    assert "ENS requests this hour" in panel.budget.label.value
+
+
+def test_search_by_email_and_id(clients, sandbox: Sandbox) -> None:
+    rec = sandbox.ens.records[sandbox.ens.first_supporter_id()]
+    panel = SearchPanel(*clients)
+    panel.mode.value = "email"
+    panel.value.value = rec.email.upper()
+    panel.search.click()
+    assert panel.results.get_column("supporterId").to_list() == [rec.supporter_id]
+    panel.mode.value = "supporter id"
+    panel.value.value = str(rec.supporter_id)
+    panel.search.click()
+    assert panel.results.item(0, "email") == rec.email
+    assert panel.search.disabled is False  # re-enabled after the action
+
+
+def test_search_profile_and_filter_built_from_fields(clients, sandbox: Sandbox) -> None:
+    panel = SearchPanel(*clients)
+    panel.mode.value = "profile"
+    panel.profile_id.value = "333"
+    panel.search.click()
+    assert panel.results.height == sum(r.fields["Country"] == "GB" for r in sandbox.ens.records.values())
+    panel.mode.value = "search"
+    assert "country" in [value for _, value in panel.filter_field.options]  # the account's fields
+    panel.filter_field.value = "country"
+    panel.filter_value.value = "IE, NZ"
+    panel.search.click()
+    expected = {r.supporter_id for r in sandbox.ens.records.values() if r.fields["Country"] in ("IE", "NZ")}
+    assert set(panel.results.get_column("supporterId")) == expected
+
+
+def test_empty_results_and_bad_input(clients) -> None:
+    panel = SearchPanel(*clients)
+    panel.mode.value = "email"
+    panel.value.value = "nobody@example.org"
+    panel.search.click()
+    assert panel.results.height == 0 and panel.status == "No supporters found."
+    panel.value.value = "not an email"
+    panel.search.click()
+    assert panel.status_kind == "error" and "email" in panel.status
+    panel.mode.value = "profile"
+    panel.profile_id.value = ""
+    panel.search.click()
+    assert panel.status_kind == "error" and "profile id" in panel.status
+
+
+def test_api_errors_show_the_vendor_message(clients, sandbox: Sandbox) -> None:
+    panel = SearchPanel(*clients)
+    sandbox.fail_next(10, status=503, path="/ens/service/supporter/query")
+    panel.mode.value = "latest created"
+    panel.search.click()
+    assert panel.status_kind == "error"
+    assert panel.status == "ENS said: The service is temporarily unavailable"
+
+
+def test_search_with_encharge_side_by_side(clients) -> None:
+    panel = SearchPanel(*clients)
+    panel.mode.value = "latest modified"
+    panel.days_back.value = 32
+    panel.include_encharge.value = True
+    panel.search.click()
+    assert {"in_encharge", "encharge_id", "encharge_unsubscribed", "encharge_tags"} <= set(panel.results.columns)
+    assert 0 < panel.results.get_column("in_encharge").sum() < panel.results.height
+    assert "also in Encharge" in panel.status
+
+
+def test_selection_paging_and_csv_export(clients, tmp_path: Path) -> None:
+    panel = SearchPanel(*clients)
+    panel.mode.value = "latest modified"
+    panel.days_back.value = 32
+    panel.search.click()
+    table = panel.table
+    assert len(table.rows.options) == table.page_size < panel.results.height
+    table.rows.value = (0, 2)
+    table.next.click()
+    assert table.page == 1
+    table.rows.value = (table.page_size,)
+    table.prev.click()
+    assert table.rows.value == (0, 2)  # kept across pages
+    assert panel.selection.height == 3
+    assert panel.selection.get_column("supporterId").to_list() == \
+        panel.results.get_column("supporterId").gather([0, 2, table.page_size]).to_list()
+    panel.export.folder.value = str(tmp_path)
+    panel.export.name.value = "chosen"
+    panel.export.scope.value = "selection"
+    panel.export.button.click()
+    written = pl.read_csv(tmp_path / "chosen.csv")
+    assert written.height == 3 and str(tmp_path / "chosen.csv") in panel.export.link.value
+    panel.export.scope.value = "results"
+    panel.export.button.click()
+    assert pl.read_csv(tmp_path / "chosen.csv").height == panel.results.height
+    table.clear.click()
+    panel.export.scope.value = "selection"
+    panel.export.button.click()
+    assert panel.status_kind == "error" and "at least one row" in panel.status
+
+
+def test_table_stays_one_page_for_ten_thousand_rows() -> None:
+    frame = pl.DataFrame({"supporterId": range(10_000), "email": [f"p{i}@example.org" for i in range(10_000)]})
+    table = PagedTable(page_size=25)
+    table.set_frame(frame)
+    assert len(table.rows.options) == 25 and table.pages == 400
+    table.go(399)
+    assert table.rows.options[-1][1] == 9_999
+    table.select_all.click()
+    assert table.selection.height == 10_000
+
+
+# -- tag ------------------------------------------------------------------------------------
+
+
+def test_tag_preview_then_confirm(clients, sandbox: Sandbox) -> None:
+    _, enc = clients
+    known = [p for p in sandbox.encharge.people.values() if not p["archived"]][:3]
+    panel = TagPanel(enc)
+    assert "donor" in [v for _, v in panel.account_tags.options]
+    panel.emails.value = "\n".join([p["email"] for p in known] + ["stranger@example.org"])
+    panel.account_tags.value = ("vip",)
+    panel.new_tags.value = "spring-2026"
+    assert panel.confirm.disabled
+    panel.preview_button.click()
+    assert panel.preview.height == 4 and panel.results.height == 0
+    assert panel.preview.filter(~pl.col("in_encharge")).get_column("email").to_list() == ["stranger@example.org"]
+    assert "not in Encharge" in panel.summary.value and not panel.confirm.disabled
+    assert all("spring-2026" not in sandbox.encharge.people[p["id"]]["tags"] for p in known)  # nothing sent yet
+    panel.confirm.click()
+    assert panel.results.get_column("status").to_list() == ["done", "done", "done", "skipped"]
+    assert all({"vip", "spring-2026"} <= set(sandbox.encharge.people[p["id"]]["tags"]) for p in known)
+    assert panel.progress.value == panel.progress.max == 4
+    assert panel.confirm.disabled
+    before = len(sandbox.encharge.deliveries), panel.results
+    panel.confirm.click()  # a second click: nothing to confirm
+    assert panel.status_kind == "error" and "preview first" in panel.status
+    assert panel.results is before[1]
+
+
+def test_tag_input_change_invalidates_preview_and_remove(clients, sandbox: Sandbox) -> None:
+    _, enc = clients
+    person = next(p for p in sandbox.encharge.people.values() if not p["archived"] and p["tags"])
+    tag = person["tags"][0]
+    panel = TagPanel(enc, people=pl.DataFrame({"email": [person["email"]]}))
+    panel.account_tags.value = (tag,)
+    panel.action.value = "remove"
+    panel.preview_button.click()
+    assert panel.preview.item(0, "change") == f"remove {tag}"
+    panel.new_tags.value = "other"
+    assert panel.confirm.disabled and panel.preview.height == 0
+    panel.new_tags.value = ""
+    panel.preview_button.click()
+    panel.confirm.click()
+    assert panel.results.item(0, "status") == "done"
+    assert tag not in sandbox.encharge.people[person["id"]]["tags"]
+
+
+def test_tag_bad_input(clients) -> None:
+    _, enc = clients
+    panel = TagPanel(enc)
+    panel.emails.value = "a@example.org"
+    panel.preview_button.click()
+    assert panel.status_kind == "error" and "at least one tag" in panel.status
+    panel.new_tags.value = "ok"
+    panel.emails.value = "not-an-email"
+    panel.preview_button.click()
+    assert panel.status_kind == "error" and "valid email" in panel.status
+
+
+# -- process -----------------------------------------------------------------------------------
+
+
+def test_process_single_sign_up_with_opt_in(clients, sandbox: Sandbox) -> None:
+    ens, _ = clients
+    panel = ProcessPanel(ens)
+    panel.page_type.value = "dcf"
+    panel.page.value = 100
+    assert panel.form is not None and not panel.form.donation
+    assert set(panel.optin_boxes) == {"Marketing Optin", "Newsletter Optin", "SMS Optin", "Email Opt-in (double)"}
+    panel.inputs["Email Address"].value = "panel.signup@example.org"
+    panel.inputs["First Name"].value = "Pat"
+    panel.optin_boxes["Marketing Optin"].value = True
+    panel.preview_button.click()
+    assert "LIVE submissions" in panel.summary.value and sandbox.ens.find_email("panel.signup@example.org") is None
+    panel.confirm.click()
+    assert panel.results.item(0, "status") == "SUCCESS", panel.status
+    rec = sandbox.ens.find_email("panel.signup@example.org")
+    assert rec is not None and rec.fields["First Name"] == "Pat"
+    assert rec.questions[4512][0] == "Y" and 4513 not in rec.questions  # unticked: not sent
+
+
+def test_process_donation_and_advocacy_forms(clients, sandbox: Sandbox) -> None:
+    ens, _ = clients
+    panel = ProcessPanel(ens)
+    panel.page_type.value = "nd"
+    panel.page.value = 130
+    assert panel.form.donation and panel.amount in panel.form_box.children[-3].children
+    panel.inputs["Email Address"].value = "donor.panel@example.org"
+    panel.amount.value = 25
+    panel.card_number.value = "4222 2222 2222 2220"
+    panel.card_expiry.value = "12/2030"
+    panel.preview_button.click()
+    assert "25.00 GBP" in panel.summary.value
+    panel.confirm.click()
+    assert panel.results.select("status", "amount").row(0) == ("SUCCESS", 25.0)
+    assert "4222" not in str(panel.results.to_dicts()) + panel.summary.value + panel.status
+    panel.page_type.value = "et"
+    assert panel.form.advocacy and panel.subject in panel.form_box.children
+    panel.inputs["Email Address"].value = "advocate@example.org"
+    panel.preview_button.click()
+    assert panel.status_kind == "error" and "subject and a message" in panel.status
+    panel.subject.value, panel.message.value = "Rivers", "Please act"
+    panel.preview_button.click()
+    panel.confirm.click()
+    assert panel.results.item(0, "status") == "SUCCESS"
+
+
+def test_process_batch_with_mapping(clients, sandbox: Sandbox) -> None:
+    ens, _ = clients
+    batch = pl.DataFrame({"email": ["b1@example.org", "bad-email", "b3@example.org"],
+                          "first_name": ["B1", "B2", "B3"], "notes": ["x", "y", "z"]})
+    panel = ProcessPanel(ens, batch=batch)
+    panel.page_type.value = "pet"
+    panel.page.value = 110
+    panel.mode.value = "batch"
+    assert panel.mapping_boxes["email"].value == "Email Address"
+    assert panel.mapping_boxes["first_name"].value == "First Name"
+    assert panel.mapping_boxes["notes"].value == "(not sent)"
+    panel.preview_button.click()
+    assert "<b>2</b> LIVE submissions" in panel.summary.value
+    panel.confirm.click()
+    assert panel.results.get_column("status").to_list() == ["SUCCESS", "invalid", "SUCCESS"]
+    assert panel.progress.value == 3
+    assert sandbox.ens.find_email("b3@example.org").fields["First Name"] == "B3"
+    assert panel.status_kind == "error" and "invalid email" in panel.status
+
+
+def test_process_errors_and_hourly_limit(clients, sandbox: Sandbox) -> None:
+    ens, _ = clients
+    panel = ProcessPanel(ens, batch=pl.DataFrame({"email": [f"r{i}@example.org" for i in range(5)]}))
+    panel.page_status.value = "close"
+    panel.page_type.value = "pet"
+    assert panel.page.value == 112
+    panel.mode.value = "batch"
+    panel.preview_button.click()
+    panel.confirm.click()
+    assert set(panel.results.get_column("status")) == {"ERROR"}
+    assert "closed" in panel.results.item(0, "error")
+    panel.page_status.value = None
+    panel.page.value = 110
+    panel.preview_button.click()
+    sandbox.ens.hourly_limit = len(sandbox.ens.requests) + 2
+    panel.confirm.click()
+    statuses = panel.results.get_column("status").to_list()
+    assert statuses[:2] == ["SUCCESS", "SUCCESS"] and set(statuses[2:]) == {"not attempted"}
+    assert "hourly limit" in panel.results.item(4, "error")
+
+
+# -- all together --------------------------------------------------------------------------------
+
+
+def test_toolkit_selection_flows_into_tag_and_process(clients) -> None:
+    kit = Toolkit(*clients)
+    assert [kit.widget.get_title(i) for i in range(3)] == ["Search", "Tag", "Process"]
+    kit.search.mode.value = "latest modified"
+    kit.search.days_back.value = 32
+    kit.search.search.click()
+    kit.search.table.rows.value = (0, 1, 2)
+    assert kit.tag.people.height == 3 and kit.process.batch.height == 3
+    assert "3</b> people from the selection" in kit.tag.source.value
