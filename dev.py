@@ -4,6 +4,8 @@
     python3 dev.py demo    # start the sandbox (and print its URLs and demo keys)
     python3 dev.py test    # install what is needed, then run the linter and every test
 
+and, for maintainers, ``python3 dev.py notebooks`` re-runs notebooks/ and saves their outputs.
+
 Both create ``.venv`` beside this file on first use and install the project into it
 (again whenever pyproject.toml changes). Nothing else needs installing by hand.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -45,8 +48,31 @@ def ensure_env() -> None:
     STAMP.write_text(digest)
 
 
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's Chromium; install it with apt-get when it is missing."""
+    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+        return
+    if not shutil.which("apt-get"):
+        print("note: no Chromium and no apt-get here: the browser tests will be skipped", flush=True)
+        return
+    prefix: list[str] = []
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        if not shutil.which("sudo"):
+            print("note: Chromium is missing and installing it needs root: the browser tests will be skipped")
+            return
+        prefix = ["sudo", "-n"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    print("installing Debian's chromium for the browser tests ...", flush=True)
+    if run(*prefix, "apt-get", "update", "-qq", env=env) != 0 or run(
+        *prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "fonts-dejavu-core",
+        env=env,
+    ) != 0:
+        sys.exit("could not install chromium with apt-get (needed for the browser tests)")
+
+
 def test(args: list[str]) -> int:
     ensure_env()
+    ensure_chromium()
     code = run(PY, "-m", "ruff", "check", "enstoolkit", "tests", "dev.py")
     if code != 0:
         return code
@@ -61,8 +87,14 @@ def demo(args: list[str]) -> int:
         return 0
 
 
+def notebooks(args: list[str]) -> int:
+    """Re-run the notebooks in notebooks/ against the sandbox and save them with their outputs."""
+    ensure_env()
+    return run(PY, "-m", "enstoolkit.notebooks", *args)
+
+
 def main() -> int:
-    commands = {"test": test, "demo": demo}
+    commands = {"test": test, "demo": demo, "notebooks": notebooks}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

@@ -365,7 +365,8 @@ def _request_for(row: Mapping[str, Any], mapping: Mapping[str, str | None]) -> d
 
 def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form: PageForm, *,
                     questions: Mapping[str, bool] | None = None) -> pl.DataFrame:
-    """What a batch would submit: one row per input row, with the supporter it would send and any problem.
+    """What a batch would submit: one row per input row (numbered from 1), with the supporter it would send
+    and any problem.
 
     Example:
         >>> form = PageForm(100, "Sign up", "dc", "DCF", ["Email Address", "First Name"], [], False, False)
@@ -388,7 +389,7 @@ def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form
             problem = "no email"
         elif not is_valid_email(email):
             problem = f"invalid email {email!r}"
-        rows.append({"row": n, "email": email or None, "supporter": json.dumps(supporter, default=str),
+        rows.append({"row": n + 1, "email": email or None, "supporter": json.dumps(supporter, default=str),
                      "questions": json.dumps({q: "Y" if v else "N" for q, v in (questions or {}).items()}),
                      "problem": problem})
     schema = {"row": pl.Int64(), "email": pl.String(), "supporter": pl.String(), "questions": pl.String(),

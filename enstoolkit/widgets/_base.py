@@ -212,6 +212,7 @@ class PagedTable:
                 labels.append((f"{i + 1:>4} " + "  ".join(_cell(data[n][k], wd) for n, wd in self._layout), i))
         self._updating = True
         try:
+            self.rows.rows = max(3, min(self.page_size, len(labels)))
             self.rows.options = labels
             self.rows.value = tuple(i for i in rows if i in self.selected)
         finally:
@@ -253,7 +254,7 @@ class ExportBar:
         self.frames = frames
         self.folder = w.Text(value="exports", description="Folder", layout=w.Layout(width="220px"))
         self.name = w.Text(value=default_name, description="File", layout=w.Layout(width="260px"))
-        self.scope = w.ToggleButtons(options=list(scopes), value=scopes[0])
+        self.scope = w.ToggleButtons(options=list(scopes), value=scopes[0], style={"button_width": "80px"})
         self.button = w.Button(description="Export CSV", icon="download")
         self.link = w.HTML()
         self.path: Path | None = None
