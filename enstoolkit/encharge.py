@@ -26,6 +26,7 @@ from . import frames as fr
 from ._http import HTTPBase, json_or_none
 from ._validate import check_choice, check_email, check_id, check_int, is_valid_email
 from .ens import LOOPBACK_HOSTS
+from .erasures import ErasureLog
 from .errors import (
     APIError,
     AuthenticationError,
@@ -180,6 +181,7 @@ class EnchargeClient(HTTPBase):
             )
         self._api_key = key.strip()
         self._created_subscriptions: dict[int, dict[str, Any]] = {}
+        self.erasure_log: ErasureLog | None = None  # opened on the first forced deletion
         url = base_url or os.environ.get("ENCHARGE_BASE_URL") or DEFAULT_BASE_URL
         super().__init__(normalise_base_url(url), timeout=timeout, transport=transport,
                          headers={"X-Encharge-Token": self._api_key})
@@ -427,7 +429,8 @@ class EnchargeClient(HTTPBase):
         """Archive people (DELETE /people), or with ``force=True`` erase them and their data (GDPR).
 
         Returns one row per person asked for: ``action`` is "archive" or "erase", ``status``
-        is "done" or "not found".
+        is "done" or "not found". Erasures are also written to the toolkit's own record
+        (:class:`~enstoolkit.erasures.ErasureLog`), which the audit checks against ENS.
 
         Example:
             >>> from enstoolkit.sandbox import Sandbox
@@ -452,6 +455,10 @@ class EnchargeClient(HTTPBase):
                 params = [(f"people[{i}][{kind}]", value) for i, (kind, value) in enumerate(targets)]
                 params.append(("force", "true" if force else "false"))
                 status_code = self._call("DELETE", "/people", params=params, ok=(204, 200)).status_code
+                if force:
+                    if self.erasure_log is None:
+                        self.erasure_log = ErasureLog()
+                    self.erasure_log.record(_erased(known, targets))
             for (kind, value), hit in zip(chunk, present, strict=True):
                 rows.append({**_ident_columns(kind, value), "action": action, "tags": None,
                              "status": "done" if hit else "not found",
@@ -807,6 +814,17 @@ def _present(known: pl.DataFrame, idents: Sequence[tuple[str, str]]) -> list[boo
     emails = {e.lower() for e in known.get_column("email").drop_nulls()} if known.height else set()
     lookup = {"id": ids, "userId": user_ids, "email": emails}
     return [(value.lower() if kind == "email" else value) in lookup[kind] for kind, value in idents]
+
+
+def _erased(known: pl.DataFrame, targets: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The full identifiers (email, id, userId) of the people erased."""
+    out = []
+    rows = list(known.iter_rows(named=True)) if known.height else []
+    for kind, value in targets:
+        match = next((r for r in rows if (str(r.get(kind) or "").lower() if kind == "email" else r.get(kind))
+                      == (value.lower() if kind == "email" else value)), None)
+        out.append({k: (match or {}).get(k) or (value if k == kind else None) for k in ("email", "id", "userId")})
+    return out
 
 
 def _ident_columns(kind: str, value: str) -> dict[str, Any]:

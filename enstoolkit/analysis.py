@@ -1,0 +1,438 @@
+"""Audit checks and opt-in analysis: plain functions, frames in and frames out.
+
+Audit checks each return *findings* with the same columns (:data:`FINDINGS_SCHEMA`):
+``supporterId``, ``email``, ``check``, ``severity`` ("high", "medium", "low") and
+``detail``. :func:`run_audit` runs them all and :func:`summarise` counts them.
+
+The inputs are the frames the clients return: the ENS supporter file from
+:meth:`ENSClient.export_supporters` (fields by name, opt-in questions as Boolean columns
+with a ``"<question> Date"`` beside them), Encharge people from
+:meth:`EnchargeClient.list_people`, and transactions from
+:meth:`ENSClient.export_transactions`.
+
+Example:
+    >>> import polars as pl
+    >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["A@x.org ", "a@x.org"]})
+    >>> duplicate_supporters(ens).get_column("supporterId").to_list()
+    [1, 2]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+import polars as pl
+
+from ._validate import is_valid_email
+
+__all__ = [
+    "FINDINGS_SCHEMA",
+    "by_acquisition",
+    "by_country",
+    "cohorts",
+    "duplicate_supporters",
+    "erased_still_in_ens",
+    "invalid_emails",
+    "missing_fields",
+    "monthly_trend",
+    "one_system_only",
+    "optin_rates",
+    "optin_state_conflicts",
+    "run_audit",
+    "stale_records",
+    "summarise",
+    "suppressed_with_optin",
+]
+
+FINDINGS_SCHEMA: dict[str, pl.DataType] = {
+    "supporterId": pl.Int64(),
+    "email": pl.String(),
+    "check": pl.String(),
+    "severity": pl.String(),
+    "detail": pl.String(),
+}
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+EMAIL_COLUMNS = ("Email Address", "email", "emailAddress")
+
+
+def _email_column(df: pl.DataFrame) -> str:
+    for name in EMAIL_COLUMNS:
+        if name in df.columns:
+            return name
+    raise ValueError(f"no email column: expected one of {', '.join(EMAIL_COLUMNS)}; got {df.columns}")
+
+
+def _key(column: str) -> pl.Expr:
+    return pl.col(column).str.strip_chars().str.to_lowercase()
+
+
+def _findings(df: pl.DataFrame, check: str, severity: str, detail: pl.Expr, email: str) -> pl.DataFrame:
+    sid = pl.col("supporterId").cast(pl.Int64) if "supporterId" in df.columns else pl.lit(None, pl.Int64)
+    return df.select(
+        sid.alias("supporterId"),
+        pl.col(email).cast(pl.String).alias("email"),
+        pl.lit(check).alias("check"),
+        pl.lit(severity).alias("severity"),
+        detail.cast(pl.String).alias("detail"),
+    )
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame([], schema=FINDINGS_SCHEMA)
+
+
+# -- checks within ENS ------------------------------------------------------------------------
+
+
+def duplicate_supporters(ens: pl.DataFrame) -> pl.DataFrame:
+    """Supporters whose emails are equal after trimming and lowercasing (every record of each group).
+
+    Example:
+        >>> df = pl.DataFrame({"supporterId": [1, 2, 3], "Email Address": ["a@x.org", " A@X.org", "b@x.org"]})
+        >>> duplicate_supporters(df).get_column("detail").to_list()
+        ['2 records share a@x.org: 1, 2', '2 records share a@x.org: 1, 2']
+    """
+    email = _email_column(ens)
+    keyed = ens.filter(pl.col(email).is_not_null() & (_key(email) != "")).with_columns(_key(email).alias("__k"))
+    groups = (
+        keyed.group_by("__k")
+        .agg(pl.len().alias("__n"), pl.col("supporterId").sort().cast(pl.String).str.join(", ").alias("__ids"))
+        .filter(pl.col("__n") > 1)
+    )
+    dupes = keyed.join(groups, on="__k", how="inner").sort("__k", "supporterId")
+    detail = pl.format("{} records share {}: {}", pl.col("__n"), pl.col("__k"), pl.col("__ids"))
+    return _findings(dupes, "duplicate email", "medium", detail, email)
+
+
+def invalid_emails(ens: pl.DataFrame) -> pl.DataFrame:
+    """Supporters whose email address is not valid (after trimming); empty addresses too.
+
+    Example:
+        >>> df = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["a@x.org", "b@x"]})
+        >>> invalid_emails(df).get_column("supporterId").to_list()
+        [2]
+    """
+    email = _email_column(ens)
+    valid = pl.col(email).map_elements(lambda v: is_valid_email(v.strip()), return_dtype=pl.Boolean)
+    bad = ens.filter(pl.col(email).is_null() | ~valid.fill_null(False))
+    detail = pl.when(pl.col(email).is_null() | (pl.col(email).str.strip_chars() == "")).then(
+        pl.lit("no email address")).otherwise(pl.format("not a valid email address: '{}'", pl.col(email)))
+    return _findings(bad, "invalid email", "high", detail, email)
+
+
+def missing_fields(ens: pl.DataFrame, required: Sequence[str] = ("First Name", "Last Name", "Postcode")
+                   ) -> pl.DataFrame:
+    """Supporters missing any of the ``required`` fields (null or blank), one finding each.
+
+    Example:
+        >>> df = pl.DataFrame({"supporterId": [1], "Email Address": ["a@x.org"], "First Name": [" "],
+        ...                    "Postcode": [None]})
+        >>> missing_fields(df, ["First Name", "Postcode"]).item(0, "detail")
+        'missing: First Name, Postcode'
+    """
+    email = _email_column(ens)
+    absent = [c for c in required if c not in ens.columns]
+    if absent:
+        raise ValueError(f"required fields not in the frame: {', '.join(absent)}")
+    if not required:
+        return _empty()
+    blanks = [
+        pl.when(pl.col(c).is_null() | (pl.col(c).cast(pl.String).str.strip_chars() == "")).then(pl.lit(c))
+        for c in required
+    ]
+    listed = ens.with_columns(pl.concat_list(blanks).list.drop_nulls().alias("__missing"))
+    hit = listed.filter(pl.col("__missing").list.len() > 0)
+    detail = pl.lit("missing: ") + pl.col("__missing").list.join(", ")
+    return _findings(hit, "missing fields", "low", detail, email)
+
+
+def suppressed_with_optin(ens: pl.DataFrame, optins: Sequence[str]) -> pl.DataFrame:
+    """Suppressed supporters who still hold an opt-in (mail to them bounces or is unwanted).
+
+    Example:
+        >>> df = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["a@x.org", "b@x.org"],
+        ...                    "suppressed": [True, True], "Marketing Optin": [True, False]})
+        >>> suppressed_with_optin(df, ["Marketing Optin"]).item(0, "detail")
+        'suppressed but opted in to: Marketing Optin'
+    """
+    email = _email_column(ens)
+    present = [q for q in optins if q in ens.columns]
+    if not present or "suppressed" not in ens.columns:
+        return _empty()
+    held = pl.concat_list([pl.when(pl.col(q).fill_null(False)).then(pl.lit(q)) for q in present]).list.drop_nulls()
+    rows = ens.with_columns(held.alias("__held")).filter(
+        pl.col("suppressed").fill_null(False) & (pl.col("__held").list.len() > 0))
+    detail = pl.lit("suppressed but opted in to: ") + pl.col("__held").list.join(", ")
+    return _findings(rows, "suppressed with opt-in", "high", detail, email)
+
+
+def stale_records(ens: pl.DataFrame, *, older_than_days: int = 730, today: dt.date | None = None,
+                  column: str = "modifiedOn") -> pl.DataFrame:
+    """Records not modified for more than ``older_than_days`` days (as of ``today``).
+
+    Example:
+        >>> df = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["a@x.org", "b@x.org"],
+        ...                    "modifiedOn": [dt.date(2020, 1, 1), dt.date(2026, 1, 1)]})
+        >>> stale_records(df, older_than_days=365, today=dt.date(2026, 6, 1)).item(0, "detail")
+        'not modified for 2343 days (since 2020-01-01)'
+    """
+    email = _email_column(ens)
+    if column not in ens.columns:
+        raise ValueError(f"no {column!r} column to judge staleness by")
+    day = today or dt.date.today()
+    age = (pl.lit(day) - pl.col(column)).dt.total_days()
+    rows = ens.filter(age > older_than_days)
+    detail = pl.format("not modified for {} days (since {})", age, pl.col(column).cast(pl.String))
+    return _findings(rows, "stale record", "low", detail, email)
+
+
+# -- across ENS and Encharge -------------------------------------------------------------------
+
+
+def _joined(ens: pl.DataFrame, encharge: pl.DataFrame) -> pl.DataFrame:
+    email = _email_column(ens)
+    people = encharge.select(
+        _key("email").alias("__k"), pl.col("unsubscribed").alias("__unsub"), pl.col("id").alias("__enc_id"),
+    ).filter(pl.col("__k").is_not_null()).unique("__k", keep="first", maintain_order=True)
+    return ens.with_columns(_key(email).alias("__k")).join(people, on="__k", how="inner", maintain_order="left")
+
+
+def optin_state_conflicts(ens: pl.DataFrame, encharge: pl.DataFrame, optin: str = "Marketing Optin"
+                          ) -> pl.DataFrame:
+    """Consent that disagrees across systems, for the same email.
+
+    "opted in, unsubscribed in Encharge": ENS holds the opt-in but Encharge will not mail them.
+    "opted out, subscribed in Encharge": ENS says no, Encharge would still mail them (the urgent one).
+
+    Example:
+        >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["a@x.org", "b@x.org"],
+        ...                     "Marketing Optin": [True, False]})
+        >>> enc = pl.DataFrame({"id": ["p1", "p2"], "email": ["a@x.org", "B@x.org"], "unsubscribed": [True, False]})
+        >>> optin_state_conflicts(ens, enc).get_column("check").to_list()
+        ['opted in, unsubscribed in Encharge', 'opted out, subscribed in Encharge']
+    """
+    if optin not in ens.columns:
+        raise ValueError(f"no {optin!r} opt-in column in the ENS frame")
+    email = _email_column(ens)
+    both = _joined(ens, encharge)
+    yes = both.filter(pl.col(optin).fill_null(False) & pl.col("__unsub").fill_null(False))
+    no = both.filter((pl.col(optin) == False) & (pl.col("__unsub") == False))  # noqa: E712 (nulls excluded)
+    found = [
+        _findings(yes, "opted in, unsubscribed in Encharge", "medium",
+                  pl.format("ENS {}: Y; Encharge unsubscribed (person {})", pl.lit(optin), pl.col("__enc_id")), email),
+        _findings(no, "opted out, subscribed in Encharge", "high",
+                  pl.format("ENS {}: N; Encharge still subscribed (person {})", pl.lit(optin), pl.col("__enc_id")),
+                  email),
+    ]
+    return pl.concat(found).sort("check", "supporterId")
+
+
+def one_system_only(ens: pl.DataFrame, encharge: pl.DataFrame) -> pl.DataFrame:
+    """People in one system only (matched by trimmed, lowercased email).
+
+    Example:
+        >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["a@x.org", "b@x.org"]})
+        >>> enc = pl.DataFrame({"id": ["p1", "p9"], "email": ["a@x.org", "z@x.org"]})
+        >>> one_system_only(ens, enc).select("email", "check").rows()
+        [('b@x.org', 'only in ENS'), ('z@x.org', 'only in Encharge')]
+    """
+    email = _email_column(ens)
+    ens_keys = ens.filter(pl.col(email).is_not_null()).with_columns(_key(email).alias("__k"))
+    enc_keys = encharge.filter(pl.col("email").is_not_null()).with_columns(_key("email").alias("__k"))
+    only_ens = ens_keys.join(enc_keys.select("__k"), on="__k", how="anti").unique("__k", keep="first",
+                                                                                 maintain_order=True)
+    only_enc = enc_keys.join(ens_keys.select("__k"), on="__k", how="anti")
+    return pl.concat([
+        _findings(only_ens, "only in ENS", "low", pl.lit("no Encharge person with this email"), email),
+        _findings(only_enc.with_columns(pl.lit(None, pl.Int64).alias("supporterId")), "only in Encharge", "medium",
+                  pl.format("Encharge person {} has no ENS supporter", pl.col("id")), "email"),
+    ])
+
+
+def erased_still_in_ens(ens: pl.DataFrame, erasures: pl.DataFrame) -> pl.DataFrame:
+    """People erased (GDPR) in Encharge through the toolkit who are still in ENS.
+
+    ``erasures`` is the toolkit's own record (:func:`enstoolkit.erasures.read_erasures`).
+
+    Example:
+        >>> ens = pl.DataFrame({"supporterId": [1], "Email Address": ["a@x.org"]})
+        >>> gone = pl.DataFrame({"email": ["A@x.org"], "erasedAt": [dt.datetime(2026, 1, 2)]})
+        >>> erased_still_in_ens(ens, gone).item(0, "severity")
+        'high'
+    """
+    email = _email_column(ens)
+    if erasures.height == 0:
+        return _empty()
+    gone = erasures.select(_key("email").alias("__k"), pl.col("erasedAt")).filter(pl.col("__k").is_not_null())
+    gone = gone.unique("__k", keep="last", maintain_order=True)
+    hit = ens.with_columns(_key(email).alias("__k")).join(gone, on="__k", how="inner")
+    detail = pl.format("erased in Encharge on {} but still in ENS", pl.col("erasedAt").cast(pl.Date).cast(pl.String))
+    return _findings(hit, "erased in Encharge, still in ENS", "high", detail, email)
+
+
+def run_audit(
+    ens: pl.DataFrame,
+    encharge: pl.DataFrame | None = None,
+    *,
+    erasures: pl.DataFrame | None = None,
+    optins: Sequence[str] = ("Marketing Optin",),
+    required: Sequence[str] = ("First Name", "Last Name", "Postcode"),
+    stale_days: int = 730,
+    today: dt.date | None = None,
+) -> pl.DataFrame:
+    """Every check, as one findings frame sorted by severity, check and supporter.
+
+    Example:
+        >>> ens = pl.DataFrame({"supporterId": [1], "Email Address": ["a@x"], "First Name": ["A"],
+        ...                     "Last Name": ["B"], "Postcode": ["X"], "suppressed": [False],
+        ...                     "Marketing Optin": [True], "modifiedOn": [dt.date(2026, 1, 1)]})
+        >>> run_audit(ens, today=dt.date(2026, 2, 1)).get_column("check").to_list()
+        ['invalid email']
+    """
+    parts = [
+        invalid_emails(ens),
+        duplicate_supporters(ens),
+        missing_fields(ens, required),
+        suppressed_with_optin(ens, list(optins)),
+    ]
+    if "modifiedOn" in ens.columns:
+        parts.append(stale_records(ens, older_than_days=stale_days, today=today))
+    if encharge is not None:
+        for optin in optins:
+            if optin in ens.columns:
+                parts.append(optin_state_conflicts(ens, encharge, optin))
+        parts.append(one_system_only(ens, encharge))
+    if erasures is not None:
+        parts.append(erased_still_in_ens(ens, erasures))
+    found = pl.concat([p for p in parts if p.height] or [_empty()])
+    order = pl.col("severity").replace_strict(SEVERITY_ORDER, default=9, return_dtype=pl.Int64)
+    return found.with_columns(order.alias("__o")).sort("__o", "check", "supporterId", "email",
+                                                        nulls_last=True).drop("__o")
+
+
+def summarise(findings: pl.DataFrame) -> pl.DataFrame:
+    """Counts of findings by check and severity (most severe first).
+
+    Example:
+        >>> f = pl.DataFrame({"supporterId": [1, 2, 3], "email": ["a", "b", "c"], "check": ["x", "x", "y"],
+        ...                   "severity": ["low", "low", "high"], "detail": ["", "", ""]})
+        >>> summarise(f).rows()
+        [('y', 'high', 1), ('x', 'low', 2)]
+    """
+    order = pl.col("severity").replace_strict(SEVERITY_ORDER, default=9, return_dtype=pl.Int64)
+    return (findings.group_by("check", "severity").agg(pl.len().cast(pl.Int64).alias("findings"))
+            .with_columns(order.alias("__o")).sort("__o", "check").drop("__o"))
+
+
+# -- opt-in analysis ----------------------------------------------------------------------------
+
+
+def optin_rates(ens: pl.DataFrame, questions: Iterable[str]) -> pl.DataFrame:
+    """Per opt-in question: supporters, answered, opted in, opted out, and the rates.
+
+    ``rate`` is opted in over all supporters; ``rate_answered`` over those who answered.
+
+    Example:
+        >>> df = pl.DataFrame({"Marketing Optin": [True, False, None, True]})
+        >>> optin_rates(df, ["Marketing Optin"]).row(0)
+        ('Marketing Optin', 4, 3, 2, 1, 0.5, 0.6667)
+    """
+    rows = []
+    for q in questions:
+        col = ens.get_column(q)
+        answered = int(col.is_not_null().sum())
+        yes = int(col.fill_null(False).sum())
+        rows.append({"question": q, "supporters": ens.height, "answered": answered, "opted_in": yes,
+                     "opted_out": answered - yes, "rate": round(yes / ens.height, 4) if ens.height else None,
+                     "rate_answered": round(yes / answered, 4) if answered else None})
+    schema = {"question": pl.String, "supporters": pl.Int64, "answered": pl.Int64, "opted_in": pl.Int64,
+              "opted_out": pl.Int64, "rate": pl.Float64, "rate_answered": pl.Float64}
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame([], schema=schema)
+
+
+def monthly_trend(ens: pl.DataFrame, questions: Iterable[str]) -> pl.DataFrame:
+    """Opt-ins and opt-outs per month, dated by each response's ``"<question> Date"``.
+
+    Example:
+        >>> df = pl.DataFrame({"Q": [True, False, True], "Q Date": [dt.date(2026, 1, 5), dt.date(2026, 1, 9),
+        ...                                                        dt.date(2026, 2, 1)]})
+        >>> monthly_trend(df, ["Q"]).rows()
+        [('Q', datetime.date(2026, 1, 1), 1, 1), ('Q', datetime.date(2026, 2, 1), 1, 0)]
+    """
+    parts = []
+    for q in questions:
+        date = f"{q} Date"
+        if date not in ens.columns:
+            raise ValueError(f"no {date!r} column: the export carries each question's response date")
+        parts.append(
+            ens.filter(pl.col(q).is_not_null() & pl.col(date).is_not_null())
+            .group_by(pl.col(date).dt.truncate("1mo").alias("month"))
+            .agg(pl.col(q).sum().cast(pl.Int64).alias("opt_ins"), (~pl.col(q)).sum().cast(pl.Int64).alias("opt_outs"))
+            .select(pl.lit(q).alias("question"), "month", "opt_ins", "opt_outs")
+        )
+    schema = {"question": pl.String, "month": pl.Date, "opt_ins": pl.Int64, "opt_outs": pl.Int64}
+    if not parts:
+        return pl.DataFrame([], schema=schema)
+    return pl.concat(parts).sort("question", "month")
+
+
+def by_country(ens: pl.DataFrame, question: str, *, country: str = "Country") -> pl.DataFrame:
+    """Opt-in rate by country, largest countries first.
+
+    Example:
+        >>> df = pl.DataFrame({"Country": ["GB", "GB", "IE"], "Q": [True, None, False]})
+        >>> by_country(df, "Q").rows()
+        [('GB', 2, 1, 0.5), ('IE', 1, 0, 0.0)]
+    """
+    return (ens.group_by(pl.col(country).fill_null("(none)").alias("country"))
+            .agg(pl.len().cast(pl.Int64).alias("supporters"),
+                 pl.col(question).fill_null(False).sum().cast(pl.Int64).alias("opted_in"))
+            .with_columns((pl.col("opted_in") / pl.col("supporters")).round(4).alias("rate"))
+            .sort(["supporters", "country"], descending=[True, False]))
+
+
+def by_acquisition(ens: pl.DataFrame, transactions: pl.DataFrame, question: str) -> pl.DataFrame:
+    """Opt-in rate by acquisition page: each supporter's first transaction (by date, then id).
+
+    Example:
+        >>> ens = pl.DataFrame({"supporterId": [1, 2, 3], "Q": [True, False, True]})
+        >>> tx = pl.DataFrame({"supporterId": [1, 1, 2, 3], "campaignId": [10, 20, 10, 20],
+        ...                    "name": ["Sign up", "Petition", "Sign up", "Petition"],
+        ...                    "createdOn": [dt.date(2026, 1, 1), dt.date(2026, 2, 1)] + [dt.date(2026, 1, 1)] * 2})
+        >>> by_acquisition(ens, tx, "Q").rows()
+        [(10, 'Sign up', 2, 1, 0.5), (20, 'Petition', 1, 1, 1.0)]
+    """
+    first = (transactions.sort("supporterId", "createdOn", "campaignId")
+             .unique("supporterId", keep="first", maintain_order=True)
+             .select("supporterId", "campaignId", pl.col("name").alias("page")))
+    joined = ens.select("supporterId", question).join(first, on="supporterId", how="left")
+    return (joined.group_by(pl.col("campaignId"), pl.col("page").fill_null("(no transaction)"))
+            .agg(pl.len().cast(pl.Int64).alias("supporters"),
+                 pl.col(question).fill_null(False).sum().cast(pl.Int64).alias("opted_in"))
+            .with_columns((pl.col("opted_in") / pl.col("supporters")).round(4).alias("rate"))
+            .sort(["supporters", "campaignId"], descending=[True, False], nulls_last=True))
+
+
+def cohorts(ens: pl.DataFrame, question: str, *, created: str = "createdOn") -> pl.DataFrame:
+    """Sign-up month cohorts: how many joined opted in, and how many still hold the opt-in.
+
+    A supporter *joined opted in* when they hold it now, or when their latest answer is "N"
+    dated more than a day after they signed up (they opted out later). ``retention`` is
+    still / joined.
+
+    Example:
+        >>> df = pl.DataFrame({"createdOn": [dt.date(2026, 1, 3)] * 3, "Q": [True, False, False],
+        ...                    "Q Date": [dt.date(2026, 1, 3), dt.date(2026, 3, 1), dt.date(2026, 1, 3)]})
+        >>> cohorts(df, "Q").rows()
+        [(datetime.date(2026, 1, 1), 3, 2, 1, 0.5)]
+    """
+    date = f"{question} Date"
+    later_out = (pl.col(question) == False) & ((pl.col(date) - pl.col(created)).dt.total_days() > 1)  # noqa: E712
+    joined = pl.col(question).fill_null(False) | later_out.fill_null(False)
+    return (ens.group_by(pl.col(created).dt.truncate("1mo").alias("cohort"))
+            .agg(pl.len().cast(pl.Int64).alias("signed_up"),
+                 joined.sum().cast(pl.Int64).alias("joined_opted_in"),
+                 pl.col(question).fill_null(False).sum().cast(pl.Int64).alias("still_opted_in"))
+            .with_columns((pl.col("still_opted_in") / pl.col("joined_opted_in")).round(4).alias("retention"))
+            .sort("cohort"))

@@ -1,0 +1,68 @@
+"""The toolkit's own record of GDPR erasures made in Encharge.
+
+:meth:`EnchargeClient.delete_people` with ``force=True`` writes each erased person here
+(email, Encharge id, userId, when), so that an audit can check that the same people are
+gone from ENS too. The record holds identifiers only, never keys or tokens.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
+    >>> log.record([{"email": "gone@example.org", "id": "p1", "userId": "100234"}])
+    >>> log.read().select("email", "userId").rows()
+    [('gone@example.org', '100234')]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ._paths import data_dir
+
+__all__ = ["ERASURE_SCHEMA", "ErasureLog", "read_erasures"]
+
+ERASURE_SCHEMA: dict[str, pl.DataType] = {
+    "email": pl.String(), "id": pl.String(), "userId": pl.String(), "erasedAt": pl.Datetime("ms", "UTC"),
+}
+
+
+class ErasureLog:
+    """An append-only SQLite record of erasures (default: ``erasures.sqlite3`` in the data folder)."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else data_dir() / "erasures.sqlite3"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(self.path) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS erasures (seq INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT,"
+                       " person_id TEXT, user_id TEXT, erased_at INTEGER NOT NULL)")
+
+    def record(self, people: Iterable[Mapping[str, Any]], when: dt.datetime | None = None) -> None:
+        """Append erased people (mappings with ``email``, ``id``, ``userId``)."""
+        moment = int((when or dt.datetime.now(dt.UTC)).timestamp() * 1000)
+        rows = [(p.get("email"), p.get("id"), p.get("userId"), moment) for p in people]
+        with sqlite3.connect(self.path) as db:
+            db.executemany("INSERT INTO erasures (email, person_id, user_id, erased_at) VALUES (?,?,?,?)", rows)
+
+    def read(self) -> pl.DataFrame:
+        """Every recorded erasure, oldest first."""
+        with sqlite3.connect(self.path) as db:
+            rows = db.execute("SELECT email, person_id, user_id, erased_at FROM erasures ORDER BY seq").fetchall()
+        from .frames import build_frame
+
+        return build_frame([dict(zip(ERASURE_SCHEMA, r, strict=True)) for r in rows], ERASURE_SCHEMA)
+
+
+def read_erasures(path: str | Path | None = None) -> pl.DataFrame:
+    """The recorded erasures (see :class:`ErasureLog`).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> read_erasures(pathlib.Path(tempfile.mkdtemp()) / "none.sqlite3").height
+        0
+    """
+    return ErasureLog(path).read()
