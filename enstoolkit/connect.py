@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import os
 import threading
 from collections.abc import Mapping
@@ -55,6 +56,7 @@ class Connection:
     sandbox: Sandbox | None
     ens_real: bool
     encharge_real: bool
+    sandbox_date: dt.date | None = None  # the clock of a sandbox started elsewhere
 
     def describe(self) -> str:
         """One line saying what the clients talk to (never a key or a port)."""
@@ -62,6 +64,19 @@ class Connection:
         ens = "your account" if self.ens_real else sandbox
         enc = "your account" if self.encharge_real else sandbox
         return f"ENS: {ens}. Encharge: {enc}."
+
+    def today(self) -> dt.date:
+        """Today's date, or the sandbox's frozen date when working on the sandbox.
+
+        Example:
+            >>> connect(environ={}).today()
+            datetime.date(2026, 10, 1)
+        """
+        if not self.ens_real and self.sandbox is not None:
+            return self.sandbox.ens.now.date()
+        if not self.ens_real and self.sandbox_date is not None:
+            return self.sandbox_date
+        return dt.date.today()
 
     def close(self) -> None:
         """Close both clients."""
@@ -79,6 +94,12 @@ def connect(*, supporters: int = 5000, seed: int = 0, environ: Mapping[str, str]
     """
     env = os.environ if environ is None else environ
     ens_key, enc_key = env.get("ENS_API_KEY"), env.get("ENCHARGE_API_KEY")
+    if _points_at_loopback(env.get("ENS_BASE_URL")) or _points_at_loopback(env.get("ENCHARGE_BASE_URL")):
+        # a sandbox started elsewhere (e.g. by `enstoolkit demo`): use it, and say so
+        ens = ENSClient(ens_key, env.get("ENS_BASE_URL")) if ens_key else None
+        encharge = EnchargeClient(enc_key, env.get("ENCHARGE_BASE_URL")) if enc_key else None
+        if ens is not None and encharge is not None:
+            return Connection(ens, encharge, None, False, False, _sandbox_date(env.get("ENS_BASE_URL") or ""))
     sandbox = None if (ens_key and enc_key) else default_sandbox(supporters, seed)
     if ens_key:
         ens = ENSClient(ens_key, env.get("ENS_BASE_URL"))
@@ -91,3 +112,23 @@ def connect(*, supporters: int = 5000, seed: int = 0, environ: Mapping[str, str]
         assert sandbox is not None
         encharge = EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url)
     return Connection(ens, encharge, sandbox, bool(ens_key), bool(enc_key))
+
+
+def _sandbox_date(ens_url: str) -> dt.date | None:
+    """The frozen date of a sandbox at this ENS base URL (its root says so)."""
+    import httpx
+
+    root = ens_url.split("/ens/service", 1)[0]
+    try:
+        now = httpx.get(root + "/", timeout=5).json().get("now")
+        return dt.datetime.fromisoformat(now).date() if now else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+
+
+def _points_at_loopback(url: str | None) -> bool:
+    from urllib.parse import urlsplit
+
+    from ._server import is_loopback
+
+    return bool(url) and is_loopback(urlsplit(url or "").hostname or "")

@@ -471,12 +471,15 @@ def build_frame(
 OPTIN_TYPES = frozenset({"OPTIN", "OPT", "CONFIRMATION", "CONF"})
 
 
-def optins(df: pl.DataFrame, *, dates: bool = False, column: str = "questions") -> pl.DataFrame:
+def optins(df: pl.DataFrame, *, dates: bool = False, column: str = "questions",
+           questions: Sequence[str] | None = None) -> pl.DataFrame:
     """Widen the ``questions`` list column into one Boolean column per opt-in question.
 
     ``True`` for a "Y" response, ``False`` for "N", null where the supporter never
     answered. General questions are left out. With ``dates=True`` a
-    ``"<question> date"`` column (Datetime UTC) follows each opt-in column.
+    ``"<question> date"`` column (Datetime UTC) follows each opt-in column. ``questions``
+    fixes the columns (in that order, null where nobody answered); by default every opt-in
+    question answered in ``df`` gets one, sorted by name.
 
     Example:
         >>> from enstoolkit.frames import build_frame, QUESTION_STRUCT, SUPPORTER_BASE_SCHEMA
@@ -511,7 +514,8 @@ def optins(df: pl.DataFrame, *, dates: bool = False, column: str = "questions") 
             pl.col("modifiedOn").alias("date"),
         )
     )
-    names = sorted(answers.get_column("name").unique().drop_nulls().to_list())
+    names = list(questions) if questions is not None else sorted(
+        answers.get_column("name").unique().drop_nulls().to_list())
     out = indexed.drop(column)
     for name in names:
         one = answers.filter(pl.col("name") == name).unique("__row", keep="last", maintain_order=True)

@@ -13,7 +13,6 @@ from enstoolkit.sandbox import Sandbox
 
 SPECS = Path(__file__).parent / "specs"
 
-
 class RecordingTransport(httpx.BaseTransport):
     """A real HTTP transport that also keeps every request and response it carried."""
 

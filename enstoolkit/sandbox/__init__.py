@@ -97,7 +97,8 @@ class Sandbox:
         encharge = EnchargeApp(self.encharge)
 
         async def root(request: Request) -> Response:
-            return JSONResponse({"service": "enstoolkit sandbox", "ens": "/ens/service", "encharge": "/v1"})
+            return JSONResponse({"service": "enstoolkit sandbox", "ens": "/ens/service", "encharge": "/v1",
+                                 "now": self.ens.now.isoformat()})
 
         app = Starlette(routes=[
             Route("/", root),

@@ -1,0 +1,23 @@
+"""Test-wide settings: the sandbox only, and scratch folders for the toolkit's own files."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+# Webhook events and the erasure record go to a scratch folder during tests, never to the
+# user's data folder; the tests use the sandbox, never a real account.
+os.environ["ENSTOOLKIT_DATA_DIR"] = tempfile.mkdtemp(prefix="enstoolkit-tests-")
+for _name in ("ENS_API_KEY", "ENS_BASE_URL", "ENCHARGE_API_KEY", "ENCHARGE_BASE_URL"):
+    os.environ.pop(_name, None)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Each notebook's kernel starts with its own empty data folder, so its figures never
+    depend on what other tests recorded (erasures, webhook events)."""
+    if item.path.suffix == ".ipynb" and not getattr(item.parent, "_enstoolkit_data", None):
+        folder = tempfile.mkdtemp(prefix=f"enstoolkit-{item.path.stem}-")
+        item.parent._enstoolkit_data = folder  # type: ignore[union-attr]
+        os.environ["ENSTOOLKIT_DATA_DIR"] = folder

@@ -1,0 +1,72 @@
+"""The command line: the headless audit and the demo (sandbox plus JupyterLab)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import polars as pl
+
+from enstoolkit.sandbox import Sandbox
+
+CLI = [sys.executable, "-m", "enstoolkit.cli"]
+
+
+def test_audit_writes_reports_and_csvs(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    done = subprocess.run([*CLI, "audit", "--sandbox", "--out", str(out), "--supporters", "1500"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (out / "supporter_audit.html").stat().st_size > 10_000
+    assert (out / "optin_analysis.html").stat().st_size > 10_000
+    expected = {"audit_findings.csv", "audit_summary.csv", "optin_rates.csv", "optin_monthly.csv",
+                "optin_by_country.csv", "optin_by_acquisition.csv", "optin_cohorts.csv"}
+    assert expected <= {p.name for p in out.glob("*.csv")}
+    summary = pl.read_csv(out / "audit_summary.csv")
+    findings = pl.read_csv(out / "audit_findings.csv")
+    assert summary.get_column("findings").sum() == findings.height > 0
+    assert "Audit findings:" in done.stdout and "opted out, subscribed in Encharge" in done.stdout
+    assert "7 CSV files and 2 HTML reports" in done.stdout
+
+
+def test_audit_exits_non_zero_when_a_notebook_fails(tmp_path: Path) -> None:
+    with Sandbox(supporters=50) as sb:
+        env = {**os.environ, **sb.environment(), "ENS_API_KEY": "not-the-key-123"}
+        done = subprocess.run([*CLI, "audit", "--out", str(tmp_path)], capture_output=True, text=True,
+                              timeout=600, env=env)
+    assert done.returncode == 1
+    assert "FAILED" in done.stdout and "Invalid api key [***]" in done.stdout
+    assert "not-the-key-123" not in done.stdout + done.stderr
+
+
+def test_demo_starts_sandbox_and_jupyterlab_and_stops_on_ctrl_c() -> None:
+    proc = subprocess.Popen([*CLI, "demo", "--port", "0", "--lab-port", "0", "--supporters", "200"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "Press Ctrl-C to stop." in line or not line:
+                break
+        text = "".join(lines)
+        lab = re.search(r"(http://127\.0\.0\.1:\d+)/lab/tree/supporter_audit\.ipynb\?token=(\S+)", text)
+        ens = re.search(r"export ENS_BASE_URL=(\S+)", text)
+        assert lab and ens, text
+        headers = {"Authorization": f"token {lab.group(2)}"}
+        assert httpx.get(f"{lab.group(1)}/api/status", headers=headers).status_code == 200
+        names = {item["name"] for item in httpx.get(f"{lab.group(1)}/api/contents", headers=headers).json()["content"]}
+        assert {"quickstart.ipynb", "supporter_audit.ipynb", "optin_analysis.ipynb", "actions.ipynb"} <= names
+        assert httpx.get(ens.group(1).rsplit("/ens/service", 1)[0] + "/").json()["encharge"] == "/v1"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "demo stopped" in rest
