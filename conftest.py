@@ -21,3 +21,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         folder = tempfile.mkdtemp(prefix=f"enstoolkit-{item.path.stem}-")
         item.parent._enstoolkit_data = folder  # type: ignore[union-attr]
         os.environ["ENSTOOLKIT_DATA_DIR"] = folder
+
+
+CHAOS_FIGURES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the chaos tests' figures at the end of the run (they are the point of those tests)."""
+    if CHAOS_FIGURES:
+        terminalreporter.section("chaos figures")
+        for line in CHAOS_FIGURES:
+            terminalreporter.write_line(line)

@@ -10,10 +10,14 @@ Example:
 
 from __future__ import annotations
 
+import logging
+
 __version__ = "0.1.0"
 
-from . import errors, frames
-from .encharge import EnchargeClient
-from .ens import ENSClient
+logging.getLogger("enstoolkit").addHandler(logging.NullHandler())  # a library: the application decides
+
+from . import errors, frames  # noqa: E402
+from .encharge import EnchargeClient  # noqa: E402
+from .ens import ENSClient  # noqa: E402
 
 __all__ = ["ENSClient", "EnchargeClient", "__version__", "errors", "frames"]

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,6 +33,10 @@ USER_AGENT = f"enstoolkit/{__version__} (+python-httpx)"
 class RequestLog:
     """Timestamps of the requests a client sent, for a rolling one-hour count.
 
+    With a ``path``, the timestamps are kept in SQLite under ``scope`` (a hash naming the
+    API user and host, never the key), so a restarted kernel, or another process using
+    the same API user, counts the same requests.
+
     Example:
         >>> log = RequestLog()
         >>> log.add()
@@ -38,20 +44,50 @@ class RequestLog:
         1
     """
 
-    def __init__(self, window: float = 3600.0) -> None:
+    def __init__(self, window: float = 3600.0, *, path: Path | None = None, scope: str = "") -> None:
         self.window = window
+        self.path = path
+        self.scope = scope
         self._times: deque[float] = deque()
         self._lock = threading.Lock()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(path, timeout=30) as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("CREATE TABLE IF NOT EXISTS requests (scope TEXT NOT NULL, at REAL NOT NULL)")
+                db.execute("CREATE INDEX IF NOT EXISTS requests_scope_at ON requests (scope, at)")
+                cutoff = time.time() - window
+                db.execute("DELETE FROM requests WHERE at < ?", (cutoff,))
+                rows = db.execute("SELECT at FROM requests WHERE scope = ? AND at >= ? ORDER BY at",
+                                  (scope, cutoff)).fetchall()
+            self._times.extend(r[0] for r in rows)
+            self._db: sqlite3.Connection | None = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        else:
+            self._db = None
 
     def add(self) -> None:
         """Record one request now."""
+        now = time.time()
         with self._lock:
-            self._times.append(time.monotonic())
+            self._times.append(now)
+            if self._db is not None:
+                try:
+                    self._db.execute("INSERT INTO requests (scope, at) VALUES (?, ?)", (self.scope, now))
+                    self._db.commit()
+                except sqlite3.Error:
+                    pass  # counting must never break a request
 
     def count(self) -> int:
-        """How many requests were recorded within the window."""
-        cutoff = time.monotonic() - self.window
+        """How many requests were recorded within the window (by this and earlier sessions)."""
+        cutoff = time.time() - self.window
         with self._lock:
+            if self._db is not None:
+                try:
+                    row = self._db.execute("SELECT COUNT(*) FROM requests WHERE scope = ? AND at >= ?",
+                                           (self.scope, cutoff)).fetchone()
+                    return int(row[0])
+                except sqlite3.Error:
+                    pass
             while self._times and self._times[0] < cutoff:
                 self._times.popleft()
             return len(self._times)
@@ -75,10 +111,11 @@ class HTTPBase:
         timeout: float,
         transport: httpx.BaseTransport | None,
         headers: Mapping[str, str] | None = None,
+        request_log: RequestLog | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.request_log = RequestLog()
+        self.request_log = request_log or RequestLog()
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),

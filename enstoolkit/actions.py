@@ -26,14 +26,8 @@ from . import frames as fr
 from ._validate import check_id, is_valid_email
 from .encharge import EnchargeClient, check_tags
 from .ens import ENSClient
-from .errors import (
-    APIError,
-    EnstoolkitError,
-    PageProcessingError,
-    RateLimitExceeded,
-    TransportError,
-    ValidationError,
-)
+from .errors import ValidationError
+from .journal import Journal
 
 __all__ = [
     "PAGE_KINDS",
@@ -246,10 +240,12 @@ def preview_tags(encharge: EnchargeClient, people: Any, tags: str | Iterable[str
 
 
 def apply_tags(encharge: EnchargeClient, preview: pl.DataFrame, *, on_progress: Progress | None = None,
-               chunk: int = 25) -> pl.DataFrame:
-    """Carry out a tag preview: people Encharge knows are tagged (or untagged), the rest reported as skipped.
+               journal: Journal | None = None) -> pl.DataFrame:
+    """Carry out a tag preview as a journalled run: people Encharge knows are tagged (or untagged),
+    the rest reported as skipped.
 
-    Returns one row per person of the preview, with ``status`` "done", "skipped", "not found" or "error".
+    Returns one row per person of the preview, with ``status`` "done", "skipped", "not found",
+    "error" or "not attempted", and the journal's ``run_id`` (to resume an interrupted run).
 
     Example:
         >>> from enstoolkit.connect import connect
@@ -262,31 +258,44 @@ def apply_tags(encharge: EnchargeClient, preview: pl.DataFrame, *, on_progress: 
         raise ValidationError("preview", "an empty preview", "a preview with at least one person")
     action = preview.item(0, "action")
     tags = list(preview.item(0, "tags"))
-    results: dict[str, dict[str, Any]] = {}
     targets = preview.filter(pl.col("in_encharge")).get_column("email").to_list()
     total = preview.height
-    done = preview.height - len(targets)
+    skipped = total - len(targets)
     if on_progress:
-        on_progress(done, total)
-    call = encharge.add_tags if action == "add" else encharge.remove_tags
-    for start in range(0, len(targets), chunk):
-        batch = targets[start:start + chunk]
-        for row in call(batch, tags, progress=False).iter_rows(named=True):
-            results[row["email"]] = row
-        done += len(batch)
-        if on_progress:
-            on_progress(done, total)
+        on_progress(skipped, total)
+    outcome: dict[str, dict[str, Any]] = {}
+    run_id = None
+    if targets:
+        from .bulk import tag_people
+
+        def progress(done: int, _all: int) -> None:
+            if on_progress:
+                on_progress(skipped + done, total)
+
+        run = tag_people(encharge, targets, tags, action, journal=journal, on_progress=progress, progress=False)
+        run_id = run.run_id
+        for item in run.items().iter_rows(named=True):
+            outcome[item["key"]] = item
     rows = []
     for person in preview.iter_rows(named=True):
-        row = results.get(person["email"])
-        if row is None:
-            rows.append({"email": person["email"], "id": None, "userId": None, "action": action, "tags": tags,
-                         "status": "skipped", "http_status": None, "error": "not in Encharge"})
+        item = outcome.get(person["email"])
+        row = {"email": person["email"], "id": person["id"], "userId": None, "action": action, "tags": tags,
+               "http_status": None, "error": None, "run_id": run_id}
+        if item is None:
+            row.update(status="skipped", error="not in Encharge", run_id=None)
+        elif item["state"] == "done":
+            row.update(status="done", http_status=json.loads(item["result"] or "{}").get("http_status"))
+        elif item["state"] == "failed":
+            row.update(status="not found" if "not found" in (item["error"] or "").lower() else "error",
+                       error=item["error"])
+        elif item["state"] == "pending":
+            row.update(status="not attempted", error="the run stopped first: resume it")
         else:
-            rows.append({**row, "id": person["id"]})
+            row.update(status="error", error=item["error"] or item["state"])
+        rows.append(row)
     from .encharge import RESULT_SCHEMA
 
-    return fr.build_frame(rows, RESULT_SCHEMA)
+    return fr.build_frame(rows, {**RESULT_SCHEMA, "run_id": pl.String()})
 
 
 # -- page processing ---------------------------------------------------------------------------
@@ -407,13 +416,15 @@ def process_rows(
     demo: bool = False,
     suppress_auto_responder: bool = False,
     on_progress: Progress | None = None,
+    journal: Journal | None = None,
 ) -> pl.DataFrame:
-    """Submit each previewed row to the page, once; report every row.
+    """Submit each previewed row to the page once, as a journalled run; report every row.
 
     ``status`` per row: "SUCCESS", "ERROR" (ENS refused it, with its message), "invalid"
-    (the preview found a problem; not sent), "unknown" (the connection failed after
-    sending: check before retrying; never resent automatically) or "not attempted" (the
-    hourly limit was reached first).
+    (the preview found a problem; not sent), "unknown" (the answer was lost: it may have
+    been processed; review the run before anything is resent, see
+    :func:`enstoolkit.bulk.review`) or "not attempted" (the run stopped first, e.g. at the
+    hourly limit; resume it). ``run_id`` names the journalled run.
 
     Example:
         >>> from enstoolkit.connect import connect
@@ -423,38 +434,52 @@ def process_rows(
         >>> process_rows(ens, form, preview, demo=True).item(0, "status")
         'SUCCESS'
     """
-    results: list[dict[str, Any]] = []
+    from .bulk import process_pages
+
+    valid = preview.filter(pl.col("problem").is_null())
     total = preview.height
-    stopped: str | None = None
-    for n, item in enumerate(preview.iter_rows(named=True)):
-        base = {"row": item["row"], "email": item["email"], "supporterId": None, "transactionId": None,
-                "amount": None, "error": None}
-        if stopped is not None:
-            results.append({**base, "status": "not attempted", "error": stopped})
-        elif item["problem"]:
-            results.append({**base, "status": "invalid", "error": item["problem"]})
+    invalid = total - valid.height
+    by_row: dict[int, dict[str, Any]] = {}
+    run = None
+    if valid.height:
+        questions: dict[str, str] = {}
+        for text in valid.get_column("questions").unique().to_list():
+            questions.update(json.loads(text or "{}"))
+
+        def progress(done: int, _all: int) -> None:
+            if on_progress:
+                on_progress(invalid + done, total)
+
+        run = process_pages(
+            ens, form.page_id, [json.loads(s) for s in valid.get_column("supporter")],
+            questions=questions or None, transaction=transaction if form.donation else None,
+            contact_message=contact_message if form.advocacy else None, demo=demo,
+            suppress_auto_responder=suppress_auto_responder, journal=journal, on_progress=progress,
+            progress=False,
+        )
+        items = run.items().iter_rows(named=True)
+        for preview_row, item in zip(valid.get_column("row").to_list(), items, strict=True):
+            by_row[preview_row] = item
+    results: list[dict[str, Any]] = []
+    for row in preview.iter_rows(named=True):
+        base = {"row": row["row"], "email": row["email"], "supporterId": None, "transactionId": None,
+                "amount": None, "error": None, "run_id": run.run_id if run else None}
+        item = by_row.get(row["row"])
+        if item is None:
+            results.append({**base, "status": "invalid", "error": row["problem"], "run_id": None})
+            continue
+        result = json.loads(item["result"] or "{}")
+        if item["state"] == "done":
+            results.append({**base, "status": result.get("status") or "SUCCESS",
+                            "supporterId": result.get("supporterId"), "transactionId": result.get("transactionId"),
+                            "amount": result.get("amount")})
+        elif item["state"] == "failed":
+            results.append({**base, "status": "ERROR", "error": item["error"]})
+        elif item["state"] == "unknown":
+            results.append({**base, "status": "unknown", "error": f"{item['error']}; review before resending"})
         else:
-            supporter = json.loads(item["supporter"])
-            questions = json.loads(item["questions"] or "{}")
-            try:
-                out = ens.process_page(form.page_id, supporter, questions=questions or None,
-                                       transaction=transaction if form.donation else None,
-                                       contact_message=contact_message if form.advocacy else None,
-                                       demo=demo, suppress_auto_responder=suppress_auto_responder)
-                row = out.row(0, named=True)
-                results.append({**base, "status": row["status"], "supporterId": row["supporterId"],
-                                "transactionId": row.get("transactionId"), "amount": row.get("amount")})
-            except PageProcessingError as exc:
-                results.append({**base, "status": "ERROR", "error": exc.message})
-            except RateLimitExceeded as exc:
-                stopped = f"hourly limit reached: {exc.message}"
-                results.append({**base, "status": "not attempted", "error": stopped})
-            except TransportError as exc:
-                results.append({**base, "status": "unknown", "error": f"{exc.reason}; check before retrying"})
-            except (APIError, ValidationError) as exc:
-                results.append({**base, "status": "ERROR", "error": str(exc)})
-            except EnstoolkitError as exc:
-                results.append({**base, "status": "ERROR", "error": str(exc)})
-        if on_progress:
-            on_progress(n + 1, total)
-    return fr.build_frame(results, PROCESS_RESULT_SCHEMA)
+            reason = run.note if run is not None and run.note else "the run stopped first"
+            results.append({**base, "status": "not attempted", "error": reason})
+    if on_progress:
+        on_progress(total, total)
+    return fr.build_frame(results, {**PROCESS_RESULT_SCHEMA, "run_id": pl.String()})

@@ -36,6 +36,7 @@ from .errors import (
     PermissionDenied,
     RateLimitExceeded,
     ServerError,
+    TransportError,
     ValidationError,
 )
 
@@ -480,26 +481,47 @@ class EnchargeClient(HTTPBase):
         self._call("POST", "/people/unsubscribe", params=ident, ok=(204, 200), retry=True)
 
     # -- tags --------------------------------------------------------------------------------
-    def _tagging(self, method: str, people: Any, tags: str | Iterable[str], progress: bool | None) -> pl.DataFrame:
+    def tag_person(self, action: str, kind: str, value: str, tags: Sequence[str]) -> int:
+        """Add or remove tags for one person (one POST or DELETE /tags); returns the HTTP status.
+
+        ``kind`` is "email", "id" or "userId". Raises the API's error (``NotFoundError`` for
+        a person Encharge does not know). Used by the bulk runner; most code wants
+        :meth:`add_tags`.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     email = enc.list_people(max_people=1).item(0, "email")
+            ...     enc.tag_person("add", "email", email, ["vip"])
+            201
+        """
+        method = {"add": "POST", "remove": "DELETE"}[check_choice("action", action, ("add", "remove"))]
+        check_choice("kind", kind, IDENTIFIERS)
+        names = check_tags(list(tags))
+        response = self._send(method, "/tags", json={"tag": ",".join(names), kind: value}, retry=True)
+        if response.status_code in (200, 201, 204):
+            return response.status_code
+        raise self._error(response, method, "/tags")
+
+    def _tagging(self, action: str, people: Any, tags: str | Iterable[str], progress: bool | None) -> pl.DataFrame:
         names = check_tags(tags)
         idents = _people_identifiers(people)
         if not idents:
             raise ValidationError("people", people, "at least one person (a frame, emails, or dicts with email/id)")
-        joined = ",".join(names)
-        action = "add" if method == "POST" else "remove"
         rows: list[dict[str, Any]] = []
         bar = _bar(progress, len(idents), f"Encharge {action} tags", threshold=20)
         for kind, value in idents:
             row = {**_ident_columns(kind, value), "action": action, "tags": names}
-            response = self._send(method, "/tags", json={"tag": joined, kind: value}, retry=True)
-            if response.status_code in (200, 201, 204):
-                row.update(status="done", http_status=response.status_code, error=None)
-            else:
-                error = self._error(response, method, "/tags")
-                if isinstance(error, AuthenticationError):
-                    raise error  # nothing else can succeed with a refused key
+            try:
+                status = self.tag_person(action, kind, value, names)
+                row.update(status="done", http_status=status, error=None)
+            except AuthenticationError:
+                raise  # nothing else can succeed with a refused key
+            except APIError as error:
                 row.update(status="not found" if isinstance(error, NotFoundError) else "error",
-                           http_status=response.status_code, error=error.message)
+                           http_status=error.status_code, error=error.message)
+            except TransportError as error:
+                row.update(status="error", http_status=None, error=error.reason)
             rows.append(row)
             if bar is not None:
                 bar.update(1)
@@ -521,7 +543,7 @@ class EnchargeClient(HTTPBase):
             ...     enc.add_tags([email], ["spring-2026"]).item(0, "status")
             'done'
         """
-        return self._tagging("POST", people, tags, progress)
+        return self._tagging("add", people, tags, progress)
 
     def remove_tags(self, people: Any, tags: str | Iterable[str], *, progress: bool | None = None) -> pl.DataFrame:
         """Untag people (DELETE /tags with the same body as adding); one result row per person.
@@ -533,7 +555,7 @@ class EnchargeClient(HTTPBase):
             ...     enc.remove_tags([email], "newsletter").item(0, "action")
             'remove'
         """
-        return self._tagging("DELETE", people, tags, progress)
+        return self._tagging("remove", people, tags, progress)
 
     def get_tags(self) -> pl.DataFrame:
         """The account's tags with their counts (GET /tags-management).

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import os
 import threading
@@ -29,12 +30,14 @@ import httpx
 import polars as pl
 
 from . import frames as fr
-from ._http import HTTPBase, json_or_none
+from ._http import HTTPBase, RequestLog, json_or_none
+from ._paths import data_dir
 from ._validate import check_choice, check_email, check_id, check_int, unknown_names
 from .errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    BudgetExceeded,
     ConfigurationError,
     EnstoolkitError,
     InactiveUser,
@@ -142,6 +145,7 @@ class ENSClient(HTTPBase):
         *,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        hourly_limit: int = 5000,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ENS_API_KEY")
         if not key or not key.strip():
@@ -156,11 +160,15 @@ class ENSClient(HTTPBase):
         self._auth_lock = threading.Lock()
         self._fields: pl.DataFrame | None = None
         self._questions: pl.DataFrame | None = None
+        self.hourly_limit = check_int("hourly_limit", hourly_limit, 1, None)
+        base = normalise_base_url(url)
+        scope = hashlib.sha256(f"{base}\n{self._api_key}".encode()).hexdigest()[:24]
         super().__init__(
-            normalise_base_url(url),
+            base,
             timeout=timeout,
             transport=transport,
             headers={"Content-Type": "application/json"},
+            request_log=RequestLog(path=data_dir() / "ens-requests.sqlite3", scope=scope),
         )
 
     # -- plumbing ------------------------------------------------------------------------
@@ -264,6 +272,31 @@ class ENSClient(HTTPBase):
                 continue
             raise error
         raise AssertionError("unreachable")
+
+    # -- the hourly request budget ------------------------------------------------------------
+    @property
+    def budget_remaining(self) -> int:
+        """Requests left in the rolling hour (ENS allows ``hourly_limit``, 5,000, per API user).
+
+        Counted across sessions and processes on this machine for the same API user and host.
+
+        Example:
+            >>> ENSClient("key-1234", "http://127.0.0.1:9/ens/service", hourly_limit=100).budget_remaining
+            100
+        """
+        return max(0, self.hourly_limit - self.requests_last_hour)
+
+    def ensure_budget(self, needed: int, what: str = "this job") -> None:
+        """Refuse to start work that cannot finish within the hour's remaining requests.
+
+        Raises :class:`~enstoolkit.errors.BudgetExceeded` saying how many are needed and left.
+
+        Example:
+            >>> ENSClient("key-1234", "http://127.0.0.1:9/ens/service", hourly_limit=10).ensure_budget(5)
+        """
+        left = self.budget_remaining
+        if needed > left:
+            raise BudgetExceeded(what, needed, left, self.hourly_limit)
 
     # -- session -------------------------------------------------------------------------
     def validate_session(self) -> bool:

@@ -20,6 +20,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceeded",
     "ConfigurationError",
     "DataShapeError",
     "EnstoolkitError",
@@ -91,6 +92,23 @@ class DataShapeError(EnstoolkitError):
         if len(shown) > 80:
             shown = shown[:77] + "..."
         super().__init__(f"column {column!r}: {shown} is not {expected}")
+
+
+class BudgetExceeded(EnstoolkitError):
+    """A job was not started: it needs more ENS requests than the rolling hour has left.
+
+    Example:
+        >>> str(BudgetExceeded("tagging 300 people", 300, 120, 5000))
+        'tagging 300 people needs 300 ENS requests but only 120 of 5,000 are left this hour; resume later'
+    """
+
+    def __init__(self, what: str, needed: int, left: int, limit: int) -> None:
+        self.what = what
+        self.needed = needed
+        self.left = left
+        self.limit = limit
+        super().__init__(f"{what} needs {needed:,} ENS requests but only {left:,} of {limit:,} are left this hour; "
+                         "resume later")
 
 
 class ConfigurationError(EnstoolkitError):

@@ -289,6 +289,13 @@ def test_process_errors_and_hourly_limit(clients, sandbox: Sandbox) -> None:
     statuses = panel.results.get_column("status").to_list()
     assert statuses[:2] == ["SUCCESS", "SUCCESS"] and set(statuses[2:]) == {"not attempted"}
     assert "hourly limit" in panel.results.item(4, "error")
+    assert panel.resume.button.layout.display == ""  # the unfinished run can be resumed
+    sandbox.ens.hourly_limit = 5000
+    panel.resume.button.click()
+    assert panel.results.get_column("state").to_list() == ["done"] * 5, panel.status
+    assert panel.resume.button.layout.display == "none"
+    processed = [p["body"]["supporter"]["Email Address"] for p in sandbox.ens.processed if p["pageId"] == 110]
+    assert sorted(processed) == [f"r{i}@example.org" for i in range(5)]  # each once
 
 
 # -- all together --------------------------------------------------------------------------------

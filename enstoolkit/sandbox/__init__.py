@@ -13,11 +13,9 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import threading
 from collections.abc import Iterable
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,8 +26,9 @@ from .._server import ServerThread, is_loopback
 from .data import DEFAULT_NOW
 from .encharge import EnchargeApp, EnchargeState
 from .ens import ENSApp, ENSState
+from .faults import FaultMiddleware, Faults
 
-__all__ = ["DEFAULT_NOW", "Sandbox"]
+__all__ = ["DEFAULT_NOW", "Faults", "Sandbox"]
 
 
 class Sandbox:
@@ -47,6 +46,8 @@ class Sandbox:
             whitelist); ``()`` allows any.
         export_delay: seconds before an export job completes.
         latency: seconds added to every response (a simulated round trip).
+        faults: :class:`~enstoolkit.sandbox.faults.Faults` (one, or several for different
+            routes): server errors, dropped connections, timeouts, latency spikes, token expiry.
 
     Attributes:
         url: the server root; ``ens_url``/``ens_api_key`` and ``encharge_url``/``encharge_api_key``:
@@ -73,6 +74,7 @@ class Sandbox:
         allowed_sources: Iterable[str] = ("127.0.0.1", "::1"),
         export_delay: float = 0.2,
         latency: float = 0.0,
+        faults: Faults | Iterable[Faults] | None = None,
     ) -> None:
         if not is_loopback(host):
             raise ValueError(f"host={host!r}: the sandbox binds to loopback only (127.0.0.1, ::1, localhost)")
@@ -81,6 +83,12 @@ class Sandbox:
         self.host = host
         self.port = port
         self.latency = latency
+        if faults is None:
+            self.faults: list[Faults] = []
+        elif isinstance(faults, Faults):
+            self.faults = [faults]
+        else:
+            self.faults = list(faults)
         self.ens = ENSState(
             supporters=supporters, seed=seed, now=now, hourly_limit=hourly_limit,
             token_ttl=token_ttl, allowed_sources=tuple(allowed_sources), export_delay=export_delay,
@@ -105,24 +113,7 @@ class Sandbox:
             Mount("/ens/service", routes=ens.routes()),
             Mount("/v1", routes=encharge.routes()),
         ])
-        sandbox = self
-
-        class LatencyAndFailures:
-            def __init__(self, inner: Any) -> None:
-                self.inner = inner
-
-            async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-                if scope["type"] == "http":
-                    if sandbox.latency > 0:
-                        await asyncio.sleep(sandbox.latency)
-                    status = sandbox._take_failure(scope["method"], scope["path"])
-                    if status is not None:
-                        body = {"message": "The service is temporarily unavailable", "messageId": status}
-                        await JSONResponse(body, status_code=status)(scope, receive, send)
-                        return
-                await self.inner(scope, receive, send)
-
-        app.add_middleware(LatencyAndFailures)
+        app.add_middleware(FaultMiddleware, sandbox=self)
         return app
 
     def fail_next(self, count: int = 1, *, status: int = 503, method: str = "", path: str = "") -> None:

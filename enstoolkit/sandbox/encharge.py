@@ -15,6 +15,7 @@ import random
 import re
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -86,6 +87,7 @@ class EnchargeState:
         self.subscriptions: dict[int, dict[str, Any]] = {}
         self.next_subscription_id = 700
         self.deliveries: list[dict[str, Any]] = []  # webhook delivery attempts
+        self.tag_requests: Counter[tuple[str, str, str]] = Counter()  # (person id, tag, method) acted on
         self._tasks: set[asyncio.Task[None]] = set()
         self._seed(ens, rng)
 
@@ -474,6 +476,8 @@ class EnchargeApp:
         person = self.state.find(body, archived=False)
         if person is None:
             return encharge_error(404, "Person not found.")
+        for tag in tags:
+            self.state.tag_requests[(person["id"], tag, request.method)] += 1
         if request.method == "POST":
             for tag in self._add_tags(person, tags):
                 person["updatedAt"] = self.state.clock()

@@ -46,6 +46,12 @@ class Panel:
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 
+    def after_resume(self, run: Any) -> None:
+        """Show what a resumed run did (panels with runs override this)."""
+        counts = run.counts()
+        self.show(f"Run {run.run_id}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())),
+                  "success" if set(counts) == {"done"} else "error")
+
     def show(self, message: str, kind: str = "info") -> None:
         """Show a message in the panel's status area."""
         self.status = message
@@ -87,6 +93,50 @@ class Panel:
             if button is not None and restore:
                 button.disabled = was_disabled
             self._running = False
+
+
+class ResumeBar:
+    """A "Resume" button for a panel's last journalled run, shown while that run is unfinished."""
+
+    def __init__(self, panel: Panel, clients: Callable[[], dict[str, Any]]) -> None:
+        self.panel = panel
+        self.clients = clients
+        self.run_id: str | None = None
+        self.run: Any = None
+        self.button = w.Button(description="Resume run", icon="play", button_style="info",
+                               layout=w.Layout(display="none"))
+        self.note = w.HTML()
+        self.button.on_click(lambda _: panel._run(self.button, self.resume, "Resuming..."))
+        self.widget = w.HBox([self.button, self.note])
+
+    def track(self, run_id: str | None) -> None:
+        """Follow this run; the button shows if it is unfinished."""
+        from ..bulk import BulkRun
+        from ..journal import Journal
+
+        self.run_id = run_id
+        self.run = BulkRun(Journal(), run_id, **self.clients()) if run_id else None
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show or hide the button and the run's state."""
+        if self.run is None:
+            self.button.layout.display = "none"
+            self.note.value = ""
+            return
+        counts = self.run.counts()
+        unfinished = any(counts.get(k) for k in ("pending", "retry", "unknown", "sending"))
+        self.button.layout.display = "" if unfinished else "none"
+        shown = ", ".join(f"{k}: {v:,}" for k, v in sorted(counts.items()))
+        self.note.value = f"<small>journal run <code>{self.run.run_id}</code> ({self.run.status}; {shown})</small>"
+
+    def resume(self) -> None:
+        """Review what is unknown, then send only what is left."""
+        if self.run is None:
+            raise ValidationError("run", None, "a run to resume")
+        self.run.complete()
+        self.refresh()
+        self.panel.after_resume(self.run)
 
 
 class Budget:

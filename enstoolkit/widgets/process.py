@@ -8,7 +8,7 @@ import polars as pl
 from ..actions import PAGE_KINDS, PageForm, auto_mapping, page_form, preview_process, process_rows
 from ..ens import ENSClient
 from ..errors import ValidationError
-from ._base import STYLE, Budget, ExportBar, PagedTable, Panel
+from ._base import STYLE, Budget, ExportBar, PagedTable, Panel, ResumeBar
 
 SKIP = "(not sent)"
 
@@ -75,6 +75,7 @@ class ProcessPanel(Panel):
                                       layout=w.Layout(visibility="hidden"))
         self.budget = Budget(ens)
         self.summary = w.HTML()
+        self.resume = ResumeBar(self, lambda: {"ens": self.ens})
         self.form_box = w.VBox()
         self.batch_box = w.VBox()
         self.table = PagedTable(columns=["row", "email", "status", "supporterId", "error"])
@@ -92,7 +93,7 @@ class ProcessPanel(Panel):
             STYLE, w.HTML("<b>Process ENS pages</b>"), w.HBox([self.page_type, self.page_status]), self.page,
             self.mode, self.form_box, self.batch_box, w.HBox([self.demo, self.suppress]),
             w.HBox([self.preview_button, self.confirm, self.progress, self.budget.label]),
-            self.status_html, self.summary, self.table.widget, self.export.widget,
+            self.status_html, self.summary, self.resume.widget, self.table.widget, self.export.widget,
         ])
         self._run(None, self._load_pages, "Loading pages...")
         self.set_batch(batch)
@@ -241,6 +242,8 @@ class ProcessPanel(Panel):
                                demo=self.demo.value, suppress_auto_responder=self.suppress.value,
                                on_progress=progress)
         self.results = results
+        self.resume.track(results.get_column("run_id").drop_nulls().head(1).to_list()[0]
+                          if results.get_column("run_id").drop_nulls().len() else None)
         self.table.set_frame(results)
         self.budget.refresh()
         counts = dict(results.group_by("status").len().iter_rows())
@@ -251,6 +254,16 @@ class ProcessPanel(Panel):
         if first_error:
             text += f" First problem: {first_error[0]}"
         self.show(text, "error" if failed else "success")
+
+    def after_resume(self, run: object) -> None:
+        """After a resume: the run's items are the results."""
+        items = run.items()  # type: ignore[attr-defined]
+        self.results = items
+        self.table.set_frame(items.select("seq", "key", "state", "error", "attempts"))
+        counts = run.counts()  # type: ignore[attr-defined]
+        self.summary.value = " · ".join(f"{k}: <b>{v:,}</b>" for k, v in sorted(counts.items()))
+        self.show(f"Resumed run {run.run_id}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())),  # type: ignore[attr-defined]
+                  "success" if set(counts) == {"done"} else "error")
 
     def _export_frame(self, scope: str) -> pl.DataFrame:
         return self.results if scope == "results" else self.preview

@@ -8,7 +8,7 @@ import polars as pl
 from ..actions import apply_tags, people_emails, preview_tags
 from ..encharge import EnchargeClient
 from ..errors import ValidationError
-from ._base import STYLE, ExportBar, PagedTable, Panel
+from ._base import STYLE, ExportBar, PagedTable, Panel, ResumeBar
 
 
 class TagPanel(Panel):
@@ -52,6 +52,7 @@ class TagPanel(Panel):
         self.progress = w.IntProgress(value=0, min=0, max=1, description="Progress",
                                       layout=w.Layout(visibility="hidden"))
         self.summary = w.HTML()
+        self.resume = ResumeBar(self, lambda: {"encharge": self.encharge})
         self.table = PagedTable(columns=["email", "change", "status", "error"])
         self.export = ExportBar(self, "tag-results.csv", self._export_frame, scopes=("results", "preview"))
 
@@ -64,7 +65,7 @@ class TagPanel(Panel):
             STYLE, w.HTML("<b>Tag people in Encharge</b>"), self.source, self.emails,
             w.HBox([self.account_tags, w.VBox([self.new_tags, self.refresh_tags])]),
             self.action, w.HBox([self.preview_button, self.confirm, self.progress]),
-            self.status_html, self.summary, self.table.widget, self.export.widget,
+            self.status_html, self.summary, self.resume.widget, self.table.widget, self.export.widget,
         ])
         self._run(None, self._load_tags, "Loading tags...")
         self.set_people(people)
@@ -134,12 +135,24 @@ class TagPanel(Panel):
 
         results = apply_tags(self.encharge, preview, on_progress=progress)
         self.results = results
+        self.resume.track(results.get_column("run_id").drop_nulls().head(1).to_list()[0]
+                          if results.get_column("run_id").drop_nulls().len() else None)
         self.table.set_frame(results.join(preview.select("email", "change"), on="email", how="left"))
         counts = dict(results.group_by("status").len().iter_rows())
         self.summary.value = " · ".join(f"{k}: <b>{v:,}</b>" for k, v in sorted(counts.items()))
         errors = counts.get("error", 0)
         self.show(f"Done: {counts.get('done', 0):,} tagged, {counts.get('skipped', 0):,} skipped, {errors:,} errors.",
                   "error" if errors else "success")
+
+    def after_resume(self, run: object) -> None:
+        """After a resume: the run's items are the results."""
+        items = run.items()  # type: ignore[attr-defined]
+        self.results = items
+        self.table.set_frame(items.select("seq", "key", "state", "error", "attempts"))
+        counts = run.counts()  # type: ignore[attr-defined]
+        self.summary.value = " · ".join(f"{k}: <b>{v:,}</b>" for k, v in sorted(counts.items()))
+        self.show(f"Resumed run {run.run_id}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())),  # type: ignore[attr-defined]
+                  "success" if set(counts) == {"done"} else "error")
 
     def _export_frame(self, scope: str) -> pl.DataFrame:
         return self.results if scope == "results" else self.preview

@@ -1,0 +1,208 @@
+"""A journal for bulk writes: intent recorded before each request, outcome after.
+
+Every bulk write (upserting supporters or people, tagging and untagging, processing page
+batches, unsubscribing, deleting) is a *run* of *items* in SQLite. An item moves
+``pending`` -> ``sending`` (written before the request goes out) -> ``done``, ``failed``
+(a definite refusal), ``retry`` (not carried out: a server error or lost connection on a
+request that is safe to repeat) or ``unknown`` (a non-idempotent request whose answer was
+lost: it may or may not have happened, so it is never resent blindly; see
+:func:`enstoolkit.bulk.review`). A run stopped by anything, even a killed process, resumes
+with :func:`enstoolkit.bulk.resume`, which does only what is left.
+
+The journal stores the people and fields being written, never API keys, session tokens
+or card numbers.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "journal.sqlite3")
+    >>> run = journal.create_run("tag-add", {"tags": ["vip"]}, [{"email": "a@example.org"}])
+    >>> journal.items(run).select("seq", "state").rows()
+    [(1, 'pending')]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ._paths import data_dir
+from .exports import export_csv
+
+__all__ = ["ITEM_SCHEMA", "RUN_SCHEMA", "STATES", "Journal"]
+
+STATES = ("pending", "sending", "done", "failed", "retry", "unknown", "skipped")
+SENSITIVE = frozenset({"ccnumber", "ccvv", "cccvv", "bankAccountNumber", "bankRoutingNumber"})
+
+RUN_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(), "kind": pl.String(), "status": pl.String(), "note": pl.String(),
+    "items": pl.Int64(), "done": pl.Int64(), "pending": pl.Int64(), "unknown": pl.Int64(),
+    "failed": pl.Int64(), "created_at": pl.Datetime("ms", "UTC"), "updated_at": pl.Datetime("ms", "UTC"),
+    "params": pl.String(),
+}
+ITEM_SCHEMA: dict[str, pl.DataType] = {
+    "run_id": pl.String(), "seq": pl.Int64(), "key": pl.String(), "state": pl.String(), "attempts": pl.Int64(),
+    "payload": pl.String(), "result": pl.String(), "error": pl.String(), "updated_at": pl.Datetime("ms", "UTC"),
+}
+
+_SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, kind TEXT NOT NULL, params TEXT NOT NULL, status TEXT NOT NULL,
+    note TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    run_id TEXT NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, payload TEXT NOT NULL,
+    state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, result TEXT, error TEXT,
+    updated_at INTEGER NOT NULL, PRIMARY KEY (run_id, seq)
+);
+CREATE INDEX IF NOT EXISTS items_state ON items (run_id, state);
+"""
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+def scrub(value: Any) -> Any:
+    """A copy of ``value`` without card or bank numbers (they are never journalled).
+
+    Example:
+        >>> scrub({"transaction": {"donationAmt": "5", "ccnumber": "4222222222222220"}})
+        {'transaction': {'donationAmt': '5', 'ccnumber': '[not stored]'}}
+    """
+    if isinstance(value, Mapping):
+        return {k: ("[not stored]" if k in SENSITIVE else scrub(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
+class Journal:
+    """The SQLite journal of bulk runs (default: ``journal.sqlite3`` in the user's data folder).
+
+    Safe to use from several threads and processes (SQLite WAL, short transactions).
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else data_dir() / "journal.sqlite3"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._db() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA_SQL)
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r})"
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    # -- writing -------------------------------------------------------------------------
+    def create_run(self, kind: str, params: Mapping[str, Any], payloads: Iterable[Mapping[str, Any]],
+                   *, keys: Iterable[str] | None = None) -> str:
+        """Record a new run with all its items ``pending``; returns the run id."""
+        run_id = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
+        now = _now()
+        items = [scrub(dict(p)) for p in payloads]
+        names = list(keys) if keys is not None else [json.dumps(p, sort_keys=True, default=str) for p in items]
+        with self._db() as db:
+            db.execute("BEGIN")
+            db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?)",
+                       (run_id, kind, json.dumps(scrub(dict(params)), default=str), "created", None, now, now))
+            db.executemany(
+                "INSERT INTO items (run_id, seq, key, payload, state, attempts, updated_at) VALUES (?,?,?,?,?,?,?)",
+                [(run_id, n, names[n - 1], json.dumps(p, default=str), "pending", 0, now)
+                 for n, p in enumerate(items, start=1)])
+            db.execute("COMMIT")
+        return run_id
+
+    def mark(self, run_id: str, seqs: Iterable[int], state: str, *, result: Any = None,
+             error: str | None = None, attempt: bool = False) -> None:
+        """Move items to ``state`` (``attempt=True`` counts a request being sent)."""
+        if state not in STATES:
+            raise ValueError(f"state={state!r}: expected one of {', '.join(STATES)}")
+        now = _now()
+        text = None if result is None else json.dumps(scrub(result), default=str)
+        with self._db() as db:
+            db.executemany(
+                "UPDATE items SET state = ?, result = COALESCE(?, result), error = ?, updated_at = ?,"
+                " attempts = attempts + ? WHERE run_id = ? AND seq = ?",
+                [(state, text, error, now, 1 if attempt else 0, run_id, s) for s in seqs])
+            db.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, run_id))
+
+    def set_status(self, run_id: str, status: str, note: str | None = None) -> None:
+        """Set a run's status ("running", "stopped", "completed", ...) with a note."""
+        with self._db() as db:
+            db.execute("UPDATE runs SET status = ?, note = ?, updated_at = ? WHERE run_id = ?",
+                       (status, note, _now(), run_id))
+
+    # -- reading -------------------------------------------------------------------------
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One run's row (kind, params, status, note)."""
+        row = self._db().execute("SELECT run_id, kind, params, status, note FROM runs WHERE run_id = ?",
+                                 (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no run {run_id!r} in {self.path}")
+        return {"run_id": row[0], "kind": row[1], "params": json.loads(row[2]), "status": row[3], "note": row[4]}
+
+    def pending(self, run_id: str, states: Iterable[str] = ("pending", "retry")) -> list[tuple[int, dict[str, Any]]]:
+        """The items in ``states``, in order, with their payloads."""
+        wanted = list(states)
+        marks = ",".join("?" * len(wanted))
+        rows = self._db().execute(
+            f"SELECT seq, payload FROM items WHERE run_id = ? AND state IN ({marks}) ORDER BY seq",
+            (run_id, *wanted)).fetchall()
+        return [(seq, json.loads(payload)) for seq, payload in rows]
+
+    def counts(self, run_id: str) -> dict[str, int]:
+        """How many items are in each state."""
+        rows = self._db().execute("SELECT state, COUNT(*) FROM items WHERE run_id = ? GROUP BY state",
+                                  (run_id,)).fetchall()
+        return {state: int(n) for state, n in rows}
+
+    def items(self, run_id: str) -> pl.DataFrame:
+        """Every item of a run, as a frame."""
+        rows = self._db().execute(
+            "SELECT run_id, seq, key, state, attempts, payload, result, error, updated_at FROM items"
+            " WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
+        from .frames import build_frame
+
+        return build_frame([dict(zip(ITEM_SCHEMA, r, strict=True)) for r in rows], ITEM_SCHEMA)
+
+    def runs(self) -> pl.DataFrame:
+        """Every run, newest first, with counts by state."""
+        rows = self._db().execute(
+            "SELECT r.run_id, r.kind, r.status, r.note, COUNT(i.seq),"
+            " SUM(i.state = 'done'), SUM(i.state IN ('pending', 'retry', 'sending')), SUM(i.state = 'unknown'),"
+            " SUM(i.state = 'failed'), r.created_at, r.updated_at, r.params"
+            " FROM runs r LEFT JOIN items i ON i.run_id = r.run_id GROUP BY r.run_id"
+            " ORDER BY r.created_at DESC, r.run_id DESC").fetchall()
+        from .frames import build_frame
+
+        return build_frame([dict(zip(RUN_SCHEMA, r, strict=True)) for r in rows], RUN_SCHEMA)
+
+    def export(self, run_id: str, path: str | Path) -> Path:
+        """Write a run's items as CSV (safe to open in a spreadsheet).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> folder = pathlib.Path(tempfile.mkdtemp())
+            >>> journal = Journal(folder / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}])
+            >>> journal.export(run, folder / "run.csv").name
+            'run.csv'
+        """
+        return export_csv(self.items(run_id), path)
