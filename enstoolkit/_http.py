@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import sqlite3
 import threading
 import time
@@ -24,6 +25,35 @@ from . import __version__
 from .errors import TransportError, redact
 
 logger = logging.getLogger("enstoolkit")
+
+_TOKEN_IN_PATH = re.compile(r"(/authenticate/)[^/\s\"'?]+")
+
+
+class RedactTokenPaths(logging.Filter):
+    """Take ENS session tokens out of URL paths in other libraries' log lines.
+
+    httpx logs every request's URL at INFO; ``/authenticate/{token}`` would show the token.
+
+    Example:
+        >>> url = "http://h/ens/service/authenticate/abc"
+        >>> record = logging.LogRecord("httpx", 20, "", 0, "HTTP Request: %s %s", ("GET", url), None)
+        >>> RedactTokenPaths().filter(record), record.getMessage()
+        (True, 'HTTP Request: GET http://h/ens/service/authenticate/***')
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(_TOKEN_IN_PATH.sub(r"\1***", a) if isinstance(a, str) else
+                                _TOKEN_IN_PATH.sub(r"\1***", str(a)) if "authenticate/" in str(a) else a
+                                for a in args)
+        if isinstance(record.msg, str) and "authenticate/" in record.msg:
+            record.msg = _TOKEN_IN_PATH.sub(r"\1***", record.msg)
+        return True
+
+
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).addFilter(RedactTokenPaths())
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -202,6 +232,20 @@ class HTTPBase:
                 time.sleep(delay)
                 continue
             return response
+
+    @staticmethod
+    def _concurrently(fn: Any, items: list[Any], workers: int) -> list[Any]:
+        """``[fn(x) for x in items]`` with up to ``workers`` requests in flight, results in order.
+
+        Threads on the client's connection pool: works the same from a script, a notebook
+        cell or a widget callback (where an event loop is already running).
+        """
+        if workers <= 1 or len(items) <= 1:
+            return [fn(x) for x in items]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="enstoolkit") as pool:
+            return list(pool.map(fn, items))
 
     def close(self) -> None:
         """Close the connection pool."""

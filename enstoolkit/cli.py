@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0, help="random seed of the synthetic account")
         p.add_argument("--hourly-limit", type=int, default=5000, help="ENS requests allowed per rolling hour")
         p.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
+        p.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE",
+                       help="inject faults, e.g. error_rate=0.1, drop_after_rate=0.02, timeout_rate=0.01, "
+                            "spike_rate=0.05, spike=2, token_expiry_rate=0.001 (repeatable)")
+        p.add_argument("--fault-route", action="append", default=[], metavar="PREFIX",
+                       help="apply the faults only to URL paths starting with PREFIX (repeatable)")
         if name == "demo":
             p.add_argument("--lab-port", type=int, default=8888, help="JupyterLab port (0: a free one)")
             p.add_argument("--no-lab", action="store_true", help="start only the sandbox")
@@ -108,8 +113,17 @@ def _sandbox(args: argparse.Namespace) -> Sandbox:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 print(f"port {port} is in use; using a free one", flush=True)
                 port = 0
+    faults = None
+    if args.fault:
+        from .sandbox.faults import Faults, parse_faults
+
+        try:
+            settings = parse_faults(args.fault)
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
+        faults = Faults(**settings, routes=tuple(args.fault_route))  # type: ignore[arg-type]
     return Sandbox(supporters=args.supporters, seed=args.seed, port=port,
-                   hourly_limit=args.hourly_limit, latency=args.latency)
+                   hourly_limit=args.hourly_limit, latency=args.latency, faults=faults)
 
 
 def run_sandbox(args: argparse.Namespace) -> int:

@@ -336,8 +336,9 @@ class EnchargeClient(HTTPBase):
         attributes: Iterable[str] | None = None,
         include_archived: bool = False,
         chunk_size: int = 50,
+        concurrency: int = 8,
     ) -> pl.DataFrame:
-        """Look people up by email, id or userId (GET /people), in chunks.
+        """Look people up by email, id or userId (GET /people), in chunks, several at a time.
 
         People Encharge does not know are simply absent from the frame.
 
@@ -356,17 +357,21 @@ class EnchargeClient(HTTPBase):
             extra.append(("attributes", ",".join(_names(attributes, "attributes"))))
         if include_archived:
             extra.append(("includeArchived", "true"))
-        people: list[dict[str, Any]] = []
-        for chunk in _chunks(idents, size):
+        workers = check_int("concurrency", concurrency, 1, 32)
+
+        def fetch(chunk: list[tuple[str, str]]) -> list[dict[str, Any]]:
             params = [(f"people[{i}][{kind}]", value) for i, (kind, value) in enumerate(chunk)] + extra
             response = self._call("GET", "/people", params=params, ok=(200, 404))
-            if response.status_code == 200:
-                people.extend(_people_from(response.json(), "users"))
+            return _people_from(response.json(), "users") if response.status_code == 200 else []
+
+        people: list[dict[str, Any]] = []
+        for found in self._concurrently(fetch, list(_chunks(idents, size)), workers):
+            people.extend(found)
         return self.people_frame(people)
 
     def _paged(self, path: str, *, limit: int, attributes: Iterable[str] | None, sort: str | None,
                order: str | None, ignore_anonymous: bool | None, max_people: int | None,
-               progress: bool | None, desc: str) -> pl.DataFrame:
+               progress: bool | None, desc: str, concurrency: int = 4) -> pl.DataFrame:
         size = check_int("limit", limit, 1, 1000)
         params: dict[str, Any] = {"limit": size}
         if attributes is not None:
@@ -378,18 +383,27 @@ class EnchargeClient(HTTPBase):
         if ignore_anonymous is not None:
             params["ignoreAnonymous"] = "true" if ignore_anonymous else "false"
         cap = None if max_people is None else check_int("max_people", max_people, 1, None)
+        workers = check_int("concurrency", concurrency, 1, 32)
         people: list[dict[str, Any]] = []
         bar = _bar(progress, None, desc, threshold=0) if progress else None
-        offset = 0
-        while True:
-            body = self._call("GET", path, params={**params, "offset": offset}).json()
-            page = _people_from(body, "people")
-            people.extend(page)
-            if bar is not None:
-                bar.update(len(page))
-            offset += len(page)
-            if len(page) < size or (cap is not None and len(people) >= cap):
-                break
+
+        def fetch(offset: int) -> list[dict[str, Any]]:
+            return _people_from(self._call("GET", path, params={**params, "offset": offset}).json(), "people")
+
+        # No total is given: fetch pages in waves and stop at the first short page.
+        offset, wave = 0, 1
+        done = False
+        while not done:
+            offsets = [offset + k * size for k in range(wave)]
+            for page in self._concurrently(fetch, offsets, workers):
+                people.extend(page)
+                if bar is not None:
+                    bar.update(len(page))
+                if len(page) < size or (cap is not None and len(people) >= cap):
+                    done = True
+                    break
+            offset += wave * size
+            wave = min(workers, wave * 2)  # start small: most lists fit in a page or two
         if bar is not None:
             bar.close()
         return self.people_frame(people[:cap] if cap is not None else people)
@@ -404,8 +418,11 @@ class EnchargeClient(HTTPBase):
         ignore_anonymous: bool | None = None,
         max_people: int | None = None,
         progress: bool | None = None,
+        concurrency: int = 4,
     ) -> pl.DataFrame:
         """Everyone in the account (GET /people/all), paging by limit/offset until a short page.
+
+        Pages are fetched in growing waves of up to ``concurrency`` at a time.
 
         Example:
             >>> from enstoolkit.sandbox import Sandbox
@@ -415,7 +432,7 @@ class EnchargeClient(HTTPBase):
         """
         return self._paged("/people/all", limit=limit, attributes=attributes, sort=sort, order=order,
                            ignore_anonymous=ignore_anonymous, max_people=max_people, progress=progress,
-                           desc="Encharge people")
+                           desc="Encharge people", concurrency=concurrency)
 
     def delete_people(
         self,

@@ -23,6 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,6 +49,7 @@ from .errors import (
     PermissionDenied,
     RateLimitExceeded,
     ServerError,
+    TransportError,
     UnregisteredSourceAddress,
     UserNotFound,
     ValidationError,
@@ -601,8 +603,12 @@ class ENSClient(HTTPBase):
         export_group: str | None = None,
         rows: int = 100,
         progress: bool | None = None,
+        concurrency: int = 8,
     ) -> pl.DataFrame:
         """Run GET /supporter/query and fetch every page into one frame.
+
+        The first page tells the total; the other pages are then fetched in parallel (up to
+        ``concurrency`` at a time), within the hourly request budget.
 
         Args:
             type: latestCreated, latestModified, suppressed, profile or search.
@@ -641,31 +647,38 @@ class ENSClient(HTTPBase):
             if not isinstance(export_group, str) or not export_group.strip() or len(export_group) > 100:
                 raise ValidationError("export_group", export_group, "a non-empty name of at most 100 characters")
             params["exportGroup"] = export_group
-        records: list[dict[str, Any]] = []
-        start, total = 1, None
+        workers = check_int("concurrency", concurrency, 1, 32)
+        first = self._call("GET", "/supporter/query", params={**params, "start": 1})
+        body = first.json()
+        if not isinstance(body, Mapping):
+            raise APIError("ENS", 200, "query answered without a result object", method="GET", path="/supporter/query")
+        total = int((body.get("pagination") or {}).get("total") or 0)
+        got = len(body.get("data") or [])
+        starts = list(range(1 + got, total + 1, size)) if got == size else []
+        if starts:
+            self.ensure_budget(len(starts), f"paging {total:,} query results")
         bar = None
-        while True:
-            body = self._call("GET", "/supporter/query", params={**params, "start": start}).json()
-            if not isinstance(body, Mapping):
-                raise APIError("ENS", 200, "query answered without a result object",
-                               method="GET", path="/supporter/query")
-            page = _as_list(body.get("data") or [], "data")
-            pagination = body.get("pagination") or {}
-            if total is None:
-                total = int(pagination.get("total") or 0)
-                show = progress if progress is not None else total > size
-                if show:
-                    from tqdm.auto import tqdm
+        if progress if progress is not None else total > size:
+            from tqdm.auto import tqdm
 
-                    bar = tqdm(total=total, desc=f"ENS query {qtype}", unit="supporter")
-            records.extend(page)
+            bar = tqdm(total=total, initial=got, desc=f"ENS query {qtype}", unit="supporter")
+
+        def fetch(start: int) -> httpx.Response:
+            response = self._call("GET", "/supporter/query", params={**params, "start": start})
             if bar is not None:
-                bar.update(len(page))
-            start += len(page)
-            if not page or len(records) >= total or len(page) < size:
-                break
+                bar.update(len(response.json().get("data") or []))
+            return response
+
+        pages = [first, *self._concurrently(fetch, starts, workers)]
         if bar is not None:
             bar.close()
+        if export_group is None:
+            fast = _query_frame(pages)
+            if fast is not None:
+                return fast
+        records: list[dict[str, Any]] = []
+        for page in pages:
+            records.extend(_as_list(page.json().get("data") or [], "data"))
         if export_group is not None:
             # Export-group rows carry the email under its field name; keep emailAddress filled.
             email_field = self._email_field()
@@ -673,6 +686,57 @@ class ENSClient(HTTPBase):
                 if "emailAddress" not in row and email_field in row:
                     row["emailAddress"] = row[email_field]
         return fr.build_frame(records, fr.QUERY_SCHEMA, extra=True)
+
+    def get_supporters(
+        self,
+        supporter_ids: Iterable[int | str] | None = None,
+        *,
+        emails: Iterable[str] | None = None,
+        questions: bool = False,
+        memberships: bool = False,
+        concurrency: int = 8,
+        progress: bool | None = None,
+    ) -> pl.DataFrame:
+        """Look up many supporters by id and/or email, up to ``concurrency`` requests at a time.
+
+        ENS has no batch lookup, so this is one request per supporter, overlapped; the job
+        is refused up front if the hourly budget cannot cover it. Supporters not found are
+        absent from the frame (which has :meth:`get_supporter`'s columns).
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=30) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+            ...     ids = sorted(sb.ens.records)[:5]
+            ...     ens.get_supporters(ids, emails=["nobody@example.org"]).get_column("supporterId").to_list() == ids
+            True
+        """
+        ids = [check_id("supporter_ids", i) for i in (supporter_ids or [])]
+        mails = [check_email("emails", e) for e in (emails or [])]
+        lookups: list[tuple[str, Any]] = [("id", i) for i in ids] + [("email", e) for e in mails]
+        workers = check_int("concurrency", concurrency, 1, 32)
+        schema = self._supporter_schema(questions, memberships)
+        if not lookups:
+            return fr.empty_frame(schema)
+        self.ensure_budget(len(lookups), f"looking up {len(lookups):,} supporters")
+        bar = None
+        if progress if progress is not None else len(lookups) > 50:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(lookups), desc="ENS supporters", unit="supporter")
+
+        def one(lookup: tuple[str, Any]) -> pl.DataFrame:
+            kind, value = lookup
+            frame = (self.get_supporter(value, questions=questions, memberships=memberships) if kind == "id"
+                     else self.get_supporter(email=value, questions=questions, memberships=memberships))
+            if bar is not None:
+                bar.update(1)
+            return frame
+
+        frames = self._concurrently(one, lookups, workers)
+        if bar is not None:
+            bar.close()
+        found = [f for f in frames if f.height]
+        return pl.concat(found, how="diagonal_relaxed") if found else fr.empty_frame(schema)
 
     def _search_filter(self, value: str | Mapping[str, Any]) -> str:
         properties = self.get_fields().get_column("property").drop_nulls().to_list()
@@ -869,7 +933,7 @@ class ENSClient(HTTPBase):
 
     # -- export jobs ---------------------------------------------------------------------
     def _export_job(self, query_name: str, *, format: str, field_group: str | None, file_type: str,
-                    poll_interval: float, timeout: float) -> bytes:
+                    poll_interval: float, timeout: float) -> Path:
         """POST /exportjob, poll until it completes (less often as it waits), download the file."""
         if not isinstance(query_name, str) or not query_name.strip():
             raise ValidationError("query_name", query_name, "the name of a query saved in the ENS dashboard")
@@ -904,7 +968,36 @@ class ENSClient(HTTPBase):
         url = str(status.get("url") or "")
         if "/ens/service/" in url:
             download = "/" + url.split("/ens/service/", 1)[1]
-        return self._call("GET", download).content
+        return self._download(download)
+
+    def _download(self, path: str) -> Path:
+        """GET a file, streamed to a temporary file (the caller deletes it): a large export never sits in memory."""
+        import tempfile
+
+        for attempt in range(self.max_retries + 1):
+            token = self._session_token()
+            self.request_log.add()
+            try:
+                with self._http.stream("GET", path, headers={"ens-auth-token": token}) as response:
+                    if response.status_code != 200:
+                        response.read()
+                        error = self._error(response, "GET", path)
+                        if isinstance(error, InvalidSessionToken):
+                            self._session_token(renew=True)
+                        if isinstance(error, (InvalidSessionToken, ServerError)) and attempt < self.max_retries:
+                            time.sleep(self._backoff(attempt))
+                            continue
+                        raise error
+                    with tempfile.NamedTemporaryFile(prefix="enstoolkit-export-", suffix=".csv",
+                                                     delete=False) as spool:
+                        for chunk in response.iter_bytes(1 << 20):
+                            spool.write(chunk)
+                    return Path(spool.name)
+            except httpx.TransportError as exc:
+                if attempt >= self.max_retries:
+                    raise TransportError("ENS", "GET", path, self._redact(f"{type(exc).__name__}: {exc}")) from None
+                time.sleep(self._backoff(attempt))
+        raise AssertionError("unreachable")
 
     def export_supporters(
         self,
@@ -929,9 +1022,12 @@ class ENSClient(HTTPBase):
             ...     ens.export_supporters("All supporters").height
             300
         """
-        content = self._export_job(query_name, format=format, field_group=field_group, file_type=file_type,
-                                   poll_interval=poll_interval, timeout=timeout)
-        return self._read_export(content)
+        path = self._export_job(query_name, format=format, field_group=field_group, file_type=file_type,
+                                poll_interval=poll_interval, timeout=timeout)
+        try:
+            return self._read_export(path)
+        finally:
+            path.unlink(missing_ok=True)
 
     def export_transactions(
         self,
@@ -953,24 +1049,26 @@ class ENSClient(HTTPBase):
             ...     tx.get_column("supporterId").n_unique()
             50
         """
-        content = self._export_job(query_name, format="Transaction", field_group=None, file_type=file_type,
-                                   poll_interval=poll_interval, timeout=timeout)
+        path = self._export_job(query_name, format="Transaction", field_group=None, file_type=file_type,
+                                poll_interval=poll_interval, timeout=timeout)
         schema = {"supporterId": pl.Int64(), **fr.TRANSACTION_SCHEMA}
-        if not content.strip():
-            return fr.empty_frame(schema)
-        raw = pl.read_csv(io.BytesIO(content), infer_schema=False, encoding="utf8-lossy")
+        try:
+            if path.stat().st_size == 0:
+                return fr.empty_frame(schema)
+            raw = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+        finally:
+            path.unlink(missing_ok=True)
         unknown = [c for c in raw.columns if c not in schema]
         records = raw.to_dicts()
         return fr.build_frame(records, schema, extra=bool(unknown))
 
-    def _read_export(self, content: bytes) -> pl.DataFrame:
-        if not content.strip():
+    def _read_export(self, path: Path) -> pl.DataFrame:
+        if path.stat().st_size == 0:
             return fr.empty_frame({"supporterId": pl.Int64()})
-        header = next(csv.reader(io.StringIO(content[:65536].decode("utf-8-sig").splitlines()[0])))
-        raw = pl.read_csv(
-            io.BytesIO(content), schema={name: pl.String() for name in header},
-            has_header=True, encoding="utf8-lossy",
-        )
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+            header = next(csv.reader(handle))
+        raw = pl.read_csv(path, schema={name: pl.String() for name in header}, has_header=True,
+                          encoding="utf8-lossy")
         questions = self.get_questions()
         optin = set(questions.filter(pl.col("type").is_in(["OPT", "CONF"])).get_column("name"))
         dated = {f"{q} Date" for q in questions.get_column("name")}
@@ -986,7 +1084,7 @@ class ENSClient(HTTPBase):
                 )
                 columns.append(mapped.alias(name))
             elif name in ("createdOn", "modifiedOn", "Created On", "Modified On") or name in dated:
-                columns.append(fr.parse_temporal(col.to_list(), pl.Date(), name))
+                columns.append(fr.parse_temporal(col, pl.Date(), name))
             else:
                 columns.append(col)
         return pl.DataFrame(columns)
@@ -1017,6 +1115,34 @@ class ENSClient(HTTPBase):
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+_QUERY_ROW = pl.Struct({"emailAddress": pl.String, "supporterId": pl.Int64, "modifiedOn": pl.String,
+                        "createdOn": pl.String})
+
+
+def _query_frame(pages: list[httpx.Response]) -> pl.DataFrame | None:
+    """Query pages read straight from the response bytes (polars' JSON reader with a schema).
+
+    Returns None when a page does not match the spec's shape exactly (for example ids sent
+    as strings); the caller then takes the tolerant route through Python objects.
+    """
+    try:
+        parts = [pl.read_json(io.BytesIO(page.content), schema={"data": pl.List(_QUERY_ROW)}) for page in pages]
+        rows = pl.concat(parts).explode("data", empty_as_null=False).unnest("data")
+    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError):
+        return None
+    out = rows.select(
+        "supporterId", "emailAddress",
+        pl.col("createdOn").str.to_date("%Y-%m-%d", strict=False),
+        pl.col("modifiedOn").str.to_date("%Y-%m-%d", strict=False),
+    )
+    unparsed = (out.select(pl.col("createdOn", "modifiedOn").null_count()).row(0)
+                != rows.select(pl.col("createdOn", "modifiedOn").null_count()).row(0))
+    if unparsed:  # another date form: parse every form
+        out = out.with_columns(fr.parse_temporal(rows.get_column("createdOn"), pl.Date(), "createdOn"),
+                               fr.parse_temporal(rows.get_column("modifiedOn"), pl.Date(), "modifiedOn"))
+    return out
 
 
 def _as_list(body: Any, what: str) -> list[Any]:

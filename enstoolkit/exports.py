@@ -2,7 +2,8 @@
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a
 formula by spreadsheet programs; such text cells get a leading apostrophe, which the
-programs show as plain text. Typed (numeric, date) columns are left as they are.
+programs show as plain text. Typed (numeric, date) columns are left as they are. Excel
+files are written with text cells as strings (never as formulas) after the same treatment.
 
 Example:
     >>> import polars as pl
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-__all__ = ["FORMULA_PREFIXES", "export_csv", "neutralise"]
+__all__ = ["FORMULA_PREFIXES", "export_csv", "export_excel", "neutralise"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _PATTERN = r"^[=+\-@\t\r]"
@@ -67,4 +68,19 @@ def export_csv(df: pl.DataFrame, path: str | Path) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     neutralise(df).write_csv(target)
+    return target
+
+
+def export_excel(df: pl.DataFrame, path: str | Path, *, sheet: str = "data") -> Path:
+    """Write ``df`` to an .xlsx workbook safe to open: no text cell becomes a formula.
+
+    Example:
+        >>> import tempfile
+        >>> out = export_excel(pl.DataFrame({"a": ["=1+1", "ok"]}), Path(tempfile.mkdtemp()) / "x.xlsx")
+        >>> out.suffix
+        '.xlsx'
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    neutralise(df).write_excel(target, worksheet=sheet, autofit=True, header_format={"bold": True})
     return target

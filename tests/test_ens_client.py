@@ -286,7 +286,8 @@ def test_query_fetches_every_page(shared_ens: ENSClient, shared_sandbox: Sandbox
     assert df.get_column("supporterId").to_list() == expected
     pages = transport.calls("GET", "/supporter/query")
     assert len(pages) == -(-len(expected) // 7)
-    assert [rs.json()["pagination"]["start"] for _, rs in pages][:3] == [1, 8, 15]
+    starts = sorted(rs.json()["pagination"]["start"] for _, rs in pages)  # fetched in parallel: any order
+    assert starts == list(range(1, len(expected) + 1, 7))
 
 
 @pytest.mark.parametrize("qtype", ["latestModified", "suppressed"])

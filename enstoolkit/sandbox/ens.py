@@ -99,6 +99,7 @@ class ENSState:
         self.orphan_key = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         self.inactive_key = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         self.tokens: dict[str, float] = {}  # token -> monotonic deadline
+        self.issued_tokens: list[str] = []  # every token ever issued (tests scan outputs for them)
         self.requests: deque[float] = deque()
         self.pages: dict[int, Page] = {p.id: p for p in make_pages(now)}
         self.records: dict[int, SupporterRecord] = {
@@ -420,6 +421,7 @@ class ENSApp:
         token = str(uuid.uuid4())
         with state.lock:
             state.tokens[token] = time.monotonic() + state.token_ttl
+            state.issued_tokens.append(token)
         return JSONResponse({"ens-auth-token": token, "expires": int(state.token_ttl * 1000)})
 
     async def session(self, request: Request) -> Response:
