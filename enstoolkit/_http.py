@@ -92,6 +92,7 @@ class RequestLog:
                                   (scope, cutoff)).fetchall()
             self._times.extend(r[0] for r in rows)
             self._db: sqlite3.Connection | None = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: no fsync per request; a counter needs no more
         else:
             self._db = None
 

@@ -283,6 +283,24 @@ class BulkRun:
         raise ValidationError("kind", self.kind, ", ".join(KINDS))
 
 
+def _supporter_records(ens: ENSClient, records: pl.DataFrame | Iterable[Mapping[str, Any]], argument: str, *,
+                       with_questions: bool = False) -> list[dict[str, Any]]:
+    """Records checked against the account's fields (and questions) before a run starts; email required."""
+    rows = [dict(r) for r in (records.iter_rows(named=True) if isinstance(records, pl.DataFrame) else records)]
+    email_field = ens._email_field()
+    out = []
+    for i, row in enumerate(rows):
+        body = ens._canonical_record({k: v for k, v in row.items() if v is not None}, f"{argument}[{i}]")
+        if email_field not in body:
+            raise ValidationError(f"{argument}[{i}]", sorted(row), f"a record with {email_field!r}")
+        if with_questions:
+            questions = ens._canonical_questions(row.get("questions"), f"{argument}[{i}]['questions']")
+            if questions:
+                body["questions"] = questions
+        out.append(body)
+    return out
+
+
 # -- starting runs -----------------------------------------------------------------------------
 
 
@@ -358,17 +376,8 @@ def upsert_supporters(ens: ENSClient, records: pl.DataFrame | Iterable[Mapping[s
 
     Records are checked against the account's fields before the run starts.
     """
-    rows = [r for r in (records.iter_rows(named=True) if isinstance(records, pl.DataFrame) else records)]
+    payloads = _supporter_records(ens, records, "records", with_questions=True)
     email_field = ens._email_field()
-    payloads = []
-    for i, row in enumerate(rows):
-        body = ens._canonical_record({k: v for k, v in row.items() if v is not None}, f"records[{i}]")
-        if email_field not in body:
-            raise ValidationError(f"records[{i}]", sorted(row), f"a record with {email_field!r}")
-        questions = ens._canonical_questions(row.get("questions"), f"records[{i}]['questions']")
-        if questions:
-            body["questions"] = questions
-        payloads.append(body)
     keys = [str(p[email_field]).strip().lower() for p in payloads]
     return _start(journal, "upsert-supporters", {}, payloads, keys, ens=ens, run=run, progress=progress,
                   on_progress=on_progress)
@@ -385,15 +394,8 @@ def process_pages(ens: ENSClient, page_id: int, supporters: pl.DataFrame | Itera
     Card details (``transaction``) are used but never journalled: resuming a donation run
     needs them again.
     """
-    rows = [dict(r) for r in (supporters.iter_rows(named=True) if isinstance(supporters, pl.DataFrame)
-                              else supporters)]
     email_field = ens._email_field()
-    payloads = []
-    for i, row in enumerate(rows):
-        body = ens._canonical_record({k: v for k, v in row.items() if v is not None}, f"supporters[{i}]")
-        if email_field not in body:
-            raise ValidationError(f"supporters[{i}]", sorted(row), f"a supporter with {email_field!r}")
-        payloads.append({"supporter": body})
+    payloads = [{"supporter": body} for body in _supporter_records(ens, supporters, "supporters")]
     params = {"page_id": int(page_id), "questions": dict(questions or {}), "transaction": dict(transaction or {}),
               "contact_message": dict(contact_message) if contact_message else None, "demo": demo,
               "suppress_auto_responder": suppress_auto_responder, "tracking_id": tracking_id,

@@ -527,3 +527,42 @@ def test_request_raw(ens: ENSClient) -> None:
         ens.request("GET", "https://www.e-activist.com/ens/service/page")
     with pytest.raises(ValidationError, match="method"):
         ens.request("FETCH", "/page")
+
+
+# -- concurrency --------------------------------------------------------------------------------
+
+
+def test_concurrent_pulls_work_inside_a_running_event_loop(shared_ens: ENSClient, shared_enc) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    async def in_a_notebook_cell() -> tuple[int, int, int]:
+        asyncio.get_running_loop()  # as in Jupyter: a loop is already running
+        paged = shared_ens.query_supporters("latestModified", days_back=32, rows=10, concurrency=6, progress=False)
+        found = shared_ens.get_supporters(paged.get_column("supporterId").head(30).to_list(), concurrency=6)
+        people = shared_enc.list_people(limit=50, concurrency=4)
+        return paged.height, found.height, people.height
+
+    paged, found, people = asyncio.run(in_a_notebook_cell())
+    assert paged > 10 and found == 30 and people > 50
+
+
+def test_get_supporters_in_bulk(shared_ens: ENSClient, shared_sandbox: Sandbox) -> None:
+    ids = sorted(shared_sandbox.ens.records)[:40]
+    emails = [shared_sandbox.ens.records[i].email.strip().lower() for i in ids[40:]]
+    both = shared_ens.get_supporters(ids[:20], emails=[shared_sandbox.ens.records[i].email.strip().lower()
+                                                       for i in ids[20:25]] + ["nobody@example.org"] + emails,
+                                     questions=True)
+    assert set(both.get_column("supporterId")) >= set(ids[:20])
+    assert both.schema["questions"] == pl.List(fr_question_struct())
+    assert shared_ens.get_supporters([]).height == 0
+    tight = ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url, hourly_limit=10)
+    from enstoolkit.errors import BudgetExceeded
+
+    with pytest.raises(BudgetExceeded, match="looking up 40 supporters"):
+        tight.get_supporters(ids)
+
+
+def fr_question_struct():  # type: ignore[no-untyped-def]
+    from enstoolkit.frames import QUESTION_STRUCT
+
+    return QUESTION_STRUCT

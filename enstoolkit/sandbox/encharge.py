@@ -22,11 +22,12 @@ from urllib.parse import urlsplit
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from .._server import is_loopback
 from .._validate import is_valid_email
+from ._json import JSONResponse
 from .ens import ENSState
 
 ACCOUNT_ID = 48213

@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from ._json import JSONResponse
 from .data import (
     CLIENT_ID,
     EXPORT_GROUPS,
@@ -113,6 +114,8 @@ class ENSState:
         self.jobs: dict[int, dict[str, Any]] = {}
         self.next_job_id = 5000
         self.processed: list[dict[str, Any]] = []  # every page request, for tests and audits
+        self.version = 0  # bumped by every write; query results are cached per version
+        self._query_cache: dict[tuple[Any, ...], tuple[int, list[SupporterRecord]]] = {}
 
     # -- helpers for tests and the CLI -------------------------------------------------
     def first_supporter_id(self) -> int:
@@ -332,6 +335,18 @@ def _not_present(unknown: list[str]) -> JSONResponse:
                  + ", ".join(unknown), 10000005)
 
 
+async def _supporter_write(request: Request) -> tuple[dict[str, str], dict[int, str]] | Response:
+    """The fields and question answers of a POST/PUT /supporter body, or the error to answer."""
+    data = await _json_body(request)
+    if not isinstance(data, dict):
+        return error(400, "The request body must be a JSON object of supporter fields", 10000011)
+    fields, unknown = parse_fields(data, standard=False)
+    answers, bad_questions = parse_questions(data.get("questions"))
+    if unknown or bad_questions:
+        return _not_present(unknown + bad_questions)
+    return fields, answers
+
+
 def _bool_param(request: Request, name: str) -> bool:
     return request.query_params.get(name, "false").lower() in ("true", "1", "yes")
 
@@ -388,6 +403,8 @@ class ENSApp:
             if not self.state.token_valid(request.headers.get("ens-auth-token")):
                 return JSONResponse({"message": MSG_TOKEN, "messageId": 10000006}, status_code=401)
             with self.state.lock:
+                if request.method != "GET":
+                    self.state.version += 1  # a write: cached query results are stale
                 return await handler(request)
 
         return guarded
@@ -473,13 +490,10 @@ class ENSApp:
                 return Response(status_code=204)
             return JSONResponse(state.supporter_body(
                 rec, _bool_param(request, "includeQuestions"), _bool_param(request, "includeMemberships")))
-        data = await _json_body(request)
-        if not isinstance(data, dict):
-            return error(400, "The request body must be a JSON object of supporter fields", 10000011)
-        fields, unknown = parse_fields(data, standard=False)
-        answers, bad_questions = parse_questions(data.get("questions"))
-        if unknown or bad_questions:
-            return _not_present(unknown + bad_questions)
+        parsed = await _supporter_write(request)
+        if isinstance(parsed, Response):
+            return parsed
+        fields, answers = parsed
         email = fields.get("Email Address", "").strip()
         if not email:
             return error(400, "An Email Address is required to add or update a supporter", 10000012)
@@ -506,13 +520,10 @@ class ENSApp:
         if request.method == "DELETE":
             state.delete(rec.supporter_id)
             return JSONResponse({"id": rec.supporter_id})
-        data = await _json_body(request)
-        if not isinstance(data, dict):
-            return error(400, "The request body must be a JSON object of supporter fields", 10000011)
-        fields, unknown = parse_fields(data, standard=False)
-        answers, bad_questions = parse_questions(data.get("questions"))
-        if unknown or bad_questions:
-            return _not_present(unknown + bad_questions)
+        parsed = await _supporter_write(request)
+        if isinstance(parsed, Response):
+            return parsed
+        fields, answers = parsed
         new_email = fields.get("Email Address")
         if new_email is not None:
             other = state.find_email(new_email)
@@ -556,6 +567,10 @@ class ENSApp:
         if group is not None and group not in EXPORT_GROUPS:
             return error(400, f"Export group {group!r} does not exist", 10000034)
         since = state.now - dt.timedelta(days=days or 0)
+        key = (qtype, days, q.get("profileId"), q.get("filter"))
+        cached = state._query_cache.get(key)
+        if cached is not None and cached[0] == state.version:
+            return self._query_page(cached[1], start, rows, group)
         records = state.records.values()
         if qtype == "latestCreated":
             matched = [r for r in records if r.created >= since]
@@ -584,6 +599,12 @@ class ENSApp:
             matched = [r for r in records
                        if all(r.fields.get(n, "").strip().lower() in vals for n, vals in terms)]
         matched.sort(key=lambda r: r.supporter_id)
+        if len(state._query_cache) > 32:
+            state._query_cache.clear()
+        state._query_cache[key] = (state.version, matched)  # the next pages are slices, as in a database
+        return self._query_page(matched, start, rows, group)
+
+    def _query_page(self, matched: list[SupporterRecord], start: int, rows: int, group: str | None) -> Response:
         page = matched[start - 1:start - 1 + rows]
         data = [self._query_row(r, group) for r in page]
         return JSONResponse({"pagination": {"start": start, "rows": rows, "total": len(matched)},

@@ -47,9 +47,17 @@ class Panel:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def after_resume(self, run: Any) -> None:
-        """Show what a resumed run did (panels with runs override this)."""
+        """After a resumed run: its items become the panel's results, and the status says how it ended."""
         counts = run.counts()
-        self.show(f"Run {run.run_id}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())),
+        table = getattr(self, "table", None)
+        if table is not None:
+            items = run.items()
+            self.results = items
+            table.set_frame(items.select("seq", "key", "state", "error", "attempts"))
+        summary = getattr(self, "summary", None)
+        if summary is not None:
+            summary.value = " · ".join(f"{k}: <b>{v:,}</b>" for k, v in sorted(counts.items()))
+        self.show(f"Resumed run {run.run_id}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())),
                   "success" if set(counts) == {"done"} else "error")
 
     def show(self, message: str, kind: str = "info") -> None:

@@ -255,15 +255,5 @@ class ProcessPanel(Panel):
             text += f" First problem: {first_error[0]}"
         self.show(text, "error" if failed else "success")
 
-    def after_resume(self, run: object) -> None:
-        """After a resume: the run's items are the results."""
-        items = run.items()  # type: ignore[attr-defined]
-        self.results = items
-        self.table.set_frame(items.select("seq", "key", "state", "error", "attempts"))
-        counts = run.counts()  # type: ignore[attr-defined]
-        self.summary.value = " · ".join(f"{k}: <b>{v:,}</b>" for k, v in sorted(counts.items()))
-        self.show(f"Resumed run {run.run_id}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())),  # type: ignore[attr-defined]
-                  "success" if set(counts) == {"done"} else "error")
-
     def _export_frame(self, scope: str) -> pl.DataFrame:
         return self.results if scope == "results" else self.preview
