@@ -2,7 +2,7 @@
 """The project's two commands, on a fresh machine with only Python 3.11+:
 
     python3 dev.py demo    # start the sandbox (and print its URLs and demo keys)
-    python3 dev.py test    # install what is needed, then run the linter and every test
+    python3 dev.py test    # install what is needed, then run the linters (ruff, mypy) and every test
 
 and, for maintainers, ``python3 dev.py notebooks`` re-runs notebooks/ and saves their outputs.
 
@@ -73,9 +73,11 @@ def ensure_chromium() -> None:
 def test(args: list[str]) -> int:
     ensure_env()
     ensure_chromium()
-    code = run(PY, "-m", "ruff", "check", "enstoolkit", "tests", "dev.py")
-    if code != 0:
-        return code
+    for check in (("ruff", "check", "enstoolkit", "tests", "benchmarks", "dev.py", "conftest.py"),
+                  ("mypy", "enstoolkit")):
+        code = run(PY, "-m", *check)
+        if code != 0:
+            return code
     return run(PY, "-m", "pytest", *args)
 
 

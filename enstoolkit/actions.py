@@ -274,12 +274,13 @@ def apply_tags(encharge: EnchargeClient, preview: pl.DataFrame, *, on_progress: 
 
         run = tag_people(encharge, targets, tags, action, journal=journal, on_progress=progress, progress=False)
         run_id = run.run_id
-        for item in run.items().iter_rows(named=True):
-            outcome[item["key"]] = item
+        for entry in run.items().iter_rows(named=True):
+            outcome[entry["key"]] = entry
     rows = []
     for person in preview.iter_rows(named=True):
         item = outcome.get(person["email"])
-        row = {"email": person["email"], "id": person["id"], "userId": None, "action": action, "tags": tags,
+        row: dict[str, Any] = {"email": person["email"], "id": person["id"], "userId": None, "action": action,
+                               "tags": tags,
                "http_status": None, "error": None, "run_id": run_id}
         if item is None:
             row.update(status="skipped", error="not in Encharge", run_id=None)
@@ -458,12 +459,13 @@ def process_rows(
             progress=False,
         )
         items = run.items().iter_rows(named=True)
-        for preview_row, item in zip(valid.get_column("row").to_list(), items, strict=True):
-            by_row[preview_row] = item
+        for preview_row, entry in zip(valid.get_column("row").to_list(), items, strict=True):
+            by_row[preview_row] = entry
     results: list[dict[str, Any]] = []
     for row in preview.iter_rows(named=True):
-        base = {"row": row["row"], "email": row["email"], "supporterId": None, "transactionId": None,
-                "amount": None, "error": None, "run_id": run.run_id if run else None}
+        base: dict[str, Any] = {"row": row["row"], "email": row["email"], "supporterId": None,
+                                "transactionId": None, "amount": None, "error": None,
+                                "run_id": run.run_id if run else None}
         item = by_row.get(row["row"])
         if item is None:
             results.append({**base, "status": "invalid", "error": row["problem"], "run_id": None})

@@ -261,8 +261,11 @@ class BulkRun:
         if self.kind in ("archive", "erase"):
             assert enc is not None
             item = payloads[0]
-            key = {"email": "emails", "id": "ids", "userId": "user_ids"}[item["kind"]]
-            row = enc.delete_people(**{key: [item["value"]]}, force=self.kind == "erase").row(0, named=True)
+            who = [item["value"]]
+            kind = item["kind"]
+            row = enc.delete_people(emails=who if kind == "email" else None, ids=who if kind == "id" else None,
+                                    user_ids=who if kind == "userId" else None,
+                                    force=self.kind == "erase").row(0, named=True)
             if row["status"] == "not found":
                 return [("failed", None, "not found (already gone?)")]
             return [("done", {"action": row["action"]}, None)]

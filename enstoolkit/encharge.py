@@ -321,7 +321,7 @@ class EnchargeClient(HTTPBase):
         if ident.get("id") or ident.get("userId"):
             # identify by id/userId so that an email in `fields` is a change, not a lookup
             payload = {**payload, **ident}
-        if not self.get_people(**{_KW[k]: [v] for k, v in ident.items()}).height:
+        if not self._lookup(list(ident.items())).height:
             raise NotFoundError("Encharge", 404, f"no person with {next(iter(ident))} {next(iter(ident.values()))!r}",
                                 method="POST", path="/people")
         body = self._call("POST", "/people", json=[payload], retry=True).json()
@@ -368,6 +368,13 @@ class EnchargeClient(HTTPBase):
         for found in self._concurrently(fetch, list(_chunks(idents, size)), workers):
             people.extend(found)
         return self.people_frame(people)
+
+    def _lookup(self, idents: Sequence[tuple[str, str]], *, include_archived: bool = False,
+                chunk_size: int = 50) -> pl.DataFrame:
+        """get_people for (kind, value) identifiers."""
+        split = _split_identifiers(idents)
+        return self.get_people(emails=split.get("emails"), ids=split.get("ids"), user_ids=split.get("user_ids"),
+                               include_archived=include_archived, chunk_size=chunk_size)
 
     def _paged(self, path: str, *, limit: int, attributes: Iterable[str] | None, sort: str | None,
                order: str | None, ignore_anonymous: bool | None, max_people: int | None,
@@ -465,7 +472,7 @@ class EnchargeClient(HTTPBase):
         action = "erase" if force else "archive"
         rows: list[dict[str, Any]] = []
         for chunk in _chunks(idents, size):
-            known = self.get_people(**_split_identifiers(chunk), include_archived=True, chunk_size=size)
+            known = self._lookup(chunk, include_archived=True, chunk_size=size)
             present = _present(known, chunk)
             targets = [ident for ident, hit in zip(chunk, present, strict=True) if hit]
             status_code = None

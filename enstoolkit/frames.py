@@ -331,7 +331,7 @@ def _to_date(value: Any, column: str) -> dt.date | None:
     return None if parsed is None else parsed.date()
 
 
-def _coerce(value: Any, dtype: pl.DataType, column: str) -> Any:
+def _coerce(value: Any, dtype: Any, column: str) -> Any:
     """Coerce one (possibly nested) value to ``dtype``; used for nested columns."""
     if isinstance(dtype, type):
         dtype = dtype()
@@ -404,7 +404,7 @@ def _column(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series:
     return pl.Series(name, [fn(v, name) for v in values], dtype=dtype)
 
 
-def parse_temporal(values: Sequence[Any], dtype: pl.DataType = UTC_MS, name: str = "") -> pl.Series:
+def parse_temporal(values: Sequence[Any] | pl.Series, dtype: pl.DataType = UTC_MS, name: str = "") -> pl.Series:
     """Parse a column of mixed date forms into ``Date`` or ``Datetime(UTC)``.
 
     Epoch milliseconds, epoch seconds, ``YYYY-MM-DD``, ``DD/MM/YYYY`` and ISO 8601

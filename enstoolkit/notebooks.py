@@ -16,12 +16,13 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 def execute(path: Path, *, cwd: Path | None = None, timeout: int = 600,
-            parameters: Mapping[str, object] | None = None, save: bool = True) -> object:
+            parameters: Mapping[str, object] | None = None, save: bool = True) -> Any:
     """Execute one notebook top to bottom (optionally overriding its ``parameters`` cell).
 
     Returns the executed notebook (``nbformat.NotebookNode``); raises on a failing cell.

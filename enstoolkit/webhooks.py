@@ -151,9 +151,11 @@ class Listener:
         return JSONResponse({"stored": stored, "duplicate": not stored})
 
     def _store(self, key: str, event: dict[str, Any]) -> bool:
-        people = event.get("endUserData") if isinstance(event.get("endUserData"), list) else []
-        person = people[0] if people and isinstance(people[0], dict) else {}
-        payload = event.get("eventPayload") if isinstance(event.get("eventPayload"), dict) else {}
+        found = event.get("endUserData")
+        people: list[Any] = found if isinstance(found, list) else []
+        person: dict[str, Any] = people[0] if people and isinstance(people[0], dict) else {}
+        raw = event.get("eventPayload")
+        payload: dict[str, Any] = raw if isinstance(raw, dict) else {}
         changed = payload.get("changedFields") if isinstance(payload.get("changedFields"), dict) else None
         row = (
             key, int(time.time() * 1000), _text(event.get("eventType")), _text(payload.get("tag")),

@@ -571,10 +571,10 @@ class EnchargeApp:
             return encharge_error(400, f"The sandbox delivers webhooks to loopback URLs only "
                                        f"(127.0.0.1, ::1, localhost); got {url!r}.")
         state.next_subscription_id += 1
-        sub = {"id": state.next_subscription_id, "eventType": str(body["eventType"]), "url": url,
-               "eventName": body.get("eventName")}
-        state.subscriptions[sub["id"]] = sub
-        return JSONResponse({"subscription": {"id": sub["id"]}}, status_code=201)
+        sid = state.next_subscription_id
+        state.subscriptions[sid] = {"id": sid, "eventType": str(body["eventType"]), "url": url,
+                                    "eventName": body.get("eventName")}
+        return JSONResponse({"subscription": {"id": sid}}, status_code=201)
 
     async def delete_subscription(self, request: Request) -> Response:
         text = request.path_params["hid"]
