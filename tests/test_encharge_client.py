@@ -120,7 +120,8 @@ def test_get_people_in_chunks(enc: EnchargeClient, recorder: RecordingTransport,
     assert set(df.get_column("id")) == {p["id"] for p in people}
     gets = recorder.calls("GET", "/v1/people")
     assert len(gets) == 4  # 31 identifiers in chunks of 8
-    assert gets[0][0].url.params["people[0][email]"] == emails[0].lower()
+    firsts = {rq.url.params.get("people[0][email]") for rq, _ in gets}  # chunks go out in parallel
+    assert emails[0].lower() in firsts
     narrow = enc.get_people(user_ids=[people[0]["userId"]], attributes=["country"])
     assert narrow.item(0, "country") == people[0]["country"]
     with pytest.raises(ValidationError):
@@ -132,7 +133,9 @@ def test_list_people_pages_until_a_short_page(enc: EnchargeClient, recorder: Rec
     df = enc.list_people(limit=40)
     total = sandbox.encharge_people_count()
     assert df.height == total and df.get_column("id").is_unique().all()
-    assert len(recorder.calls("GET", "/people/all")) == total // 40 + 1
+    pages = total // 40 + 1
+    # pages go out in waves of up to 4: at most 3 requests beyond the short last page
+    assert pages <= len(recorder.calls("GET", "/people/all")) <= pages + 3
     newest = enc.list_people(sort="createdAt", order="desc", max_people=3)
     assert newest.height == 3 and newest.get_column("createdAt").is_sorted(descending=True)
     with pytest.raises(ValidationError, match="asc"):
