@@ -8,6 +8,7 @@ last hour.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import random
 import re
@@ -65,7 +66,9 @@ class RequestLog:
 
     With a ``path``, the timestamps are kept in SQLite under ``scope`` (a hash naming the
     API user and host, never the key), so a restarted kernel, or another process using
-    the same API user, counts the same requests.
+    the same API user, counts the same requests. Writes are batched (every
+    ``flush_every`` requests or second, on :meth:`count` and at :meth:`close`), so counting
+    costs next to nothing per request; a killed process can lose at most one batch.
 
     Example:
         >>> log = RequestLog()
@@ -74,27 +77,40 @@ class RequestLog:
         1
     """
 
+    flush_every = 25
+
     def __init__(self, window: float = 3600.0, *, path: Path | None = None, scope: str = "") -> None:
         self.window = window
         self.path = path
         self.scope = scope
         self._times: deque[float] = deque()
+        self._pending: list[float] = []
+        self._flushed_at = time.monotonic()
         self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             with sqlite3.connect(path, timeout=30) as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("CREATE TABLE IF NOT EXISTS requests (scope TEXT NOT NULL, at REAL NOT NULL)")
                 db.execute("CREATE INDEX IF NOT EXISTS requests_scope_at ON requests (scope, at)")
-                cutoff = time.time() - window
-                db.execute("DELETE FROM requests WHERE at < ?", (cutoff,))
-                rows = db.execute("SELECT at FROM requests WHERE scope = ? AND at >= ? ORDER BY at",
-                                  (scope, cutoff)).fetchall()
-            self._times.extend(r[0] for r in rows)
-            self._db: sqlite3.Connection | None = sqlite3.connect(path, timeout=30, check_same_thread=False)
-            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: no fsync per request; a counter needs no more
-        else:
-            self._db = None
+                db.execute("DELETE FROM requests WHERE at < ?", (time.time() - window,))
+            self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: no fsync per commit; a counter needs no more
+            atexit.register(self.close)
+
+    def _flush(self) -> None:
+        """Write the batched timestamps (call with the lock held)."""
+        if self._db is None or not self._pending:
+            return
+        try:
+            self._db.executemany("INSERT INTO requests (scope, at) VALUES (?, ?)",
+                                 [(self.scope, at) for at in self._pending])
+            self._db.commit()
+            self._pending.clear()
+        except sqlite3.Error:
+            pass  # counting must never break a request: keep them for the next flush
+        self._flushed_at = time.monotonic()
 
     def add(self) -> None:
         """Record one request now."""
@@ -102,26 +118,33 @@ class RequestLog:
         with self._lock:
             self._times.append(now)
             if self._db is not None:
-                try:
-                    self._db.execute("INSERT INTO requests (scope, at) VALUES (?, ?)", (self.scope, now))
-                    self._db.commit()
-                except sqlite3.Error:
-                    pass  # counting must never break a request
+                self._pending.append(now)
+                if len(self._pending) >= self.flush_every or time.monotonic() - self._flushed_at > 1.0:
+                    self._flush()
 
     def count(self) -> int:
         """How many requests were recorded within the window (by this and earlier sessions)."""
         cutoff = time.time() - self.window
         with self._lock:
             if self._db is not None:
+                self._flush()
                 try:
                     row = self._db.execute("SELECT COUNT(*) FROM requests WHERE scope = ? AND at >= ?",
                                            (self.scope, cutoff)).fetchone()
-                    return int(row[0])
+                    return int(row[0]) + len(self._pending)
                 except sqlite3.Error:
-                    pass
+                    pass  # fall back to this session's own count below
             while self._times and self._times[0] < cutoff:
                 self._times.popleft()
             return len(self._times)
+
+    def close(self) -> None:
+        """Write what is batched and close the file."""
+        with self._lock:
+            self._flush()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
 
 class HTTPBase:
@@ -147,6 +170,8 @@ class HTTPBase:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.request_log = request_log or RequestLog()
+        self._pools: dict[int, Any] = {}  # worker pools for overlapped requests, by size
+        self._pools_lock = threading.Lock()
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -234,23 +259,32 @@ class HTTPBase:
                 continue
             return response
 
-    @staticmethod
-    def _concurrently(fn: Any, items: list[Any], workers: int) -> list[Any]:
+    def _concurrently(self, fn: Any, items: list[Any], workers: int) -> list[Any]:
         """``[fn(x) for x in items]`` with up to ``workers`` requests in flight, results in order.
 
-        Threads on the client's connection pool: works the same from a script, a notebook
-        cell or a widget callback (where an event loop is already running).
+        Threads on the client's connection pool (kept for the client's life, one pool per
+        size): works the same from a script, a notebook cell or a widget callback (where an
+        event loop is already running).
         """
         if workers <= 1 or len(items) <= 1:
             return [fn(x) for x in items]
-        from concurrent.futures import ThreadPoolExecutor
+        with self._pools_lock:
+            pool = self._pools.get(workers)
+            if pool is None:
+                from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="enstoolkit") as pool:
-            return list(pool.map(fn, items))
+                pool = self._pools[workers] = ThreadPoolExecutor(max_workers=workers,
+                                                                 thread_name_prefix="enstoolkit")
+        return list(pool.map(fn, items))
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool and the worker threads (and write the request count)."""
+        with self._pools_lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.shutdown(wait=False)
         self._http.close()
+        self.request_log.close()
 
 
 def json_or_none(response: httpx.Response) -> Any:

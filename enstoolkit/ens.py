@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import io
 import os
 import threading
 import time
@@ -1140,7 +1139,7 @@ def _query_frame(pages: list[httpx.Response]) -> pl.DataFrame | None:
     as strings); the caller then takes the tolerant route through Python objects.
     """
     try:
-        parts = [pl.read_json(io.BytesIO(page.content), schema={"data": pl.List(_QUERY_ROW)}) for page in pages]
+        parts = [pl.read_json(page.content, schema={"data": pl.List(_QUERY_ROW)}) for page in pages]
         rows = pl.concat(parts).explode("data", empty_as_null=False).unnest("data")
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError):
         return None

@@ -556,16 +556,15 @@ def read_json_records(content: bytes, schema: Mapping[str, pl.DataType], *, key:
         ...                   {"supporterId": pl.Int64(), "createdOn": pl.Date()}).row(0)
         (5, datetime.date(2018, 3, 1))
     """
-    import io
     import json as _json
 
     wanted = {k: (v() if isinstance(v, type) else v) for k, v in schema.items()}
     as_text = {k: (pl.String() if isinstance(v, (pl.Date, pl.Datetime)) else v) for k, v in wanted.items()}
     try:
         if key is None:
-            raw = pl.read_json(io.BytesIO(content), schema=as_text)
+            raw = pl.read_json(content, schema=as_text)  # bytes as they are: no copy
         else:
-            wrapped = pl.read_json(io.BytesIO(content), schema={key: pl.List(pl.Struct(as_text))})
+            wrapped = pl.read_json(content, schema={key: pl.List(pl.Struct(as_text))})
             raw = wrapped.explode(key, empty_as_null=False).unnest(key)
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError,
             pl.exceptions.ShapeError):
