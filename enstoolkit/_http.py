@@ -117,6 +117,9 @@ class RequestLog:
         now = time.time()
         with self._lock:
             self._times.append(now)
+            cutoff = now - self.window
+            while self._times[0] < cutoff:  # keep only the window: a long-lived client stays small
+                self._times.popleft()
             if self._db is not None:
                 self._pending.append(now)
                 if len(self._pending) >= self.flush_every or time.monotonic() - self._flushed_at > 1.0:

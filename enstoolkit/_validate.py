@@ -98,3 +98,21 @@ def unknown_names(given: Iterable[str], known: Iterable[str]) -> list[str]:
     """
     lower = {k.lower() for k in known}
     return [g for g in given if g.lower() not in lower]
+
+
+def check_api_key(value: str, variable: str) -> str:
+    """An API key, trimmed; refuses one with spaces or control characters inside (a bad paste).
+
+    The message never shows the key.
+
+    Example:
+        >>> check_api_key("  abc-123 ", "ENS_API_KEY")
+        'abc-123'
+    """
+    key = value.strip()
+    if any(ch.isspace() or not ch.isprintable() for ch in key):
+        from .errors import ConfigurationError
+
+        raise ConfigurationError(f"the API key ({variable} or api_key=) contains spaces, line breaks or control "
+                                 "characters; check how it was copied")
+    return key

@@ -30,6 +30,7 @@ Example:
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -53,6 +54,7 @@ from .journal import Journal
 __all__ = [
     "KINDS",
     "BulkRun",
+    "RunInProgress",
     "delete_people",
     "process_pages",
     "resume",
@@ -80,6 +82,15 @@ NOT_STORED = "[not stored]"
 
 class Stop(Exception):
     """Stop the run cleanly (the item goes back to pending)."""
+
+
+class RunInProgress(EnstoolkitError):
+    """Another worker (another kernel, thread or process) is working on this run right now."""
+
+    def __init__(self, run_id: str, pid: int) -> None:
+        self.run_id = run_id
+        self.pid = pid
+        super().__init__(f"run {run_id} is being worked on by process {pid}; wait for it to finish, then resume")
 
 
 class BulkRun:
@@ -134,7 +145,20 @@ class BulkRun:
         never journalled). ``max_items`` stops after that many (for a run in slices).
         """
         journal = self.journal
-        # An item left "sending" was interrupted between intent and outcome.
+        token = uuid.uuid4().hex
+        busy = journal.acquire(self.run_id, token)
+        if busy is not None:
+            raise RunInProgress(self.run_id, busy)
+        try:
+            return self._run(token, progress=progress, on_progress=on_progress, transaction=transaction,
+                             max_items=max_items)
+        finally:
+            journal.release(self.run_id, token)
+
+    def _run(self, token: str, *, progress: bool | None, on_progress: Progress | None,
+             transaction: Mapping[str, Any] | None, max_items: int | None) -> BulkRun:
+        journal = self.journal
+        # This worker owns the run: an item left "sending" was interrupted between intent and outcome.
         interrupted = [seq for seq, _ in journal.pending(self.run_id, ("sending",))]
         if interrupted:
             journal.mark(self.run_id, interrupted, "retry" if self.idempotent else "unknown",
@@ -161,7 +185,10 @@ class BulkRun:
                 if self.ens is not None and KINDS[self.kind][0] == "ens" and self.ens.budget_remaining <= 0:
                     raise Stop(f"the hourly ENS budget ({self.ens.hourly_limit:,} requests) is used up; "
                                "resume within the hour")
-                journal.mark(self.run_id, seqs, "sending", attempt=True)  # intent, before the request
+                seqs = journal.claim(self.run_id, seqs)  # intent, before the request
+                chunk = [(seq, payload) for seq, payload in chunk if seq in seqs]
+                if not chunk:
+                    continue
                 try:
                     outcomes = self._execute([payload for _, payload in chunk], card)
                 except Stop:
@@ -464,6 +491,10 @@ def review(run: BulkRun) -> pl.DataFrame:
         reviewed.append(seq)
     if reviewed:
         counts = run.counts()
-        status = "stopped" if counts.get("pending") else "completed"
-        run.journal.set_status(run.run_id, status, f"reviewed {len(reviewed):,} unknown items")
+        waiting = sum(counts.get(state, 0) for state in ("pending", "retry", "sending", "unknown"))
+        note = f"reviewed {len(reviewed):,} unknown items"
+        if waiting:
+            run.journal.set_status(run.run_id, "stopped", f"{note}; {waiting:,} items left to send: resume()")
+        else:
+            run.journal.set_status(run.run_id, "completed", note)
     return run.items().filter(pl.col("seq").is_in(reviewed))

@@ -24,7 +24,7 @@ import polars as pl
 
 from . import frames as fr
 from ._http import HTTPBase, json_or_none
-from ._validate import check_choice, check_email, check_id, check_int, is_valid_email
+from ._validate import check_api_key, check_choice, check_email, check_id, check_int, is_valid_email
 from .ens import LOOPBACK_HOSTS
 from .erasures import ErasureLog
 from .errors import (
@@ -180,7 +180,7 @@ class EnchargeClient(HTTPBase):
             raise ConfigurationError(
                 "no Encharge API key: pass api_key=... or set the ENCHARGE_API_KEY environment variable"
             )
-        self._api_key = key.strip()
+        self._api_key = check_api_key(key, "ENCHARGE_API_KEY")
         self._created_subscriptions: dict[int, dict[str, Any]] = {}
         self.erasure_log: ErasureLog | None = None  # opened on the first forced deletion
         url = base_url or os.environ.get("ENCHARGE_BASE_URL") or DEFAULT_BASE_URL

@@ -32,7 +32,7 @@ import polars as pl
 from . import frames as fr
 from ._http import HTTPBase, RequestLog, json_or_none
 from ._paths import data_dir
-from ._validate import check_choice, check_email, check_id, check_int, unknown_names
+from ._validate import check_api_key, check_choice, check_email, check_id, check_int, unknown_names
 from .errors import (
     APIError,
     AuthenticationError,
@@ -154,7 +154,7 @@ class ENSClient(HTTPBase):
                 "no ENS API key: pass api_key=... or set the ENS_API_KEY environment variable"
             )
         url = base_url or os.environ.get("ENS_BASE_URL") or DEFAULT_BASE_URL
-        self._api_key = key.strip()
+        self._api_key = check_api_key(key, "ENS_API_KEY")
         self._token: str | None = None
         self._issued_tokens: set[str] = set()  # every token this client held, for redaction
         self._token_deadline = 0.0
@@ -239,8 +239,10 @@ class ENSClient(HTTPBase):
         self._token_deadline = time.monotonic() + ttl_ms / 1000 - margin
         return self._token
 
-    def _session_token(self, *, renew: bool = False) -> str:
+    def _session_token(self, *, renew: bool = False, failed: str | None = None) -> str:
         with self._auth_lock:
+            if renew and failed is not None and self._token is not None and self._token != failed:
+                return self._token  # another thread has already renewed the token that failed
             if renew or self._token is None or time.monotonic() >= self._token_deadline:
                 self._token = None
                 return self._authenticate()
@@ -269,7 +271,7 @@ class ENSClient(HTTPBase):
             error = self._error(response, method, path)
             if isinstance(error, InvalidSessionToken) and attempt == 0:
                 # The request was refused before ENS acted on it: safe to send once more.
-                token = self._session_token(renew=True)
+                token = self._session_token(renew=True, failed=token)
                 continue
             raise error
         raise AssertionError("unreachable")

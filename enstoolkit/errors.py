@@ -263,5 +263,7 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
     """
     for secret in secrets:
         if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
+            # also the escaped forms a library may print (repr of str or bytes)
+            for form in {secret, repr(secret)[1:-1], repr(secret.encode("utf-8", "replace"))[2:-1]}:
+                text = text.replace(form, "***")
     return text

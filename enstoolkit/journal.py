@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -65,6 +66,22 @@ CREATE TABLE IF NOT EXISTS items (
 );
 CREATE INDEX IF NOT EXISTS items_state ON items (run_id, state);
 """
+_OWNER_COLUMNS = (("owner", "TEXT"), ("owner_pid", "INTEGER"))
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether a process with this id is running on this machine."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _now() -> int:
@@ -98,6 +115,10 @@ class Journal:
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA_SQL)
+            present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+            for name, kind in _OWNER_COLUMNS:
+                if name not in present:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -120,7 +141,8 @@ class Journal:
         names = list(keys) if keys is not None else [json.dumps(p, sort_keys=True, default=str) for p in items]
         with self._db() as db:
             db.execute("BEGIN")
-            db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?,?)",
+            db.execute("INSERT INTO runs (run_id, kind, params, status, note, created_at, updated_at)"
+                       " VALUES (?,?,?,?,?,?,?)",
                        (run_id, kind, json.dumps(scrub(dict(params)), default=str), "created", None, now, now))
             db.executemany(
                 "INSERT INTO items (run_id, seq, key, payload, state, attempts, updated_at) VALUES (?,?,?,?,?,?,?)",
@@ -142,6 +164,48 @@ class Journal:
                 " attempts = attempts + ? WHERE run_id = ? AND seq = ?",
                 [(state, text, error, now, 1 if attempt else 0, run_id, s) for s in seqs])
             db.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, run_id))
+
+    def acquire(self, run_id: str, token: str) -> int | None:
+        """Make ``token`` the run's only worker; returns None, or the pid of the live worker that has it.
+
+        A run whose worker process has died (a killed kernel) can be taken over at once.
+        """
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT owner, owner_pid FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no run {run_id!r} in {self.path}")
+            owner, pid = row
+            if owner and owner != token and _alive(pid):
+                return int(pid)
+            db.execute("UPDATE runs SET owner = ?, owner_pid = ? WHERE run_id = ?", (token, os.getpid(), run_id))
+            return None
+        finally:
+            db.execute("COMMIT")
+
+    def release(self, run_id: str, token: str) -> None:
+        """Let go of a run acquired with ``token``."""
+        with self._db() as db:
+            db.execute("UPDATE runs SET owner = NULL, owner_pid = NULL WHERE run_id = ? AND owner = ?",
+                       (run_id, token))
+
+    def claim(self, run_id: str, seqs: Iterable[int]) -> list[int]:
+        """Mark items ``sending`` (the intent, before the request) if they are still waiting; returns those claimed."""
+        claimed = []
+        now = _now()
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for seq in seqs:
+                cursor = db.execute(
+                    "UPDATE items SET state = 'sending', attempts = attempts + 1, updated_at = ?"
+                    " WHERE run_id = ? AND seq = ? AND state IN ('pending', 'retry')", (now, run_id, seq))
+                if cursor.rowcount == 1:
+                    claimed.append(seq)
+        finally:
+            db.execute("COMMIT")
+        return claimed
 
     def set_status(self, run_id: str, status: str, note: str | None = None) -> None:
         """Set a run's status ("running", "stopped", "completed", ...) with a note."""

@@ -1,0 +1,92 @@
+"""Regressions found by review: concurrent resumes, review status, odd keys, re-auth storms, memory."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from enstoolkit import EnchargeClient, ENSClient
+from enstoolkit._http import RequestLog
+from enstoolkit.bulk import RunInProgress, process_pages, resume, review
+from enstoolkit.errors import ConfigurationError
+from enstoolkit.journal import Journal
+from enstoolkit.sandbox import Faults, Sandbox
+
+from .conftest import RecordingTransport
+
+
+def test_two_workers_never_send_a_page_twice(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    with Sandbox(supporters=10, latency=0.02) as sb:
+        first = ENSClient(sb.ens_api_key, sb.ens_url)
+        run = process_pages(first, 100, [{"Email Address": f"twice{i}@example.org"} for i in range(20)],
+                            journal=Journal(path), run=False)
+        refused: list[RunInProgress] = []
+
+        def worker() -> None:  # e.g. two notebooks, or a double click
+            with ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+                try:
+                    resume(run.run_id, ens=ens, journal=Journal(path))
+                except RunInProgress as exc:
+                    refused.append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        sent = Counter(p["body"]["supporter"]["Email Address"] for p in sb.ens.processed)
+        assert len(sent) == 20 and set(sent.values()) == {1}
+        assert run.counts() == {"done": 20} and set(run.items()["attempts"]) == {1}
+        assert len(refused) == 1 and "is being worked on by process" in str(refused[0])
+        # once the worker is gone, the run can be taken up again
+        assert resume(run.run_id, ens=first, journal=Journal(path)).status == "completed"
+
+
+def test_review_never_calls_a_run_complete_while_items_wait(tmp_path: Path) -> None:
+    faults = Faults(error_rate=0.3, error_statuses=(503,), drop_after_rate=0.3,
+                    routes=("/ens/service/page/100/process",), methods=("POST",), seed=1)
+    with Sandbox(supporters=10, faults=faults) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        rows = [{"Email Address": f"waiting{i}@example.org"} for i in range(10)]
+        run = process_pages(ens, 100, rows, journal=Journal(tmp_path / "j.sqlite3"))
+        counts = run.counts()
+        assert counts.get("retry") and counts.get("unknown")
+        review(run)
+        assert run.status == "stopped" and "left to send" in (run.note or "")
+        sb.faults.clear()
+        run.complete()
+        assert run.status == "completed" and run.counts() == {"done": 10}
+        sent = Counter(p["body"]["supporter"]["Email Address"] for p in sb.ens.processed)
+        assert set(sent) == {r["Email Address"] for r in rows} and set(sent.values()) == {1}
+
+
+@pytest.mark.parametrize("client", [ENSClient, EnchargeClient])
+def test_keys_with_line_breaks_are_refused_without_showing_them(client: type) -> None:
+    key = "enc_9984\n3ee2dd1f4b9aacc19fc118fbc50f"
+    with pytest.raises(ConfigurationError, match="line breaks") as info:
+        client(key, "http://127.0.0.1:9/ens/service" if client is ENSClient else "http://127.0.0.1:9/v1")
+    assert "9984" not in str(info.value) and "3ee2" not in str(info.value)
+
+
+def test_one_token_expiry_means_one_reauthentication(sandbox: Sandbox) -> None:
+    recorder = RecordingTransport()
+    ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url, transport=recorder)
+    ens.get_fields()
+    sandbox.ens.expire_tokens()
+    found = ens.get_supporters(sorted(sandbox.ens.records)[:64], concurrency=16, progress=False)
+    assert found.height == 64
+    assert len(recorder.calls("POST", "/authenticate")) == 2  # the first session, and one renewal
+
+
+def test_the_request_log_keeps_only_its_window(tmp_path: Path) -> None:
+    log = RequestLog(window=0.2, path=tmp_path / "r.sqlite3", scope="s")
+    for _ in range(50):
+        log.add()
+    time.sleep(0.3)
+    log.add()
+    assert len(log._times) == 1 and log.count() == 1
+    log.close()
