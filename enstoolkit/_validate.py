@@ -100,6 +100,48 @@ def unknown_names(given: Iterable[str], known: Iterable[str]) -> list[str]:
     return [g for g in given if g.lower() not in lower]
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def check_base_url(base_url: str, *, hosts: Collection[str], suffix: str, allowed: str) -> str:
+    """A base URL on one of ``hosts`` over https (or loopback, the sandbox), ending in ``suffix``.
+
+    Example:
+        >>> check_base_url("https://api.example.org", hosts={"api.example.org"}, suffix="/v1", allowed="...")
+        'https://api.example.org/v1'
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url.strip())
+    host = (parts.hostname or "").lower()
+    if host in LOOPBACK_HOSTS:
+        if parts.scheme not in ("http", "https"):
+            raise ValidationError("base_url", base_url, allowed)
+    elif host not in hosts or parts.scheme != "https":
+        raise ValidationError("base_url", base_url, allowed)
+    path = parts.path.rstrip("/")
+    if not path.endswith(suffix):
+        path += suffix
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def api_key_from(api_key: str | None, variable: str, service: str) -> str:
+    """The API key given, else the environment's; refused (never shown) when missing or malformed.
+
+    Example:
+        >>> api_key_from(" abc-123 ", "ENS_API_KEY", "ENS")
+        'abc-123'
+    """
+    import os
+
+    key = api_key if api_key is not None else os.environ.get(variable)
+    if not key or not key.strip():
+        from .errors import ConfigurationError
+
+        raise ConfigurationError(f"no {service} API key: pass api_key=... or set the {variable} environment variable")
+    return check_api_key(key, variable)
+
+
 def check_api_key(value: str, variable: str) -> str:
     """An API key, trimmed; refuses one with spaces or control characters inside (a bad paste).
 

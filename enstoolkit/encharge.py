@@ -24,14 +24,12 @@ import polars as pl
 
 from . import frames as fr
 from ._http import HTTPBase, json_or_none
-from ._validate import check_api_key, check_choice, check_email, check_id, check_int, is_valid_email
-from .ens import LOOPBACK_HOSTS
+from ._validate import api_key_from, check_base_url, check_choice, check_email, check_id, check_int, is_valid_email
 from .erasures import ErasureLog
 from .errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
-    ConfigurationError,
     NotFoundError,
     PermissionDenied,
     RateLimitExceeded,
@@ -88,18 +86,8 @@ def normalise_base_url(base_url: str) -> str:
         >>> normalise_base_url("https://api.encharge.io")
         'https://api.encharge.io/v1'
     """
-    parts = urlsplit(base_url.strip())
-    host = (parts.hostname or "").lower()
     allowed = "https://api.encharge.io/v1, or http://127.0.0.1:<port>/v1 for the sandbox"
-    if host in LOOPBACK_HOSTS:
-        if parts.scheme not in ("http", "https"):
-            raise ValidationError("base_url", base_url, allowed)
-    elif host not in ENCHARGE_HOSTS or parts.scheme != "https":
-        raise ValidationError("base_url", base_url, allowed)
-    path = parts.path.rstrip("/")
-    if not path.endswith("/v1"):
-        path += "/v1"
-    return f"{parts.scheme}://{parts.netloc}{path}"
+    return check_base_url(base_url, hosts=ENCHARGE_HOSTS, suffix="/v1", allowed=allowed)
 
 
 def check_tag(value: Any, argument: str = "tags") -> str:
@@ -175,12 +163,7 @@ class EnchargeClient(HTTPBase):
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("ENCHARGE_API_KEY")
-        if not key or not key.strip():
-            raise ConfigurationError(
-                "no Encharge API key: pass api_key=... or set the ENCHARGE_API_KEY environment variable"
-            )
-        self._api_key = check_api_key(key, "ENCHARGE_API_KEY")
+        self._api_key = api_key_from(api_key, "ENCHARGE_API_KEY", "Encharge")
         self._created_subscriptions: dict[int, dict[str, Any]] = {}
         self.erasure_log: ErasureLog | None = None  # opened on the first forced deletion
         url = base_url or os.environ.get("ENCHARGE_BASE_URL") or DEFAULT_BASE_URL

@@ -32,13 +32,20 @@ import polars as pl
 from . import frames as fr
 from ._http import HTTPBase, RequestLog, json_or_none
 from ._paths import data_dir
-from ._validate import check_api_key, check_choice, check_email, check_id, check_int, unknown_names
+from ._validate import (
+    api_key_from,
+    check_base_url,
+    check_choice,
+    check_email,
+    check_id,
+    check_int,
+    unknown_names,
+)
 from .errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
     BudgetExceeded,
-    ConfigurationError,
     EnstoolkitError,
     InactiveUser,
     InvalidAPIKey,
@@ -69,7 +76,6 @@ ENS_HOSTS = frozenset(
         "us-vault.engagingnetworks.app",
     }
 )
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 QUERY_TYPES = ("latestCreated", "latestModified", "suppressed", "profile", "search")
 #: Page types the ENS spec lists for GET /page (the overview names dcf, mem, ems, unsub, pet, et, nd).
@@ -103,20 +109,9 @@ def normalise_base_url(base_url: str) -> str:
         >>> normalise_base_url("https://us.engagingnetworks.app")
         'https://us.engagingnetworks.app/ens/service'
     """
-    parts = urlsplit(base_url.strip())
-    host = (parts.hostname or "").lower()
     allowed = "https://<host>/ens/service with host one of " + ", ".join(sorted(ENS_HOSTS))
     allowed += ", or http://127.0.0.1:<port>/ens/service for the sandbox"
-    if host in LOOPBACK_HOSTS:
-        if parts.scheme not in ("http", "https"):
-            raise ValidationError("base_url", base_url, allowed)
-    elif host not in ENS_HOSTS or parts.scheme != "https":
-        raise ValidationError("base_url", base_url, allowed)
-    path = parts.path.rstrip("/")
-    if not path.endswith("/ens/service"):
-        path = path + "/ens/service"
-    netloc = parts.netloc
-    return f"{parts.scheme}://{netloc}{path}"
+    return check_base_url(base_url, hosts=ENS_HOSTS, suffix="/ens/service", allowed=allowed)
 
 
 class ENSClient(HTTPBase):
@@ -148,13 +143,8 @@ class ENSClient(HTTPBase):
         transport: httpx.BaseTransport | None = None,
         hourly_limit: int = 5000,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("ENS_API_KEY")
-        if not key or not key.strip():
-            raise ConfigurationError(
-                "no ENS API key: pass api_key=... or set the ENS_API_KEY environment variable"
-            )
+        self._api_key = api_key_from(api_key, "ENS_API_KEY", "ENS")
         url = base_url or os.environ.get("ENS_BASE_URL") or DEFAULT_BASE_URL
-        self._api_key = check_api_key(key, "ENS_API_KEY")
         self._token: str | None = None
         self._issued_tokens: set[str] = set()  # every token this client held, for redaction
         self._token_deadline = 0.0
