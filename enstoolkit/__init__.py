@@ -1,5 +1,16 @@
 """enstoolkit: Engaging Networks (ENS) and Encharge for analysts, as typed polars DataFrames.
 
+Where things are (a map of the package):
+
+- a request is sent: :mod:`enstoolkit.http` (one send path; auth in :mod:`enstoolkit.ens.auth`);
+- a frame gets its schema: :mod:`enstoolkit.schemas` (declared once) and :mod:`enstoolkit.frames`
+  (the one typing path);
+- the clients: :mod:`enstoolkit.ens` and :mod:`enstoolkit.encharge`;
+- bulk writes, journalled and resumable: :mod:`enstoolkit.bulk`;
+- audit checks and opt-in analysis: :mod:`enstoolkit.analysis`;
+- the sandbox answers: :mod:`enstoolkit.sandbox` (the ``[sandbox]`` extra);
+- a click goes: :mod:`enstoolkit.widgets` wires it to :mod:`enstoolkit.actions` (``[notebook]``).
+
 Example:
     >>> from enstoolkit import ENSClient
     >>> from enstoolkit.sandbox import Sandbox
@@ -12,12 +23,12 @@ from __future__ import annotations
 
 import logging
 
-__version__ = "0.1.0"
+from . import errors, frames, schemas
+from ._version import __version__
+from .encharge import EnchargeClient
+from .ens import ENSClient
+from .http import RetryPolicy
 
 logging.getLogger("enstoolkit").addHandler(logging.NullHandler())  # a library: the application decides
 
-from . import errors, frames  # noqa: E402
-from .encharge import EnchargeClient  # noqa: E402
-from .ens import ENSClient  # noqa: E402
-
-__all__ = ["ENSClient", "EnchargeClient", "__version__", "errors", "frames"]
+__all__ = ["ENSClient", "EnchargeClient", "RetryPolicy", "__version__", "errors", "frames", "schemas"]

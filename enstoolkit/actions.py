@@ -22,12 +22,16 @@ from typing import Any
 
 import polars as pl
 
-from . import frames as fr
-from ._validate import check_id, is_valid_email
-from .encharge import EnchargeClient, check_tags
+from .bulk import Journal
+from .encharge import EnchargeClient, check_tags, people_frame
 from .ens import ENSClient
 from .errors import ValidationError
-from .journal import Journal
+from .frames import read_frame
+from .people import EMAIL_COLUMNS
+from .people import emails as people_emails
+from .schemas import ItemState, Outcome
+from .schemas.results import PERSON_RESULT, PROCESS_PREVIEW, PROCESS_ROW_RESULT, TAG_PREVIEW
+from .validate import check_id, is_valid_email
 
 __all__ = [
     "PAGE_KINDS",
@@ -37,7 +41,6 @@ __all__ = [
     "auto_mapping",
     "build_filter",
     "page_form",
-    "people_emails",
     "preview_process",
     "preview_tags",
     "process_rows",
@@ -64,23 +67,13 @@ PAGE_KINDS: dict[str, str] = {
 }
 DONATION_FIELDS = ("donationAmt", "paymenttype", "paycurrency", "ccnumber", "ccexpire", "ccvv", "recurrpay")
 
-TAG_PREVIEW_SCHEMA: dict[str, pl.DataType] = {
-    "email": pl.String(), "id": pl.String(), "in_encharge": pl.Boolean(), "current_tags": pl.List(pl.String),
-    "action": pl.String(), "tags": pl.List(pl.String), "change": pl.String(),
-}
-PROCESS_RESULT_SCHEMA: dict[str, pl.DataType] = {
-    "row": pl.Int64(), "email": pl.String(), "status": pl.String(), "supporterId": pl.Int64(),
-    "transactionId": pl.String(), "amount": pl.Float64(), "error": pl.String(),
-}
-
-
 # -- search -----------------------------------------------------------------------------------
 
 
 def _standardise(df: pl.DataFrame) -> pl.DataFrame:
     """supporterId and email first, whatever the source called the email column."""
     if "email" not in df.columns:
-        source = next((c for c in ("Email Address", "emailAddress") if c in df.columns), None)
+        source = next((c for c in EMAIL_COLUMNS if c in df.columns), None)
         email = pl.col(source) if source else pl.lit(None, dtype=pl.String)
         df = df.with_columns(email.alias("email"))
     rest = [c for c in df.columns if c not in ("supporterId", "email", "emailAddress", "Email Address")]
@@ -157,7 +150,7 @@ def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: s
     """
     key = pl.col(email_column).str.strip_chars().str.to_lowercase()
     emails = [e for e in df.select(key).to_series().drop_nulls().unique(maintain_order=True) if is_valid_email(e)]
-    found = encharge.get_people(emails=emails) if emails else EnchargeClient.people_frame([])
+    found = encharge.get_people(emails=emails) if emails else people_frame([])
     lookup = found.select(
         pl.col("email").str.to_lowercase().alias("__key"),
         pl.lit(True).alias("in_encharge"),
@@ -170,39 +163,6 @@ def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: s
 
 
 # -- tags -------------------------------------------------------------------------------------
-
-
-def people_emails(people: pl.DataFrame | str | Iterable[str] | None) -> list[str]:
-    """Email addresses from a frame (an email column), pasted text, or a list; trimmed, lowercased, once each.
-
-    Example:
-        >>> people_emails("A@example.org, b@example.org\\nA@example.org")
-        ['a@example.org', 'b@example.org']
-    """
-    if people is None:
-        return []
-    if isinstance(people, pl.DataFrame):
-        column = next((c for c in ("email", "Email Address", "emailAddress") if c in people.columns), None)
-        if column is None:
-            raise ValidationError("people", people.columns, "a frame with an email column")
-        values = people.get_column(column).drop_nulls().to_list()
-    elif isinstance(people, str):
-        values = [v for v in people.replace(";", ",").replace("\n", ",").split(",")]
-    else:
-        values = list(people)
-    out: list[str] = []
-    bad: list[str] = []
-    for value in values:
-        text = str(value).strip().lower()
-        if not text:
-            continue
-        if not is_valid_email(text):
-            bad.append(str(value))
-        elif text not in out:
-            out.append(text)
-    if bad:
-        raise ValidationError("people", bad[:5], "valid email addresses", detail=f"{len(bad)} invalid")
-    return out
 
 
 def preview_tags(encharge: EnchargeClient, people: Any, tags: str | Iterable[str], action: str) -> pl.DataFrame:
@@ -236,7 +196,7 @@ def preview_tags(encharge: EnchargeClient, people: Any, tags: str | Iterable[str
             change = f"{action} " + ", ".join(todo) if todo else "no change"
         rows.append({"email": email, "id": person["id"] if person else None, "in_encharge": person is not None,
                      "current_tags": current, "action": action, "tags": names, "change": change})
-    return fr.build_frame(rows, TAG_PREVIEW_SCHEMA)
+    return read_frame(rows, TAG_PREVIEW)
 
 
 def apply_tags(encharge: EnchargeClient, preview: pl.DataFrame, *, on_progress: Progress | None = None,
@@ -244,8 +204,9 @@ def apply_tags(encharge: EnchargeClient, preview: pl.DataFrame, *, on_progress: 
     """Carry out a tag preview as a journalled run: people Encharge knows are tagged (or untagged),
     the rest reported as skipped.
 
-    Returns one row per person of the preview, with ``status`` "done", "skipped", "not found",
-    "error" or "not attempted", and the journal's ``run_id`` (to resume an interrupted run).
+    Returns one row per person of the preview, with ``status`` (an :class:`~enstoolkit.schemas.Outcome`):
+    "done", "skipped", "not found", "failed" or "not attempted", and the journal's ``run_id``
+    (to resume an interrupted run).
 
     Example:
         >>> from enstoolkit.connect import connect
@@ -280,23 +241,31 @@ def apply_tags(encharge: EnchargeClient, preview: pl.DataFrame, *, on_progress: 
     for person in preview.iter_rows(named=True):
         item = outcome.get(person["email"])
         row: dict[str, Any] = {"email": person["email"], "id": person["id"], "userId": None, "action": action,
-                               "tags": tags,
-               "http_status": None, "error": None, "run_id": run_id}
+                               "tags": tags, "http_status": None, "error": None, "run_id": run_id}
         if item is None:
-            row.update(status="skipped", error="not in Encharge", run_id=None)
-        elif item["state"] == "done":
-            row.update(status="done", http_status=json.loads(item["result"] or "{}").get("http_status"))
-        elif item["state"] == "failed":
-            row.update(status="not found" if "not found" in (item["error"] or "").lower() else "error",
-                       error=item["error"])
-        elif item["state"] == "pending":
-            row.update(status="not attempted", error="the run stopped first: resume it")
+            row.update(status=Outcome.SKIPPED, error="not in Encharge", run_id=None)
         else:
-            row.update(status="error", error=item["error"] or item["state"])
+            row.update(status=_outcome(item), error=item["error"] if item["state"] != ItemState.DONE else None)
+            if item["state"] == ItemState.DONE:
+                row["http_status"] = json.loads(item["result"] or "{}").get("http_status")
+            elif row["status"] == Outcome.NOT_ATTEMPTED:
+                row["error"] = "the run stopped first: resume it"
         rows.append(row)
-    from .encharge import RESULT_SCHEMA
+    return read_frame(rows, {**PERSON_RESULT, "run_id": pl.String()})
 
-    return fr.build_frame(rows, {**RESULT_SCHEMA, "run_id": pl.String()})
+
+def _outcome(item: Mapping[str, Any]) -> Outcome:
+    """A journal item's state as the outcome a result frame shows."""
+    state = item["state"]
+    if state == ItemState.DONE:
+        return Outcome.DONE
+    if state == ItemState.FAILED:
+        return Outcome.NOT_FOUND if "not found" in (item["error"] or "").lower() else Outcome.FAILED
+    if state == ItemState.UNKNOWN:
+        return Outcome.UNKNOWN
+    if state == ItemState.SKIPPED:
+        return Outcome.SKIPPED
+    return Outcome.NOT_ATTEMPTED
 
 
 # -- page processing ---------------------------------------------------------------------------
@@ -333,7 +302,7 @@ def page_form(ens: ENSClient, page_id: int | str) -> PageForm:
     """
     page = ens.get_page(page_id).row(0, named=True)
     names = ens.get_fields().get_column("name").to_list()
-    email = ens._email_field()
+    email = ens.email_field
     ordered = [email] + [n for n in _FORM_FIELDS if n in names and n != email]
     questions = ens.get_questions()
     optins = questions.filter(pl.col("type").is_in(["OPT", "CONF"])).get_column("name").to_list()
@@ -402,9 +371,7 @@ def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form
         rows.append({"row": n + 1, "email": email or None, "supporter": json.dumps(supporter, default=str),
                      "questions": json.dumps({q: "Y" if v else "N" for q, v in (questions or {}).items()}),
                      "problem": problem})
-    schema = {"row": pl.Int64(), "email": pl.String(), "supporter": pl.String(), "questions": pl.String(),
-              "problem": pl.String()}
-    return fr.build_frame(rows, schema)
+    return read_frame(rows, PROCESS_PREVIEW)
 
 
 def process_rows(
@@ -421,11 +388,12 @@ def process_rows(
 ) -> pl.DataFrame:
     """Submit each previewed row to the page once, as a journalled run; report every row.
 
-    ``status`` per row: "SUCCESS", "ERROR" (ENS refused it, with its message), "invalid"
-    (the preview found a problem; not sent), "unknown" (the answer was lost: it may have
-    been processed; review the run before anything is resent, see
-    :func:`enstoolkit.bulk.review`) or "not attempted" (the run stopped first, e.g. at the
-    hourly limit; resume it). ``run_id`` names the journalled run.
+    ``status`` per row (an :class:`~enstoolkit.schemas.Outcome`): "done" (``ens_status`` holds
+    ENS's own, SUCCESS), "failed" (ENS refused it, with its message), "invalid" (the preview
+    found a problem; not sent), "unknown" (the answer was lost: it may have been processed;
+    review the run before anything is resent, see :func:`enstoolkit.bulk.review`) or "not
+    attempted" (the run stopped first, e.g. at the hourly limit; resume it). ``run_id`` names
+    the journalled run.
 
     Example:
         >>> from enstoolkit.connect import connect
@@ -433,7 +401,7 @@ def process_rows(
         >>> form = page_form(ens, 110)
         >>> preview = preview_process(pl.DataFrame({"email": ["p@example.org"]}), {"email": "Email Address"}, form)
         >>> process_rows(ens, form, preview, demo=True).item(0, "status")
-        'SUCCESS'
+        'done'
     """
     from .bulk import process_pages
 
@@ -463,25 +431,28 @@ def process_rows(
             by_row[preview_row] = entry
     results: list[dict[str, Any]] = []
     for row in preview.iter_rows(named=True):
-        base: dict[str, Any] = {"row": row["row"], "email": row["email"], "supporterId": None,
+        base: dict[str, Any] = {"row": row["row"], "email": row["email"], "ens_status": None, "supporterId": None,
                                 "transactionId": None, "amount": None, "error": None,
                                 "run_id": run.run_id if run else None}
         item = by_row.get(row["row"])
         if item is None:
-            results.append({**base, "status": "invalid", "error": row["problem"], "run_id": None})
+            results.append({**base, "status": Outcome.INVALID, "error": row["problem"], "run_id": None})
             continue
         result = json.loads(item["result"] or "{}")
-        if item["state"] == "done":
-            results.append({**base, "status": result.get("status") or "SUCCESS",
-                            "supporterId": result.get("supporterId"), "transactionId": result.get("transactionId"),
-                            "amount": result.get("amount")})
-        elif item["state"] == "failed":
-            results.append({**base, "status": "ERROR", "error": item["error"]})
-        elif item["state"] == "unknown":
-            results.append({**base, "status": "unknown", "error": f"{item['error']}; review before resending"})
+        status = _outcome(item)
+        entry = {**base, "status": status}
+        if status == Outcome.DONE:
+            entry.update(ens_status=result.get("status"), supporterId=result.get("supporterId"),
+                         transactionId=result.get("transactionId"), amount=result.get("amount"))
+            if result.get("review"):
+                entry["error"] = None
+        elif status == Outcome.UNKNOWN:
+            entry["error"] = f"{item['error']}; review before resending"
+        elif status == Outcome.NOT_ATTEMPTED:
+            entry["error"] = run.note if run is not None and run.note else "the run stopped first"
         else:
-            reason = run.note if run is not None and run.note else "the run stopped first"
-            results.append({**base, "status": "not attempted", "error": reason})
+            entry["error"] = item["error"]
+        results.append(entry)
     if on_progress:
         on_progress(total, total)
-    return fr.build_frame(results, {**PROCESS_RESULT_SCHEMA, "run_id": pl.String()})
+    return read_frame(results, PROCESS_ROW_RESULT)

@@ -19,9 +19,12 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import __version__
-from .sandbox import Sandbox
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
 
 CREDENTIALS = ("ENS_API_KEY", "ENS_BASE_URL", "ENCHARGE_API_KEY", "ENCHARGE_BASE_URL")
 AUDIT_NOTEBOOKS = ("supporter_audit.ipynb", "optin_analysis.ipynb")
@@ -107,6 +110,8 @@ or set the environment:
 
 
 def _sandbox(args: argparse.Namespace) -> Sandbox:
+    from .sandbox import Sandbox
+
     port = args.port
     if port:
         with socket.socket() as s:

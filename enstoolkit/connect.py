@@ -16,10 +16,14 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .encharge import EnchargeClient
 from .ens import ENSClient
-from .sandbox import Sandbox
+from .validate import is_loopback
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
 
 __all__ = ["Connection", "connect", "default_sandbox"]
 
@@ -35,6 +39,8 @@ def default_sandbox(supporters: int = 5000, seed: int = 0) -> Sandbox:
         True
     """
     global _sandbox
+    from .sandbox import Sandbox  # the [sandbox] extra, loaded only when it is needed
+
     with _lock:
         if _sandbox is None:
             _sandbox = Sandbox(supporters=supporters, seed=seed).start()
@@ -56,7 +62,6 @@ class Connection:
     sandbox: Sandbox | None
     ens_real: bool
     encharge_real: bool
-    sandbox_date: dt.date | None = None  # the clock of a sandbox started elsewhere
 
     def describe(self) -> str:
         """One line saying what the clients talk to (never a key or a port)."""
@@ -66,17 +71,18 @@ class Connection:
         return f"ENS: {ens}. Encharge: {enc}."
 
     def today(self) -> dt.date:
-        """Today's date, or the sandbox's frozen date when working on the sandbox.
+        """Today's date as ENS's clock has it (the ``Date`` of its answers): the sandbox's own date on the sandbox.
 
         Example:
             >>> connect(environ={}).today()
             datetime.date(2026, 10, 1)
         """
-        if not self.ens_real and self.sandbox is not None:
-            return self.sandbox.ens.now.date()
-        if not self.ens_real and self.sandbox_date is not None:
-            return self.sandbox_date
-        return dt.date.today()
+        if self.ens.server_clock.now_ms() is None:
+            self.ens.get_fields()  # one answer gives the server's clock (and the fields are needed anyway)
+        now = self.ens.server_clock.now_ms()
+        if now is None:
+            return dt.date.today()
+        return dt.datetime.fromtimestamp(now[0] / 1000, dt.UTC).date()
 
     def close(self) -> None:
         """Close both clients."""
@@ -99,7 +105,7 @@ def connect(*, supporters: int = 5000, seed: int = 0, environ: Mapping[str, str]
         ens = ENSClient(ens_key, env.get("ENS_BASE_URL")) if ens_key else None
         encharge = EnchargeClient(enc_key, env.get("ENCHARGE_BASE_URL")) if enc_key else None
         if ens is not None and encharge is not None:
-            return Connection(ens, encharge, None, False, False, _sandbox_date(env.get("ENS_BASE_URL") or ""))
+            return Connection(ens, encharge, None, False, False)
     sandbox = None if (ens_key and enc_key) else default_sandbox(supporters, seed)
     if ens_key:
         ens = ENSClient(ens_key, env.get("ENS_BASE_URL"))
@@ -114,21 +120,7 @@ def connect(*, supporters: int = 5000, seed: int = 0, environ: Mapping[str, str]
     return Connection(ens, encharge, sandbox, bool(ens_key), bool(enc_key))
 
 
-def _sandbox_date(ens_url: str) -> dt.date | None:
-    """The frozen date of a sandbox at this ENS base URL (its root says so)."""
-    import httpx
-
-    root = ens_url.split("/ens/service", 1)[0]
-    try:
-        now = httpx.get(root + "/", timeout=5).json().get("now")
-        return dt.datetime.fromisoformat(now).date() if now else None
-    except (httpx.HTTPError, ValueError, AttributeError):
-        return None
-
-
 def _points_at_loopback(url: str | None) -> bool:
     from urllib.parse import urlsplit
-
-    from ._server import is_loopback
 
     return bool(url) and is_loopback(urlsplit(url or "").hostname or "")

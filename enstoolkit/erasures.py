@@ -22,13 +22,11 @@ from typing import Any
 
 import polars as pl
 
-from ._paths import data_dir
+from .frames import read_frame
+from .paths import data_dir
+from .schemas.results import ERASURE
 
-__all__ = ["ERASURE_SCHEMA", "ErasureLog", "read_erasures"]
-
-ERASURE_SCHEMA: dict[str, pl.DataType] = {
-    "email": pl.String(), "id": pl.String(), "userId": pl.String(), "erasedAt": pl.Datetime("ms", "UTC"),
-}
+__all__ = ["ErasureLog", "read_erasures"]
 
 
 class ErasureLog:
@@ -52,9 +50,7 @@ class ErasureLog:
         """Every recorded erasure, oldest first."""
         with sqlite3.connect(self.path) as db:
             rows = db.execute("SELECT email, person_id, user_id, erased_at FROM erasures ORDER BY seq").fetchall()
-        from .frames import build_frame
-
-        return build_frame([dict(zip(ERASURE_SCHEMA, r, strict=True)) for r in rows], ERASURE_SCHEMA)
+        return read_frame([dict(zip(ERASURE, r, strict=True)) for r in rows], ERASURE)
 
 
 def read_erasures(path: str | Path | None = None) -> pl.DataFrame:

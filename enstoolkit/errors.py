@@ -27,6 +27,7 @@ __all__ = [
     "InactiveUser",
     "InvalidAPIKey",
     "InvalidSessionToken",
+    "MissingExtra",
     "NotFoundError",
     "PageProcessingError",
     "PermissionDenied",
@@ -120,19 +121,37 @@ class ConfigurationError(EnstoolkitError):
     """
 
 
+class MissingExtra(EnstoolkitError, ImportError):
+    """A part of the toolkit needs an optional extra that is not installed; names the pip command.
+
+    Example:
+        >>> str(MissingExtra("sandbox", "the local sandbox"))
+        "the local sandbox needs the [sandbox] extra: pip install 'enstoolkit[sandbox]'"
+    """
+
+    def __init__(self, extra: str, what: str) -> None:
+        self.extra = extra
+        super().__init__(f"{what} needs the [{extra}] extra: pip install 'enstoolkit[{extra}]'")
+
+
 class TransportError(EnstoolkitError):
     """The server could not be reached, or the connection failed, after any retries.
 
+    Attributes:
+        maybe_sent: False when the request certainly never reached the server (the connection
+            could not be made), True when it may have been acted on (the answer was lost).
+
     Example:
-        >>> str(TransportError("ENS", "GET", "/supporter/1", "connection refused"))
+        >>> str(TransportError("ENS", "GET", "/supporter/1", "connection refused", maybe_sent=False))
         'ENS GET /supporter/1 failed: connection refused'
     """
 
-    def __init__(self, service: str, method: str, path: str, reason: str) -> None:
+    def __init__(self, service: str, method: str, path: str, reason: str, *, maybe_sent: bool = True) -> None:
         self.service = service
         self.method = method
         self.path = path
         self.reason = reason
+        self.maybe_sent = maybe_sent
         super().__init__(f"{service} {method} {path} failed: {reason}")
 
 
@@ -207,11 +226,11 @@ class InactiveUser(AuthenticationError):
     """ENS: "The user specified by api key [...] is not active or does not have access to EN services"."""
 
 
-class RateLimitExceeded(AuthenticationError):
-    """The request limit is used up.
+class RateLimitExceeded(APIError):
+    """The request limit is used up (after waiting out any ``Retry-After`` the API allowed).
 
-    ENS sends its hourly limit ("... has exceeded its api limit") as a 401, so this is
-    one of ENS's authentication errors; Encharge would send a 429.
+    ENS sends its hourly limit ("... has exceeded its api limit") as a 401; Encharge and
+    most other APIs send a 429, often with ``Retry-After``.
 
     Attributes:
         retry_after: seconds to wait, when the API says so (else ``None``).
@@ -226,8 +245,12 @@ class InvalidSessionToken(AuthenticationError):
     """ENS: "Invalid ens-auth-token" (expired or retired); the client re-authenticates once."""
 
 
-class PermissionDenied(AuthenticationError):
-    """The API user lacks a permission ("ApiUser does not have adequate permissions")."""
+class PermissionDenied(APIError):
+    """The API user lacks a permission for this request ("ApiUser does not have adequate permissions", 403).
+
+    Not an authentication error: the credentials are good, and other requests may succeed,
+    so a bulk run fails the one item rather than stopping.
+    """
 
 
 class NotFoundError(APIError):

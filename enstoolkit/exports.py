@@ -80,6 +80,12 @@ def export_excel(df: pl.DataFrame, path: str | Path, *, sheet: str = "data") -> 
         >>> out.suffix
         '.xlsx'
     """
+    try:
+        import xlsxwriter  # noqa: F401  (polars writes Excel files through it)
+    except ImportError as exc:
+        from .errors import MissingExtra
+
+        raise MissingExtra("excel", "writing Excel files") from exc
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     neutralise(df).write_excel(target, worksheet=sheet, autofit=True, header_format={"bold": True})

@@ -1,6 +1,7 @@
-"""Explicit polars schemas for every resource, and the builders that apply them.
+"""The one typing path: API data becomes a frame with the dtypes declared in :mod:`enstoolkit.schemas`.
 
-Nothing here infers a type. Values are coerced to the declared dtype whatever form
+:func:`read_frame` takes response bytes (or decoded records) and a schema; everything the
+clients return goes through it. Nothing here infers a type. Values are coerced to the declared dtype whatever form
 the API used: numbers sent as strings (and strings sent as numbers), booleans as
 ``"Y"``/``"N"``/``"true"``, and dates as epoch milliseconds, epoch seconds,
 ``YYYY-MM-DD``, ``DD/MM/YYYY`` or ISO 8601. A value that cannot be coerced raises
@@ -26,162 +27,9 @@ import polars as pl
 
 from .errors import DataShapeError
 
-__all__ = [
-    "ENCHARGE_PERSON_SCHEMA",
-    "FIELDS_SCHEMA",
-    "MEMBERSHIP_STRUCT",
-    "PAGE_SCHEMA",
-    "PROCESS_RESULT_SCHEMA",
-    "QUERY_SCHEMA",
-    "QUESTIONS_SCHEMA",
-    "QUESTION_DETAIL_SCHEMA",
-    "QUESTION_STRUCT",
-    "SUPPORTER_BASE_SCHEMA",
-    "TRANSACTION_SCHEMA",
-    "build_frame",
-    "empty_frame",
-    "optins",
-    "parse_temporal",
-    "read_json_records",
-]
+__all__ = ["UTC_MS", "build_frame", "cast_text", "empty_frame", "optins", "parse_temporal", "read_frame"]
 
 UTC_MS = pl.Datetime("ms", "UTC")
-
-SUPPORTER_BASE_SCHEMA: dict[str, pl.DataType] = {"supporterId": pl.Int64(), "suppressed": pl.Boolean()}
-
-QUESTION_STRUCT = pl.Struct(
-    {
-        "id": pl.Int64,
-        "componentId": pl.Int64,
-        "name": pl.String,
-        "type": pl.String,
-        "response": pl.String,
-        "modifiedOn": UTC_MS,
-        "netdonorLogId": pl.Int64,
-    }
-)
-
-MEMBERSHIP_STRUCT = pl.Struct(
-    {
-        "id": pl.Int64,
-        "clientId": pl.Int64,
-        "membershipId": pl.String,
-        "membershipName": pl.String,
-        "donationId": pl.Int64,
-        "termStartDate": UTC_MS,
-        "termEndDate": UTC_MS,
-        "expireDays": pl.Int64,
-        "membershipPaid": pl.Float64,
-        "membershipCost": pl.Float64,
-        "membershipStatus": pl.String,
-        "membershipState": pl.String,
-        "members": pl.List(pl.Struct({"firstName": pl.String, "lastName": pl.String})),
-    }
-)
-
-FIELDS_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.Int64(), "name": pl.String(), "tag": pl.String(), "property": pl.String(),
-}
-
-QUESTIONS_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.Int64(), "questionId": pl.Int64(), "name": pl.String(), "type": pl.String(),
-}
-
-QUESTION_DETAIL_SCHEMA: dict[str, pl.DataType] = {
-    **QUESTIONS_SCHEMA,
-    "locale": pl.String(),
-    "label": pl.String(),
-    "htmlFieldType": pl.String(),
-    "content": pl.List(
-        pl.Struct(
-            {
-                "selected": pl.Boolean,
-                "value": pl.String,
-                "label": pl.String,
-                "forId": pl.String,
-                "imageUrl": pl.String,
-            }
-        )
-    ),
-}
-
-TRANSACTION_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.Int64(),
-    "type": pl.String(),
-    "subtype": pl.String(),
-    "name": pl.String(),
-    "campaignId": pl.Int64(),
-    "createdOn": pl.Date(),
-    "createdDate": UTC_MS,
-    "xref1": pl.String(),
-    "xref2": pl.String(),
-    "exportType": pl.String(),
-    "txType": pl.String(),
-    "recurringPayment": pl.Boolean(),
-    "status": pl.String(),
-    "amount": pl.Float64(),
-    "currency": pl.String(),
-    "broadcastId": pl.Int64(),
-}
-
-PAGE_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.Int64(),
-    "campaignId": pl.Int64(),
-    "name": pl.String(),
-    "title": pl.String(),
-    "type": pl.String(),
-    "subType": pl.String(),
-    "clientId": pl.Int64(),
-    "createdOn": UTC_MS,
-    "modifiedOn": UTC_MS,
-    "campaignBaseUrl": pl.String(),
-    "campaignStatus": pl.String(),
-    "defaultLocale": pl.String(),
-    "trackingParameters": pl.List(pl.String),
-}
-
-QUERY_SCHEMA: dict[str, pl.DataType] = {
-    "supporterId": pl.Int64(),
-    "emailAddress": pl.String(),
-    "createdOn": pl.Date(),
-    "modifiedOn": pl.Date(),
-}
-
-PROCESS_RESULT_SCHEMA: dict[str, pl.DataType] = {
-    "status": pl.String(),
-    "id": pl.Int64(),
-    "supporterId": pl.Int64(),
-    "supporterEmailAddress": pl.String(),
-    "type": pl.String(),
-    "transactionId": pl.String(),
-    "error": pl.String(),
-    "amount": pl.Float64(),
-    "currency": pl.String(),
-    "recurringPayment": pl.Boolean(),
-    "paymentType": pl.String(),
-    "recurringFrequency": pl.String(),
-    "recurringDay": pl.Int64(),
-    "createdOn": UTC_MS,
-}
-
-ENCHARGE_PERSON_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.String(),
-    "email": pl.String(),
-    "userId": pl.String(),
-    "firstName": pl.String(),
-    "lastName": pl.String(),
-    "name": pl.String(),
-    "createdAt": UTC_MS,
-    "updatedAt": UTC_MS,
-    "lastActivity": UTC_MS,
-    "leadScore": pl.Float64(),
-    "tags": pl.List(pl.String),
-    "unsubscribed": pl.Boolean(),
-    "validationResult": pl.String(),
-    "validationConfidence": pl.Float64(),
-    "isEmailDisposable": pl.Boolean(),
-    "isEmailRole": pl.Boolean(),
-}
 
 _TRUE = frozenset({"true", "y", "yes", "1", "t"})
 _FALSE = frozenset({"false", "n", "no", "0", "f", ""})
@@ -464,7 +312,8 @@ def build_frame(
             (in order of first appearance), so nothing is dropped.
 
     Example:
-        >>> build_frame([{"supporterId": "5", "suppressed": "false"}], SUPPORTER_BASE_SCHEMA).row(0)
+        >>> build_frame([{"supporterId": "5", "suppressed": "false"}],
+        ...             {"supporterId": pl.Int64(), "suppressed": pl.Boolean()}).row(0)
         (5, False)
     """
     rows = [r for r in records]
@@ -497,12 +346,12 @@ def optins(df: pl.DataFrame, *, dates: bool = False, column: str = "questions",
     question answered in ``df`` gets one, sorted by name.
 
     Example:
-        >>> from enstoolkit.frames import build_frame, QUESTION_STRUCT, SUPPORTER_BASE_SCHEMA
+        >>> from enstoolkit.schemas.ens import QUESTION_STRUCT, SUPPORTER_BASE
         >>> df = build_frame(
         ...     [{"supporterId": 1, "suppressed": False,
         ...       "questions": [{"name": "Marketing Optin", "type": "OPTIN", "response": "Y"}]},
         ...      {"supporterId": 2, "suppressed": False, "questions": []}],
-        ...     {**SUPPORTER_BASE_SCHEMA, "questions": pl.List(QUESTION_STRUCT)})
+        ...     {**SUPPORTER_BASE, "questions": pl.List(QUESTION_STRUCT)})
         >>> optins(df).get_column("Marketing Optin").to_list()
         [True, None]
     """
@@ -541,37 +390,97 @@ def optins(df: pl.DataFrame, *, dates: bool = False, column: str = "questions",
     return out.sort("__row").drop("__row")
 
 
-def read_json_records(content: bytes, schema: Mapping[str, pl.DataType], *, key: str | None = None) -> pl.DataFrame:
-    """A frame straight from JSON bytes (a list of objects, or ``{key: [...]}``), with an explicit schema.
+def cast_text(series: pl.Series, dtype: pl.DataType, name: str | None = None) -> pl.Series:
+    """A text column (a CSV export's) as ``dtype``, vectorised; a value that does not fit raises.
 
-    Polars' own JSON reader does the work, which is several times faster than building
-    from Python objects. Temporal columns are read as text and parsed with
-    :func:`parse_temporal` (every date form ENS uses). When the bytes do not fit the
-    schema exactly (a number sent as text, say), the tolerant :func:`build_frame` route
-    is taken instead, so the result is the same either way; keys not in ``schema`` are
-    not kept.
+    Blank text becomes null. Booleans accept true/false, Y/N, yes/no, 1/0; dates any form
+    :func:`parse_temporal` reads. A value that cannot be converted raises
+    :class:`~enstoolkit.errors.DataShapeError` naming the column and the value: a column
+    never turns null in silence.
 
     Example:
-        >>> read_json_records(b'[{"supporterId": 5, "createdOn": "01/03/2018"}]',
-        ...                   {"supporterId": pl.Int64(), "createdOn": pl.Date()}).row(0)
-        (5, datetime.date(2018, 3, 1))
+        >>> cast_text(pl.Series("n", ["1", " 2", ""]), pl.Int64()).to_list()
+        [1, 2, None]
+        >>> cast_text(pl.Series("ok", ["Y", "false", None]), pl.Boolean()).to_list()
+        [True, False, None]
     """
-    import json as _json
+    column = name or series.name
+    if isinstance(dtype, type):
+        dtype = dtype()
+    text = series.cast(pl.String).str.strip_chars()
+    text = pl.Series(column, text).replace("", None)
+    if isinstance(dtype, pl.String):
+        return series.cast(pl.String).alias(column)
+    if isinstance(dtype, (pl.Date, pl.Datetime)):
+        return parse_temporal(text, dtype, column).alias(column)
+    if isinstance(dtype, pl.Boolean):
+        lowered = text.str.to_lowercase()
+        mapped = lowered.replace_strict({t: True for t in _TRUE} | {f: False for f in _FALSE if f},
+                                        default=None, return_dtype=pl.Boolean)
+        bad = text.filter(mapped.is_null() & text.is_not_null())
+        if bad.len():
+            raise DataShapeError(column, bad[0], "a boolean (true/false, Y/N)")
+        return mapped.alias(column)
+    converted = text.cast(dtype, strict=False)
+    bad = text.filter(converted.is_null() & text.is_not_null())
+    if bad.len():
+        if dtype.is_integer():  # "5.0" and thousands separators, as the per-value builder reads them
+            return pl.Series(column, [_to_int(v, column) for v in text.to_list()], dtype=dtype)
+        if dtype.is_float():
+            return pl.Series(column, [_to_float(v, column) for v in text.to_list()], dtype=dtype)
+        raise DataShapeError(column, bad[0], str(dtype))
+    return converted.alias(column)
 
+
+def read_frame(
+    data: bytes | Iterable[Mapping[str, Any]],
+    schema: Mapping[str, pl.DataType],
+    *,
+    key: str | None = None,
+    extra: bool = False,
+) -> pl.DataFrame:
+    """The one typing path: API data in, a frame with exactly the declared dtypes out.
+
+    ``data`` is a response body (JSON bytes: a list of objects, or an object holding the list
+    under ``key``) or records already decoded. Bytes are read by polars' own JSON reader with
+    the schema (no Python objects per value), temporal columns parsed by
+    :func:`parse_temporal`; when the bytes do not fit the schema exactly (a number sent as
+    text, say), or ``extra=True`` asks to keep keys the schema does not declare, the
+    tolerant :func:`build_frame` route is taken instead. Either way the result is the same.
+
+    Example:
+        >>> read_frame(b'[{"supporterId": 5, "createdOn": "01/03/2018"}]',
+        ...            {"supporterId": pl.Int64(), "createdOn": pl.Date()}).row(0)
+        (5, datetime.date(2018, 3, 1))
+        >>> read_frame(b'{"data": [{"id": "7", "x": 1}]}', {"id": pl.Int64()}, key="data", extra=True).row(0)
+        (7, '1')
+    """
     wanted = {k: (v() if isinstance(v, type) else v) for k, v in schema.items()}
-    as_text = {k: (pl.String() if isinstance(v, (pl.Date, pl.Datetime)) else v) for k, v in wanted.items()}
-    try:
-        if key is None:
-            raw = pl.read_json(content, schema=as_text)  # bytes as they are: no copy
-        else:
-            wrapped = pl.read_json(content, schema={key: pl.List(pl.Struct(as_text))})
-            raw = wrapped.explode(key, empty_as_null=False).unnest(key)
-    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError,
-            pl.exceptions.ShapeError):
-        body = _json.loads(content)
-        records = body.get(key, []) if key is not None and isinstance(body, Mapping) else body
-        return build_frame(records if isinstance(records, list) else [], wanted)
-    temporal = [k for k, v in wanted.items() if isinstance(v, (pl.Date, pl.Datetime))]
-    if not temporal:
-        return raw
-    return raw.with_columns([parse_temporal(raw.get_column(k), wanted[k], k) for k in temporal])
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return build_frame(data, wanted, extra=extra)
+    if not extra:
+        as_text = {k: (pl.String() if isinstance(v, (pl.Date, pl.Datetime)) else v) for k, v in wanted.items()}
+        try:
+            if key is None:
+                raw = pl.read_json(bytes(data), schema=as_text)
+            else:
+                wrapped = pl.read_json(bytes(data), schema={key: pl.List(pl.Struct(as_text))})
+                raw = wrapped.explode(key, empty_as_null=False).unnest(key)
+        except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError,
+                pl.exceptions.ShapeError):
+            raw = None
+        if raw is not None:
+            temporal = [k for k, v in wanted.items() if isinstance(v, (pl.Date, pl.Datetime))]
+            if temporal:
+                raw = raw.with_columns([parse_temporal(raw.get_column(k), wanted[k], k) for k in temporal])
+            return raw
+    body = json.loads(bytes(data)) if len(data) else None
+    if key is not None:
+        if not isinstance(body, Mapping):
+            raise DataShapeError(key, type(body).__name__, f"an object holding {key!r}")
+        body = body.get(key)
+    if body is None:
+        body = []
+    if not isinstance(body, list):
+        raise DataShapeError(key or "body", type(body).__name__, "a list of objects")
+    return build_frame(body, wanted, extra=extra)

@@ -21,9 +21,31 @@ from typing import Any
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
 
+def inject_parameters(nb: Any, parameters: Mapping[str, object]) -> Any:
+    r"""Put ``parameters`` in a new cell after the one tagged ``parameters``, as papermill does.
+
+    The new cell is tagged ``injected-parameters``; a cell injected before is replaced. A
+    notebook without a ``parameters`` cell gets the new cell first.
+
+    Example:
+        >>> import nbformat
+        >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("N = 1", metadata={"tags": ["parameters"]})])
+        >>> [c.source for c in inject_parameters(nb, {"N": 2}).cells]
+        ['N = 1', '# Parameters\nN = 2']
+    """
+    import nbformat
+
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    lines = ["# Parameters", *(f"{name} = {value!r}" for name, value in parameters.items())]
+    cell = nbformat.v4.new_code_cell("\n".join(lines), metadata={"tags": ["injected-parameters"]})
+    at = next((i + 1 for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])), 0)
+    nb.cells.insert(at, cell)
+    return nb
+
+
 def execute(path: Path, *, cwd: Path | None = None, timeout: int = 600,
             parameters: Mapping[str, object] | None = None, save: bool = True) -> Any:
-    """Execute one notebook top to bottom (optionally overriding its ``parameters`` cell).
+    """Execute one notebook top to bottom, with ``parameters`` injected after its ``parameters`` cell.
 
     Returns the executed notebook (``nbformat.NotebookNode``); raises on a failing cell.
     """
@@ -32,11 +54,7 @@ def execute(path: Path, *, cwd: Path | None = None, timeout: int = 600,
 
     nb = nbformat.read(path, as_version=4)
     if parameters:
-        for cell in nb.cells:
-            if "parameters" in cell.get("metadata", {}).get("tags", []):
-                lines = [f"{name} = {value!r}" for name, value in parameters.items()]
-                cell.source = cell.source + "\n# injected\n" + "\n".join(lines)
-                break
+        inject_parameters(nb, parameters)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
                             resources={"metadata": {"path": str(cwd or path.parent)}})
     client.execute()

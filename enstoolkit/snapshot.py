@@ -95,7 +95,7 @@ def sync_supporters(ens: ENSClient, path: str | Path, *, query_name: str = "All 
         ids = changes.get_column("supporterId").to_list()
         changed_rows = len(ids)
         if ids:
-            fetched = ens.get_supporters(ids, questions=True, progress=False)
+            fetched = ens.get_supporters(ids=ids, questions=True, progress=False)
             rows = _as_export_rows(ens, fetched, changes, snapshot.schema)
             snapshot = pl.concat([snapshot.filter(~pl.col("supporterId").is_in(ids)), rows]).sort("supporterId")
         mode = "incremental"

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from enstoolkit import EnchargeClient, ENSClient
+from enstoolkit import EnchargeClient, ENSClient, RetryPolicy
 from enstoolkit.sandbox import Sandbox
 
 SPECS = Path(__file__).parent / "specs"
@@ -59,7 +59,7 @@ def recorder() -> RecordingTransport:
 @pytest.fixture
 def ens(sandbox: Sandbox, recorder: RecordingTransport) -> Iterator[ENSClient]:
     client = ENSClient(sandbox.ens_api_key, sandbox.ens_url, transport=recorder)
-    client.backoff_base = 0.01
+    client.retry = RetryPolicy(backoff=0.01)
     yield client
     client.close()
 
@@ -73,7 +73,7 @@ def shared_ens(shared_sandbox: Sandbox) -> Iterator[ENSClient]:
 @pytest.fixture
 def enc(sandbox: Sandbox, recorder: RecordingTransport) -> Iterator[EnchargeClient]:
     client = EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url, transport=recorder)
-    client.backoff_base = 0.01
+    client.retry = RetryPolicy(backoff=0.01)
     yield client
     client.close()
 

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from enstoolkit import analysis as an
+from enstoolkit.schemas.results import FINDINGS
 
 D = dt.date
 
@@ -42,7 +43,7 @@ def test_duplicates(ens: pl.DataFrame) -> None:
     found = an.duplicate_supporters(ens)
     assert found.select("supporterId", "email").rows() == [(1, "ann@x.org"), (2, " ANN@x.org ")]
     assert set(found.get_column("detail")) == {"2 records share ann@x.org: 1, 2"}
-    assert found.schema == pl.Schema(an.FINDINGS_SCHEMA)
+    assert found.schema == pl.Schema(FINDINGS)
 
 
 def test_invalid_and_missing(ens: pl.DataFrame) -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from enstoolkit import EnchargeClient
 from enstoolkit.errors import AuthenticationError, BadRequestError, ConfigurationError, ServerError, ValidationError
-from enstoolkit.frames import ENCHARGE_PERSON_SCHEMA
 from enstoolkit.sandbox import Sandbox
+from enstoolkit.schemas.encharge import PERSON as ENCHARGE_PERSON_SCHEMA
 
 from .conftest import RecordingTransport
 
@@ -98,17 +98,17 @@ def test_single_object_upsert_answers_user(enc: EnchargeClient) -> None:
 
 def test_update_person_including_email(enc: EnchargeClient, sandbox: Sandbox) -> None:
     person = some_people(sandbox, 1)[0]
-    updated = enc.update_person({"email": "changed@example.org", "city": "York"}, id=person["id"])
+    updated = enc.update_person(person["id"], {"email": "changed@example.org", "city": "York"})
     assert updated.select("id", "email", "city").row(0) == (person["id"], "changed@example.org", "York")
     assert enc.get_people(emails=["changed@example.org"]).item(0, "id") == person["id"]
-    by_email = enc.update_person({"leadScore": 77}, email="changed@example.org")
+    by_email = enc.update_person("changed@example.org", {"leadScore": 77})
     assert by_email.item(0, "leadScore") == 77.0
     from enstoolkit.errors import NotFoundError
 
     with pytest.raises(NotFoundError):
-        enc.update_person({"leadScore": 1}, email="nobody@example.org")
-    with pytest.raises(ValidationError, match="exactly one"):
-        enc.update_person({"leadScore": 1}, email="a@example.org", id="x")
+        enc.update_person("nobody@example.org", {"leadScore": 1})
+    with pytest.raises(ValidationError, match="an email address, an Encharge id"):
+        enc.update_person({"email": "a@example.org", "id": "x"}, {"leadScore": 1})
 
 
 def test_get_people_in_chunks(enc: EnchargeClient, recorder: RecordingTransport, sandbox: Sandbox) -> None:
@@ -159,12 +159,12 @@ def test_archive_and_erase(enc: EnchargeClient, sandbox: Sandbox) -> None:
 def test_unsubscribe_by_query_parameters(enc: EnchargeClient, recorder: RecordingTransport,
                                          sandbox: Sandbox) -> None:
     person = some_people(sandbox, 1, unsubscribed=False)[0]
-    enc.unsubscribe(email=person["email"])
+    enc.unsubscribe(person["email"])
     request = recorder.calls("POST", "/people/unsubscribe")[0][0]
     assert request.url.params["email"] == person["email"] and request.content == b""
     assert enc.get_people(emails=[person["email"]]).item(0, "unsubscribed") is True
-    with pytest.raises(ValidationError, match="exactly one"):
-        enc.unsubscribe()
+    with pytest.raises(ValidationError, match="an email address, an Encharge id"):
+        enc.unsubscribe({"email": "a@example.org", "id": "p1"})
 
 
 # -- tags ------------------------------------------------------------------------------------
@@ -222,18 +222,18 @@ def test_fields_segments_account(shared_enc: EnchargeClient, shared_sandbox: San
 
 
 def test_subscriptions(enc: EnchargeClient) -> None:
-    first = enc.subscribe("added-tag-donor", "http://127.0.0.1:9/hooks")
-    second = enc.subscribe("unsubscribedUser", "http://localhost:9/hooks")
+    first = enc.create_subscription("added-tag-donor", "http://127.0.0.1:9/hooks")
+    second = enc.create_subscription("unsubscribedUser", "http://localhost:9/hooks")
     listed = enc.list_subscriptions()
     assert listed.get_column("id").to_list() == [first, second]
-    enc.unsubscribe_hook(first)
+    enc.delete_subscription(first)
     assert enc.list_subscriptions().get_column("eventType").to_list() == ["unsubscribedUser"]
     with pytest.raises(BadRequestError, match="loopback"):
-        enc.subscribe("newUser", "https://hooks.example.org/x")
+        enc.create_subscription("newUser", "https://hooks.example.org/x")
     with pytest.raises(ValidationError, match="added-tag"):
-        enc.subscribe("taggedUser", "http://127.0.0.1:9/")
+        enc.create_subscription("taggedUser", "http://127.0.0.1:9/")
     with pytest.raises(ValidationError, match="url"):
-        enc.subscribe("newUser", "ftp://127.0.0.1/")
+        enc.create_subscription("newUser", "ftp://127.0.0.1/")
 
 
 def test_retries_only_where_idempotent(enc: EnchargeClient, sandbox: Sandbox, recorder: RecordingTransport) -> None:
@@ -242,7 +242,7 @@ def test_retries_only_where_idempotent(enc: EnchargeClient, sandbox: Sandbox, re
     assert [rs.status_code for _, rs in recorder.calls("GET", "/tags-management")] == [502, 502, 200]
     sandbox.fail_next(1, status=503, method="POST", path="/v1/event-subscriptions")
     with pytest.raises(ServerError):
-        enc.subscribe("newUser", "http://127.0.0.1:9/")
+        enc.create_subscription("newUser", "http://127.0.0.1:9/")
     assert len(recorder.calls("POST", "/event-subscriptions")) == 1
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from enstoolkit import EnchargeClient
+from enstoolkit import EnchargeClient, RetryPolicy
 from enstoolkit.errors import EnstoolkitError
 from enstoolkit.sandbox import Sandbox
 
@@ -43,18 +43,18 @@ def exercise_everything(sb: Sandbox, enc: EnchargeClient) -> None:
     enc.get_people(emails=[p["email"] for p in people], user_ids=["no-such-user"])
     enc.upsert_people([{"email": "spec.one@example.org", "firstName": "Spec", "tags": ["a", "b"]},
                        {"email": people[0]["email"], "leadScore": 12}])
-    enc.update_person({"city": "Bath"}, email="spec.one@example.org")
+    enc.update_person("spec.one@example.org", {"city": "Bath"})
     enc.add_tags([p["email"] for p in people[:3]] + ["stranger@example.org"], ["spec-tag"])
     enc.remove_tags([p["email"] for p in people[:3]], ["spec-tag"])
-    enc.unsubscribe(email=people[1]["email"])
+    enc.unsubscribe(people[1]["email"])
     enc.delete_people(emails=[people[2]["email"]])
     enc.delete_people(ids=[people[3]["id"]], force=True)
-    hook = enc.subscribe("newUser", "http://127.0.0.1:9/hook")
+    hook = enc.create_subscription("newUser", "http://127.0.0.1:9/hook")
     enc.list_subscriptions()
-    enc.unsubscribe_hook(hook)
+    enc.delete_subscription(hook)
     for call in (
-        lambda: enc.subscribe("newUser", "https://hooks.example.org/"),
-        lambda: enc.unsubscribe(email="stranger@example.org"),
+        lambda: enc.create_subscription("newUser", "https://hooks.example.org/"),
+        lambda: enc.unsubscribe("stranger@example.org"),
         lambda: enc.request("GET", "/people"),
         lambda: enc.request("POST", "/people", json=[{"firstName": "No id"}]),
         lambda: enc.get_segment_people(999),
@@ -69,7 +69,7 @@ def test_sandbox_responses_validate_against_the_encharge_spec() -> None:
     recorder = RecordingTransport()
     with Sandbox(supporters=300, seed=5) as sb:
         enc = EnchargeClient(sb.encharge_api_key, sb.encharge_url, transport=recorder)
-        enc.backoff_base = 0.01
+        enc.retry = RetryPolicy(backoff=0.01)
         exercise_everything(sb, enc)
         with EnchargeClient("bad-key-000000", sb.encharge_url, transport=recorder) as bad, \
                 pytest.raises(EnstoolkitError):

@@ -15,9 +15,12 @@ from enstoolkit.errors import (
     PageProcessingError,
     ValidationError,
 )
-from enstoolkit.frames import PAGE_SCHEMA, PROCESS_RESULT_SCHEMA, QUERY_SCHEMA, TRANSACTION_SCHEMA
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.sandbox.data import FIELD_NAMES
+from enstoolkit.schemas.ens import PAGE as PAGE_SCHEMA
+from enstoolkit.schemas.ens import PROCESS_RESULT as PROCESS_RESULT_SCHEMA
+from enstoolkit.schemas.ens import QUERY_ROW as QUERY_SCHEMA
+from enstoolkit.schemas.ens import TRANSACTION as TRANSACTION_SCHEMA
 
 from .conftest import RecordingTransport
 
@@ -485,7 +488,8 @@ def test_process_page_bad_input(ens: ENSClient, recorder: RecordingTransport) ->
 def test_live_card_data_needs_the_vault_host() -> None:
     client = ENSClient("k" * 8, "https://ca.engagingnetworks.app")
     with pytest.raises(ValidationError, match="vault"):
-        client._transaction({"donationAmt": "5", "ccnumber": "4222222222222220"}, demo=False)
+        client.process_body({"Email Address": "a@example.org"},
+                            transaction={"donationAmt": "5", "ccnumber": "4222222222222220"})
 
 
 # -- export job ----------------------------------------------------------------------------
@@ -541,7 +545,7 @@ def test_concurrent_pulls_work_inside_a_running_event_loop(shared_ens: ENSClient
     async def in_a_notebook_cell() -> None:
         asyncio.get_running_loop()  # as in Jupyter: a loop is already running in this thread
         paged = shared_ens.query_supporters("latestModified", days_back=32, rows=10, concurrency=6, progress=False)
-        found = shared_ens.get_supporters(paged.get_column("supporterId").head(30).to_list(), concurrency=6)
+        found = shared_ens.get_supporters(ids=paged.get_column("supporterId").head(30).to_list(), concurrency=6)
         people = shared_enc.list_people(limit=50, concurrency=4)
         results.append((paged.height, found.height, people.height))
 
@@ -555,20 +559,20 @@ def test_concurrent_pulls_work_inside_a_running_event_loop(shared_ens: ENSClient
 def test_get_supporters_in_bulk(shared_ens: ENSClient, shared_sandbox: Sandbox) -> None:
     ids = sorted(shared_sandbox.ens.records)[:40]
     emails = [shared_sandbox.ens.records[i].email.strip().lower() for i in ids[40:]]
-    both = shared_ens.get_supporters(ids[:20], emails=[shared_sandbox.ens.records[i].email.strip().lower()
+    both = shared_ens.get_supporters(ids=ids[:20], emails=[shared_sandbox.ens.records[i].email.strip().lower()
                                                        for i in ids[20:25]] + ["nobody@example.org"] + emails,
                                      questions=True)
     assert set(both.get_column("supporterId")) >= set(ids[:20])
     assert both.schema["questions"] == pl.List(fr_question_struct())
-    assert shared_ens.get_supporters([]).height == 0
+    assert shared_ens.get_supporters(ids=[]).height == 0
     tight = ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url, hourly_limit=10)
     from enstoolkit.errors import BudgetExceeded
 
     with pytest.raises(BudgetExceeded, match="looking up 40 supporters"):
-        tight.get_supporters(ids)
+        tight.get_supporters(ids=ids)
 
 
 def fr_question_struct():  # type: ignore[no-untyped-def]
-    from enstoolkit.frames import QUESTION_STRUCT
+    from enstoolkit.schemas.ens import QUESTION_STRUCT
 
     return QUESTION_STRUCT

@@ -8,16 +8,11 @@ import polars as pl
 import pytest
 
 from enstoolkit.errors import DataShapeError
-from enstoolkit.frames import (
-    PAGE_SCHEMA,
-    QUESTION_STRUCT,
-    SUPPORTER_BASE_SCHEMA,
-    TRANSACTION_SCHEMA,
-    build_frame,
-    empty_frame,
-    optins,
-    parse_temporal,
-)
+from enstoolkit.frames import build_frame, empty_frame, optins, parse_temporal
+from enstoolkit.schemas.ens import PAGE as PAGE_SCHEMA
+from enstoolkit.schemas.ens import QUESTION_STRUCT
+from enstoolkit.schemas.ens import SUPPORTER_BASE as SUPPORTER_BASE_SCHEMA
+from enstoolkit.schemas.ens import TRANSACTION as TRANSACTION_SCHEMA
 
 UTC = dt.UTC
 

@@ -8,20 +8,17 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from enstoolkit.encharge import EnchargeClient
+from enstoolkit.encharge import people_frame
 from enstoolkit.errors import DataShapeError
 from enstoolkit.exports import neutralise
-from enstoolkit.frames import (
-    ENCHARGE_PERSON_SCHEMA,
-    PAGE_SCHEMA,
-    PROCESS_RESULT_SCHEMA,
-    QUESTION_DETAIL_SCHEMA,
-    QUESTION_STRUCT,
-    SUPPORTER_BASE_SCHEMA,
-    TRANSACTION_SCHEMA,
-    build_frame,
-    parse_temporal,
-)
+from enstoolkit.frames import build_frame, parse_temporal
+from enstoolkit.schemas.encharge import PERSON as ENCHARGE_PERSON_SCHEMA
+from enstoolkit.schemas.ens import PAGE as PAGE_SCHEMA
+from enstoolkit.schemas.ens import PROCESS_RESULT as PROCESS_RESULT_SCHEMA
+from enstoolkit.schemas.ens import QUESTION_DETAIL as QUESTION_DETAIL_SCHEMA
+from enstoolkit.schemas.ens import QUESTION_STRUCT
+from enstoolkit.schemas.ens import SUPPORTER_BASE as SUPPORTER_BASE_SCHEMA
+from enstoolkit.schemas.ens import TRANSACTION as TRANSACTION_SCHEMA
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1)
@@ -85,7 +82,7 @@ def test_dates_parse_or_name_the_column(values: list) -> None:
                                                           "createdAt", "country"]), LIKELY, max_size=7), max_size=5))
 def test_people_frames(records: list) -> None:
     try:
-        df = EnchargeClient.people_frame(records)
+        df = people_frame(records)
     except DataShapeError as exc:
         assert exc.column.split(".")[0] in ENCHARGE_PERSON_SCHEMA or exc.column.startswith("row ")
         return

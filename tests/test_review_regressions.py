@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from enstoolkit import EnchargeClient, ENSClient
-from enstoolkit._http import RequestLog
-from enstoolkit.bulk import RunInProgress, process_pages, resume, review
+from enstoolkit.bulk import Journal, RunInProgress, process_pages, resume, review
 from enstoolkit.errors import ConfigurationError
-from enstoolkit.journal import Journal
+from enstoolkit.http import RequestLog
 from enstoolkit.sandbox import Faults, Sandbox
 
 from .conftest import RecordingTransport
@@ -77,7 +76,7 @@ def test_one_token_expiry_means_one_reauthentication(sandbox: Sandbox) -> None:
     ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url, transport=recorder)
     ens.get_fields()
     sandbox.ens.expire_tokens()
-    found = ens.get_supporters(sorted(sandbox.ens.records)[:64], concurrency=16, progress=False)
+    found = ens.get_supporters(ids=sorted(sandbox.ens.records)[:64], concurrency=16, progress=False)
     assert found.height == 64
     assert len(recorder.calls("POST", "/authenticate")) == 2  # the first session, and one renewal
 

@@ -1,18 +1,22 @@
-"""Watch triggers end to end: the sandbox delivers, the Listener stores, nothing lost or doubled."""
+"""Watch triggers end to end: the sandbox delivers, the Listener keeps every delivery, refuses the rest."""
 
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 from pathlib import Path
 
 import httpx
+import polars as pl
 import pytest
 
 from enstoolkit import EnchargeClient
+from enstoolkit.errors import ValidationError
 from enstoolkit.sandbox import Sandbox
-from enstoolkit.webhooks import EVENT_SCHEMA, Listener
+from enstoolkit.schemas.encharge import EVENT
+from enstoolkit.webhooks import Listener
 
 
 @pytest.fixture
@@ -21,22 +25,33 @@ def listener(tmp_path: Path):
         yield hooks
 
 
-def test_every_event_arrives_once(sandbox: Sandbox, listener: Listener) -> None:
-    with EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url) as enc:
+def _settled(listener: Listener, count: int) -> pl.DataFrame:
+    """Wait for ``count`` deliveries, then for any lookup still running."""
+    listener.wait_for(count)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        events = listener.events()
+        if not events.filter(pl.col("personId").is_not_null() & pl.col("emailSource").is_null()).height:
+            return events
+        time.sleep(0.05)
+    return listener.events()
+
+
+def test_every_event_arrives_with_its_email(sandbox: Sandbox, tmp_path: Path) -> None:
+    with EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url) as enc, \
+            Listener(tmp_path / "events.sqlite3", encharge=enc) as listener:
         for event in ("newUser", "updatedUser", "unsubscribedUser", "added-tag-volunteer-2026",
                       "removed-tag-volunteer-2026"):
-            enc.subscribe(event, listener.url)
+            enc.create_subscription(event, listener.url)
         created = enc.upsert_people([{"email": "webhook.one@example.org", "firstName": "Web"},
                                      {"email": "webhook.two@example.org", "firstName": "Hook"}])
-        enc.update_person({"lastName": "Smith"}, email="webhook.one@example.org")
+        enc.update_person("webhook.one@example.org", {"lastName": "Smith"})
         enc.add_tags(["webhook.one@example.org", "webhook.two@example.org"], "volunteer-2026")
         enc.remove_tags(["webhook.two@example.org"], "volunteer-2026")
-        enc.unsubscribe(email="webhook.one@example.org")
+        enc.unsubscribe("webhook.one@example.org")
         enc.add_tags(["webhook.one@example.org"], "volunteer-2026")  # already tagged: no event
-    events = listener.wait_for(7)
-    time.sleep(0.3)  # anything more would be a duplicate or a stray event
-    events = listener.events()
-    assert events.schema == EVENT_SCHEMA
+        events = _settled(listener, 7)
+    assert events.schema == pl.Schema(EVENT)
     got = sorted(zip(events["eventType"], events["email"], strict=True))
     assert got == sorted([
         ("newUser", "webhook.one@example.org"), ("newUser", "webhook.two@example.org"),
@@ -46,45 +61,90 @@ def test_every_event_arrives_once(sandbox: Sandbox, listener: Listener) -> None:
         ("removed-tag-volunteer-2026", "webhook.two@example.org"),
         ("unsubscribedUser", "webhook.one@example.org"),
     ])
-    updated = events.filter(events["eventType"] == "updatedUser").row(0, named=True)
+    removed = events.filter(pl.col("eventType") == "removed-tag-volunteer-2026").row(0, named=True)
+    assert json.loads(removed["person"]) == {"id": removed["personId"]}  # the body named the person by id only
+    assert removed["emailSource"] == "lookup" and removed["tag"] == "volunteer-2026"
+    updated = events.filter(pl.col("eventType") == "updatedUser").row(0, named=True)
     assert updated["changedFields"] == ["lastName", "name"]
     assert json.loads(updated["person"])["name"] == "Web Smith"
-    tagged = events.filter(events["eventType"] == "added-tag-volunteer-2026")
-    assert set(tagged["tag"]) == {"volunteer-2026"}
+    assert events.filter(pl.col("eventType") == "unsubscribedUser").item(0, "unsubscribed") is True
     assert set(events["personId"].drop_nulls()) == set(created["id"])
-    assert events["deliveryKey"].is_unique().all()
-    attempts = [d for d in sandbox.encharge.deliveries if d["status"] == 200]
-    assert len(attempts) == 7
+    assert not events["redelivery"].any()
+    assert len([d for d in sandbox.encharge.deliveries if d["status"] == 200]) == 7
 
 
-def test_duplicates_are_ignored(listener: Listener) -> None:
-    body = {"eventType": "newUser", "eventPayload": {}, "endUserData": [{"id": "p1", "email": "a@example.org"}]}
-    headers = {"X-Encharge-Delivery": "delivery-1"}
-    first = httpx.post(listener.url, json=body, headers=headers).json()
-    second = httpx.post(listener.url, json=body, headers=headers).json()
-    assert first == {"stored": True, "duplicate": False} and second == {"stored": False, "duplicate": True}
-    without_key = [httpx.post(listener.url, json=body).json() for _ in range(2)]  # same bytes: same event
-    assert [r["duplicate"] for r in without_key] == [False, True]
-    assert listener.count() == 2
+def test_two_equal_deliveries_are_two_rows(listener: Listener) -> None:
+    body = {"eventType": "removed-tag-vip", "eventPayload": {"tag": "vip"}, "endUserData": [{"id": "p1"}]}
+    answers = [httpx.post(listener.url, json=body).json() for _ in range(2)]
+    assert [a["redelivery"] for a in answers] == [False, True]
+    events = listener.events()
+    assert events.height == 2 and events["redelivery"].to_list() == [False, True]
+    assert events["bodyHash"].n_unique() == 1
+    assert listener.events(unique=True).height == 1  # de-duplicating is the reader's choice
 
 
-def test_listener_refuses_what_is_not_json(tmp_path: Path) -> None:
+def test_custom_fields_under_data_are_flattened(listener: Listener) -> None:
+    body = {"eventType": "newUser", "eventPayload": {}, "endUserData": [
+        {"id": "p2", "email": "d@example.org", "data": {"additionalFields": {"field01": "value 01"},
+                                                         "plan": {"tier": "gold"}}}]}
+    httpx.post(listener.url, json=body)
+    person = json.loads(listener.events().item(0, "person"))
+    assert person == {"id": "p2", "email": "d@example.org", "field01": "value 01", "plan.tier": "gold"}
+
+
+def test_what_is_not_for_the_listener_is_refused_and_not_stored(tmp_path: Path, caplog: pytest.LogCaptureFixture
+                                                                ) -> None:
+    caplog.set_level(logging.WARNING)
     with Listener(tmp_path / "e.sqlite3", max_body=1000) as hooks:
+        root = hooks.url.rsplit("/hooks/", 1)[0]
+        secret = hooks.url.rsplit("/", 1)[1]
+        body = {"eventType": "newUser", "endUserData": [{"id": "p1"}]}
+        assert httpx.post(f"{root}/hooks/not-the-secret-at-all", json=body).status_code == 404
+        assert httpx.post(f"{root}/", json=body).status_code == 404
         assert httpx.post(hooks.url, content=b"a=b", headers={"Content-Type": "text/plain"}).status_code == 415
         assert httpx.post(hooks.url, content=b"{nope", headers={"Content-Type": "application/json"}).status_code == 400
         assert httpx.post(hooks.url, json=[1, 2]).status_code == 400
         assert httpx.post(hooks.url, json={"x": "y" * 2000}).status_code == 413
-        assert hooks.count() == 0
-    with pytest.raises(ValueError, match="loopback"):
-        Listener(tmp_path / "x.sqlite3", host="0.0.0.0")
+        assert httpx.get(hooks.url).status_code == 405
+        assert hooks.count() == 0 and hooks.refused == 7
+        assert secret not in repr(hooks)
+    assert "unknown path" in caplog.text and secret not in caplog.text
 
 
-def test_events_survive_a_restart(tmp_path: Path) -> None:
+def test_the_url_carries_a_secret_kept_across_restarts(tmp_path: Path) -> None:
     path = tmp_path / "kept.sqlite3"
     with Listener(path) as hooks:
+        url_path = hooks.path
         httpx.post(hooks.url, json={"eventType": "unsubscribedUser", "endUserData": [{"email": "k@example.org"}]})
+    secret = url_path.rsplit("/", 1)[1]
+    assert len(secret) >= 16 and (tmp_path / "kept.sqlite3.secret").read_text().strip() == secret
+    assert oct((tmp_path / "kept.sqlite3.secret").stat().st_mode & 0o777) == "0o600"
     with Listener(path) as again:
+        assert again.path == url_path  # the URL given to Encharge keeps working
         assert again.events().get_column("email").to_list() == ["k@example.org"]
+    with pytest.raises(ValidationError, match="secret"):
+        Listener(tmp_path / "x.sqlite3", secret="short")
+
+
+def test_binding_beyond_loopback_must_be_asked_for(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="expose=True"):
+        Listener(tmp_path / "x.sqlite3", host="0.0.0.0")
+    hooks = Listener(tmp_path / "y.sqlite3", host="0.0.0.0", expose=True, public_url="https://hooks.example.org/")
+    assert hooks.url == f"https://hooks.example.org{hooks.path}"
+
+
+def test_the_answer_comes_back_before_the_lookup(sandbox: Sandbox, tmp_path: Path) -> None:
+    with EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url) as enc, \
+            Listener(tmp_path / "e.sqlite3", encharge=enc) as hooks:
+        person = next(p for p in sandbox.encharge.people.values() if not p["archived"])
+        sandbox.latency = 0.5  # every Encharge request now takes half a second
+        started = time.monotonic()
+        answer = httpx.post(hooks.url, json={"eventType": "removed-tag-x", "endUserData": [{"id": person["id"]}]})
+        assert answer.status_code == 200 and time.monotonic() - started < 0.4
+        assert hooks.events().item(0, "email") is None
+        events = _settled(hooks, 1)
+        sandbox.latency = 0.0
+    assert events.item(0, "email") == person["email"] and events.item(0, "emailSource") == "lookup"
 
 
 def test_sandbox_retries_failed_deliveries(sandbox: Sandbox) -> None:
@@ -92,7 +152,7 @@ def test_sandbox_retries_failed_deliveries(sandbox: Sandbox) -> None:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
     with EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url) as enc:
-        enc.subscribe("newUser", f"http://127.0.0.1:{closed}/hook")
+        enc.create_subscription("newUser", f"http://127.0.0.1:{closed}/hook")
         enc.upsert_people([{"email": "nobody.listening@example.org"}])
     deadline = time.monotonic() + 10
     while len(sandbox.encharge.deliveries) < sandbox.encharge.webhook_retries and time.monotonic() < deadline:

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from enstoolkit import EnchargeClient, ENSClient
+from enstoolkit import EnchargeClient, ENSClient, RetryPolicy
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.widgets import ProcessPanel, SearchPanel, TagPanel, Toolkit
 from enstoolkit.widgets._base import PagedTable
@@ -17,7 +17,7 @@ from enstoolkit.widgets._base import PagedTable
 def clients(sandbox: Sandbox):
     ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url)
     enc = EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url)
-    ens.backoff_base = enc.backoff_base = 0.01
+    ens.retry = enc.retry = RetryPolicy(backoff=0.01)
     yield ens, enc
     ens.close()
     enc.close()
@@ -218,7 +218,7 @@ def test_process_single_sign_up_with_opt_in(clients, sandbox: Sandbox) -> None:
     panel.preview_button.click()
     assert "LIVE submissions" in panel.summary.value and sandbox.ens.find_email("panel.signup@example.org") is None
     panel.confirm.click()
-    assert panel.results.item(0, "status") == "SUCCESS", panel.status
+    assert panel.results.item(0, "status") == "done", panel.status
     rec = sandbox.ens.find_email("panel.signup@example.org")
     assert rec is not None and rec.fields["First Name"] == "Pat"
     assert rec.questions[4512][0] == "Y" and 4513 not in rec.questions  # unticked: not sent
@@ -237,7 +237,7 @@ def test_process_donation_and_advocacy_forms(clients, sandbox: Sandbox) -> None:
     panel.preview_button.click()
     assert "25.00 GBP" in panel.summary.value
     panel.confirm.click()
-    assert panel.results.select("status", "amount").row(0) == ("SUCCESS", 25.0)
+    assert panel.results.select("status", "amount").row(0) == ("done", 25.0)
     assert "4222" not in str(panel.results.to_dicts()) + panel.summary.value + panel.status
     panel.page_type.value = "et"
     assert panel.form.advocacy and panel.subject in panel.form_box.children
@@ -247,7 +247,7 @@ def test_process_donation_and_advocacy_forms(clients, sandbox: Sandbox) -> None:
     panel.subject.value, panel.message.value = "Rivers", "Please act"
     panel.preview_button.click()
     panel.confirm.click()
-    assert panel.results.item(0, "status") == "SUCCESS"
+    assert panel.results.item(0, "status") == "done"
 
 
 def test_process_batch_with_mapping(clients, sandbox: Sandbox) -> None:
@@ -264,7 +264,7 @@ def test_process_batch_with_mapping(clients, sandbox: Sandbox) -> None:
     panel.preview_button.click()
     assert "<b>2</b> LIVE submissions" in panel.summary.value
     panel.confirm.click()
-    assert panel.results.get_column("status").to_list() == ["SUCCESS", "invalid", "SUCCESS"]
+    assert panel.results.get_column("status").to_list() == ["done", "invalid", "done"]
     assert panel.progress.value == 3
     assert sandbox.ens.find_email("b3@example.org").fields["First Name"] == "B3"
     assert panel.status_kind == "error" and "invalid email" in panel.status
@@ -279,7 +279,7 @@ def test_process_errors_and_hourly_limit(clients, sandbox: Sandbox) -> None:
     panel.mode.value = "batch"
     panel.preview_button.click()
     panel.confirm.click()
-    assert set(panel.results.get_column("status")) == {"ERROR"}
+    assert set(panel.results.get_column("status")) == {"failed"}
     assert "closed" in panel.results.item(0, "error")
     panel.page_status.value = None
     panel.page.value = 110
@@ -287,7 +287,7 @@ def test_process_errors_and_hourly_limit(clients, sandbox: Sandbox) -> None:
     sandbox.ens.hourly_limit = len(sandbox.ens.requests) + 2
     panel.confirm.click()
     statuses = panel.results.get_column("status").to_list()
-    assert statuses[:2] == ["SUCCESS", "SUCCESS"] and set(statuses[2:]) == {"not attempted"}
+    assert statuses[:2] == ["done", "done"] and set(statuses[2:]) == {"not attempted"}
     assert "hourly limit" in panel.results.item(4, "error")
     assert panel.resume.button.layout.display == ""  # the unfinished run can be resumed
     sandbox.ens.hourly_limit = 5000

@@ -1,8 +1,9 @@
 """A faithful local emulator of the ENS and Encharge APIs on loopback.
 
 One HTTP server (Starlette on uvicorn, in a background thread) serves ENS under
-``/ens/service`` and Encharge under ``/v1``, with seeded, deterministic synthetic data and a frozen clock. It is
-what the demo, the notebooks and every test run against.
+``/ens/service`` and Encharge under ``/v1``, with seeded, deterministic synthetic data and a clock that
+starts at a fixed moment and then runs (:class:`~enstoolkit.sandbox.clock.SandboxClock`). It is what
+the demo, the notebooks and every test run against. It needs the ``[sandbox]`` extra.
 
 Example:
     >>> from enstoolkit.sandbox import Sandbox
@@ -14,21 +15,50 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import threading
 from collections.abc import Iterable
+from typing import Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from ..errors import MissingExtra
 
-from .._server import ServerThread, is_loopback
+try:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Mount, Route
+except ImportError as exc:  # pragma: no cover - depends on what is installed
+    raise MissingExtra("sandbox", "the local sandbox") from exc
+
+from .clock import SandboxClock
 from .data import DEFAULT_NOW
 from .encharge import EnchargeApp, EnchargeState
 from .ens import ENSApp, ENSState
 from .faults import FaultMiddleware, Faults
+from .server import ServerThread, is_loopback
 
-__all__ = ["DEFAULT_NOW", "Faults", "Sandbox"]
+__all__ = ["DEFAULT_NOW", "Faults", "Sandbox", "SandboxClock"]
+
+
+class DateMiddleware:
+    """ASGI middleware: every answer carries a ``Date`` header from the sandbox's clock (as real servers do)."""
+
+    def __init__(self, inner: Any, clock: SandboxClock) -> None:
+        self.inner = inner
+        self.clock = clock
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.inner(scope, receive, send)
+            return
+
+        async def dated(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                stamp = email.utils.formatdate(self.clock.time(), usegmt=True).encode()
+                message = {**message, "headers": [*message.get("headers", []), (b"date", stamp)]}
+            await send(message)
+
+        await self.inner(scope, receive, dated)
 
 
 class Sandbox:
@@ -39,7 +69,8 @@ class Sandbox:
         seed: the random seed; the same seed (and clock) gives the same account.
         port: a fixed port, or 0 for a free one.
         host: a loopback address (anything else is refused).
-        now: the frozen clock of the emulated account.
+        start: when the clock starts: the account is generated as of then (the same seed and
+            start give the same account); the clock then runs with real time.
         hourly_limit: ENS requests allowed per rolling hour (ENS: 5,000).
         token_ttl: seconds a session token lives (ENS: 3,600).
         allowed_sources: client addresses allowed to authenticate (the ENS API user's
@@ -68,7 +99,7 @@ class Sandbox:
         *,
         port: int = 0,
         host: str = "127.0.0.1",
-        now: dt.datetime = DEFAULT_NOW,
+        start: dt.datetime = DEFAULT_NOW,
         hourly_limit: int = 5000,
         token_ttl: float = 3600.0,
         allowed_sources: Iterable[str] = ("127.0.0.1", "::1"),
@@ -89,8 +120,9 @@ class Sandbox:
             self.faults = [faults]
         else:
             self.faults = list(faults)
+        self.clock = SandboxClock(start)
         self.ens = ENSState(
-            supporters=supporters, seed=seed, now=now, hourly_limit=hourly_limit,
+            supporters=supporters, seed=seed, clock=self.clock, hourly_limit=hourly_limit,
             token_ttl=token_ttl, allowed_sources=tuple(allowed_sources), export_delay=export_delay,
         )
         self.encharge = EnchargeState(self.ens, seed)
@@ -114,7 +146,19 @@ class Sandbox:
             Mount("/v1", routes=encharge.routes()),
         ])
         app.add_middleware(FaultMiddleware, sandbox=self)
+        app.add_middleware(DateMiddleware, clock=self.clock)
         return app
+
+    def advance(self, seconds: float = 0.0, *, minutes: float = 0.0, hours: float = 0.0, days: float = 0.0
+                ) -> dt.datetime:
+        """Move the sandbox's clock forward (tokens expire, the hourly limit's window moves, windows close).
+
+        Example:
+            >>> with Sandbox(supporters=5) as sb:
+            ...     sb.advance(hours=1) > sb.clock.start
+            True
+        """
+        return self.clock.advance(seconds, minutes=minutes, hours=hours, days=days)
 
     def fail_next(self, count: int = 1, *, status: int = 503, method: str = "", path: str = "") -> None:
         """Answer the next ``count`` matching requests with ``status`` instead of serving them.

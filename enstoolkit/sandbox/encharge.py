@@ -25,10 +25,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._server import is_loopback
-from .._validate import is_valid_email
 from ._json import JSONResponse
 from .ens import ENSState
+from .server import is_loopback
+from .validate import accepts_email
 
 ACCOUNT_ID = 48213
 TAG_COLORS = ("#2E86DE", "#10AC84", "#EE5253", "#F368E0", "#FF9F43", "#5F27CD", "#01A3A4", "#8395A7")
@@ -66,16 +66,17 @@ class EnchargeState:
     Example:
         >>> from enstoolkit.sandbox.ens import ENSState
         >>> from enstoolkit.sandbox.data import DEFAULT_NOW
-        >>> ens = ENSState(supporters=50, seed=0, now=DEFAULT_NOW)
+        >>> from enstoolkit.sandbox.clock import SandboxClock
+        >>> ens = ENSState(supporters=50, seed=0, clock=SandboxClock(DEFAULT_NOW))
         >>> enc = EnchargeState(ens, seed=0)
         >>> 0 < len(enc.people) < 60
         True
     """
 
     def __init__(self, ens: ENSState, seed: int, *, webhook_retries: int = 4) -> None:
-        self.now = ens.now
-        self.now_ms = int(ens.now.timestamp() * 1000)
-        self.tick = 0
+        self.sandbox_clock = ens.clock
+        self.start_ms = int(ens.clock.start.timestamp() * 1000)  # the account is generated as of the start
+        self._last_write = 0
         self.lock = threading.RLock()
         self.webhook_retries = webhook_retries
         rng = random.Random(f"encharge-{seed}")
@@ -88,7 +89,11 @@ class EnchargeState:
         self.subscriptions: dict[int, dict[str, Any]] = {}
         self.next_subscription_id = 700
         self.deliveries: list[dict[str, Any]] = []  # webhook delivery attempts
+        # What the emulated account acted on, for tests that compare it with the intent:
         self.tag_requests: Counter[tuple[str, str, str]] = Counter()  # (person id, tag, method) acted on
+        self.upserts: Counter[str] = Counter()  # people upserted (POST /people items), per id/userId/email
+        self.created: Counter[str] = Counter()  # people created, per lowercased email
+        self.unsubscribes: Counter[str] = Counter()  # POST /people/unsubscribe acted on, per person id
         self._tasks: set[asyncio.Task[None]] = set()
         self._seed(ens, rng)
 
@@ -99,12 +104,12 @@ class EnchargeState:
     def _seed(self, ens: ENSState, rng: random.Random) -> None:
         for tag in ("newsletter", "volunteer", "petition-rivers", "petition-bees", "petition-clean-air",
                     "donor", "regular-giver", "member", "vip", "event-2026"):
-            self._register_tag(tag, self.now_ms - rng.randint(200, 900) * 86_400_000)
+            self._register_tag(tag, self.start_ms - rng.randint(200, 900) * 86_400_000)
         seen: set[str] = set()
         for sid in sorted(ens.records):
             rec = ens.records[sid]
             email = rec.email.strip().lower()
-            if not is_valid_email(email) or email in seen:
+            if not accepts_email(email) or email in seen:
                 continue
             seen.add(email)
             if rng.random() >= 0.88:
@@ -129,7 +134,7 @@ class EnchargeState:
         for i in range(extra):
             first, last = rng.choice(_FIRST), rng.choice(_LAST)
             email = f"{first}.{last}{i}@example.net".lower()
-            created = self.now_ms - rng.randint(1, 900) * 86_400_000
+            created = self.start_ms - rng.randint(1, 900) * 86_400_000
             person = self._new_person(self._uuid(rng), email, None, first, last, created,
                                       [rng.choice(("newsletter", "event-2026"))],
                                       unsubscribed=rng.random() < 0.2, lead_score=rng.randint(0, 60),
@@ -163,9 +168,9 @@ class EnchargeState:
 
     # -- helpers ------------------------------------------------------------------------
     def clock(self) -> int:
-        """The frozen clock plus one millisecond per write, so events stay distinct."""
-        self.tick += 1
-        return self.now_ms + self.tick
+        """The sandbox clock in epoch milliseconds, at least one more than the last write's, so writes stay ordered."""
+        self._last_write = max(self.sandbox_clock.now_ms(), self._last_write + 1)
+        return self._last_write
 
     def find(self, ident: Mapping[str, Any], *, archived: bool = True) -> dict[str, Any] | None:
         """A person by id, userId or email (in that order)."""
@@ -267,8 +272,9 @@ class EnchargeApp:
     def emit(self, event_type: str, person: Mapping[str, Any], payload: Mapping[str, Any] | None = None) -> None:
         """Queue a webhook for every subscription to ``event_type``."""
         state = self.state
-        body = {"eventType": event_type, "eventPayload": dict(payload or {}),
-                "endUserData": [state.public(person)]}
+        # As published (Pipedream's captured bodies): a removed-tag event names the person by id only.
+        who = {"id": person["id"]} if event_type.startswith("removed-tag-") else state.public(person)
+        body = {"eventType": event_type, "eventPayload": dict(payload or {}), "endUserData": [who]}
         for sub in state.subscriptions.values():
             if sub["eventType"] == event_type:
                 task = asyncio.get_running_loop().create_task(self._deliver(sub, body))
@@ -278,7 +284,7 @@ class EnchargeApp:
     async def _deliver(self, sub: Mapping[str, Any], body: Mapping[str, Any]) -> None:
         delivery_id = str(uuid.uuid4())
         content = json.dumps(body).encode()
-        headers = {"Content-Type": "application/json", "X-Encharge-Delivery": delivery_id,
+        headers = {"Content-Type": "application/json",  # Encharge sends no delivery id and no signature
                    "User-Agent": "enstoolkit-sandbox-webhooks"}
         delay = 0.1
         async with httpx.AsyncClient(timeout=5.0) as client:
@@ -316,7 +322,7 @@ class EnchargeApp:
         for tag in tags:
             if tag not in person["tags"]:
                 person["tags"].append(tag)
-                self.state._register_tag(tag, self.state.now_ms)
+                self.state._register_tag(tag, self.state.sandbox_clock.now_ms())
                 added.append(tag)
         return added
 
@@ -338,7 +344,7 @@ class EnchargeApp:
         for n, item in enumerate(items):
             if not any(item.get(k) for k in ("id", "userId", "email")):
                 problems.append(f"person {n}: at least one of id/userId/email must be specified")
-            elif item.get("email") is not None and not is_valid_email(str(item["email"]).strip()):
+            elif item.get("email") is not None and not accepts_email(str(item["email"]).strip()):
                 problems.append(f"person {n}: invalid email {item['email']!r}")
             elif item.get("id") and self.state.find({"id": item["id"]}) is None:
                 problems.append(f"person {n}: no person with id {item['id']}")
@@ -351,6 +357,7 @@ class EnchargeApp:
 
     def _upsert(self, item: Mapping[str, Any]) -> dict[str, Any]:
         state = self.state
+        state.upserts[str(item.get("id") or item.get("userId") or str(item.get("email", "")).strip().lower())] += 1
         person = state.find(item)
         when = state.clock()
         updates = {k: v for k, v in item.items() if k not in ("id", "tags")}
@@ -367,6 +374,7 @@ class EnchargeApp:
             person["name"] = person.get("name") or f"{person['firstName']} {person['lastName']}".strip()
             self._add_tags(person, _split_tags(item.get("tags")))
             state._index(person)
+            state.created[str(person.get("email") or "").lower()] += 1
             self.emit("newUser", person)
             for tag in person["tags"]:
                 self.emit(f"added-tag-{tag}", person, {"tag": tag})
@@ -456,6 +464,7 @@ class EnchargeApp:
         person = self.state.find(ident, archived=False)
         if person is None:
             return encharge_error(404, "Person not found.")
+        self.state.unsubscribes[person["id"]] += 1
         if not person["unsubscribed"]:
             person["unsubscribed"] = True
             person["updatedAt"] = self.state.clock()

@@ -12,9 +12,8 @@ import io
 import json
 import random
 import threading
-import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ._json import JSONResponse
+from .clock import SandboxClock
 from .data import (
     CLIENT_ID,
     EXPORT_GROUPS,
@@ -71,7 +71,8 @@ class ENSState:
 
     Example:
         >>> from enstoolkit.sandbox.data import DEFAULT_NOW
-        >>> state = ENSState(supporters=10, seed=0, now=DEFAULT_NOW)
+        >>> from enstoolkit.sandbox.clock import SandboxClock
+        >>> state = ENSState(supporters=10, seed=0, clock=SandboxClock(DEFAULT_NOW))
         >>> state.first_supporter_id()
         100001
     """
@@ -81,14 +82,14 @@ class ENSState:
         *,
         supporters: int,
         seed: int,
-        now: dt.datetime,
+        clock: SandboxClock,
         hourly_limit: int = 5000,
         token_ttl: float = 3600.0,
         allowed_sources: tuple[str, ...] = ("127.0.0.1", "::1"),
         export_delay: float = 0.2,
     ) -> None:
         self.seed = seed
-        self.now = now
+        self.clock = clock
         self.hourly_limit = hourly_limit
         self.token_ttl = token_ttl
         self.allowed_sources = tuple(allowed_sources)
@@ -102,9 +103,10 @@ class ENSState:
         self.tokens: dict[str, float] = {}  # token -> monotonic deadline
         self.issued_tokens: list[str] = []  # every token ever issued (tests scan outputs for them)
         self.requests: deque[float] = deque()
-        self.pages: dict[int, Page] = {p.id: p for p in make_pages(now)}
+        start = clock.start  # the account is generated as of the clock's start: the same seed, the same data
+        self.pages: dict[int, Page] = {p.id: p for p in make_pages(start)}
         self.records: dict[int, SupporterRecord] = {
-            r.supporter_id: r for r in generate_supporters(supporters, seed, now)
+            r.supporter_id: r for r in generate_supporters(supporters, seed, start)
         }
         self.next_id = max(self.records, default=100_000) + 1
         self._email_index: dict[str, int] = {}
@@ -113,7 +115,10 @@ class ENSState:
         self.next_tx_id = 90_000_000
         self.jobs: dict[int, dict[str, Any]] = {}
         self.next_job_id = 5000
-        self.processed: list[dict[str, Any]] = []  # every page request, for tests and audits
+        # What the emulated account acted on, for tests that compare it with the intent:
+        self.processed: list[dict[str, Any]] = []  # every page request processed (pageId, body, at)
+        self.upserts: Counter[str] = Counter()  # POST /supporter acted on, per lowercased email
+        self.created: Counter[str] = Counter()  # supporters created, per lowercased email
         self.version = 0  # bumped by every write; query results are cached per version
         self._query_cache: dict[tuple[Any, ...], tuple[int, list[SupporterRecord]]] = {}
 
@@ -139,15 +144,20 @@ class ENSState:
         sid = self._email_index.get(email.lower())
         return self.records.get(sid) if sid is not None else None
 
+    @property
+    def now(self) -> dt.datetime:
+        """The sandbox clock's time (it starts at the account's generation time and runs)."""
+        return self.clock.now()
+
     def now_ms(self) -> int:
-        """The frozen clock in epoch milliseconds."""
-        return int(self.now.timestamp() * 1000)
+        """The sandbox clock in epoch milliseconds."""
+        return self.clock.now_ms()
 
     # -- rate limit and tokens ---------------------------------------------------------
     def count_request(self) -> bool:
         """Count one request in the rolling hour; False when the limit is used up."""
         with self.lock:
-            clock = time.monotonic()
+            clock = self.clock.elapsed()
             while self.requests and self.requests[0] < clock - 3600:
                 self.requests.popleft()
             if len(self.requests) >= self.hourly_limit:
@@ -163,7 +173,7 @@ class ENSState:
             deadline = self.tokens.get(token)
             if deadline is None:
                 return False
-            if time.monotonic() >= deadline:
+            if self.clock.elapsed() >= deadline:
                 del self.tokens[token]
                 return False
             return True
@@ -172,7 +182,7 @@ class ENSState:
     def transactions(self, rec: SupporterRecord) -> list[dict[str, Any]]:
         """The supporter's transactions (made on first use)."""
         if rec.transactions is None:
-            rec.transactions = make_transactions(rec, self.seed, self.pages, self.now)
+            rec.transactions = make_transactions(rec, self.seed, self.pages, self.clock.start)
         return rec.transactions
 
     def memberships(self, rec: SupporterRecord) -> list[dict[str, Any]]:
@@ -242,20 +252,22 @@ class ENSState:
                             break
                 self._email_index[value.lower()] = rec.supporter_id
             rec.fields[name] = value
-        rec.modified = self.now
+        rec.modified = self.now.replace(microsecond=0)
 
     def apply_questions(self, rec: SupporterRecord, answers: Mapping[int, str]) -> None:
         """Record question responses dated by the frozen clock."""
         for qid, response in answers.items():
             rec.questions[qid] = (response, self.now_ms())
         if answers:
-            rec.modified = self.now
+            rec.modified = self.now.replace(microsecond=0).replace(microsecond=0)
 
     def create(self, fields: Mapping[str, str]) -> SupporterRecord:
         """A new supporter with the given fields."""
+        self.created[fields.get("Email Address", "").strip().lower()] += 1
         sid = self.next_id
         self.next_id += 1
-        rec = SupporterRecord(sid, {n: "" for n in FIELD_NAMES}, self.now, self.now, transactions=[])
+        moment = self.now.replace(microsecond=0)
+        rec = SupporterRecord(sid, {n: "" for n in FIELD_NAMES}, moment, moment, transactions=[])
         self.records[sid] = rec
         self.apply_fields(rec, fields)
         return rec
@@ -437,7 +449,7 @@ class ENSApp:
             return error(401, MSG_SOURCE, 10000002)
         token = str(uuid.uuid4())
         with state.lock:
-            state.tokens[token] = time.monotonic() + state.token_ttl
+            state.tokens[token] = state.clock.elapsed() + state.token_ttl
             state.issued_tokens.append(token)
         return JSONResponse({"ens-auth-token": token, "expires": int(state.token_ttl * 1000)})
 
@@ -497,6 +509,7 @@ class ENSApp:
         email = fields.get("Email Address", "").strip()
         if not email:
             return error(400, "An Email Address is required to add or update a supporter", 10000012)
+        state.upserts[email.lower()] += 1
         rec = state.find_email(email)
         if rec is None:
             rec = state.create(fields)
@@ -567,7 +580,7 @@ class ENSApp:
         if group is not None and group not in EXPORT_GROUPS:
             return error(400, f"Export group {group!r} does not exist", 10000034)
         since = state.now - dt.timedelta(days=days or 0)
-        key = (qtype, days, q.get("profileId"), q.get("filter"))
+        key = (qtype, days, q.get("profileId"), q.get("filter"), int(state.clock.elapsed() // 60))
         cached = state._query_cache.get(key)
         if cached is not None and cached[0] == state.version:
             return self._query_page(cached[1], start, rows, group)
@@ -676,7 +689,7 @@ class ENSApp:
         answers, bad_questions = parse_questions(body["supporter"].get("questions"))
         if unknown or bad_questions:
             return _not_present(unknown + bad_questions)
-        state.processed.append({"pageId": page.id, "body": body})
+        state.processed.append({"pageId": page.id, "body": body, "at": state.now_ms()})
         email = fields.get("Email Address", "").strip()
         existing = state.find_email(email) if email else None
 
@@ -730,7 +743,7 @@ class ENSApp:
         state.transactions(rec).append(tx)
         if page.sub_type == "MEMBERSHIP":
             state.memberships(rec).append(state._membership(rec, tx))
-        rec.modified = state.now
+        rec.modified = state.now.replace(microsecond=0)
         return JSONResponse(self._process_result(page, rec.supporter_id, rec.email, tx_id, amount,
                                                  recurring, currency, payment_type))
 
@@ -769,7 +782,7 @@ class ENSApp:
         state.next_job_id += 1
         job_id = state.next_job_id
         created = state.now_ms()
-        state.jobs[job_id] = {"query": query, "group": group, "ready_at": time.monotonic() + state.export_delay,
+        state.jobs[job_id] = {"query": query, "group": group, "ready_at": state.clock.elapsed() + state.export_delay,
                               "createdOn": created, "format": body.get("format", "User data")}
         return JSONResponse({"id": job_id, "createdOn": created, "status": "pending"})
 
@@ -782,7 +795,7 @@ class ENSApp:
         job_id, job = self._job(request)
         if job is None:
             return error(404, f"Export job {job_id} does not exist", 10000055)
-        if time.monotonic() < job["ready_at"]:
+        if self.state.clock.elapsed() < job["ready_at"]:
             return JSONResponse({"createdOn": job["createdOn"], "status": "pending"})
         return JSONResponse({"completedOn": job["createdOn"] + 2000, "createdOn": job["createdOn"],
                              "url": f"/ens/service/exportjob/{job_id}/download", "status": "completed"})
@@ -791,7 +804,7 @@ class ENSApp:
         job_id, job = self._job(request)
         if job is None:
             return error(404, f"Export job {job_id} does not exist", 10000055)
-        if time.monotonic() < job["ready_at"]:
+        if self.state.clock.elapsed() < job["ready_at"]:
             return error(400, f"Export job {job_id} has not completed", 10000056)
         if job["format"] == "Transaction":
             return Response(export_transactions_csv(self.state, job["query"]), media_type="text/csv")

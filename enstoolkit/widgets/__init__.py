@@ -11,6 +11,13 @@ Example:
     'Tab'
 """
 
+from ..errors import MissingExtra
+
+try:
+    import ipywidgets  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on what is installed
+    raise MissingExtra("notebook", "the notebook panels") from exc
+
 from .process import ProcessPanel
 from .search import SearchPanel
 from .tag import TagPanel

@@ -23,8 +23,6 @@ STYLE = w.HTML(
     ".enstk-status-error{color:#b00020}.enstk-status-success{color:#1b7f3b}"
     "</style>"
 )
-ENS_HOURLY_LIMIT = 5000
-
 
 class Panel:
     """Base of the panels: a status area, and actions that never run twice at once.
@@ -119,8 +117,7 @@ class ResumeBar:
 
     def track(self, run_id: str | None) -> None:
         """Follow this run; the button shows if it is unfinished."""
-        from ..bulk import BulkRun
-        from ..journal import Journal
+        from ..bulk import BulkRun, Journal
 
         self.run_id = run_id
         self.run = BulkRun(Journal(), run_id, **self.clients()) if run_id else None
@@ -148,18 +145,17 @@ class ResumeBar:
 
 
 class Budget:
-    """A line showing how much of the hourly ENS request allowance this session has used."""
+    """A line showing how much of the hourly ENS request allowance (the client's ``hourly_limit``) is used."""
 
-    def __init__(self, ens: ENSClient | None, limit: int = ENS_HOURLY_LIMIT) -> None:
+    def __init__(self, ens: ENSClient | None) -> None:
         self.ens = ens
-        self.limit = limit
         self.label = w.HTML()
         self.refresh()
 
     @property
     def remaining(self) -> int | None:
-        """Requests left this hour, as far as this session knows."""
-        return None if self.ens is None else max(0, self.limit - self.ens.requests_last_hour)
+        """Requests left this hour, as the client counts them."""
+        return None if self.ens is None else self.ens.budget_remaining
 
     def refresh(self) -> None:
         """Update the line."""
@@ -167,8 +163,8 @@ class Budget:
             self.label.value = ""
             return
         used = self.ens.requests_last_hour
-        self.label.value = (f"<small>ENS requests this hour: {used:,} of {self.limit:,} "
-                            f"({self.remaining:,} left)</small>")
+        self.label.value = (f"<small>ENS requests this hour: {used:,} of {self.ens.hourly_limit:,} "
+                            f"({self.ens.budget_remaining:,} left)</small>")
 
 
 def _cell(value: Any, width: int) -> str:

@@ -32,7 +32,7 @@ class ProcessPanel(Panel):
         >>> panel.demo.value = True
         >>> panel.preview_button.click(); panel.confirm.click()
         >>> panel.results.item(0, "status")
-        'SUCCESS'
+        'done'
     """
 
     def __init__(self, ens: ENSClient | None = None, batch: pl.DataFrame | None = None) -> None:
@@ -248,9 +248,9 @@ class ProcessPanel(Panel):
         self.budget.refresh()
         counts = dict(results.group_by("status").len().iter_rows())
         self.summary.value = " · ".join(f"{k}: <b>{v:,}</b>" for k, v in sorted(counts.items()))
-        failed = results.height - counts.get("SUCCESS", 0)
+        failed = results.height - counts.get("done", 0)
         first_error = results.filter(pl.col("error").is_not_null()).get_column("error").head(1).to_list()
-        text = f"Done: {counts.get('SUCCESS', 0):,} processed, {failed:,} not."
+        text = f"Done: {counts.get('done', 0):,} processed, {failed:,} not."
         if first_error:
             text += f" First problem: {first_error[0]}"
         self.show(text, "error" if failed else "success")

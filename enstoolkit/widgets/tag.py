@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipywidgets as w
 import polars as pl
 
-from ..actions import apply_tags, people_emails, preview_tags
+from ..actions import apply_tags, preview_tags
 from ..encharge import EnchargeClient
 from ..errors import ValidationError
+from ..people import emails as people_emails
 from ._base import STYLE, ExportBar, PagedTable, Panel, ResumeBar
 
 

@@ -6,7 +6,7 @@ batches, unsubscribing, deleting) is a *run* of *items* in SQLite. An item moves
 (a definite refusal), ``retry`` (not carried out: a server error or lost connection on a
 request that is safe to repeat) or ``unknown`` (a non-idempotent request whose answer was
 lost: it may or may not have happened, so it is never resent blindly; see
-:func:`enstoolkit.bulk.review`). A run stopped by anything, even a killed process, resumes
+:mod:`enstoolkit.bulk.review`). A run stopped by anything, even a killed process, resumes
 with :func:`enstoolkit.bulk.resume`, which does only what is left.
 
 The journal stores the people and fields being written, never API keys, session tokens
@@ -35,24 +35,17 @@ from typing import Any
 
 import polars as pl
 
-from ._paths import data_dir
-from .exports import export_csv
+from ..exports import export_csv
+from ..frames import read_frame
+from ..paths import data_dir
+from ..schemas import ItemState, RunStatus
+from ..schemas.results import ITEM, RUN
 
-__all__ = ["ITEM_SCHEMA", "RUN_SCHEMA", "STATES", "Journal"]
+__all__ = ["SENSITIVE", "STATES", "Journal", "scrub"]
 
-STATES = ("pending", "sending", "done", "failed", "retry", "unknown", "skipped")
-SENSITIVE = frozenset({"ccnumber", "ccvv", "cccvv", "bankAccountNumber", "bankRoutingNumber"})
-
-RUN_SCHEMA: dict[str, pl.DataType] = {
-    "run_id": pl.String(), "kind": pl.String(), "status": pl.String(), "note": pl.String(),
-    "items": pl.Int64(), "done": pl.Int64(), "pending": pl.Int64(), "unknown": pl.Int64(),
-    "failed": pl.Int64(), "created_at": pl.Datetime("ms", "UTC"), "updated_at": pl.Datetime("ms", "UTC"),
-    "params": pl.String(),
-}
-ITEM_SCHEMA: dict[str, pl.DataType] = {
-    "run_id": pl.String(), "seq": pl.Int64(), "key": pl.String(), "state": pl.String(), "attempts": pl.Int64(),
-    "payload": pl.String(), "result": pl.String(), "error": pl.String(), "updated_at": pl.Datetime("ms", "UTC"),
-}
+STATES = tuple(ItemState)
+SENSITIVE = frozenset({"ccnumber", "ccvv", "cccvv", "bankAccountNumber", "bankRoutingNumber", "bankaccnum",
+                       "bankrtenum"})
 
 _SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -65,8 +58,12 @@ CREATE TABLE IF NOT EXISTS items (
     updated_at INTEGER NOT NULL, PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS items_state ON items (run_id, state);
+CREATE TABLE IF NOT EXISTS claims (
+    ref TEXT PRIMARY KEY, run_id TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL
+);
 """
-_OWNER_COLUMNS = (("owner", "TEXT"), ("owner_pid", "INTEGER"))
+_ADDED_COLUMNS = {"runs": (("owner", "TEXT"), ("owner_pid", "INTEGER")),
+                  "items": (("window_lo", "INTEGER"), ("window_hi", "INTEGER"))}
 
 
 def _alive(pid: int | None) -> bool:
@@ -115,10 +112,11 @@ class Journal:
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA_SQL)
-            present = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-            for name, kind in _OWNER_COLUMNS:
-                if name not in present:
-                    db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+            for table, columns in _ADDED_COLUMNS.items():  # journals written by earlier versions
+                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                for name, kind in columns:
+                    if name not in present:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -143,10 +141,11 @@ class Journal:
             db.execute("BEGIN")
             db.execute("INSERT INTO runs (run_id, kind, params, status, note, created_at, updated_at)"
                        " VALUES (?,?,?,?,?,?,?)",
-                       (run_id, kind, json.dumps(scrub(dict(params)), default=str), "created", None, now, now))
+                       (run_id, kind, json.dumps(scrub(dict(params)), default=str), RunStatus.CREATED, None, now,
+                        now))
             db.executemany(
                 "INSERT INTO items (run_id, seq, key, payload, state, attempts, updated_at) VALUES (?,?,?,?,?,?,?)",
-                [(run_id, n, names[n - 1], json.dumps(p, default=str), "pending", 0, now)
+                [(run_id, n, names[n - 1], json.dumps(p, default=str), ItemState.PENDING, 0, now)
                  for n, p in enumerate(items, start=1)])
             db.execute("COMMIT")
         return run_id
@@ -190,22 +189,62 @@ class Journal:
             db.execute("UPDATE runs SET owner = NULL, owner_pid = NULL WHERE run_id = ? AND owner = ?",
                        (run_id, token))
 
-    def claim(self, run_id: str, seqs: Iterable[int]) -> list[int]:
-        """Mark items ``sending`` (the intent, before the request) if they are still waiting; returns those claimed."""
+    def claim(self, run_id: str, seqs: Iterable[int], *, window: tuple[int, int] | None = None) -> list[int]:
+        """Mark items ``sending`` (the intent, before the request) if they are still waiting; returns those claimed.
+
+        ``window`` records, in the server's clock (epoch ms), the earliest moment the request
+        can reach the server and the latest it may still be acted on: evidence for settling
+        an answer that gets lost (see :mod:`enstoolkit.bulk.review`).
+        """
         claimed = []
         now = _now()
+        low, high = window if window is not None else (None, None)
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
             for seq in seqs:
                 cursor = db.execute(
-                    "UPDATE items SET state = 'sending', attempts = attempts + 1, updated_at = ?"
-                    " WHERE run_id = ? AND seq = ? AND state IN ('pending', 'retry')", (now, run_id, seq))
+                    "UPDATE items SET state = 'sending', attempts = attempts + 1, updated_at = ?, window_lo = ?,"
+                    " window_hi = ? WHERE run_id = ? AND seq = ? AND state IN ('pending', 'retry')",
+                    (now, low, high, run_id, seq))
                 if cursor.rowcount == 1:
                     claimed.append(seq)
         finally:
             db.execute("COMMIT")
         return claimed
+
+    def close_window(self, run_id: str, seq: int, high: int) -> None:
+        """Record when this machine stopped waiting for an item's answer (server clock, epoch ms)."""
+        with self._db() as db:
+            db.execute("UPDATE items SET window_hi = ? WHERE run_id = ? AND seq = ?", (high, run_id, seq))
+
+    def window(self, run_id: str, seq: int) -> tuple[int | None, int | None]:
+        """The item's window (see :meth:`claim`): when it may have reached the server, server clock, epoch ms."""
+        row = self._db().execute("SELECT window_lo, window_hi FROM items WHERE run_id = ? AND seq = ?",
+                                 (run_id, seq)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def claim_evidence(self, ref: str, run_id: str, seq: int) -> bool:
+        """Make ``ref`` (a transaction, say) the evidence of one item; False when another item holds it already.
+
+        Each piece of evidence settles at most one item, across every run in the journal.
+        """
+        try:
+            with self._db() as db:
+                db.execute("INSERT INTO claims (ref, run_id, seq, at) VALUES (?, ?, ?, ?)", (ref, run_id, seq, _now()))
+            return True
+        except sqlite3.IntegrityError:
+            row = self._db().execute("SELECT run_id, seq FROM claims WHERE ref = ?", (ref,)).fetchone()
+            return bool(row and row[0] == run_id and row[1] == seq)
+
+    def claimed(self, refs: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """Which of ``refs`` are already evidence of an item: ref -> (run_id, seq)."""
+        wanted = list(refs)
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = self._db().execute(f"SELECT ref, run_id, seq FROM claims WHERE ref IN ({marks})", wanted).fetchall()
+        return {ref: (run_id, seq) for ref, run_id, seq in rows}
 
     def set_status(self, run_id: str, status: str, note: str | None = None) -> None:
         """Set a run's status ("running", "stopped", "completed", ...) with a note."""
@@ -242,9 +281,7 @@ class Journal:
         rows = self._db().execute(
             "SELECT run_id, seq, key, state, attempts, payload, result, error, updated_at FROM items"
             " WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
-        from .frames import build_frame
-
-        return build_frame([dict(zip(ITEM_SCHEMA, r, strict=True)) for r in rows], ITEM_SCHEMA)
+        return read_frame([dict(zip(ITEM, r, strict=True)) for r in rows], ITEM)
 
     def runs(self) -> pl.DataFrame:
         """Every run, newest first, with counts by state."""
@@ -254,9 +291,7 @@ class Journal:
             " SUM(i.state = 'failed'), r.created_at, r.updated_at, r.params"
             " FROM runs r LEFT JOIN items i ON i.run_id = r.run_id GROUP BY r.run_id"
             " ORDER BY r.created_at DESC, r.run_id DESC").fetchall()
-        from .frames import build_frame
-
-        return build_frame([dict(zip(RUN_SCHEMA, r, strict=True)) for r in rows], RUN_SCHEMA)
+        return read_frame([dict(zip(RUN, r, strict=True)) for r in rows], RUN)
 
     def export(self, run_id: str, path: str | Path) -> Path:
         """Write a run's items as CSV (safe to open in a spreadsheet).

@@ -1,6 +1,6 @@
 """Run an ASGI app with uvicorn in a background thread, bound to loopback only.
 
-Used by the sandbox and by the webhook listener.
+Used by the sandbox (the webhook listener uses the standard library's server).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import uvicorn
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback name or address.
+    """Whether ``host`` is a loopback name or address (the sandbox binds to nothing else).
 
     Example:
         >>> is_loopback("127.0.0.1"), is_loopback("::1"), is_loopback("0.0.0.0")
@@ -72,7 +72,7 @@ class ServerThread:
         sock.bind((self.host.strip("[]") if self.host != "localhost" else "127.0.0.1", self.port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
-                                timeout_keep_alive=30)
+                                timeout_keep_alive=30, date_header=False, server_header=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name=self.name, daemon=True

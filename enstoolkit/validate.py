@@ -1,4 +1,9 @@
-"""Input checks shared by the clients; each raises :class:`ValidationError` naming the argument."""
+"""Input checks shared by the clients; each raises :class:`ValidationError` naming the argument.
+
+Example:
+    >>> check_int("rows", 50, 1, 100)
+    50
+"""
 
 from __future__ import annotations
 
@@ -103,6 +108,23 @@ def unknown_names(given: Iterable[str], known: Iterable[str]) -> list[str]:
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback name or address.
+
+    Example:
+        >>> is_loopback("127.0.0.1"), is_loopback("::1"), is_loopback("0.0.0.0")
+        (True, True, False)
+    """
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def check_base_url(base_url: str, *, hosts: Collection[str], suffix: str, allowed: str) -> str:
     """A base URL on one of ``hosts`` over https (or loopback, the sandbox), ending in ``suffix``.
 
@@ -114,7 +136,7 @@ def check_base_url(base_url: str, *, hosts: Collection[str], suffix: str, allowe
 
     parts = urlsplit(base_url.strip())
     host = (parts.hostname or "").lower()
-    if host in LOOPBACK_HOSTS:
+    if is_loopback(host):
         if parts.scheme not in ("http", "https"):
             raise ValidationError("base_url", base_url, allowed)
     elif host not in hosts or parts.scheme != "https":

@@ -1,0 +1,33 @@
+"""Audit checks and opt-in analysis: plain functions, frames in and frames out.
+
+:mod:`~enstoolkit.analysis.audit` holds the checks (each returns *findings*: ``supporterId``,
+``email``, ``check``, ``severity``, ``detail``) and :func:`run_audit`;
+:mod:`~enstoolkit.analysis.optins` the opt-in rates and trends.
+
+Example:
+    >>> import polars as pl
+    >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["A@x.org ", "a@x.org"]})
+    >>> duplicate_supporters(ens).get_column("supporterId").to_list()
+    [1, 2]
+"""
+
+from .audit import (
+    SEVERITY_ORDER,
+    duplicate_supporters,
+    erased_still_in_ens,
+    invalid_emails,
+    missing_fields,
+    one_system_only,
+    optin_state_conflicts,
+    run_audit,
+    stale_records,
+    summarise,
+    suppressed_with_optin,
+)
+from .optins import by_acquisition, by_country, cohorts, monthly_trend, optin_rates
+
+__all__ = [
+    "SEVERITY_ORDER", "by_acquisition", "by_country", "cohorts", "duplicate_supporters", "erased_still_in_ens",
+    "invalid_emails", "missing_fields", "monthly_trend", "one_system_only", "optin_rates", "optin_state_conflicts",
+    "run_audit", "stale_records", "summarise", "suppressed_with_optin",
+]

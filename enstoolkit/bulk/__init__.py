@@ -1,0 +1,248 @@
+"""Bulk writes that can be stopped and resumed without doing anything twice.
+
+Each function here records a *run* in the :class:`Journal` (every item ``pending``), then
+works through it (:class:`BulkRun`), writing the intent before each request and the outcome
+after. Whatever stops it (an exception, the hourly limit, a kernel restart, a killed
+process), :func:`resume` carries on with what is left:
+
+- items never sent, or refused before being acted on, are sent;
+- idempotent requests (upserts, tags, unsubscribes, deletions) whose answer was lost are
+  sent again, which is harmless;
+- a page submission whose answer was lost is ``unknown`` and is never resent blindly:
+  :func:`review` settles it by evidence that cannot match an earlier transaction (see
+  :mod:`enstoolkit.bulk.review`), and only what did not arrive is sent again.
+
+What each kind of run sends is in one registry, :data:`OPERATIONS`. ENS jobs check the
+hourly request budget before starting and stop cleanly when it runs out.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from enstoolkit import EnchargeClient
+    >>> from enstoolkit.sandbox import Sandbox
+    >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+    >>> with Sandbox(supporters=30) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+    ...     emails = enc.list_people(max_people=3).get_column("email").to_list()
+    ...     run = tag_people(enc, emails, ["vip"], journal=journal)
+    ...     run.counts()
+    {'done': 3}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ValidationError
+from ..people import identifiers
+from ..people import records as records_of
+from .journal import Journal
+from .operations import OPERATIONS, Operation, register
+from .review import DEFAULT_GRACE, review
+from .runner import BulkRun, Progress, RunInProgress
+
+__all__ = [
+    "DEFAULT_GRACE", "OPERATIONS", "BulkRun", "Journal", "Operation", "RunInProgress", "delete_people",
+    "process_pages", "register", "resume", "review", "start", "tag_people", "unsubscribe_people", "upsert_people",
+    "upsert_supporters",
+]
+
+
+def start(kind: str, params: Mapping[str, Any], payloads: list[dict[str, Any]], keys: list[str], *,
+          journal: Journal | None = None, ens: Any = None, encharge: Any = None, run: bool = True,
+          progress: bool | None = None, on_progress: Progress | None = None,
+          transaction: Mapping[str, Any] | None = None) -> BulkRun:
+    """Record a new run of a registered operation (every item pending) and, unless ``run=False``, work through it.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> from enstoolkit import EnchargeClient
+        >>> client = EnchargeClient("key-1234", "http://127.0.0.1:9/v1")
+        >>> start("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}], ["a@example.org"],
+        ...       journal=j, encharge=client, run=False).counts()
+        {'pending': 1}
+    """
+    if kind not in OPERATIONS:
+        raise ValidationError("kind", kind, "one of " + ", ".join(sorted(OPERATIONS)))
+    if not payloads:
+        raise ValidationError("people", "nothing", "at least one item")
+    journal = journal or Journal()
+    run_id = journal.create_run(kind, params, payloads, keys=keys)
+    bulk = BulkRun(journal, run_id, ens=ens, encharge=encharge)
+    if run:
+        bulk.run(progress=progress, on_progress=on_progress, transaction=transaction)
+    return bulk
+
+
+def _people_run(kind: str, encharge: Any, people: Any, params: Mapping[str, Any], **options: Any) -> BulkRun:
+    idents = identifiers(people)
+    payloads = [{"kind": kind_, "value": value} for kind_, value in idents]
+    return start(kind, params, payloads, [v for _, v in idents], encharge=encharge, **options)
+
+
+def tag_people(encharge: Any, people: Any, tags: Any, action: str = "add", *, journal: Journal | None = None,
+               run: bool = True, progress: bool | None = None, on_progress: Progress | None = None) -> BulkRun:
+    """Tag (or untag) people in Encharge as a journalled, resumable run.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from enstoolkit import EnchargeClient
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> with Sandbox(supporters=10) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        ...     tag_people(enc, ["nobody@example.org"], "vip", journal=j).items().item(0, "error")
+        'Person not found.'
+    """
+    from ..encharge.payloads import check_tags
+
+    if action not in ("add", "remove"):
+        raise ValidationError("action", action, "'add' or 'remove'")
+    return _people_run(f"tag-{action}", encharge, people, {"tags": check_tags(tags)}, journal=journal, run=run,
+                       progress=progress, on_progress=on_progress)
+
+
+def upsert_people(encharge: Any, records: Any, *, journal: Journal | None = None, run: bool = True,
+                  progress: bool | None = None, on_progress: Progress | None = None) -> BulkRun:
+    """Create or update people in Encharge (batches of 100) as a journalled run.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from enstoolkit import EnchargeClient
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> with Sandbox(supporters=10) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        ...     upsert_people(enc, [{"email": "new@example.org"}], journal=j).counts()
+        {'done': 1}
+    """
+    from ..encharge.payloads import person_payload
+
+    rows = [person_payload(r, f"records[{i}]") for i, r in enumerate(records_of(records, argument="records"))]
+    keys = [str(r.get("email") or r.get("userId") or r.get("id")) for r in rows]
+    return start("upsert-people", {}, rows, keys, journal=journal, encharge=encharge, run=run, progress=progress,
+                 on_progress=on_progress)
+
+
+def unsubscribe_people(encharge: Any, people: Any, *, journal: Journal | None = None, run: bool = True,
+                       progress: bool | None = None, on_progress: Progress | None = None) -> BulkRun:
+    """Unsubscribe people in Encharge as a journalled run.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from enstoolkit import EnchargeClient
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> with Sandbox(supporters=10) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        ...     unsubscribe_people(enc, ["nobody@example.org"], journal=j).counts()
+        {'failed': 1}
+    """
+    return _people_run("unsubscribe", encharge, people, {}, journal=journal, run=run, progress=progress,
+                       on_progress=on_progress)
+
+
+def delete_people(encharge: Any, people: Any, *, force: bool = False, journal: Journal | None = None,
+                  run: bool = True, progress: bool | None = None, on_progress: Progress | None = None) -> BulkRun:
+    """Archive people (or with ``force=True`` erase them, GDPR) as a journalled run.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from enstoolkit import EnchargeClient
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> with Sandbox(supporters=10) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        ...     delete_people(enc, ["nobody@example.org"], journal=j).items().item(0, "error")
+        'not found (already gone?)'
+    """
+    if not isinstance(force, bool):
+        raise ValidationError("force", force, "True or False")
+    return _people_run("erase" if force else "archive", encharge, people, {}, journal=journal, run=run,
+                       progress=progress, on_progress=on_progress)
+
+
+def _supporter_bodies(ens: Any, supporters: Any, argument: str, *, with_questions: bool) -> list[dict[str, Any]]:
+    """Records checked against the account's fields (and questions) before a run starts; email required."""
+    out = []
+    for i, row in enumerate(records_of(supporters, argument=argument)):
+        if with_questions:
+            out.append(ens.supporter_body(row, f"{argument}[{i}]"))
+            continue
+        body = ens.check_record(row, f"{argument}[{i}]")
+        if ens.email_field not in body:
+            raise ValidationError(f"{argument}[{i}]", sorted(row), f"a record with {ens.email_field!r}")
+        out.append(body)
+    return out
+
+
+def upsert_supporters(ens: Any, supporters: Any, *, journal: Journal | None = None, run: bool = True,
+                      progress: bool | None = None, on_progress: Progress | None = None) -> BulkRun:
+    """Add or update ENS supporters (POST /supporter, by email) as a journalled run.
+
+    Records are checked against the account's fields before the run starts.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from enstoolkit import ENSClient
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        ...     upsert_supporters(ens, [{"Email Address": "new@example.org"}], journal=j).counts()
+        {'done': 1}
+    """
+    payloads = _supporter_bodies(ens, supporters, "supporters", with_questions=True)
+    keys = [str(p[ens.email_field]).strip().lower() for p in payloads]
+    return start("upsert-supporters", {}, payloads, keys, journal=journal, ens=ens, run=run, progress=progress,
+                 on_progress=on_progress)
+
+
+def process_pages(ens: Any, page_id: int, supporters: Any, *, questions: Mapping[str, Any] | None = None,
+                  transaction: Mapping[str, Any] | None = None, contact_message: Mapping[str, str] | None = None,
+                  demo: bool = False, suppress_auto_responder: bool = False, tracking_id: str | None = None,
+                  appeal_code: str | None = None, journal: Journal | None = None, run: bool = True,
+                  progress: bool | None = None, on_progress: Progress | None = None) -> BulkRun:
+    """Submit a page for many supporters as a journalled run; a lost answer is never resent blindly.
+
+    Card details (``transaction``) are used but never journalled: resuming a donation run
+    needs them again.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from enstoolkit import ENSClient
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        ...     process_pages(ens, 110, [{"Email Address": "signer@example.org"}], journal=j).counts()
+        {'done': 1}
+    """
+    from ..validate import check_id
+
+    pid = check_id("page_id", page_id)
+    payloads = [{"supporter": body} for body in _supporter_bodies(ens, supporters, "supporters", with_questions=False)]
+    if questions:
+        ens.check_questions(questions, "questions")
+    if transaction is not None:
+        ens.process_body({ens.email_field: "check@example.org"}, transaction=transaction, demo=demo)
+    params = {"page_id": pid, "questions": dict(questions or {}), "transaction": dict(transaction or {}),
+              "contact_message": dict(contact_message) if contact_message else None, "demo": demo,
+              "suppress_auto_responder": suppress_auto_responder, "tracking_id": tracking_id,
+              "appeal_code": appeal_code}
+    keys = [str(p["supporter"][ens.email_field]).strip().lower() for p in payloads]
+    return start("process", params, payloads, keys, journal=journal, ens=ens, run=run, progress=progress,
+                 on_progress=on_progress, transaction=transaction)
+
+
+def resume(run_id: str, *, ens: Any = None, encharge: Any = None, journal: Journal | None = None,
+           transaction: Mapping[str, Any] | None = None, progress: bool | None = None,
+           on_progress: Progress | None = None) -> BulkRun:
+    """Carry on with a run: only what is left is sent (see the module's description).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from enstoolkit import EnchargeClient
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> with Sandbox(supporters=10) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        ...     started = tag_people(enc, ["nobody@example.org"], "vip", journal=j, run=False)
+        ...     resume(started.run_id, encharge=enc, journal=j).status
+        'completed'
+    """
+    bulk = BulkRun(journal or Journal(), run_id, ens=ens, encharge=encharge)
+    return bulk.run(transaction=transaction, progress=progress, on_progress=on_progress)

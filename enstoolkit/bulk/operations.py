@@ -1,0 +1,142 @@
+"""The bulk operations, one registry: what each kind of run sends, to which API, and whether it is safe to repeat.
+
+Each :class:`Operation` says which client it needs, whether its request is idempotent (a
+lost answer is simply sent again) or not (a lost answer leaves the item ``unknown``, to be
+settled by evidence, see :mod:`enstoolkit.bulk.review`), how many items go in one request,
+and the function that sends them. :func:`register` adds one; :data:`OPERATIONS` lists them.
+
+Example:
+    >>> sorted(OPERATIONS)
+    ['archive', 'erase', 'process', 'tag-add', 'tag-remove', 'unsubscribe', 'upsert-people', 'upsert-supporters']
+    >>> OPERATIONS["process"].idempotent, OPERATIONS["tag-add"].client
+    (False, 'encharge')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..schemas import ItemState, Outcome
+
+__all__ = ["OPERATIONS", "ItemOutcome", "Operation", "register"]
+
+#: What happened to one item: (state, result to keep, error message).
+ItemOutcome = tuple[str, Any, str | None]
+Execute = Callable[[Any, Mapping[str, Any], list[dict[str, Any]], "dict[str, Any] | None"], list[ItemOutcome]]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One kind of bulk run.
+
+    Attributes:
+        kind: its name in the journal.
+        client: "ens" or "encharge".
+        idempotent: whether a lost answer may simply be sent again.
+        batch: items per request.
+        execute: ``execute(client, params, payloads, card) -> [ItemOutcome]``; raises the
+            client's errors, which the runner turns into item outcomes.
+        settle_by_evidence: a lost answer is settled by looking for what the request created.
+    """
+
+    kind: str
+    client: str
+    idempotent: bool
+    batch: int
+    execute: Execute
+    settle_by_evidence: bool = False
+
+
+OPERATIONS: dict[str, Operation] = {}
+
+
+def register(kind: str, client: str, *, idempotent: bool, batch: int = 1,
+             settle_by_evidence: bool = False) -> Callable[[Execute], Execute]:
+    """Add an operation to :data:`OPERATIONS` (a decorator on its execute function).
+
+    Example:
+        >>> @register("example-noop", "encharge", idempotent=True)
+        ... def noop(client, params, payloads, card):
+        ...     return [("done", None, None) for _ in payloads]
+        >>> OPERATIONS.pop("example-noop").batch
+        1
+    """
+    if client not in ("ens", "encharge"):
+        raise ValueError(f"client={client!r}: expected 'ens' or 'encharge'")
+
+    def add(execute: Execute) -> Execute:
+        OPERATIONS[kind] = Operation(kind, client, idempotent, batch, execute, settle_by_evidence)
+        return execute
+
+    return add
+
+
+def _done(result: Any = None) -> ItemOutcome:
+    return (ItemState.DONE, result, None)
+
+
+# -- Encharge ------------------------------------------------------------------------------------
+
+
+def _tag(action: str) -> Execute:
+    def execute(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
+        item = payloads[0]
+        return [_done({"http_status": enc.tag_person(action, item["kind"], item["value"], params["tags"])})]
+
+    return execute
+
+
+register("tag-add", "encharge", idempotent=True)(_tag("add"))
+register("tag-remove", "encharge", idempotent=True)(_tag("remove"))
+
+
+@register("upsert-people", "encharge", idempotent=True, batch=100)
+def _upsert_people(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
+    ids = enc.upsert_people(payloads, batch_size=len(payloads), progress=False).get_column("id").to_list()
+    return [_done({"id": ids[i] if i < len(ids) else None}) for i in range(len(payloads))]
+
+
+@register("unsubscribe", "encharge", idempotent=True)
+def _unsubscribe(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
+    item = payloads[0]
+    enc.unsubscribe({item["kind"]: item["value"]})
+    return [_done()]
+
+
+def _delete(force: bool) -> Execute:
+    def execute(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
+        item = payloads[0]
+        row = enc.delete_people([{item["kind"]: item["value"]}], force=force).row(0, named=True)
+        if row["status"] == Outcome.NOT_FOUND:
+            return [(ItemState.FAILED, None, "not found (already gone?)")]
+        return [_done({"action": row["action"]})]
+
+    return execute
+
+
+register("archive", "encharge", idempotent=True)(_delete(False))
+register("erase", "encharge", idempotent=True)(_delete(True))
+
+
+# -- ENS -----------------------------------------------------------------------------------------
+
+
+@register("upsert-supporters", "ens", idempotent=True)
+def _upsert_supporters(ens: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]],
+                       card: Any) -> list[ItemOutcome]:
+    return [_done({"supporterId": ens.upsert_supporter(payloads[0])})]
+
+
+@register("process", "ens", idempotent=False, settle_by_evidence=True)
+def _process(ens: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
+    item = payloads[0]
+    result = ens.process_page(
+        params["page_id"], item["supporter"], questions=params.get("questions") or None, transaction=card,
+        contact_message=params.get("contact_message"), demo=bool(params.get("demo")),
+        suppress_auto_responder=bool(params.get("suppress_auto_responder")), tracking_id=params.get("tracking_id"),
+        appeal_code=params.get("appeal_code"),
+    ).row(0, named=True)
+    keep = {k: result.get(k) for k in ("status", "supporterId", "transactionId", "amount", "id", "createdOn")}
+    return [_done(keep)]

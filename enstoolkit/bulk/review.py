@@ -1,0 +1,192 @@
+"""Settling page submissions whose answer was lost, by evidence that cannot match an earlier transaction.
+
+A page submission (a sign-up, a petition signature, a gift) is never resent blindly: its
+answer may have been lost *after* ENS acted on it. Such an item is ``unknown`` until
+:func:`review` settles it, and the evidence is the supporter's transactions on that page.
+A repeat donor already has transactions on the page, so "a transaction exists" proves
+nothing; the rule is:
+
+1. **When it could have happened.** Before each request the journal records, in ENS's own
+   clock, the earliest moment the request could reach ENS (``window_lo``: this machine's
+   clock plus the lower bound of the server-clock offset, which every answer's ``Date``
+   header, and the millisecond ``createdOn`` of every processed page, narrow), and when the
+   answer is lost, the moment this machine stopped waiting (``window_hi``, upper bound).
+   ENS may still act on a request a little after that: ``grace`` seconds (60 by default).
+2. **What it created.** Only a transaction on the run's page, for that supporter, with a
+   ``createdDate`` inside ``[window_lo, window_hi + grace]`` can be this submission's. An
+   earlier gift is dated before the request was sent, so it can never count.
+3. **Each transaction settles at most one item** (across every run in the journal): the
+   transactions that other items were settled by, or that processed pages answered with,
+   are claimed already.
+
+Then: exactly as many free transactions in the window as unknown items for that supporter
+and page: those items are ``done``. None, and the window has closed (ENS's clock is past
+``window_hi + grace``): ``pending``, to be sent again. None yet, but the window is still open:
+still ``unknown`` ("review after ..."). More transactions than items, transactions dated
+only by day (no ``createdDate``), or no server-clock reading when it was sent: still
+``unknown``, saying why. Nothing is guessed.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from enstoolkit import ENSClient
+    >>> from enstoolkit.bulk import Journal, process_pages
+    >>> from enstoolkit.sandbox import Sandbox
+    >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+    >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+    ...     run = process_pages(ens, 110, [{"Email Address": "signer@example.org"}], journal=journal)
+    ...     review(run).height      # nothing was unknown
+    0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+
+from ..schemas import ItemState, RunStatus
+from .runner import BulkRun
+
+__all__ = ["DEFAULT_GRACE", "review"]
+
+#: Seconds ENS may still act on a request after this machine stopped waiting for the answer.
+DEFAULT_GRACE = 60.0
+#: ENS's createdDate may be in whole seconds: a transaction may look up to this much earlier.
+_ROUNDING_MS = 1000
+
+
+def _server_time(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class _Verdict:
+    __slots__ = ("evidence", "open_until", "ref", "state")
+
+    def __init__(self, state: str, evidence: str, *, ref: str | None = None, open_until: int | None = None) -> None:
+        self.state = state
+        self.evidence = evidence
+        self.ref = ref
+        self.open_until = open_until
+
+
+def _judge_group(run: BulkRun, items: list[tuple[int, dict[str, Any]]], email: str, campaign: int,
+                 grace_ms: int) -> dict[int, _Verdict]:
+    """Verdicts for the unknown items of one supporter (same page): see the module's rules."""
+    ens = run.ens
+    journal = run.journal
+    windows = {seq: journal.window(run.run_id, seq) for seq, _ in items}
+    missing = [seq for seq, (lo, hi) in windows.items() if lo is None or hi is None]
+    verdicts: dict[int, _Verdict] = {
+        seq: _Verdict(ItemState.UNKNOWN, "no server-clock reading was recorded when it was sent, so ENS's "
+                      "transactions cannot be matched to it: check this supporter in ENS and mark it by hand")
+        for seq in missing}
+    items = [(seq, payload) for seq, payload in items if seq not in verdicts]
+    if not items:
+        return verdicts
+    known = {seq: (int(lo or 0), int(hi or 0)) for seq, (lo, hi) in windows.items() if seq not in verdicts}
+    low = min(lo for lo, _ in known.values())
+    high = max(hi for _, hi in known.values()) + grace_ms
+    span = f"{_server_time(low)} and {_server_time(high)} (ENS's clock)"
+    supporter = ens.get_supporter(email=email)
+    now = ens.server_clock.now_ms()
+    closed = now is not None and now[0] > high
+    if supporter.height == 0:
+        for seq, _ in items:
+            verdicts[seq] = (_Verdict(ItemState.PENDING, f"no supporter with this email in ENS by {span}: "
+                                      "it did not arrive") if closed else
+                             _Verdict(ItemState.UNKNOWN, f"no supporter with this email yet; ENS may still act on "
+                                      f"it until {_server_time(high)}: review after that", open_until=high))
+        return verdicts
+    sid = int(supporter.item(0, "supporterId"))
+    tx = ens.get_transactions(sid).filter(pl.col("campaignId") == campaign)
+    dated = tx.filter(pl.col("createdDate").is_not_null()).with_columns(
+        (pl.col("createdDate").dt.epoch("ms")).alias("__ms"))
+    inside = dated.filter((pl.col("__ms") >= low - _ROUNDING_MS) & (pl.col("__ms") <= high)).sort("__ms")
+    undated = tx.filter(pl.col("createdDate").is_null() & pl.col("createdOn").is_not_null()
+                        & (pl.col("createdOn") >= dt.datetime.fromtimestamp(low / 1000, dt.UTC).date()))
+    refs = [f"ens:{sid}:{i}" for i in inside.get_column("id").to_list()]
+    taken = journal.claimed(refs)
+    free = [(ref, ms) for ref, ms in zip(refs, inside.get_column("__ms").to_list(), strict=True) if ref not in taken]
+    if undated.height:
+        for seq, _ in items:
+            verdicts[seq] = _Verdict(ItemState.UNKNOWN, f"supporter {sid} has {undated.height} transaction(s) on page "
+                                     f"{campaign} dated only by day (no createdDate): cannot tell whether one is this "
+                                     "submission; check in ENS and mark it by hand")
+        return verdicts
+    if len(free) > len(items):
+        for seq, _ in items:
+            verdicts[seq] = _Verdict(ItemState.UNKNOWN, f"supporter {sid} has {len(free)} unclaimed transactions on "
+                                     f"page {campaign} between {span} for {len(items)} lost submission(s): cannot "
+                                     "tell which are this run's; check in ENS and mark them by hand")
+        return verdicts
+    ordered = sorted(items, key=lambda item: (known[item[0]][0], item[0]))
+    for (seq, _), (ref, ms) in zip(ordered, free, strict=False):
+        verdicts[seq] = _Verdict(ItemState.DONE, f"found in ENS: transaction {ref.rsplit(':', 1)[1]} on page "
+                                 f"{campaign}, created {_server_time(int(ms))}, after this was sent", ref=ref)
+    for seq, _ in ordered[len(free):]:
+        verdicts[seq] = (_Verdict(ItemState.PENDING, f"supporter {sid} has no transaction on page {campaign} created "
+                                  f"between {span} beyond those already accounted for: it did not arrive")
+                         if closed else
+                         _Verdict(ItemState.UNKNOWN, f"no transaction on page {campaign} yet; ENS may still act on "
+                                  f"it until {_server_time(high)}: review after that", open_until=high))
+    return verdicts
+
+
+def review(run: BulkRun, *, grace: float = DEFAULT_GRACE, wait: float = 0.0,
+           sleep: Callable[[float], None] = time.sleep) -> pl.DataFrame:
+    """Settle the ``unknown`` items of a run; returns the reviewed items with their evidence.
+
+    For page submissions, by the evidence described in the module's description. For
+    requests that are safe to repeat (and demo submissions, which ENS does not record), an
+    unknown item is simply marked to be sent again. When some items can only be settled once
+    ENS's window on them closes, and that is at most ``wait`` seconds away, the review waits
+    (with ``sleep``) and looks again.
+    """
+    unknown = run.journal.pending(run.run_id, (ItemState.UNKNOWN,))
+    if not unknown:
+        return run.items().filter(pl.lit(False))
+    if not run.operation.settle_by_evidence or run.params.get("demo"):
+        seqs = [seq for seq, _ in unknown]
+        run.journal.mark(run.run_id, seqs, ItemState.RETRY, error="resent: the request is safe to repeat")
+        run.journal.set_status(run.run_id, RunStatus.STOPPED, f"reviewed {len(seqs):,} unknown items: resume()")
+        return run.items().filter(pl.col("seq").is_in(seqs))
+    ens = run.ens
+    campaign = int(ens.get_page(run.params["page_id"]).item(0, "campaignId"))
+    groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for seq, payload in unknown:
+        supporter = payload["supporter"]
+        email = supporter.get(ens.email_field) or supporter.get("emailAddress") or ""
+        groups.setdefault(str(email).strip().lower(), []).append((seq, payload))
+    grace_ms = int(grace * 1000)
+    verdicts: dict[int, _Verdict] = {}
+    for email, items in groups.items():
+        verdicts.update(_judge_group(run, items, email, campaign, grace_ms))
+    still_open = [v.open_until for v in verdicts.values() if v.open_until is not None]
+    now = ens.server_clock.now_ms()
+    if still_open and now is not None and wait > 0:
+        needed = (max(still_open) - now[0]) / 1000 + 0.5
+        if needed <= wait:
+            sleep(max(0.0, needed))
+            for email, items in groups.items():
+                if any(verdicts[seq].open_until is not None for seq, _ in items):
+                    verdicts.update(_judge_group(run, items, email, campaign, grace_ms))
+    for seq, verdict in sorted(verdicts.items()):
+        if verdict.ref is not None and not run.journal.claim_evidence(verdict.ref, run.run_id, seq):
+            verdict = _Verdict(ItemState.UNKNOWN, f"{verdict.evidence}, but another item claimed that transaction "
+                               "meanwhile: review again")
+        error = None if verdict.state == ItemState.DONE else f"reviewed: {verdict.evidence}"
+        run.journal.mark(run.run_id, [seq], verdict.state, result={"review": verdict.evidence}, error=error)
+    counts = run.counts()
+    waiting = sum(counts.get(state, 0) for state in (ItemState.PENDING, ItemState.RETRY, ItemState.SENDING))
+    left = counts.get(ItemState.UNKNOWN, 0)
+    note = f"reviewed {len(verdicts):,} unknown items"
+    if left:
+        run.journal.set_status(run.run_id, RunStatus.NEEDS_REVIEW, f"{note}; {left:,} still unknown (see their error)")
+    elif waiting:
+        run.journal.set_status(run.run_id, RunStatus.STOPPED, f"{note}; {waiting:,} items left to send: resume()")
+    else:
+        run.journal.set_status(run.run_id, RunStatus.COMPLETED, note)
+    return run.items().filter(pl.col("seq").is_in(list(verdicts)))

@@ -1,0 +1,285 @@
+"""Working through a journalled bulk run: intent before each request, outcome after, one worker at a time.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from enstoolkit import EnchargeClient
+    >>> from enstoolkit.bulk import Journal
+    >>> from enstoolkit.sandbox import Sandbox
+    >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+    >>> run_id = journal.create_run("tag-add", {"tags": ["vip"]}, [{"kind": "email", "value": "nobody@example.org"}])
+    >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+    ...     BulkRun(journal, run_id, encharge=enc).run().counts()
+    {'failed': 1}
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import polars as pl
+
+from ..errors import (
+    APIError,
+    AuthenticationError,
+    EnstoolkitError,
+    NotFoundError,
+    PageProcessingError,
+    PermissionDenied,
+    RateLimitExceeded,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from ..schemas import ItemState, RunStatus
+from .journal import Journal
+from .operations import OPERATIONS, ItemOutcome, Operation
+
+__all__ = ["NOT_STORED", "BulkRun", "Progress", "RunInProgress"]
+
+Progress = Callable[[int, int], None]
+NOT_STORED = "[not stored]"
+WAITING = (ItemState.PENDING, ItemState.RETRY)
+
+
+class _Stop(Exception):
+    """Stop the run cleanly (the item goes back to pending)."""
+
+
+class RunInProgress(EnstoolkitError):
+    """Another worker (another kernel, thread or process) is working on this run right now."""
+
+    def __init__(self, run_id: str, pid: int) -> None:
+        self.run_id = run_id
+        self.pid = pid
+        super().__init__(f"run {run_id} is being worked on by process {pid}; wait for it to finish, then resume")
+
+
+class BulkRun:
+    """One journalled bulk run: work through it, look at it, resume it.
+
+    Attributes:
+        run_id, kind, journal, operation (its entry in :data:`~enstoolkit.bulk.operations.OPERATIONS`).
+    """
+
+    def __init__(self, journal: Journal, run_id: str, *, ens: Any = None, encharge: Any = None) -> None:
+        self.journal = journal
+        self.run_id = run_id
+        info = journal.run(run_id)
+        self.kind: str = info["kind"]
+        self.params: dict[str, Any] = info["params"]
+        if self.kind not in OPERATIONS:
+            raise ValidationError("kind", self.kind, "one of " + ", ".join(sorted(OPERATIONS)))
+        self.operation: Operation = OPERATIONS[self.kind]
+        self.ens = ens
+        self.encharge = encharge
+        if self.client is None:
+            needed = "ens=ENSClient(...)" if self.operation.client == "ens" else "encharge=EnchargeClient(...)"
+            raise ValidationError(self.operation.client, None, f"{needed} to run a {self.kind!r} run")
+
+    @property
+    def client(self) -> Any:
+        """The client this run's operation sends through."""
+        return self.ens if self.operation.client == "ens" else self.encharge
+
+    def __repr__(self) -> str:
+        return f"BulkRun({self.run_id!r}, kind={self.kind!r}, {self.counts()})"
+
+    @property
+    def status(self) -> str:
+        """The run's status: created, running, stopped, needs review, completed."""
+        return str(self.journal.run(self.run_id)["status"])
+
+    @property
+    def note(self) -> str | None:
+        """Why the run stopped, if it did."""
+        return self.journal.run(self.run_id)["note"]
+
+    def counts(self) -> dict[str, int]:
+        """Items by state."""
+        return self.journal.counts(self.run_id)
+
+    def items(self) -> pl.DataFrame:
+        """Every item with its state, attempts, result and error."""
+        return self.journal.items(self.run_id)
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self, *, progress: bool | None = None, on_progress: Progress | None = None,
+            transaction: Mapping[str, Any] | None = None, max_items: int | None = None) -> BulkRun:
+        """Work through the pending (and retryable) items; stop cleanly on the hourly limit.
+
+        ``transaction`` re-supplies card details for a donation run being resumed (they are
+        never journalled). ``max_items`` stops after that many (for a run in slices).
+        """
+        token = uuid.uuid4().hex
+        busy = self.journal.acquire(self.run_id, token)
+        if busy is not None:
+            raise RunInProgress(self.run_id, busy)
+        try:
+            return self._run(progress=progress, on_progress=on_progress, transaction=transaction,
+                             max_items=max_items)
+        finally:
+            self.journal.release(self.run_id, token)
+
+    def _run(self, *, progress: bool | None, on_progress: Progress | None, transaction: Mapping[str, Any] | None,
+             max_items: int | None) -> BulkRun:
+        journal, op = self.journal, self.operation
+        # This worker owns the run: an item left "sending" was interrupted between intent and outcome.
+        interrupted = [seq for seq, _ in journal.pending(self.run_id, (ItemState.SENDING,))]
+        if interrupted:
+            journal.mark(self.run_id, interrupted, ItemState.RETRY if self._repeatable() else ItemState.UNKNOWN,
+                         error="interrupted after the request was sent")
+        todo = journal.pending(self.run_id, WAITING)
+        if max_items is not None:
+            todo = todo[:max_items]
+        total = sum(self.counts().values())
+        done_before = total - len(journal.pending(self.run_id, WAITING)) - self.counts().get(ItemState.UNKNOWN, 0)
+        if op.client == "ens" and todo:
+            self.ens.ensure_budget(len(todo) + 5, f"{self.kind} of {len(todo):,} items")
+        card = self._card(transaction) if self.kind == "process" else None
+        if op.settle_by_evidence and todo and self.client.server_clock.now_ms() is None:
+            self.client.session_token()  # one answer's Date gives the server's clock, for the windows below
+        journal.set_status(self.run_id, RunStatus.RUNNING)
+        bar = None
+        if progress or (progress is None and len(todo) > 50):
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, initial=done_before, desc=f"{self.kind} ({self.run_id})", unit="item")
+        finished = done_before
+        try:
+            for start in range(0, len(todo), op.batch):
+                chunk = todo[start:start + op.batch]
+                if op.client == "ens" and self.ens.budget_remaining <= 0:
+                    raise _Stop(f"the hourly ENS budget ({self.ens.hourly_limit:,} requests) is used up; "
+                                "resume within the hour")
+                seqs = journal.claim(self.run_id, [seq for seq, _ in chunk], window=self._window())  # the intent
+                chunk = [(seq, payload) for seq, payload in chunk if seq in seqs]
+                if not chunk:
+                    continue
+                sent = time.time()
+                try:
+                    outcomes = self._execute([payload for _, payload in chunk], card)
+                except _Stop:
+                    journal.mark(self.run_id, seqs, ItemState.PENDING, error=None)
+                    raise
+                self._record(seqs, outcomes, sent)
+                finished += len(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
+                if on_progress:
+                    on_progress(finished, total)
+        except _Stop as stop:
+            journal.set_status(self.run_id, RunStatus.STOPPED, str(stop))
+            return self
+        finally:
+            if bar is not None:
+                bar.close()
+        self._finish_status()
+        return self
+
+    def _finish_status(self) -> None:
+        counts = self.counts()
+        left = counts.get(ItemState.PENDING, 0) + counts.get(ItemState.RETRY, 0)
+        if counts.get(ItemState.UNKNOWN):
+            self.journal.set_status(self.run_id, RunStatus.NEEDS_REVIEW,
+                                    f"{counts[ItemState.UNKNOWN]:,} items may or may not have happened: review() them")
+        elif left:
+            self.journal.set_status(self.run_id, RunStatus.STOPPED, f"{left:,} items left to send: resume()")
+        else:
+            self.journal.set_status(self.run_id, RunStatus.COMPLETED, None)
+
+    def _repeatable(self) -> bool:
+        """Whether a lost answer may simply be sent again (idempotent requests, and demo submissions)."""
+        return self.operation.idempotent or bool(self.params.get("demo"))
+
+    def _window(self) -> tuple[int, int] | None:
+        """For evidence-settled operations: the server-clock window in which this request can be acted on."""
+        if not self.operation.settle_by_evidence:
+            return None
+        now = self.client.server_clock.now_ms()
+        if now is None:
+            return None
+        return now[0], now[1] + int(self.client.timeout * 1000)
+
+    def _record(self, seqs: list[int], outcomes: list[ItemOutcome], sent: float) -> None:
+        journal = self.journal
+        for seq, (state, result, error) in zip(seqs, outcomes, strict=True):
+            journal.mark(self.run_id, [seq], state, result=result, error=error)
+            if not self.operation.settle_by_evidence:
+                continue
+            if state == ItemState.UNKNOWN:
+                stopped = self.client.server_clock.now_ms()
+                if stopped is not None:
+                    journal.close_window(self.run_id, seq, stopped[1])
+            elif state == ItemState.DONE and isinstance(result, Mapping):
+                if result.get("createdOn") is not None:  # ENS stamped it in milliseconds while we waited
+                    created = result["createdOn"]
+                    millis = created.timestamp() * 1000 if hasattr(created, "timestamp") else float(created)
+                    self.client.server_clock.calibrate(sent, time.time(), millis)
+                if result.get("id") and result.get("supporterId"):
+                    journal.claim_evidence(f"ens:{result['supporterId']}:{result['id']}", self.run_id, seq)
+
+    def complete(self, *, passes: int = 5, transaction: Mapping[str, Any] | None = None,
+                 grace: float | None = None, wait: float | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> BulkRun:
+        """Run, review what is unknown, and run again, until nothing is left (at most ``passes`` times).
+
+        A page submission whose answer was lost is settled by :func:`~enstoolkit.bulk.review.review`;
+        when that needs ENS's window on it to close first, this waits for it (at most ``wait``
+        seconds; default: the grace period plus the request timeout), with ``sleep``.
+        """
+        from .review import DEFAULT_GRACE, review
+
+        grace = DEFAULT_GRACE if grace is None else grace
+        wait = grace + float(getattr(self.client, "timeout", 30.0)) + 5 if wait is None else wait
+        for _ in range(passes):
+            self.run(transaction=transaction)
+            if self.counts().get(ItemState.UNKNOWN):
+                review(self, grace=grace, wait=wait, sleep=sleep)
+            counts = self.counts()
+            if not (counts.get(ItemState.PENDING) or counts.get(ItemState.RETRY)):
+                break
+            if self.status == RunStatus.STOPPED and "budget" in (self.note or ""):
+                break
+        return self
+
+    def _card(self, transaction: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        journalled = self.params.get("transaction")
+        if transaction is not None:
+            return dict(transaction)
+        if journalled and NOT_STORED in json.dumps(journalled):
+            raise ValidationError("transaction", "card details", "the card details again: they are never stored "
+                                  "in the journal, so resume(..., transaction=...) must supply them")
+        return dict(journalled) if journalled else None
+
+    def _classify(self, exc: Exception) -> ItemOutcome:
+        """An exception as an item outcome, or a _Stop for the whole run."""
+        repeatable = self._repeatable()
+        if isinstance(exc, RateLimitExceeded):
+            which = "the hourly limit" if exc.service == "ENS" else f"{exc.service}'s request limit"
+            after = f"; try again in {exc.retry_after:.0f} s" if exc.retry_after else ""
+            raise _Stop(f"{which} was reached: {exc.message}{after}") from exc
+        if isinstance(exc, AuthenticationError):
+            raise _Stop(f"{exc.service} refused the credentials: {exc.message}") from exc
+        if isinstance(exc, (PageProcessingError, NotFoundError, PermissionDenied, ValidationError)):
+            return (ItemState.FAILED, None, str(exc.message if isinstance(exc, APIError) else exc))
+        if isinstance(exc, ServerError):
+            if repeatable or exc.status_code == 503:
+                return (ItemState.RETRY, None, exc.message)
+            return (ItemState.UNKNOWN, None, f"{exc.service} answered {exc.status_code}: it may have been processed")
+        if isinstance(exc, TransportError):
+            if repeatable or not exc.maybe_sent:
+                return (ItemState.RETRY, None, exc.reason)
+            return (ItemState.UNKNOWN, None, f"{exc.reason}: it may have been processed")
+        if isinstance(exc, APIError):
+            return (ItemState.FAILED, None, exc.message)
+        return (ItemState.RETRY, None, str(exc))
+
+    def _execute(self, payloads: list[dict[str, Any]], card: dict[str, Any] | None) -> list[ItemOutcome]:
+        try:
+            return self.operation.execute(self.client, self.params, payloads, card)
+        except EnstoolkitError as exc:
+            return [self._classify(exc)] * len(payloads)

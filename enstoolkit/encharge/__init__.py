@@ -1,0 +1,16 @@
+"""The Encharge client: people, tags, fields, segments, the account, webhook subscriptions, and the listener.
+
+Example:
+    >>> from enstoolkit.encharge import EnchargeClient, EVENTS
+    >>> EVENTS[0]
+    'newUser'
+"""
+
+from .client import EnchargeClient
+from .core import DEFAULT_BASE_URL, ENCHARGE_HOSTS, EnchargeAuth, normalise_base_url
+from .payloads import EVENTS, check_event, check_tag, check_tags, people_frame, person_payload, single_identifier
+
+__all__ = [
+    "DEFAULT_BASE_URL", "ENCHARGE_HOSTS", "EVENTS", "EnchargeAuth", "EnchargeClient", "check_event", "check_tag",
+    "check_tags", "normalise_base_url", "people_frame", "person_payload", "single_identifier",
+]

@@ -1,0 +1,261 @@
+"""The core of the Encharge client: configuration, the token, errors, and the account's metadata
+(tags, fields, segments, account) and webhook subscriptions.
+
+Example:
+    >>> from enstoolkit import EnchargeClient
+    >>> from enstoolkit.sandbox import Sandbox
+    >>> with Sandbox(supporters=50) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+    ...     enc.get_account().item(0, "status")
+    'active'
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import httpx
+import polars as pl
+
+from ..errors import APIError, ValidationError
+from ..frames import read_frame
+from ..http import BaseClient, ErrorBody, RetryPolicy, json_or_none
+from ..schemas import encharge as schema
+from ..validate import api_key_from, check_base_url, check_choice, check_id
+from .payloads import check_event
+
+__all__ = ["DEFAULT_BASE_URL", "ENCHARGE_HOSTS", "EnchargeAuth", "EnchargeCore", "list_in", "normalise_base_url"]
+
+DEFAULT_BASE_URL = "https://api.encharge.io/v1"
+ENCHARGE_HOSTS = frozenset({"api.encharge.io"})
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def normalise_base_url(base_url: str) -> str:
+    """Check an Encharge base URL: ``https://api.encharge.io/v1`` or a loopback sandbox.
+
+    Example:
+        >>> normalise_base_url("https://api.encharge.io")
+        'https://api.encharge.io/v1'
+    """
+    allowed = "https://api.encharge.io/v1, or http://127.0.0.1:<port>/v1 for the sandbox"
+    return check_base_url(base_url, hosts=ENCHARGE_HOSTS, suffix="/v1", allowed=allowed)
+
+
+def list_in(body: Any, key: str) -> list[Any]:
+    """The list under ``key`` of a response body; raises naming the key when it is not there.
+
+    Example:
+        >>> list_in({"tags": [1]}, "tags")
+        [1]
+    """
+    if isinstance(body, Mapping) and isinstance(body.get(key), list):
+        return list(body[key])
+    raise APIError("Encharge", 200, f"expected {{{key!r}: [...]}} in the response")
+
+
+class EnchargeAuth(httpx.Auth):
+    """Encharge's API key in the ``X-Encharge-Token`` header of every request.
+
+    Example:
+        >>> request = httpx.Request("GET", "https://api.encharge.io/v1/tags-management")
+        >>> next(EnchargeAuth("k-123").auth_flow(request)).headers["X-Encharge-Token"]
+        'k-123'
+    """
+
+    def __init__(self, api_key: str) -> None:
+        self._api_key = api_key
+
+    def __repr__(self) -> str:
+        return "EnchargeAuth()"
+
+    def secrets(self) -> tuple[str, ...]:
+        """The key (for redaction; never shown)."""
+        return (self._api_key,)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["X-Encharge-Token"] = self._api_key
+        yield request
+
+
+class EnchargeCore(BaseClient):
+    """Configuration, errors, metadata and subscriptions of :class:`enstoolkit.EnchargeClient`."""
+
+    service: ClassVar[str] = "Encharge"
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.auth = EnchargeAuth(api_key_from(api_key, "ENCHARGE_API_KEY", "Encharge"))
+        self._created_subscriptions: dict[int, dict[str, Any]] = {}
+        url = base_url or os.environ.get("ENCHARGE_BASE_URL") or DEFAULT_BASE_URL
+        super().__init__(normalise_base_url(url), auth=self.auth, timeout=timeout, transport=transport, retry=retry)
+
+    def secrets(self) -> Iterable[str | None]:
+        return self.auth.secrets()
+
+    def parse_error(self, response: httpx.Response) -> ErrorBody:
+        """Encharge's error body: ``{"error": {"message", "errorCode"?, ...}}``, ``{"error": "text"}``, or an
+        HTML page ("Cannot GET /v1/...") for an unknown route."""
+        body = json_or_none(response)
+        if isinstance(body, Mapping):
+            inner = body.get("error")
+            if isinstance(inner, Mapping):
+                return ErrorBody(str(inner.get("message") or ""), inner.get("errorCode"))
+            if isinstance(inner, str):
+                return ErrorBody(inner)
+            if body.get("message"):
+                return ErrorBody(str(body["message"]))
+            return ErrorBody()
+        if "html" in response.headers.get("content-type", "") and response.content:
+            text = " ".join(html.unescape(_TAGS.sub(" ", response.text)).split())
+            return ErrorBody(text[:300])
+        return ErrorBody()
+
+    # -- account metadata ------------------------------------------------------------------
+    def get_tags(self) -> pl.DataFrame:
+        """The account's tags with their counts (GET /tags-management).
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.get_tags().columns
+            ['tag', 'color', 'count', 'createdAt', 'description']
+        """
+        return read_frame(self.send("GET", "/tags-management").content, schema.TAG, key="tags")
+
+    def get_fields(self) -> pl.DataFrame:
+        """The person fields of the account (GET /fields).
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     "email" in enc.get_fields().get_column("name").to_list()
+            True
+        """
+        return read_frame(list_in(self.json("GET", "/fields"), "items"), schema.FIELD, extra=True)
+
+    def get_segments(self) -> pl.DataFrame:
+        """The account's segments (GET /segments); ``conditions`` as JSON text.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.get_segments().get_column("name").to_list()[0]
+            'Donors'
+        """
+        return read_frame(list_in(self.json("GET", "/segments"), "segments"), schema.SEGMENT)
+
+    def get_account(self) -> pl.DataFrame:
+        """The account (GET /accounts/info) as a one-row frame.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.get_account().item(0, "name")
+            'Sandbox Charity'
+        """
+        body = self.json("GET", "/accounts/info")
+        if not isinstance(body, Mapping):
+            raise APIError("Encharge", 200, "expected the account object")
+        return read_frame([body], schema.ACCOUNT)
+
+    # -- webhook subscriptions ---------------------------------------------------------------
+    def create_subscription(self, event: str, url: str, *, name: str | None = None) -> int:
+        """Subscribe a URL to an event (POST /event-subscriptions); returns the subscription id.
+
+        Events: newUser, updatedUser, unsubscribedUser, added-tag-{tag}, removed-tag-{tag}.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.create_subscription("newUser", "http://127.0.0.1:9/hook") > 0
+            True
+        """
+        event = check_event(event)
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValidationError("url", url, "an http(s) URL that can receive POST requests")
+        body: dict[str, Any] = {"eventType": event, "url": url}
+        if name is not None:
+            body["eventName"] = str(name)
+        result = self.json("POST", "/event-subscriptions", json=body, ok=(200, 201), retry=False)
+        if not isinstance(result, Mapping) or not isinstance(result.get("subscription"), Mapping):
+            raise APIError("Encharge", 200, "expected {'subscription': {'id': ...}} in the response")
+        sid = int(result["subscription"]["id"])
+        self._created_subscriptions[sid] = {"id": sid, "eventType": event, "url": url, "eventName": name}
+        return sid
+
+    def list_subscriptions(self) -> pl.DataFrame:
+        """The account's event subscriptions.
+
+        Encharge documents no list endpoint; where the API answers 404 the frame holds the
+        subscriptions made through this client.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     _ = enc.create_subscription("unsubscribedUser", "http://127.0.0.1:9/hook")
+            ...     enc.list_subscriptions().get_column("eventType").to_list()
+            ['unsubscribedUser']
+        """
+        response = self.send("GET", "/event-subscriptions", ok=(200, 404))
+        if response.status_code == 404:
+            records = list(self._created_subscriptions.values())
+        else:
+            records = list_in(response.json(), "subscriptions")
+        return read_frame(records, schema.SUBSCRIPTION)
+
+    def delete_subscription(self, subscription_id: int | str) -> None:
+        """Delete an event subscription (DELETE /event-subscriptions/{id}).
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.delete_subscription(enc.create_subscription("newUser", "http://127.0.0.1:9/hook"))
+            ...     enc.list_subscriptions().height
+            0
+        """
+        sid = check_id("subscription_id", subscription_id)
+        self.send("DELETE", f"/event-subscriptions/{sid}", ok=(204, 200))
+        self._created_subscriptions.pop(sid, None)
+
+    # -- anything else -------------------------------------------------------------------------
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+                json: Any = None) -> Any:
+        """An authorised call to any Encharge endpoint ("Make an API call"); returns decoded JSON.
+
+        ``path`` is relative to the base URL (``/people?people[0][email]=...`` or with
+        ``params``). GET, PUT and DELETE are retried on failures; POST and PATCH are not.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.request("GET", "/accounts/info")["status"]
+            'active'
+        """
+        verb = check_choice("method", str(method).upper(), ("GET", "POST", "PUT", "PATCH", "DELETE"))
+        if not isinstance(path, str) or not path.startswith("/") or "://" in path:
+            raise ValidationError("path", path, "a path relative to the base URL, such as '/accounts/info'")
+        response = self.send(verb, path, params=params, json=json, ok=(200, 201, 202, 204))
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json() if "json" in response.headers.get("content-type", "") else response.text

@@ -1,0 +1,427 @@
+"""Encharge people: add or update, look up, list, delete or erase, unsubscribe, tag and untag.
+
+Bulk methods take people in any shape :mod:`enstoolkit.people` accepts and report what
+happened to each person; nothing is silently dropped.
+
+Example:
+    >>> from enstoolkit import EnchargeClient
+    >>> from enstoolkit.sandbox import Sandbox
+    >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+    ...     enc.get_people(emails=["nobody@example.org"]).height
+    0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+from ..erasures import ErasureLog
+from ..errors import APIError, AuthenticationError, NotFoundError, RateLimitExceeded, TransportError, ValidationError
+from ..frames import read_frame
+from ..people import IDENTIFIER_KINDS, identifiers
+from ..people import records as people_records
+from ..schemas import Outcome
+from ..schemas.results import PERSON_RESULT
+from ..validate import check_choice, check_email, check_id, check_int
+from .core import EnchargeCore
+from .payloads import check_names, check_tags, people_frame, person_payload, single_identifier
+
+__all__ = ["PeopleMethods"]
+
+_KEYWORD = {"email": "emails", "id": "ids", "userId": "user_ids"}
+
+
+def _bar(progress: bool | None, total: int | None, desc: str, *, threshold: int) -> Any:
+    if not (progress if progress is not None else (total is not None and total > threshold)):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="person")
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+def _people_in(body: Any, key: str) -> list[dict[str, Any]]:
+    if isinstance(body, Mapping):
+        if isinstance(body.get(key), list):
+            return list(body[key])
+        if isinstance(body.get("user"), Mapping):  # a single-object upsert answers {"user": {...}}
+            return [dict(body["user"])]
+    raise APIError("Encharge", 200, f"expected {{{key!r}: [...]}} in the response")
+
+
+def _keyword_identifiers(emails: Iterable[str] | None, ids: Iterable[str] | None,
+                         user_ids: Iterable[str] | None) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for kind, values in (("email", emails), ("id", ids), ("userId", user_ids)):
+        if values is None:
+            continue
+        if isinstance(values, (str, int)):
+            raise ValidationError(_KEYWORD[kind], values, f"a list ({_KEYWORD[kind]}=[...]), not a single value")
+        for value in values:
+            if kind == "email":
+                out.append((kind, check_email("emails", value)))
+            elif value is None or isinstance(value, bool) or not str(value).strip():
+                raise ValidationError(_KEYWORD[kind], value, "non-empty identifiers")
+            else:
+                out.append((kind, str(value).strip()))
+    return out
+
+
+def _present(known: pl.DataFrame, idents: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
+    """For each identifier, the person found (email compared without case), or None."""
+    by: dict[str, dict[str, dict[str, Any]]] = {"id": {}, "userId": {}, "email": {}}
+    for row in known.iter_rows(named=True):
+        for kind in IDENTIFIER_KINDS:
+            value = row.get(kind)
+            if value:
+                by[kind][value.lower() if kind == "email" else value] = row
+    return [by[kind].get(value.lower() if kind == "email" else value) for kind, value in idents]
+
+
+def _ident_columns(kind: str, value: str, person: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    found = person or {}
+    return {k: (value if k == kind else found.get(k)) for k in ("email", "id", "userId")}
+
+
+class PeopleMethods(EnchargeCore):
+    """People methods of :class:`enstoolkit.EnchargeClient`."""
+
+    erasure_log: ErasureLog | None = None  # opened on the first forced deletion
+
+    def upsert_people(self, records: Any, *, batch_size: int = 100, progress: bool | None = None) -> pl.DataFrame:
+        """Create or update people (POST /people with an array), in batches.
+
+        Each record needs one of ``id``, ``userId`` or ``email``; ``tags`` may be a list or a
+        comma-separated string. Returns the people as Encharge answered them. A batch that
+        fails raises the API error after the earlier batches were saved; the exception's
+        ``completed`` attribute holds their people frame.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.upsert_people([{"email": "new@example.org", "firstName": "New"}]).item(0, "name")
+            'New'
+        """
+        rows = people_records(records, argument="records")
+        if not rows:
+            raise ValidationError("records", records, "at least one person")
+        size = check_int("batch_size", batch_size, 1, 1000)
+        cleaned = [person_payload(row, f"records[{i}]") for i, row in enumerate(rows)]
+        saved: list[dict[str, Any]] = []
+        bar = _bar(progress, len(cleaned), "Encharge upsert", threshold=size)
+        try:
+            for chunk in _chunks(cleaned, size):
+                try:
+                    body = self.json("POST", "/people", json=chunk, retry=True)
+                except APIError as exc:
+                    exc.completed = people_frame(saved)  # type: ignore[attr-defined]
+                    raise
+                saved.extend(_people_in(body, "users"))
+                if bar is not None:
+                    bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+        return people_frame(saved)
+
+    def update_person(self, person: str | Mapping[str, Any], fields: Mapping[str, Any]) -> pl.DataFrame:
+        """Update one person: ``person`` is an email, an Encharge id, or ``{"userId": ...}``.
+
+        To change someone's email, identify them by id (or userId) and put the new address
+        in ``fields``. Raises :class:`~enstoolkit.errors.NotFoundError` for someone Encharge
+        does not know (an upsert would create them). Returns the person as a one-row frame.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     pid = enc.list_people(max_people=1).item(0, "id")
+            ...     enc.update_person(pid, {"leadScore": 99}).item(0, "leadScore")
+            99.0
+        """
+        ident = single_identifier(person)
+        if not isinstance(fields, Mapping) or not fields:
+            raise ValidationError("fields", fields, "a non-empty mapping of field -> value")
+        payload = person_payload({**fields, **ident}, "fields")
+        if "id" in ident or "userId" in ident:
+            payload = {**payload, **ident}  # identified by id, an email in `fields` is a change, not a lookup
+        if not self.lookup(list(ident.items())).height:
+            kind, value = next(iter(ident.items()))
+            raise NotFoundError("Encharge", 404, f"no person with {kind} {value!r}", method="POST", path="/people")
+        return people_frame(_people_in(self.json("POST", "/people", json=[payload], retry=True), "users"))
+
+    def get_people(
+        self,
+        *,
+        emails: Iterable[str] | None = None,
+        ids: Iterable[str] | None = None,
+        user_ids: Iterable[str] | None = None,
+        attributes: Iterable[str] | None = None,
+        include_archived: bool = False,
+        chunk_size: int = 50,
+        concurrency: int = 8,
+    ) -> pl.DataFrame:
+        """Look people up by email, id or userId (GET /people), in chunks, several at a time.
+
+        People Encharge does not know are simply absent from the frame.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.get_people(emails=["nobody@example.org"]).height
+            0
+        """
+        idents = _keyword_identifiers(emails, ids, user_ids)
+        if not idents:
+            raise ValidationError("emails/ids/user_ids", None, "at least one email, id or userId")
+        return self.lookup(idents, attributes=attributes, include_archived=include_archived, chunk_size=chunk_size,
+                           concurrency=concurrency)
+
+    def lookup(self, idents: Sequence[tuple[str, str]], *, attributes: Iterable[str] | None = None,
+               include_archived: bool = False, chunk_size: int = 50, concurrency: int = 8) -> pl.DataFrame:
+        """:meth:`get_people` for ``(kind, value)`` identifiers, as :func:`enstoolkit.people.identifiers` gives them.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.lookup([("email", "nobody@example.org")]).height
+            0
+        """
+        size = check_int("chunk_size", chunk_size, 1, 100)
+        workers = check_int("concurrency", concurrency, 1, 32)
+        extra: list[tuple[str, str]] = []
+        if attributes is not None:
+            extra.append(("attributes", ",".join(check_names(attributes, "attributes"))))
+        if include_archived:
+            extra.append(("includeArchived", "true"))
+
+        def fetch(chunk: list[tuple[str, str]]) -> list[dict[str, Any]]:
+            params = [(f"people[{i}][{kind}]", value) for i, (kind, value) in enumerate(chunk)] + extra
+            response = self.send("GET", "/people", params=params, ok=(200, 404))
+            return _people_in(response.json(), "users") if response.status_code == 200 else []
+
+        found: list[dict[str, Any]] = []
+        for part in self.concurrently(fetch, list(_chunks(list(idents), size)), workers):
+            found.extend(part)
+        return people_frame(found)
+
+    def _paged(self, path: str, *, limit: int, attributes: Iterable[str] | None, sort: str | None,
+               order: str | None, ignore_anonymous: bool | None, max_people: int | None,
+               progress: bool | None, desc: str, concurrency: int = 4) -> pl.DataFrame:
+        size = check_int("limit", limit, 1, 1000)
+        params: dict[str, Any] = {"limit": size}
+        if attributes is not None:
+            params["attributes"] = ",".join(check_names(attributes, "attributes"))
+        if sort is not None:
+            params["sort"] = check_names([sort], "sort")[0]
+        if order is not None:
+            params["order"] = check_choice("order", order, ("asc", "desc"))
+        if ignore_anonymous is not None:
+            params["ignoreAnonymous"] = "true" if ignore_anonymous else "false"
+        cap = None if max_people is None else check_int("max_people", max_people, 1, None)
+        workers = check_int("concurrency", concurrency, 1, 32)
+        people: list[dict[str, Any]] = []
+        bar = _bar(progress, None, desc, threshold=0) if progress else None
+
+        def fetch(offset: int) -> list[dict[str, Any]]:
+            return _people_in(self.json("GET", path, params={**params, "offset": offset}), "people")
+
+        # No total is given: fetch pages in growing waves and stop at the first short page.
+        offset, wave, done = 0, 1, False
+        while not done:
+            offsets = [offset + k * size for k in range(wave)]
+            for page in self.concurrently(fetch, offsets, workers):
+                people.extend(page)
+                if bar is not None:
+                    bar.update(len(page))
+                if len(page) < size or (cap is not None and len(people) >= cap):
+                    done = True
+                    break
+            offset += wave * size
+            wave = min(workers, wave * 2)  # start small: most lists fit in a page or two
+        if bar is not None:
+            bar.close()
+        return people_frame(people[:cap] if cap is not None else people)
+
+    def list_people(self, *, limit: int = 100, attributes: Iterable[str] | None = None, sort: str | None = None,
+                    order: str | None = None, ignore_anonymous: bool | None = None, max_people: int | None = None,
+                    progress: bool | None = None, concurrency: int = 4) -> pl.DataFrame:
+        """Everyone in the account (GET /people/all), paging by limit/offset until a short page.
+
+        Pages are fetched in growing waves of up to ``concurrency`` at a time.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.list_people(limit=5).height == sb.encharge_people_count()
+            True
+        """
+        return self._paged("/people/all", limit=limit, attributes=attributes, sort=sort, order=order,
+                           ignore_anonymous=ignore_anonymous, max_people=max_people, progress=progress,
+                           desc="Encharge people", concurrency=concurrency)
+
+    def get_segment_people(self, segment_id: int | str, *, limit: int = 100, attributes: Iterable[str] | None = None,
+                           sort: str | None = None, order: str | None = None, max_people: int | None = None,
+                           progress: bool | None = None) -> pl.DataFrame:
+        """The people in one segment (GET /segments/{id}/people), every page.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=50) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     donors = enc.get_segment_people(101)
+            ...     all("donor" in tags for tags in donors.get_column("tags"))
+            True
+        """
+        sid = check_id("segment_id", segment_id)
+        return self._paged(f"/segments/{sid}/people", limit=limit, attributes=attributes, sort=sort, order=order,
+                           ignore_anonymous=None, max_people=max_people, progress=progress,
+                           desc=f"Encharge segment {sid}")
+
+    def delete_people(self, people: Any = None, *, emails: Iterable[str] | None = None,
+                      ids: Iterable[str] | None = None, user_ids: Iterable[str] | None = None, force: bool = False,
+                      chunk_size: int = 50) -> pl.DataFrame:
+        """Archive people (DELETE /people), or with ``force=True`` erase them and their data (GDPR).
+
+        Returns one row per person asked for: ``action`` is "archive" or "erase", ``status``
+        is "done" or "not found". Erasures are also written to the toolkit's own record
+        (:class:`~enstoolkit.erasures.ErasureLog`), which the audit checks against ENS.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.delete_people(emails=["nobody@example.org"]).item(0, "status")
+            'not found'
+        """
+        idents = _keyword_identifiers(emails, ids, user_ids) + (identifiers(people) if people is not None else [])
+        if not idents:
+            raise ValidationError("people", people, "at least one person (a frame, emails, ids or user_ids)")
+        if not isinstance(force, bool):
+            raise ValidationError("force", force, "True or False")
+        size = check_int("chunk_size", chunk_size, 1, 100)
+        action = "erase" if force else "archive"
+        rows: list[dict[str, Any]] = []
+        for chunk in _chunks(idents, size):
+            found = _present(self.lookup(chunk, include_archived=True, chunk_size=size), chunk)
+            targets = [ident for ident, person in zip(chunk, found, strict=True) if person is not None]
+            status_code = None
+            if targets:
+                params = [(f"people[{i}][{kind}]", value) for i, (kind, value) in enumerate(targets)]
+                params.append(("force", "true" if force else "false"))
+                status_code = self.send("DELETE", "/people", params=params, ok=(204, 200)).status_code
+                if force:
+                    if self.erasure_log is None:
+                        self.erasure_log = ErasureLog()
+                    self.erasure_log.record([_ident_columns(k, v, p) for (k, v), p in zip(chunk, found, strict=True)
+                                             if p is not None])
+            for (kind, value), person in zip(chunk, found, strict=True):
+                rows.append({**_ident_columns(kind, value, person), "action": action, "tags": None,
+                             "status": Outcome.DONE if person is not None else Outcome.NOT_FOUND,
+                             "http_status": status_code if person is not None else None, "error": None})
+        return read_frame(rows, PERSON_RESULT)
+
+    def unsubscribe(self, person: str | Mapping[str, Any]) -> None:
+        """Unsubscribe one person from all email (POST /people/unsubscribe, identified in the query).
+
+        ``person`` is an email, an Encharge id, or ``{"userId": ...}``.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     pid = enc.list_people(max_people=1).item(0, "id")
+            ...     enc.unsubscribe(pid)
+            ...     enc.get_people(ids=[pid]).item(0, "unsubscribed")
+            True
+        """
+        self.send("POST", "/people/unsubscribe", params=single_identifier(person), ok=(204, 200), retry=True)
+
+    # -- tags --------------------------------------------------------------------------------
+    def tag_person(self, action: str, kind: str, value: str, tags: Sequence[str]) -> int:
+        """Add or remove tags for one person (one POST or DELETE /tags); returns the HTTP status.
+
+        ``kind`` is "email", "id" or "userId". Raises the API's error (``NotFoundError`` for
+        a person Encharge does not know). Used by the bulk runner; most code wants
+        :meth:`add_tags`.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     email = enc.list_people(max_people=1).item(0, "email")
+            ...     enc.tag_person("add", "email", email, ["vip"])
+            201
+        """
+        method = {"add": "POST", "remove": "DELETE"}[check_choice("action", action, ("add", "remove"))]
+        check_choice("kind", kind, IDENTIFIER_KINDS)
+        names = check_tags(list(tags))
+        body = {"tag": ",".join(names), kind: value}
+        return self.send(method, "/tags", json=body, ok=(200, 201, 204), retry=True).status_code
+
+    def _tagging(self, action: str, people: Any, tags: Any, progress: bool | None) -> pl.DataFrame:
+        names = check_tags(tags)
+        idents = identifiers(people)
+        if not idents:
+            raise ValidationError("people", people, "at least one person (a frame, emails, or dicts with email/id)")
+        rows: list[dict[str, Any]] = []
+        bar = _bar(progress, len(idents), f"Encharge {action} tags", threshold=20)
+        for kind, value in idents:
+            row = {**_ident_columns(kind, value), "action": action, "tags": names}
+            try:
+                status = self.tag_person(action, kind, value, names)
+                row.update(status=Outcome.DONE, http_status=status, error=None)
+            except (AuthenticationError, RateLimitExceeded):
+                raise  # nothing else can succeed with a refused key or a used-up limit
+            except APIError as error:
+                row.update(status=Outcome.NOT_FOUND if isinstance(error, NotFoundError) else Outcome.FAILED,
+                           http_status=error.status_code, error=error.message)
+            except TransportError as error:
+                row.update(status=Outcome.FAILED, http_status=None, error=error.reason)
+            rows.append(row)
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        return read_frame(rows, PERSON_RESULT)
+
+    def add_tags(self, people: Any, tags: Any, *, progress: bool | None = None) -> pl.DataFrame:
+        """Tag people (POST /tags, one request per person with the tags comma-joined).
+
+        ``people`` is any shape :mod:`enstoolkit.people` accepts (a frame with an email, id or
+        userId column, a list of emails, a Series, dicts). Returns one row per person:
+        ``status`` "done", "not found" or "failed" with Encharge's message.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     email = enc.list_people(max_people=1).item(0, "email")
+            ...     enc.add_tags([email], ["spring-2026"]).item(0, "status")
+            'done'
+        """
+        return self._tagging("add", people, tags, progress)
+
+    def remove_tags(self, people: Any, tags: Any, *, progress: bool | None = None) -> pl.DataFrame:
+        """Untag people (DELETE /tags with the same body as adding); one result row per person.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     email = enc.list_people(max_people=1).item(0, "email")
+            ...     enc.remove_tags([email], "newsletter").item(0, "action")
+            'remove'
+        """
+        return self._tagging("remove", people, tags, progress)

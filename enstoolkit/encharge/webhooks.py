@@ -1,0 +1,424 @@
+"""Receive Encharge watch triggers (event subscriptions) and read them as a DataFrame.
+
+The :class:`Listener` is a small HTTP receiver (Python's own threading HTTP server: no web
+framework needed). Encharge documents no signature, signing secret or delivery id for its
+webhooks, so the listener carries its own secret: its URL ends in ``/hooks/<secret>``
+(random, generated when not given, kept beside the events file so that the URL given to
+Encharge keeps working after a restart). A POST to any other path is refused and nothing is
+stored; so is a body that is not a JSON object, or is larger than ``max_body``. The reason is
+logged, never the secret.
+
+**Every delivery is kept**, one row each, stored in SQLite before the answer goes back
+(Encharge asks for a 2xx answer within 2 seconds; storing takes milliseconds). Two deliveries
+with equal bodies are two rows: the second is marked ``redelivery`` (a likely retry), and
+de-duplicating is the reader's choice (``events(unique=True)``), never the receiver's: the
+same tag removed twice from the same person gives two identical bodies for two real events.
+
+Custom fields under a person's ``data`` are flattened into the stored person. An event
+without an email (a ``removed-tag-*`` event carries only the person's id) gets it from
+Encharge by id when the listener has an ``encharge=`` client; the lookup runs after the
+answer has gone back.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> from enstoolkit import EnchargeClient
+    >>> from enstoolkit.sandbox import Sandbox
+    >>> db = pathlib.Path(tempfile.mkdtemp()) / "events.sqlite3"
+    >>> with Sandbox(supporters=10) as sb, Listener(db) as hooks:
+    ...     enc = EnchargeClient(sb.encharge_api_key, sb.encharge_url)
+    ...     _ = enc.create_subscription("newUser", hooks.url)
+    ...     _ = enc.upsert_people([{"email": "new.person@example.org"}])
+    ...     hooks.wait_for(1).get_column("eventType").to_list()
+    ['newUser']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import queue
+import secrets as secrets_module
+import sqlite3
+import threading
+import time
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from ..errors import ValidationError
+from ..frames import read_frame
+from ..paths import data_dir
+from ..schemas import encharge as schema
+from ..validate import is_loopback
+
+if TYPE_CHECKING:
+    from .client import EnchargeClient
+
+__all__ = ["HOOK_PREFIX", "Listener", "event_row", "flatten_person"]
+
+logger = logging.getLogger("enstoolkit.webhooks")
+HOOK_PREFIX = "/hooks/"
+MIN_SECRET = 16
+
+_CREATE = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    received_at INTEGER NOT NULL,
+    body_hash TEXT NOT NULL,
+    event_type TEXT, tag TEXT, person_id TEXT, email TEXT, email_source TEXT, user_id TEXT,
+    unsubscribed INTEGER, changed_fields TEXT, person TEXT, event_payload TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_hash ON deliveries (body_hash);
+"""
+
+
+def flatten_person(person: Mapping[str, Any]) -> dict[str, Any]:
+    """A person with the custom fields under ``data`` (at any depth) brought to the top level.
+
+    Nested keys are joined with dots, except that the group names Encharge uses around custom
+    fields (``data``, ``additionalFields``) are dropped. A name already at the top level wins.
+
+    Example:
+        >>> flatten_person({"id": "p1", "data": {"additionalFields": {"field01": "a"}, "plan": {"tier": "gold"}}})
+        {'id': 'p1', 'field01': 'a', 'plan.tier': 'gold'}
+    """
+    out: dict[str, Any] = {k: v for k, v in person.items() if k != "data"}
+
+    def walk(value: Any, prefix: str) -> None:
+        for key, item in value.items():
+            name = key if key == "additionalFields" else f"{prefix}{key}"
+            if isinstance(item, Mapping):
+                walk(item, "" if key == "additionalFields" else f"{name}.")
+            else:
+                out.setdefault(name, item)
+
+    data = person.get("data")
+    if isinstance(data, Mapping):
+        walk(data, "")
+    return out
+
+
+def _bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns of one event (a webhook body, or one that :mod:`enstoolkit.watch` made).
+
+    Example:
+        >>> row = event_row({"eventType": "removed-tag-vip", "eventPayload": {"tag": "vip"},
+        ...                  "endUserData": [{"id": "p1"}]})
+        >>> row["eventType"], row["tag"], row["personId"], row["email"]
+        ('removed-tag-vip', 'vip', 'p1', None)
+    """
+    found = event.get("endUserData")
+    people = found if isinstance(found, list) else []
+    person = flatten_person(people[0]) if people and isinstance(people[0], Mapping) else {}
+    raw = event.get("eventPayload")
+    payload: dict[str, Any] = dict(raw) if isinstance(raw, Mapping) else {}
+    changed = payload.get("changedFields") if isinstance(payload.get("changedFields"), Mapping) else None
+    event_type = event.get("eventType")
+    tag = payload.get("tag")
+    if tag is None and isinstance(event_type, str):
+        for prefix in ("added-tag-", "removed-tag-"):
+            if event_type.startswith(prefix):
+                tag = event_type[len(prefix):]
+    email = person.get("email")
+    unsubscribed = _bool(person.get("unsubscribed"))
+    if event_type == "unsubscribedUser":
+        unsubscribed = True
+    return {
+        "eventType": None if event_type is None else str(event_type),
+        "tag": None if tag is None else str(tag),
+        "personId": None if person.get("id") is None else str(person["id"]),
+        "email": None if email is None else str(email),
+        "emailSource": "event" if email else None,
+        "userId": None if person.get("userId") is None else str(person["userId"]),
+        "unsubscribed": unsubscribed,
+        "changedFields": sorted(changed) if changed is not None else None,
+        "person": json.dumps(person, sort_keys=True, default=str),
+        "eventPayload": json.dumps(payload, sort_keys=True, default=str),
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # the request line holds the secret: never logged
+        return
+
+    def _answer(self, status: int, body: Mapping[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _refuse(self, status: int, reason: str) -> None:
+        logger.warning("webhook refused (%d): %s", status, reason)
+        self.server.listener.refused += 1
+        self._answer(status, {"error": reason})
+
+    def do_GET(self) -> None:
+        self._refuse(405, "only POST is accepted")
+
+    def do_POST(self) -> None:
+        listener = self.server.listener
+        length_text = self.headers.get("Content-Length", "")
+        length = int(length_text) if length_text.isdigit() else -1
+        if self.path.split("?", 1)[0] != listener.path:
+            self.close_connection = True
+            self._refuse(404, "POST to an unknown path (the URL's secret is missing or wrong)")
+            return
+        content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            self.close_connection = True
+            self._refuse(415, "Content-Type must be application/json")
+            return
+        if length < 0:
+            self.close_connection = True
+            self._refuse(411, "a Content-Length is required")
+            return
+        if length > listener.max_body:
+            self.close_connection = True
+            self._refuse(413, f"body larger than {listener.max_body} bytes")
+            return
+        body = self.rfile.read(length)
+        try:
+            event = json.loads(body)
+        except ValueError:
+            self._refuse(400, "body is not valid JSON")
+            return
+        if not isinstance(event, dict):
+            self._refuse(400, "body must be a JSON object")
+            return
+        seq, redelivery = listener.store(body, event)
+        self._answer(200, {"stored": seq, "redelivery": redelivery})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], listener: Listener) -> None:
+        self.listener = listener
+        super().__init__(address, _Handler)
+
+
+class Listener:
+    """A receiver for Encharge webhooks that keeps every delivery in SQLite.
+
+    Args:
+        path: the SQLite file (default: ``webhooks.sqlite3`` in the user's enstoolkit data folder);
+            the secret is kept beside it (``<path>.secret``).
+        host: where to listen; loopback unless ``expose=True`` (for use behind a tunnel or a
+            reverse proxy: see the README).
+        port: 0 for a free port.
+        secret: the URL's secret (at least 16 characters); generated and stored when not given.
+        max_body: the largest body accepted, in bytes (larger: 413).
+        encharge: a client to look up, by id, the email of events that carry none.
+        public_url: the address Encharge should call when the listener is behind a proxy or a
+            tunnel (``https://hooks.example.org``); :attr:`url` then uses it.
+        expose: allow ``host`` to be other than loopback.
+
+    Attributes:
+        url: the address to give :meth:`EnchargeClient.create_subscription` (it holds the secret:
+            treat it like a password).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> with Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3") as hooks:
+        ...     hooks.url.startswith("http://127.0.0.1:"), "/hooks/" in hooks.url
+        (True, True)
+    """
+
+    def __init__(self, path: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 secret: str | None = None, max_body: int = 1_048_576, encharge: EnchargeClient | None = None,
+                 public_url: str | None = None, expose: bool = False) -> None:
+        if not is_loopback(host) and not expose:
+            raise ValidationError("host", host, "a loopback address (127.0.0.1, ::1, localhost), or expose=True "
+                                  "to listen elsewhere behind a tunnel or reverse proxy")
+        self.path_file = Path(path) if path is not None else data_dir() / "webhooks.sqlite3"
+        self.path_file.parent.mkdir(parents=True, exist_ok=True)
+        self.host = host
+        self.port = port
+        self.max_body = max_body
+        self.encharge = encharge
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self._secret = self._load_secret(secret)
+        self.path = HOOK_PREFIX + self._secret
+        self.refused = 0
+        self._lock = threading.Lock()
+        self._lookups: queue.Queue[int | None] = queue.Queue()
+        self._server: _Server | None = None
+        self._threads: list[threading.Thread] = []
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_CREATE)
+
+    def _load_secret(self, given: str | None) -> str:
+        stored = self.path_file.with_name(self.path_file.name + ".secret")
+        if given is not None:
+            if not isinstance(given, str) or len(given) < MIN_SECRET or not given.replace("-", "").replace(
+                    "_", "").isalnum():
+                raise ValidationError("secret", "[not shown]", f"at least {MIN_SECRET} letters, digits, - or _")
+            value = given
+        elif stored.exists():
+            value = stored.read_text().strip()
+        else:
+            value = secrets_module.token_urlsafe(24)
+        if not stored.exists() or stored.read_text().strip() != value:
+            stored.write_text(value + "\n")
+            stored.chmod(0o600)
+        return value
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path_file, timeout=30)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> Listener:
+        """Start receiving (and the background email lookups)."""
+        if self._server is not None:
+            return self
+        bind = "127.0.0.1" if self.host == "localhost" else self.host.strip("[]")
+        self._server = _Server((bind, self.port), self)
+        self.port = int(self._server.server_address[1])
+        serve = threading.Thread(target=self._server.serve_forever, name="enstoolkit-webhooks", daemon=True)
+        lookups = threading.Thread(target=self._lookup_worker, name="enstoolkit-webhook-lookups", daemon=True)
+        self._threads = [serve, lookups]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop receiving (stored events stay in the file)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self._lookups.put(None)
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads = []
+
+    def __enter__(self) -> Listener:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The webhook URL, with the secret (``http://127.0.0.1:<port>/hooks/<secret>``, or under ``public_url``)."""
+        if self.public_url:
+            return self.public_url + self.path
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{self.path}"
+
+    def __repr__(self) -> str:
+        return f"Listener(host={self.host!r}, port={self.port}, deliveries={self.count()})"
+
+    # -- receiving -------------------------------------------------------------------------
+    def store(self, body: bytes, event: Mapping[str, Any]) -> tuple[int, bool]:
+        """Keep one delivery; returns its number and whether an earlier one had the same body."""
+        digest = hashlib.sha256(body).hexdigest()
+        row = event_row(event)
+        with self._lock, self._connect() as db:
+            earlier = db.execute("SELECT 1 FROM deliveries WHERE body_hash = ? LIMIT 1", (digest,)).fetchone()
+            cursor = db.execute(
+                "INSERT INTO deliveries (received_at, body_hash, event_type, tag, person_id, email, email_source,"
+                " user_id, unsubscribed, changed_fields, person, event_payload) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (int(time.time() * 1000), digest, row["eventType"], row["tag"], row["personId"], row["email"],
+                 row["emailSource"], row["userId"], None if row["unsubscribed"] is None else int(row["unsubscribed"]),
+                 json.dumps(row["changedFields"]) if row["changedFields"] is not None else None, row["person"],
+                 row["eventPayload"]))
+            seq = int(cursor.lastrowid or 0)
+        if row["email"] is None and row["personId"] and self.encharge is not None:
+            self._lookups.put(seq)  # after the answer: Encharge wants it within 2 seconds
+        return seq, earlier is not None
+
+    def _lookup_worker(self) -> None:
+        while True:
+            seq = self._lookups.get()
+            if seq is None:
+                return
+            with self._connect() as db:
+                row = db.execute("SELECT person_id FROM deliveries WHERE seq = ?", (seq,)).fetchone()
+            if row is None or self.encharge is None:
+                continue
+            try:
+                found = self.encharge.get_people(ids=[row[0]], include_archived=True)
+            except Exception as exc:  # a failed lookup leaves the email empty, and says so
+                logger.warning("email lookup for delivery %d failed: %s", seq, exc)
+                with self._lock, self._connect() as db:
+                    db.execute("UPDATE deliveries SET email_source = ? WHERE seq = ?", ("lookup failed", seq))
+                continue
+            email = found.item(0, "email") if found.height else None
+            with self._lock, self._connect() as db:
+                db.execute("UPDATE deliveries SET email = ?, email_source = ? WHERE seq = ?",
+                           (email, "lookup" if email else "not in Encharge", seq))
+
+    # -- reading ---------------------------------------------------------------------------
+    def count(self) -> int:
+        """How many deliveries are stored."""
+        with self._connect() as db:
+            return int(db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0])
+
+    def events(self, event_type: str | None = None, *, unique: bool = False) -> pl.DataFrame:
+        """The stored deliveries, oldest first, one row each (optionally of one type).
+
+        ``redelivery`` marks a body equal to an earlier one; ``unique=True`` leaves those out.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3").events().columns[:4]
+            ['seq', 'receivedAt', 'eventType', 'tag']
+        """
+        query = ("SELECT seq, received_at, event_type, tag, person_id, email, email_source, user_id, unsubscribed,"
+                 " changed_fields, person, event_payload, body_hash,"
+                 " EXISTS (SELECT 1 FROM deliveries e WHERE e.body_hash = d.body_hash AND e.seq < d.seq)"
+                 " FROM deliveries d")
+        args: tuple[Any, ...] = ()
+        if event_type is not None:
+            query += " WHERE event_type = ?"
+            args = (event_type,)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY seq", args).fetchall()
+        records = []
+        for row in rows:
+            record = dict(zip(schema.EVENT, row, strict=True))
+            record["changedFields"] = json.loads(record["changedFields"]) if record["changedFields"] else None
+            record["unsubscribed"] = None if record["unsubscribed"] is None else bool(record["unsubscribed"])
+            record["redelivery"] = bool(record["redelivery"])
+            records.append(record)
+        frame = read_frame(records, schema.EVENT)
+        return frame.filter(~pl.col("redelivery")) if unique else frame
+
+    def wait_for(self, count: int, *, timeout: float = 10.0, event_type: str | None = None) -> pl.DataFrame:
+        """Wait until at least ``count`` deliveries (of ``event_type``) are stored, then return them.
+
+        Raises ``TimeoutError`` naming how many arrived.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.events(event_type)
+            if frame.height >= count:
+                return frame
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{frame.height} of {count} events arrived within {timeout:.0f} s")
+            time.sleep(0.05)
+
+    def clear(self) -> None:
+        """Forget every stored delivery."""
+        with self._lock, self._connect() as db:
+            db.execute("DELETE FROM deliveries")

@@ -1,0 +1,19 @@
+"""The ENS client: session (auth), payload checks, supporters, queries, pages and export jobs.
+
+Example:
+    >>> from enstoolkit.ens import ENSClient, PAGE_TYPES
+    >>> "pet" in PAGE_TYPES
+    True
+"""
+
+from .auth import ENSAuth
+from .client import ENSClient
+from .core import DEFAULT_BASE_URL, ENS_HOSTS, normalise_base_url
+from .export import EXPORT_FILE_TYPES, EXPORT_FORMATS, export_layout, read_export_csv
+from .pages import PAGE_STATUSES, PAGE_TYPES
+from .query import QUERY_TYPES, search_filter
+
+__all__ = [
+    "DEFAULT_BASE_URL", "ENS_HOSTS", "EXPORT_FILE_TYPES", "EXPORT_FORMATS", "PAGE_STATUSES", "PAGE_TYPES",
+    "QUERY_TYPES", "ENSAuth", "ENSClient", "export_layout", "normalise_base_url", "read_export_csv", "search_filter",
+]

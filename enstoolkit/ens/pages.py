@@ -1,0 +1,196 @@
+"""ENS pages: list them, read one, and process one as a supporter would (sign-up, petition, donation, advocacy).
+
+Example:
+    >>> from enstoolkit import ENSClient
+    >>> from enstoolkit.sandbox import Sandbox
+    >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+    ...     ens.get_page(100).item(0, "name")
+    'Newsletter Sign Up'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import polars as pl
+
+from ..errors import APIError, PageProcessingError, ValidationError
+from ..frames import read_frame
+from ..http import json_or_none
+from ..schemas import ens as schema
+from ..validate import check_choice, check_id
+from .core import ENSCore
+from .payloads import check_transaction, one_record, standard_supporter, txn_fields
+
+__all__ = ["PAGE_STATUSES", "PAGE_TYPES", "PageMethods"]
+
+#: Page types the ENS spec lists for GET /page (the overview names dcf, mem, ems, unsub, pet, et, nd).
+PAGE_TYPES = ("dcf", "mem", "ems", "unsub", "pet", "et", "nd", "premium", "ecommerce", "survey", "sp", "ss", "sh",
+              "cc", "tp", "ev", "ec", "leadgen")
+PAGE_STATUSES = ("new", "live", "close", "tested", "block", "delete")
+
+
+class PageMethods(ENSCore):
+    """Page methods of :class:`enstoolkit.ENSClient`."""
+
+    def get_pages(self, type: str, status: str | None = None) -> pl.DataFrame:
+        """Pages of one type (GET /page), optionally of one status.
+
+        ``type`` is the query type (dcf, mem, ems, unsub, pet, et, nd, ...); ENS answers
+        with its own ``type``/``subType`` (a dcf page is type ``dc``, subType ``DCF``).
+
+        Example:
+            >>> from enstoolkit import ENSClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+            ...     ens.get_pages("dcf", "live").select("type", "subType").row(0)
+            ('dc', 'DCF')
+        """
+        params = {"type": check_choice("type", type, PAGE_TYPES)}
+        if status is not None:
+            params["status"] = check_choice("status", status, PAGE_STATUSES)
+        return read_frame(self.send("GET", "/page", params=params).content, schema.PAGE, extra=True)
+
+    def get_page(self, page_id: int | str) -> pl.DataFrame:
+        """One page's attributes (GET /page/{id}) as a one-row frame.
+
+        Raises :class:`~enstoolkit.errors.NotFoundError` for an unknown page.
+
+        Example:
+            >>> from enstoolkit import ENSClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+            ...     ens.get_page(100).item(0, "name")
+            'Newsletter Sign Up'
+        """
+        pid = check_id("page_id", page_id)
+        body = json_or_none(self.send("GET", f"/page/{pid}"))
+        if not isinstance(body, Mapping):
+            raise APIError("ENS", 200, "page answered without a page object", method="GET", path=f"/page/{pid}")
+        return read_frame([body], schema.PAGE, extra=True)
+
+    def process_body(
+        self,
+        supporter: Mapping[str, Any] | pl.DataFrame,
+        *,
+        questions: Mapping[str, Any] | None = None,
+        transaction: Mapping[str, Any] | None = None,
+        contact_message: Mapping[str, str] | None = None,
+        standard_field_names: bool = False,
+        demo: bool = False,
+        suppress_auto_responder: bool = False,
+        tracking_id: str | None = None,
+        appeal_code: str | None = None,
+        txn: Mapping[int, str] | Iterable[str] | None = None,
+    ) -> dict[str, Any]:
+        """The body of a page submission, checked (see :meth:`process_page`); nothing is sent.
+
+        Example:
+            >>> from enstoolkit import ENSClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+            ...     ens.process_body({"Email Address": "a@example.org"}, demo=True)
+            {'supporter': {'Email Address': 'a@example.org'}, 'demo': True}
+        """
+        data = one_record(supporter, "supporter")
+        # checks that need no request first: nothing goes out when the input is wrong
+        checked_transaction = None
+        if transaction is not None:
+            checked_transaction = check_transaction(transaction, live_card_host=demo or self.live_card_host)
+        if contact_message is not None and not (isinstance(contact_message, Mapping) and all(
+                isinstance(contact_message.get(k), str) and str(contact_message.get(k, "")).strip()
+                for k in ("subject", "message"))):
+            raise ValidationError("contact_message", contact_message,
+                                  "a mapping with non-empty 'subject' and 'message'")
+        extra_txn = txn_fields(txn)
+        if standard_field_names:
+            sup = standard_supporter(data, self.get_fields().get_column("property").drop_nulls().to_list())
+        else:
+            sup = self.check_record(data, "supporter")
+            if self.email_field not in sup:
+                raise ValidationError("supporter", sorted(data), f"a supporter with {self.email_field!r}")
+        merged: dict[str, Any] = dict(data.get("questions") or {})
+        merged.update(questions or {})
+        if merged:
+            sup["questions"] = self.check_questions(merged, "questions")
+        body: dict[str, Any] = {"supporter": sup}
+        for flag, key in ((standard_field_names, "standardFieldNames"), (demo, "demo"),
+                          (suppress_auto_responder, "suppressAutoResponder")):
+            if flag:
+                body[key] = True
+        if tracking_id is not None:
+            body["trackingId"] = str(tracking_id)
+        if appeal_code is not None:
+            body["appealCode"] = str(appeal_code)
+        if checked_transaction is not None:
+            body["transaction"] = checked_transaction
+        if contact_message is not None:
+            body["contactMessage"] = dict(contact_message)
+        body.update(extra_txn)
+        return body
+
+    def process_page(
+        self,
+        page_id: int | str,
+        supporter: Mapping[str, Any] | pl.DataFrame,
+        *,
+        questions: Mapping[str, Any] | None = None,
+        transaction: Mapping[str, Any] | None = None,
+        contact_message: Mapping[str, str] | None = None,
+        standard_field_names: bool = False,
+        demo: bool = False,
+        suppress_auto_responder: bool = False,
+        tracking_id: str | None = None,
+        appeal_code: str | None = None,
+        txn: Mapping[int, str] | Iterable[str] | None = None,
+    ) -> pl.DataFrame:
+        """Submit a page as a supporter would (POST /page/{id}/process).
+
+        Works for data capture (sign-up, opt-in, petition), donation and advocacy (email
+        to target) pages. Never retried automatically: a repeat would sign a petition or
+        charge a card twice. ENS's ``status: ERROR`` raises
+        :class:`~enstoolkit.errors.PageProcessingError`.
+
+        Args:
+            page_id: the page.
+            supporter: field name -> value (property names with ``standard_field_names``).
+            questions: question name -> "Y"/"N" (``question.{id}`` keys also work).
+            transaction: donation fields (donationAmt, paymenttype, ccnumber, ...).
+            contact_message: ``{"subject": ..., "message": ...}`` for advocacy pages.
+            txn: external references txn1..txn10, as a list or a mapping of number -> value.
+
+        Example:
+            >>> from enstoolkit import ENSClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+            ...     ens.process_page(100, {"Email Address": "joe.smith@noaddress.com", "First Name": "Joe"},
+            ...                      questions={"Marketing Optin": "Y"}).item(0, "status")
+            'SUCCESS'
+        """
+        pid = check_id("page_id", page_id)
+        body = self.process_body(
+            supporter, questions=questions, transaction=transaction, contact_message=contact_message,
+            standard_field_names=standard_field_names, demo=demo, suppress_auto_responder=suppress_auto_responder,
+            tracking_id=tracking_id, appeal_code=appeal_code, txn=txn)
+        return self.send_process(pid, body)
+
+    def send_process(self, page_id: int, body: Mapping[str, Any]) -> pl.DataFrame:
+        """POST a checked body (from :meth:`process_body`) to a page, once; the result as a one-row frame.
+
+        Example:
+            >>> from enstoolkit import ENSClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+            ...     body = ens.process_body({"Email Address": "a@example.org"}, demo=True)
+            ...     ens.send_process(110, body).item(0, "status")
+            'SUCCESS'
+        """
+        path = f"/page/{check_id('page_id', page_id)}/process"
+        result = json_or_none(self.send("POST", path, json=dict(body), retry=False))
+        if not isinstance(result, Mapping):
+            raise APIError("ENS", 200, "page processing answered without a result object", method="POST", path=path)
+        if str(result.get("status", "")).upper() == "ERROR":
+            raise PageProcessingError(self.redact(str(result.get("error") or result.get("message")
+                                                      or "processing failed")), dict(result), method="POST", path=path)
+        return read_frame([result], schema.PROCESS_RESULT, extra=True)

@@ -1,0 +1,98 @@
+"""What time the server thinks it is, from the ``Date`` header of its answers (and any timestamp it sends).
+
+Used to settle page submissions whose answer was lost: a transaction that ENS created for a
+request must be dated at or after the server's clock when the request was sent. The server's
+clock is only known within bounds: ``Date`` has whole seconds, and the answer was stamped
+somewhere between sending and receiving. Each answer gives bounds on (server clock - this
+machine's clock); :class:`ServerClock` keeps their intersection, which narrows as answers
+come in, and starts again from the latest answer when they disagree (the server's clock was
+set, or jumped).
+
+Example:
+    >>> import httpx
+    >>> clock = ServerClock()
+    >>> request = httpx.Request("GET", "http://h/x", extensions={SENT_AT: 1_000.0})
+    >>> clock.observe(httpx.Response(200, headers={"Date": "Thu, 01 Jan 1970 00:16:40 GMT"}, request=request),
+    ...               received=1_000.2)
+    >>> clock.offset()
+    (-0.2, 1.0)
+    >>> clock.calibrate(1_000.0, 1_000.1, 1_000_500)   # the server stamped 1,000.5 s within that exchange
+    >>> clock.offset()
+    (0.4, 0.5)
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+
+import httpx
+
+__all__ = ["SENT_AT", "ServerClock"]
+
+#: The request extension that carries this machine's clock when the request was sent.
+SENT_AT = "enstoolkit.sent_at"
+
+
+class ServerClock:
+    """Bounds on (server clock - this machine's clock), in seconds, narrowed by every answer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._offset: tuple[float, float] | None = None
+        self.observed = 0
+        self.resets = 0
+
+    def _take(self, low: float, high: float) -> None:
+        with self._lock:
+            self.observed += 1
+            if self._offset is None:
+                self._offset = (low, high)
+                return
+            lo, hi = max(self._offset[0], low), min(self._offset[1], high)
+            if lo > hi:  # the server's clock moved: believe the latest answer
+                self._offset = (low, high)
+                self.resets += 1
+            else:
+                self._offset = (lo, hi)
+
+    def observe(self, response: httpx.Response, *, received: float | None = None) -> None:
+        """Take the bounds from one answer's ``Date`` header (called for every response, as an event hook)."""
+        text = response.headers.get("date")
+        try:
+            sent = float(response.request.extensions.get(SENT_AT) or 0)
+        except RuntimeError:  # a response built without a request
+            return
+        if not text or not sent:
+            return
+        try:
+            stamped = email.utils.parsedate_to_datetime(text).timestamp()
+        except (TypeError, ValueError, IndexError):
+            return
+        now = time.time() if received is None else received
+        self._take(round(stamped - now, 6), round(stamped + 1.0 - sent, 6))
+
+    def calibrate(self, sent: float, received: float, server_ms: int | float) -> None:
+        """Narrow the bounds with a millisecond timestamp the server wrote while handling one request.
+
+        ``sent`` and ``received`` are this machine's clock (seconds) around that request.
+        """
+        stamped = float(server_ms) / 1000
+        self._take(round(stamped - received, 6), round(stamped - sent, 6))
+
+    def offset(self) -> tuple[float, float] | None:
+        """``(low, high)``: the server's clock is this machine's plus between low and high seconds."""
+        with self._lock:
+            return self._offset
+
+    def now_ms(self) -> tuple[int, int] | None:
+        """Bounds on the server's clock now, in epoch milliseconds, or None before any answer."""
+        return self.at_ms(time.time())
+
+    def at_ms(self, moment: float) -> tuple[int, int] | None:
+        """Bounds on the server's clock at ``moment`` (this machine's clock, in seconds), in epoch milliseconds."""
+        offset = self.offset()
+        if offset is None:
+            return None
+        return int((moment + offset[0]) * 1000), int((moment + offset[1]) * 1000) + 1

@@ -1,0 +1,215 @@
+"""One rule for "people" arguments: which column holds the email, and which shapes are accepted.
+
+Every public function that takes people, supporters or emails (the clients' bulk methods,
+:mod:`enstoolkit.bulk`, :mod:`enstoolkit.actions`, the panels) goes through here, so all of
+them accept the same shapes and refuse the rest the same way:
+
+- a polars DataFrame with an email column (:data:`EMAIL_COLUMNS`, in that order of
+  preference), or with Encharge's ``id``/``userId`` columns;
+- a polars Series of emails (or of Encharge ids when the Series is named ``id``/``userId``);
+- a list (or tuple, set, any iterable) of email addresses, or of dicts with an email, ``id``
+  or ``userId`` key;
+- one email address, or text pasted from a spreadsheet (emails separated by commas,
+  semicolons, spaces or line breaks).
+
+Anything else raises :class:`~enstoolkit.errors.ValidationError` naming the argument and the
+accepted shapes, before any request is sent.
+
+Example:
+    >>> import polars as pl
+    >>> emails(pl.DataFrame({"Email Address": [" A@example.org", "b@example.org"]}))
+    ['a@example.org', 'b@example.org']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+from .errors import ValidationError
+from .validate import is_valid_email
+
+__all__ = ["ACCEPTED", "EMAIL_COLUMNS", "IDENTIFIER_KINDS", "email_column", "emails", "identifiers", "records"]
+
+#: Email column names, in order of preference: Encharge's, ENS's field name, ENS's property, ENS's export
+#: header, a spreadsheet's.
+EMAIL_COLUMNS = ("email", "Email Address", "emailAddress", "Supporter Email", "Email")
+#: Encharge identifiers, in the order a row is matched by them.
+IDENTIFIER_KINDS = ("id", "userId", "email")
+ACCEPTED = ("a frame with an email column (or id/userId), a polars Series of emails, a list of emails, "
+            "a list of dicts with email/id/userId, or pasted emails")
+_SEPARATORS = re.compile(r"[,;\s]+")
+_MAX_SHOWN = 5
+
+
+def email_column(columns: Sequence[str], *, preferred: str | None = None, argument: str = "people") -> str:
+    """The email column among ``columns``: ``preferred`` when given, else the first of :data:`EMAIL_COLUMNS`.
+
+    Raises :class:`ValidationError` naming the columns looked for (a frame without one can
+    not be matched by email, and guessing would give a quiet wrong answer).
+
+    Example:
+        >>> email_column(["supporterId", "Email Address"])
+        'Email Address'
+        >>> email_column(["id", "E-mail"], preferred="E-mail")
+        'E-mail'
+    """
+    names = list(columns)
+    if preferred is not None:
+        if preferred in names:
+            return preferred
+        raise ValidationError(argument, names, f"a frame with the email column {preferred!r}")
+    for name in EMAIL_COLUMNS:
+        if name in names:
+            return name
+    raise ValidationError(argument, names[:12], "a frame with an email column: one of " + ", ".join(EMAIL_COLUMNS),
+                          detail="pass email_column=... to name another")
+
+
+def _rows(people: Any, argument: str) -> list[Any]:
+    """The items of any accepted container, as a list (frames as dicts)."""
+    if isinstance(people, pl.DataFrame):
+        return list(people.iter_rows(named=True))
+    if isinstance(people, pl.Series):
+        if people.dtype not in (pl.String, pl.Null) and not people.dtype.is_integer():
+            raise ValidationError(argument, f"a Series of {people.dtype}", ACCEPTED)
+        kind = people.name if people.name in ("id", "userId") else "email"
+        return [{kind: v} for v in people.to_list()]
+    if isinstance(people, Mapping):
+        return [dict(people)]
+    if isinstance(people, (str, bytes, int, float, bool)) or people is None:
+        raise ValidationError(argument, people, ACCEPTED)
+    try:
+        return list(people)
+    except TypeError:
+        raise ValidationError(argument, type(people).__name__, ACCEPTED) from None
+
+
+def _bad(argument: str, bad: list[Any], what: str) -> ValidationError:
+    shown = bad[:_MAX_SHOWN]
+    return ValidationError(argument, shown, what, detail=f"{len(bad):,} not valid" if len(bad) > 1 else None)
+
+
+def emails(people: Any, *, argument: str = "people", email_field: str | None = None) -> list[str]:
+    """Email addresses from any accepted shape: trimmed, lowercased, each once, in order.
+
+    ``email_field`` names the frame's email column when it is none of :data:`EMAIL_COLUMNS`.
+    Blank values are skipped; an invalid address raises (listing the first few).
+
+    Example:
+        >>> emails("A@example.org; b@example.org\\nA@example.org")
+        ['a@example.org', 'b@example.org']
+        >>> emails(pl.Series(["c@example.org", None]))
+        ['c@example.org']
+    """
+    if isinstance(people, str):
+        values: list[Any] = [v for v in _SEPARATORS.split(people) if v]
+    elif isinstance(people, pl.DataFrame):
+        column = email_column(people.columns, preferred=email_field, argument=argument)
+        values = people.get_column(column).to_list()
+    else:
+        values = []
+        for row in _rows(people, argument):
+            if isinstance(row, Mapping):
+                found = email_field if email_field and email_field in row else next(
+                    (c for c in EMAIL_COLUMNS if c in row), None)
+                if found is None:
+                    raise ValidationError(f"{argument}[{len(values)}]", dict(row), "a row with an email: one of "
+                                          + ", ".join(EMAIL_COLUMNS))
+                values.append(row[found])
+            else:
+                values.append(row)
+    out: list[str] = []
+    seen: set[str] = set()
+    bad: list[Any] = []
+    for value in values:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if not isinstance(value, str):
+            bad.append(value)
+            continue
+        text = value.strip().lower()
+        if not is_valid_email(text):
+            bad.append(value)
+        elif text not in seen:
+            seen.add(text)
+            out.append(text)
+    if bad:
+        raise _bad(argument, bad, "valid email addresses such as name@example.org")
+    return out
+
+
+def identifiers(people: Any, *, argument: str = "people", email_field: str | None = None) -> list[tuple[str, str]]:
+    """Encharge identifiers ``(kind, value)`` from any accepted shape, in order, each once.
+
+    A row is identified by its ``id``, else its ``userId``, else its email (the email column
+    rule above). Emails are validated, trimmed and lowercased.
+
+    Example:
+        >>> identifiers([{"id": "p1"}, "B@example.org", {"userId": 7}])
+        [('id', 'p1'), ('email', 'b@example.org'), ('userId', '7')]
+    """
+    if isinstance(people, str):
+        return [("email", e) for e in emails(people, argument=argument)]
+    if isinstance(people, pl.DataFrame) and not {"id", "userId"} & set(people.columns):
+        return [("email", e) for e in emails(people, argument=argument, email_field=email_field)]
+    out: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for n, row in enumerate(_rows(people, argument)):
+        ident: tuple[str, str] | None = None
+        if isinstance(row, str):
+            found = emails(row, argument=f"{argument}[{n}]")
+            if len(found) != 1:
+                raise ValidationError(f"{argument}[{n}]", row, "one email address per item")
+            ident = ("email", found[0])
+        elif isinstance(row, Mapping):
+            for kind in ("id", "userId"):
+                value = row.get(kind)
+                if value is not None and not isinstance(value, bool) and isinstance(value, (str, int)) \
+                        and str(value).strip():
+                    ident = (kind, str(value).strip())
+                    break
+            if ident is None:
+                column = email_field if email_field and email_field in row else next(
+                    (c for c in EMAIL_COLUMNS if row.get(c) is not None), None)
+                if column is not None and row.get(column) is not None:
+                    found = emails([row[column]], argument=f"{argument}[{n}][{column!r}]")
+                    ident = ("email", found[0]) if found else None
+        if ident is None:
+            if isinstance(row, Mapping) and all(v is None for v in row.values()):
+                continue  # an empty row (all nulls) in a frame: nothing to act on
+            raise ValidationError(f"{argument}[{n}]", row, "an email address, or a row with an email, id or userId")
+        if ident not in seen:
+            seen.add(ident)
+            out.append(ident)
+    return out
+
+
+def records(data: Any, *, argument: str = "records") -> list[dict[str, Any]]:
+    """Records (dicts) from a frame, one dict, or an iterable of dicts; null values dropped.
+
+    Example:
+        >>> records(pl.DataFrame({"email": ["a@example.org"], "city": [None]}))
+        [{'email': 'a@example.org'}]
+    """
+    accepted = "a frame, a dict, or a list of dicts"
+    if isinstance(data, pl.DataFrame):
+        rows: Iterable[Any] = data.iter_rows(named=True)
+    elif isinstance(data, Mapping):
+        rows = [data]
+    elif isinstance(data, (str, bytes, int, float, bool, pl.Series)) or data is None:
+        raise ValidationError(argument, data if not isinstance(data, pl.Series) else "a Series", accepted)
+    else:
+        try:
+            rows = list(data)
+        except TypeError:
+            raise ValidationError(argument, type(data).__name__, accepted) from None
+    out = []
+    for row in rows:
+        if not isinstance(row, Mapping):
+            raise ValidationError(argument, row, accepted)
+        out.append({k: v for k, v in row.items() if v is not None})
+    return out

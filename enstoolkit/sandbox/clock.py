@@ -1,0 +1,73 @@
+"""The sandbox's clock: a deterministic start, then real time, and jumps on request.
+
+The synthetic account is generated as of :attr:`SandboxClock.start` (the same seed and start
+give the same data). From then on the clock runs with real time, so two gifts made 1.2 s
+apart carry different times, and :meth:`SandboxClock.advance` jumps it forward (an hour for
+the rate limit, a token's lifetime, a review window) without waiting. The ENS side (tokens,
+the hourly limit, transactions, export jobs), the Encharge side (people's dates) and the
+``Date`` header of every answer all read this clock.
+
+Example:
+    >>> import datetime as dt
+    >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
+    >>> before = clock.now()
+    >>> _ = clock.advance(hours=2)
+    >>> round((clock.now() - before).total_seconds() / 3600)
+    2
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+__all__ = ["SandboxClock"]
+
+
+class SandboxClock:
+    """A clock that starts at ``start``, runs with real time and can be moved forward."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=dt.UTC)
+        self.start = start
+        self._t0 = time.monotonic()
+        self._jumped = 0.0
+        self._lock = threading.Lock()
+
+    def elapsed(self) -> float:
+        """Seconds since the start (real time plus every jump): a monotonic reading for timeouts and windows."""
+        with self._lock:
+            return time.monotonic() - self._t0 + self._jumped
+
+    def now(self) -> dt.datetime:
+        """The sandbox's current time (UTC)."""
+        return self.start + dt.timedelta(seconds=self.elapsed())
+
+    def time(self) -> float:
+        """The sandbox's current time in seconds since the epoch (as ``time.time``)."""
+        return self.start.timestamp() + self.elapsed()
+
+    def now_ms(self) -> int:
+        """The sandbox's current time in epoch milliseconds."""
+        return int(self.time() * 1000)
+
+    def advance(self, seconds: float = 0.0, *, minutes: float = 0.0, hours: float = 0.0, days: float = 0.0
+                ) -> dt.datetime:
+        """Move the clock forward; returns the new time.
+
+        Example:
+            >>> clock = SandboxClock(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+            >>> clock.advance(days=1).date()
+            datetime.date(2026, 1, 2)
+        """
+        step = seconds + 60 * minutes + 3600 * hours + 86_400 * days
+        if step < 0:
+            raise ValueError(f"advance({step} s): the clock only moves forward")
+        with self._lock:
+            self._jumped += step
+        return self.now()
+
+    def __repr__(self) -> str:
+        return f"SandboxClock(now={self.now().isoformat(timespec='seconds')})"

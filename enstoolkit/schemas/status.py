@@ -1,0 +1,61 @@
+"""The status vocabularies of the toolkit's own frames, as string enums.
+
+- :class:`Outcome`: what happened to one row of an action (tagging, processing, deleting, syncing).
+- :class:`ItemState`: where one item of a journalled bulk run is.
+- :class:`RunStatus`: where a whole bulk run is.
+- :class:`Severity`: how urgent an audit finding is.
+
+They are ``StrEnum``s, so they compare equal to their text and are stored as text in frames.
+
+Example:
+    >>> Outcome.DONE == "done", str(ItemState.UNKNOWN)
+    (True, 'unknown')
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["ItemState", "Outcome", "RunStatus", "Severity"]
+
+
+class Outcome(StrEnum):
+    """The result of one row of an action, in every result frame."""
+
+    DONE = "done"
+    FAILED = "failed"  # the API refused it (its message is in ``error``)
+    NOT_FOUND = "not found"  # the person or supporter does not exist
+    SKIPPED = "skipped"  # deliberately not sent (the reason is in ``error``)
+    INVALID = "invalid"  # bad input found before sending
+    UNKNOWN = "unknown"  # the answer was lost: it may or may not have happened
+    NOT_ATTEMPTED = "not attempted"  # the run stopped first; resume it
+
+
+class ItemState(StrEnum):
+    """An item of a journalled bulk run."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # the intent is recorded; the request is (being) sent
+    DONE = "done"
+    FAILED = "failed"
+    RETRY = "retry"  # not carried out, safe to send again
+    UNKNOWN = "unknown"  # a non-idempotent request whose answer was lost
+    SKIPPED = "skipped"
+
+
+class RunStatus(StrEnum):
+    """A journalled bulk run."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    NEEDS_REVIEW = "needs review"
+    COMPLETED = "completed"
+
+
+class Severity(StrEnum):
+    """An audit finding's severity, most urgent first."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
