@@ -1,7 +1,10 @@
-"""Run the ready-made notebooks headless (nbclient) and save them with their outputs.
+"""The ready-made notebooks (package data, beside this module), and running them headless.
 
-``python -m enstoolkit.notebooks [NOTEBOOK ...]`` re-executes notebooks in place, against
-the sandbox unless credentials are set. Outputs carry no secrets, ports or timings.
+The notebooks ship inside the package, so ``pip install 'enstoolkit[notebook]'`` brings them
+(the repository's ``notebooks/`` points here). :func:`execute` runs one with nbclient,
+parameters injected the way papermill does; ``python -m enstoolkit.notebooks [NOTEBOOK ...]``
+re-executes them in place against the sandbox unless credentials are set. Outputs carry no
+secrets, ports or timings.
 
 Example:
     >>> from enstoolkit.notebooks import NOTEBOOK_DIR
@@ -18,7 +21,22 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parent
+NOTEBOOKS = ("quickstart.ipynb", "supporter_audit.ipynb", "optin_analysis.ipynb", "actions.ipynb")
+
+
+def notebook_path(name: str) -> Path:
+    """The path of one of the ready-made notebooks (package data, read with ``importlib.resources``).
+
+    Example:
+        >>> notebook_path("quickstart.ipynb").name
+        'quickstart.ipynb'
+    """
+    from importlib.resources import files
+
+    if name not in NOTEBOOKS:
+        raise ValueError(f"notebook {name!r}: expected one of {', '.join(NOTEBOOKS)}")
+    return Path(str(files("enstoolkit.notebooks").joinpath(name)))
 
 
 def inject_parameters(nb: Any, parameters: Mapping[str, object]) -> Any:

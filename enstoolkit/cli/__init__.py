@@ -1,0 +1,49 @@
+"""The ``enstoolkit`` command. Each command is a module here that registers its own subcommand.
+
+Example:
+    >>> from enstoolkit.cli import build_parser
+    >>> build_parser().parse_args(["sandbox", "--port", "8765"]).port
+    8765
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from .._version import __version__
+from . import audit, serve
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: The modules that add a subcommand, in the order ``--help`` lists them.
+COMMANDS = (serve, audit)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``enstoolkit`` command.
+
+    Example:
+        >>> build_parser().parse_args(["audit", "--sandbox"]).sandbox
+        True
+    """
+    parser = argparse.ArgumentParser(prog="enstoolkit", description="Engaging Networks and Encharge for analysts.")
+    parser.add_argument("--version", action="version", version=f"enstoolkit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    ``enstoolkit sandbox`` and ``enstoolkit demo`` serve until Ctrl-C (or SIGTERM);
+    ``enstoolkit audit`` exits non-zero when a notebook fails.
+
+    Example:
+        >>> build_parser().parse_args(["demo"]).port  # the demo's fixed port
+        8765
+    """
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))

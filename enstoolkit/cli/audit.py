@@ -1,0 +1,92 @@
+"""``enstoolkit audit``: the audit and opt-in notebooks run headless, HTML reports and CSVs into a folder.
+
+Example:
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> register(parser.add_subparsers(dest="command"))
+    >>> parser.parse_args(["audit", "--sandbox"]).sandbox
+    True
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from .common import CREDENTIALS
+
+__all__ = ["AUDIT_NOTEBOOKS", "register", "run_audit"]
+
+AUDIT_NOTEBOOKS = ("supporter_audit.ipynb", "optin_analysis.ipynb")
+
+
+def register(sub: Any) -> None:
+    """Add the ``audit`` command."""
+    audit = sub.add_parser("audit", help="run the audit and opt-in notebooks headless; HTML reports and CSVs",
+                           description="Run supporter_audit and optin_analysis headless, write the executed "
+                                       "notebooks as HTML and the findings as CSV into --out, print a summary.")
+    audit.add_argument("--out", type=Path, default=Path("audit-report"), help="output folder (default: audit-report)")
+    audit.add_argument("--sandbox", action="store_true",
+                       help="use the sandbox even when ENS_API_KEY / ENCHARGE_API_KEY are set")
+    audit.add_argument("--supporters", type=int, default=5000, help="sandbox size (with no credentials or --sandbox)")
+    audit.add_argument("--timeout", type=int, default=1800, help="seconds allowed per notebook cell")
+    audit.set_defaults(handler=run_audit)
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    """``enstoolkit audit``: execute the audit notebooks headless; HTML and CSVs into ``--out``."""
+    import polars as pl
+    from nbclient.exceptions import CellExecutionError
+    from nbconvert import HTMLExporter
+
+    from ..notebooks import execute, notebook_path
+
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if args.sandbox:
+        for name in CREDENTIALS:
+            os.environ.pop(name, None)
+    using = "your accounts" if os.environ.get("ENS_API_KEY") and os.environ.get("ENCHARGE_API_KEY") else "the sandbox"
+    print(f"enstoolkit audit on {using}; reports go to {out}", flush=True)
+    failed = []
+    exporter = HTMLExporter()
+    for name in AUDIT_NOTEBOOKS:
+        source = notebook_path(name)
+        if not source.exists():
+            print(f"  {name}: missing at {source}", flush=True)
+            failed.append(name)
+            continue
+        started = time.perf_counter()
+        try:
+            nb = execute(source, cwd=out, timeout=args.timeout, save=False,
+                         parameters={"OUT_DIR": str(out), "SUPPORTERS": args.supporters})
+        except CellExecutionError as exc:
+            first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            print(f"  {name}: FAILED: {first}", flush=True)
+            failed.append(name)
+            continue
+        html, _ = exporter.from_notebook_node(nb)
+        target = out / name.replace(".ipynb", ".html")
+        target.write_text(html, encoding="utf-8")
+        print(f"  {name}: ok in {time.perf_counter() - started:.0f} s -> {target.name}", flush=True)
+    summary = out / "audit_summary.csv"
+    if summary.exists():
+        print("\nAudit findings:")
+        for check, severity, count in pl.read_csv(summary).select("check", "severity", "findings").iter_rows():
+            print(f"  {severity:<6}  {count:>7,}  {check}")
+    rates = out / "optin_rates.csv"
+    if rates.exists():
+        print("\nOpt-in rates:")
+        for question, rate in pl.read_csv(rates).select("question", "rate").iter_rows():
+            print(f"  {question:<24} {rate:.1%}")
+    csvs = sorted(p.name for p in out.glob("*.csv"))
+    print(f"\n{len(csvs)} CSV files and {len(AUDIT_NOTEBOOKS) - len(failed)} HTML reports in {out}")
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", flush=True)
+        return 1
+    return 0
+
+

@@ -1,0 +1,92 @@
+"""What the commands share: stopping on Ctrl-C, free ports, credentials, the sandbox from command-line options.
+
+Example:
+    >>> free_port() > 0
+    True
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import socket
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..sandbox import Sandbox
+
+__all__ = ["CREDENTIALS", "add_sandbox_options", "free_port", "sandbox_from", "wait_for_stop"]
+
+CREDENTIALS = ("ENS_API_KEY", "ENS_BASE_URL", "ENCHARGE_API_KEY", "ENCHARGE_BASE_URL")
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1.
+
+    Example:
+        >>> 0 < free_port() < 65536
+        True
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_stop() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def add_sandbox_options(p: argparse.ArgumentParser, *, port: int = 0) -> None:
+    """The options that describe a sandbox: port, size, seed, limit, latency, faults.
+
+    Example:
+        >>> parser = argparse.ArgumentParser()
+        >>> add_sandbox_options(parser)
+        >>> parser.parse_args(["--supporters", "50"]).supporters
+        50
+    """
+    p.add_argument("--port", type=int, default=port, help="sandbox port on 127.0.0.1 (0: a free one)")
+    p.add_argument("--supporters", type=int, default=5000, help="synthetic supporters to seed")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the synthetic account")
+    p.add_argument("--hourly-limit", type=int, default=5000, help="ENS requests allowed per rolling hour")
+    p.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
+    p.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE",
+                   help="inject faults, e.g. error_rate=0.1, drop_after_rate=0.02, timeout_rate=0.01, "
+                        "spike_rate=0.05, spike=2, token_expiry_rate=0.001 (repeatable)")
+    p.add_argument("--fault-route", action="append", default=[], metavar="PREFIX",
+                   help="apply the faults only to URL paths starting with PREFIX (repeatable)")
+
+
+def sandbox_from(args: argparse.Namespace) -> Sandbox:
+    """A sandbox as the command-line options describe it (not started)."""
+    from ..sandbox import Sandbox
+
+    port = args.port
+    if port:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                print(f"port {port} is in use; using a free one", flush=True)
+                port = 0
+    faults = None
+    if args.fault:
+        from ..sandbox.faults import Faults, parse_faults
+
+        try:
+            settings = parse_faults(args.fault)
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
+        faults = Faults(**settings, routes=tuple(args.fault_route))  # type: ignore[arg-type]
+    return Sandbox(supporters=args.supporters, seed=args.seed, port=port,
+                   hourly_limit=args.hourly_limit, latency=args.latency, faults=faults)
+
+
