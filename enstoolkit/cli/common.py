@@ -65,6 +65,9 @@ def add_sandbox_options(p: argparse.ArgumentParser, *, port: int = 0) -> None:
                         "spike_rate=0.05, spike=2, token_expiry_rate=0.001 (repeatable)")
     p.add_argument("--fault-route", action="append", default=[], metavar="PREFIX",
                    help="apply the faults only to URL paths starting with PREFIX (repeatable)")
+    p.add_argument("--variant", action="append", default=[], metavar="PRESET|NAME=VALUE",
+                   help="the account's shapes where real accounts differ, e.g. us-account, dashboard-headers, "
+                        "pending-optins, encharge-no-status, or date_order=mdy (repeatable)")
 
 
 def sandbox_from(args: argparse.Namespace) -> Sandbox:
@@ -86,7 +89,13 @@ def sandbox_from(args: argparse.Namespace) -> Sandbox:
         except ValueError as exc:
             raise SystemExit(str(exc)) from None
         faults = Faults(**settings, routes=tuple(args.fault_route))  # type: ignore[arg-type]
-    return Sandbox(supporters=args.supporters, seed=args.seed, port=port,
+    from ..sandbox import Variant
+
+    try:
+        variant = Variant.of(args.variant)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    return Sandbox(supporters=args.supporters, seed=args.seed, port=port, variant=variant,
                    hourly_limit=args.hourly_limit, latency=args.latency, faults=faults)
 
 

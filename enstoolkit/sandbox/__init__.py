@@ -32,12 +32,15 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
 
 from .clock import SandboxClock
 from .data import DEFAULT_NOW
-from .encharge import EnchargeApp, EnchargeState
-from .ens import ENSApp, ENSState
+from .encharge_routes import EnchargeApp
+from .encharge_state import EnchargeState
+from .ens_routes import ENSApp
+from .ens_state import ENSState
 from .faults import FaultMiddleware, Faults
 from .server import ServerThread, is_loopback
+from .variants import PRESETS, Variant
 
-__all__ = ["DEFAULT_NOW", "Faults", "Sandbox", "SandboxClock"]
+__all__ = ["DEFAULT_NOW", "PRESETS", "Faults", "Sandbox", "SandboxClock", "Variant"]
 
 
 class DateMiddleware:
@@ -79,11 +82,13 @@ class Sandbox:
         latency: seconds added to every response (a simulated round trip).
         faults: :class:`~enstoolkit.sandbox.faults.Faults` (one, or several for different
             routes): server errors, dropped connections, timeouts, latency spikes, token expiry.
+        variant: the account's shapes where real accounts differ
+            (:class:`~enstoolkit.sandbox.variants.Variant`, or preset names such as "us-account").
 
     Attributes:
         url: the server root; ``ens_url``/``ens_api_key`` and ``encharge_url``/``encharge_api_key``:
         the base URLs and demo keys; ``ens`` and ``encharge``: the emulated accounts'
-        state (:class:`~enstoolkit.sandbox.ens.ENSState`,
+        state (:class:`~enstoolkit.sandbox.ens_state.ENSState`,
         :class:`~enstoolkit.sandbox.encharge.EnchargeState`), for tests and inspection.
 
     Example:
@@ -106,6 +111,7 @@ class Sandbox:
         export_delay: float = 0.2,
         latency: float = 0.0,
         faults: Faults | Iterable[Faults] | None = None,
+        variant: Variant | str | Iterable[str] | None = None,
     ) -> None:
         if not is_loopback(host):
             raise ValueError(f"host={host!r}: the sandbox binds to loopback only (127.0.0.1, ::1, localhost)")
@@ -121,11 +127,12 @@ class Sandbox:
         else:
             self.faults = list(faults)
         self.clock = SandboxClock(start)
-        self.ens = ENSState(
+        self.variant = Variant.of(variant)
+        self.ens = ENSState(variant=self.variant,
             supporters=supporters, seed=seed, clock=self.clock, hourly_limit=hourly_limit,
             token_ttl=token_ttl, allowed_sources=tuple(allowed_sources), export_delay=export_delay,
         )
-        self.encharge = EnchargeState(self.ens, seed)
+        self.encharge = EnchargeState(self.ens, seed, variant=self.variant)
         self._failures: list[tuple[str, str, int]] = []  # (method, path prefix, status)
         self._failures_lock = threading.Lock()
         self.app = self._build_app()
@@ -138,7 +145,7 @@ class Sandbox:
 
         async def root(request: Request) -> Response:
             return JSONResponse({"service": "enstoolkit sandbox", "ens": "/ens/service", "encharge": "/v1",
-                                 "now": self.ens.now.isoformat()})
+                                 "now": self.ens.now.isoformat(), "variant": self.variant.name})
 
         app = Starlette(routes=[
             Route("/", root),

@@ -1,22 +1,20 @@
-"""The Encharge half of the sandbox: people, tags, fields, segments, account and event
-subscriptions under ``/v1``, with webhook delivery to loopback URLs.
+"""The Encharge half of the sandbox, its routes under ``/v1``, and webhook delivery to loopback URLs.
 
-People overlap the ENS supporters realistically: most share an email (and carry the
-ENS supporter id as ``userId``), some exist in one system only, and consent disagrees
-for a few (unsubscribed here but opted in in ENS, and the reverse).
+Example:
+    >>> from enstoolkit.sandbox.clock import SandboxClock
+    >>> from enstoolkit.sandbox.data import DEFAULT_NOW
+    >>> from enstoolkit.sandbox.ens_state import ENSState
+    >>> state = EnchargeState(ENSState(supporters=5, seed=0, clock=SandboxClock(DEFAULT_NOW)), seed=0)
+    >>> len(EnchargeApp(state).routes()) > 5
+    True
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
-import random
-import re
-import threading
 import uuid
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,210 +24,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ._json import JSONResponse
-from .ens import ENSState
+from .encharge_state import (
+    ACCOUNT_ID,
+    READ_ONLY_FIELDS,
+    EnchargeState,
+    encharge_error,
+    parse_people_query,
+    split_tags,
+)
 from .server import is_loopback
 from .validate import accepts_email
 
-ACCOUNT_ID = 48213
-TAG_COLORS = ("#2E86DE", "#10AC84", "#EE5253", "#F368E0", "#FF9F43", "#5F27CD", "#01A3A4", "#8395A7")
-SOURCE_TAGS = {
-    100: ["newsletter"], 101: ["newsletter", "volunteer"], 102: ["newsletter"], 110: ["petition-rivers"],
-    111: ["petition-bees"], 112: ["petition-clean-air"], 130: ["donor"], 131: ["donor", "regular-giver"],
-    140: ["member"],
-}
-WRITABLE_FIELDS = ("email", "userId", "firstName", "lastName", "name", "leadScore", "unsubscribed",
-                   "country", "city", "phone", "company", "lastActivity")
-READ_ONLY_FIELDS = frozenset({"id", "createdAt", "updatedAt", "validationResult", "validationConfidence",
-                              "isEmailDisposable", "isEmailRole"})
-_PEOPLE_KEY = re.compile(r"^people\[(\d+)\]\[(\w+)\]$")
-_FIRST = ("Alex", "Sam", "Jordan", "Robin", "Casey", "Morgan", "Jamie", "Taylor", "Charlie", "Riley")
-_LAST = ("Fox", "Reed", "Hart", "Lane", "Stone", "Wells", "Park", "Shaw", "Cole", "Ford")
-
-
-def iso(ms: int) -> str:
-    """Epoch milliseconds as Encharge writes dates: ``2025-11-20T19:05:09.385Z``."""
-    moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def encharge_error(status: int, message: str, code: int | None = None) -> JSONResponse:
-    """Encharge's error envelope ``{"error": {"message", "markdown", "traceId"[, "errorCode"]}}``."""
-    body: dict[str, Any] = {"message": message, "markdown": f"<p>{message}</p>\n", "traceId": str(uuid.uuid4())}
-    if code is not None:
-        body["errorCode"] = code
-    return JSONResponse({"error": body}, status_code=status)
-
-
-class EnchargeState:
-    """The emulated Encharge account.
-
-    Example:
-        >>> from enstoolkit.sandbox.ens import ENSState
-        >>> from enstoolkit.sandbox.data import DEFAULT_NOW
-        >>> from enstoolkit.sandbox.clock import SandboxClock
-        >>> ens = ENSState(supporters=50, seed=0, clock=SandboxClock(DEFAULT_NOW))
-        >>> enc = EnchargeState(ens, seed=0)
-        >>> 0 < len(enc.people) < 60
-        True
-    """
-
-    def __init__(self, ens: ENSState, seed: int, *, webhook_retries: int = 4) -> None:
-        self.sandbox_clock = ens.clock
-        self.start_ms = int(ens.clock.start.timestamp() * 1000)  # the account is generated as of the start
-        self._last_write = 0
-        self.lock = threading.RLock()
-        self.webhook_retries = webhook_retries
-        rng = random.Random(f"encharge-{seed}")
-        self.api_key = "enc_" + uuid.UUID(int=rng.getrandbits(128), version=4).hex
-        self.people: dict[str, dict[str, Any]] = {}
-        self.by_email: dict[str, str] = {}
-        self.by_user_id: dict[str, str] = {}
-        self.tags: dict[str, dict[str, Any]] = {}
-        self.erased: list[dict[str, Any]] = []  # forced deletions, for tests and audits
-        self.subscriptions: dict[int, dict[str, Any]] = {}
-        self.next_subscription_id = 700
-        self.deliveries: list[dict[str, Any]] = []  # webhook delivery attempts
-        # What the emulated account acted on, for tests that compare it with the intent:
-        self.tag_requests: Counter[tuple[str, str, str]] = Counter()  # (person id, tag, method) acted on
-        self.upserts: Counter[str] = Counter()  # people upserted (POST /people items), per id/userId/email
-        self.created: Counter[str] = Counter()  # people created, per lowercased email
-        self.unsubscribes: Counter[str] = Counter()  # POST /people/unsubscribe acted on, per person id
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._seed(ens, rng)
-
-    # -- seeding ------------------------------------------------------------------------
-    def _uuid(self, rng: random.Random) -> str:
-        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
-
-    def _seed(self, ens: ENSState, rng: random.Random) -> None:
-        for tag in ("newsletter", "volunteer", "petition-rivers", "petition-bees", "petition-clean-air",
-                    "donor", "regular-giver", "member", "vip", "event-2026"):
-            self._register_tag(tag, self.start_ms - rng.randint(200, 900) * 86_400_000)
-        seen: set[str] = set()
-        for sid in sorted(ens.records):
-            rec = ens.records[sid]
-            email = rec.email.strip().lower()
-            if not accepts_email(email) or email in seen:
-                continue
-            seen.add(email)
-            if rng.random() >= 0.88:
-                continue  # in ENS only
-            optin = rec.questions.get(4512, ("", 0))[0]
-            unsub_p = 0.05 if optin == "Y" else (0.88 if optin == "N" else 0.3)
-            tags = list(SOURCE_TAGS.get(rec.source_page, []))
-            if rng.random() < 0.03:
-                tags.append("vip")
-            if rng.random() < 0.08:
-                tags.append("event-2026")
-            created = int(rec.created.timestamp() * 1000) + rng.randint(1_000, 600_000)
-            first, last = rec.fields.get("First Name", ""), rec.fields.get("Last Name", "")
-            person = self._new_person(
-                self._uuid(rng), email, str(sid), first, last, created, tags,
-                unsubscribed=rng.random() < unsub_p, lead_score=rng.randint(0, 100),
-                country=rec.fields.get("Country", ""), city=rec.fields.get("City", ""),
-            )
-            person["archived"] = rng.random() < 0.015
-            self._index(person)
-        extra = max(1, len(ens.records) // 20)  # in Encharge only
-        for i in range(extra):
-            first, last = rng.choice(_FIRST), rng.choice(_LAST)
-            email = f"{first}.{last}{i}@example.net".lower()
-            created = self.start_ms - rng.randint(1, 900) * 86_400_000
-            person = self._new_person(self._uuid(rng), email, None, first, last, created,
-                                      [rng.choice(("newsletter", "event-2026"))],
-                                      unsubscribed=rng.random() < 0.2, lead_score=rng.randint(0, 60),
-                                      country=rng.choice(("GB", "US", "IE")), city="")
-            self._index(person)
-
-    def _new_person(self, pid: str, email: str, user_id: str | None, first: str, last: str, created: int,
-                    tags: list[str], *, unsubscribed: bool, lead_score: float, country: str, city: str
-                    ) -> dict[str, Any]:
-        role = email.split("@")[0] in ("info", "admin", "office", "contact")
-        return {
-            "id": pid, "email": email, "userId": user_id, "firstName": first, "lastName": last,
-            "name": f"{first} {last}".strip(), "createdAt": created, "updatedAt": created,
-            "lastActivity": created, "leadScore": lead_score, "tags": tags, "unsubscribed": unsubscribed,
-            "validationResult": "valid", "validationConfidence": 95, "isEmailDisposable": False,
-            "isEmailRole": role, "country": country, "city": city, "phone": "", "company": "",
-            "archived": False,
-        }
-
-    def _register_tag(self, tag: str, created: int) -> None:
-        if tag not in self.tags:
-            color = TAG_COLORS[len(self.tags) % len(TAG_COLORS)]
-            self.tags[tag] = {"tag": tag, "color": color, "createdAt": iso(created), "description": ""}
-
-    def _index(self, person: dict[str, Any]) -> None:
-        self.people[person["id"]] = person
-        if person.get("email"):
-            self.by_email[person["email"].lower()] = person["id"]
-        if person.get("userId"):
-            self.by_user_id[str(person["userId"])] = person["id"]
-
-    # -- helpers ------------------------------------------------------------------------
-    def clock(self) -> int:
-        """The sandbox clock in epoch milliseconds, at least one more than the last write's, so writes stay ordered."""
-        self._last_write = max(self.sandbox_clock.now_ms(), self._last_write + 1)
-        return self._last_write
-
-    def find(self, ident: Mapping[str, Any], *, archived: bool = True) -> dict[str, Any] | None:
-        """A person by id, userId or email (in that order)."""
-        pid = None
-        if ident.get("id"):
-            pid = str(ident["id"]) if str(ident["id"]) in self.people else None
-        elif ident.get("userId"):
-            pid = self.by_user_id.get(str(ident["userId"]))
-        elif ident.get("email"):
-            pid = self.by_email.get(str(ident["email"]).strip().lower())
-        person = self.people.get(pid) if pid else None
-        if person is not None and person["archived"] and not archived:
-            return None
-        return person
-
-    def public(self, person: Mapping[str, Any], attributes: Iterable[str] | None = None) -> dict[str, Any]:
-        """A person as the API shows it: tags as one comma-separated string, ISO dates."""
-        out: dict[str, Any] = {}
-        for key, value in person.items():
-            if key == "archived" or value is None:
-                continue
-            if key == "tags":
-                out[key] = ",".join(value)
-            elif key in ("createdAt", "updatedAt", "lastActivity"):
-                out[key] = iso(int(value))
-            else:
-                out[key] = value
-        if attributes:
-            keep = {"id", "email", "userId", "name", "firstName", "lastName", *attributes}
-            out = {k: v for k, v in out.items() if k in keep}
-        return out
-
-    def tag_counts(self) -> dict[str, int]:
-        """How many (unarchived) people carry each tag."""
-        counts = dict.fromkeys(self.tags, 0)
-        for person in self.people.values():
-            if not person["archived"]:
-                for tag in person["tags"]:
-                    counts[tag] = counts.get(tag, 0) + 1
-        return counts
-
-
-def _parse_people_query(params: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
-    found: dict[int, dict[str, str]] = {}
-    for key, value in params:
-        match = _PEOPLE_KEY.match(key)
-        if match:
-            found.setdefault(int(match.group(1)), {})[match.group(2)] = value
-    return [found[i] for i in sorted(found)]
-
-
-def _split_tags(value: Any) -> list[str]:
-    if isinstance(value, list):
-        parts = [str(v) for v in value]
-    elif isinstance(value, str):
-        parts = value.split(",")
-    else:
-        return []
-    return [p.strip() for p in parts if p.strip()]
+__all__ = ["EnchargeApp"]
 
 
 class EnchargeApp:
@@ -372,7 +178,7 @@ class EnchargeApp:
             person["email"] = email or None
             self._changed(person, updates)
             person["name"] = person.get("name") or f"{person['firstName']} {person['lastName']}".strip()
-            self._add_tags(person, _split_tags(item.get("tags")))
+            self._add_tags(person, split_tags(item.get("tags")))
             state._index(person)
             state.created[str(person.get("email") or "").lower()] += 1
             self.emit("newUser", person)
@@ -385,7 +191,7 @@ class EnchargeApp:
         changed = self._changed(person, updates)
         if "email" in changed and old_email:
             state.by_email.pop(old_email.lower(), None)
-        added = self._add_tags(person, _split_tags(item.get("tags")))
+        added = self._add_tags(person, split_tags(item.get("tags")))
         if changed or added:
             person["updatedAt"] = when
             state._index(person)
@@ -398,7 +204,7 @@ class EnchargeApp:
         return person
 
     def _get_people(self, request: Request) -> Response:
-        idents = _parse_people_query(request.query_params.multi_items())
+        idents = parse_people_query(request.query_params.multi_items())
         if not idents:
             return encharge_error(400, "Query parameter 'people' is required, e.g. ?people[0][email]=...")
         include_archived = request.query_params.get("includeArchived", "false").lower() == "true"
@@ -414,7 +220,7 @@ class EnchargeApp:
 
     def _delete_people(self, request: Request) -> Response:
         state = self.state
-        idents = _parse_people_query(request.query_params.multi_items())
+        idents = parse_people_query(request.query_params.multi_items())
         if not idents:
             return encharge_error(400, "Query parameter 'people' is required, e.g. ?people[0][email]=...")
         force = request.query_params.get("force", "false").lower() == "true"
@@ -478,7 +284,7 @@ class EnchargeApp:
             return encharge_error(400, "Request body is not valid JSON.")
         if not isinstance(body, dict):
             return encharge_error(400, "Body must be an object with 'tag' and one of id/userId/email.")
-        tags = _split_tags(body.get("tag"))
+        tags = split_tags(body.get("tag"))
         if not tags:
             return encharge_error(400, "'tag' is required: one tag or a comma-separated list.")
         if not any(body.get(k) for k in ("id", "userId", "email")):

@@ -1,0 +1,374 @@
+"""The ENS half of the sandbox, its state: the account's supporters, pages, tokens, rate limit and jobs,
+and the parsing of what clients send.
+
+Example:
+    >>> from enstoolkit.sandbox.clock import SandboxClock
+    >>> from enstoolkit.sandbox.data import DEFAULT_NOW
+    >>> ENSState(supporters=10, seed=0, clock=SandboxClock(DEFAULT_NOW)).first_supporter_id()
+    100001
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import threading
+import uuid
+from collections import Counter, deque
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ._json import JSONResponse
+from .clock import SandboxClock
+from .data import (
+    CLIENT_ID,
+    FIELD_NAMES,
+    PROPERTY_TO_NAME,
+    QUESTIONS,
+    Page,
+    SupporterRecord,
+    generate_supporters,
+    make_pages,
+    make_transactions,
+)
+from .variants import Variant
+
+__all__ = ["API_USERNAME", "DECLINED_CARDS", "ENSState", "error", "parse_fields", "parse_questions"]
+
+API_USERNAME = "apiuser@example.org"
+
+MSG_INVALID_KEY = "Invalid api key [{key}]"
+MSG_NO_USER = "A user was not found for api key[{key}]. Please contact support"
+MSG_SOURCE = "Authentication call is being made from an unregistered source address for this ENS api key"
+MSG_INACTIVE = "The user specified by api key [{key}] is not active or does not have access to EN services"
+MSG_LIMIT = "The user with username [{user}] has exceeded its api limit."
+MSG_TOKEN = "Invalid ens-auth-token"
+
+DECLINED_CARDS = frozenset({"4000000000000002", "4000000000009995"})
+FIELD_BY_LOWER = {name.lower(): name for name in FIELD_NAMES}
+PROPERTY_BY_LOWER = {prop.lower(): prop for prop in PROPERTY_TO_NAME}
+QUESTION_BY_NAME = {q.name.lower(): q for q in QUESTIONS}
+QUESTION_BY_ID = {**{q.question_id: q for q in QUESTIONS}, **{q.id: q for q in QUESTIONS}}
+
+
+def error(status: int, message: str, message_id: int, developer: str | None = None) -> JSONResponse:
+    """An ENS error body: ``{message, messageId[, developerMessage]}``."""
+    body: dict[str, Any] = {"message": message, "messageId": message_id}
+    if developer is not None:
+        body["developerMessage"] = developer
+    return JSONResponse(body, status_code=status)
+
+
+class ENSState:
+    """Everything the emulated ENS account holds; writes persist for the life of the server.
+
+    Example:
+        >>> from enstoolkit.sandbox.data import DEFAULT_NOW
+        >>> from enstoolkit.sandbox.clock import SandboxClock
+        >>> state = ENSState(supporters=10, seed=0, clock=SandboxClock(DEFAULT_NOW))
+        >>> state.first_supporter_id()
+        100001
+    """
+
+    def __init__(
+        self,
+        *,
+        supporters: int,
+        seed: int,
+        clock: SandboxClock,
+        variant: Variant | None = None,
+        hourly_limit: int = 5000,
+        token_ttl: float = 3600.0,
+        allowed_sources: tuple[str, ...] = ("127.0.0.1", "::1"),
+        export_delay: float = 0.2,
+    ) -> None:
+        self.seed = seed
+        self.clock = clock
+        self.variant = variant or Variant()
+        self.hourly_limit = hourly_limit
+        self.token_ttl = token_ttl
+        self.allowed_sources = tuple(allowed_sources)
+        self.export_delay = export_delay
+        self.lock = threading.RLock()
+        rng = random.Random(f"keys-{seed}")
+        self.api_key = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        #: keys that exist but fail: the other "Common Authentication Errors"
+        self.orphan_key = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        self.inactive_key = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        self.tokens: dict[str, float] = {}  # token -> monotonic deadline
+        self.issued_tokens: list[str] = []  # every token ever issued (tests scan outputs for them)
+        self.requests: deque[float] = deque()
+        start = clock.start  # the account is generated as of the clock's start: the same seed, the same data
+        self.pages: dict[int, Page] = {p.id: p for p in make_pages(start)}
+        self.records: dict[int, SupporterRecord] = {
+            r.supporter_id: r for r in generate_supporters(supporters, seed, start)
+        }
+        self.next_id = max(self.records, default=100_000) + 1
+        self._email_index: dict[str, int] = {}
+        for sid, rec in self.records.items():
+            self._email_index.setdefault(rec.email.lower(), sid)
+        self.next_tx_id = 90_000_000
+        self.jobs: dict[int, dict[str, Any]] = {}
+        self.next_job_id = 5000
+        # What the emulated account acted on, for tests that compare it with the intent:
+        self.processed: list[dict[str, Any]] = []  # every page request processed (pageId, body, at)
+        self.upserts: Counter[str] = Counter()  # POST /supporter acted on, per lowercased email
+        self.created: Counter[str] = Counter()  # supporters created, per lowercased email
+        self.version = 0  # bumped by every write; query results are cached per version
+        self._query_cache: dict[tuple[Any, ...], tuple[int, list[SupporterRecord]]] = {}
+
+    # -- helpers for tests and the CLI -------------------------------------------------
+    def first_supporter_id(self) -> int:
+        """The lowest supporter id still present."""
+        return min(self.records)
+
+    def expire_tokens(self) -> int:
+        """Expire every session token now (as if an hour had passed); returns how many."""
+        with self.lock:
+            count = len(self.tokens)
+            self.tokens.clear()
+            return count
+
+    def reset_rate_limit(self) -> None:
+        """Forget the requests counted against the hourly limit."""
+        with self.lock:
+            self.requests.clear()
+
+    def find_email(self, email: str) -> SupporterRecord | None:
+        """The supporter with this email (compared lowercased, as ENS does)."""
+        sid = self._email_index.get(email.lower())
+        return self.records.get(sid) if sid is not None else None
+
+    @property
+    def now(self) -> dt.datetime:
+        """The sandbox clock's time (it starts at the account's generation time and runs)."""
+        return self.clock.now()
+
+    def now_ms(self) -> int:
+        """The sandbox clock in epoch milliseconds."""
+        return self.clock.now_ms()
+
+    # -- rate limit and tokens ---------------------------------------------------------
+    def count_request(self) -> bool:
+        """Count one request in the rolling hour; False when the limit is used up."""
+        with self.lock:
+            clock = self.clock.elapsed()
+            while self.requests and self.requests[0] < clock - 3600:
+                self.requests.popleft()
+            if len(self.requests) >= self.hourly_limit:
+                return False
+            self.requests.append(clock)
+            return True
+
+    def token_valid(self, token: str | None) -> bool:
+        """Whether ``token`` is a live session token."""
+        if not token:
+            return False
+        with self.lock:
+            deadline = self.tokens.get(token)
+            if deadline is None:
+                return False
+            if self.clock.elapsed() >= deadline:
+                del self.tokens[token]
+                return False
+            return True
+
+    # -- supporters ----------------------------------------------------------------------
+    def transactions(self, rec: SupporterRecord) -> list[dict[str, Any]]:
+        """The supporter's transactions (made on first use)."""
+        if rec.transactions is None:
+            rec.transactions = make_transactions(rec, self.seed, self.pages, self.clock.start)
+        return rec.transactions
+
+    def memberships(self, rec: SupporterRecord) -> list[dict[str, Any]]:
+        """The supporter's memberships: one per membership page transaction."""
+        if rec.memberships is None:
+            rec.memberships = []
+            for tx in self.transactions(rec):
+                if tx["campaignId"] == self.pages[140].campaign_id:
+                    rec.memberships.append(self._membership(rec, tx))
+        return rec.memberships
+
+    def _membership(self, rec: SupporterRecord, tx: Mapping[str, Any]) -> dict[str, Any]:
+        start = int(tx["createdDate"])
+        end = start + 365 * 86_400_000
+        days = max(0, (end - self.now_ms()) // 86_400_000)
+        return {
+            "id": 2000 + len(rec.memberships or []) + rec.supporter_id % 1000,
+            "clientId": CLIENT_ID,
+            "membershipId": f"ENMM{rec.supporter_id}{tx['id'] % 10000:04d}",
+            "membershipName": "Annual Membership (1 year)",
+            "donationId": int(tx["id"]),
+            "termStartDate": start,
+            "termEndDate": end,
+            "expireDays": int(days),
+            "membershipPaid": float(tx.get("amount") or 0),
+            "membershipCost": 30,
+            "membershipStatus": "ACTIVE" if days > 0 else "LAPSED",
+            "membershipState": "NEW" if days > 0 else "LAPSED",
+            "members": [{"firstName": rec.fields.get("First Name", ""),
+                         "lastName": rec.fields.get("Last Name", "")}],
+        }
+
+    def supporter_body(self, rec: SupporterRecord, questions: bool, memberships: bool) -> dict[str, Any]:
+        """GET /supporter's flat object: ids, then fields by name (empty ones left out)."""
+        body: dict[str, Any] = {"supporterId": rec.supporter_id, "suppressed": rec.suppressed}
+        for name in FIELD_NAMES:
+            value = rec.fields.get(name, "")
+            if value != "":
+                body[name] = value
+        if questions:
+            body["questions"] = [
+                {
+                    "id": qid,
+                    "componentId": 0,
+                    "name": QUESTION_BY_ID[qid].name,
+                    "type": QUESTION_BY_ID[qid].response_type,
+                    "response": response,
+                    "modifiedOn": when,
+                    "netdonorLogId": 0,
+                }
+                for qid, (response, when) in sorted(rec.questions.items())
+            ]
+        if memberships:
+            body["memberships"] = self.memberships(rec)
+        return body
+
+    def apply_fields(self, rec: SupporterRecord, fields: Mapping[str, str]) -> None:
+        """Write field values, keeping the email index right."""
+        for name, value in fields.items():
+            if name == "Email Address":
+                old = rec.email.lower()
+                if self._email_index.get(old) == rec.supporter_id:
+                    del self._email_index[old]
+                    for other in self.records.values():  # another record may share the address
+                        if other.supporter_id != rec.supporter_id and other.email.lower() == old:
+                            self._email_index[old] = other.supporter_id
+                            break
+                self._email_index[value.lower()] = rec.supporter_id
+            rec.fields[name] = value
+        rec.modified = self.now.replace(microsecond=0)
+
+    def apply_questions(self, rec: SupporterRecord, answers: Mapping[int, str]) -> None:
+        """Record question responses dated by the frozen clock."""
+        for qid, response in answers.items():
+            rec.questions[qid] = (response, self.now_ms())
+        if answers:
+            rec.modified = self.now.replace(microsecond=0).replace(microsecond=0)
+
+    def create(self, fields: Mapping[str, str]) -> SupporterRecord:
+        """A new supporter with the given fields."""
+        self.created[fields.get("Email Address", "").strip().lower()] += 1
+        sid = self.next_id
+        self.next_id += 1
+        moment = self.now.replace(microsecond=0)
+        rec = SupporterRecord(sid, {n: "" for n in FIELD_NAMES}, moment, moment, transactions=[])
+        self.records[sid] = rec
+        self.apply_fields(rec, fields)
+        return rec
+
+    def delete(self, sid: int) -> bool:
+        """Remove a supporter; False when there was none."""
+        rec = self.records.pop(sid, None)
+        if rec is None:
+            return False
+        key = rec.email.lower()
+        if self._email_index.get(key) == sid:
+            del self._email_index[key]
+            for other in self.records.values():
+                if other.email.lower() == key:
+                    self._email_index[key] = other.supporter_id
+                    break
+        return True
+
+    def next_transaction_id(self) -> int:
+        """A fresh transaction id."""
+        self.next_tx_id += 1
+        return self.next_tx_id
+
+
+# -- request parsing ----------------------------------------------------------------------
+
+
+def parse_fields(data: Mapping[str, Any], *, standard: bool) -> tuple[dict[str, str], list[str]]:
+    """Map a supporter object's keys to field names; returns (fields, unknown keys)."""
+    fields: dict[str, str] = {}
+    unknown: list[str] = []
+    for key, value in data.items():
+        if key == "questions":
+            continue
+        if standard:
+            prop = PROPERTY_BY_LOWER.get(str(key).lower())
+            name = PROPERTY_TO_NAME.get(prop) if prop else None
+        else:
+            name = FIELD_BY_LOWER.get(str(key).lower())
+        if name is None:
+            unknown.append(str(key))
+            continue
+        fields[name] = "" if value is None else str(value)
+    return fields, unknown
+
+
+def parse_questions(data: Any) -> tuple[dict[int, str], list[str]]:
+    """Map a ``questions`` object (names or ``question.{id}`` keys) to questionId -> response."""
+    answers: dict[int, str] = {}
+    unknown: list[str] = []
+    if data is None:
+        return answers, unknown
+    if not isinstance(data, Mapping):
+        return answers, ["questions"]
+    for key, value in data.items():
+        text = str(key)
+        question = None
+        if text.lower().startswith("question.") and text[9:].isdigit():
+            question = QUESTION_BY_ID.get(int(text[9:]))
+        else:
+            question = QUESTION_BY_NAME.get(text.lower())
+        if question is None:
+            unknown.append(text)
+            continue
+        answer = str(value).strip()
+        if question.type in ("OPT", "CONF"):
+            answer = answer.upper()
+            if answer not in ("Y", "N"):
+                unknown.append(f"{text}={value!r}")
+                continue
+        answers[question.question_id] = answer
+    return answers, unknown
+
+
+def not_present(unknown: list[str]) -> JSONResponse:
+    return error(400, "The following fields are not present in the account, please review: "
+                 + ", ".join(unknown), 10000005)
+
+
+async def supporter_write(request: Request) -> tuple[dict[str, str], dict[int, str]] | Response:
+    """The fields and question answers of a POST/PUT /supporter body, or the error to answer."""
+    data = await json_body(request)
+    if not isinstance(data, dict):
+        return error(400, "The request body must be a JSON object of supporter fields", 10000011)
+    fields, unknown = parse_fields(data, standard=False)
+    answers, bad_questions = parse_questions(data.get("questions"))
+    if unknown or bad_questions:
+        return not_present(unknown + bad_questions)
+    return fields, answers
+
+
+def bool_param(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "false").lower() in ("true", "1", "yes")
+
+
+async def json_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return ...
+
+
