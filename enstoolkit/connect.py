@@ -29,21 +29,31 @@ __all__ = ["Connection", "connect", "default_sandbox"]
 
 _lock = threading.Lock()
 _sandbox: Sandbox | None = None
+_spec: tuple[int, int, object] | None = None
 
 
-def default_sandbox(supporters: int = 5000, seed: int = 0) -> Sandbox:
+def default_sandbox(supporters: int = 5000, seed: int = 0, variant: str | None = None) -> Sandbox:
     """The process's shared sandbox, started on first use and stopped at exit.
+
+    ``variant`` chooses the account's shapes (see :mod:`enstoolkit.sandbox.variants`); asking
+    for a different size, seed or variant than the running one starts a new sandbox.
 
     Example:
         >>> default_sandbox() is default_sandbox()
         True
     """
     global _sandbox
-    from .sandbox import Sandbox  # the [sandbox] extra, loaded only when it is needed
+    from .sandbox import Sandbox, Variant  # the [sandbox] extra, loaded only when it is needed
 
+    global _spec
+    spec = (supporters, seed, Variant.of(variant))
     with _lock:
+        if _sandbox is not None and _spec != spec:
+            _sandbox.stop()  # another account was asked for
+            _sandbox = None
         if _sandbox is None:
-            _sandbox = Sandbox(supporters=supporters, seed=seed).start()
+            _sandbox = Sandbox(supporters=supporters, seed=seed, variant=spec[2]).start()
+            _spec = spec
             atexit.register(_sandbox.stop)
         return _sandbox
 
@@ -90,8 +100,11 @@ class Connection:
         self.encharge.close()
 
 
-def connect(*, supporters: int = 5000, seed: int = 0, environ: Mapping[str, str] | None = None) -> Connection:
+def connect(*, supporters: int = 5000, seed: int = 0, variant: str | None = None,
+            environ: Mapping[str, str] | None = None) -> Connection:
     """Clients for ENS and Encharge: from ``ENS_API_KEY``/``ENCHARGE_API_KEY`` where set, else the sandbox.
+
+    ``supporters``, ``seed`` and ``variant`` describe the sandbox, when one is used.
 
     Example:
         >>> conn = connect(environ={})
@@ -106,7 +119,7 @@ def connect(*, supporters: int = 5000, seed: int = 0, environ: Mapping[str, str]
         encharge = EnchargeClient(enc_key, env.get("ENCHARGE_BASE_URL")) if enc_key else None
         if ens is not None and encharge is not None:
             return Connection(ens, encharge, None, False, False)
-    sandbox = None if (ens_key and enc_key) else default_sandbox(supporters, seed)
+    sandbox = None if (ens_key and enc_key) else default_sandbox(supporters, seed, variant)
     if ens_key:
         ens = ENSClient(ens_key, env.get("ENS_BASE_URL"))
     else:

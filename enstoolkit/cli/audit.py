@@ -32,8 +32,49 @@ def register(sub: Any) -> None:
     audit.add_argument("--sandbox", action="store_true",
                        help="use the sandbox even when ENS_API_KEY / ENCHARGE_API_KEY are set")
     audit.add_argument("--supporters", type=int, default=5000, help="sandbox size (with no credentials or --sandbox)")
+    audit.add_argument("--variant", action="append", default=[], metavar="PRESET|NAME=VALUE",
+                       help="the sandbox's account shapes, e.g. us-account (repeatable; see enstoolkit sandbox --help)")
     audit.add_argument("--timeout", type=int, default=1800, help="seconds allowed per notebook cell")
+    audit.add_argument("--query", help="the export query saved in your ENS dashboard (QUERY_NAME)")
+    audit.add_argument("--optin", action="append", metavar="QUESTION",
+                       help="an opt-in question Encharge's subscription should agree with (OPTINS; repeatable)")
+    audit.add_argument("--required", action="append", metavar="FIELD",
+                       help="a field every supporter should have (REQUIRED_FIELDS; repeatable)")
+    audit.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                       help="any notebook parameter, as papermill takes it (the value is read as Python if it can be, "
+                            "else as text), e.g. -p STALE_DAYS 365")
     audit.set_defaults(handler=run_audit)
+
+
+def notebook_parameters(args: argparse.Namespace) -> dict[str, object]:
+    """The notebooks' parameters from the command line (the explicit options win over ``-p``).
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> args = build_parser().parse_args(["audit", "--query", "Q", "--optin", "A", "-p", "STALE_DAYS", "365"])
+        >>> sorted(notebook_parameters(args).items())[:3]
+        [('OPTINS', ['A']), ('OUT_DIR', 'audit-report'), ('QUERY_NAME', 'Q')]
+    """
+    import ast
+
+    parameters: dict[str, object] = {}
+    for name, value in args.parameter:
+        if not name.isidentifier():
+            raise SystemExit(f"-p {name!r}: expected a notebook parameter name such as STALE_DAYS")
+        try:
+            parameters[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            parameters[name] = value
+    parameters.update({"OUT_DIR": str(args.out), "SUPPORTERS": args.supporters})
+    if args.variant:
+        parameters["SANDBOX_VARIANT"] = ",".join(args.variant)
+    if args.query is not None:
+        parameters["QUERY_NAME"] = args.query
+    if args.optin:
+        parameters["OPTINS"] = list(args.optin)
+    if args.required:
+        parameters["REQUIRED_FIELDS"] = list(args.required)
+    return parameters
 
 
 def run_audit(args: argparse.Namespace) -> int:
@@ -49,6 +90,7 @@ def run_audit(args: argparse.Namespace) -> int:
     if args.sandbox:
         for name in CREDENTIALS:
             os.environ.pop(name, None)
+    parameters = notebook_parameters(args)
     using = "your accounts" if os.environ.get("ENS_API_KEY") and os.environ.get("ENCHARGE_API_KEY") else "the sandbox"
     print(f"enstoolkit audit on {using}; reports go to {out}", flush=True)
     failed = []
@@ -62,7 +104,7 @@ def run_audit(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         try:
             nb = execute(source, cwd=out, timeout=args.timeout, save=False,
-                         parameters={"OUT_DIR": str(out), "SUPPORTERS": args.supporters})
+                         parameters={**parameters, "OUT_DIR": str(out)})
         except CellExecutionError as exc:
             first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             print(f"  {name}: FAILED: {first}", flush=True)
