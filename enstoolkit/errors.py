@@ -18,6 +18,7 @@ from typing import Any
 
 __all__ = [
     "APIError",
+    "AmbiguousDates",
     "AuthenticationError",
     "BadRequestError",
     "BudgetExceeded",
@@ -34,6 +35,7 @@ __all__ = [
     "RateLimitExceeded",
     "ServerError",
     "TransportError",
+    "UnmappedColumns",
     "UnregisteredSourceAddress",
     "UserNotFound",
     "ValidationError",
@@ -93,6 +95,52 @@ class DataShapeError(EnstoolkitError):
         if len(shown) > 80:
             shown = shown[:77] + "..."
         super().__init__(f"column {column!r}: {shown} is not {expected}")
+
+
+class UnmappedColumns(EnstoolkitError):
+    """Data without the columns the toolkit needs: names what is missing, what was there, and how to map it.
+
+    Attributes:
+        what: the data (e.g. "the supporter export").
+        missing: the columns needed and not found.
+        seen: the columns that were there.
+        parameter: how to map them (e.g. ``columns={"Their ID": "supporterId"}``).
+
+    Example:
+        >>> e = UnmappedColumns("the export", ["supporterId"], ["ID", "Mail"], "columns={'ID': 'supporterId'}")
+        >>> print(e)
+        the export has no supporterId column (its columns: 'ID', 'Mail'); map yours with columns={'ID': 'supporterId'}
+    """
+
+    def __init__(self, what: str, missing: list[str], seen: list[str], parameter: str) -> None:
+        self.what = what
+        self.missing = missing
+        self.seen = seen
+        self.parameter = parameter
+        shown = ", ".join(repr(c) for c in seen[:15]) + (f", ... ({len(seen)} in all)" if len(seen) > 15 else "")
+        super().__init__(f"{what} has no {' or '.join(missing)} column (its columns: {shown}); "
+                         f"map yours with {parameter}")
+
+
+class AmbiguousDates(EnstoolkitError):
+    """Day-first and month-first readings of a date column both fit, or neither does: nothing is guessed.
+
+    Attributes:
+        column: the column; examples: a few of its values; parameter: how to say which order.
+
+    Example:
+        >>> print(AmbiguousDates("createdOn", ["03/04/2026"], "date_order='dmy'"))
+        column 'createdOn': dates such as '03/04/2026' read as DD/MM and as MM/DD; say which with date_order='dmy'
+    """
+
+    def __init__(self, column: str, examples: list[str], parameter: str, *, conflicting: bool = False) -> None:
+        self.column = column
+        self.examples = examples
+        self.parameter = parameter
+        shown = ", ".join(repr(e) for e in examples[:3])
+        reading = ("fit neither DD/MM nor MM/DD consistently" if conflicting
+                   else "read as DD/MM and as MM/DD")
+        super().__init__(f"column {column!r}: dates such as {shown} {reading}; say which with {parameter}")
 
 
 class BudgetExceeded(EnstoolkitError):

@@ -4,14 +4,15 @@
 clients return goes through it. Nothing here infers a type. Values are coerced to the declared dtype whatever form
 the API used: numbers sent as strings (and strings sent as numbers), booleans as
 ``"Y"``/``"N"``/``"true"``, and dates as epoch milliseconds, epoch seconds,
-``YYYY-MM-DD``, ``DD/MM/YYYY`` or ISO 8601. A value that cannot be coerced raises
+``YYYY-MM-DD``, ISO 8601 or slash dates (DD/MM/YYYY or MM/DD/YYYY: the order is proven by
+the values or configured, never guessed). A value that cannot be coerced raises
 :class:`~enstoolkit.errors.DataShapeError` naming the column.
 
 Example:
     >>> import polars as pl
     >>> from enstoolkit.frames import build_frame
-    >>> build_frame([{"id": "7", "when": "01/03/2018"}], {"id": pl.Int64, "when": pl.Date}).row(0)
-    (7, datetime.date(2018, 3, 1))
+    >>> build_frame([{"id": "7", "when": "21/03/2018"}], {"id": pl.Int64, "when": pl.Date}).row(0)
+    (7, datetime.date(2018, 3, 21))
 """
 
 from __future__ import annotations
@@ -25,11 +26,18 @@ from typing import Any
 
 import polars as pl
 
-from .errors import DataShapeError
+from .dates import FORMATS, PARAMETER
+from .dates import date_order as proven_order
+from .errors import AmbiguousDates, DataShapeError
 
-__all__ = ["UTC_MS", "build_frame", "cast_text", "empty_frame", "optins", "parse_temporal", "read_frame"]
+__all__ = ["OPTIN_ANSWERS", "UTC_MS", "build_frame", "cast_text", "empty_frame", "optins", "parse_temporal",
+           "read_frame"]
 
 UTC_MS = pl.Datetime("ms", "UTC")
+#: An opt-in answer: "Y" (opted in), "N" (opted out) or "P" (a double opt-in still pending); null: never answered.
+OPTIN_ANSWERS = pl.Enum(["Y", "N", "P"])
+_OPTIN_TEXT = {"y": "Y", "yes": "Y", "true": "Y", "1": "Y", "n": "N", "no": "N", "false": "N", "0": "N",
+               "p": "P", "pending": "P"}
 
 _TRUE = frozenset({"true", "y", "yes", "1", "t"})
 _FALSE = frozenset({"false", "n", "no", "0", "f", ""})
@@ -141,8 +149,8 @@ def _to_bool(value: Any, column: str) -> bool | None:
     raise DataShapeError(column, value, "a boolean (true/false, Y/N)")
 
 
-def _to_datetime(value: Any, column: str) -> dt.datetime | None:
-    """One value of any ENS/Encharge date form as an aware UTC datetime."""
+def _to_datetime(value: Any, column: str, slash_format: str | None = None) -> dt.datetime | None:
+    """One value of any ENS/Encharge date form as an aware UTC datetime (slash dates in ``slash_format``)."""
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -162,9 +170,10 @@ def _to_datetime(value: Any, column: str) -> dt.datetime | None:
         if _INT_RE.match(text):
             return _to_datetime(int(text), column)
         try:
-            if len(text) == 10 and text[2] == "/" and text[5] == "/":
-                day, month, year = text.split("/")
-                return dt.datetime(int(year), int(month), int(day), tzinfo=dt.UTC)
+            if "/" in text and len(text) <= 10:
+                if slash_format is None:
+                    raise AmbiguousDates(column, [text], "date_order='dmy' or 'mdy'")
+                return dt.datetime.strptime(text, slash_format).replace(tzinfo=dt.UTC)
             parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except (ValueError, IndexError):
             raise DataShapeError(column, value, "a date or timestamp") from None
@@ -234,11 +243,13 @@ _SCALAR = {
 }
 
 
-def _column(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series:
+def _column(name: str, values: list[Any], dtype: pl.DataType, date_order: str | None = None) -> pl.Series:
     if isinstance(dtype, type):
         dtype = dtype()
     if isinstance(dtype, (pl.Datetime, pl.Date)):
-        return parse_temporal(values, dtype, name)
+        return parse_temporal(values, dtype, name, date_order=date_order)
+    if isinstance(dtype, pl.Enum) and dtype == OPTIN_ANSWERS:
+        return cast_text(pl.Series(name, [_to_str(v, name) for v in values], dtype=pl.String), dtype, name)
     if isinstance(dtype, pl.String):
         fn = _SCALAR["str"]
     elif dtype.is_integer():
@@ -252,15 +263,22 @@ def _column(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series:
     return pl.Series(name, [fn(v, name) for v in values], dtype=dtype)
 
 
-def parse_temporal(values: Sequence[Any] | pl.Series, dtype: pl.DataType = UTC_MS, name: str = "") -> pl.Series:
+def parse_temporal(values: Sequence[Any] | pl.Series, dtype: pl.DataType = UTC_MS, name: str = "",
+                   *, date_order: str | None = None) -> pl.Series:
     """Parse a column of mixed date forms into ``Date`` or ``Datetime(UTC)``.
 
-    Epoch milliseconds, epoch seconds, ``YYYY-MM-DD``, ``DD/MM/YYYY`` and ISO 8601
-    may be mixed in one column. Empty strings become null.
+    Epoch milliseconds, epoch seconds, ``YYYY-MM-DD``, ISO 8601 and slash dates may be
+    mixed in one column. Slash dates are read in ``date_order`` ("dmy" DD/MM/YYYY or "mdy"
+    MM/DD/YYYY) when given, else in the order the column's own values prove (see
+    :mod:`enstoolkit.dates`); when every slash date reads both ways and no order is given,
+    :class:`~enstoolkit.errors.AmbiguousDates` is raised: day and month are never swapped in
+    silence. Empty strings become null.
 
     Example:
-        >>> parse_temporal([1487353181180, "2018-12-04", "01/03/2018", None], pl.Date).to_list()
-        [datetime.date(2017, 2, 17), datetime.date(2018, 12, 4), datetime.date(2018, 3, 1), None]
+        >>> parse_temporal([1487353181180, "2018-12-04", "21/03/2018", None], pl.Date).to_list()
+        [datetime.date(2017, 2, 17), datetime.date(2018, 12, 4), datetime.date(2018, 3, 21), None]
+        >>> parse_temporal(["01/03/2018"], pl.Date, date_order="mdy").to_list()
+        [datetime.date(2018, 1, 3)]
     """
     if isinstance(dtype, type):
         dtype = dtype()
@@ -269,6 +287,13 @@ def parse_temporal(values: Sequence[Any] | pl.Series, dtype: pl.DataType = UTC_M
     else:
         items = values.to_list() if isinstance(values, pl.Series) else values
         series = pl.Series([None if v is None else _to_str(v, name) for v in items], dtype=pl.String)
+    slash_format = None
+    if series.str.contains(r"^\s*\d{1,2}/\d{1,2}/\d{4}\s*$").fill_null(False).any():
+        order = date_order or proven_order(series.drop_nulls().unique().to_list(), column=name or "date")
+        if order is None:
+            examples = series.filter(series.str.contains("/").fill_null(False)).head(3).to_list()
+            raise AmbiguousDates(name or "date", [str(e) for e in examples], PARAMETER)
+        slash_format = FORMATS[order]
     frame = pl.DataFrame({"s": series})
     s = pl.col("s").str.strip_chars()
     number = s.cast(pl.Int64, strict=False)
@@ -279,14 +304,14 @@ def parse_temporal(values: Sequence[Any] | pl.Series, dtype: pl.DataType = UTC_M
     parsed = pl.coalesce(
         epoch.cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
         s.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
-        s.str.to_date("%d/%m/%Y", strict=False).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
+        s.str.to_date(slash_format or "%d/%m/%Y", strict=False).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
         iso_datetime.str.to_datetime(strict=False, time_zone="UTC", time_unit="ms"),
     )
     out = frame.select(raw=s, parsed=parsed)
     failed = out.filter(pl.col("raw").is_not_null() & (pl.col("raw") != "") & pl.col("parsed").is_null())
     if failed.height:
         # Fall back to the per-value parser (offsets, odd ISO forms) before giving up.
-        fixed = [_to_datetime(v, name) for v in series.to_list()]
+        fixed = [_to_datetime(v, name, slash_format) for v in series.to_list()]
         series = pl.Series(name, fixed, dtype=UTC_MS)
     else:
         series = out.get_column("parsed").alias(name)
@@ -302,6 +327,7 @@ def build_frame(
     schema: Mapping[str, pl.DataType],
     *,
     extra: bool = False,
+    date_order: str | None = None,
 ) -> pl.DataFrame:
     """Build a frame from API records with an explicit schema.
 
@@ -310,6 +336,7 @@ def build_frame(
         schema: column name -> dtype; missing keys become nulls.
         extra: keep keys not in ``schema`` as String columns after the declared ones
             (in order of first appearance), so nothing is dropped.
+        date_order: how slash dates are written ("dmy" or "mdy"), when known.
 
     Example:
         >>> build_frame([{"supporterId": "5", "suppressed": "false"}],
@@ -328,7 +355,7 @@ def build_frame(
                     full[key] = pl.String()
     if not rows:
         return empty_frame(full)
-    columns = [_column(name, [row.get(name) for row in rows], dtype) for name, dtype in full.items()]
+    columns = [_column(name, [row.get(name) for row in rows], dtype, date_order) for name, dtype in full.items()]
     return pl.DataFrame(columns)
 
 
@@ -337,10 +364,11 @@ OPTIN_TYPES = frozenset({"OPTIN", "OPT", "CONFIRMATION", "CONF"})
 
 def optins(df: pl.DataFrame, *, dates: bool = False, column: str = "questions",
            questions: Sequence[str] | None = None) -> pl.DataFrame:
-    """Widen the ``questions`` list column into one Boolean column per opt-in question.
+    """Widen the ``questions`` list column into one column per opt-in question.
 
-    ``True`` for a "Y" response, ``False`` for "N", null where the supporter never
-    answered. General questions are left out. With ``dates=True`` a
+    Each holds the answer as :data:`OPTIN_ANSWERS`: "Y", "N" or "P" (a pending double
+    opt-in, kept as such), null where the supporter never answered; an answer outside those
+    raises naming the question. General questions are left out. With ``dates=True`` a
     ``"<question> date"`` column (Datetime UTC) follows each opt-in column. ``questions``
     fixes the columns (in that order, null where nobody answered); by default every opt-in
     question answered in ``df`` gets one, sorted by name.
@@ -353,7 +381,7 @@ def optins(df: pl.DataFrame, *, dates: bool = False, column: str = "questions",
         ...      {"supporterId": 2, "suppressed": False, "questions": []}],
         ...     {**SUPPORTER_BASE, "questions": pl.List(QUESTION_STRUCT)})
         >>> optins(df).get_column("Marketing Optin").to_list()
-        [True, None]
+        ['Y', None]
     """
     if column not in df.columns:
         raise ValueError(
@@ -366,18 +394,9 @@ def optins(df: pl.DataFrame, *, dates: bool = False, column: str = "questions",
         .drop_nulls(column)
         .unnest(column)
         .filter(pl.col("type").str.to_uppercase().is_in(sorted(OPTIN_TYPES)))
-        .select(
-            "__row",
-            "name",
-            pl.when(pl.col("response").str.to_uppercase() == "Y")
-            .then(True)
-            .when(pl.col("response").str.to_uppercase() == "N")
-            .then(False)
-            .otherwise(None)
-            .alias("value"),
-            pl.col("modifiedOn").alias("date"),
-        )
+        .select("__row", "name", "response", pl.col("modifiedOn").alias("date"))
     )
+    answers = answers.with_columns(cast_text(answers.get_column("response"), OPTIN_ANSWERS, "response").alias("value"))
     names = list(questions) if questions is not None else sorted(
         answers.get_column("name").unique().drop_nulls().to_list())
     out = indexed.drop(column)
@@ -413,6 +432,13 @@ def cast_text(series: pl.Series, dtype: pl.DataType, name: str | None = None) ->
         return series.cast(pl.String).alias(column)
     if isinstance(dtype, (pl.Date, pl.Datetime)):
         return parse_temporal(text, dtype, column).alias(column)
+    if isinstance(dtype, pl.Enum) and dtype == OPTIN_ANSWERS:
+        mapped = text.str.to_lowercase().replace_strict(_OPTIN_TEXT, default=None, return_dtype=pl.String)
+        bad = text.filter(mapped.is_null() & text.is_not_null())
+        if bad.len():
+            raise DataShapeError(column, bad[0], "an opt-in answer: Y, N or P (pending); map other codes to these "
+                                 "before reading, e.g. df.with_columns(pl.col(...).replace({...}))")
+        return mapped.cast(OPTIN_ANSWERS).alias(column)
     if isinstance(dtype, pl.Boolean):
         lowered = text.str.to_lowercase()
         mapped = lowered.replace_strict({t: True for t in _TRUE} | {f: False for f in _FALSE if f},
@@ -438,6 +464,7 @@ def read_frame(
     *,
     key: str | None = None,
     extra: bool = False,
+    date_order: str | None = None,
 ) -> pl.DataFrame:
     """The one typing path: API data in, a frame with exactly the declared dtypes out.
 
@@ -447,9 +474,10 @@ def read_frame(
     :func:`parse_temporal`; when the bytes do not fit the schema exactly (a number sent as
     text, say), or ``extra=True`` asks to keep keys the schema does not declare, the
     tolerant :func:`build_frame` route is taken instead. Either way the result is the same.
+    ``date_order`` says how slash dates are written, when known (see :func:`parse_temporal`).
 
     Example:
-        >>> read_frame(b'[{"supporterId": 5, "createdOn": "01/03/2018"}]',
+        >>> read_frame(b'[{"supporterId": 5, "createdOn": "2018-03-01"}]',
         ...            {"supporterId": pl.Int64(), "createdOn": pl.Date()}).row(0)
         (5, datetime.date(2018, 3, 1))
         >>> read_frame(b'{"data": [{"id": "7", "x": 1}]}', {"id": pl.Int64()}, key="data", extra=True).row(0)
@@ -457,7 +485,7 @@ def read_frame(
     """
     wanted = {k: (v() if isinstance(v, type) else v) for k, v in schema.items()}
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        return build_frame(data, wanted, extra=extra)
+        return build_frame(data, wanted, extra=extra, date_order=date_order)
     if not extra:
         as_text = {k: (pl.String() if isinstance(v, (pl.Date, pl.Datetime)) else v) for k, v in wanted.items()}
         try:
@@ -472,7 +500,8 @@ def read_frame(
         if raw is not None:
             temporal = [k for k, v in wanted.items() if isinstance(v, (pl.Date, pl.Datetime))]
             if temporal:
-                raw = raw.with_columns([parse_temporal(raw.get_column(k), wanted[k], k) for k in temporal])
+                raw = raw.with_columns([parse_temporal(raw.get_column(k), wanted[k], k, date_order=date_order)
+                                        for k in temporal])
             return raw
     body = json.loads(bytes(data)) if len(data) else None
     if key is not None:
@@ -483,4 +512,4 @@ def read_frame(
         body = []
     if not isinstance(body, list):
         raise DataShapeError(key or "body", type(body).__name__, "a list of objects")
-    return build_frame(body, wanted, extra=extra)
+    return build_frame(body, wanted, extra=extra, date_order=date_order)

@@ -104,7 +104,7 @@ def test_run_audit_and_summary(ens: pl.DataFrame, encharge: pl.DataFrame) -> Non
 def test_optin_rates_trend_country(ens: pl.DataFrame) -> None:
     rates = an.optin_rates(ens, ["Marketing Optin"]).row(0, named=True)
     assert rates == {"question": "Marketing Optin", "supporters": 6, "answered": 5, "opted_in": 3, "opted_out": 2,
-                     "rate": 0.5, "rate_answered": 0.6}
+                     "pending": 0, "rate": 0.5, "rate_answered": 0.6}
     trend = an.monthly_trend(ens, ["Marketing Optin"])
     assert trend.select("month", "opt_ins", "opt_outs").rows() == [
         (D(2025, 1, 1), 1, 0), (D(2025, 2, 1), 1, 1), (D(2025, 3, 1), 1, 0), (D(2025, 6, 1), 0, 1)]

@@ -28,6 +28,7 @@ from ..people import email_column as find_email_column
 from ..schemas import Severity
 from ..schemas.results import FINDINGS
 from ..validate import is_valid_email
+from .answers import is_no, is_yes
 
 __all__ = [
     "SEVERITY_ORDER", "duplicate_supporters", "erased_still_in_ens", "invalid_emails", "missing_fields",
@@ -138,7 +139,7 @@ def suppressed_with_optin(ens: pl.DataFrame, optins: Sequence[str]) -> pl.DataFr
     present = [q for q in optins if q in ens.columns]
     if not present or "suppressed" not in ens.columns:
         return _empty()
-    held = pl.concat_list([pl.when(pl.col(q).fill_null(False)).then(pl.lit(q)) for q in present]).list.drop_nulls()
+    held = pl.concat_list([pl.when(is_yes(ens, q)).then(pl.lit(q)) for q in present]).list.drop_nulls()
     rows = ens.with_columns(held.alias("__held")).filter(
         pl.col("suppressed").fill_null(False) & (pl.col("__held").list.len() > 0))
     detail = pl.lit("suppressed but opted in to: ") + pl.col("__held").list.join(", ")
@@ -194,8 +195,8 @@ def optin_state_conflicts(ens: pl.DataFrame, encharge: pl.DataFrame, optin: str 
         raise ValueError(f"no {optin!r} opt-in column in the ENS frame")
     email = _email_column(ens)
     both = _joined(ens, encharge)
-    yes = both.filter(pl.col(optin).fill_null(False) & pl.col("__unsub").fill_null(False))
-    no = both.filter((pl.col(optin) == False) & (pl.col("__unsub") == False))  # noqa: E712 (nulls excluded)
+    yes = both.filter(is_yes(both, optin) & pl.col("__unsub").fill_null(False))
+    no = both.filter(is_no(both, optin) & (pl.col("__unsub") == False))  # noqa: E712 (nulls excluded)
     found = [
         _findings(yes, "opted in, unsubscribed in Encharge", "medium",
                   pl.format("ENS {}: Y; Encharge unsubscribed (person {})", pl.lit(optin), pl.col("__enc_id")), email),

@@ -16,29 +16,34 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from ..errors import ValidationError
+from .answers import is_no, is_pending, is_yes
+
 __all__ = ["by_acquisition", "by_country", "cohorts", "monthly_trend", "optin_rates"]
 
 
 def optin_rates(ens: pl.DataFrame, questions: Iterable[str]) -> pl.DataFrame:
-    """Per opt-in question: supporters, answered, opted in, opted out, and the rates.
+    """Per opt-in question: supporters, answered (Y or N), opted in, opted out, pending, and the rates.
 
-    ``rate`` is opted in over all supporters; ``rate_answered`` over those who answered.
+    ``rate`` is opted in over all supporters; ``rate_answered`` over those who answered Y or
+    N. A pending double opt-in ("P") is counted as pending: neither an answer nor an opt-in.
 
     Example:
-        >>> df = pl.DataFrame({"Marketing Optin": [True, False, None, True]})
+        >>> df = pl.DataFrame({"Marketing Optin": ["Y", "N", None, "Y", "P"]})
         >>> optin_rates(df, ["Marketing Optin"]).row(0)
-        ('Marketing Optin', 4, 3, 2, 1, 0.5, 0.6667)
+        ('Marketing Optin', 5, 3, 2, 1, 1, 0.4, 0.6667)
     """
     rows = []
     for q in questions:
-        col = ens.get_column(q)
-        answered = int(col.is_not_null().sum())
-        yes = int(col.fill_null(False).sum())
+        counts = ens.select(is_yes(ens, q).sum().alias("y"), is_no(ens, q).sum().alias("n"),
+                            is_pending(ens, q).sum().alias("p")).row(0, named=True)
+        yes, no, pending = int(counts["y"]), int(counts["n"]), int(counts["p"])
+        answered = yes + no
         rows.append({"question": q, "supporters": ens.height, "answered": answered, "opted_in": yes,
-                     "opted_out": answered - yes, "rate": round(yes / ens.height, 4) if ens.height else None,
+                     "opted_out": no, "pending": pending, "rate": round(yes / ens.height, 4) if ens.height else None,
                      "rate_answered": round(yes / answered, 4) if answered else None})
     schema = {"question": pl.String, "supporters": pl.Int64, "answered": pl.Int64, "opted_in": pl.Int64,
-              "opted_out": pl.Int64, "rate": pl.Float64, "rate_answered": pl.Float64}
+              "opted_out": pl.Int64, "pending": pl.Int64, "rate": pl.Float64, "rate_answered": pl.Float64}
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame([], schema=schema)
 
 
@@ -58,9 +63,11 @@ def monthly_trend(ens: pl.DataFrame, questions: Iterable[str]) -> pl.DataFrame:
         if date not in ens.columns:
             raise ValueError(f"no {date!r} column: the export carries each question's response date")
         parts.append(
-            ens.filter(pl.col(q).is_not_null() & pl.col(date).is_not_null())
+            ens.filter(pl.col(date).is_not_null())
             .group_by(pl.col(date).dt.truncate("1mo").alias("month"))
-            .agg(pl.col(q).sum().cast(pl.Int64).alias("opt_ins"), (~pl.col(q)).sum().cast(pl.Int64).alias("opt_outs"))
+            .agg(is_yes(ens, q).sum().cast(pl.Int64).alias("opt_ins"),
+                 is_no(ens, q).sum().cast(pl.Int64).alias("opt_outs"))
+            .filter((pl.col("opt_ins") + pl.col("opt_outs")) > 0)
             .select(pl.lit(q).alias("question"), "month", "opt_ins", "opt_outs")
         )
     schema = {"question": pl.String, "month": pl.Date, "opt_ins": pl.Int64, "opt_outs": pl.Int64}
@@ -79,13 +86,18 @@ def by_country(ens: pl.DataFrame, question: str, *, country: str = "Country") ->
     """
     return (ens.group_by(pl.col(country).fill_null("(none)").alias("country"))
             .agg(pl.len().cast(pl.Int64).alias("supporters"),
-                 pl.col(question).fill_null(False).sum().cast(pl.Int64).alias("opted_in"))
+                 is_yes(ens, question).sum().cast(pl.Int64).alias("opted_in"))
             .with_columns((pl.col("opted_in") / pl.col("supporters")).round(4).alias("rate"))
             .sort(["supporters", "country"], descending=[True, False]))
 
 
 def by_acquisition(ens: pl.DataFrame, transactions: pl.DataFrame, question: str) -> pl.DataFrame:
-    """Opt-in rate by acquisition page: each supporter's first transaction (by date, then id).
+    """Opt-in rate by acquisition page: the page of each supporter's first transaction.
+
+    Transactions are ordered by ``createdDate`` (their time; live donations carry only that),
+    else ``createdOn`` (their day), then id. Emails received (type EMAIL) are not pages. A
+    supporter with a page transaction that carries no date at all cannot be placed: they are
+    counted under "(cannot tell: undated transactions)", never under a guess.
 
     Example:
         >>> import datetime as dt
@@ -96,13 +108,30 @@ def by_acquisition(ens: pl.DataFrame, transactions: pl.DataFrame, question: str)
         >>> by_acquisition(ens, tx, "Q").rows()
         [(10, 'Sign up', 2, 1, 0.5), (20, 'Petition', 1, 1, 1.0)]
     """
-    first = (transactions.sort("supporterId", "createdOn", "campaignId")
+    moments = []
+    if "createdDate" in transactions.columns:
+        moments.append(pl.col("createdDate").cast(pl.Datetime("ms", "UTC")))
+    if "createdOn" in transactions.columns:
+        moments.append(pl.col("createdOn").cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"))
+    if not moments:
+        raise ValidationError("transactions", transactions.columns, "transactions with createdDate or createdOn")
+    pages = transactions.filter(pl.col("type").fill_null("") != "EMAIL") if "type" in transactions.columns \
+        else transactions
+    dated = pages.with_columns(pl.coalesce(moments).alias("__when"),
+                               pl.col("id") if "id" in pages.columns else pl.lit(0).alias("id"))
+    undated = dated.filter(pl.col("__when").is_null()).select("supporterId").unique()
+    first = (dated.filter(pl.col("__when").is_not_null())
+             .join(undated, on="supporterId", how="anti")
+             .sort("supporterId", "__when", "id")
              .unique("supporterId", keep="first", maintain_order=True)
              .select("supporterId", "campaignId", pl.col("name").alias("page")))
+    if undated.height:
+        first = pl.concat([first, undated.with_columns(pl.lit(None, first.schema["campaignId"]).alias("campaignId"),
+                                                       pl.lit("(cannot tell: undated transactions)").alias("page"))])
     joined = ens.select("supporterId", question).join(first, on="supporterId", how="left")
     return (joined.group_by(pl.col("campaignId"), pl.col("page").fill_null("(no transaction)"))
             .agg(pl.len().cast(pl.Int64).alias("supporters"),
-                 pl.col(question).fill_null(False).sum().cast(pl.Int64).alias("opted_in"))
+                 is_yes(joined, question).sum().cast(pl.Int64).alias("opted_in"))
             .with_columns((pl.col("opted_in") / pl.col("supporters")).round(4).alias("rate"))
             .sort(["supporters", "campaignId"], descending=[True, False], nulls_last=True))
 
@@ -122,11 +151,11 @@ def cohorts(ens: pl.DataFrame, question: str, *, created: str = "createdOn") -> 
         [(datetime.date(2026, 1, 1), 3, 2, 1, 0.5)]
     """
     date = f"{question} Date"
-    later_out = (pl.col(question) == False) & ((pl.col(date) - pl.col(created)).dt.total_days() > 1)  # noqa: E712
-    joined = pl.col(question).fill_null(False) | later_out.fill_null(False)
+    later_out = is_no(ens, question) & ((pl.col(date) - pl.col(created)).dt.total_days() > 1).fill_null(False)
+    joined = is_yes(ens, question) | later_out
     return (ens.group_by(pl.col(created).dt.truncate("1mo").alias("cohort"))
             .agg(pl.len().cast(pl.Int64).alias("signed_up"),
                  joined.sum().cast(pl.Int64).alias("joined_opted_in"),
-                 pl.col(question).fill_null(False).sum().cast(pl.Int64).alias("still_opted_in"))
+                 is_yes(ens, question).sum().cast(pl.Int64).alias("still_opted_in"))
             .with_columns((pl.col("still_opted_in") / pl.col("joined_opted_in")).round(4).alias("retention"))
             .sort("cohort"))

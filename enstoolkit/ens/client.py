@@ -34,6 +34,9 @@ class ENSClient(SupporterMethods, QueryMethods, PageMethods, ExportMethods):
         transport: an ``httpx`` transport (for example a recording one in tests).
         retry: a :class:`~enstoolkit.http.RetryPolicy` for requests that are safe to repeat.
         hourly_limit: ENS's requests per rolling hour for this API user (5,000).
+        date_order: how the account writes slash dates, "dmy" (DD/MM/YYYY, the EU datacentre) or
+            "mdy" (MM/DD/YYYY); by default the order is proven from the data, and a file or
+            transaction whose dates read both ways raises :class:`~enstoolkit.errors.AmbiguousDates`.
 
     The methods come from :mod:`~enstoolkit.ens.supporters`, :mod:`~enstoolkit.ens.query`,
     :mod:`~enstoolkit.ens.pages` and :mod:`~enstoolkit.ens.export`; the session, budget and

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import polars as pl
 
+from ..dates import check_order
 from ..errors import (
     APIError,
     BudgetExceeded,
@@ -90,8 +91,10 @@ class ENSCore(BaseClient):
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
         hourly_limit: int = HOURLY_LIMIT,
+        date_order: str | None = None,
     ) -> None:
         key = api_key_from(api_key, "ENS_API_KEY", "ENS")
+        self.date_order = check_order(date_order)
         base = normalise_base_url(base_url or os.environ.get("ENS_BASE_URL") or DEFAULT_BASE_URL)
         self.hourly_limit = check_int("hourly_limit", hourly_limit, 1, None)
         self.auth = ENSAuth(key, base)

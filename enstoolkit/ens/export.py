@@ -1,90 +1,39 @@
 """ENS export jobs: the whole supporter file (or every transaction) in a handful of requests.
 
 POST /exportjob for a query saved in the dashboard, poll GET /exportjob/{id} until it
-completes, download the CSV (streamed to a temporary file), then read it with dtypes
-computed once from its header (:func:`export_layout`) and cast column by column
-(:func:`enstoolkit.frames.cast_text`): no value is guessed, a value that does not fit its
-column raises naming the column.
+completes, download the CSV (streamed to a temporary file), then read it with
+:mod:`enstoolkit.ens.readers` (either known header style, the account's date order, dtypes
+decided once from the header; a file it cannot map raises naming the columns).
 
 Example:
-    >>> export_layout(["supporterId", "Email Address", "createdOn", "Marketing Optin"], optins={"Marketing Optin"})
-    {'supporterId': Int64, 'Email Address': String, 'createdOn': Date, 'Marketing Optin': Boolean}
+    >>> from enstoolkit import ENSClient
+    >>> from enstoolkit.sandbox import Sandbox
+    >>> with Sandbox(supporters=20, variant="dashboard-headers") as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+    ...     ens.export_supporters("All supporters").columns[:2]
+    ['supporterId', 'Email Address']
 """
 
 from __future__ import annotations
 
-import csv
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from ..errors import APIError, EnstoolkitError, ValidationError
-from ..frames import cast_text, empty_frame
+from ..frames import empty_frame
 from ..http import json_or_none
-from ..schemas import ens as schema
 from ..validate import check_choice
 from .core import ENSCore
+from .readers import read_supporter_export, read_transaction_export
 
-__all__ = ["EXPORT_FILE_TYPES", "EXPORT_FORMATS", "ExportMethods", "export_layout", "read_export_csv"]
+__all__ = ["EXPORT_FILE_TYPES", "EXPORT_FORMATS", "ExportMethods"]
 
 EXPORT_FORMATS = ("User data", "Transaction", "Hybrid")
 EXPORT_FILE_TYPES = ("csv", "standardcsv")
-ID_COLUMNS = frozenset({"supporterId", "Supporter ID"})
-BOOLEAN_COLUMNS = frozenset({"suppressed", "Suppressed"})
-DATE_COLUMNS = frozenset({"createdOn", "modifiedOn", "Created On", "Modified On", "Date Created", "Date Modified"})
-
-
-def export_layout(header: Sequence[str], *, optins: Iterable[str] = (), questions: Iterable[str] = ()
-                  ) -> dict[str, pl.DataType]:
-    """The dtype of each column of a supporter export, decided once from the header.
-
-    Supporter ids are Int64; ``suppressed`` and the opt-in questions Boolean; creation and
-    modification dates, and each question's ``"<question> Date"``, Date; the rest String.
-
-    Example:
-        >>> export_layout(["Supporter ID", "Date Created", "Q", "Q Date"], questions=["Q"])
-        {'Supporter ID': Int64, 'Date Created': Date, 'Q': String, 'Q Date': Date}
-    """
-    optin = set(optins)
-    dated = {f"{q} Date" for q in [*questions, *optin]}
-    layout: dict[str, pl.DataType] = {}
-    for name in header:
-        if name in ID_COLUMNS:
-            layout[name] = pl.Int64()
-        elif name in BOOLEAN_COLUMNS or name in optin:
-            layout[name] = pl.Boolean()
-        elif name in DATE_COLUMNS or name in dated:
-            layout[name] = pl.Date()
-        else:
-            layout[name] = pl.String()
-    return layout
-
-
-def csv_header(path: Path) -> list[str]:
-    """The header row of a CSV file (an empty list for an empty file)."""
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
-        return next(csv.reader(handle), [])
-
-
-def read_export_csv(path: Path, layout: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    """Read an export CSV as text, then cast each column to its dtype in ``layout`` (others stay String).
-
-    Example:
-        >>> import tempfile
-        >>> f = Path(tempfile.mkdtemp()) / "x.csv"
-        >>> _ = f.write_text("supporterId,suppressed\\n7,false\\n")
-        >>> read_export_csv(f, {"supporterId": pl.Int64(), "suppressed": pl.Boolean()}).row(0)
-        (7, False)
-    """
-    header = csv_header(path)
-    if not header:
-        return empty_frame(dict(layout))
-    raw = pl.read_csv(path, schema={name: pl.String() for name in header}, has_header=True, encoding="utf8-lossy")
-    return pl.DataFrame([cast_text(raw.get_column(name), layout.get(name, pl.String()), name) for name in header])
 
 
 class ExportMethods(ENSCore):
@@ -142,12 +91,14 @@ class ExportMethods(ENSCore):
         return target
 
     def export_supporters(self, query_name: str, *, field_group: str | None = None, format: str = "User data",
-                          file_type: str = "csv", poll_interval: float = 0.5, timeout: float = 600.0) -> pl.DataFrame:
+                          file_type: str = "csv", columns: Mapping[str, str] | None = None, poll_interval: float = 0.5,
+                          timeout: float = 600.0) -> pl.DataFrame:
         """Pull a whole supporter file through an export job, in a handful of requests.
 
-        The CSV is read with an explicit layout (:func:`export_layout`): ``supporterId``
-        Int64, ``suppressed`` Boolean, dates as Date, opt-in question columns as Boolean,
-        everything else String.
+        Read with :func:`~enstoolkit.ens.readers.read_supporter_export`: ``supporterId`` Int64,
+        ``suppressed`` Boolean, dates as Date (in the account's order), opt-in questions as
+        "Y"/"N"/"P", everything else String, whichever header style the account uses.
+        ``columns`` maps a file's own column names to the toolkit's (``{"Their ID": "supporterId"}``).
 
         Example:
             >>> from enstoolkit import ENSClient
@@ -160,20 +111,20 @@ class ExportMethods(ENSCore):
                                    poll_interval=poll_interval, timeout=timeout)
         try:
             if path.stat().st_size == 0:
-                return empty_frame({"supporterId": pl.Int64()})
-            questions = self.get_questions()
-            layout = export_layout(csv_header(path), optins=self.optin_questions(),
-                                   questions=questions.get_column("name").to_list())
-            return read_export_csv(path, layout)
+                return empty_frame({"supporterId": pl.Int64(), self.email_field: pl.String()})
+            return read_supporter_export(path, email_field=self.email_field, optins=self.optin_questions(),
+                                         questions=self.get_questions().get_column("name").to_list(),
+                                         columns=columns, date_order=self.date_order)
         finally:
             path.unlink(missing_ok=True)
 
-    def export_transactions(self, query_name: str, *, file_type: str = "csv", poll_interval: float = 0.5,
-                            timeout: float = 600.0) -> pl.DataFrame:
+    def export_transactions(self, query_name: str, *, file_type: str = "csv", columns: Mapping[str, str] | None = None,
+                            poll_interval: float = 0.5, timeout: float = 600.0) -> pl.DataFrame:
         """Every transaction of a saved query's supporters, through a "Transaction" export job.
 
         One row per transaction: ``supporterId`` and the columns of :meth:`get_transactions`
-        (``createdOn`` as a Date). The way to see acquisition pages for a whole file.
+        (``createdOn`` as a Date), then any columns the file adds. The way to see acquisition
+        pages for a whole file.
 
         Example:
             >>> from enstoolkit import ENSClient
@@ -184,14 +135,7 @@ class ExportMethods(ENSCore):
         """
         path = self.run_export_job(query_name, format="Transaction", file_type=file_type,
                                    poll_interval=poll_interval, timeout=timeout)
-        columns = {"supporterId": pl.Int64(), **schema.TRANSACTION}
         try:
-            if path.stat().st_size == 0:
-                return empty_frame(columns)
-            frame = read_export_csv(path, columns)
+            return read_transaction_export(path, columns=columns, date_order=self.date_order)
         finally:
             path.unlink(missing_ok=True)
-        missing = [pl.lit(None, dtype).alias(name) for name, dtype in columns.items() if name not in frame.columns]
-        known = [name for name in columns if name in frame.columns]
-        extra = [name for name in frame.columns if name not in columns]
-        return frame.with_columns(missing).select(*columns, *extra) if missing else frame.select(*known, *extra)

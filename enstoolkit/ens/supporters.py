@@ -23,6 +23,7 @@ from ..schemas import ens as schema
 from ..validate import check_email, check_id, check_int
 from .core import ENSCore
 from .payloads import one_record
+from .readers import transaction_dates
 
 __all__ = ["SupporterMethods"]
 
@@ -248,9 +249,10 @@ class SupporterMethods(ENSCore):
     def get_transactions(self, supporter_id: int | str) -> pl.DataFrame:
         """A supporter's transactions (GET /supporter/{id}/transactions).
 
-        ``createdOn`` (DD/MM/YYYY, where ENS sends it) is a Date and ``createdDate`` (epoch)
-        a Datetime(UTC); donation columns are null on other transaction types; keys this
-        schema does not know are kept as String columns.
+        ``createdDate`` (epoch) is a Datetime(UTC); ``createdOn`` (a slash date, where ENS sends
+        it: not on live donations) a Date, read in the account's order (see
+        :func:`~enstoolkit.ens.readers.transaction_dates`); columns a type does not have are
+        null; keys this schema does not know are kept as String columns.
 
         Example:
             >>> from enstoolkit import ENSClient
@@ -263,4 +265,5 @@ class SupporterMethods(ENSCore):
         response = self.send("GET", f"/supporter/{sid}/transactions", ok=(200, 204, 404))
         if response.status_code != 200 or not response.content:
             return empty_frame(schema.TRANSACTION)
-        return read_frame(response.content, schema.TRANSACTION, extra=True)
+        raw = read_frame(response.content, {**schema.TRANSACTION, "createdOn": pl.String()}, extra=True)
+        return transaction_dates(raw, self.date_order)

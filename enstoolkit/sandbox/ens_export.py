@@ -1,4 +1,11 @@
-"""The ENS half of the sandbox, its export files: the CSV an export job downloads.
+"""The ENS half of the sandbox, its export files: the CSV an export job downloads, in the variant's style.
+
+No real ``/exportjob`` file has been published. Code that reads real ENS export files uses
+dashboard-style headers ("Supporter ID", "Supporter Email", "Date Created", ..., an unnamed last
+column; transactions as "Campaign ID", "Campaign Type", "Campaign Date", "Campaign Time",
+"Campaign Status", "Campaign Data 1..N"), with dates in the account's order; the ``api`` style
+(``supporterId``, ``createdOn``, ISO dates) is this project's own. Both are emulated
+(:attr:`~enstoolkit.sandbox.variants.Variant.headers`).
 
 Example:
     >>> from enstoolkit.sandbox.clock import SandboxClock
@@ -15,13 +22,15 @@ import datetime as dt
 import io
 from typing import Any
 
-from .data import EXPORT_GROUPS, FIELD_NAMES, QUESTIONS, SupporterRecord
+from .data import EXPORT_GROUPS, FIELD_NAMES, SupporterRecord
 from .ens_state import ENSState
 
-__all__ = ["TRANSACTION_COLUMNS", "export_csv", "export_transactions_csv", "in_query"]
+__all__ = ["DASHBOARD_TRANSACTION_COLUMNS", "TRANSACTION_COLUMNS", "export_csv", "export_transactions_csv",
+           "in_query"]
 
 
 def in_query(rec: SupporterRecord, query: str) -> bool:
+    """Whether a supporter is in one of the dashboard's saved queries."""
     if query == "Marketing opted in":
         return rec.questions.get(4512, ("", 0))[0] == "Y"
     if query == "Suppressed supporters":
@@ -30,31 +39,62 @@ def in_query(rec: SupporterRecord, query: str) -> bool:
 
 
 TRANSACTION_COLUMNS = ("supporterId", "id", "type", "subtype", "name", "campaignId", "createdOn", "createdDate",
-                       "xref1", "xref2", "txType", "recurringPayment", "status", "amount", "currency")
+                       "xref1", "xref2", "txType", "recurringPayment", "status", "amount", "currency", "broadcastId")
+DASHBOARD_TRANSACTION_COLUMNS = ("Supporter ID", "Supporter Email", "Campaign ID", "Campaign Type", "Campaign Date",
+                                 "Campaign Time", "Campaign Status", "Campaign Data 1", "Campaign Data 2",
+                                 "Campaign Data 3", "Campaign Data 4", "")
+
+
+def _moment(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(int(ms) / 1000, dt.UTC)
 
 
 def export_transactions_csv(state: ENSState, query: str) -> bytes:
     """The CSV of a "Transaction" export job: one row per transaction of the query's supporters."""
+    account = state.account
+    dashboard = state.variant.headers == "dashboard"
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(TRANSACTION_COLUMNS)
+    writer.writerow(DASHBOARD_TRANSACTION_COLUMNS if dashboard else TRANSACTION_COLUMNS)
     for sid in sorted(state.records):
         rec = state.records[sid]
         if not in_query(rec, query):
             continue
         for tx in state.transactions(rec):
-            day, month, year = str(tx["createdOn"]).split("/")
-            row = {**tx, "supporterId": sid, "createdOn": f"{year}-{month}-{day}"}
-            writer.writerow(["" if row.get(c) is None else row.get(c) for c in TRANSACTION_COLUMNS])
+            moment = _moment(tx["createdDate"])
+            if dashboard:
+                kind = tx.get("subtype") or str(tx.get("type", "")).upper()
+                data = [tx.get("name", ""), tx.get("amount", tx.get("xref1", "")) or "",
+                        tx.get("currency", tx.get("xref2", "")) or "", tx.get("txType", "")]
+                writer.writerow([sid, rec.email, tx["campaignId"], kind, account.date(moment.date()),
+                                 moment.strftime("%H:%M:%S"), tx.get("status", "success"), *data, ""])
+            else:
+                row: dict[str, Any] = {**tx, "supporterId": sid, "createdOn": moment.date().isoformat()}
+                writer.writerow(["" if row.get(c) is None else row.get(c) for c in TRANSACTION_COLUMNS])
     return out.getvalue().encode()
 
 
 def export_csv(state: ENSState, query: str, group: str | None) -> bytes:
-    """The CSV of an export job: ids, fields, dates, and each question with its date."""
+    """The CSV of an export job: ids, fields (the account's names), dates, and each question with its date."""
+    account = state.account
+    dashboard = state.variant.headers == "dashboard"
     names = EXPORT_GROUPS[group] if group else FIELD_NAMES
-    header = ["supporterId", "suppressed", *names, "createdOn", "modifiedOn"]
-    for q in QUESTIONS:
+    questions = account.questions
+
+    def day(value: dt.date) -> str:
+        return account.date(value) if dashboard else value.isoformat()
+
+    if dashboard:
+        fields = [n for n in names if n != "Email Address"]
+        header = ["Supporter ID", "Supporter Email", *[account.display(n) for n in fields], "Suppressed",
+                  "Date Created", "Date Modified"]
+    else:
+        fields = list(names)
+        header = ["supporterId", "suppressed", *[account.display(n) for n in fields], "createdOn", "modifiedOn"]
+    for q in questions:
         header += [q.name, f"{q.name} Date"]
+    if dashboard:
+        header.append("")  # the unnamed last column real export files carry
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
@@ -62,15 +102,16 @@ def export_csv(state: ENSState, query: str, group: str | None) -> bytes:
         rec = state.records[sid]
         if not in_query(rec, query):
             continue
-        row: list[Any] = [sid, "true" if rec.suppressed else "false"]
-        row += [rec.fields.get(n, "") for n in names]
-        row += [rec.created.date().isoformat(), rec.modified.date().isoformat()]
-        for q in QUESTIONS:
-            answer = rec.questions.get(q.question_id)
-            if answer is None:
-                row += ["", ""]
-            else:
-                row += [answer[0], dt.datetime.fromtimestamp(answer[1] / 1000, dt.UTC).date().isoformat()]
+        suppressed = ("Y" if rec.suppressed else "N") if dashboard else ("true" if rec.suppressed else "false")
+        values = [rec.fields.get(n, "") for n in fields]
+        dates = [day(rec.created.date()), day(rec.modified.date())]
+        row: list[Any] = ([sid, rec.email, *values, suppressed, *dates] if dashboard
+                          else [sid, suppressed, *values, *dates])
+        answers = state.answers(rec)
+        for q in questions:
+            answer = answers.get(q.question_id)
+            row += ["", ""] if answer is None else [answer[0], day(_moment(answer[1]).date())]
+        if dashboard:
+            row.append("")
         writer.writerow(row)
     return out.getvalue().encode()
-

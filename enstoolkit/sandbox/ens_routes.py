@@ -27,12 +27,9 @@ from .data import (
     CLIENT_ID,
     EXPORT_GROUPS,
     EXPORT_QUERIES,
-    FIELDS,
     OPTIN_QUESTIONS,
     PAGE_TYPE_MAP,
     PROFILES,
-    PROPERTY_TO_NAME,
-    QUESTIONS,
     Page,
     SupporterRecord,
     transaction_for,
@@ -47,15 +44,11 @@ from .ens_state import (
     MSG_NO_USER,
     MSG_SOURCE,
     MSG_TOKEN,
-    PROPERTY_BY_LOWER,
-    QUESTION_BY_ID,
     ENSState,
     bool_param,
     error,
     json_body,
     not_present,
-    parse_fields,
-    parse_questions,
     supporter_write,
 )
 
@@ -102,7 +95,7 @@ class ENSApp:
             if not self.state.count_request():
                 return self._limit_response()
             if not self.state.token_valid(request.headers.get("ens-auth-token")):
-                return JSONResponse({"message": MSG_TOKEN, "messageId": 10000006}, status_code=401)
+                return error(401, MSG_TOKEN, 10000006)
             with self.state.lock:
                 if request.method != "GET":
                     self.state.version += 1  # a write: cached query results are stale
@@ -112,21 +105,22 @@ class ENSApp:
 
     # -- authentication ----------------------------------------------------------------
     async def authenticate(self, request: Request) -> Response:
-        """POST /authenticate: the raw key as the body (a JSON-quoted key or {"ens-auth-token"} too)."""
+        """POST /authenticate: the raw key as the body (recorded), or ``{"ens-auth-token": KEY}`` (observed).
+
+        A JSON-quoted key is refused with "Invalid api key [...]", echoing what was sent (recorded).
+        """
         state = self.state
         if not state.count_request():
             return self._limit_response()
         raw = (await request.body()).decode("utf-8", "replace").strip()
         key = raw
-        if raw.startswith('"') or raw.startswith("{"):
+        if raw.startswith("{"):
             try:
                 parsed = json.loads(raw)
             except ValueError:
-                parsed = raw
-            if isinstance(parsed, str):
-                key = parsed
-            elif isinstance(parsed, dict):
-                key = str(parsed.get("ens-auth-token") or parsed.get("apiKey") or "")
+                parsed = None
+            if isinstance(parsed, dict):
+                key = str(parsed.get("ens-auth-token") or "")
         if key == state.orphan_key:
             return error(401, MSG_NO_USER.format(key=key), 10000001)
         if key == state.inactive_key:
@@ -140,41 +134,45 @@ class ENSApp:
         with state.lock:
             state.tokens[token] = state.clock.elapsed() + state.token_ttl
             state.issued_tokens.append(token)
-        return JSONResponse({"ens-auth-token": token, "expires": int(state.token_ttl * 1000)})
+        return JSONResponse({"expires": int(state.token_ttl * 1000), "ens-auth-token": token})
 
     async def session(self, request: Request) -> Response:
-        """GET validates a token ({valid, ens-auth-token}); DELETE retires it (the number 1)."""
+        """GET validates a token (``{"valid": true}`` only, as observed); DELETE retires it (the number 1)."""
         if not self.state.count_request():
             return self._limit_response()
         token = request.path_params["token"]
         if request.method == "GET":
-            return JSONResponse({"valid": self.state.token_valid(token), "ens-auth-token": token})
+            return JSONResponse({"valid": self.state.token_valid(token)})
         with self.state.lock:
             self.state.tokens.pop(token, None)
         return JSONResponse(1)
 
     # -- metadata ------------------------------------------------------------------------
     async def fields(self, request: Request) -> Response:
-        return JSONResponse([{"id": i, "name": n, "tag": t, "property": p} for i, n, t, p in FIELDS])
+        return JSONResponse(self.state.account.fields())
 
     async def questions(self, request: Request) -> Response:
         return JSONResponse(
-            [{"id": q.id, "questionId": q.question_id, "name": q.name, "type": q.type} for q in QUESTIONS]
+            [{"id": q.id, "questionId": q.question_id, "name": q.name, "type": q.type}
+             for q in self.state.account.questions]
         )
 
     async def question(self, request: Request) -> Response:
         """Per-locale question detail; an unknown id gives ``[]`` (as ENS does)."""
         text = request.path_params["qid"]
-        q = QUESTION_BY_ID.get(int(text)) if text.isdigit() else None
+        q = self.state.account.question_by_id.get(int(text)) if text.isdigit() else None
         if q is None:
             return JSONResponse([])
-        content = [
-            {"selected": False, "value": v, "label": q.label if q.type != "GEN" else v, "forId": "", "imageUrl": ""}
-            for v in q.values
-        ]
+        content: dict[str, Any]
+        if q.html_field_type == "range":  # the spec's range question: bounds, not choices
+            content = {"rangeData": {"min": q.values[0], "max": q.values[-1], "minLabel": "Min", "maxLabel": "Max",
+                                     "step": "1", "showCurrent": True}, "value": q.values[0]}
+        else:
+            content = {"data": [{"selected": False, "value": v, "label": q.label if q.type != "GEN" else v,
+                                 "forId": "", "imageUrl": ""} for v in q.values]}
         return JSONResponse([
             {"id": q.id, "questionId": q.question_id, "name": q.name, "type": q.type, "locale": locale,
-             "label": q.label, "htmlFieldType": q.html_field_type, "content": {"data": content}}
+             "label": q.label, "htmlFieldType": q.html_field_type, "content": content}
             for locale in ("en-GB", "en-US")
         ])
 
@@ -191,7 +189,7 @@ class ENSApp:
                 return Response(status_code=204)
             return JSONResponse(state.supporter_body(
                 rec, bool_param(request, "includeQuestions"), bool_param(request, "includeMemberships")))
-        parsed = await supporter_write(request)
+        parsed = await supporter_write(state, request)
         if isinstance(parsed, Response):
             return parsed
         fields, answers = parsed
@@ -222,7 +220,7 @@ class ENSApp:
         if request.method == "DELETE":
             state.delete(rec.supporter_id)
             return JSONResponse({"id": rec.supporter_id})
-        parsed = await supporter_write(request)
+        parsed = await supporter_write(state, request)
         if isinstance(parsed, Response):
             return parsed
         fields, answers = parsed
@@ -241,7 +239,7 @@ class ENSApp:
         rec = self.state.records.get(int(text)) if text.isdigit() else None
         if rec is None:
             return Response(status_code=204)
-        return JSONResponse(self.state.transactions(rec))
+        return JSONResponse([self.state.transaction_view(t) for t in self.state.transactions(rec)])
 
     async def query(self, request: Request) -> Response:
         """GET /supporter/query with the ``{pagination, data, scores, summary}`` envelope.
@@ -294,7 +292,7 @@ class ENSApp:
             terms = []
             for part in text.split("~"):
                 prop, _, values = part.partition(":")
-                name = PROPERTY_TO_NAME.get(PROPERTY_BY_LOWER.get(prop.strip().lower(), ""))
+                name = state.account.canonical(prop.strip(), standard=True)
                 if name is None:
                     return error(400, f"Failed to map field property '{prop}'", 10000038)
                 terms.append((name, {v.strip().lower() for v in values.split("||")}))
@@ -308,20 +306,19 @@ class ENSApp:
 
     def _query_page(self, matched: list[SupporterRecord], start: int, rows: int, group: str | None) -> Response:
         page = matched[start - 1:start - 1 + rows]
-        data = [self._query_row(r, group) for r in page]
+        data = [self._query_row(r, group) for r in page]  # rows as the account names its fields
         return JSONResponse({"pagination": {"start": start, "rows": rows, "total": len(matched)},
                              "data": data, "scores": [], "summary": {}})
 
-    @staticmethod
-    def _query_row(rec: SupporterRecord, group: str | None) -> dict[str, Any]:
-        row: dict[str, Any] = {}
+    def _query_row(self, rec: SupporterRecord, group: str | None) -> dict[str, Any]:
+        """A query row: ``emailAddress``, ``supporterId`` and the dates; with an export group, the group's
+        fields by the account's names plus ``supporterId`` and ``createdOn`` only (the vendor's demo)."""
         if group is None:
-            row["emailAddress"] = rec.email
-        else:
-            for name in EXPORT_GROUPS[group]:
-                row[name] = rec.fields.get(name, "")
-        row.update({"supporterId": rec.supporter_id, "modifiedOn": rec.modified.date().isoformat(),
-                    "createdOn": rec.created.date().isoformat()})
+            return {"emailAddress": rec.email, "supporterId": rec.supporter_id,
+                    "modifiedOn": rec.modified.date().isoformat(), "createdOn": rec.created.date().isoformat()}
+        shown = self.state.account.display
+        row: dict[str, Any] = {shown(name): rec.fields.get(name, "") for name in EXPORT_GROUPS[group]}
+        row.update({"supporterId": rec.supporter_id, "createdOn": rec.created.date().isoformat()})
         return row
 
     # -- pages ---------------------------------------------------------------------------
@@ -336,6 +333,7 @@ class ENSApp:
         }
         if detail:
             body["trackingParameters"] = list(page.tracking)
+            body["template"] = "Campaign Template 2024"  # observed on a live account; not in the v6 spec
         return body
 
     async def list_pages(self, request: Request) -> Response:
@@ -361,8 +359,10 @@ class ENSApp:
         """POST /page/{id}/process: updates the supporter, their opt-ins and transactions.
 
         Failures a supporter could cause (a declined card, a missing message) answer 200
-        with ``status: ERROR``; malformed requests answer 400. ``demo: true`` validates and
-        answers but records nothing.
+        with ``status: ERROR`` and five keys (recorded); malformed requests answer 400. A
+        ``demo: true`` submission is recorded like a live one (supporter and transaction: a
+        recorded demo answer carries a real supporter id for a new address) but no money moves:
+        a donation answers ``paymentType`` "TEST: <type>" (recorded).
         """
         state = self.state
         text = request.path_params["pid"]
@@ -374,8 +374,8 @@ class ENSApp:
             return error(400, "The request must contain a supporter object", 10000040)
         standard = bool(body.get("standardFieldNames"))
         demo = bool(body.get("demo"))
-        fields, unknown = parse_fields(body["supporter"], standard=standard)
-        answers, bad_questions = parse_questions(body["supporter"].get("questions"))
+        fields, unknown = state.parse_fields(body["supporter"], standard=standard)
+        answers, bad_questions = state.parse_questions(body["supporter"].get("questions"))
         if unknown or bad_questions:
             return not_present(unknown + bad_questions)
         state.processed.append({"pageId": page.id, "body": body, "at": state.now_ms()})
@@ -383,8 +383,9 @@ class ENSApp:
         existing = state.find_email(email) if email else None
 
         def failed(message: str) -> JSONResponse:
-            return JSONResponse({"status": "ERROR", "id": 0, "supporterId": existing.supporter_id if existing else 0,
-                                 "supporterEmailAddress": email, "error": message})
+            return JSONResponse({"error": message, "supporterId": existing.supporter_id if existing else 0,
+                                 "supporterEmailAddress": email, "status": "ERROR",
+                                 "id": 1_272_000_000 + len(state.processed)})
 
         if not email:
             return failed("An Email Address is required")
@@ -416,8 +417,7 @@ class ENSApp:
                     or not str(message.get("message") or "").strip():
                 return failed("A contactMessage with a subject and a message is required on this page")
         if demo:
-            return JSONResponse(self._process_result(page, existing.supporter_id if existing else 0, email,
-                                                     0, amount, recurring, currency, payment_type))
+            payment_type = f"TEST: {payment_type}"
         if existing is None:
             rec = state.create(fields)
         else:
@@ -438,17 +438,18 @@ class ENSApp:
 
     def _process_result(self, page: Page, sid: int, email: str, tx_id: int, amount: float | None,
                         recurring: bool, currency: str, payment_type: str) -> dict[str, Any]:
-        result: dict[str, Any] = {"id": tx_id, "status": "SUCCESS", "supporterEmailAddress": email,
-                                  "supporterId": sid, "createdOn": self.state.now_ms()}
+        result: dict[str, Any] = {"createdOn": self.state.now_ms()}
         if page.type == "nd" and amount is not None:
             result.update({
-                "type": "CREDIT_RECURRING" if recurring else "CREDIT_SINGLE",
-                "currency": currency, "error": "", "recurringPayment": recurring,
-                "paymentType": payment_type, "amount": amount,
-                "transactionId": f"ND{page.campaign_id}T{tx_id}__A{sid}",
+                "amount": amount, "paymentType": payment_type, "recurringPayment": recurring, "error": "",
+                "transactionId": f"ND{sid}T{tx_id}{page.campaign_id}",
             })
-            if recurring:
-                result.update({"recurringFrequency": "MONTHLY", "recurringDay": self.state.now.day})
+        result.update({"supporterEmailAddress": email, "supporterId": sid, "id": tx_id})
+        if page.type == "nd" and amount is not None:
+            result.update({"type": "CREDIT_RECURRING" if recurring else "CREDIT_SINGLE", "currency": currency})
+        result["status"] = "SUCCESS"
+        if page.type == "nd" and amount is not None and recurring:
+            result.update({"recurringFrequency": "MONTHLY", "recurringDay": self.state.now.day})
         return result
 
     # -- export jobs ---------------------------------------------------------------------

@@ -23,12 +23,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ._json import JSONResponse
+from .account import Account
 from .clock import SandboxClock
 from .data import (
     CLIENT_ID,
     FIELD_NAMES,
-    PROPERTY_TO_NAME,
-    QUESTIONS,
     Page,
     SupporterRecord,
     generate_supporters,
@@ -37,7 +36,7 @@ from .data import (
 )
 from .variants import Variant
 
-__all__ = ["API_USERNAME", "DECLINED_CARDS", "ENSState", "error", "parse_fields", "parse_questions"]
+__all__ = ["API_USERNAME", "BROADCASTS", "DECLINED_CARDS", "ENSState", "error"]
 
 API_USERNAME = "apiuser@example.org"
 
@@ -49,15 +48,13 @@ MSG_LIMIT = "The user with username [{user}] has exceeded its api limit."
 MSG_TOKEN = "Invalid ens-auth-token"
 
 DECLINED_CARDS = frozenset({"4000000000000002", "4000000000009995"})
-FIELD_BY_LOWER = {name.lower(): name for name in FIELD_NAMES}
-PROPERTY_BY_LOWER = {prop.lower(): prop for prop in PROPERTY_TO_NAME}
-QUESTION_BY_NAME = {q.name.lower(): q for q in QUESTIONS}
-QUESTION_BY_ID = {**{q.question_id: q for q in QUESTIONS}, **{q.id: q for q in QUESTIONS}}
+#: Broadcast campaigns whose emails appear in supporters' histories as EMAIL transactions.
+BROADCASTS = ((20_001, "Monthly Newsletter"), (20_002, "Rivers Campaign Update"), (20_003, "Spring Appeal Email"))
 
 
 def error(status: int, message: str, message_id: int, developer: str | None = None) -> JSONResponse:
-    """An ENS error body: ``{message, messageId[, developerMessage]}``."""
-    body: dict[str, Any] = {"message": message, "messageId": message_id}
+    """An ENS error body, keys in the live service's order: ``{messageId, message[, developerMessage]}``."""
+    body: dict[str, Any] = {"messageId": message_id, "message": message}
     if developer is not None:
         body["developerMessage"] = developer
     return JSONResponse(body, status_code=status)
@@ -89,6 +86,7 @@ class ENSState:
         self.seed = seed
         self.clock = clock
         self.variant = variant or Variant()
+        self.account = Account(self.variant, seed)
         self.hourly_limit = hourly_limit
         self.token_ttl = token_ttl
         self.allowed_sources = tuple(allowed_sources)
@@ -179,10 +177,41 @@ class ENSState:
 
     # -- supporters ----------------------------------------------------------------------
     def transactions(self, rec: SupporterRecord) -> list[dict[str, Any]]:
-        """The supporter's transactions (made on first use)."""
+        """The supporter's transactions as the sandbox keeps them (made on first use; see :meth:`transaction_view`)."""
         if rec.transactions is None:
             rec.transactions = make_transactions(rec, self.seed, self.pages, self.clock.start)
+            rec.transactions.extend(self._broadcasts(rec))
+            rec.transactions.sort(key=lambda t: (t["createdDate"], t["id"]))
         return rec.transactions
+
+    def _broadcasts(self, rec: SupporterRecord) -> list[dict[str, Any]]:
+        """EMAIL transactions (broadcasts received), from their own random stream: live histories carry them."""
+        rng = random.Random(f"email-{self.seed}-{rec.supporter_id}")
+        out = []
+        created = int(rec.created.timestamp() * 1000)
+        span = int(self.clock.start.timestamp() * 1000) - created
+        for n in range(rng.choice((0, 0, 1, 2, 3))):
+            campaign, name = rng.choice(BROADCASTS)
+            out.append({"campaignId": campaign, "type": "EMAIL", "name": name,
+                        "id": 8_000_000_000 + rec.supporter_id * 10 + n, "broadcastId": campaign - 19_500,
+                        "createdDate": created + int(span * rng.random())})
+        return out
+
+    def transaction_view(self, tx: dict[str, Any]) -> dict[str, Any]:
+        """A transaction as the live service lists it.
+
+        Donations carry ``createdDate`` (epoch ms) only: no ``createdOn``, no ``amount``, no
+        ``currency``, ``recurringPayment`` as "Y"/"N" (observed on a live account). Other types
+        but EMAIL carry ``createdOn`` too, in the account's date order.
+        """
+        out = {k: v for k, v in tx.items() if k != "createdOn"}
+        if tx.get("type") == "nd":
+            out.pop("amount", None)
+            out.pop("currency", None)
+        elif tx.get("type") != "EMAIL":
+            moment = dt.datetime.fromtimestamp(int(tx["createdDate"]) / 1000, dt.UTC)
+            out["createdOn"] = self.account.date(moment.date())
+        return out
 
     def memberships(self, rec: SupporterRecord) -> list[dict[str, Any]]:
         """The supporter's memberships: one per membership page transaction."""
@@ -214,28 +243,36 @@ class ENSState:
                          "lastName": rec.fields.get("Last Name", "")}],
         }
 
+    def membership_view(self, membership: dict[str, Any]) -> dict[str, Any]:
+        """A membership as the account shows it: with its ``history`` where the account keeps one."""
+        if not self.variant.membership_history:
+            return membership
+        term = {k: membership[k] for k in ("termEndDate", "termStartDate", "membershipCost", "id", "membershipPaid",
+                                           "membershipName")}
+        return {**membership, "history": [{**term, "createdOn": int(membership["termStartDate"]) + 43_000_000}]}
+
+    def answers(self, rec: SupporterRecord) -> dict[int, tuple[str, int]]:
+        """The supporter's question answers as the account shows them (pending and range answers per variant)."""
+        return self.account.answers(rec.supporter_id, rec.questions, int(rec.created.timestamp() * 1000))
+
     def supporter_body(self, rec: SupporterRecord, questions: bool, memberships: bool) -> dict[str, Any]:
-        """GET /supporter's flat object: ids, then fields by name (empty ones left out)."""
-        body: dict[str, Any] = {"supporterId": rec.supporter_id, "suppressed": rec.suppressed}
+        """GET /supporter's flat object: ids, then fields by the account's names (empty ones left out)."""
+        text = self.variant.supporter_values == "text"
+        body: dict[str, Any] = {"supporterId": str(rec.supporter_id) if text else rec.supporter_id,
+                                "suppressed": str(rec.suppressed).lower() if text else rec.suppressed}
         for name in FIELD_NAMES:
             value = rec.fields.get(name, "")
             if value != "":
-                body[name] = value
+                body[self.account.display(name)] = value
         if questions:
+            by_id = self.account.question_by_id
             body["questions"] = [
-                {
-                    "id": qid,
-                    "componentId": 0,
-                    "name": QUESTION_BY_ID[qid].name,
-                    "type": QUESTION_BY_ID[qid].response_type,
-                    "response": response,
-                    "modifiedOn": when,
-                    "netdonorLogId": 0,
-                }
-                for qid, (response, when) in sorted(rec.questions.items())
+                {"id": qid, "componentId": 0, "name": by_id[qid].name, "type": by_id[qid].response_type,
+                 "response": response, "modifiedOn": when, "netdonorLogId": 0}
+                for qid, (response, when) in sorted(self.answers(rec).items())
             ]
         if memberships:
-            body["memberships"] = self.memberships(rec)
+            body["memberships"] = [self.membership_view(m) for m in self.memberships(rec)]
         return body
 
     def apply_fields(self, rec: SupporterRecord, fields: Mapping[str, str]) -> None:
@@ -285,60 +322,51 @@ class ENSState:
                     break
         return True
 
+    # -- what clients send -------------------------------------------------------------------
+    def parse_fields(self, data: Mapping[str, Any], *, standard: bool) -> tuple[dict[str, str], list[str]]:
+        """A supporter object's keys as canonical field names (the account's names, or properties); and the unknown."""
+        fields: dict[str, str] = {}
+        unknown: list[str] = []
+        for key, value in data.items():
+            if key == "questions":
+                continue
+            name = self.account.canonical(str(key), standard=standard)
+            if name is None:
+                unknown.append(str(key))
+                continue
+            fields[name] = "" if value is None else str(value)
+        return fields, unknown
+
+    def parse_questions(self, data: Any) -> tuple[dict[int, str], list[str]]:
+        """A ``questions`` object (names or ``question.{id}`` keys) as questionId -> answer; and the refused."""
+        answers: dict[int, str] = {}
+        unknown: list[str] = []
+        if data is None:
+            return answers, unknown
+        if not isinstance(data, Mapping):
+            return answers, ["questions"]
+        for key, value in data.items():
+            text = str(key)
+            if text.lower().startswith("question.") and text[9:].isdigit():
+                question = self.account.question_by_id.get(int(text[9:]))
+            else:
+                question = self.account.question_by_name.get(text.lower())
+            if question is None:
+                unknown.append(text)
+                continue
+            answer = str(value).strip()
+            if question.type in ("OPT", "CONF"):
+                answer = answer.upper()
+                if answer not in ("Y", "N"):
+                    unknown.append(f"{text}={value!r}")
+                    continue
+            answers[question.question_id] = answer
+        return answers, unknown
+
     def next_transaction_id(self) -> int:
         """A fresh transaction id."""
         self.next_tx_id += 1
         return self.next_tx_id
-
-
-# -- request parsing ----------------------------------------------------------------------
-
-
-def parse_fields(data: Mapping[str, Any], *, standard: bool) -> tuple[dict[str, str], list[str]]:
-    """Map a supporter object's keys to field names; returns (fields, unknown keys)."""
-    fields: dict[str, str] = {}
-    unknown: list[str] = []
-    for key, value in data.items():
-        if key == "questions":
-            continue
-        if standard:
-            prop = PROPERTY_BY_LOWER.get(str(key).lower())
-            name = PROPERTY_TO_NAME.get(prop) if prop else None
-        else:
-            name = FIELD_BY_LOWER.get(str(key).lower())
-        if name is None:
-            unknown.append(str(key))
-            continue
-        fields[name] = "" if value is None else str(value)
-    return fields, unknown
-
-
-def parse_questions(data: Any) -> tuple[dict[int, str], list[str]]:
-    """Map a ``questions`` object (names or ``question.{id}`` keys) to questionId -> response."""
-    answers: dict[int, str] = {}
-    unknown: list[str] = []
-    if data is None:
-        return answers, unknown
-    if not isinstance(data, Mapping):
-        return answers, ["questions"]
-    for key, value in data.items():
-        text = str(key)
-        question = None
-        if text.lower().startswith("question.") and text[9:].isdigit():
-            question = QUESTION_BY_ID.get(int(text[9:]))
-        else:
-            question = QUESTION_BY_NAME.get(text.lower())
-        if question is None:
-            unknown.append(text)
-            continue
-        answer = str(value).strip()
-        if question.type in ("OPT", "CONF"):
-            answer = answer.upper()
-            if answer not in ("Y", "N"):
-                unknown.append(f"{text}={value!r}")
-                continue
-        answers[question.question_id] = answer
-    return answers, unknown
 
 
 def not_present(unknown: list[str]) -> JSONResponse:
@@ -346,13 +374,13 @@ def not_present(unknown: list[str]) -> JSONResponse:
                  + ", ".join(unknown), 10000005)
 
 
-async def supporter_write(request: Request) -> tuple[dict[str, str], dict[int, str]] | Response:
+async def supporter_write(state: ENSState, request: Request) -> tuple[dict[str, str], dict[int, str]] | Response:
     """The fields and question answers of a POST/PUT /supporter body, or the error to answer."""
     data = await json_body(request)
     if not isinstance(data, dict):
         return error(400, "The request body must be a JSON object of supporter fields", 10000011)
-    fields, unknown = parse_fields(data, standard=False)
-    answers, bad_questions = parse_questions(data.get("questions"))
+    fields, unknown = state.parse_fields(data, standard=False)
+    answers, bad_questions = state.parse_questions(data.get("questions"))
     if unknown or bad_questions:
         return not_present(unknown + bad_questions)
     return fields, answers

@@ -45,6 +45,8 @@ class Variant:
         membership_history: memberships carry their ``history``.
         optin_codes: the answers opt-in questions hold: ``"YN"``, or ``"YNP"`` with pending
             double opt-ins ("P").
+        supporter_values: ``"typed"`` (``supporterId`` a number and ``suppressed`` a boolean, as the
+            spec says) or ``"text"`` (both as strings, as another client's fixtures show).
 
     Encharge:
 
@@ -66,6 +68,7 @@ class Variant:
     range_questions: bool = True
     membership_history: bool = True
     optin_codes: str = "YN"
+    supporter_values: str = "typed"
     person_status: str = "field"
     user_id: bool = True
     empty_tags: str = "empty"
@@ -73,8 +76,9 @@ class Variant:
 
     _CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
         "headers": ("api", "dashboard"), "date_order": ("dmy", "mdy"), "field_names": ("uk", "us"),
-        "optin_codes": ("YN", "YNP"), "person_status": ("field", "when-set", "absent"),
-        "empty_tags": ("empty", "absent"), "custom_fields": ("top", "data"),
+        "optin_codes": ("YN", "YNP"), "supporter_values": ("typed", "text"),
+        "person_status": ("field", "when-set", "absent"), "empty_tags": ("empty", "absent"),
+        "custom_fields": ("top", "data"),
     }
 
     def __post_init__(self) -> None:
@@ -137,6 +141,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "dashboard-headers": {"headers": "dashboard"},
     "us-account": {"date_order": "mdy", "field_names": "us", "email_field": "Email"},
     "pending-optins": {"optin_codes": "YNP"},
+    "text-values": {"supporter_values": "text"},
     "plain-questions": {"range_questions": False, "membership_history": False},
     "encharge-no-status": {"person_status": "absent", "user_id": False, "empty_tags": "absent",
                            "custom_fields": "data"},

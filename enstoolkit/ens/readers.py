@@ -1,0 +1,287 @@
+"""Reading what ENS sends in shapes that vary by account: export files and transaction dates.
+
+No real export file has been published, so both known header styles are read:
+
+- the ``api`` style: ``supporterId``, ``suppressed``, fields by name, ``createdOn``, ``modifiedOn``,
+  each question and its ``"<question> Date"``; transactions with the list's own keys;
+- the ``dashboard`` style: ``Supporter ID``, ``Supporter Email``, fields, ``Suppressed``,
+  ``Date Created``, ``Date Modified``, questions, and often an unnamed last column; transactions
+  as ``Campaign ID``, ``Campaign Type``, ``Campaign Date``, ``Campaign Time``, ``Campaign Status``,
+  ``Campaign Data 1..N``.
+
+A file in neither style raises :class:`~enstoolkit.errors.UnmappedColumns` naming the missing
+columns and the ``columns=`` mapping that reads it. Every column's dtype is decided once from
+the header; dates are read in the account's order (proven by the values, or configured with
+``date_order=``, never guessed: :mod:`enstoolkit.dates`); opt-in answers keep "P" (pending);
+a value that does not fit its column raises naming the column. No column becomes null in silence.
+
+Example:
+    >>> export_layout(["Supporter ID", "Date Created", "Q", "Q Date"], optins={"Q"})
+    {'Supporter ID': Int64, 'Date Created': Date, 'Q': Enum(categories=['Y', 'N', 'P']), 'Q Date': Date}
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import polars as pl
+
+from ..dates import date_order as proven_order
+from ..dates import order_for, parse_slash_dates
+from ..errors import AmbiguousDates, UnmappedColumns
+from ..frames import OPTIN_ANSWERS, UTC_MS, cast_text, empty_frame, parse_temporal
+from ..schemas import ens as schema
+
+__all__ = [
+    "DASHBOARD_SUPPORTER", "DASHBOARD_TRANSACTION", "csv_header", "export_layout", "header_style",
+    "read_supporter_export", "read_transaction_export", "transaction_dates",
+]
+
+#: Dashboard-style supporter export headers -> the toolkit's names (the email goes to the account's email field).
+DASHBOARD_SUPPORTER = {"Supporter ID": "supporterId", "Supporter Email": "email", "Suppressed": "suppressed",
+                       "Date Created": "createdOn", "Date Modified": "modifiedOn"}
+#: Dashboard-style transaction export headers -> the toolkit's names.
+DASHBOARD_TRANSACTION = {"Supporter ID": "supporterId", "Supporter Email": "email", "Campaign ID": "campaignId",
+                         "Campaign Type": "type", "Campaign Status": "status", "Campaign Date": "createdOn",
+                         "Campaign Time": "createdTime"}
+DATE_NAMES = frozenset({"createdOn", "modifiedOn"})
+
+
+def csv_header(path: Path) -> list[str]:
+    """The header row of a CSV file (an empty list for an empty file)."""
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def header_style(header: Sequence[str]) -> str | None:
+    """"api", "dashboard", or None for a header in neither known style.
+
+    Example:
+        >>> header_style(["Supporter ID", "Supporter Email", ""]), header_style(["ID", "Mail"])
+        ('dashboard', None)
+    """
+    if "supporterId" in header:
+        return "api"
+    if "Supporter ID" in header:
+        return "dashboard"
+    return None
+
+
+def export_layout(header: Sequence[str], *, optins: Iterable[str] = (), questions: Iterable[str] = ()
+                  ) -> dict[str, pl.DataType]:
+    """The dtype of each column of a supporter export (by the toolkit's names), decided once from the header.
+
+    Supporter ids are Int64; ``suppressed`` Boolean; opt-in questions :data:`~enstoolkit.frames.OPTIN_ANSWERS`
+    ("Y", "N", "P"); creation and modification dates, and each question's ``"<question> Date"``,
+    Date; the rest String.
+
+    Example:
+        >>> export_layout(["supporterId", "suppressed", "createdOn", "Q Date"], questions=["Q"])
+        {'supporterId': Int64, 'suppressed': Boolean, 'createdOn': Date, 'Q Date': Date}
+    """
+    optin = set(optins)
+    dated = {f"{q} Date" for q in [*questions, *optin]}
+    layout: dict[str, pl.DataType] = {}
+    for name in header:
+        target = DASHBOARD_SUPPORTER.get(name, name)
+        if target == "supporterId":
+            layout[name] = pl.Int64()
+        elif target == "suppressed":
+            layout[name] = pl.Boolean()
+        elif name in optin:
+            layout[name] = OPTIN_ANSWERS
+        elif target in DATE_NAMES or name in dated:
+            layout[name] = pl.Date()
+        else:
+            layout[name] = pl.String()
+    return layout
+
+
+def _raw(path: Path, header: Sequence[str]) -> pl.DataFrame:
+    """The file's cells as text, columns by position (headers may be empty or repeated)."""
+    return pl.read_csv(path, has_header=False, skip_rows=1, encoding="utf8-lossy",
+                       schema={f"c{i}": pl.String() for i in range(len(header))})
+
+
+def _targets(header: Sequence[str], style_map: Mapping[str, str], columns: Mapping[str, str] | None,
+             raw: pl.DataFrame) -> list[str | None]:
+    """The toolkit's name for each column by position (None: an empty unnamed column, dropped)."""
+    mapping = {**style_map, **(columns or {})}
+    names: list[str | None] = []
+    for i, name in enumerate(header):
+        if not name.strip():
+            values = raw.get_column(f"c{i}").drop_nulls()
+            names.append(f"(unnamed column {i + 1})" if values.str.strip_chars().str.len_chars().sum() else None)
+            continue
+        names.append(mapping.get(name, name))
+    return names
+
+
+def _date_columns(raw: pl.DataFrame, targets: Sequence[str | None], dated: Iterable[str]) -> dict[str, list[object]]:
+    wanted = set(dated)
+    return {t: raw.get_column(f"c{i}").drop_nulls().unique().to_list()
+            for i, t in enumerate(targets) if t is not None and t in wanted}
+
+
+def _parse_dates(series: pl.Series, order: str | None, name: str) -> pl.Series:
+    text = series.str.strip_chars().replace("", None)
+    if order is not None and text.str.contains("/").fill_null(False).any():
+        return parse_slash_dates(text, order, name)
+    return parse_temporal(text, pl.Date(), name)
+
+
+def read_supporter_export(path: Path, *, email_field: str, optins: Iterable[str] = (), questions: Iterable[str] = (),
+                          columns: Mapping[str, str] | None = None, date_order: str | None = None) -> pl.DataFrame:
+    """A supporter export file as a typed frame, whatever its header style (see the module's description).
+
+    Columns come out under the toolkit's names: ``supporterId``, ``suppressed``, the account's
+    field names (the dashboard's "Supporter Email" as ``email_field``), ``createdOn``,
+    ``modifiedOn``, each question and its ``"<question> Date"``. ``columns`` maps a file's own
+    names to those (``{"Their ID": "supporterId"}``).
+
+    Example:
+        >>> import tempfile
+        >>> f = Path(tempfile.mkdtemp()) / "x.csv"
+        >>> _ = f.write_text("Supporter ID,Supporter Email,Date Created,\\n7,a@x.org,25/03/2026,\\n")
+        >>> read_supporter_export(f, email_field="Email Address").row(0)
+        (7, 'a@x.org', datetime.date(2026, 3, 25))
+    """
+    header = csv_header(path)
+    if not header:
+        return empty_frame({"supporterId": pl.Int64(), email_field: pl.String()})
+    raw = _raw(path, header)
+    style = header_style([(columns or {}).get(h, h) for h in header])
+    style_map = dict(DASHBOARD_SUPPORTER) if style == "dashboard" else {}
+    if style_map and email_field not in header:
+        style_map["Supporter Email"] = email_field
+    else:
+        style_map.pop("Supporter Email", None)
+    targets = _targets(header, style_map, columns, raw)
+    present = {t for t in targets if t}
+    missing = [n for n in ("supporterId", email_field) if n not in present]
+    if missing:
+        raise UnmappedColumns("the supporter export", missing, list(header),
+                              f"export_supporters(..., columns={{'<your id column>': 'supporterId', "
+                              f"'<your email column>': {email_field!r}}})")
+    optin = set(optins)
+    question_names = list(questions)
+    dated = DATE_NAMES | {f"{q} Date" for q in [*question_names, *optin]}
+    order = order_for(_date_columns(raw, targets, dated), date_order)
+    out = []
+    for i, target in enumerate(targets):
+        if target is None:
+            continue
+        cells = raw.get_column(f"c{i}").alias(target)
+        if target == "supporterId":
+            out.append(cast_text(cells, pl.Int64(), target))
+        elif target == "suppressed":
+            out.append(cast_text(cells, pl.Boolean(), target))
+        elif target in optin:
+            out.append(cast_text(cells, OPTIN_ANSWERS, target))
+        elif target in dated:
+            out.append(_parse_dates(cells, order, target))
+        else:
+            out.append(cells)
+    return pl.DataFrame(out)
+
+
+def read_transaction_export(path: Path, *, columns: Mapping[str, str] | None = None,
+                            date_order: str | None = None) -> pl.DataFrame:
+    """A "Transaction" export file as a typed frame: ``supporterId`` and the transaction columns, then extras.
+
+    In the dashboard style, ``Campaign Date`` and ``Campaign Time`` give ``createdOn`` and
+    ``createdDate`` (UTC); ``Campaign Data N`` columns are kept as text.
+
+    Example:
+        >>> import tempfile
+        >>> f = Path(tempfile.mkdtemp()) / "t.csv"
+        >>> _ = f.write_text("Supporter ID,Campaign ID,Campaign Type,Campaign Date,Campaign Time,\\n"
+        ...                  "7,10100,DCF,03/25/2026,09:30:00,\\n")
+        >>> read_transaction_export(f).select("supporterId", "campaignId", "createdOn").row(0)
+        (7, 10100, datetime.date(2026, 3, 25))
+    """
+    wanted = {"supporterId": pl.Int64(), **schema.TRANSACTION}
+    header = csv_header(path)
+    if not header:
+        return empty_frame(wanted)
+    raw = _raw(path, header)
+    style = header_style([(columns or {}).get(h, h) for h in header])
+    targets = _targets(header, DASHBOARD_TRANSACTION if style == "dashboard" else {}, columns, raw)
+    present = {t for t in targets if t}
+    missing = [n for n in ("supporterId", "campaignId") if n not in present]
+    if missing:
+        raise UnmappedColumns("the transaction export", missing, list(header),
+                              "export_transactions(..., columns={'<your id column>': 'supporterId', "
+                              "'<your campaign column>': 'campaignId'})")
+    order = order_for(_date_columns(raw, targets, {"createdOn"}), date_order)
+    cells = {t: raw.get_column(f"c{i}").alias(t) for i, t in enumerate(targets) if t is not None}
+    out: dict[str, pl.Series] = {}
+    for name, series in cells.items():
+        dtype = wanted.get(name)
+        if name == "createdOn":
+            out[name] = _parse_dates(series, order, name)
+        elif name == "createdTime":
+            continue
+        elif dtype is not None:
+            out[name] = cast_text(series, dtype, name)
+        else:
+            out[name] = series
+    if "createdTime" in cells and "createdOn" in out and "createdDate" not in out:
+        times = cells["createdTime"].str.strip_chars().replace("", None)
+        stamp = pl.DataFrame({"d": out["createdOn"], "t": times}).select(
+            pl.when(pl.col("t").is_not_null()).then(
+                (pl.col("d").cast(pl.String) + " " + pl.col("t")).str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False,
+                                                                                  time_zone="UTC", time_unit="ms"))
+        ).to_series()
+        bad = times.filter(stamp.is_null() & times.is_not_null())
+        if bad.len():
+            from ..errors import DataShapeError
+
+            raise DataShapeError("Campaign Time", bad[0], "a time written HH:MM:SS")
+        out["createdDate"] = stamp.cast(UTC_MS).alias("createdDate")
+    frame = pl.DataFrame(list(out.values()))
+    filled = [pl.lit(None, dtype).alias(n) for n, dtype in wanted.items() if n not in frame.columns]
+    extras = [n for n in frame.columns if n not in wanted]
+    return frame.with_columns(filled).select(*wanted, *extras)
+
+
+def transaction_dates(frame: pl.DataFrame, date_order: str | None) -> pl.DataFrame:
+    """A transaction list's ``createdOn`` (text as ENS sent it) as a Date, in the account's order.
+
+    The order is the configured one, else the one the values prove, else, value by value, the
+    reading that agrees with the transaction's ``createdDate`` (a day's slack for time zones). A
+    value that still reads two ways raises :class:`~enstoolkit.errors.AmbiguousDates` naming it:
+    day and month are never swapped in silence.
+
+    Example:
+        >>> import datetime as dt
+        >>> df = pl.DataFrame({"createdOn": ["03/04/2026"], "createdDate": [dt.datetime(2026, 3, 4, tzinfo=dt.UTC)]})
+        >>> transaction_dates(df, None).item(0, "createdOn")
+        datetime.date(2026, 3, 4)
+    """
+    text = frame.get_column("createdOn").cast(pl.String).str.strip_chars().replace("", None)
+    if text.null_count() == text.len():
+        return frame.with_columns(pl.lit(None, pl.Date()).alias("createdOn"))
+    order = date_order or proven_order(text.drop_nulls().unique().to_list(), column="createdOn")
+    if order is not None or not text.str.contains("/").fill_null(False).any():
+        return frame.with_columns(_parse_dates(text, order, "createdOn"))
+    dmy = text.str.to_date("%d/%m/%Y", strict=False)
+    mdy = text.str.to_date("%m/%d/%Y", strict=False)
+    stamped = frame.get_column("createdDate").dt.date() if "createdDate" in frame.columns else None
+
+    def near(day: pl.Series) -> pl.Series:
+        if stamped is None:
+            return pl.Series([False] * len(day))
+        return ((day - stamped).dt.total_days().abs() <= 1).fill_null(False)
+
+    chosen = (pl.DataFrame({"dmy": dmy, "mdy": mdy, "a": near(dmy), "b": near(mdy)})
+              .select(pl.when(pl.col("dmy") == pl.col("mdy")).then(pl.col("dmy"))
+                      .when(pl.col("a") & ~pl.col("b")).then(pl.col("dmy"))
+                      .when(pl.col("b") & ~pl.col("a")).then(pl.col("mdy")))
+              .to_series())
+    unresolved = text.filter(chosen.is_null() & text.is_not_null())
+    if unresolved.len():
+        raise AmbiguousDates("createdOn", unresolved.head(3).to_list(), "ENSClient(date_order='dmy' or 'mdy')")
+    return frame.with_columns(chosen.alias("createdOn"))
