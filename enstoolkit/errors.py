@@ -122,7 +122,7 @@ class UnmappedColumns(EnstoolkitError):
                          f"map yours with {parameter}")
 
 
-class AmbiguousDates(EnstoolkitError):
+class AmbiguousDates(DataShapeError):
     """Day-first and month-first readings of a date column both fit, or neither does: nothing is guessed.
 
     Attributes:
@@ -135,12 +135,14 @@ class AmbiguousDates(EnstoolkitError):
 
     def __init__(self, column: str, examples: list[str], parameter: str, *, conflicting: bool = False) -> None:
         self.column = column
+        self.value = examples[0] if examples else None
+        self.expected = "dates in one known order"
         self.examples = examples
         self.parameter = parameter
         shown = ", ".join(repr(e) for e in examples[:3])
         reading = ("fit neither DD/MM nor MM/DD consistently" if conflicting
                    else "read as DD/MM and as MM/DD")
-        super().__init__(f"column {column!r}: dates such as {shown} {reading}; say which with {parameter}")
+        EnstoolkitError.__init__(self, f"column {column!r}: dates such as {shown} {reading}; say which with {parameter}")
 
 
 class BudgetExceeded(EnstoolkitError):

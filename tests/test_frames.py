@@ -7,8 +7,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from enstoolkit.errors import DataShapeError
-from enstoolkit.frames import build_frame, empty_frame, optins, parse_temporal
+from enstoolkit.errors import AmbiguousDates, DataShapeError
+from enstoolkit.frames import OPTIN_ANSWERS, build_frame, empty_frame, optins, parse_temporal
 from enstoolkit.schemas.ens import PAGE as PAGE_SCHEMA
 from enstoolkit.schemas.ens import QUESTION_STRUCT
 from enstoolkit.schemas.ens import SUPPORTER_BASE as SUPPORTER_BASE_SCHEMA
@@ -19,7 +19,7 @@ UTC = dt.UTC
 
 def test_temporal_forms_in_one_column() -> None:
     values = [1487353181180, 1519918699, "2018-12-04", "01/03/2018", "2025-11-20T19:05:09.385Z", "", None]
-    out = parse_temporal(values, pl.Datetime("ms", "UTC"), "when")
+    out = parse_temporal(values, pl.Datetime("ms", "UTC"), "when", date_order="dmy")
     assert out.dtype == pl.Datetime("ms", "UTC")
     assert out.to_list() == [
         dt.datetime(2017, 2, 17, 17, 39, 41, 180000, tzinfo=UTC),
@@ -30,6 +30,19 @@ def test_temporal_forms_in_one_column() -> None:
         None,
         None,
     ]
+
+
+def test_slash_dates_are_read_in_the_proven_order_or_refused() -> None:
+    assert parse_temporal(["25/03/2026", "01/04/2026"], pl.Date()).to_list() == [dt.date(2026, 3, 25),
+                                                                                  dt.date(2026, 4, 1)]
+    assert parse_temporal(["03/25/2026", "04/01/2026"], pl.Date()).to_list() == [dt.date(2026, 3, 25),
+                                                                                  dt.date(2026, 4, 1)]
+    with pytest.raises(AmbiguousDates, match="read as DD/MM and as MM/DD") as info:
+        parse_temporal(["01/04/2026", "02/05/2026"], pl.Date(), "createdOn")
+    assert info.value.column == "createdOn" and "date_order" in info.value.parameter
+    with pytest.raises(AmbiguousDates, match="neither"):
+        parse_temporal(["25/03/2026", "03/25/2026"], pl.Date(), "mixed")
+    assert parse_temporal(["01/04/2026"], pl.Date(), date_order="mdy").to_list() == [dt.date(2026, 1, 4)]
 
 
 def test_temporal_as_date_and_with_offsets() -> None:
@@ -93,7 +106,7 @@ def test_comma_string_to_list() -> None:
     assert df.get_column("tags").to_list() == [["a", "b", "c"], None]
 
 
-def test_optins_widens_to_booleans() -> None:
+def test_optins_widens_to_answers() -> None:
     schema = {**SUPPORTER_BASE_SCHEMA, "questions": pl.List(QUESTION_STRUCT)}
     df = build_frame(
         [
@@ -104,7 +117,7 @@ def test_optins_widens_to_booleans() -> None:
             ]},
             {"supporterId": 2, "suppressed": True, "questions": []},
             {"supporterId": 3, "suppressed": False, "questions": [
-                {"name": "Email Opt-in (double)", "type": "CONFIRMATION", "response": "Y"},
+                {"name": "Email Opt-in (double)", "type": "CONFIRMATION", "response": "P"},
             ]},
         ],
         schema,
@@ -117,10 +130,13 @@ def test_optins_widens_to_booleans() -> None:
         "SMS Optin", "SMS Optin date",
     ]
     assert wide.get_column("supporterId").to_list() == [1, 2, 3]
-    assert wide.get_column("Marketing Optin").to_list() == [True, None, None]
-    assert wide.get_column("SMS Optin").to_list() == [False, None, None]
-    assert wide.get_column("Email Opt-in (double)").to_list() == [None, None, True]
-    assert wide.schema["Marketing Optin"] == pl.Boolean
+    assert wide.get_column("Marketing Optin").to_list() == ["Y", None, None]
+    assert wide.get_column("SMS Optin").to_list() == ["N", None, None]
+    assert wide.get_column("Email Opt-in (double)").to_list() == [None, None, "P"]  # pending is kept, not null
+    assert wide.schema["Marketing Optin"] == OPTIN_ANSWERS
+    odd = build_frame([{"supporterId": 4, "questions": [{"name": "Q", "type": "OPTIN", "response": "X"}]}], schema)
+    with pytest.raises(DataShapeError, match="Y, N or P"):
+        optins(odd)
 
 
 def test_optins_needs_questions() -> None:

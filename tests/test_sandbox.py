@@ -64,11 +64,14 @@ def test_fixed_port_and_restart() -> None:
         assert second.url.endswith(f":{port}")
 
 
-def test_authentication_accepts_quoted_and_object_forms(sandbox: Sandbox) -> None:
-    for body in (sandbox.ens_api_key, f'"{sandbox.ens_api_key}"', f'{{"ens-auth-token": "{sandbox.ens_api_key}"}}'):
+def test_authentication_takes_the_raw_key_or_the_object_form(sandbox: Sandbox) -> None:
+    for body in (sandbox.ens_api_key, f'{{"ens-auth-token": "{sandbox.ens_api_key}"}}'):
         r = httpx.post(sandbox.ens_url + "/authenticate", content=body,
                        headers={"Content-Type": "application/json"})
-        assert r.status_code == 200 and r.json()["expires"] == 3_600_000
+        assert r.status_code == 200 and list(r.json()) == ["expires", "ens-auth-token"]
+    quoted = httpx.post(sandbox.ens_url + "/authenticate", content=f'"{sandbox.ens_api_key}"',
+                        headers={"Content-Type": "application/json"})  # refused by the live service (recorded)
+    assert quoted.status_code == 401 and quoted.json()["message"].startswith("Invalid api key [")
 
 
 def test_query_paging_is_one_based_and_capped(sandbox: Sandbox) -> None:

@@ -38,7 +38,7 @@ def test_incremental_refresh_matches_a_full_export(sandbox: Sandbox, tmp_path: P
     assert refreshed.schema == fresh.schema
     assert refreshed.sort("supporterId").equals(fresh.sort("supporterId"))
     row = refreshed.filter(pl.col("supporterId") == new_id).row(0, named=True)
-    assert (row["First Name"], row["Marketing Optin"], row["Interested Emails"]) == ("Snap", True, "weekly digest")
+    assert (row["First Name"], row["Marketing Optin"], row["Interested Emails"]) == ("Snap", "Y", "weekly digest")
     assert pl.read_parquet(path).height == fresh.height
 
 
