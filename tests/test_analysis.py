@@ -86,7 +86,7 @@ def test_run_audit_and_summary(ens: pl.DataFrame, encharge: pl.DataFrame) -> Non
     findings = an.run_audit(ens, encharge, erasures=erased, today=D(2026, 6, 1))
     assert findings.get_column("severity").to_list()[:5] == ["high"] * 4 + ["medium"]
     summary = an.summarise(findings)
-    assert summary.rows() == [
+    assert summary.select("check", "severity", "findings").rows() == [
         ("erased in Encharge, still in ENS", "high", 1),
         ("invalid email", "high", 1),
         ("opted out, subscribed in Encharge", "high", 1),
@@ -98,7 +98,26 @@ def test_run_audit_and_summary(ens: pl.DataFrame, encharge: pl.DataFrame) -> Non
         ("only in ENS", "low", 2),
         ("stale record", "low", 2),
     ]
+    assert summary.get_column("note").null_count() == summary.height
     assert summary.get_column("findings").sum() == findings.height == 15
+
+
+def test_checks_that_cannot_run_say_so(ens: pl.DataFrame, encharge: pl.DataFrame) -> None:
+    thin = ens.drop("modifiedOn", "suppressed", "Postcode")
+    findings = an.run_audit(thin, encharge, optins=["Marketing Optin", "Newsletter Optin"],
+                            required=["First Name", "Postcode"], today=D(2026, 6, 1))
+    unable = findings.filter(pl.col("detail").str.starts_with("cannot check: "))
+    assert sorted(unable.get_column("check").to_list()) == sorted([
+        "missing fields", "suppressed with opt-in", "stale record", "suppressed with opt-in",
+        "opted out, subscribed in Encharge", "opted in, unsubscribed in Encharge"])
+    assert unable.filter(pl.col("check") == "missing fields").item(0, "detail").endswith(
+        "no Postcode column (REQUIRED_FIELDS names the account's fields)")
+    summary = an.summarise(findings).filter(pl.col("check") == "stale record")
+    assert summary.row(0) == ("stale record", "low", 0,
+                              "cannot check: the supporter file has no modifiedOn (Date Modified) column")
+    # what could run still ran
+    assert findings.filter(pl.col("check") == "opted out, subscribed in Encharge").get_column("supporterId")\
+        .drop_nulls().to_list() == [5]
 
 
 def test_optin_rates_trend_country(ens: pl.DataFrame) -> None:

@@ -31,8 +31,9 @@ from ..validate import is_valid_email
 from .answers import is_no, is_yes
 
 __all__ = [
-    "SEVERITY_ORDER", "duplicate_supporters", "erased_still_in_ens", "invalid_emails", "missing_fields",
-    "one_system_only", "optin_state_conflicts", "run_audit", "stale_records", "summarise", "suppressed_with_optin",
+    "CANNOT_CHECK", "SEVERITY_ORDER", "cannot_check", "duplicate_supporters", "erased_still_in_ens",
+    "invalid_emails", "missing_fields", "one_system_only", "optin_state_conflicts", "run_audit", "stale_records",
+    "summarise", "suppressed_with_optin",
 ]
 
 SEVERITY_ORDER = {str(s): n for n, s in enumerate(Severity)}
@@ -59,6 +60,21 @@ def _findings(df: pl.DataFrame, check: str, severity: str, detail: pl.Expr, emai
 
 def _empty() -> pl.DataFrame:
     return pl.DataFrame([], schema=FINDINGS)
+
+
+#: The detail of a finding row that says a check could not run (and why).
+CANNOT_CHECK = "cannot check: "
+
+
+def cannot_check(check: str, severity: str, why: str) -> pl.DataFrame:
+    """A finding row saying that ``check`` could not run, and why: an audit never reports "clean" when it cannot know.
+
+    Example:
+        >>> cannot_check("stale record", "low", "no modifiedOn column").item(0, "detail")
+        'cannot check: no modifiedOn column'
+    """
+    return pl.DataFrame([{"supporterId": None, "email": None, "check": check, "severity": severity,
+                          "detail": CANNOT_CHECK + why}], schema=FINDINGS)
 
 
 # -- checks within ENS ------------------------------------------------------------------------
@@ -262,6 +278,10 @@ def run_audit(
 ) -> pl.DataFrame:
     """Every check, as one findings frame sorted by severity, check and supporter.
 
+    A check that cannot run on the frames given (a required field, an opt-in, ``suppressed``
+    or ``modifiedOn`` not in the supporter file) adds one row whose detail starts with
+    "cannot check:" and says why, instead of reporting nothing.
+
     Example:
         >>> ens = pl.DataFrame({"supporterId": [1], "Email Address": ["a@x"], "First Name": ["A"],
         ...                     "Last Name": ["B"], "Postcode": ["X"], "suppressed": [False],
@@ -269,18 +289,32 @@ def run_audit(
         >>> run_audit(ens, today=dt.date(2026, 2, 1)).get_column("check").to_list()
         ['invalid email']
     """
-    parts = [
-        invalid_emails(ens),
-        duplicate_supporters(ens),
-        missing_fields(ens, required),
-        suppressed_with_optin(ens, list(optins)),
-    ]
-    if "modifiedOn" in ens.columns:
+    columns = set(ens.columns)
+    present = [c for c in required if c in columns]
+    absent = [c for c in required if c not in columns]
+    parts = [invalid_emails(ens), duplicate_supporters(ens), missing_fields(ens, present)]
+    if absent:
+        parts.append(cannot_check("missing fields", "low", f"the supporter file has no {', '.join(absent)} column "
+                                  "(REQUIRED_FIELDS names the account's fields)"))
+    held = [q for q in optins if q in columns]
+    if "suppressed" not in columns:
+        parts.append(cannot_check("suppressed with opt-in", "high", "the supporter file has no suppressed column"))
+    else:
+        parts.append(suppressed_with_optin(ens, held))
+    if "modifiedOn" in columns:
         parts.append(stale_records(ens, older_than_days=stale_days, today=today))
+    else:
+        parts.append(cannot_check("stale record", "low", "the supporter file has no modifiedOn (Date Modified) column"))
+    for optin in optins:
+        if optin not in columns:
+            why = f"the supporter file has no {optin!r} column (OPTINS names the account's opt-in questions)"
+            parts.append(cannot_check("suppressed with opt-in", "high", why))
+            if encharge is not None:
+                parts.append(cannot_check("opted out, subscribed in Encharge", "high", why))
+                parts.append(cannot_check("opted in, unsubscribed in Encharge", "medium", why))
     if encharge is not None:
-        for optin in optins:
-            if optin in ens.columns:
-                parts.append(optin_state_conflicts(ens, encharge, optin))
+        for optin in held:
+            parts.append(optin_state_conflicts(ens, encharge, optin))
         parts.append(one_system_only(ens, encharge))
     if erasures is not None:
         parts.append(erased_still_in_ens(ens, erasures))
@@ -291,16 +325,22 @@ def run_audit(
 
 
 def summarise(findings: pl.DataFrame) -> pl.DataFrame:
-    """Counts of findings by check and severity (most severe first).
+    """Counts of findings by check and severity (most severe first), with a ``note`` for checks that could not run.
 
     Example:
-        >>> f = pl.DataFrame({"supporterId": [1, 2, 3], "email": ["a", "b", "c"], "check": ["x", "x", "y"],
-        ...                   "severity": ["low", "low", "high"], "detail": ["", "", ""]})
+        >>> f = pl.DataFrame({"supporterId": [1, 2, 3, None], "email": ["a", "b", "c", None],
+        ...                   "check": ["x", "x", "y", "z"], "severity": ["low", "low", "high", "high"],
+        ...                   "detail": ["", "", "", "cannot check: no column"]})
         >>> summarise(f).rows()
-        [('y', 'high', 1), ('x', 'low', 2)]
+        [('y', 'high', 1, None), ('z', 'high', 0, 'cannot check: no column'), ('x', 'low', 2, None)]
     """
     order = pl.col("severity").replace_strict(SEVERITY_ORDER, default=9, return_dtype=pl.Int64)
-    return (findings.group_by("check", "severity").agg(pl.len().cast(pl.Int64).alias("findings"))
-            .with_columns(order.alias("__o")).sort("__o", "check").drop("__o"))
+    unable = pl.col("detail").fill_null("").str.starts_with(CANNOT_CHECK)
+    return (findings.group_by("check", "severity")
+            .agg((~unable).sum().cast(pl.Int64).alias("findings"),
+                 pl.col("detail").filter(unable).unique(maintain_order=True).str.join("; ").alias("note"))
+            .with_columns(pl.when(pl.col("note") == "").then(None).otherwise(pl.col("note")).alias("note"),
+                          order.alias("__o"))
+            .sort("__o", "check").drop("__o"))
 
 

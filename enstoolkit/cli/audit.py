@@ -117,8 +117,11 @@ def run_audit(args: argparse.Namespace) -> int:
     summary = out / "audit_summary.csv"
     if summary.exists():
         print("\nAudit findings:")
-        for check, severity, count in pl.read_csv(summary).select("check", "severity", "findings").iter_rows():
-            print(f"  {severity:<6}  {count:>7,}  {check}")
+        table = pl.read_csv(summary, schema_overrides={"note": pl.String})
+        notes = table.get_column("note") if "note" in table.columns else pl.Series([None] * table.height)
+        for (check, severity, count), note in zip(table.select("check", "severity", "findings").iter_rows(),
+                                                  notes, strict=True):
+            print(f"  {severity:<6}  {count:>7,}  {check}" + (f"  ({note})" if note else ""))
     rates = out / "optin_rates.csv"
     if rates.exists():
         print("\nOpt-in rates:")
