@@ -142,7 +142,8 @@ class AmbiguousDates(DataShapeError):
         shown = ", ".join(repr(e) for e in examples[:3])
         reading = ("fit neither DD/MM nor MM/DD consistently" if conflicting
                    else "read as DD/MM and as MM/DD")
-        EnstoolkitError.__init__(self, f"column {column!r}: dates such as {shown} {reading}; say which with {parameter}")
+        text = f"column {column!r}: dates such as {shown} {reading}; say which with {parameter}"
+        EnstoolkitError.__init__(self, text)
 
 
 class BudgetExceeded(EnstoolkitError):
