@@ -91,13 +91,16 @@ def by_country(ens: pl.DataFrame, question: str, *, country: str = "Country") ->
             .sort(["supporters", "country"], descending=[True, False]))
 
 
-def by_acquisition(ens: pl.DataFrame, transactions: pl.DataFrame, question: str) -> pl.DataFrame:
+def by_acquisition(ens: pl.DataFrame, transactions: pl.DataFrame, question: str, *,
+                   pages: pl.DataFrame | None = None) -> pl.DataFrame:
     """Opt-in rate by acquisition page: the page of each supporter's first transaction.
 
     Transactions are ordered by ``createdDate`` (their time; live donations carry only that),
     else ``createdOn`` (their day), then id. Emails received (type EMAIL) are not pages. A
     supporter with a page transaction that carries no date at all cannot be placed: they are
-    counted under "(cannot tell: undated transactions)", never under a guess.
+    counted under "(cannot tell: undated transactions)", never under a guess. Page names come
+    from the transactions' ``name``, else from ``pages`` (``campaignId``, ``name``: see
+    :meth:`ENSClient.page_names`), else "campaign <id>".
 
     Example:
         >>> import datetime as dt
@@ -115,16 +118,22 @@ def by_acquisition(ens: pl.DataFrame, transactions: pl.DataFrame, question: str)
         moments.append(pl.col("createdOn").cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"))
     if not moments:
         raise ValidationError("transactions", transactions.columns, "transactions with createdDate or createdOn")
-    pages = transactions.filter(pl.col("type").fill_null("") != "EMAIL") if "type" in transactions.columns \
+    visits = transactions.filter(pl.col("type").fill_null("") != "EMAIL") if "type" in transactions.columns \
         else transactions
-    dated = pages.with_columns(pl.coalesce(moments).alias("__when"),
-                               pl.col("id") if "id" in pages.columns else pl.lit(0).alias("id"))
+    dated = visits.with_columns(pl.coalesce(moments).alias("__when"),
+                                pl.col("id") if "id" in visits.columns else pl.lit(0).alias("id"))
     undated = dated.filter(pl.col("__when").is_null()).select("supporterId").unique()
     first = (dated.filter(pl.col("__when").is_not_null())
              .join(undated, on="supporterId", how="anti")
              .sort("supporterId", "__when", "id")
              .unique("supporterId", keep="first", maintain_order=True)
-             .select("supporterId", "campaignId", pl.col("name").alias("page")))
+             .select("supporterId", "campaignId", (pl.col("name") if "name" in dated.columns
+                                                   else pl.lit(None, pl.String())).alias("page")))
+    if pages is not None:
+        named = pages.select("campaignId", pl.col("name").alias("__page"))
+        first = first.join(named, on="campaignId", how="left").with_columns(
+            pl.coalesce("page", "__page").alias("page")).drop("__page")
+    first = first.with_columns(pl.coalesce("page", pl.format("campaign {}", pl.col("campaignId"))).alias("page"))
     if undated.height:
         first = pl.concat([first, undated.with_columns(pl.lit(None, first.schema["campaignId"]).alias("campaignId"),
                                                        pl.lit("(cannot tell: undated transactions)").alias("page"))])

@@ -8,8 +8,9 @@ decided once from the header; a file it cannot map raises naming the columns).
 Example:
     >>> from enstoolkit import ENSClient
     >>> from enstoolkit.sandbox import Sandbox
-    >>> with Sandbox(supporters=20, variant="dashboard-headers") as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-    ...     ens.export_supporters("All supporters").columns[:2]
+    >>> with Sandbox(supporters=20, variant="dashboard-headers") as sb:
+    ...     with ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+    ...         ens.export_supporters("All supporters").columns[:2]
     ['supporterId', 'Email Address']
 """
 
@@ -28,7 +29,7 @@ from ..frames import empty_frame
 from ..http import json_or_none
 from ..validate import check_choice
 from .core import ENSCore
-from .readers import read_supporter_export, read_transaction_export
+from .readers import csv_header, read_supporter_export, read_transaction_export
 
 __all__ = ["EXPORT_FILE_TYPES", "EXPORT_FORMATS", "ExportMethods"]
 
@@ -89,6 +90,27 @@ class ExportMethods(ENSCore):
             target.unlink(missing_ok=True)
             raise
         return target
+
+    def export_columns(self, query_name: str, *, format: str = "User data", field_group: str | None = None,
+                       poll_interval: float = 0.5, timeout: float = 600.0) -> list[str]:
+        """The column names of a saved query's export file, as ENS writes them (runs an export job).
+
+        What ``enstoolkit doctor`` shows, to see which header style the account uses.
+
+        Example:
+            >>> from enstoolkit import ENSClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5, variant="dashboard-headers") as sb:
+            ...     with ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+            ...         ens.export_columns("All supporters")[:2]
+            ['Supporter ID', 'Supporter Email']
+        """
+        path = self.run_export_job(query_name, format=format, field_group=field_group, poll_interval=poll_interval,
+                                   timeout=timeout)
+        try:
+            return csv_header(path)
+        finally:
+            path.unlink(missing_ok=True)
 
     def export_supporters(self, query_name: str, *, field_group: str | None = None, format: str = "User data",
                           file_type: str = "csv", columns: Mapping[str, str] | None = None, poll_interval: float = 0.5,

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import APIError, PageProcessingError, ValidationError
+from ..errors import APIError, BadRequestError, NotFoundError, PageProcessingError, ValidationError
 from ..frames import read_frame
 from ..http import json_or_none
 from ..schemas import ens as schema
@@ -51,6 +51,30 @@ class PageMethods(ENSCore):
         if status is not None:
             params["status"] = check_choice("status", status, PAGE_STATUSES)
         return read_frame(self.send("GET", "/page", params=params).content, schema.PAGE, extra=True)
+
+    def page_names(self, types: Iterable[str] = PAGE_TYPES) -> pl.DataFrame:
+        """Every page's ``campaignId``, ``name`` and ``type``, over the page types (one GET /page each).
+
+        Transaction exports in the dashboard style carry campaign ids but no page names: this
+        gives the names (pass it to :func:`enstoolkit.analysis.by_acquisition` as ``pages``). A
+        type the account's ENS refuses ("Failed to get pages") is skipped.
+
+        Example:
+            >>> from enstoolkit import ENSClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+            ...     ens.page_names(["pet"]).get_column("name").to_list()[0]
+            'Save Our Rivers'
+        """
+        frames = []
+        for kind in types:
+            try:
+                frames.append(self.get_pages(kind).select("campaignId", "name", "type"))
+            except (NotFoundError, BadRequestError):
+                continue
+        if not frames:
+            return pl.DataFrame([], schema={"campaignId": pl.Int64(), "name": pl.String(), "type": pl.String()})
+        return pl.concat(frames).unique("campaignId", keep="first", maintain_order=True).sort("campaignId")
 
     def get_page(self, page_id: int | str) -> pl.DataFrame:
         """One page's attributes (GET /page/{id}) as a one-row frame.

@@ -1,0 +1,120 @@
+"""Known answers for the readers of shapes that vary by account: export files, transaction dates, opt-in codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from enstoolkit.ens import read_supporter_export, read_transaction_export, transaction_dates
+from enstoolkit.errors import AmbiguousDates, DataShapeError, UnmappedColumns
+from enstoolkit.frames import OPTIN_ANSWERS
+
+D = dt.date
+
+
+def write(tmp_path: Path, text: str, name: str = "export.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_api_style_with_iso_dates_and_pending_answers(tmp_path: Path) -> None:
+    path = write(tmp_path, "supporterId,suppressed,Email Address,First Name,createdOn,modifiedOn,Q,Q Date\n"
+                           "1,false,a@x.org,Ann,2026-03-01,2026-03-02,Y,2026-03-01\n"
+                           "2,true,b@x.org,,2025-12-31,2026-01-05,P,2025-12-31\n"
+                           "3,false,c@x.org,Cy,2026-02-01,2026-02-01,,\n")
+    df = read_supporter_export(path, email_field="Email Address", optins=["Q"], questions=["Q"])
+    assert df.schema == pl.Schema({"supporterId": pl.Int64, "suppressed": pl.Boolean, "Email Address": pl.String,
+                                   "First Name": pl.String, "createdOn": pl.Date, "modifiedOn": pl.Date,
+                                   "Q": OPTIN_ANSWERS, "Q Date": pl.Date})
+    assert df.get_column("Q").to_list() == ["Y", "P", None]
+    assert df.get_column("suppressed").to_list() == [False, True, False]
+    assert df.get_column("createdOn").to_list() == [D(2026, 3, 1), D(2025, 12, 31), D(2026, 2, 1)]
+
+
+def test_dashboard_style_day_first_with_the_unnamed_last_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "Supporter ID,Supporter Email,First Name,Suppressed,Date Created,Date Modified,Q,Q Date,\n"
+                           "7,a@x.org,Ann,N,01/03/2026,25/03/2026,N,01/03/2026,\n"
+                           "8,b@x.org,Bo,Y,02/03/2026,02/03/2026,Y,02/03/2026,\n")
+    df = read_supporter_export(path, email_field="Email Address", optins=["Q"], questions=["Q"])
+    assert df.columns == ["supporterId", "Email Address", "First Name", "suppressed", "createdOn", "modifiedOn",
+                          "Q", "Q Date"]
+    assert df.row(0) == (7, "a@x.org", "Ann", False, D(2026, 3, 1), D(2026, 3, 25), "N", D(2026, 3, 1))
+
+
+def test_dashboard_style_month_first(tmp_path: Path) -> None:
+    path = write(tmp_path, "Supporter ID,Supporter Email,Date Created,Date Modified,\n"
+                           "7,a@x.org,03/01/2026,03/25/2026,\n")
+    df = read_supporter_export(path, email_field="Email")  # the account calls its email field "Email"
+    assert df.row(0) == (7, "a@x.org", D(2026, 3, 1), D(2026, 3, 25))
+    assert df.columns[1] == "Email"
+
+
+def test_an_unnamed_column_with_values_is_kept(tmp_path: Path) -> None:
+    path = write(tmp_path, "supporterId,Email Address,\n1,a@x.org,note\n")
+    assert read_supporter_export(path, email_field="Email Address").columns[-1] == "(unnamed column 3)"
+
+
+def test_an_unknown_header_style_names_what_is_missing_and_how_to_map_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "ID,Mail,Joined\n1,a@x.org,2026-01-01\n")
+    with pytest.raises(UnmappedColumns) as info:
+        read_supporter_export(path, email_field="Email Address")
+    assert info.value.missing == ["supporterId", "Email Address"] and info.value.seen == ["ID", "Mail", "Joined"]
+    assert "columns=" in str(info.value)
+    mapped = read_supporter_export(path, email_field="Email Address",
+                                   columns={"ID": "supporterId", "Mail": "Email Address", "Joined": "createdOn"})
+    assert mapped.row(0) == (1, "a@x.org", D(2026, 1, 1))
+
+
+def test_dates_that_read_both_ways_are_refused_unless_the_order_is_given(tmp_path: Path) -> None:
+    path = write(tmp_path, "supporterId,Email Address,createdOn\n1,a@x.org,01/03/2026\n2,b@x.org,02/04/2026\n")
+    with pytest.raises(AmbiguousDates) as info:
+        read_supporter_export(path, email_field="Email Address")
+    assert info.value.column == "createdOn" and "date_order" in str(info.value)
+    assert read_supporter_export(path, email_field="Email Address", date_order="mdy").get_column(
+        "createdOn").to_list() == [D(2026, 1, 3), D(2026, 2, 4)]
+    mixed = write(tmp_path, "supporterId,Email Address,createdOn,modifiedOn\n1,a@x.org,25/03/2026,03/25/2026\n",
+                  "mixed.csv")
+    with pytest.raises(AmbiguousDates, match="neither"):
+        read_supporter_export(mixed, email_field="Email Address")
+
+
+def test_values_that_do_not_fit_name_their_column(tmp_path: Path) -> None:
+    bad_code = write(tmp_path, "supporterId,Email Address,Q\n1,a@x.org,X\n", "code.csv")
+    with pytest.raises(DataShapeError, match="'Q'") as info:
+        read_supporter_export(bad_code, email_field="Email Address", optins=["Q"])
+    assert "Y, N or P" in str(info.value)
+    bad_id = write(tmp_path, "supporterId,Email Address\nabc,a@x.org\n", "id.csv")
+    with pytest.raises(DataShapeError, match="supporterId"):
+        read_supporter_export(bad_id, email_field="Email Address")
+
+
+def test_dashboard_transactions(tmp_path: Path) -> None:
+    path = write(tmp_path, "Supporter ID,Supporter Email,Campaign ID,Campaign Type,Campaign Date,Campaign Time,"
+                           "Campaign Status,Campaign Data 1,\n"
+                           "7,a@x.org,10100,DCF,25/03/2026,09:30:05,success,Sign up,\n"
+                           "7,a@x.org,10130,ND,01/04/2026,10:00:00,success,Appeal,\n")
+    df = read_transaction_export(path)
+    assert df.select("supporterId", "campaignId", "type", "createdOn", "createdDate").row(0) == (
+        7, 10100, "DCF", D(2026, 3, 25), dt.datetime(2026, 3, 25, 9, 30, 5, tzinfo=dt.UTC))
+    assert "Campaign Data 1" in df.columns and df.get_column("amount").null_count() == 2
+    with pytest.raises(UnmappedColumns, match="campaignId"):
+        read_transaction_export(write(tmp_path, "Supporter ID,When\n1,x\n", "t2.csv"))
+
+
+def test_transaction_dates_agree_with_created_date() -> None:
+    created = [dt.datetime(2026, 3, 4, 10, tzinfo=dt.UTC), dt.datetime(2026, 4, 3, 10, tzinfo=dt.UTC), None]
+    df = pl.DataFrame({"createdOn": ["03/04/2026", "03/04/2026", None], "createdDate": created})
+    out = transaction_dates(df, None)
+    assert out.get_column("createdOn").to_list() == [D(2026, 3, 4), D(2026, 4, 3), None]  # month-first, then day-first
+    undated = pl.DataFrame({"createdOn": ["03/04/2026"], "createdDate": [None]},
+                           schema={"createdOn": pl.String, "createdDate": pl.Datetime("ms", "UTC")})
+    with pytest.raises(AmbiguousDates):
+        transaction_dates(undated, None)
+    assert transaction_dates(undated, "dmy").item(0, "createdOn") == D(2026, 4, 3)
+    us = pl.DataFrame({"createdOn": ["03/25/2026"], "createdDate": [None]},
+                      schema={"createdOn": pl.String, "createdDate": pl.Datetime("ms", "UTC")})
+    assert transaction_dates(us, None).item(0, "createdOn") == D(2026, 3, 25)  # a US date never raises

@@ -1,0 +1,129 @@
+"""The variant matrix: the same synthetic account in every shape a real one may have, the same answers from all.
+
+Each variant changes only how the emulated account shapes what it sends (export headers, date
+order, field names, the email field's name, pending opt-ins, ids as text, range questions,
+membership history); the people are the same. The audit and the opt-in analysis must give the
+same findings and rates on every one, and each variant must really change the shapes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from enstoolkit import EnchargeClient, ENSClient
+from enstoolkit.analysis import by_acquisition, cohorts, monthly_trend, optin_rates, run_audit, summarise
+from enstoolkit.connect import Connection
+from enstoolkit.sandbox import Sandbox
+from enstoolkit.settings import audit_settings
+
+VARIANTS = ["default", "dashboard-headers", "us-account", "pending-optins", "text-values", "plain-questions",
+            "dashboard-headers,us-account,pending-optins,text-values"]
+
+
+def pipeline(variant: str) -> dict[str, object]:
+    with Sandbox(supporters=1500, seed=3, variant=variant) as sb, \
+            ENSClient(sb.ens_api_key, sb.ens_url) as ens, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        conn = Connection(ens, enc, sb, False, False)
+        settings = audit_settings(conn)
+        header = ens.export_columns(settings.query)
+        supporters = ens.export_supporters(settings.query)
+        transactions = ens.export_transactions(settings.query)
+        people = enc.list_people()
+        findings = run_audit(supporters, people, optins=settings.optins, required=settings.required,
+                             today=conn.today())
+        question = settings.optins[0]
+        rates = optin_rates(supporters, settings.optin_questions)
+        return {
+            "header": header, "settings": settings, "supporters": supporters,
+            "findings": findings.select("check", "severity", "supporterId",
+                                        pl.col("email").str.strip_chars().str.to_lowercase())
+                                .sort(pl.all(), nulls_last=True),
+            "summary": summarise(findings).select("check", "severity", "findings", "note"),
+            "rates": rates.drop("pending"), "pending": rates.get_column("pending").sum(),
+            "acquisition": by_acquisition(supporters, transactions, question, pages=ens.page_names()),
+            "trend": monthly_trend(supporters, settings.optin_questions),
+            "cohorts": cohorts(supporters, question),
+        }
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, dict[str, object]]:
+    return {variant: pipeline(variant) for variant in VARIANTS}
+
+
+@pytest.mark.parametrize("variant", VARIANTS[1:])
+def test_every_variant_gives_the_same_findings_and_rates(results: dict, variant: str) -> None:
+    base, other = results["default"], results[variant]
+    for part in ("findings", "summary", "rates", "acquisition", "trend", "cohorts"):
+        assert other[part].equals(base[part]), f"{variant}: {part} differs"  # type: ignore[attr-defined]
+
+
+def test_the_findings_are_real(results: dict) -> None:
+    summary = results["default"]["summary"]
+    assert summary.get_column("note").null_count() == summary.height  # every check could run
+    counts = dict(zip(summary["check"], summary["findings"], strict=True))
+    assert counts["invalid email"] > 0 and counts["duplicate email"] > 0
+    assert counts["opted out, subscribed in Encharge"] > 0 and counts["missing fields"] > 0
+
+
+def test_each_variant_really_changes_the_shapes(results: dict) -> None:
+    assert results["default"]["header"][:2] == ["supporterId", "suppressed"]
+    dashboard = results["dashboard-headers"]["header"]
+    assert dashboard[:2] == ["Supporter ID", "Supporter Email"] and dashboard[-1] == ""
+    assert "Date Created" in dashboard
+    us = results["us-account"]
+    assert us["settings"].email_field == "Email"
+    assert us["settings"].required == ["First Name", "Last Name", "ZIP or Postal Code"]
+    assert "ZIP or Postal Code" in us["supporters"].columns and "Postcode" not in us["supporters"].columns
+    assert results["pending-optins"]["pending"] > 0 and results["default"]["pending"] == 0
+    combined = results["dashboard-headers,us-account,pending-optins,text-values"]
+    assert combined["header"][0] == "Supporter ID" and combined["pending"] > 0
+
+
+def test_us_dates_are_month_first_and_read_as_such() -> None:
+    with Sandbox(supporters=200, seed=3, variant="dashboard-headers,us-account") as sb, \
+            ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        rec = sb.ens.records[sb.ens.first_supporter_id()]
+        path = ens.run_export_job("All supporters")
+        try:
+            text = path.read_text()
+        finally:
+            path.unlink()
+        assert rec.created.strftime("%m/%d/%Y") in text
+        df = ens.export_supporters("All supporters")
+        assert df.filter(pl.col("supporterId") == rec.supporter_id).item(0, "createdOn") == rec.created.date()
+        tx = ens.get_transactions(rec.supporter_id)
+        dated = tx.filter(pl.col("createdOn").is_not_null())
+        assert dated.height and (dated["createdOn"] == dated["createdDate"].dt.date()).all()
+
+
+def test_text_values_and_range_questions_and_history(tmp_path: Path) -> None:
+    with Sandbox(supporters=400, seed=3, variant="text-values") as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        member = next(r for r in sb.ens.records.values() if sb.ens.memberships(r))
+        row = ens.get_supporter(member.supporter_id, questions=True, memberships=True).row(0, named=True)
+        assert row["supporterId"] == member.supporter_id and row["suppressed"] == member.suppressed
+        history = row["memberships"][0]["history"]
+        assert history and history[0]["termStartDate"] == row["memberships"][0]["termStartDate"]
+        rng = ens.get_questions().filter(pl.col("name") == "Likelihood to Recommend")
+        detail = ens.get_question(rng.item(0, "id"))
+        assert detail.item(0, "htmlFieldType") == "range"
+        assert detail.item(0, "range")["max"] == "10" and detail.item(0, "content") is None
+        answered = [r for r in sb.ens.records.values() if 1210 in sb.ens.answers(r)]
+        got = ens.get_supporter(answered[0].supporter_id, questions=True).item(0, "questions").to_list()
+        assert any(q["name"] == "Likelihood to Recommend" and q["response"].isdigit() for q in got)
+    with Sandbox(supporters=50, variant="plain-questions") as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        assert "Likelihood to Recommend" not in ens.get_questions()["name"].to_list()
+
+
+def test_a_dashboard_export_keeps_the_day(tmp_path: Path) -> None:
+    """A day-first file whose first rows are ambiguous is still read day-first (other rows prove it)."""
+    with Sandbox(supporters=300, seed=3, variant="dashboard-headers") as sb, \
+            ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        df = ens.export_supporters("All supporters")
+        expected = {r.supporter_id: r.created.date() for r in sb.ens.records.values()}
+        assert all(expected[sid] == day for sid, day in df.select("supporterId", "createdOn").iter_rows())
+        assert df.get_column("createdOn").min() < dt.date(2026, 1, 1)
