@@ -41,10 +41,13 @@ class ExportMethods(ENSCore):
     """Export-job methods of :class:`enstoolkit.ENSClient`."""
 
     def run_export_job(self, query_name: str, *, format: str = "User data", field_group: str | None = None,
-                       file_type: str = "csv", poll_interval: float = 0.5, timeout: float = 600.0) -> Path:
+                       file_type: str = "csv", poll_interval: float = 0.5, timeout: float = 600.0,
+                       max_polls: int | None = None, head_bytes: int | None = None) -> Path:
         """POST /exportjob, poll until it completes (less often as it waits), download the file.
 
-        Returns the path of a temporary file, which the caller deletes.
+        Returns the path of a temporary file, which the caller deletes. ``max_polls`` bounds the
+        status requests (each one counts against the hourly budget); ``head_bytes`` downloads
+        only the start of the file (enough for its header).
 
         Example:
             >>> from enstoolkit import ENSClient
@@ -71,9 +74,12 @@ class ExportMethods(ENSCore):
         deadline = time.monotonic() + timeout
         status: Mapping[str, Any] = job
         wait = poll_interval
+        polls = 0
         while str(status.get("status")) != "completed":
-            if time.monotonic() > deadline:
-                raise EnstoolkitError(f"ENS export job {job_id} did not complete within {timeout:.0f} s")
+            if time.monotonic() > deadline or (max_polls is not None and polls >= max_polls):
+                raise EnstoolkitError(f"ENS export job {job_id} did not complete within {timeout:.0f} s"
+                                      + (f" and {max_polls} status checks" if max_polls is not None else ""))
+            polls += 1
             time.sleep(wait)
             wait = min(wait * 1.5, 10.0)  # each poll is a request from the hourly budget
             answer = json_or_none(self.send("GET", f"/exportjob/{job_id}"))
@@ -85,15 +91,15 @@ class ExportMethods(ENSCore):
         with tempfile.NamedTemporaryFile(prefix="enstoolkit-export-", suffix=".csv", delete=False) as spool:
             target = Path(spool.name)
         try:
-            self.send("GET", download, stream_to=target)
+            self.send("GET", download, stream_to=target, head_bytes=head_bytes)
         except BaseException:
             target.unlink(missing_ok=True)
             raise
         return target
 
     def export_columns(self, query_name: str, *, format: str = "User data", field_group: str | None = None,
-                       poll_interval: float = 0.5, timeout: float = 600.0) -> list[str]:
-        """The column names of a saved query's export file, as ENS writes them (runs an export job).
+                       poll_interval: float = 0.5, timeout: float = 600.0, max_polls: int | None = None) -> list[str]:
+        """The column names of a saved query's export file, as ENS writes them (runs an export job, reads its start).
 
         What ``enstoolkit doctor`` shows, to see which header style the account uses.
 
@@ -106,7 +112,7 @@ class ExportMethods(ENSCore):
             ['Supporter ID', 'Supporter Email']
         """
         path = self.run_export_job(query_name, format=format, field_group=field_group, poll_interval=poll_interval,
-                                   timeout=timeout)
+                                   timeout=timeout, max_polls=max_polls, head_bytes=1 << 16)
         try:
             return csv_header(path)
         finally:

@@ -72,6 +72,7 @@ class QueryMethods(ENSCore):
         filter: str | Mapping[str, Any] | None = None,
         export_group: str | None = None,
         rows: int = 100,
+        limit: int | None = None,
         progress: bool | None = None,
         concurrency: int = 12,
     ) -> pl.DataFrame:
@@ -88,6 +89,7 @@ class QueryMethods(ENSCore):
                 or a mapping of field property -> value or list of values (ANDed).
             export_group: the dashboard export group whose fields the rows carry.
             rows: page size, 1 to 100.
+            limit: stop after this many supporters (only the pages needed are fetched).
             progress: show a progress bar (default: when there is more than one page).
 
         Example:
@@ -118,10 +120,12 @@ class QueryMethods(ENSCore):
                 raise ValidationError("export_group", export_group, "a non-empty name of at most 100 characters")
             params["exportGroup"] = export_group
         workers = check_int("concurrency", concurrency, 1, 32)
-        pages = self._query_pages(params, qtype, progress, workers)
+        cap = None if limit is None else check_int("limit", limit, 1, None)
+        pages = self._query_pages(params, qtype, progress, workers, cap)
         if export_group is None:
             parts = [read_frame(page.content, schema.QUERY_ROW, key="data") for page in pages]
-            return pl.concat(parts) if parts else read_frame([], schema.QUERY_ROW)
+            frame = pl.concat(parts) if parts else read_frame([], schema.QUERY_ROW)
+            return frame.head(cap) if cap is not None else frame
         # Export-group rows carry the group's fields by name; keep emailAddress filled from the email field.
         records: list[dict[str, Any]] = []
         for page in pages:
@@ -134,10 +138,11 @@ class QueryMethods(ENSCore):
         for row in records:
             if "emailAddress" not in row and email_field in row:
                 row["emailAddress"] = row[email_field]
-        return read_frame(records, schema.QUERY_ROW, extra=True)
+        frame = read_frame(records, schema.QUERY_ROW, extra=True)
+        return frame.head(cap) if cap is not None else frame
 
     def _query_pages(self, params: dict[str, Any], qtype: str, progress: bool | None,
-                     workers: int) -> list[httpx.Response]:
+                     workers: int, cap: int | None = None) -> list[httpx.Response]:
         size = int(params["rows"])
         first = self.send("GET", "/supporter/query", params={**params, "start": 1})
         body = first.json()
@@ -146,7 +151,8 @@ class QueryMethods(ENSCore):
                            path="/supporter/query")
         total = int((body.get("pagination") or {}).get("total") or 0)
         got = len(body.get("data") or [])
-        starts = list(range(1 + got, total + 1, size)) if got == size else []
+        last = total if cap is None else min(total, cap)
+        starts = list(range(1 + got, last + 1, size)) if got == size else []
         if starts:
             self.ensure_budget(len(starts), f"paging {total:,} query results")
         bar = None

@@ -211,13 +211,14 @@ class BaseClient:
         ok: Iterable[int] = (200,),
         retry: bool | None = None,
         stream_to: Path | None = None,
+        head_bytes: int | None = None,
     ) -> httpx.Response:
         """Send one request; return the answer if its status is in ``ok``, else raise the typed error.
 
         ``retry`` says whether the request is safe to repeat (default: whether the method is
         idempotent); only then are transport errors and the policy's statuses retried.
         With ``stream_to``, a successful body is streamed into that file (a large export never
-        sits in memory) and the returned response has no body.
+        sits in memory; ``head_bytes`` keeps only its start) and the returned response has no body.
         """
         verb = method.upper()
         repeatable = verb in IDEMPOTENT_METHODS if retry is None else retry
@@ -227,7 +228,7 @@ class BaseClient:
         while True:
             started = time.perf_counter()
             try:
-                response = self._attempt(verb, path, params, json, content, headers, accepted, stream_to)
+                response = self._attempt(verb, path, params, json, content, headers, accepted, stream_to, head_bytes)
             except httpx.TransportError as exc:
                 reason = self.redact(f"{type(exc).__name__}: {exc}")
                 wait = self.retry.wait(attempt, None) if repeatable else None
@@ -265,16 +266,20 @@ class BaseClient:
         return request.method, (failed[len(prefix):] if failed.startswith(prefix) else failed) or path
 
     def _attempt(self, verb: str, path: str, params: Any, json: Any, content: Any, headers: Any,
-                 accepted: frozenset[int], stream_to: Path | None) -> httpx.Response:
+                 accepted: frozenset[int], stream_to: Path | None, head_bytes: int | None = None) -> httpx.Response:
         if stream_to is None:
             return self._http.request(verb, path, params=params, json=json, content=content, headers=headers)
         with self._http.stream(verb, path, params=params, json=json, content=content, headers=headers) as response:
             if response.status_code not in accepted:
                 response.read()
                 return response
+            written = 0
             with open(stream_to, "wb") as spool:
                 for chunk in response.iter_bytes(1 << 20):
                     spool.write(chunk)
+                    written += len(chunk)
+                    if head_bytes is not None and written >= head_bytes:
+                        break  # the start is enough; the rest is not downloaded
             return response
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
