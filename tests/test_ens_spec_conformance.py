@@ -1,4 +1,6 @@
-"""Every sandbox response for the ENS operations validates against the vendor's OpenAPI spec."""
+"""Every sandbox response for the ENS operations validates against the vendor's OpenAPI spec, except where
+published evidence shows the live service departs from it: each departure is listed below with its source
+(see real-world-evidence.md), and the sandbox is checked to follow the evidence."""
 
 from __future__ import annotations
 
@@ -18,12 +20,14 @@ ERROR_SHAPE_KEYS = {"message", "messageId", "developerMessage"}
 
 def exercise_everything(sb: Sandbox, ens: ENSClient, transport: RecordingTransport) -> None:
     """Call every wrapped ENS operation, in success and in failure."""
+    E = ens.email_field
     sid = sb.ens.first_supporter_id()
     member = next(r.supporter_id for r in sb.ens.records.values() if sb.ens.memberships(r))
     ens.validate_session()
     ens.get_fields()
     ens.get_questions()
     ens.get_question(15012)
+    ens.get_question(15210)  # a range question (in accounts that have one)
     ens.get_question(1)
     ens.get_supporter(sid, questions=True, memberships=True)
     ens.get_supporter(member, questions=True, memberships=True)
@@ -39,29 +43,31 @@ def exercise_everything(sb: Sandbox, ens: ENSClient, transport: RecordingTranspo
         ens.get_pages(ptype)
     ens.get_pages("pet", "live")
     ens.get_page(100)
-    new_id = ens.upsert_supporter({"Email Address": "conformance@example.org", "First Name": "Con",
+    new_id = ens.upsert_supporter({E: "conformance@example.org", "First Name": "Con",
                                    "questions": {"Marketing Optin": "Y"}})
     ens.update_supporter(new_id, {"City": "Leeds"})
-    ens.process_page(100, {"Email Address": "conformance@example.org"}, questions={"Newsletter Optin": "Y"})
-    ens.process_page(110, {"Email Address": "conformance@example.org"})
-    ens.process_page(130, {"Email Address": "conformance@example.org"},
+    ens.process_page(100, {E: "conformance@example.org"}, questions={"Newsletter Optin": "Y"})
+    ens.process_page(110, {E: "conformance@example.org"})
+    ens.process_page(130, {E: "conformance@example.org"},
                      transaction={"donationAmt": "10.00", "paymenttype": "VISA", "ccnumber": "4222222222222220"})
-    ens.process_page(131, {"Email Address": "conformance@example.org"},
+    ens.process_page(131, {E: "conformance@example.org"},
                      transaction={"donationAmt": 5, "paymenttype": "VISA", "recurrpay": "Y"})
-    ens.process_page(140, {"Email Address": "conformance@example.org"},
+    ens.process_page(140, {E: "conformance@example.org"},
                      transaction={"donationAmt": 30, "paymenttype": "VISA"})
-    ens.process_page(120, {"Email Address": "conformance@example.org"},
+    ens.process_page(120, {E: "conformance@example.org"},
                      contact_message={"subject": "Rivers", "message": "Please act"})
     ens.get_transactions(new_id)
     ens.get_supporter(new_id, questions=True, memberships=True)
     ens.delete_supporter(new_id)
     ens.export_supporters("All supporters", poll_interval=0.05)
+    ens.process_page(130, {E: "demo.gift@example.org"},
+                     transaction={"donationAmt": "5.00", "paymenttype": "VI"}, demo=True)
     failing = [
-        lambda: ens.process_page(130, {"Email Address": "x@example.org"},
+        lambda: ens.process_page(130, {E: "x@example.org"},
                                  transaction={"donationAmt": 5, "ccnumber": "4000000000000002"}),
         lambda: ens.get_page(999999),
         lambda: ens.delete_supporter(new_id),
-        lambda: ens.request("POST", "/supporter", json={"Email Address": "x@example.org", "Nope": "1"}),
+        lambda: ens.request("POST", "/supporter", json={E: "x@example.org", "Nope": "1"}),
         lambda: ens.request("GET", "/page", params={"type": "dc"}),
         lambda: ens.request("GET", "/supporter/query", params={"type": "suppressed"}),
     ]
@@ -76,14 +82,53 @@ def exercise_everything(sb: Sandbox, ens: ENSClient, transport: RecordingTranspo
         limited.get_fields()
 
 
-def test_sandbox_responses_validate_against_the_ens_spec() -> None:
+#: Where the sandbox follows published evidence of the live service rather than the spec, and the source.
+EVIDENCE_DEPARTURES = {
+    "GET /authenticate/{token} answers only {valid}": "orkestre-engaging-networks .audit/2026-03-25 (observed)",
+    "a JSON-quoted key is refused with 'Invalid api key [...]'": "waysact/active_merchant unit test (recorded)",
+    "error bodies list messageId before message": "waysact/active_merchant failed_login_response (recorded)",
+    "page detail carries 'template'": "orkestre-engaging-networks .audit (observed; not in the v6.0.0 spec)",
+    "donations list createdDate only: no createdOn, amount or currency": "orkestre-engaging-networks .audit",
+    "histories carry EMAIL transactions": "orkestre-engaging-networks .audit (types EMAIL, nd, dc, et, SBC)",
+    "a demo donation answers paymentType 'TEST: <type>' and is recorded": "waysact/active_merchant (recorded)",
+    "a refused submission answers 200 with status ERROR and five keys": "waysact/active_merchant (recorded)",
+    "supporterId and suppressed as strings (variant text-values)": "OpenPublicMedia tests/fixtures/getSupporter.json",
+}
+
+
+def follows_the_evidence(recorder: RecordingTransport) -> None:
+    """The departures listed in EVIDENCE_DEPARTURES really are in what the sandbox sent."""
+    by = {(rq.method, rq.url.path.split("/ens/service", 1)[1]): rs for rq, rs in recorder.exchanges}
+    validate = next(rs for (m, path), rs in by.items() if m == "GET" and path.startswith("/authenticate/"))
+    assert validate.json() == {"valid": True}
+    assert "template" in by[("GET", "/page/100")].json()
+    donations = [t for (m, path), rs in by.items() if path.endswith("/transactions") and rs.status_code == 200
+                 for t in rs.json() if t.get("type") == "nd"]
+    assert donations and all("createdDate" in t and "amount" not in t and "createdOn" not in t for t in donations)
+    listed = [t for (m, path), rs in by.items() if path.endswith("/transactions") and rs.status_code == 200
+              for t in rs.json()]
+    assert any(t.get("type") == "EMAIL" for t in listed)
+    refused = [rs.json() for (m, path), rs in by.items() if path.endswith("/process") and rs.json().get("status")
+               == "ERROR"]
+    assert refused and all(set(r) == {"error", "supporterId", "supporterEmailAddress", "status", "id"} for r in refused)
+    errors = [rs.json() for _, rs in by.items() if rs.status_code >= 400 and rs.content]
+    assert errors and all(list(e)[:2] == ["messageId", "message"] for e in errors)
+
+
+@pytest.mark.parametrize("variant", ["default", "dashboard-headers,us-account,pending-optins,text-values"])
+def test_sandbox_responses_validate_against_the_ens_spec(variant: str) -> None:
     spec = json.loads((SPECS / "ens-openapi.json").read_text())
     checker = SpecChecker(spec, prefix="/ens/service")
     recorder = RecordingTransport()
-    with Sandbox(supporters=400, seed=11) as sb:
+    with Sandbox(supporters=400, seed=11, variant=variant) as sb:
         ens = ENSClient(sb.ens_api_key, sb.ens_url, transport=recorder)
         exercise_everything(sb, ens, recorder)
+    follows_the_evidence(recorder)
     problems = checker.all_errors(recorder.exchanges)
+    if "text-values" in variant:  # listed in EVIDENCE_DEPARTURES: ids and flags as text (another client's fixture)
+        as_text = ("is not of type 'integer'", "is not of type 'boolean'", "is not one of [True, False]")
+        problems = [p for p in problems
+                    if not (any(t in p for t in as_text) and p.endswith(("['supporterId']", "['suppressed']")))]
     assert problems == []
     # Excused only where the vendor's own examples break the same rule (the spec's
     # question-response pattern rejects "Y"; its page subType enum lacks "").
