@@ -14,6 +14,15 @@ for _name in ("ENS_API_KEY", "ENS_BASE_URL", "ENCHARGE_API_KEY", "ENCHARGE_BASE_
     os.environ.pop(_name, None)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fast loop (``pytest -m "not slow"``) leaves out the notebooks and the browser tests."""
+    for item in items:
+        if item.path.suffix == ".ipynb" or "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.slow)
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.e2e)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Each notebook's kernel starts with its own empty data folder, so its figures never
     depend on what other tests recorded (erasures, webhook events)."""

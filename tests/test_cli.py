@@ -12,10 +12,12 @@ from pathlib import Path
 
 import httpx
 import polars as pl
+import pytest
 
 from enstoolkit.sandbox import Sandbox
 
 CLI = [sys.executable, "-m", "enstoolkit.cli"]
+pytestmark = pytest.mark.slow
 
 
 def test_audit_writes_reports_and_csvs(tmp_path: Path) -> None:

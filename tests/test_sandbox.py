@@ -43,6 +43,7 @@ def test_seeded_data_has_the_defects_an_audit_must_find() -> None:
     assert len({p.fields["Country"] for p in people}) >= 8
 
 
+@pytest.mark.slow
 def test_a_hundred_thousand_supporters_generate() -> None:
     started = time.perf_counter()
     people = generate_supporters(100_000, 0, DEFAULT_NOW)

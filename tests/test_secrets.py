@@ -22,6 +22,7 @@ from enstoolkit.webhooks import Listener
 from enstoolkit.widgets import Toolkit
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_secrets_never_leak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
