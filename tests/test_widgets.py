@@ -13,6 +13,7 @@ from enstoolkit import EnchargeClient, ENSClient, RetryPolicy
 from enstoolkit.errors import ValidationError
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.widgets import ProcessPanel, SearchPanel, TagPanel, Toolkit
+from enstoolkit.widgets.app import EXPORTS_VARIABLE, SANDBOX_VARIABLE, AppPage
 from enstoolkit.widgets.grid import Grid, display_frame
 
 
@@ -439,3 +440,33 @@ def test_zero_rows_selected_sends_nothing(ens: ENSClient, enc: EnchargeClient, r
     assert kit.process.results.height == 0
     assert len(recorder.exchanges) == sent  # not one request to ENS or Encharge
     assert sum(sandbox.encharge.tag_requests.values()) == 0 and sandbox.ens.processed == []
+
+
+# -- the app's page ------------------------------------------------------------------------------
+
+
+def test_app_page_says_what_to_set_without_credentials() -> None:
+    page = AppPage(environ={"ENCHARGE_API_KEY": "enc-key"})
+    assert page.missing == ["ENS_API_KEY"] and page.toolkit is None
+    shown = page.widget.children[1].value
+    assert "Not set: <code>ENS_API_KEY</code>" in shown and "export ENS_API_KEY=..." in shown
+    assert "enstoolkit app --sandbox" in shown and "ENCHARGE_API_KEY=" not in shown
+    assert "enc-key" not in shown
+
+
+def test_app_page_shows_the_panels_on_the_configured_accounts(sandbox: Sandbox, tmp_path: Path) -> None:
+    env = {**sandbox.environment(), EXPORTS_VARIABLE: str(tmp_path / "out")}
+    page = AppPage(environ=env)
+    assert page.missing == [] and page.toolkit is not None and page.error is None
+    assert page.toolkit.search.export.folder.value == str(tmp_path / "out")
+    page.toolkit.search.search.click()
+    assert page.toolkit.search.status_kind == "success"
+    assert "Sandbox" not in page.description  # told apart only by --sandbox
+    assert "Nothing you do here reaches" in AppPage(environ={**env, SANDBOX_VARIABLE: "1"}).description
+
+
+def test_app_page_reports_a_bad_setting_without_a_traceback() -> None:
+    page = AppPage(environ={"ENS_API_KEY": "k", "ENCHARGE_API_KEY": "e",
+                            "ENS_BASE_URL": "https://ens.example.com/ens/service"})
+    assert page.toolkit is None and page.error is not None and "base_url" in page.error
+    assert "The app could not connect" in page.widget.children[1].value

@@ -58,7 +58,8 @@ GRID_OPTIONS: dict[str, Any] = {
     "scrollX": True,
     "autoWidth": False,
     "deferRender": True,
-    "language": {"search": "Search:", "emptyTable": "No rows", "zeroRecords": "No matching rows"},
+    "language": {"search": "Filter:", "searchPlaceholder": "text in any column", "emptyTable": "No rows",
+                 "zeroRecords": "No matching rows"},
     "classes": "display compact nowrap cell-border",
     "style": "width:100%;margin:0;table-layout:auto",
     "show_dtypes": False,
@@ -162,7 +163,7 @@ class Grid:
         self._where: dict[int, int] = {}
         self._selected: set[int] = set()
         self._pushing = False
-        self.grid = ITable(pl.DataFrame(), **GRID_OPTIONS)  # type: ignore[arg-type]
+        self.grid = ITable(pl.DataFrame(), **GRID_OPTIONS)
         self.grid.add_class("enstk-grid")
         self.grid.observe(self._from_page, names="selected_rows")
         self.info = w.HTML()
@@ -229,10 +230,10 @@ class Grid:
         finally:
             self._pushing = False
         self.window_bar.layout.display = "" if self.windowed else "none"
-        self._reorder(notify=False)
+        self._reorder()
         self._changed()
 
-    def _reorder(self, notify: bool = False) -> None:
+    def _reorder(self) -> None:
         """Apply the window controls' search and sort to all rows, and show the first window."""
         if self._pushing:
             return
