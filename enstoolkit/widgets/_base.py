@@ -181,7 +181,7 @@ class ExportBar:
                  frames: Callable[[str], pl.DataFrame], scopes: Sequence[str] = ("results", "selection")) -> None:
         self.panel = panel
         self.frames = frames
-        self.folder = w.Text(value="exports", description="Folder", layout=w.Layout(width="380px"))
+        self.folder = w.Text(value="exports", description="Folder", layout=w.Layout(width="320px"))
         self.name = w.Text(value=default_name, description="File", layout=w.Layout(width="260px"))
         self.scope = w.ToggleButtons(options=list(scopes), value=scopes[0], style={"button_width": "80px"})
         self.button = w.Button(description="Export CSV", icon="download")

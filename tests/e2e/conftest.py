@@ -129,9 +129,15 @@ def screenshot(request: pytest.FixtureRequest):
         path = ARTIFACTS / f"{request.node.name}{suffix}.png"
         if hasattr(target, "goto"):
             target.screenshot(path=str(path), full_page=True)
-        else:
-            target.scroll_into_view_if_needed()
-            target.screenshot(path=str(path))
+        else:  # a tall viewport, so that the element is not clipped by a scrolling parent (JupyterLab's)
+            page = target.page
+            size = page.viewport_size
+            page.set_viewport_size({"width": size["width"], "height": 2000})
+            try:
+                target.scroll_into_view_if_needed()
+                target.screenshot(path=str(path))
+            finally:
+                page.set_viewport_size(size)
         return path
 
     return take

@@ -77,6 +77,7 @@ def test_sort_filter_and_select_in_the_grid(page: Page, lab: Lab, screenshot) ->
     grid.expect_selected(4)
     expect(grid.rows.locator("xpath=self::tr[contains(@class,'selected')]")).to_have_count(4)
     screenshot(page)
+    screenshot(page.locator(".widget-tab").filter(visible=True).first, "-panel")
     grid.button("Select all").click()  # what the filter shows, not the rows it hides
     expect(grid.info).to_contain_text(re.compile(r"(\d+) selected"))
     shown = int(re.search(r"of ([\d,]+) entries", grid.root.locator(".dt-info").inner_text()).group(1))
