@@ -112,6 +112,7 @@ def test_app_without_credentials_says_what_to_set(page: Page, tmp_path: Path, sc
         expect(page.locator("body")).not_to_contain_text("Traceback")
         expect(page.get_by_role("tab").filter(has_text="Search")).to_have_count(0)  # no sandbox in disguise
         screenshot(page)
+        screenshot(page.locator(".enstk-app").first, "-panel")
     finally:
         rest = app.stop()
     assert "app stopped" in rest and app.proc.returncode == 0
