@@ -65,7 +65,7 @@ def test_secrets_never_leak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
         kit.process.preview_button.click()
         kit.process.confirm.click()
         for panel in (kit.search, kit.tag, kit.process):
-            texts += [panel.status, panel.status_html.value, str(panel.table.rows.options)]
+            texts += [panel.status, panel.status_html.value, str(panel.table.grid.get_state("_dt_args"))]
         texts += [kit.tag.summary.value, kit.process.summary.value, repr(ens), repr(enc)]
 
         # 4. bulk runs (journal), webhooks, erasures

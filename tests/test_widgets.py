@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from enstoolkit import EnchargeClient, ENSClient, RetryPolicy
+from enstoolkit.errors import ValidationError
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.widgets import ProcessPanel, SearchPanel, TagPanel, Toolkit
-from enstoolkit.widgets._base import PagedTable
+from enstoolkit.widgets.app import EXPORTS_VARIABLE, SANDBOX_VARIABLE, AppPage
+from enstoolkit.widgets.grid import Grid, display_frame
 
 
 @pytest.fixture
@@ -102,46 +106,146 @@ def test_search_with_encharge_side_by_side(clients) -> None:
     assert "also in Encharge" in panel.status
 
 
-def test_selection_paging_and_csv_export(clients, tmp_path: Path) -> None:
+def page_selects(grid: Grid, rows: list[int]) -> None:
+    """What the browser sends when rows of its window are (de)selected: click, shift-click, Select all."""
+    grid.grid.set_state({"selected_rows": rows})
+
+
+def test_selection_from_the_page_and_csv_export(clients, tmp_path: Path) -> None:
     panel = SearchPanel(*clients)
     panel.mode.value = "latest modified"
     panel.days_back.value = 32
     panel.search.click()
     table = panel.table
-    assert len(table.rows.options) == table.page_size < panel.results.height
-    table.rows.value = (0, 2)
-    table.next.click()
-    assert table.page == 1
-    table.rows.value = (table.page_size,)
-    table.prev.click()
-    assert table.rows.value == (0, 2)  # kept across pages
+    assert table.frame is not None and table.window_rows == panel.results.height  # all sent: the grid sorts
+    page_selects(table, [2, 0])  # a click, then ctrl-click; the page lists them in its (sorted) display order
+    page_selects(table, [2, 0, table.window_rows - 1])
     assert panel.selection.height == 3
     assert panel.selection.get_column("supporterId").to_list() == \
-        panel.results.get_column("supporterId").gather([0, 2, table.page_size]).to_list()
+        panel.results.get_column("supporterId").gather([0, 2, panel.results.height - 1]).to_list()
+    assert "<b>3</b> selected" in table.info.value
     panel.export.folder.value = str(tmp_path)
     panel.export.name.value = "chosen"
     panel.export.scope.value = "selection"
     panel.export.button.click()
     written = pl.read_csv(tmp_path / "chosen.csv")
     assert written.height == 3 and str(tmp_path / "chosen.csv") in panel.export.link.value
+    assert 'download="chosen.csv"' in panel.export.link.value and "data:text/csv;base64," in panel.export.link.value
     panel.export.scope.value = "results"
     panel.export.button.click()
     assert pl.read_csv(tmp_path / "chosen.csv").height == panel.results.height
-    table.clear.click()
+    page_selects(table, [])  # "Deselect all"
     panel.export.scope.value = "selection"
+    (tmp_path / "chosen.csv").unlink()
     panel.export.button.click()
     assert panel.status_kind == "error" and "at least one row" in panel.status
+    assert not (tmp_path / "chosen.csv").exists()  # 0 selected: nothing written
 
 
-def test_table_stays_one_page_for_ten_thousand_rows() -> None:
-    frame = pl.DataFrame({"supporterId": range(10_000), "email": [f"p{i}@example.org" for i in range(10_000)]})
-    table = PagedTable(page_size=25)
-    table.set_frame(frame)
-    assert len(table.rows.options) == 25 and table.pages == 400
-    table.go(399)
-    assert table.rows.options[-1][1] == 9_999
-    table.select_all.click()
-    assert table.selection.height == 10_000
+def big_frame(n: int) -> pl.DataFrame:
+    return pl.DataFrame({
+        "supporterId": range(n),
+        "email": [f"p{i}@example.org" for i in range(n)],
+        "score": [(i * 7919) % 1000 for i in range(n)],
+        "tags": [["a", "b"] if i % 2 else [] for i in range(n)],
+    })
+
+
+def sent_rows(grid: Grid) -> list[list[object]]:
+    """The rows the browser received for the current window (the widget's synced state)."""
+    return json.loads(grid.grid.get_state("_dt_args")["_dt_args"]["data_json"])
+
+
+def test_grid_reaches_and_selects_all_100_000_rows() -> None:
+    frame = big_frame(100_000)
+    seen: list[int] = []
+    grid = Grid(on_select=lambda sel: seen.append(sel.height))
+    grid.set_frame(frame)
+    assert grid.windowed and grid.pages == 20 and grid.window_bar.layout.display == ""
+    reached: list[int] = []
+    for page in range(grid.pages):
+        grid.go(page)
+        rows = sent_rows(grid)
+        assert len(rows) == grid.window_rows == 5_000  # nothing downsampled
+        assert [r[0] for r in rows] == grid.window_positions  # supporterId == position here
+        reached += grid.window_positions
+    assert reached == list(range(100_000))
+    # select in the last window from the page, then in the first from Python: both kept
+    page_selects(grid, [4_999, 0])
+    assert grid.selected_positions == [95_000, 99_999]
+    grid.next.click()  # clamped: still the last window
+    assert grid.page == 19
+    grid.select_rows([0, 50_000])
+    grid.go(10)
+    assert grid.grid.selected_rows == [0]  # row 50,000 is the first of window 11
+    assert grid.selection.get_column("supporterId").to_list() == [0, 50_000, 95_000, 99_999]
+    grid.all_button.click()
+    assert grid.selection.height == 100_000 and len(grid.grid.selected_rows) == 5_000
+    assert "<b>100,000</b> selected" in grid.info.value
+    page_selects(grid, list(range(10, 5_000)))  # "Deselect" 10 rows of this window in the page
+    assert len(grid.selected_positions) == 99_990 and 50_004 not in grid.selected_positions
+    grid.none_button.click()
+    assert grid.selection.height == 0 and grid.selection.columns == frame.columns
+    assert seen[-1] == 0 and 100_000 in seen
+
+
+def test_grid_without_windows_sends_100_000_rows_whole() -> None:
+    grid = Grid(page_size=100_000)
+    grid.set_frame(big_frame(100_000))
+    assert not grid.windowed and grid.window_bar.layout.display == "none"
+    rows = sent_rows(grid)
+    assert len(rows) == 100_000 and rows[50_000][:2] == [50_000, "p50000@example.org"]
+    page_selects(grid, [99_999, 50_000, 0])
+    assert grid.selected_positions == [0, 50_000, 99_999]
+
+
+def test_grid_searches_and_sorts_all_rows_and_maps_the_page_back() -> None:
+    frame = big_frame(30_000)
+    grid = Grid(page_size=1_000)
+    grid.set_frame(frame)
+    grid.find.value = "p2999"  # p2999, p29990..p29999
+    assert grid.view.to_list() == [2_999, *range(29_990, 30_000)]
+    assert "of 11 matching “p2999”" in grid.info.value and grid.all_button.description == "Select all 11 matching"
+    grid.sort_by.value = "score"
+    grid.descending.value = True
+    scores = frame.get_column("score").gather(grid.window_positions).to_list()
+    assert scores == sorted(scores, reverse=True)
+    page_selects(grid, [0])  # the top row of the sorted, searched window
+    assert grid.selected_positions == [grid.window_positions[0]]
+    grid.all_button.click()
+    assert grid.selected_positions == sorted(grid.view.to_list())
+    grid.find.value = "nothing like this"
+    assert grid.window_rows == 0 and "no rows matching" in grid.info.value
+    assert len(grid.selected_positions) == 11  # a search hides rows, it does not deselect them
+    grid.find.value = ""
+    grid.sort_by.value = None
+    assert grid.window_positions[:2] == [0, 1] and grid.pages == 30
+    assert "tags" not in [v for _, v in grid.sort_by.options]  # lists do not sort; the grid shows them as text
+
+
+def test_grid_bad_positions_and_empty_frames() -> None:
+    grid = Grid(page_size=10)
+    grid.set_frame(big_frame(25))
+    with pytest.raises(ValidationError, match="rows=\\[25, -1\\] is not valid: expected row positions from 0 to 24"):
+        grid.select_rows([3, 25, -1])
+    assert grid.selected_positions == []  # nothing selected by a bad call
+    grid.set_frame(pl.DataFrame({"email": []}, schema={"email": pl.String}))
+    assert grid.selection.columns == ["email"] and sent_rows(grid) == []
+    with pytest.raises(ValidationError, match="the table is empty"):
+        grid.select_rows([0])
+    with pytest.raises(ValidationError, match="page_size"):
+        Grid(page_size=0)
+
+
+def test_grid_display_keeps_numbers_and_shows_nested_values_as_text() -> None:
+    frame = pl.DataFrame({"n": [2, None], "when": [dt.datetime(2026, 1, 2, 3, 4, 5), None],
+                          "tags": [["x", "y"], None], "html": ["<b>bold</b>", None]})
+    assert display_frame(frame).rows() == [(2, "2026-01-02 03:04:05", "x, y", "<b>bold</b>"), (None, None, None, None)]
+    grid = Grid(columns=["n", "tags", "missing"])
+    grid.set_frame(frame)
+    state = grid.grid.get_state("_dt_args")["_dt_args"]
+    assert sent_rows(grid)[0][3] == "&lt;b&gt;bold&lt;/b&gt;"  # escaped: cell text is never markup
+    assert {"targets": [1, 3], "visible": False} in state["columnDefs"]  # under "Columns", not gone
 
 
 # -- tag ------------------------------------------------------------------------------------
@@ -307,6 +411,62 @@ def test_toolkit_selection_flows_into_tag_and_process(clients) -> None:
     kit.search.mode.value = "latest modified"
     kit.search.days_back.value = 32
     kit.search.search.click()
-    kit.search.table.rows.value = (0, 1, 2)
+    page_selects(kit.search.table, [0, 1, 2])
     assert kit.tag.people.height == 3 and kit.process.batch.height == 3
     assert "3</b> people from the selection" in kit.tag.source.value
+
+
+def test_zero_rows_selected_sends_nothing(ens: ENSClient, enc: EnchargeClient, recorder, sandbox: Sandbox) -> None:
+    kit = Toolkit(ens, enc)
+    kit.search.mode.value = "latest modified"
+    kit.search.days_back.value = 32
+    kit.search.search.click()
+    page_selects(kit.search.table, [0, 1])
+    page_selects(kit.search.table, [])  # deselected again
+    assert kit.tag.people.height == 0 and "No people selected" in kit.tag.source.value
+    kit.process.page_type.value = "pet"
+    kit.process.mode.value = "batch"
+    assert "No rows: select supporters in Search first" in kit.process.batch_box.children[0].value
+    sent = len(recorder.exchanges)
+    kit.tag.new_tags.value = "nobody-gets-this"
+    kit.tag.preview_button.click()
+    assert kit.tag.status_kind == "error" and "at least one person" in kit.tag.status
+    assert kit.tag.confirm.disabled
+    kit.tag.confirm.click()
+    assert kit.tag.results.height == 0
+    kit.process.preview_button.click()
+    assert kit.process.status_kind == "error" and "rows selected in Search" in kit.process.status
+    kit.process.confirm.click()
+    assert kit.process.results.height == 0
+    assert len(recorder.exchanges) == sent  # not one request to ENS or Encharge
+    assert sum(sandbox.encharge.tag_requests.values()) == 0 and sandbox.ens.processed == []
+
+
+# -- the app's page ------------------------------------------------------------------------------
+
+
+def test_app_page_says_what_to_set_without_credentials() -> None:
+    page = AppPage(environ={"ENCHARGE_API_KEY": "enc-key"})
+    assert page.missing == ["ENS_API_KEY"] and page.toolkit is None
+    shown = page.widget.children[1].value
+    assert "Not set: <code>ENS_API_KEY</code>" in shown and "export ENS_API_KEY=..." in shown
+    assert "enstoolkit app --sandbox" in shown and "ENCHARGE_API_KEY=" not in shown
+    assert "enc-key" not in shown
+
+
+def test_app_page_shows_the_panels_on_the_configured_accounts(sandbox: Sandbox, tmp_path: Path) -> None:
+    env = {**sandbox.environment(), EXPORTS_VARIABLE: str(tmp_path / "out")}
+    page = AppPage(environ=env)
+    assert page.missing == [] and page.toolkit is not None and page.error is None
+    assert page.toolkit.search.export.folder.value == str(tmp_path / "out")
+    page.toolkit.search.search.click()
+    assert page.toolkit.search.status_kind == "success"
+    assert "Sandbox" not in page.description  # told apart only by --sandbox
+    assert "Nothing you do here reaches" in AppPage(environ={**env, SANDBOX_VARIABLE: "1"}).description
+
+
+def test_app_page_reports_a_bad_setting_without_a_traceback() -> None:
+    page = AppPage(environ={"ENS_API_KEY": "k", "ENCHARGE_API_KEY": "e",
+                            "ENS_BASE_URL": "https://ens.example.com/ens/service"})
+    assert page.toolkit is None and page.error is not None and "base_url" in page.error
+    assert "The app could not connect" in page.widget.children[1].value

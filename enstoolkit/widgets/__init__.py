@@ -2,7 +2,9 @@
 
 Each panel is a plain class whose ``.widget`` displays in JupyterLab (the panel object
 displays itself too). Panels keep their state in attributes (``results``, ``selection``,
-``status``) and call the plain functions of :mod:`enstoolkit.actions`.
+``status``) and call the plain functions of :mod:`enstoolkit.actions`. Their tables are
+:class:`Grid` (:mod:`enstoolkit.widgets.grid`); :mod:`enstoolkit.widgets.app` is the page
+``enstoolkit app`` serves.
 
 Example:
     >>> from enstoolkit.widgets import Toolkit
@@ -15,12 +17,14 @@ from ..errors import MissingExtra
 
 try:
     import ipywidgets  # noqa: F401
+    import itables.widget  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on what is installed
     raise MissingExtra("notebook", "the notebook panels") from exc
 
+from .grid import Grid
 from .process import ProcessPanel
 from .search import SearchPanel
 from .tag import TagPanel
 from .toolkit import Toolkit
 
-__all__ = ["ProcessPanel", "SearchPanel", "TagPanel", "Toolkit"]
+__all__ = ["Grid", "ProcessPanel", "SearchPanel", "TagPanel", "Toolkit"]

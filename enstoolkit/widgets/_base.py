@@ -1,7 +1,11 @@
-"""Pieces the panels share: a status area, busy buttons, the request budget, a paged table."""
+"""Pieces the panels share: a status area, busy buttons, the request budget, CSV export.
+
+The result and preview tables are :class:`enstoolkit.widgets.grid.Grid`.
+"""
 
 from __future__ import annotations
 
+import base64
 import html
 import traceback
 from collections.abc import Callable, Sequence
@@ -17,9 +21,7 @@ from ..exports import export_csv
 
 STYLE = w.HTML(
     "<style>"
-    ".enstk-table select{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}"
-    ".enstk-head{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;"
-    "white-space:pre;font-weight:600}"
+    ".enstk-grid table.dataTable{font-size:12.5px}"
     ".enstk-status-error{color:#b00020}.enstk-status-success{color:#1b7f3b}"
     "</style>"
 )
@@ -167,146 +169,19 @@ class Budget:
                             f"({self.ens.budget_remaining:,} left)</small>")
 
 
-def _cell(value: Any, width: int) -> str:
-    text = "" if value is None else str(value)
-    if isinstance(value, list):
-        text = ", ".join(str(v) for v in value)
-    text = text.replace("\n", " ")
-    return (text[: width - 1] + "…") if len(text) > width else text.ljust(width)
-
-
-class PagedTable:
-    """A frame shown a page at a time, with rows selectable across pages.
-
-    Stays responsive for any number of rows: only one page is ever rendered. Rows are
-    selected in a multi-select list (click, shift-click, ctrl-click); the selection is
-    kept while paging.
-
-    Attributes:
-        frame: everything shown; ``selection``: the selected rows, in frame order.
-    """
-
-    def __init__(self, *, page_size: int = 20, columns: Sequence[str] | None = None,
-                 on_select: Callable[[pl.DataFrame], None] | None = None) -> None:
-        self.page_size = page_size
-        self.columns = list(columns) if columns else None
-        self.on_select = on_select
-        self.frame = pl.DataFrame()
-        self.page = 0
-        self.selected: set[int] = set()
-        self.header = w.HTML()
-        self.header.add_class("enstk-head")
-        self.rows = w.SelectMultiple(options=[], rows=page_size, layout=w.Layout(width="100%"))
-        self.rows.add_class("enstk-table")
-        self.prev = w.Button(description="◀ Previous", layout=w.Layout(width="auto"))
-        self.next = w.Button(description="Next ▶", layout=w.Layout(width="auto"))
-        self.select_page = w.Button(description="Select page", layout=w.Layout(width="auto"))
-        self.select_all = w.Button(description="Select all", layout=w.Layout(width="auto"))
-        self.clear = w.Button(description="Clear selection", layout=w.Layout(width="auto"))
-        self.info = w.Label()
-        self._updating = False
-        self.prev.on_click(lambda _: self.go(self.page - 1))
-        self.next.on_click(lambda _: self.go(self.page + 1))
-        self.select_page.on_click(lambda _: self._select(set(self._page_rows())))
-        self.select_all.on_click(lambda _: self._select(set(range(self.frame.height))))
-        self.clear.on_click(lambda _: self._select(set(), replace=True))
-        self.rows.observe(self._changed, names="value")
-        self.widget = w.VBox([
-            self.header, self.rows,
-            w.HBox([self.prev, self.next, self.info, self.select_page, self.select_all, self.clear]),
-        ])
-        self.set_frame(pl.DataFrame())
-
-    @property
-    def pages(self) -> int:
-        """How many pages there are (at least 1)."""
-        return max(1, -(-self.frame.height // self.page_size))
-
-    @property
-    def selection(self) -> pl.DataFrame:
-        """The selected rows, in frame order (keeps the columns when empty)."""
-        if not self.selected:
-            return self.frame.clear()
-        return self.frame.with_row_index("__i").filter(pl.col("__i").is_in(sorted(self.selected))).drop("__i")
-
-    def _widths(self) -> list[tuple[str, int]]:
-        shown = self.columns or self.frame.columns[:6]
-        shown = [c for c in shown if c in self.frame.columns]
-        widths = []
-        sample = self.frame.head(200)
-        for name in shown:
-            longest = max([len(name)] + [len(_cell(v, 60).rstrip()) for v in sample.get_column(name).to_list()])
-            widths.append((name, min(max(longest, 4), 32)))
-        return widths
-
-    def set_frame(self, frame: pl.DataFrame) -> None:
-        """Show a new frame from its first page, with nothing selected."""
-        self.frame = frame
-        self.selected = set()
-        self.page = 0
-        self._layout = self._widths()
-        self.header.value = html.escape("     " + "  ".join(_cell(n, wd) for n, wd in self._layout))
-        self.go(0)
-        if self.on_select:
-            self.on_select(self.selection)
-
-    def _page_rows(self) -> list[int]:
-        start = self.page * self.page_size
-        return list(range(start, min(start + self.page_size, self.frame.height)))
-
-    def go(self, page: int) -> None:
-        """Show page ``page`` (0-based, clamped)."""
-        self.page = min(max(0, page), self.pages - 1)
-        rows = self._page_rows()
-        labels = []
-        if rows:
-            page_frame = self.frame.slice(rows[0], len(rows))
-            data = {n: page_frame.get_column(n).to_list() for n, _ in self._layout}
-            for k, i in enumerate(rows):
-                labels.append((f"{i + 1:>4} " + "  ".join(_cell(data[n][k], wd) for n, wd in self._layout), i))
-        self._updating = True
-        try:
-            self.rows.rows = max(3, min(self.page_size, len(labels)))
-            self.rows.options = labels
-            self.rows.value = tuple(i for i in rows if i in self.selected)
-        finally:
-            self._updating = False
-        self.prev.disabled = self.page == 0
-        self.next.disabled = self.page >= self.pages - 1
-        self._info()
-
-    def _info(self) -> None:
-        self.info.value = (f"page {self.page + 1} of {self.pages} · {self.frame.height:,} rows · "
-                           f"{len(self.selected):,} selected")
-
-    def _changed(self, change: dict[str, Any]) -> None:
-        if self._updating:
-            return
-        page = set(self._page_rows())
-        self.selected = (self.selected - page) | set(change["new"])
-        self._info()
-        if self.on_select:
-            self.on_select(self.selection)
-
-    def _select(self, rows: set[int], replace: bool = False) -> None:
-        self.selected = rows if replace else self.selected | rows
-        self.go(self.page)
-        if self.on_select:
-            self.on_select(self.selection)
-
-    def select_rows(self, indexes: Sequence[int]) -> None:
-        """Select rows by position in the frame (in addition to those selected)."""
-        self._select({i for i in indexes if 0 <= i < self.frame.height})
+#: Files up to this size also get a link that downloads them through the browser (the app's users
+#: may not see the folder the file was written to).
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
 
 class ExportBar:
-    """"Export CSV" for a panel's results or selection; shows the path written."""
+    """"Export CSV" for a panel's results or selection: writes the file, shows its path and a download link."""
 
     def __init__(self, panel: Panel, default_name: str,
                  frames: Callable[[str], pl.DataFrame], scopes: Sequence[str] = ("results", "selection")) -> None:
         self.panel = panel
         self.frames = frames
-        self.folder = w.Text(value="exports", description="Folder", layout=w.Layout(width="220px"))
+        self.folder = w.Text(value="exports", description="Folder", layout=w.Layout(width="320px"))
         self.name = w.Text(value=default_name, description="File", layout=w.Layout(width="260px"))
         self.scope = w.ToggleButtons(options=list(scopes), value=scopes[0], style={"button_width": "80px"})
         self.button = w.Button(description="Export CSV", icon="download")
@@ -324,6 +199,14 @@ class ExportBar:
         if not name.endswith(".csv"):
             name += ".csv"
         self.path = export_csv(df, Path(self.folder.value.strip() or ".") / name)
-        shown = html.escape(str(self.path))
-        self.link.value = f'Saved {df.height:,} rows to <a href="{shown}" target="_blank" download>{shown}</a>'
+        shown = html.escape(str(self.path.resolve()))
+        text = f"Saved {df.height:,} rows to <code>{shown}</code>"
+        size = self.path.stat().st_size
+        if size <= DOWNLOAD_LIMIT:
+            data = base64.b64encode(self.path.read_bytes()).decode("ascii")
+            text += (f' · <a class="enstk-download" href="data:text/csv;base64,{data}" '
+                     f'download="{html.escape(self.path.name)}">download {html.escape(self.path.name)}</a>')
+        else:
+            text += f" ({size / 1024 / 1024:,.0f} MB: too large to download through the page; open the file)"
+        self.link.value = text
         self.panel.show(f"Exported {df.height:,} {self.scope.value} rows to {self.path}", "success")

@@ -8,7 +8,8 @@ import polars as pl
 from ..actions import PAGE_KINDS, PageForm, auto_mapping, page_form, preview_process, process_rows
 from ..ens import ENSClient
 from ..errors import ValidationError
-from ._base import STYLE, Budget, ExportBar, PagedTable, Panel, ResumeBar
+from ._base import STYLE, Budget, ExportBar, Panel, ResumeBar
+from .grid import Grid
 
 SKIP = "(not sent)"
 
@@ -78,7 +79,7 @@ class ProcessPanel(Panel):
         self.resume = ResumeBar(self, lambda: {"ens": self.ens})
         self.form_box = w.VBox()
         self.batch_box = w.VBox()
-        self.table = PagedTable(columns=["row", "email", "status", "supporterId", "error"])
+        self.table = Grid(columns=["row", "email", "status", "supporterId", "error"])
         self.export = ExportBar(self, "process-results.csv", self._export_frame, scopes=("results", "preview"))
 
         self.page_type.observe(lambda _: self._run(None, self._load_pages, "Loading pages..."), names="value")

@@ -11,7 +11,8 @@ from ..actions import SEARCH_MODES, build_filter, search_supporters, with_enchar
 from ..encharge import EnchargeClient
 from ..ens import ENSClient
 from ..errors import ValidationError
-from ._base import STYLE, Budget, ExportBar, PagedTable, Panel
+from ._base import STYLE, Budget, ExportBar, Panel
+from .grid import Grid
 
 
 class SearchPanel(Panel):
@@ -55,7 +56,7 @@ class SearchPanel(Panel):
         self.include_encharge = w.Checkbox(value=False, description="Look up in Encharge too", indent=False)
         self.search = w.Button(description="Search", button_style="primary", icon="search")
         self.budget = Budget(ens)
-        self.table = PagedTable(on_select=self._selected)
+        self.table = Grid(on_select=self._selected)
         self.export = ExportBar(self, "supporters.csv", self._export_frame)
         self.search.on_click(lambda _: self._run(self.search, self._search, "Searching..."))
         self.mode.observe(lambda _: self._visible(), names="value")

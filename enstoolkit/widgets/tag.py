@@ -9,7 +9,8 @@ from ..actions import apply_tags, preview_tags
 from ..encharge import EnchargeClient
 from ..errors import ValidationError
 from ..people import emails as people_emails
-from ._base import STYLE, ExportBar, PagedTable, Panel, ResumeBar
+from ._base import STYLE, ExportBar, Panel, ResumeBar
+from .grid import Grid
 
 
 class TagPanel(Panel):
@@ -54,7 +55,7 @@ class TagPanel(Panel):
                                       layout=w.Layout(visibility="hidden"))
         self.summary = w.HTML()
         self.resume = ResumeBar(self, lambda: {"encharge": self.encharge})
-        self.table = PagedTable(columns=["email", "change", "status", "error"])
+        self.table = Grid(columns=["email", "current_tags", "change", "status", "error"])
         self.export = ExportBar(self, "tag-results.csv", self._export_frame, scopes=("results", "preview"))
 
         self.refresh_tags.on_click(lambda _: self._run(self.refresh_tags, self._load_tags, "Loading tags..."))

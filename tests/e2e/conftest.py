@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = os.environ.get("ENSTOOLKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CREDENTIALS = ("ENS_API_KEY", "ENCHARGE_API_KEY", "ENS_BASE_URL", "ENCHARGE_BASE_URL")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -80,7 +83,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
         "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
     }
-    for key in ("ENS_API_KEY", "ENCHARGE_API_KEY", "ENS_BASE_URL", "ENCHARGE_BASE_URL"):
+    for key in CREDENTIALS:
         env.pop(key, None)  # the notebooks use the sandbox
     port = _free_port()
     log = open(base / "lab.log", "w")  # noqa: SIM115 - closed at teardown
@@ -121,9 +124,74 @@ def screenshot(request: pytest.FixtureRequest):
     """Save a screenshot named after the test (kept as an artifact)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page, suffix: str = "") -> Path:  # type: ignore[no-untyped-def]
+    def take(target, suffix: str = "") -> Path:  # type: ignore[no-untyped-def]
+        """A page (all of it) or one element of it (a locator: e.g. the panel, scrolled into view)."""
         path = ARTIFACTS / f"{request.node.name}{suffix}.png"
-        page.screenshot(path=str(path), full_page=True)
+        if hasattr(target, "goto"):
+            target.screenshot(path=str(path), full_page=True)
+        else:  # a tall viewport, so that the element is not clipped by a scrolling parent (JupyterLab's)
+            page = target.page
+            size = page.viewport_size
+            page.set_viewport_size({"width": size["width"], "height": 2000})
+            try:
+                target.scroll_into_view_if_needed()
+                target.screenshot(path=str(path))
+            finally:
+                page.set_viewport_size(size)
         return path
 
     return take
+
+
+class App:
+    """A running ``enstoolkit app``: its URL with the token, and everything it printed."""
+
+    def __init__(self, proc: subprocess.Popen[str], url: str, printed: list[str]) -> None:
+        self.proc = proc
+        self.url = url
+        self.printed = printed
+        self.exports: Path | None = None
+
+    def stop(self) -> str:
+        """Stop it as Ctrl-C does (SIGINT); return what it printed after the link."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        rest, _ = self.proc.communicate(timeout=60)
+        self.printed.append(rest)
+        return rest
+
+
+def start_app(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> App:
+    """Start ``enstoolkit app --no-browser --port 0 ARGS`` (no credentials but those in ``env``); wait for its link."""
+    environ = {k: v for k, v in os.environ.items() if k not in CREDENTIALS}
+    environ.update(env or {})
+    proc = subprocess.Popen([sys.executable, "-m", "enstoolkit.cli", "app", "--no-browser", "--port", "0", *args],
+                            env=environ, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    printed: list[str] = []
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        printed.append(line)
+        if "Press Ctrl-C to stop." in line:
+            text = "".join(printed)
+            found = re.search(r"(http://127\.0\.0\.1:\d+/\?token=\S+)", text)
+            assert found, text
+            return App(proc, found.group(1), printed)
+    proc.kill()
+    raise RuntimeError("enstoolkit app did not start:\n" + "".join(printed))
+
+
+@pytest.fixture(scope="session")
+def sandbox_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """``enstoolkit app --sandbox`` (a small synthetic account), for the whole session."""
+    work = tmp_path_factory.mktemp("app")
+    app = start_app("--sandbox", "--supporters", "600", "--exports", str(work / "exports"), cwd=work)
+    app.exports = work / "exports"
+    try:
+        yield app
+    finally:
+        app.stop()
