@@ -66,7 +66,9 @@ def test_every_event_arrives_with_its_email(sandbox: Sandbox, tmp_path: Path) ->
     assert removed["emailSource"] == "lookup" and removed["tag"] == "volunteer-2026"
     updated = events.filter(pl.col("eventType") == "updatedUser").row(0, named=True)
     assert updated["changedFields"] == ["lastName", "name"]
-    assert json.loads(updated["person"])["name"] == "Web Smith"
+    # As published: the body shows the person as they were; the new values are in changedFields.
+    assert json.loads(updated["person"])["name"] == "Web"
+    assert json.loads(updated["eventPayload"])["changedFields"]["name"] == {"newValue": "Web Smith", "oldValue": "Web"}
     assert events.filter(pl.col("eventType") == "unsubscribedUser").item(0, "unsubscribed") is True
     assert set(events["personId"].drop_nulls()) == set(created["id"])
     assert not events["redelivery"].any()

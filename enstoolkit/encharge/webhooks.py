@@ -54,6 +54,7 @@ from ..frames import read_frame
 from ..paths import data_dir
 from ..schemas import encharge as schema
 from ..validate import is_loopback
+from .payloads import flatten_person, read_status
 
 if TYPE_CHECKING:
     from .client import EnchargeClient
@@ -74,40 +75,6 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_hash ON deliveries (body_hash);
 """
-
-
-def flatten_person(person: Mapping[str, Any]) -> dict[str, Any]:
-    """A person with the custom fields under ``data`` (at any depth) brought to the top level.
-
-    Nested keys are joined with dots, except that the group names Encharge uses around custom
-    fields (``data``, ``additionalFields``) are dropped. A name already at the top level wins.
-
-    Example:
-        >>> flatten_person({"id": "p1", "data": {"additionalFields": {"field01": "a"}, "plan": {"tier": "gold"}}})
-        {'id': 'p1', 'field01': 'a', 'plan.tier': 'gold'}
-    """
-    out: dict[str, Any] = {k: v for k, v in person.items() if k != "data"}
-
-    def walk(value: Any, prefix: str) -> None:
-        for key, item in value.items():
-            name = key if key == "additionalFields" else f"{prefix}{key}"
-            if isinstance(item, Mapping):
-                walk(item, "" if key == "additionalFields" else f"{name}.")
-            else:
-                out.setdefault(name, item)
-
-    data = person.get("data")
-    if isinstance(data, Mapping):
-        walk(data, "")
-    return out
-
-
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
 
 
 def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,7 +99,7 @@ def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
             if event_type.startswith(prefix):
                 tag = event_type[len(prefix):]
     email = person.get("email")
-    unsubscribed = _bool(person.get("unsubscribed"))
+    unsubscribed = read_status(person.get("unsubscribed"))
     if event_type == "unsubscribedUser":
         unsubscribed = True
     return {

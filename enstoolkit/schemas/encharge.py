@@ -13,11 +13,13 @@ from .ens import UTC_MS
 
 __all__ = ["ACCOUNT", "EVENT", "FIELD", "PERSON", "SEGMENT", "SUBSCRIPTION", "TAG"]
 
-#: People frames: these columns typed, then any custom field as String.
+#: People frames: these columns typed, then any custom field as String (custom fields Encharge nests
+#: under ``data`` are brought to the top level). ``statusSource`` says where ``unsubscribed`` came from
+#: (a :class:`~enstoolkit.schemas.status.StatusSource`); when it is "unknown", ``unsubscribed`` is null.
 PERSON: dict[str, pl.DataType] = {
     "id": pl.String(), "email": pl.String(), "userId": pl.String(), "firstName": pl.String(),
     "lastName": pl.String(), "name": pl.String(), "createdAt": UTC_MS, "updatedAt": UTC_MS, "lastActivity": UTC_MS,
-    "leadScore": pl.Float64(), "tags": pl.List(pl.String), "unsubscribed": pl.Boolean(),
+    "leadScore": pl.Float64(), "tags": pl.List(pl.String), "unsubscribed": pl.Boolean(), "statusSource": pl.String(),
     "validationResult": pl.String(), "validationConfidence": pl.Float64(), "isEmailDisposable": pl.Boolean(),
     "isEmailRole": pl.Boolean(),
 }
