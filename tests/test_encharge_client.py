@@ -289,7 +289,7 @@ def test_fields_segments_account(shared_enc: EnchargeClient, shared_sandbox: San
     fields = shared_enc.get_fields()
     assert fields.filter(pl.col("name") == "createdAt").row(0, named=True)["readOnly"] is True
     segments = shared_enc.get_segments()
-    assert segments.get_column("id").to_list() == [101, 102, 103]
+    assert segments.get_column("id").to_list() == [101, 102, 103, 104]
     assert json.loads(segments.item(0, "conditions"))["conditions"][0] == {
         "type": "tag", "value": "donor", "condition": "has"}
     uk = shared_enc.get_segment_people(103, limit=50)

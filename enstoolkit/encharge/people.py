@@ -23,7 +23,7 @@ from ..errors import APIError, AuthenticationError, NotFoundError, RateLimitExce
 from ..frames import read_frame
 from ..people import IDENTIFIER_KINDS, identifiers
 from ..people import records as people_records
-from ..schemas import Outcome
+from ..schemas import Outcome, StatusSource
 from ..schemas.results import PERSON_RESULT
 from ..validate import check_choice, check_email, check_id, check_int
 from .core import EnchargeCore
@@ -288,6 +288,46 @@ class PeopleMethods(EnchargeCore):
         return self._paged(f"/segments/{sid}/people", limit=limit, attributes=attributes, sort=sort, order=order,
                            ignore_anonymous=None, max_people=max_people, progress=progress,
                            desc=f"Encharge segment {sid}")
+
+    def status_from_segment(self, people: pl.DataFrame, *, segment: str = "Unsubscribed") -> pl.DataFrame:
+        """``people`` with their unknown subscription statuses read from the account's "Unsubscribed" segment.
+
+        Encharge gives every account a pre-made segment "Unsubscribed" (its help centre), whose
+        members are the people unsubscribed from all email, whatever the status field is called
+        in the API. For the people whose ``statusSource`` is unknown, ``unsubscribed`` becomes
+        whether they are in it, and ``statusSource`` "the account's Unsubscribed segment"; the
+        others are left as they were. Raises :class:`~enstoolkit.errors.NotFoundError` when the
+        account has no segment of that name (the statuses then stay unknown: nothing is assumed).
+        The segment's conditions are the account's to edit: check them in Encharge if in doubt.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=50, variant="encharge-no-status") as sb, \\
+            ...         EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     people = enc.list_people()
+            ...     known = enc.status_from_segment(people)
+            ...     people["statusSource"].unique().to_list(), known["statusSource"].unique().to_list()
+            (['unknown'], ["the account's Unsubscribed segment"])
+        """
+        if not isinstance(people, pl.DataFrame) or not {"id", "unsubscribed", "statusSource"} <= set(people.columns):
+            raise ValidationError("people", type(people).__name__,
+                                  "a people frame from this client (with id, unsubscribed and statusSource)")
+        if not isinstance(segment, str) or not segment.strip():
+            raise ValidationError("segment", segment, "a segment name, such as 'Unsubscribed'")
+        unknown = pl.col("statusSource").str.starts_with(str(StatusSource.UNKNOWN))
+        if not people.select(unknown.any()).item():
+            return people
+        found = self.get_segments().filter(pl.col("name") == segment.strip())
+        if found.height != 1:
+            raise NotFoundError("Encharge", 404, f"{'no' if not found.height else found.height} segments named "
+                                f"{segment!r}: the subscription statuses stay unknown", method="GET", path="/segments")
+        members = set(self.get_segment_people(found.item(0, "id")).get_column("id").to_list())
+        return people.with_columns(
+            pl.when(unknown).then(pl.col("id").is_in(members)).otherwise(pl.col("unsubscribed")).alias("unsubscribed"),
+            pl.when(unknown).then(pl.lit(str(StatusSource.SEGMENT))).otherwise(pl.col("statusSource"))
+            .alias("statusSource"),
+        )
 
     def delete_people(self, people: Any = None, *, emails: Iterable[str] | None = None,
                       ids: Iterable[str] | None = None, user_ids: Iterable[str] | None = None, force: bool = False,

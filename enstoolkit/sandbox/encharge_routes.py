@@ -384,6 +384,8 @@ class EnchargeApp:
         (101, "Donors", {"type": "tag", "value": "donor", "condition": "has"}),
         (102, "Newsletter subscribers", {"type": "tag", "value": "newsletter", "condition": "has"}),
         (103, "UK supporters", {"type": "field", "field": "country", "condition": "is", "value": "GB"}),
+        # Every account has this pre-made segment (help.encharge.io/article/122-unsubscribed-people).
+        (104, "Unsubscribed", {"type": "field", "field": "unsubscribed", "condition": "is", "value": True}),
     )
 
     async def segments(self, request: Request) -> Response:
