@@ -228,20 +228,26 @@ def subscription_status(people: Iterable[Mapping[str, Any]]) -> list[tuple[bool 
     return out
 
 
-def people_frame(records: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
+def people_frame(records: Iterable[Mapping[str, Any]], *, asked: Iterable[str] | None = None) -> pl.DataFrame:
     """People as a frame: the standard columns typed, custom fields (also those under ``data``) as String
     after them; ``unsubscribed`` with its ``statusSource`` (see :func:`subscription_status`).
+
+    Encharge leaves ``tags`` out (or null) when a person has none: that is an empty list,
+    unless ``asked`` (the ``attributes`` the request named) left tags out, when it is unknown (null).
 
     Example:
         >>> people_frame([{"id": "u1", "email": "a@example.org", "tags": "a,b", "leadScore": "7",
         ...                "country": "GB"}]).row(0, named=True)["tags"]
         ['a', 'b']
         >>> frame = people_frame([{"id": "u2", "data": {"country": "IE"}}])
-        >>> frame.select("unsubscribed", "statusSource", "country").row(0)
-        (None, 'unknown', 'IE')
+        >>> frame.select("unsubscribed", "statusSource", "country", "tags").row(0)
+        (None, 'unknown', 'IE', [])
     """
     rows = [flatten_person(record) for record in records]
+    named = None if asked is None else set(asked)
     for row, (status, source) in zip(rows, subscription_status(rows), strict=True):
         row["unsubscribed"] = status
         row["statusSource"] = source
+        if row.get("tags") is None and (named is None or "tags" in named):
+            row["tags"] = ""
     return read_frame(rows, schema.PERSON, extra=True)

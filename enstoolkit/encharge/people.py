@@ -200,8 +200,9 @@ class PeopleMethods(EnchargeCore):
         size = check_int("chunk_size", chunk_size, 1, 100)
         workers = check_int("concurrency", concurrency, 1, 32)
         extra: list[tuple[str, str]] = []
-        if attributes is not None:
-            extra.append(("attributes", ",".join(check_names(attributes, "attributes"))))
+        asked = None if attributes is None else check_names(attributes, "attributes")
+        if asked is not None:
+            extra.append(("attributes", ",".join(asked)))
         if include_archived:
             extra.append(("includeArchived", "true"))
 
@@ -213,15 +214,16 @@ class PeopleMethods(EnchargeCore):
         found: list[dict[str, Any]] = []
         for part in self.concurrently(fetch, list(_chunks(list(idents), size)), workers):
             found.extend(part)
-        return people_frame(found)
+        return people_frame(found, asked=asked)
 
     def _paged(self, path: str, *, limit: int, attributes: Iterable[str] | None, sort: str | None,
                order: str | None, ignore_anonymous: bool | None, max_people: int | None,
                progress: bool | None, desc: str, concurrency: int = 4) -> pl.DataFrame:
         size = check_int("limit", limit, 1, 1000)
         params: dict[str, Any] = {"limit": size}
-        if attributes is not None:
-            params["attributes"] = ",".join(check_names(attributes, "attributes"))
+        asked = None if attributes is None else check_names(attributes, "attributes")
+        if asked is not None:
+            params["attributes"] = ",".join(asked)
         if sort is not None:
             params["sort"] = check_names([sort], "sort")[0]
         if order is not None:
@@ -251,7 +253,7 @@ class PeopleMethods(EnchargeCore):
             wave = min(workers, wave * 2)  # start small: most lists fit in a page or two
         if bar is not None:
             bar.close()
-        return people_frame(people[:cap] if cap is not None else people)
+        return people_frame(people[:cap] if cap is not None else people, asked=asked)
 
     def list_people(self, *, limit: int = 100, attributes: Iterable[str] | None = None, sort: str | None = None,
                     order: str | None = None, ignore_anonymous: bool | None = None, max_people: int | None = None,
