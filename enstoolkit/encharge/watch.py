@@ -282,18 +282,17 @@ def poll_events(encharge: EnchargeClient, snapshot: str | Path, *, ignore: Itera
         except NotFoundError as exc:
             logger.warning("unsubscribes cannot be seen: Encharge records carry no subscription status, and %s",
                            exc.message)
-    meta = {"accountId": account, "takenAt": taken, "lastSeq": int(info.get("lastSeq", 0))}
+    last_seq = int(info.get("lastSeq", 0))
     if previous is None:
-        _write(path, people, meta)
+        _write(path, people, {"accountId": account, "takenAt": taken, "lastSeq": last_seq})
         return empty_frame(schema.EVENT)
     bodies = _bodies(_by_id(previous), _by_id(people), skip)
     rows = []
-    for n, body in enumerate(bodies, start=meta["lastSeq"] + 1):
+    for n, body in enumerate(bodies, start=last_seq + 1):
         row = event_row(body)
         text = json.dumps(body, sort_keys=True, default=str).encode()
         row.update(seq=n, receivedAt=taken, bodyHash=hashlib.sha256(text).hexdigest(), redelivery=False,
                    emailSource="snapshot" if row["email"] else None)
         rows.append(row)
-    meta["lastSeq"] += len(rows)
-    _write(path, people, meta)
+    _write(path, people, {"accountId": account, "takenAt": taken, "lastSeq": last_seq + len(rows)})
     return read_frame(rows, schema.EVENT) if rows else empty_frame(schema.EVENT)
