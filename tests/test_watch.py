@@ -140,3 +140,31 @@ def test_a_snapshot_that_cannot_be_used_is_refused_and_left_alone(sandbox: Sandb
             poll_events(enc, tmp_path / "people.csv")
         meta.write_text(good_meta)  # the snapshot is usable again as it was
         assert poll_events(enc, snap).height == 0
+
+
+def test_the_watch_command_appends_each_poll(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from enstoolkit.cli import main
+
+    for name, value in sandbox.environment().items():
+        monkeypatch.setenv(name, value)
+    for out in (tmp_path / "events.csv", tmp_path / "parquet" / "events.parquet"):
+        assert main(["watch", "--out", str(out), "--once"]) == 0
+        assert "snapshot recorded" in capsys.readouterr().out and not out.exists()
+        person = people(sandbox, 1)[0]
+        with EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url) as enc:
+            enc.add_tags([person["email"]], f"cli-{out.suffix[1:]}")
+            enc.update_person(person["id"], {"city": f"Cli {out.suffix}"})
+        assert main(["watch", "--out", str(out), "--once"]) == 0
+        printed = capsys.readouterr().out
+        assert f"1 added-tag-cli-{out.suffix[1:]}, 1 updatedUser (2 rows appended)" in printed
+        assert main(["watch", "--out", str(out), "--once"]) == 0
+        assert "no changes" in capsys.readouterr().out
+        written = pl.read_csv(out) if out.suffix == ".csv" else pl.read_parquet(out)
+        assert written.columns == list(EVENT) and written.height == 2
+        assert set(written["personId"]) == {person["id"]}
+        assert (out.parent / "encharge-people.parquet").exists()
+    assert written["seq"].to_list() == [1, 2] and written.schema == pl.Schema(EVENT)
+    assert sandbox.encharge_api_key not in printed
+    with pytest.raises(SystemExit, match=r"\.csv or \.parquet"):
+        main(["watch", "--out", str(tmp_path / "events.txt"), "--once"])

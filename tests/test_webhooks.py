@@ -6,6 +6,7 @@ import json
 import logging
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -162,3 +163,41 @@ def test_sandbox_retries_failed_deliveries(sandbox: Sandbox) -> None:
     attempts = [d["attempt"] for d in sandbox.encharge.deliveries]
     assert attempts == list(range(1, sandbox.encharge.webhook_retries + 1))
     assert all(d["error"] == "ConnectError" for d in sandbox.encharge.deliveries)
+
+
+def test_the_listen_command_shows_the_url_once_and_each_delivery(tmp_path: Path) -> None:
+    import io
+    import threading
+
+    from enstoolkit.cli import build_parser
+    from enstoolkit.cli.listen import listener_from, serve
+
+    def until(condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 10
+        while not condition():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.02)
+
+    body = {"eventType": "removed-tag-vip", "eventPayload": {"tag": "vip"}, "endUserData": [{"id": "p7"}]}
+    for n, show_secret in enumerate((False, True), start=1):
+        args = build_parser().parse_args(["listen", "--events", str(tmp_path / "cli.sqlite3"), "--port", "0",
+                                          "--no-lookup"])
+        listener = listener_from(args)
+        out = io.StringIO()
+        stop = threading.Event()
+        thread = threading.Thread(target=serve, args=(listener, stop), kwargs={"show_secret": show_secret, "out": out})
+        thread.start()
+        until(lambda: "Ctrl-C stops" in out.getvalue(), "the listener did not start")  # noqa: B023
+        assert httpx.post(listener.url, json=body).status_code == 200
+        assert httpx.post(listener.url.rsplit("/", 1)[0] + "/wrong-secret-0000000", json=body).status_code == 404
+        until(lambda: f"#{n} removed-tag-vip p7" in out.getvalue(), "the delivery was not printed")  # noqa: B023
+        stop.set()
+        thread.join(timeout=10)
+        printed = out.getvalue()
+        secret = listener.path.rsplit("/", 1)[1]
+        if show_secret:  # to a terminal: the URL in full, once
+            assert printed.count(listener.url) == 1
+            assert "#2 removed-tag-vip p7 (same body as an earlier delivery)" in printed
+        else:  # to a file or a pipe: never the secret
+            assert secret not in printed and "/hooks/<secret>" in printed and "cli.sqlite3.secret" in printed
+        assert f"{n:,} deliveries kept, 1 refused" in printed
