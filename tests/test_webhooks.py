@@ -201,3 +201,25 @@ def test_the_listen_command_shows_the_url_once_and_each_delivery(tmp_path: Path)
         else:  # to a file or a pipe: never the secret
             assert secret not in printed and "/hooks/<secret>" in printed and "cli.sqlite3.secret" in printed
         assert f"{n:,} deliveries kept, 1 refused" in printed
+
+
+def test_a_body_of_another_shape_is_kept_whole(listener: Listener, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    flow = {"id": "p9", "note": "sent by a flow's Send Webhook step"}  # user-defined (WP Fusion's docs)
+    assert httpx.post(listener.url, json=flow).status_code == 200
+    row = listener.events().row(0, named=True)
+    assert row["eventType"] is None and json.loads(row["body"]) == flow
+    assert "not an event subscription's body (keys: id, note)" in caplog.text
+
+
+def test_a_file_from_before_the_body_column_still_opens(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL,"
+                   " body_hash TEXT NOT NULL, event_type TEXT, tag TEXT, person_id TEXT, email TEXT, email_source TEXT,"
+                   " user_id TEXT, unsubscribed INTEGER, changed_fields TEXT, person TEXT, event_payload TEXT)")
+        db.execute("INSERT INTO deliveries (received_at, body_hash, event_type) VALUES (1, 'h', 'newUser')")
+    events = Listener(path).events()
+    assert events.select("eventType", "body").rows() == [("newUser", None)]

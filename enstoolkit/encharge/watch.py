@@ -290,9 +290,8 @@ def poll_events(encharge: EnchargeClient, snapshot: str | Path, *, ignore: Itera
     rows = []
     for n, body in enumerate(bodies, start=last_seq + 1):
         row = event_row(body)
-        text = json.dumps(body, sort_keys=True, default=str).encode()
-        row.update(seq=n, receivedAt=taken, bodyHash=hashlib.sha256(text).hexdigest(), redelivery=False,
-                   emailSource="snapshot" if row["email"] else None)
+        row.update(seq=n, receivedAt=taken, bodyHash=hashlib.sha256(row["body"].encode()).hexdigest(),
+                   redelivery=False, emailSource="snapshot" if row["email"] else None)
         rows.append(row)
     _write(path, people, {"accountId": account, "takenAt": taken, "lastSeq": last_seq + len(rows)})
     return read_frame(rows, schema.EVENT) if rows else empty_frame(schema.EVENT)

@@ -91,7 +91,8 @@ class Sandbox:
         url: the server root; ``ens_url``/``ens_api_key`` and ``encharge_url``/``encharge_api_key``:
         the base URLs and demo keys; ``ens`` and ``encharge``: the emulated accounts'
         state (:class:`~enstoolkit.sandbox.ens_state.ENSState`,
-        :class:`~enstoolkit.sandbox.encharge.EnchargeState`), for tests and inspection.
+        :class:`~enstoolkit.sandbox.encharge.EnchargeState`), for tests and inspection; ``received``:
+        how many requests the sandbox received, per ``(method, path)`` (those failed on purpose too).
 
     Example:
         >>> with Sandbox(supporters=10) as sb:
