@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+import logging
+from pathlib import Path
 
+import httpx
 import polars as pl
 import pytest
 
-from enstoolkit import EnchargeClient
-from enstoolkit.errors import AuthenticationError, BadRequestError, ConfigurationError, ServerError, ValidationError
+from enstoolkit import EnchargeClient, RetryPolicy
+from enstoolkit.bulk import Journal, tag_people
+from enstoolkit.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    NotFoundError,
+    RateLimitExceeded,
+    ServerError,
+    ValidationError,
+)
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.schemas.encharge import PERSON as ENCHARGE_PERSON_SCHEMA
 
@@ -49,9 +61,78 @@ def test_bad_key_is_an_authentication_error_with_enchagre_message(sandbox: Sandb
     with EnchargeClient("wrong-key-123456", sandbox.encharge_url) as enc, pytest.raises(AuthenticationError) as info:
         enc.get_tags()
     assert info.value.status_code == 401
-    assert info.value.message == "User not logged in: Token without payload (should be JWT token)."
+    assert info.value.message == "Token without payload (should be JWT token)."  # as published (w6w-apps)
     assert info.value.message_id == 10082
     assert "wrong-key-123456" not in str(info.value)
+
+
+def test_errors_follow_the_published_ones(enc: EnchargeClient, sandbox: Sandbox) -> None:
+    # segevsh/w6w-apps probed the live API: these bodies and messages, and Express's HTML for unknown routes.
+    no_token = httpx.get(f"{sandbox.encharge_url}/accounts/info")
+    assert no_token.status_code == 401
+    error = no_token.json()["error"]
+    assert error["message"] == "User not logged in: Unauthorized request: no authentication given"
+    assert error["markdown"] == f"<p>{error['message']}</p>" and "errorCode" not in error
+    unknown = httpx.get(f"{sandbox.encharge_url}/no-such-thing", headers={"X-Encharge-Token": "x"})
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("text/html")
+    assert "<pre>Cannot GET /v1/no-such-thing</pre>" in unknown.text
+    wrong_method = httpx.put(f"{sandbox.encharge_url}/people")
+    assert wrong_method.status_code == 404 and "<pre>Cannot PUT /v1/people</pre>" in wrong_method.text
+    with pytest.raises(NotFoundError) as info:  # the client's error ladder reads the page's message
+        enc.request("GET", "/no-such-thing")
+    assert info.value.message == "Cannot GET /v1/no-such-thing"
+
+
+# -- 429, Retry-After and 403 ----------------------------------------------------------------
+
+
+def test_429_is_waited_out_as_retry_after_says(enc: EnchargeClient, sandbox: Sandbox,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="enstoolkit")
+    sandbox.fail_next(2, status=429, method="GET", path="/v1/tags-management", retry_after=0.05)
+    assert enc.get_tags().height > 0
+    assert sandbox.received[("GET", "/v1/tags-management")] == 3  # two refusals, then the answer
+    assert caplog.text.count("answered 429; retry") == 2 and "in 0.05s" in caplog.text
+    caplog.clear()
+    # An HTTP date, counted from the answer's own Date (the sandbox clock is months from the real one).
+    sandbox.fail_next(1, status=429, method="GET", path="/v1/fields", retry_after="date:1")
+    assert enc.get_fields().height > 0
+    assert sandbox.received[("GET", "/v1/fields")] == 2
+    assert "answered 429; retry 1 in 1.00s" in caplog.text
+    # The tagging path (POST /tags, safe to repeat) waits too; the sandbox acted once.
+    person = some_people(sandbox, 1)[0]
+    sandbox.fail_next(1, status=429, method="POST", path="/v1/tags", retry_after=0)
+    assert enc.add_tags([person["email"]], "patient").item(0, "status") == "done"
+    assert sandbox.received[("POST", "/v1/tags")] == 2
+    assert sandbox.encharge.tag_requests[(person["id"], "patient", "POST")] == 1
+
+
+def test_429_beyond_the_bound_or_not_repeatable_is_raised(enc: EnchargeClient, sandbox: Sandbox) -> None:
+    enc.retry = RetryPolicy(backoff=0.01, max_wait=30)
+    sandbox.fail_next(1, status=429, method="GET", path="/v1/segments", retry_after=120)
+    with pytest.raises(RateLimitExceeded) as info:
+        enc.get_segments()
+    assert info.value.retry_after == 120 and info.value.status_code == 429
+    assert sandbox.received[("GET", "/v1/segments")] == 1  # not waited out: more than max_wait
+    sandbox.fail_next(1, status=429, method="POST", path="/v1/event-subscriptions", retry_after=0)
+    with pytest.raises(RateLimitExceeded):
+        enc.create_subscription("newUser", "http://127.0.0.1:9/hook")  # not safe to repeat: raised at once
+    assert sandbox.received[("POST", "/v1/event-subscriptions")] == 1
+    assert not sandbox.encharge.subscriptions
+
+
+def test_403_on_one_item_fails_that_item_not_the_run(enc: EnchargeClient, sandbox: Sandbox, tmp_path: Path) -> None:
+    people = some_people(sandbox, 4)
+    sandbox.fail_next(1, status=403, method="POST", path="/v1/tags")
+    run = tag_people(enc, [p["email"] for p in people], "allowed", journal=Journal(tmp_path / "j.sqlite3"),
+                     progress=False)
+    items = run.items()
+    assert run.counts() == {"done": 3, "failed": 1}
+    failed = items.filter(pl.col("state") == "failed")
+    assert failed.item(0, "error") == "Forbidden"
+    assert sandbox.received[("POST", "/v1/tags")] == 4
+    tagged = [p["id"] for p in people if "allowed" in p["tags"]]
+    assert len(tagged) == 3
 
 
 # -- people ----------------------------------------------------------------------------------
@@ -208,7 +289,7 @@ def test_fields_segments_account(shared_enc: EnchargeClient, shared_sandbox: San
     fields = shared_enc.get_fields()
     assert fields.filter(pl.col("name") == "createdAt").row(0, named=True)["readOnly"] is True
     segments = shared_enc.get_segments()
-    assert segments.get_column("id").to_list() == [101, 102, 103]
+    assert segments.get_column("id").to_list() == [101, 102, 103, 104]
     assert json.loads(segments.item(0, "conditions"))["conditions"][0] == {
         "type": "tag", "value": "donor", "condition": "has"}
     uk = shared_enc.get_segment_people(103, limit=50)

@@ -6,6 +6,7 @@ import json
 import logging
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -66,7 +67,9 @@ def test_every_event_arrives_with_its_email(sandbox: Sandbox, tmp_path: Path) ->
     assert removed["emailSource"] == "lookup" and removed["tag"] == "volunteer-2026"
     updated = events.filter(pl.col("eventType") == "updatedUser").row(0, named=True)
     assert updated["changedFields"] == ["lastName", "name"]
-    assert json.loads(updated["person"])["name"] == "Web Smith"
+    # As published: the body shows the person as they were; the new values are in changedFields.
+    assert json.loads(updated["person"])["name"] == "Web"
+    assert json.loads(updated["eventPayload"])["changedFields"]["name"] == {"newValue": "Web Smith", "oldValue": "Web"}
     assert events.filter(pl.col("eventType") == "unsubscribedUser").item(0, "unsubscribed") is True
     assert set(events["personId"].drop_nulls()) == set(created["id"])
     assert not events["redelivery"].any()
@@ -160,3 +163,63 @@ def test_sandbox_retries_failed_deliveries(sandbox: Sandbox) -> None:
     attempts = [d["attempt"] for d in sandbox.encharge.deliveries]
     assert attempts == list(range(1, sandbox.encharge.webhook_retries + 1))
     assert all(d["error"] == "ConnectError" for d in sandbox.encharge.deliveries)
+
+
+def test_the_listen_command_shows_the_url_once_and_each_delivery(tmp_path: Path) -> None:
+    import io
+    import threading
+
+    from enstoolkit.cli import build_parser
+    from enstoolkit.cli.listen import listener_from, serve
+
+    def until(condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 10
+        while not condition():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.02)
+
+    body = {"eventType": "removed-tag-vip", "eventPayload": {"tag": "vip"}, "endUserData": [{"id": "p7"}]}
+    for n, show_secret in enumerate((False, True), start=1):
+        args = build_parser().parse_args(["listen", "--events", str(tmp_path / "cli.sqlite3"), "--port", "0",
+                                          "--no-lookup"])
+        listener = listener_from(args)
+        out = io.StringIO()
+        stop = threading.Event()
+        thread = threading.Thread(target=serve, args=(listener, stop), kwargs={"show_secret": show_secret, "out": out})
+        thread.start()
+        until(lambda: "Ctrl-C stops" in out.getvalue(), "the listener did not start")  # noqa: B023
+        assert httpx.post(listener.url, json=body).status_code == 200
+        assert httpx.post(listener.url.rsplit("/", 1)[0] + "/wrong-secret-0000000", json=body).status_code == 404
+        until(lambda: f"#{n} removed-tag-vip p7" in out.getvalue(), "the delivery was not printed")  # noqa: B023
+        stop.set()
+        thread.join(timeout=10)
+        printed = out.getvalue()
+        secret = listener.path.rsplit("/", 1)[1]
+        if show_secret:  # to a terminal: the URL in full, once
+            assert printed.count(listener.url) == 1
+            assert "#2 removed-tag-vip p7 (same body as an earlier delivery)" in printed
+        else:  # to a file or a pipe: never the secret
+            assert secret not in printed and "/hooks/<secret>" in printed and "cli.sqlite3.secret" in printed
+        assert f"{n:,} deliveries kept, 1 refused" in printed
+
+
+def test_a_body_of_another_shape_is_kept_whole(listener: Listener, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    flow = {"id": "p9", "note": "sent by a flow's Send Webhook step"}  # user-defined (WP Fusion's docs)
+    assert httpx.post(listener.url, json=flow).status_code == 200
+    row = listener.events().row(0, named=True)
+    assert row["eventType"] is None and json.loads(row["body"]) == flow
+    assert "not an event subscription's body (keys: id, note)" in caplog.text
+
+
+def test_a_file_from_before_the_body_column_still_opens(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL,"
+                   " body_hash TEXT NOT NULL, event_type TEXT, tag TEXT, person_id TEXT, email TEXT, email_source TEXT,"
+                   " user_id TEXT, unsubscribed INTEGER, changed_fields TEXT, person TEXT, event_payload TEXT)")
+        db.execute("INSERT INTO deliveries (received_at, body_hash, event_type) VALUES (1, 'h', 'newUser')")
+    events = Listener(path).events()
+    assert events.select("eventType", "body").rows() == [("newUser", None)]

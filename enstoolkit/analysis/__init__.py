@@ -12,7 +12,10 @@ Example:
 """
 
 from .audit import (
+    CANNOT_CHECK,
     SEVERITY_ORDER,
+    cannot_check,
+    cannot_check_rows,
     duplicate_supporters,
     erased_still_in_ens,
     invalid_emails,
@@ -27,7 +30,8 @@ from .audit import (
 from .optins import by_acquisition, by_country, cohorts, monthly_trend, optin_rates
 
 __all__ = [
-    "SEVERITY_ORDER", "by_acquisition", "by_country", "cohorts", "duplicate_supporters", "erased_still_in_ens",
+    "CANNOT_CHECK", "SEVERITY_ORDER", "by_acquisition", "by_country", "cannot_check", "cannot_check_rows", "cohorts",
+    "duplicate_supporters", "erased_still_in_ens",
     "invalid_emails", "missing_fields", "monthly_trend", "one_system_only", "optin_rates", "optin_state_conflicts",
     "run_audit", "stale_records", "summarise", "suppressed_with_optin",
 ]

@@ -31,9 +31,9 @@ from ..validate import is_valid_email
 from .answers import is_no, is_yes
 
 __all__ = [
-    "CANNOT_CHECK", "SEVERITY_ORDER", "cannot_check", "duplicate_supporters", "erased_still_in_ens",
-    "invalid_emails", "missing_fields", "one_system_only", "optin_state_conflicts", "run_audit", "stale_records",
-    "summarise", "suppressed_with_optin",
+    "CANNOT_CHECK", "SEVERITY_ORDER", "cannot_check", "cannot_check_rows", "duplicate_supporters",
+    "erased_still_in_ens", "invalid_emails", "missing_fields", "one_system_only", "optin_state_conflicts", "run_audit",
+    "stale_records", "summarise", "suppressed_with_optin",
 ]
 
 SEVERITY_ORDER = {str(s): n for n, s in enumerate(Severity)}
@@ -185,12 +185,28 @@ def stale_records(ens: pl.DataFrame, *, older_than_days: int = 730, today: dt.da
 # -- across ENS and Encharge -------------------------------------------------------------------
 
 
+_NO_STATUS = "Encharge records carry no subscription status"
+_OPTED_IN = "opted in, unsubscribed in Encharge"
+_OPTED_OUT = "opted out, subscribed in Encharge"
+
+
 def _joined(ens: pl.DataFrame, encharge: pl.DataFrame) -> pl.DataFrame:
     email = _email_column(ens)
+    status = pl.col("unsubscribed").cast(pl.Boolean) if "unsubscribed" in encharge.columns else pl.lit(None, pl.Boolean)
+    source = (pl.col("statusSource").cast(pl.String) if "statusSource" in encharge.columns
+              else pl.when(status.is_null()).then(pl.lit("unknown")).otherwise(pl.lit("field")))
     people = encharge.select(
-        _key("email").alias("__k"), pl.col("unsubscribed").alias("__unsub"), pl.col("id").alias("__enc_id"),
+        _key("email").alias("__k"), status.alias("__unsub"), source.alias("__source"), pl.col("id").alias("__enc_id"),
     ).filter(pl.col("__k").is_not_null()).unique("__k", keep="first", maintain_order=True)
     return ens.with_columns(_key(email).alias("__k")).join(people, on="__k", how="inner", maintain_order="left")
+
+
+def _cannot_check(check: str, severity: str, unknown: int, matched: int, who: str) -> pl.DataFrame:
+    """One finding saying a consent check could not be made for ``unknown`` of ``matched`` people."""
+    share = f"none of the {matched:,}" if unknown == matched else f"{unknown:,} of the {matched:,}"
+    detail = f"{CANNOT_CHECK}{_NO_STATUS} ({share} {who}, found in Encharge by email)"
+    return pl.DataFrame({"supporterId": [None], "email": [None], "check": [check], "severity": [severity],
+                         "detail": [detail]}, schema=FINDINGS)
 
 
 def optin_state_conflicts(ens: pl.DataFrame, encharge: pl.DataFrame, optin: str = "Marketing Optin"
@@ -200,27 +216,60 @@ def optin_state_conflicts(ens: pl.DataFrame, encharge: pl.DataFrame, optin: str 
     "opted in, unsubscribed in Encharge": ENS holds the opt-in but Encharge will not mail them.
     "opted out, subscribed in Encharge": ENS says no, Encharge would still mail them (the urgent one).
 
+    Encharge's person records may carry no subscription status at all (the published ones do
+    not; see ``statusSource`` in :meth:`EnchargeClient.list_people`). People whose status is
+    unknown (``unsubscribed`` null, or no such column) are never counted as agreeing: each
+    check whose people include some gets one finding, with no supporter, whose detail begins
+    "cannot check: Encharge records carry no subscription status" and says for how many. A
+    check that could not be made is a finding, not a clean result (nor an error that would
+    stop the rest of the audit).
+
     Example:
         >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["a@x.org", "b@x.org"],
         ...                     "Marketing Optin": [True, False]})
         >>> enc = pl.DataFrame({"id": ["p1", "p2"], "email": ["a@x.org", "B@x.org"], "unsubscribed": [True, False]})
         >>> optin_state_conflicts(ens, enc).get_column("check").to_list()
         ['opted in, unsubscribed in Encharge', 'opted out, subscribed in Encharge']
+        >>> unknown = enc.with_columns(pl.lit(None, pl.Boolean).alias("unsubscribed"))
+        >>> print(optin_state_conflicts(ens, unknown).item(1, "detail")[:59])
+        cannot check: Encharge records carry no subscription status
     """
     if optin not in ens.columns:
         raise ValueError(f"no {optin!r} opt-in column in the ENS frame")
     email = _email_column(ens)
     both = _joined(ens, encharge)
-    yes = both.filter(is_yes(both, optin) & pl.col("__unsub").fill_null(False))
-    no = both.filter(is_no(both, optin) & (pl.col("__unsub") == False))  # noqa: E712 (nulls excluded)
+    said_yes = both.filter(is_yes(both, optin))
+    said_no = both.filter(is_no(both, optin))
+    yes = said_yes.filter(pl.col("__unsub").fill_null(False))
+    no = said_no.filter(pl.col("__unsub") == False)  # noqa: E712 (unknown excluded, and reported below)
+    inferred = pl.when(pl.col("__source") == "field").then(pl.lit("")).otherwise(
+        pl.format("; status: {}", pl.col("__source")))
     found = [
-        _findings(yes, "opted in, unsubscribed in Encharge", "medium",
-                  pl.format("ENS {}: Y; Encharge unsubscribed (person {})", pl.lit(optin), pl.col("__enc_id")), email),
-        _findings(no, "opted out, subscribed in Encharge", "high",
-                  pl.format("ENS {}: N; Encharge still subscribed (person {})", pl.lit(optin), pl.col("__enc_id")),
-                  email),
+        _findings(yes, _OPTED_IN, "medium",
+                  pl.format("ENS {}: Y; Encharge unsubscribed (person {}{})", pl.lit(optin), pl.col("__enc_id"),
+                            inferred), email),
+        _findings(no, _OPTED_OUT, "high",
+                  pl.format("ENS {}: N; Encharge still subscribed (person {}{})", pl.lit(optin), pl.col("__enc_id"),
+                            inferred), email),
     ]
-    return pl.concat(found).sort("check", "supporterId")
+    for check, severity, group, who in ((_OPTED_IN, "medium", said_yes, "opted in in ENS"),
+                                        (_OPTED_OUT, "high", said_no, "opted out in ENS")):
+        unknown = group.filter(pl.col("__unsub").is_null()).height
+        if unknown:
+            found.append(_cannot_check(check, severity, unknown, group.height, who))
+    return pl.concat(found).sort("check", "supporterId", nulls_last=True)
+
+
+def cannot_check_rows(findings: pl.DataFrame) -> pl.DataFrame:
+    """The findings that say a check could not be made (their detail begins "cannot check").
+
+    Example:
+        >>> f = pl.DataFrame({"supporterId": [None, 3], "email": [None, "c@x.org"], "check": ["a", "a"],
+        ...                   "severity": ["high", "high"], "detail": ["cannot check: why", "ENS: N"]})
+        >>> cannot_check_rows(f).get_column("detail").to_list()
+        ['cannot check: why']
+    """
+    return findings.filter(pl.col("detail").fill_null("").str.starts_with(CANNOT_CHECK))
 
 
 def one_system_only(ens: pl.DataFrame, encharge: pl.DataFrame) -> pl.DataFrame:

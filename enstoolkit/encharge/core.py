@@ -28,11 +28,28 @@ from ..schemas import encharge as schema
 from ..validate import api_key_from, check_base_url, check_choice, check_id
 from .payloads import check_event
 
-__all__ = ["DEFAULT_BASE_URL", "ENCHARGE_HOSTS", "EnchargeAuth", "EnchargeCore", "list_in", "normalise_base_url"]
+__all__ = ["DEFAULT_BASE_URL", "ENCHARGE_HOSTS", "EnchargeAuth", "EnchargeCore", "html_message", "list_in",
+           "normalise_base_url"]
 
 DEFAULT_BASE_URL = "https://api.encharge.io/v1"
 ENCHARGE_HOSTS = frozenset({"api.encharge.io"})
 _TAGS = re.compile(r"<[^>]+>")
+_PRE = re.compile(r"<pre[^>]*>(.*?)</pre>", re.IGNORECASE | re.DOTALL)
+_HEAD = re.compile(r"<(head|script|style)[^>]*>.*?</\1>", re.IGNORECASE | re.DOTALL)
+
+
+def html_message(page: str) -> str:
+    """The message of an HTML error page: its ``<pre>`` (Express: "Cannot GET /v1/x"), else its visible text.
+
+    Example:
+        >>> html_message("<html><head><title>Error</title></head><body><pre>Cannot GET /v1/x</pre></body></html>")
+        'Cannot GET /v1/x'
+        >>> html_message("<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>")
+        '502 Bad Gateway nginx'
+    """
+    found = _PRE.search(page)
+    text = found.group(1) if found else _HEAD.sub(" ", page)
+    return " ".join(html.unescape(_TAGS.sub(" ", text)).split())[:300]
 
 
 def normalise_base_url(base_url: str) -> str:
@@ -118,8 +135,7 @@ class EnchargeCore(BaseClient):
                 return ErrorBody(str(body["message"]))
             return ErrorBody()
         if "html" in response.headers.get("content-type", "") and response.content:
-            text = " ".join(html.unescape(_TAGS.sub(" ", response.text)).split())
-            return ErrorBody(text[:300])
+            return ErrorBody(html_message(response.text))
         return ErrorBody()
 
     # -- account metadata ------------------------------------------------------------------

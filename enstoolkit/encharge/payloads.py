@@ -1,4 +1,5 @@
-"""Encharge request bodies checked before anything is sent: tags, event names, person records.
+"""Encharge request bodies checked before anything is sent (tags, event names, person records), and
+person records read back (custom fields under ``data`` flattened, the subscription status and its source).
 
 Example:
     >>> check_tags(["donor", "vip", "donor"])
@@ -15,11 +16,12 @@ import polars as pl
 from ..errors import ValidationError
 from ..frames import read_frame
 from ..people import IDENTIFIER_KINDS
+from ..schemas import StatusSource
 from ..schemas import encharge as schema
 from ..validate import check_email
 
-__all__ = ["EVENTS", "check_event", "check_names", "check_tag", "check_tags", "people_frame", "person_payload",
-           "single_identifier"]
+__all__ = ["EVENTS", "check_event", "check_names", "check_tag", "check_tags", "flatten_person", "people_frame",
+           "person_payload", "read_status", "single_identifier", "subscription_status"]
 
 #: Watch triggers: the fixed events, plus added-tag-{tag} and removed-tag-{tag}.
 EVENTS = ("newUser", "updatedUser", "unsubscribedUser")
@@ -144,12 +146,108 @@ def single_identifier(person: Any, argument: str = "person") -> dict[str, str]:
     raise ValidationError(argument, person, "an email address, an Encharge id, or {'email'|'id'|'userId': value}")
 
 
-def people_frame(records: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
-    """People as a frame: the standard columns typed, custom fields as String after them.
+def flatten_person(person: Mapping[str, Any]) -> dict[str, Any]:
+    """A person with the custom fields under ``data`` (at any depth) brought to the top level.
+
+    Nested keys are joined with dots, except that the group names Encharge uses around custom
+    fields (``data``, ``additionalFields``) are dropped. A name already at the top level wins.
+
+    Example:
+        >>> flatten_person({"id": "p1", "data": {"additionalFields": {"field01": "a"}, "plan": {"tier": "gold"}}})
+        {'id': 'p1', 'field01': 'a', 'plan.tier': 'gold'}
+    """
+    out: dict[str, Any] = {k: v for k, v in person.items() if k != "data"}
+
+    def walk(value: Mapping[str, Any], prefix: str) -> None:
+        for key, item in value.items():
+            name = key if key == "additionalFields" else f"{prefix}{key}"
+            if isinstance(item, Mapping):
+                walk(item, "" if key == "additionalFields" else f"{name}.")
+            else:
+                out.setdefault(name, item)
+
+    data = person.get("data")
+    if isinstance(data, Mapping):
+        walk(data, "")
+    return out
+
+
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+
+
+def read_status(value: Any) -> bool | None:
+    """One ``unsubscribed`` value as Encharge may write it: true/false, "true"/"True"/"false", 1/0; else None.
+
+    Example:
+        >>> read_status(True), read_status("True"), read_status(0), read_status(None), read_status("maybe")
+        (True, True, False, None, None)
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+    return None
+
+
+def subscription_status(people: Iterable[Mapping[str, Any]]) -> list[tuple[bool | None, str]]:
+    """Each person's subscription status and where it came from (a :class:`~enstoolkit.schemas.StatusSource`).
+
+    Encharge's help centre: the default field "Unsubscribed" is empty for subscribed people
+    and true for unsubscribed ones; the API leaves empty fields out. So a record carrying
+    ``unsubscribed`` says so ("field"); a record without it is subscribed only when other
+    records of the same answer carry it, showing that the account returns the field ("absent
+    means subscribed ..."); when none does, the status is unknown (the published records
+    carry no such key at all). A value that is not a recognisable boolean is unknown too,
+    and says which value it was.
+
+    Example:
+        >>> subscription_status([{"unsubscribed": True}, {}])
+        [(True, 'field'), (False, 'absent means subscribed (the account shows the field for others)')]
+        >>> subscription_status([{"email": "a@example.org"}])
+        [(None, 'unknown')]
+    """
+    records = list(people)
+    values = [record.get("unsubscribed") for record in records]
+    shown = any(read_status(value) is not None for value in values)
+    out: list[tuple[bool | None, str]] = []
+    for value in values:
+        status = read_status(value)
+        if status is not None:
+            out.append((status, str(StatusSource.FIELD)))
+        elif value is not None:
+            out.append((None, f"{StatusSource.UNKNOWN}: unrecognised value {value!r}"))
+        elif shown:
+            out.append((False, str(StatusSource.ABSENT_MEANS_SUBSCRIBED)))
+        else:
+            out.append((None, str(StatusSource.UNKNOWN)))
+    return out
+
+
+def people_frame(records: Iterable[Mapping[str, Any]], *, asked: Iterable[str] | None = None) -> pl.DataFrame:
+    """People as a frame: the standard columns typed, custom fields (also those under ``data``) as String
+    after them; ``unsubscribed`` with its ``statusSource`` (see :func:`subscription_status`).
+
+    Encharge leaves ``tags`` out (or null) when a person has none: that is an empty list,
+    unless ``asked`` (the ``attributes`` the request named) left tags out, when it is unknown (null).
 
     Example:
         >>> people_frame([{"id": "u1", "email": "a@example.org", "tags": "a,b", "leadScore": "7",
         ...                "country": "GB"}]).row(0, named=True)["tags"]
         ['a', 'b']
+        >>> frame = people_frame([{"id": "u2", "data": {"country": "IE"}}])
+        >>> frame.select("unsubscribed", "statusSource", "country", "tags").row(0)
+        (None, 'unknown', 'IE', [])
     """
-    return read_frame(list(records), schema.PERSON, extra=True)
+    rows = [flatten_person(record) for record in records]
+    named = None if asked is None else set(asked)
+    for row, (status, source) in zip(rows, subscription_status(rows), strict=True):
+        row["unsubscribed"] = status
+        row["statusSource"] = source
+        if row.get("tags") is None and (named is None or "tags" in named):
+            row["tags"] = ""
+    return read_frame(rows, schema.PERSON, extra=True)

@@ -23,7 +23,7 @@ from ..errors import APIError, AuthenticationError, NotFoundError, RateLimitExce
 from ..frames import read_frame
 from ..people import IDENTIFIER_KINDS, identifiers
 from ..people import records as people_records
-from ..schemas import Outcome
+from ..schemas import Outcome, StatusSource
 from ..schemas.results import PERSON_RESULT
 from ..validate import check_choice, check_email, check_id, check_int
 from .core import EnchargeCore
@@ -200,8 +200,9 @@ class PeopleMethods(EnchargeCore):
         size = check_int("chunk_size", chunk_size, 1, 100)
         workers = check_int("concurrency", concurrency, 1, 32)
         extra: list[tuple[str, str]] = []
-        if attributes is not None:
-            extra.append(("attributes", ",".join(check_names(attributes, "attributes"))))
+        asked = None if attributes is None else check_names(attributes, "attributes")
+        if asked is not None:
+            extra.append(("attributes", ",".join(asked)))
         if include_archived:
             extra.append(("includeArchived", "true"))
 
@@ -213,15 +214,16 @@ class PeopleMethods(EnchargeCore):
         found: list[dict[str, Any]] = []
         for part in self.concurrently(fetch, list(_chunks(list(idents), size)), workers):
             found.extend(part)
-        return people_frame(found)
+        return people_frame(found, asked=asked)
 
     def _paged(self, path: str, *, limit: int, attributes: Iterable[str] | None, sort: str | None,
                order: str | None, ignore_anonymous: bool | None, max_people: int | None,
                progress: bool | None, desc: str, concurrency: int = 4) -> pl.DataFrame:
         size = check_int("limit", limit, 1, 1000)
         params: dict[str, Any] = {"limit": size}
-        if attributes is not None:
-            params["attributes"] = ",".join(check_names(attributes, "attributes"))
+        asked = None if attributes is None else check_names(attributes, "attributes")
+        if asked is not None:
+            params["attributes"] = ",".join(asked)
         if sort is not None:
             params["sort"] = check_names([sort], "sort")[0]
         if order is not None:
@@ -251,7 +253,7 @@ class PeopleMethods(EnchargeCore):
             wave = min(workers, wave * 2)  # start small: most lists fit in a page or two
         if bar is not None:
             bar.close()
-        return people_frame(people[:cap] if cap is not None else people)
+        return people_frame(people[:cap] if cap is not None else people, asked=asked)
 
     def list_people(self, *, limit: int = 100, attributes: Iterable[str] | None = None, sort: str | None = None,
                     order: str | None = None, ignore_anonymous: bool | None = None, max_people: int | None = None,
@@ -288,6 +290,46 @@ class PeopleMethods(EnchargeCore):
         return self._paged(f"/segments/{sid}/people", limit=limit, attributes=attributes, sort=sort, order=order,
                            ignore_anonymous=None, max_people=max_people, progress=progress,
                            desc=f"Encharge segment {sid}")
+
+    def status_from_segment(self, people: pl.DataFrame, *, segment: str = "Unsubscribed") -> pl.DataFrame:
+        """``people`` with their unknown subscription statuses read from the account's "Unsubscribed" segment.
+
+        Encharge gives every account a pre-made segment "Unsubscribed" (its help centre), whose
+        members are the people unsubscribed from all email, whatever the status field is called
+        in the API. For the people whose ``statusSource`` is unknown, ``unsubscribed`` becomes
+        whether they are in it, and ``statusSource`` "the account's Unsubscribed segment"; the
+        others are left as they were. Raises :class:`~enstoolkit.errors.NotFoundError` when the
+        account has no segment of that name (the statuses then stay unknown: nothing is assumed).
+        The segment's conditions are the account's to edit: check them in Encharge if in doubt.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=50, variant="encharge-no-status") as sb, \\
+            ...         EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     people = enc.list_people()
+            ...     known = enc.status_from_segment(people)
+            ...     people["statusSource"].unique().to_list(), known["statusSource"].unique().to_list()
+            (['unknown'], ["the account's Unsubscribed segment"])
+        """
+        if not isinstance(people, pl.DataFrame) or not {"id", "unsubscribed", "statusSource"} <= set(people.columns):
+            raise ValidationError("people", type(people).__name__,
+                                  "a people frame from this client (with id, unsubscribed and statusSource)")
+        if not isinstance(segment, str) or not segment.strip():
+            raise ValidationError("segment", segment, "a segment name, such as 'Unsubscribed'")
+        unknown = pl.col("statusSource").str.starts_with(str(StatusSource.UNKNOWN))
+        if not people.select(unknown.any()).item():
+            return people
+        found = self.get_segments().filter(pl.col("name") == segment.strip())
+        if found.height != 1:
+            raise NotFoundError("Encharge", 404, f"{'no' if not found.height else found.height} segments named "
+                                f"{segment!r}: the subscription statuses stay unknown", method="GET", path="/segments")
+        members = set(self.get_segment_people(found.item(0, "id")).get_column("id").to_list())
+        return people.with_columns(
+            pl.when(unknown).then(pl.col("id").is_in(members)).otherwise(pl.col("unsubscribed")).alias("unsubscribed"),
+            pl.when(unknown).then(pl.lit(str(StatusSource.SEGMENT))).otherwise(pl.col("statusSource"))
+            .alias("statusSource"),
+        )
 
     def delete_people(self, people: Any = None, *, emails: Iterable[str] | None = None,
                       ids: Iterable[str] | None = None, user_ids: Iterable[str] | None = None, force: bool = False,

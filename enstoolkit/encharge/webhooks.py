@@ -14,6 +14,10 @@ with equal bodies are two rows: the second is marked ``redelivery`` (a likely re
 de-duplicating is the reader's choice (``events(unique=True)``), never the receiver's: the
 same tag removed twice from the same person gives two identical bodies for two real events.
 
+The whole body is kept too (``body``): a body of another shape (a Flow's "Send Webhook" step
+sends whatever the flow says, such as ``{"id": "..."}``) is stored with empty event columns
+and a warning, never lost.
+
 Custom fields under a person's ``data`` are flattened into the stored person. An event
 without an email (a ``removed-tag-*`` event carries only the person's id) gets it from
 Encharge by id when the listener has an ``encharge=`` client; the lookup runs after the
@@ -54,6 +58,7 @@ from ..frames import read_frame
 from ..paths import data_dir
 from ..schemas import encharge as schema
 from ..validate import is_loopback
+from .payloads import flatten_person, read_status
 
 if TYPE_CHECKING:
     from .client import EnchargeClient
@@ -70,44 +75,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
     received_at INTEGER NOT NULL,
     body_hash TEXT NOT NULL,
     event_type TEXT, tag TEXT, person_id TEXT, email TEXT, email_source TEXT, user_id TEXT,
-    unsubscribed INTEGER, changed_fields TEXT, person TEXT, event_payload TEXT
+    unsubscribed INTEGER, changed_fields TEXT, person TEXT, event_payload TEXT, body TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_hash ON deliveries (body_hash);
 """
-
-
-def flatten_person(person: Mapping[str, Any]) -> dict[str, Any]:
-    """A person with the custom fields under ``data`` (at any depth) brought to the top level.
-
-    Nested keys are joined with dots, except that the group names Encharge uses around custom
-    fields (``data``, ``additionalFields``) are dropped. A name already at the top level wins.
-
-    Example:
-        >>> flatten_person({"id": "p1", "data": {"additionalFields": {"field01": "a"}, "plan": {"tier": "gold"}}})
-        {'id': 'p1', 'field01': 'a', 'plan.tier': 'gold'}
-    """
-    out: dict[str, Any] = {k: v for k, v in person.items() if k != "data"}
-
-    def walk(value: Any, prefix: str) -> None:
-        for key, item in value.items():
-            name = key if key == "additionalFields" else f"{prefix}{key}"
-            if isinstance(item, Mapping):
-                walk(item, "" if key == "additionalFields" else f"{name}.")
-            else:
-                out.setdefault(name, item)
-
-    data = person.get("data")
-    if isinstance(data, Mapping):
-        walk(data, "")
-    return out
-
-
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
 
 
 def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -132,7 +103,7 @@ def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
             if event_type.startswith(prefix):
                 tag = event_type[len(prefix):]
     email = person.get("email")
-    unsubscribed = _bool(person.get("unsubscribed"))
+    unsubscribed = read_status(person.get("unsubscribed"))
     if event_type == "unsubscribedUser":
         unsubscribed = True
     return {
@@ -146,6 +117,7 @@ def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
         "changedFields": sorted(changed) if changed is not None else None,
         "person": json.dumps(person, sort_keys=True, default=str),
         "eventPayload": json.dumps(payload, sort_keys=True, default=str),
+        "body": json.dumps(event, sort_keys=True, default=str),
     }
 
 
@@ -203,6 +175,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(400, "body must be a JSON object")
             return
         seq, redelivery = listener.store(body, event)
+        if not isinstance(event.get("eventType"), str) or not isinstance(event.get("endUserData"), list):
+            logger.warning("delivery %d is not an event subscription's body (keys: %s): kept as received",
+                           seq, ", ".join(sorted(map(str, event))[:10]))
         self._answer(200, {"stored": seq, "redelivery": redelivery})
 
 
@@ -265,6 +240,8 @@ class Listener:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_CREATE)
+            if "body" not in {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}:
+                db.execute("ALTER TABLE deliveries ADD COLUMN body TEXT")  # a file from an earlier version
 
     def _load_secret(self, given: str | None) -> str:
         stored = self.path_file.with_name(self.path_file.name + ".secret")
@@ -337,11 +314,12 @@ class Listener:
             earlier = db.execute("SELECT 1 FROM deliveries WHERE body_hash = ? LIMIT 1", (digest,)).fetchone()
             cursor = db.execute(
                 "INSERT INTO deliveries (received_at, body_hash, event_type, tag, person_id, email, email_source,"
-                " user_id, unsubscribed, changed_fields, person, event_payload) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " user_id, unsubscribed, changed_fields, person, event_payload, body)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (int(time.time() * 1000), digest, row["eventType"], row["tag"], row["personId"], row["email"],
                  row["emailSource"], row["userId"], None if row["unsubscribed"] is None else int(row["unsubscribed"]),
                  json.dumps(row["changedFields"]) if row["changedFields"] is not None else None, row["person"],
-                 row["eventPayload"]))
+                 row["eventPayload"], body.decode("utf-8", "replace")))
             seq = int(cursor.lastrowid or 0)
         if row["email"] is None and row["personId"] and self.encharge is not None:
             self._lookups.put(seq)  # after the answer: Encharge wants it within 2 seconds
@@ -386,7 +364,7 @@ class Listener:
         """
         query = ("SELECT seq, received_at, event_type, tag, person_id, email, email_source, user_id, unsubscribed,"
                  " changed_fields, person, event_payload, body_hash,"
-                 " EXISTS (SELECT 1 FROM deliveries e WHERE e.body_hash = d.body_hash AND e.seq < d.seq)"
+                 " EXISTS (SELECT 1 FROM deliveries e WHERE e.body_hash = d.body_hash AND e.seq < d.seq), body"
                  " FROM deliveries d")
         args: tuple[Any, ...] = ()
         if event_type is not None:

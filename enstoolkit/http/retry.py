@@ -24,12 +24,19 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 def retry_after(response: httpx.Response, *, now: dt.datetime | None = None) -> float | None:
     """Seconds the server asks to wait (``Retry-After``: seconds, or an HTTP date), or None.
 
+    An HTTP date is measured from the answer's own ``Date`` header when it has one (the
+    server's clock: a client whose clock is off still waits what the server meant), else
+    from ``now``.
+
     Example:
         >>> retry_after(httpx.Response(429, headers={"Retry-After": "7"}))
         7.0
         >>> when = dt.datetime(2026, 1, 1, 12, 0, 30, tzinfo=dt.UTC)
         >>> retry_after(httpx.Response(503, headers={"Retry-After": "Thu, 01 Jan 2026 12:01:00 GMT"}), now=when)
         30.0
+        >>> retry_after(httpx.Response(429, headers={"Retry-After": "Thu, 01 Jan 2026 12:01:00 GMT",
+        ...                                          "Date": "Thu, 01 Jan 2026 12:00:58 GMT"}))
+        2.0
     """
     text = response.headers.get("retry-after", "").strip()
     if not text:
@@ -42,6 +49,13 @@ def retry_after(response: httpx.Response, *, now: dt.datetime | None = None) -> 
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
+    if now is None:
+        try:
+            now = email.utils.parsedate_to_datetime(response.headers.get("date", ""))
+        except (TypeError, ValueError, IndexError):
+            now = None
+        if now is not None and now.tzinfo is None:
+            now = now.replace(tzinfo=dt.UTC)
     return max(0.0, (moment - (now or dt.datetime.now(dt.UTC))).total_seconds())
 
 

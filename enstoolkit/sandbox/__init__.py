@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -56,7 +57,8 @@ class DateMiddleware:
             return
 
         async def dated(message: Any) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and not any(
+                    name.lower() == b"date" for name, _ in message.get("headers", [])):
                 stamp = email.utils.formatdate(self.clock.time(), usegmt=True).encode()
                 message = {**message, "headers": [*message.get("headers", []), (b"date", stamp)]}
             await send(message)
@@ -89,7 +91,8 @@ class Sandbox:
         url: the server root; ``ens_url``/``ens_api_key`` and ``encharge_url``/``encharge_api_key``:
         the base URLs and demo keys; ``ens`` and ``encharge``: the emulated accounts'
         state (:class:`~enstoolkit.sandbox.ens_state.ENSState`,
-        :class:`~enstoolkit.sandbox.encharge.EnchargeState`), for tests and inspection.
+        :class:`~enstoolkit.sandbox.encharge.EnchargeState`), for tests and inspection; ``received``:
+        how many requests the sandbox received, per ``(method, path)`` (those failed on purpose too).
 
     Example:
         >>> with Sandbox(supporters=10) as sb:
@@ -133,7 +136,9 @@ class Sandbox:
             token_ttl=token_ttl, allowed_sources=tuple(allowed_sources), export_delay=export_delay,
         )
         self.encharge = EnchargeState(self.ens, seed, variant=self.variant)
-        self._failures: list[tuple[str, str, int]] = []  # (method, path prefix, status)
+        self._failures: list[tuple[str, str, int, str | None]] = []  # (method, path prefix, status, Retry-After)
+        #: Requests the sandbox received, per (method, path), answered or failed on purpose.
+        self.received: Counter[tuple[str, str]] = Counter()
         self._failures_lock = threading.Lock()
         self.app = self._build_app()
         self._runner = ServerThread(self.app, host, port, name="enstoolkit-sandbox")
@@ -167,25 +172,48 @@ class Sandbox:
         """
         return self.clock.advance(seconds, minutes=minutes, hours=hours, days=days)
 
-    def fail_next(self, count: int = 1, *, status: int = 503, method: str = "", path: str = "") -> None:
+    def fail_next(self, count: int = 1, *, status: int = 503, method: str = "", path: str = "",
+                  retry_after: float | str | None = None) -> None:
         """Answer the next ``count`` matching requests with ``status`` instead of serving them.
 
         ``method`` and ``path`` (a prefix of the URL path) narrow which requests fail;
-        empty matches all. A failed request is not acted on.
+        empty matches all. A failed request is not acted on. ``retry_after`` adds a
+        ``Retry-After`` header: seconds (a number), or ``"date:<seconds>"`` for an HTTP date
+        that many seconds after the sandbox clock's now (the answer's ``Date``). Encharge
+        paths (``/v1``) answer in Encharge's error envelope, ENS paths in ENS's.
 
         Example:
             >>> with Sandbox(supporters=5) as sb:
             ...     sb.fail_next(2, status=502, path="/ens/service/supporter")
+            ...     sb.fail_next(status=429, path="/v1/tags-management", retry_after="date:2")
         """
+        header = None
+        if retry_after is not None:
+            text = str(retry_after)
+            seconds = text.removeprefix("date:")
+            try:
+                float(seconds)
+            except ValueError:
+                raise ValueError(f"retry_after={retry_after!r}: expected seconds or 'date:<seconds>'") from None
+            header = text if text.startswith("date:") else seconds
         with self._failures_lock:
-            self._failures.extend([(method.upper(), path, status)] * count)
+            self._failures.extend([(method.upper(), path, status, header)] * count)
 
-    def _take_failure(self, method: str, path: str) -> int | None:
+    def _take_failure(self, method: str, path: str) -> tuple[int, list[tuple[bytes, bytes]]] | None:
+        """The status and extra headers (``Retry-After``, and then the ``Date`` it counts from) of the first
+        planned failure matching this request."""
         with self._failures_lock:
-            for i, (want_method, prefix, status) in enumerate(self._failures):
+            for i, (want_method, prefix, status, header) in enumerate(self._failures):
                 if (not want_method or want_method == method) and path.startswith(prefix):
                     del self._failures[i]
-                    return status
+                    if header is None:
+                        return status, []
+                    if not header.startswith("date:"):
+                        return status, [(b"retry-after", header.encode())]
+                    now = int(self.clock.time())  # one instant for both headers: the wait is exact
+                    return status, [(b"retry-after", email.utils.formatdate(now + float(header[5:]),
+                                                                            usegmt=True).encode()),
+                                    (b"date", email.utils.formatdate(now, usegmt=True).encode())]
         return None
 
     # -- lifecycle -----------------------------------------------------------------------

@@ -20,22 +20,41 @@ from urllib.parse import urlsplit
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from ._json import JSONResponse
 from .encharge_state import (
-    ACCOUNT_ID,
     READ_ONLY_FIELDS,
     EnchargeState,
     encharge_error,
+    iso,
     parse_people_query,
     split_tags,
 )
 from .server import is_loopback
 from .validate import accepts_email
 
-__all__ = ["EnchargeApp"]
+__all__ = ["EnchargeApp", "cannot_route"]
+
+#: Every method Express answers "Cannot <METHOD> <path>" for when no route matches.
+_ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def cannot_route(method: str, path: str) -> HTMLResponse:
+    """Express's default answer for a route it does not have (404, HTML, no JSON): as Encharge answers
+    an unknown path (segevsh/w6w-apps ``tests/``: ``<pre>Cannot GET /v1/x</pre>``).
+
+    Example:
+        >>> b"<pre>Cannot GET /v1/nope</pre>" in cannot_route("GET", "/v1/nope").body
+        True
+    """
+    from html import escape
+
+    page = ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n</head>\n'
+            f"<body>\n<pre>Cannot {escape(method)} {escape(path)}</pre>\n</body>\n</html>\n")
+    return HTMLResponse(page, status_code=404, headers={"Content-Security-Policy": "default-src 'none'",
+                                                        "X-Content-Type-Options": "nosniff"})
 
 
 class EnchargeApp:
@@ -59,27 +78,42 @@ class EnchargeApp:
             Route("/accounts/info", g(self.account), methods=["GET"]),
             Route("/event-subscriptions", g(self.subscriptions), methods=["GET", "POST"]),
             Route("/event-subscriptions/{hid}", g(self.delete_subscription), methods=["DELETE"]),
+            Route("/{rest:path}", self.unknown_route, methods=_ANY_METHOD),  # last: nothing else matched
         ]
+
+    async def unknown_route(self, request: Request) -> Response:
+        """Any other path or method: Express's HTML page, before any authentication (as Encharge answers)."""
+        return cannot_route(request.method, request.url.path)
 
     def _guard(self, handler: Any) -> Any:
         async def guarded(request: Request) -> Response:
             token = request.headers.get("x-encharge-token") or request.query_params.get("token")
+            # The published messages (segevsh/w6w-apps, probed on the live API): no token, and a key
+            # that is not Encharge's (the sandbox does not tell a malformed key from a wrong one).
             if not token:
-                return encharge_error(401, "User not logged in: No token provided.", 10081)
+                return encharge_error(401, "User not logged in: Unauthorized request: no authentication given")
             if token != self.state.api_key:
-                return encharge_error(401, "User not logged in: Token without payload (should be JWT token).",
-                                      10082)
+                return encharge_error(401, "Token without payload (should be JWT token).", 10082)
             with self.state.lock:
                 return await handler(request)
 
         return guarded
 
     # -- events -------------------------------------------------------------------------
-    def emit(self, event_type: str, person: Mapping[str, Any], payload: Mapping[str, Any] | None = None) -> None:
-        """Queue a webhook for every subscription to ``event_type``."""
+    def emit(self, event_type: str, person: Mapping[str, Any], payload: Mapping[str, Any] | None = None, *,
+             shown: Mapping[str, Any] | None = None) -> None:
+        """Queue a webhook for every subscription to ``event_type``.
+
+        The body is shaped as published (Pipedream's captured bodies): ``{eventType,
+        eventPayload, endUserData: [person]}``; a removed-tag event names the person by id
+        only; ``shown`` is the person as the body shows them (an update's body holds the
+        values from before the change, with the new ones in ``changedFields``).
+        """
         state = self.state
-        # As published (Pipedream's captured bodies): a removed-tag event names the person by id only.
-        who = {"id": person["id"]} if event_type.startswith("removed-tag-") else state.public(person)
+        if event_type.startswith("removed-tag-"):
+            who: dict[str, Any] = {"id": person["id"]}
+        else:
+            who = dict(shown) if shown is not None else state.public(person)
         body = {"eventType": event_type, "eventPayload": dict(payload or {}), "endUserData": [who]}
         for sub in state.subscriptions.values():
             if sub["eventType"] == event_type:
@@ -166,7 +200,13 @@ class EnchargeApp:
         state.upserts[str(item.get("id") or item.get("userId") or str(item.get("email", "")).strip().lower())] += 1
         person = state.find(item)
         when = state.clock()
-        updates = {k: v for k, v in item.items() if k not in ("id", "tags")}
+        updates = {k: v for k, v in item.items() if k not in ("id", "tags", "archived", "statusSet", "data")}
+        for group in (item.get("data"), item.get("additionalFields")):  # custom fields sent nested
+            if isinstance(group, Mapping):
+                for key, value in group.items():
+                    if not isinstance(value, Mapping):
+                        updates.setdefault(key, value)
+        updates.pop("additionalFields", None)
         if "email" in updates:
             updates["email"] = str(updates["email"]).strip().lower()
         if "lastActivity" in updates:
@@ -177,6 +217,7 @@ class EnchargeApp:
                                        lead_score=0, country="", city="")
             person["email"] = email or None
             self._changed(person, updates)
+            person["statusSet"] = "unsubscribed" in updates
             person["name"] = person.get("name") or f"{person['firstName']} {person['lastName']}".strip()
             self._add_tags(person, split_tags(item.get("tags")))
             state._index(person)
@@ -187,16 +228,20 @@ class EnchargeApp:
             return person
         was_unsubscribed = person["unsubscribed"]
         old_email = person.get("email")
+        before = state.public(person)
         person["archived"] = False
         changed = self._changed(person, updates)
+        if "unsubscribed" in updates:
+            person["statusSet"] = True
         if "email" in changed and old_email:
             state.by_email.pop(old_email.lower(), None)
         added = self._add_tags(person, split_tags(item.get("tags")))
         if changed or added:
             person["updatedAt"] = when
             state._index(person)
-        if changed:
-            self.emit("updatedUser", person, {"changedFields": changed, "source": "api"})
+        if changed:  # the body shows the person as they were, with the new updatedAt (as published)
+            self.emit("updatedUser", person, {"changedFields": changed, "source": "api"},
+                      shown={**before, "updatedAt": iso(person["updatedAt"])})
         if person["unsubscribed"] and not was_unsubscribed:
             self.emit("unsubscribedUser", person)
         for tag in added:
@@ -273,6 +318,7 @@ class EnchargeApp:
         self.state.unsubscribes[person["id"]] += 1
         if not person["unsubscribed"]:
             person["unsubscribed"] = True
+            person["statusSet"] = True
             person["updatedAt"] = self.state.clock()
             self.emit("unsubscribedUser", person)
         return Response(status_code=204)
@@ -338,13 +384,15 @@ class EnchargeApp:
         (101, "Donors", {"type": "tag", "value": "donor", "condition": "has"}),
         (102, "Newsletter subscribers", {"type": "tag", "value": "newsletter", "condition": "has"}),
         (103, "UK supporters", {"type": "field", "field": "country", "condition": "is", "value": "GB"}),
+        # Every account has this pre-made segment (help.encharge.io/article/122-unsubscribed-people).
+        (104, "Unsubscribed", {"type": "field", "field": "unsubscribed", "condition": "is", "value": True}),
     )
 
     async def segments(self, request: Request) -> Response:
         return JSONResponse({"segments": [
             {"version": 2, "id": sid, "name": name, "objectName": "people",
              "conditions": {"type": "group", "operator": "and", "conditions": [cond]},
-             "accountId": ACCOUNT_ID, "readOnly": False, "autoSegment": False, "color": "#2E86DE",
+             "accountId": self.state.account_id, "readOnly": False, "autoSegment": False, "color": "#2E86DE",
              "templateId": ""}
             for sid, name, cond in self.SEGMENTS
         ]})
@@ -367,7 +415,7 @@ class EnchargeApp:
         count = sum(1 for p in self.state.people.values() if not p["archived"])
         return JSONResponse({"peopleCount": count, "status": "active", "timezone": "Europe/London",
                              "services": {}, "activeServices": ["email"], "site": "https://www.example.org",
-                             "name": "Sandbox Charity", "accountId": ACCOUNT_ID})
+                             "name": "Sandbox Charity", "accountId": self.state.account_id})
 
     # -- event subscriptions --------------------------------------------------------------
     async def subscriptions(self, request: Request) -> Response:

@@ -4,6 +4,12 @@ People overlap the ENS supporters realistically: most share an email (and carry 
 ENS supporter id as ``userId``), some exist in one system only, and consent disagrees
 for a few (unsubscribed here but opted in in ENS, and the reverse).
 
+How a person record looks follows the account's :class:`~enstoolkit.sandbox.variants.Variant`
+(see :meth:`EnchargeState.public`): whether it carries ``unsubscribed`` (on everyone, only
+once set, or never: the published records carry none), ``userId``, an empty ``tags`` key,
+and whether custom fields sit at the top level or under ``data``. The state underneath is
+the same in every variant: a person unsubscribed is unsubscribed, shown or not.
+
 Example:
     >>> from enstoolkit.sandbox.clock import SandboxClock
     >>> from enstoolkit.sandbox.data import DEFAULT_NOW
@@ -30,8 +36,8 @@ from .ens_state import ENSState
 from .validate import accepts_email
 from .variants import Variant
 
-__all__ = ["ACCOUNT_ID", "READ_ONLY_FIELDS", "EnchargeState", "encharge_error", "iso", "parse_people_query",
-           "split_tags"]
+__all__ = ["ACCOUNT_ID", "READ_ONLY_FIELDS", "STANDARD_FIELDS", "EnchargeState", "encharge_error", "error_body", "iso",
+           "parse_people_query", "split_tags"]
 
 ACCOUNT_ID = 48213
 TAG_COLORS = ("#2E86DE", "#10AC84", "#EE5253", "#F368E0", "#FF9F43", "#5F27CD", "#01A3A4", "#8395A7")
@@ -44,6 +50,14 @@ WRITABLE_FIELDS = ("email", "userId", "firstName", "lastName", "name", "leadScor
                    "country", "city", "phone", "company", "lastActivity")
 READ_ONLY_FIELDS = frozenset({"id", "createdAt", "updatedAt", "validationResult", "validationConfidence",
                               "isEmailDisposable", "isEmailRole"})
+#: Encharge's own person fields; anything else is a custom field (under ``data`` in some variants).
+STANDARD_FIELDS = frozenset({"id", "email", "userId", "firstName", "lastName", "name", "createdAt", "updatedAt",
+                             "lastActivity", "leadScore", "tags", "unsubscribed", "validationResult",
+                             "validationConfidence", "isEmailDisposable", "isEmailRole", "title",
+                             "CommunicationCategories"})
+_DATES = ("createdAt", "updatedAt", "lastActivity")
+#: Person keys the sandbox keeps for itself and never shows.
+_INTERNAL = ("archived", "statusSet")
 _PEOPLE_KEY = re.compile(r"^people\[(\d+)\]\[(\w+)\]$")
 _FIRST = ("Alex", "Sam", "Jordan", "Robin", "Casey", "Morgan", "Jamie", "Taylor", "Charlie", "Riley")
 _LAST = ("Fox", "Reed", "Hart", "Lane", "Stone", "Wells", "Park", "Shaw", "Cole", "Ford")
@@ -55,12 +69,25 @@ def iso(ms: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def encharge_error(status: int, message: str, code: int | None = None) -> JSONResponse:
-    """Encharge's error envelope ``{"error": {"message", "markdown", "traceId"[, "errorCode"]}}``."""
-    body: dict[str, Any] = {"message": message, "markdown": f"<p>{message}</p>\n", "traceId": str(uuid.uuid4())}
+def error_body(message: str, code: int | None = None) -> dict[str, Any]:
+    """Encharge's error envelope, as observed on the wire (segevsh/w6w-apps ``tests/_helpers.ts``):
+    ``{"error": {"message", "errorCode"?, "markdown", "traceId"?}}``.
+
+    Example:
+        >>> sorted(error_body("Person not found.")["error"])
+        ['markdown', 'message', 'traceId']
+    """
+    body: dict[str, Any] = {"message": message}
     if code is not None:
         body["errorCode"] = code
-    return JSONResponse({"error": body}, status_code=status)
+    body["markdown"] = f"<p>{message}</p>"
+    body["traceId"] = str(uuid.uuid4())
+    return {"error": body}
+
+
+def encharge_error(status: int, message: str, code: int | None = None) -> JSONResponse:
+    """Encharge's error envelope (:func:`error_body`) as a response."""
+    return JSONResponse(error_body(message, code), status_code=status)
 
 
 class EnchargeState:
@@ -85,6 +112,7 @@ class EnchargeState:
         self.webhook_retries = webhook_retries
         rng = random.Random(f"encharge-{seed}")
         self.api_key = "enc_" + uuid.UUID(int=rng.getrandbits(128), version=4).hex
+        self.account_id = ACCOUNT_ID + abs(seed) % 1_000_000  # another seed is another account
         self.people: dict[str, dict[str, Any]] = {}
         self.by_email: dict[str, str] = {}
         self.by_user_id: dict[str, str] = {}
@@ -128,7 +156,7 @@ class EnchargeState:
             created = int(rec.created.timestamp() * 1000) + rng.randint(1_000, 600_000)
             first, last = rec.fields.get("First Name", ""), rec.fields.get("Last Name", "")
             person = self._new_person(
-                self._uuid(rng), email, str(sid), first, last, created, tags,
+                self._uuid(rng), email, str(sid) if self.variant.user_id else None, first, last, created, tags,
                 unsubscribed=rng.random() < unsub_p, lead_score=rng.randint(0, 100),
                 country=rec.fields.get("Country", ""), city=rec.fields.get("City", ""),
             )
@@ -155,7 +183,7 @@ class EnchargeState:
             "lastActivity": created, "leadScore": lead_score, "tags": tags, "unsubscribed": unsubscribed,
             "validationResult": "valid", "validationConfidence": 95, "isEmailDisposable": False,
             "isEmailRole": role, "country": country, "city": city, "phone": "", "company": "",
-            "archived": False,
+            "archived": False, "statusSet": unsubscribed,
         }
 
     def _register_tag(self, tag: str, created: int) -> None:
@@ -191,20 +219,45 @@ class EnchargeState:
         return person
 
     def public(self, person: Mapping[str, Any], attributes: Iterable[str] | None = None) -> dict[str, Any]:
-        """A person as the API shows it: tags as one comma-separated string, ISO dates."""
+        """A person as the API shows it, in the account's variant: tags as one comma-separated
+        string, ISO dates, the subscription status, ``userId``, empty tags and custom fields
+        shown as the variant says.
+
+        Example:
+            >>> from enstoolkit.sandbox.clock import SandboxClock
+            >>> from enstoolkit.sandbox.data import DEFAULT_NOW
+            >>> from enstoolkit.sandbox.ens_state import ENSState
+            >>> ens = ENSState(supporters=20, seed=0, clock=SandboxClock(DEFAULT_NOW))
+            >>> state = EnchargeState(ens, seed=0, variant=Variant.of("encharge-no-status"))
+            >>> shown = state.public(next(iter(state.people.values())))
+            >>> "unsubscribed" in shown, "userId" in shown, "country" in shown["data"]
+            (False, False, True)
+        """
+        variant = self.variant
         out: dict[str, Any] = {}
+        custom: dict[str, Any] = {}
         for key, value in person.items():
-            if key == "archived" or value is None:
+            if key in _INTERNAL or value is None:
                 continue
             if key == "tags":
-                out[key] = ",".join(value)
-            elif key in ("createdAt", "updatedAt", "lastActivity"):
+                if value or variant.empty_tags == "empty":
+                    out[key] = ",".join(value)
+            elif key in _DATES:
                 out[key] = iso(int(value))
-            else:
+            elif key == "unsubscribed":
+                if variant.person_status == "field" or (variant.person_status == "when-set" and
+                                                        (value or person.get("statusSet"))):
+                    out[key] = value
+            elif key in STANDARD_FIELDS or variant.custom_fields == "top":
                 out[key] = value
+            elif value != "":  # under data, empty custom fields are left out (as the API leaves empty fields out)
+                custom[key] = value
         if attributes:
             keep = {"id", "email", "userId", "name", "firstName", "lastName", *attributes}
             out = {k: v for k, v in out.items() if k in keep}
+            custom = {k: v for k, v in custom.items() if k in keep}
+        if custom:
+            out["data"] = custom
         return out
 
     def tag_counts(self) -> dict[str, int]:

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import threading
@@ -135,9 +136,10 @@ class FaultMiddleware:
         sandbox = self.sandbox
         if sandbox.latency > 0:
             await asyncio.sleep(sandbox.latency)
-        status = sandbox._take_failure(scope["method"], scope["path"])
-        if status is not None:
-            await _error(send, status)
+        sandbox.received[(scope["method"], scope["path"])] += 1
+        planned = sandbox._take_failure(scope["method"], scope["path"])
+        if planned is not None:
+            await _error(send, planned[0], scope["path"], planned[1])
             return
         active = [f for f in sandbox.faults if f.applies(scope["path"], scope["method"])]
         plans = [f.draw() for f in active]
@@ -148,7 +150,7 @@ class FaultMiddleware:
             sandbox.ens.expire_tokens()
         error = next((p["error"] for p in plans if p["error"]), None)
         if error is not None:
-            await _error(send, error)
+            await _error(send, error, scope["path"])
             return
         if any(p["drop_before"] for p in plans):
             await _drop(send)
@@ -170,10 +172,20 @@ class FaultMiddleware:
             await send(message)
 
 
-async def _error(send: Any, status: int) -> None:
-    body = b'{"message": "The service is temporarily unavailable", "messageId": %d}' % status
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+_MESSAGES = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 429: "Too many requests"}
+
+
+async def _error(send: Any, status: int, path: str = "", extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    message = _MESSAGES.get(status, "The service is temporarily unavailable")
+    if path.startswith("/v1"):  # Encharge's envelope
+        from .encharge_state import error_body
+
+        body = json.dumps(error_body(message)).encode()
+    else:
+        body = json.dumps({"message": message, "messageId": status}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers.extend(extra or [])
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 import polars as pl
 
 from . import encharge, ens, results
-from .status import ItemState, Outcome, RunStatus, Severity
+from .status import ItemState, Outcome, RunStatus, Severity, StatusSource
 
-__all__ = ["SCHEMAS", "ItemState", "Outcome", "RunStatus", "Severity", "encharge", "ens", "results"]
+__all__ = ["SCHEMAS", "ItemState", "Outcome", "RunStatus", "Severity", "StatusSource", "encharge", "ens", "results"]
 
 SCHEMAS: Mapping[str, Mapping[str, pl.DataType]] = {
     "ens.supporter": ens.SUPPORTER_BASE, "ens.fields": ens.FIELDS, "ens.questions": ens.QUESTIONS,

@@ -13,11 +13,13 @@ from .ens import UTC_MS
 
 __all__ = ["ACCOUNT", "EVENT", "FIELD", "PERSON", "SEGMENT", "SUBSCRIPTION", "TAG"]
 
-#: People frames: these columns typed, then any custom field as String.
+#: People frames: these columns typed, then any custom field as String (custom fields Encharge nests
+#: under ``data`` are brought to the top level). ``statusSource`` says where ``unsubscribed`` came from
+#: (a :class:`~enstoolkit.schemas.status.StatusSource`); when it is "unknown", ``unsubscribed`` is null.
 PERSON: dict[str, pl.DataType] = {
     "id": pl.String(), "email": pl.String(), "userId": pl.String(), "firstName": pl.String(),
     "lastName": pl.String(), "name": pl.String(), "createdAt": UTC_MS, "updatedAt": UTC_MS, "lastActivity": UTC_MS,
-    "leadScore": pl.Float64(), "tags": pl.List(pl.String), "unsubscribed": pl.Boolean(),
+    "leadScore": pl.Float64(), "tags": pl.List(pl.String), "unsubscribed": pl.Boolean(), "statusSource": pl.String(),
     "validationResult": pl.String(), "validationConfidence": pl.Float64(), "isEmailDisposable": pl.Boolean(),
     "isEmailRole": pl.Boolean(),
 }
@@ -41,10 +43,11 @@ SUBSCRIPTION: dict[str, pl.DataType] = {"id": pl.Int64(), "eventType": pl.String
                                         "eventName": pl.String()}
 #: Webhook deliveries as the listener keeps them (and changes as :mod:`enstoolkit.watch` finds them):
 #: ``emailSource`` says where the email came from ("event", "lookup", "snapshot", or why it is missing);
-#: ``redelivery`` marks a body equal to an earlier one.
+#: ``redelivery`` marks a body equal to an earlier one; ``body`` is the whole body as received (or, for a
+#: change a poll found, the webhook body Encharge would have sent), so that no shape is lost.
 EVENT: dict[str, pl.DataType] = {
     "seq": pl.Int64(), "receivedAt": UTC_MS, "eventType": pl.String(), "tag": pl.String(),
     "personId": pl.String(), "email": pl.String(), "emailSource": pl.String(), "userId": pl.String(),
     "unsubscribed": pl.Boolean(), "changedFields": pl.List(pl.String), "person": pl.String(),
-    "eventPayload": pl.String(), "bodyHash": pl.String(), "redelivery": pl.Boolean(),
+    "eventPayload": pl.String(), "bodyHash": pl.String(), "redelivery": pl.Boolean(), "body": pl.String(),
 }

@@ -4,6 +4,7 @@
 - :class:`ItemState`: where one item of a journalled bulk run is.
 - :class:`RunStatus`: where a whole bulk run is.
 - :class:`Severity`: how urgent an audit finding is.
+- :class:`StatusSource`: where an Encharge person's subscription status came from, or that it is unknown.
 
 They are ``StrEnum``s, so they compare equal to their text and are stored as text in frames.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["ItemState", "Outcome", "RunStatus", "Severity"]
+__all__ = ["ItemState", "Outcome", "RunStatus", "Severity", "StatusSource"]
 
 
 class Outcome(StrEnum):
@@ -59,3 +60,18 @@ class Severity(StrEnum):
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
+
+
+class StatusSource(StrEnum):
+    """Where an Encharge person's subscription status (``unsubscribed``) came from.
+
+    Encharge documents a default field "Unsubscribed" that is empty for subscribed people,
+    and the API leaves empty fields out: so a record without the key is subscribed only if
+    the same answer shows the key for others (the account does return it); otherwise the
+    status is unknown. See the README, "Consent status in Encharge".
+    """
+
+    FIELD = "field"  # the record carries ``unsubscribed``
+    ABSENT_MEANS_SUBSCRIBED = "absent means subscribed (the account shows the field for others)"
+    SEGMENT = "the account's Unsubscribed segment"  # read from the pre-made segment's members
+    UNKNOWN = "unknown"  # no record in the answer carries the field: nothing can be said

@@ -1,0 +1,126 @@
+"""``enstoolkit watch``: poll Encharge every N minutes and append what changed to a file (no public URL needed).
+
+Example:
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> register(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["watch", "--out", "events.csv", "--every", "15"])
+    >>> args.every, args.once, args.out.suffix
+    (15.0, False, '.csv')
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+__all__ = ["append_events", "register", "run_watch"]
+
+
+def register(sub: Any) -> None:
+    """Add the ``watch`` command."""
+    text = "poll Encharge every N minutes and append the changes (as webhook-like events) to a CSV or Parquet file"
+    p = sub.add_parser("watch", help=text, description=text + ". Uses ENCHARGE_API_KEY (and ENCHARGE_BASE_URL) when "
+                       "set, else the sandbox. The first poll only records the snapshot. Ctrl-C stops it.")
+    p.add_argument("--out", type=Path, default=Path("encharge-events.csv"),
+                   help="the file events are appended to: .csv or .parquet (default: encharge-events.csv)")
+    p.add_argument("--snapshot", type=Path, default=None,
+                   help="the people snapshot (.parquet; default: encharge-people.parquet beside --out)")
+    p.add_argument("--every", type=float, default=5.0, metavar="MINUTES", help="minutes between polls (default 5)")
+    p.add_argument("--once", action="store_true", help="poll once and exit")
+    p.add_argument("--supporters", type=int, default=5000, help="sandbox size (with no credentials)")
+    p.add_argument("--variant", action="append", default=[], metavar="PRESET|NAME=VALUE",
+                   help="the sandbox's account shapes, e.g. encharge-no-status (repeatable)")
+    p.set_defaults(handler=run_watch)
+
+
+def append_events(events: Any, out: Path) -> int:
+    """Append an events frame to ``out`` (.csv: spreadsheet-safe text, a header only when the file is new;
+    .parquet: rewritten with the new rows after the old). Returns how many rows were added.
+
+    Example:
+        >>> import tempfile
+        >>> from enstoolkit.frames import empty_frame
+        >>> from enstoolkit.schemas.encharge import EVENT
+        >>> append_events(empty_frame(EVENT), Path(tempfile.mkdtemp()) / "e.csv")
+        0
+    """
+    import os
+
+    import polars as pl
+
+    from ..exports import neutralise
+
+    if not events.height:
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".parquet":
+        frame = pl.concat([pl.read_parquet(out), events]) if out.exists() else events
+        temporary = out.with_name(f".{out.name}.tmp")
+        frame.write_parquet(temporary)
+        os.replace(temporary, out)
+    else:
+        new = not out.exists() or out.stat().st_size == 0
+        with out.open("a", encoding="utf-8", newline="") as handle:
+            neutralise(events).write_csv(handle, include_header=new)
+    return int(events.height)
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    """``enstoolkit watch``: poll until Ctrl-C or SIGTERM (or once with ``--once``)."""
+    import datetime as dt
+    import logging
+    from collections import Counter
+
+    from ..connect import connect
+    from ..errors import APIError, AuthenticationError, RateLimitExceeded, ServerError, TransportError
+    from ..watch import SnapshotError, poll_events, snapshot_info
+
+    out: Path = args.out
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise SystemExit(f"--out {out}: expected a .csv or .parquet file")
+    if args.every <= 0:
+        raise SystemExit(f"--every {args.every}: expected a number of minutes above 0")
+    snapshot: Path = args.snapshot or out.with_name("encharge-people.parquet")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    conn = connect(supporters=args.supporters, variant=",".join(args.variant) or None)
+    where = "your Encharge account" if conn.encharge_real else "the enstoolkit sandbox (synthetic data)"
+    print(f"enstoolkit watch on {where}: snapshot {snapshot}, events appended to {out}, "
+          + ("one poll" if args.once else f"every {args.every:g} min; Ctrl-C stops"), flush=True)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while True:
+            try:
+                first = snapshot_info(snapshot) is None
+                events = poll_events(conn.encharge, snapshot)
+                info = snapshot_info(snapshot) or {}
+            except (SnapshotError, AuthenticationError) as exc:
+                print(f"stopped: {exc}", flush=True)
+                return 1
+            except (TransportError, ServerError, RateLimitExceeded) as exc:  # try again at the next poll
+                print(f"this poll failed: {exc}", flush=True)
+            except APIError as exc:
+                print(f"stopped: {exc}", flush=True)
+                return 1
+            else:
+                added = append_events(events, out)
+                kinds = Counter(events.get_column("eventType").to_list())
+                when = dt.datetime.fromtimestamp(int(info.get("takenAt", 0)) / 1000, dt.UTC)
+                if first:
+                    shown = f"snapshot recorded ({info.get('people', 0):,} people); changes from the next poll on"
+                else:
+                    shown = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "no changes"
+                    shown += f" ({added} rows appended)" if added else ""
+                print(f"{when:%Y-%m-%d %H:%M:%S} UTC: {shown}", flush=True)
+            if args.once or stop.wait(args.every * 60):
+                return 0
+    except KeyboardInterrupt:
+        print("watch stopped", flush=True)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        conn.close()
