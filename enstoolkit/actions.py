@@ -28,10 +28,12 @@ from .ens import ENSClient
 from .errors import ValidationError
 from .frames import read_frame
 from .people import EMAIL_COLUMNS
+from .people import email_column as find_email_column
 from .people import emails as people_emails
+from .people import frame as rows_frame
 from .schemas import ItemState, Outcome
 from .schemas.results import PERSON_RESULT, PROCESS_PREVIEW, PROCESS_ROW_RESULT, TAG_PREVIEW
-from .validate import check_id, is_valid_email
+from .validate import check_frame, check_id, is_valid_email
 
 __all__ = [
     "PAGE_KINDS",
@@ -136,27 +138,36 @@ def search_supporters(
     return _standardise(df)
 
 
-def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: str = "email") -> pl.DataFrame:
+def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: str | None = None) -> pl.DataFrame:
     """Add each supporter's Encharge record beside their ENS one (looked up by email).
 
-    New columns: ``in_encharge``, ``encharge_id``, ``encharge_unsubscribed``, ``encharge_tags``.
+    New columns: ``in_encharge``, ``encharge_id``, ``encharge_unsubscribed``, ``encharge_tags``
+    and ``encharge_status_source`` (where ``encharge_unsubscribed`` came from: null means
+    Encharge gave no status, never "subscribed"). The email column is found by the one rule
+    of :mod:`enstoolkit.people` unless ``email_column`` names it.
 
     Example:
         >>> from enstoolkit.connect import connect
         >>> conn = connect(environ={})
         >>> df = search_supporters(conn.ens, "latest created", days_back=2)
-        >>> with_encharge(df, conn.encharge).columns[-4:]
-        ['in_encharge', 'encharge_id', 'encharge_unsubscribed', 'encharge_tags']
+        >>> with_encharge(df, conn.encharge).columns[-5:]
+        ['in_encharge', 'encharge_id', 'encharge_unsubscribed', 'encharge_tags', 'encharge_status_source']
     """
-    key = pl.col(email_column).str.strip_chars().str.to_lowercase()
+    df = check_frame("df", df)
+    column = find_email_column(df.columns, preferred=email_column, argument="df")
+    if df.schema[column] not in (pl.String, pl.Null):
+        raise ValidationError("df", f"{column!r} of {df.schema[column]}", "an email column of text")
+    key = pl.col(column).cast(pl.String).str.strip_chars().str.to_lowercase()
     emails = [e for e in df.select(key).to_series().drop_nulls().unique(maintain_order=True) if is_valid_email(e)]
     found = encharge.get_people(emails=emails) if emails else people_frame([])
+    source = pl.col("statusSource") if "statusSource" in found.columns else pl.lit(None, pl.String)
     lookup = found.select(
         pl.col("email").str.to_lowercase().alias("__key"),
         pl.lit(True).alias("in_encharge"),
         pl.col("id").alias("encharge_id"),
         pl.col("unsubscribed").alias("encharge_unsubscribed"),
         pl.col("tags").alias("encharge_tags"),
+        source.alias("encharge_status_source"),
     ).unique("__key", keep="first", maintain_order=True)
     out = df.with_columns(key.alias("__key")).join(lookup, on="__key", how="left", maintain_order="left")
     return out.with_columns(pl.col("in_encharge").fill_null(False)).drop("__key")
@@ -347,12 +358,21 @@ def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form
     """What a batch would submit: one row per input row (numbered from 1), with the supporter it would send
     and any problem.
 
+    ``frame`` is a frame, or rows as :func:`enstoolkit.people.frame` takes them (dicts, emails);
+    ``mapping`` maps its columns to the page form's fields.
+
     Example:
         >>> form = PageForm(100, "Sign up", "dc", "DCF", ["Email Address", "First Name"], [], False, False)
         >>> df = pl.DataFrame({"email": ["a@example.org", "bad"], "name": ["A", "B"]})
         >>> preview_process(df, {"email": "Email Address", "name": "First Name"}, form)["problem"].to_list()
         [None, "invalid email 'bad'"]
     """
+    frame = rows_frame(frame, argument="frame")
+    if not isinstance(mapping, Mapping):
+        raise ValidationError("mapping", type(mapping).__name__, "a dict of column -> page field")
+    absent = [c for c, t in mapping.items() if t and c not in frame.columns]
+    if absent:
+        raise ValidationError("mapping", absent, "columns of the frame: " + ", ".join(frame.columns[:20]))
     email_field = form.fields[0]
     if email_field not in [t for t in mapping.values() if t]:
         raise ValidationError("mapping", dict(mapping), f"a column mapped to {email_field!r}")

@@ -32,7 +32,8 @@ import polars as pl
 from .errors import ValidationError
 from .validate import is_valid_email
 
-__all__ = ["ACCEPTED", "EMAIL_COLUMNS", "IDENTIFIER_KINDS", "email_column", "emails", "identifiers", "records"]
+__all__ = ["ACCEPTED", "EMAIL_COLUMNS", "IDENTIFIER_KINDS", "email_column", "emails", "frame", "identifiers", "listed",
+           "listed_emails", "records"]
 
 #: Email column names, in order of preference: Encharge's, ENS's field name, ENS's property, ENS's export
 #: header, a spreadsheet's.
@@ -213,3 +214,84 @@ def records(data: Any, *, argument: str = "records") -> list[dict[str, Any]]:
             raise ValidationError(argument, row, accepted)
         out.append({k: v for k, v in row.items() if v is not None})
     return out
+
+
+def frame(rows: Any, *, argument: str = "rows") -> pl.DataFrame:
+    """Rows to act on (supporters to process, people to tag) as a frame: a frame as it is, anything else as text.
+
+    A frame is returned unchanged. A dict is one row; a list of dicts is rows (each column
+    text: numbers and dates written as they read, nested lists or dicts refused); a Series
+    becomes its one column; emails (one, a list, or pasted text) become an ``email`` column.
+
+    Example:
+        >>> frame([{"Email Address": "a@example.org", "Amount": 5}]).rows()
+        [('a@example.org', '5')]
+        >>> frame("a@example.org, b@example.org").get_column("email").to_list()
+        ['a@example.org', 'b@example.org']
+    """
+    if isinstance(rows, pl.DataFrame):
+        return rows
+    if isinstance(rows, pl.Series):
+        return rows.to_frame(rows.name or "email")
+    if isinstance(rows, str):
+        return pl.DataFrame({"email": emails(rows, argument=argument)}, schema={"email": pl.String})
+    accepted = "a frame, a dict, a list of dicts, or emails"
+    items = _rows(rows, argument)
+    if items and all(isinstance(item, str) or item is None for item in items):
+        return pl.DataFrame({"email": emails(items, argument=argument)}, schema={"email": pl.String})
+    columns: dict[str, None] = {}
+    out: list[dict[str, str | None]] = []
+    for n, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise ValidationError(f"{argument}[{n}]", item, accepted)
+        row: dict[str, str | None] = {}
+        for key, value in item.items():
+            if not isinstance(key, str) or not key.strip():
+                raise ValidationError(f"{argument}[{n}]", key, "column names that are text")
+            if isinstance(value, (Mapping, list, tuple, set, bytes, pl.Series, pl.DataFrame)):
+                raise ValidationError(f"{argument}[{n}][{key!r}]", value, "a single value (text, a number or a date)")
+            row[key] = None if value is None else str(value)
+            columns.setdefault(key)
+        out.append(row)
+    return pl.DataFrame(out, schema={c: pl.String for c in columns}, orient="row") if out else pl.DataFrame()
+
+
+def listed(values: Any, *, argument: str) -> list[Any]:
+    """The items of a list-like keyword argument (``ids=``, ``emails=``): a list, tuple, set, Series or iterable.
+
+    A single value (text, a number), a dict or a frame is refused naming ``argument``: an
+    email passed as ``emails="a@x.org"`` would otherwise be read letter by letter.
+
+    Example:
+        >>> listed(pl.Series([3, 4]), argument="ids")
+        [3, 4]
+        >>> listed("a@example.org", argument="emails")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        enstoolkit.errors.ValidationError: emails='a@example.org' is not valid: expected a list (emails=[...])...
+    """
+    if isinstance(values, pl.Series):
+        return values.to_list()
+    if isinstance(values, (str, bytes, int, float, bool, Mapping, pl.DataFrame)) or values is None:
+        shown = "a frame" if isinstance(values, pl.DataFrame) else values
+        raise ValidationError(argument, shown, f"a list ({argument}=[...]), not a single value")
+    try:
+        return list(values)
+    except TypeError:
+        raise ValidationError(argument, type(values).__name__, f"a list ({argument}=[...])") from None
+
+
+def listed_emails(values: Any, *, argument: str = "emails") -> list[str]:
+    """An ``emails=`` keyword argument: a list, Series or frame of emails, checked, trimmed and lowercased, each once.
+
+    Example:
+        >>> listed_emails([" A@example.org", "a@example.org"])
+        ['a@example.org']
+    """
+    if isinstance(values, pl.DataFrame):
+        return emails(values, argument=argument)
+    items = listed(values, argument=argument)
+    bad = [v for v in items if not isinstance(v, str) or not is_valid_email(v.strip().lower())]
+    if bad:
+        raise _bad(argument, bad, "valid email addresses such as name@example.org")
+    return list(dict.fromkeys(v.strip().lower() for v in items))

@@ -11,6 +11,8 @@ import re
 from collections.abc import Collection, Iterable
 from typing import Any
 
+import polars as pl
+
 from .errors import ValidationError
 
 # Pragmatic address syntax: one @, no spaces, a dot in the domain, no empty labels.
@@ -180,3 +182,23 @@ def check_api_key(value: str, variable: str) -> str:
         raise ConfigurationError(f"the API key ({variable} or api_key=) contains spaces, line breaks or control "
                                  "characters; check how it was copied")
     return key
+
+
+def check_frame(argument: str, value: Any, columns: Iterable[str] = (), *,
+                what: str = "a polars DataFrame") -> pl.DataFrame:
+    """Validate that ``value`` is a polars DataFrame holding ``columns``.
+
+    Example:
+        >>> check_frame("ens", pl.DataFrame({"email": ["a@example.org"]}), ["email"]).height
+        1
+        >>> check_frame("ens", [1, 2])
+        Traceback (most recent call last):
+        ...
+        enstoolkit.errors.ValidationError: ens='list' is not valid: expected a polars DataFrame
+    """
+    if not isinstance(value, pl.DataFrame):
+        raise ValidationError(argument, type(value).__name__, what)
+    absent = [c for c in columns if c not in value.columns]
+    if absent:
+        raise ValidationError(argument, value.columns[:12], f"{what} with the column(s) " + ", ".join(absent))
+    return value

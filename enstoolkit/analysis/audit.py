@@ -24,10 +24,11 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from ..errors import ValidationError
 from ..people import email_column as find_email_column
 from ..schemas import Severity
 from ..schemas.results import FINDINGS
-from ..validate import is_valid_email
+from ..validate import check_frame, is_valid_email
 from .answers import is_no, is_yes
 
 __all__ = [
@@ -39,12 +40,23 @@ __all__ = [
 SEVERITY_ORDER = {str(s): n for n, s in enumerate(Severity)}
 
 
-def _email_column(df: pl.DataFrame) -> str:
-    return find_email_column(df.columns, argument="ens")
+def _email_column(df: pl.DataFrame, argument: str = "ens") -> str:
+    """The frame's email column (the one rule of :mod:`enstoolkit.people`), which must hold text."""
+    column = find_email_column(df.columns, argument=argument)
+    if df.schema[column] not in (pl.String, pl.Null):
+        raise ValidationError(argument, f"{column!r} of {df.schema[column]}", "an email column of text")
+    return column
+
+
+def _encharge(encharge: pl.DataFrame) -> pl.DataFrame:
+    """Encharge people as :meth:`EnchargeClient.list_people` gives them (an ``email`` and an ``id``), checked."""
+    frame = check_frame("encharge", encharge, ("email", "id"), what="a frame of Encharge people (list_people)")
+    _email_column(frame.select("email"), "encharge")
+    return frame
 
 
 def _key(column: str) -> pl.Expr:
-    return pl.col(column).str.strip_chars().str.to_lowercase()
+    return pl.col(column).cast(pl.String).str.strip_chars().str.to_lowercase()
 
 
 def _findings(df: pl.DataFrame, check: str, severity: str, detail: pl.Expr, email: str) -> pl.DataFrame:
@@ -88,6 +100,7 @@ def duplicate_supporters(ens: pl.DataFrame) -> pl.DataFrame:
         >>> duplicate_supporters(df).get_column("detail").to_list()
         ['2 records share a@x.org: 1, 2', '2 records share a@x.org: 1, 2']
     """
+    ens = check_frame("ens", ens, ("supporterId",), what="a supporter frame (export_supporters)")
     email = _email_column(ens)
     keyed = ens.filter(pl.col(email).is_not_null() & (_key(email) != "")).with_columns(_key(email).alias("__k"))
     groups = (
@@ -108,7 +121,9 @@ def invalid_emails(ens: pl.DataFrame) -> pl.DataFrame:
         >>> invalid_emails(df).get_column("supporterId").to_list()
         [2]
     """
+    ens = check_frame("ens", ens)
     email = _email_column(ens)
+    ens = ens.with_columns(pl.col(email).cast(pl.String))
     valid = pl.col(email).map_elements(lambda v: is_valid_email(v.strip()), return_dtype=pl.Boolean)
     bad = ens.filter(pl.col(email).is_null() | ~valid.fill_null(False))
     detail = pl.when(pl.col(email).is_null() | (pl.col(email).str.strip_chars() == "")).then(
@@ -126,6 +141,7 @@ def missing_fields(ens: pl.DataFrame, required: Sequence[str] = ("First Name", "
         >>> missing_fields(df, ["First Name", "Postcode"]).item(0, "detail")
         'missing: First Name, Postcode'
     """
+    ens = check_frame("ens", ens)
     email = _email_column(ens)
     absent = [c for c in required if c not in ens.columns]
     if absent:
@@ -151,6 +167,7 @@ def suppressed_with_optin(ens: pl.DataFrame, optins: Sequence[str]) -> pl.DataFr
         >>> suppressed_with_optin(df, ["Marketing Optin"]).item(0, "detail")
         'suppressed but opted in to: Marketing Optin'
     """
+    ens = check_frame("ens", ens)
     email = _email_column(ens)
     present = [q for q in optins if q in ens.columns]
     if not present or "suppressed" not in ens.columns:
@@ -172,6 +189,7 @@ def stale_records(ens: pl.DataFrame, *, older_than_days: int = 730, today: dt.da
         >>> stale_records(df, older_than_days=365, today=dt.date(2026, 6, 1)).item(0, "detail")
         'not modified for 2343 days (since 2020-01-01)'
     """
+    ens = check_frame("ens", ens)
     email = _email_column(ens)
     if column not in ens.columns:
         raise ValueError(f"no {column!r} column to judge staleness by")
@@ -234,6 +252,8 @@ def optin_state_conflicts(ens: pl.DataFrame, encharge: pl.DataFrame, optin: str 
         >>> print(optin_state_conflicts(ens, unknown).item(1, "detail")[:59])
         cannot check: Encharge records carry no subscription status
     """
+    ens = check_frame("ens", ens)
+    encharge = _encharge(encharge)
     if optin not in ens.columns:
         raise ValueError(f"no {optin!r} opt-in column in the ENS frame")
     email = _email_column(ens)
@@ -269,6 +289,7 @@ def cannot_check_rows(findings: pl.DataFrame) -> pl.DataFrame:
         >>> cannot_check_rows(f).get_column("detail").to_list()
         ['cannot check: why']
     """
+    findings = check_frame("findings", findings, ("detail",))
     return findings.filter(pl.col("detail").fill_null("").str.starts_with(CANNOT_CHECK))
 
 
@@ -281,6 +302,8 @@ def one_system_only(ens: pl.DataFrame, encharge: pl.DataFrame) -> pl.DataFrame:
         >>> one_system_only(ens, enc).select("email", "check").rows()
         [('b@x.org', 'only in ENS'), ('z@x.org', 'only in Encharge')]
     """
+    ens = check_frame("ens", ens)
+    encharge = _encharge(encharge)
     email = _email_column(ens)
     ens_keys = ens.filter(pl.col(email).is_not_null()).with_columns(_key(email).alias("__k"))
     enc_keys = encharge.filter(pl.col("email").is_not_null()).with_columns(_key("email").alias("__k"))
@@ -305,6 +328,8 @@ def erased_still_in_ens(ens: pl.DataFrame, erasures: pl.DataFrame) -> pl.DataFra
         >>> erased_still_in_ens(ens, gone).item(0, "severity")
         'high'
     """
+    ens = check_frame("ens", ens)
+    erasures = check_frame("erasures", erasures, ("email", "erasedAt"))
     email = _email_column(ens)
     if erasures.height == 0:
         return _empty()
@@ -338,6 +363,9 @@ def run_audit(
         >>> run_audit(ens, today=dt.date(2026, 2, 1)).get_column("check").to_list()
         ['invalid email']
     """
+    ens = check_frame("ens", ens, ("supporterId",), what="a supporter frame (export_supporters)")
+    if encharge is not None:
+        encharge = _encharge(encharge)
     columns = set(ens.columns)
     present = [c for c in required if c in columns]
     absent = [c for c in required if c not in columns]
@@ -383,6 +411,7 @@ def summarise(findings: pl.DataFrame) -> pl.DataFrame:
         >>> summarise(f).rows()
         [('y', 'high', 1, None), ('z', 'high', 0, 'cannot check: no column'), ('x', 'low', 2, None)]
     """
+    findings = check_frame("findings", findings, ("check", "severity", "detail"))
     order = pl.col("severity").replace_strict(SEVERITY_ORDER, default=9, return_dtype=pl.Int64)
     unable = pl.col("detail").fill_null("").str.starts_with(CANNOT_CHECK)
     return (findings.group_by("check", "severity")

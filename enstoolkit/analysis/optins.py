@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from ..errors import ValidationError
+from ..validate import check_frame
 from .answers import is_no, is_pending, is_yes
 
 __all__ = ["by_acquisition", "by_country", "cohorts", "monthly_trend", "optin_rates"]
@@ -33,6 +34,7 @@ def optin_rates(ens: pl.DataFrame, questions: Iterable[str]) -> pl.DataFrame:
         >>> optin_rates(df, ["Marketing Optin"]).row(0)
         ('Marketing Optin', 5, 3, 2, 1, 1, 0.4, 0.6667)
     """
+    ens = check_frame("ens", ens)
     rows = []
     for q in questions:
         counts = ens.select(is_yes(ens, q).sum().alias("y"), is_no(ens, q).sum().alias("n"),
@@ -57,6 +59,7 @@ def monthly_trend(ens: pl.DataFrame, questions: Iterable[str]) -> pl.DataFrame:
         >>> monthly_trend(df, ["Q"]).rows()
         [('Q', datetime.date(2026, 1, 1), 1, 1), ('Q', datetime.date(2026, 2, 1), 1, 0)]
     """
+    ens = check_frame("ens", ens)
     parts = []
     for q in questions:
         date = f"{q} Date"
@@ -84,6 +87,7 @@ def by_country(ens: pl.DataFrame, question: str, *, country: str = "Country") ->
         >>> by_country(df, "Q").rows()
         [('GB', 2, 1, 0.5), ('IE', 1, 0, 0.0)]
     """
+    ens = check_frame("ens", ens)
     return (ens.group_by(pl.col(country).fill_null("(none)").alias("country"))
             .agg(pl.len().cast(pl.Int64).alias("supporters"),
                  is_yes(ens, question).sum().cast(pl.Int64).alias("opted_in"))
@@ -111,6 +115,8 @@ def by_acquisition(ens: pl.DataFrame, transactions: pl.DataFrame, question: str,
         >>> by_acquisition(ens, tx, "Q").rows()
         [(10, 'Sign up', 2, 1, 0.5), (20, 'Petition', 1, 1, 1.0)]
     """
+    ens = check_frame("ens", ens)
+    transactions = check_frame("transactions", transactions)
     moments = []
     if "createdDate" in transactions.columns:
         moments.append(pl.col("createdDate").cast(pl.Datetime("ms", "UTC")))
@@ -159,6 +165,7 @@ def cohorts(ens: pl.DataFrame, question: str, *, created: str = "createdOn") -> 
         >>> cohorts(df, "Q").rows()
         [(datetime.date(2026, 1, 1), 3, 2, 1, 0.5)]
     """
+    ens = check_frame("ens", ens)
     date = f"{question} Date"
     later_out = is_no(ens, question) & ((pl.col(date) - pl.col(created)).dt.total_days() > 1).fill_null(False)
     joined = is_yes(ens, question) | later_out

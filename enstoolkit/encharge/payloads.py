@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -115,9 +116,13 @@ def person_payload(row: Mapping[str, Any], argument: str) -> dict[str, Any]:
         elif key == "email":
             value = check_email(f"{argument}['email']", value)
         elif key in ("id", "userId"):
-            value = str(value)
+            if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+                raise ValidationError(f"{argument}[{key!r}]", value, "an identifier (text or a whole number)")
+            value = str(value).strip()
         elif hasattr(value, "isoformat"):
             value = value.isoformat()
+        elif not isinstance(value, (str, int, float)) or (isinstance(value, float) and not math.isfinite(value)):
+            raise ValidationError(f"{argument}[{key!r}]", value, "a single value: text, a number, true/false or a date")
         out[key] = value
     if not any(out.get(k) for k in IDENTIFIER_KINDS):
         raise ValidationError(argument, dict(row), "a person with one of id, userId or email")

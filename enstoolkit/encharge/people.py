@@ -21,11 +21,11 @@ import polars as pl
 from ..erasures import ErasureLog
 from ..errors import APIError, AuthenticationError, NotFoundError, RateLimitExceeded, TransportError, ValidationError
 from ..frames import read_frame
-from ..people import IDENTIFIER_KINDS, identifiers
+from ..people import IDENTIFIER_KINDS, identifiers, listed, listed_emails
 from ..people import records as people_records
 from ..schemas import Outcome, StatusSource
 from ..schemas.results import PERSON_RESULT
-from ..validate import check_choice, check_email, check_id, check_int
+from ..validate import check_choice, check_id, check_int
 from .core import EnchargeCore
 from .payloads import check_names, check_tags, people_frame, person_payload, single_identifier
 
@@ -62,12 +62,11 @@ def _keyword_identifiers(emails: Iterable[str] | None, ids: Iterable[str] | None
     for kind, values in (("email", emails), ("id", ids), ("userId", user_ids)):
         if values is None:
             continue
-        if isinstance(values, (str, int)):
-            raise ValidationError(_KEYWORD[kind], values, f"a list ({_KEYWORD[kind]}=[...]), not a single value")
-        for value in values:
-            if kind == "email":
-                out.append((kind, check_email("emails", value)))
-            elif value is None or isinstance(value, bool) or not str(value).strip():
+        if kind == "email":
+            out += [(kind, e) for e in listed_emails(values, argument="emails")]
+            continue
+        for value in listed(values, argument=_KEYWORD[kind]):
+            if value is None or isinstance(value, bool) or not str(value).strip():
                 raise ValidationError(_KEYWORD[kind], value, "non-empty identifiers")
             else:
                 out.append((kind, str(value).strip()))

@@ -19,6 +19,7 @@ import polars as pl
 from ..errors import APIError, ValidationError
 from ..frames import empty_frame, read_frame
 from ..http import json_or_none
+from ..people import listed, listed_emails
 from ..schemas import ens as schema
 from ..validate import check_email, check_id, check_int
 from .core import ENSCore
@@ -137,11 +138,11 @@ class SupporterMethods(ENSCore):
             ...     ens.get_supporters(ids=wanted, emails=["nobody@example.org"])["supporterId"].to_list() == wanted
             True
         """
-        if isinstance(ids, (str, int)) or isinstance(emails, str):
-            raise ValidationError("ids/emails", ids if isinstance(ids, (str, int)) else emails,
-                                  "lists (ids=[...], emails=[...]), not a single value")
-        lookups: list[tuple[str, Any]] = [("id", check_id("ids", i)) for i in (ids or [])]
-        lookups += [("email", check_email("emails", e)) for e in (emails or [])]
+        lookups: list[tuple[str, Any]] = []
+        if ids is not None:
+            lookups += [("id", check_id("ids", i)) for i in listed(ids, argument="ids")]
+        if emails is not None:
+            lookups += [("email", e) for e in listed_emails(emails, argument="emails")]
         workers = check_int("concurrency", concurrency, 1, 32)
         columns = self.supporter_schema(questions=questions, memberships=memberships)
         if not lookups:

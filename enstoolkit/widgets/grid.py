@@ -102,6 +102,8 @@ def display_frame(frame: pl.DataFrame) -> pl.DataFrame:
         >>> display_frame(df).rows()
         [('a, b', '2026-01-02'), (None, None)]
     """
+    if not isinstance(frame, pl.DataFrame):
+        raise ValidationError("frame", type(frame).__name__, "a polars DataFrame")
     return frame.select([pl.col(n) if _kept(t) else _as_text(n, t).alias(n) for n, t in frame.schema.items()])
 
 

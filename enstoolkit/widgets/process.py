@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import ipywidgets as w
 import polars as pl
 
 from ..actions import PAGE_KINDS, PageForm, auto_mapping, page_form, preview_process, process_rows
 from ..ens import ENSClient
 from ..errors import ValidationError
+from ..people import frame as rows_frame
 from ._base import STYLE, Budget, ExportBar, Panel, ResumeBar
 from .grid import Grid
 
@@ -36,7 +39,7 @@ class ProcessPanel(Panel):
         'done'
     """
 
-    def __init__(self, ens: ENSClient | None = None, batch: pl.DataFrame | None = None) -> None:
+    def __init__(self, ens: ENSClient | None = None, batch: Any = None) -> None:
         super().__init__()
         if ens is None:
             from ..connect import connect
@@ -127,9 +130,12 @@ class ProcessPanel(Panel):
         self._layout()
         self.show(f"Page #{self.form.page_id}: {self.form.name} ({self.form.status}).")
 
-    def set_batch(self, frame: pl.DataFrame | None) -> None:
-        """Use these rows for a batch (e.g. a search selection); columns are mapped to fields."""
-        self.batch = frame if frame is not None else pl.DataFrame()
+    def set_batch(self, frame: Any) -> None:
+        """Use these rows for a batch (e.g. a search selection); columns are mapped to fields.
+
+        A frame, or rows as :func:`enstoolkit.people.frame` takes them (dicts, emails).
+        """
+        self.batch = rows_frame(frame, argument="batch") if frame is not None else pl.DataFrame()
         self._layout()
         self._invalidate()
 

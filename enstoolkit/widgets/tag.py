@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import ipywidgets as w
 import polars as pl
 
@@ -31,7 +33,7 @@ class TagPanel(Panel):
         'skip: not in Encharge'
     """
 
-    def __init__(self, encharge: EnchargeClient | None = None, people: pl.DataFrame | None = None) -> None:
+    def __init__(self, encharge: EnchargeClient | None = None, people: Any = None) -> None:
         super().__init__()
         if encharge is None:
             from ..connect import connect
@@ -72,13 +74,18 @@ class TagPanel(Panel):
         self._run(None, self._load_tags, "Loading tags...")
         self.set_people(people)
 
-    def set_people(self, people: pl.DataFrame | None) -> None:
-        """Act on these people (a frame with an email column), e.g. a search selection."""
-        if people is None or people.height == 0:
+    def set_people(self, people: Any) -> None:
+        """Act on these people, e.g. a search selection: any shape :func:`enstoolkit.people.emails` takes.
+
+        A frame with an email column, a Series or list of emails, dicts with an email, or
+        pasted text; anything else raises :class:`ValidationError` naming ``people``.
+        """
+        found = [] if people is None else people_emails(people)
+        if not found:
             self.people = pl.DataFrame({"email": []}, schema={"email": pl.String})
             self.source.value = "<i>No people selected: select rows in Search, or paste emails.</i>"
         else:
-            self.people = pl.DataFrame({"email": people_emails(people)}, schema={"email": pl.String})
+            self.people = pl.DataFrame({"email": found}, schema={"email": pl.String})
             self.source.value = f"<b>{self.people.height:,}</b> people from the selection"
         self._invalidate()
 
