@@ -15,7 +15,7 @@ import datetime as dt
 import io
 from typing import Any
 
-from .data import EXPORT_GROUPS, FIELD_NAMES, QUESTIONS, SupporterRecord
+from .data import EXPORT_GROUPS, FIELD_NAMES, QUESTIONS, SupporterRecord, make_transactions
 from .ens_state import ENSState
 
 __all__ = ["TRANSACTION_COLUMNS", "export_csv", "export_transactions_csv", "in_query"]
@@ -42,7 +42,10 @@ def export_transactions_csv(state: ENSState, query: str) -> bytes:
         rec = state.records[sid]
         if not in_query(rec, query):
             continue
-        for tx in state.transactions(rec):
+        # made afresh (deterministically) unless already held: an export does not keep every history in memory
+        history = rec.transactions if rec.transactions is not None else make_transactions(
+            rec, state.seed, state.pages, state.clock.start)
+        for tx in history:
             day, month, year = str(tx["createdOn"]).split("/")
             row = {**tx, "supporterId": sid, "createdOn": f"{year}-{month}-{day}"}
             writer.writerow(["" if row.get(c) is None else row.get(c) for c in TRANSACTION_COLUMNS])
