@@ -4,7 +4,8 @@
   write drops it, so the next page request sees the write and the order stays the same across pages.
 - The synthetic account's defect rates do not depend on its size.
 - ``enstoolkit audit`` runs both notebooks against one sandbox that it starts itself.
-- Encharge pages become frames as they arrive, with the columns one frame of every record would have.
+- Encharge pages are typed into frames in batches while paging, with the columns one frame of every
+  record would have.
 """
 
 from __future__ import annotations
@@ -95,19 +96,25 @@ def test_encharge_orders_are_kept_per_sort_and_direction(encharge_app: tuple[Enc
     assert app.orders.builds == 3
 
 
-def test_list_people_pages_become_frames_with_the_columns_of_one_frame(
-        encharge_app: tuple[EnchargeApp, EnchargeClient]) -> None:
-    app, client = encharge_app
-    late = [p for p in app.state.people.values() if not p["archived"]][-5]
-    client.upsert_people([{"id": late["id"], "favouriteColour": "green"}])  # a custom field on a late page only
-    listed = client.list_people(limit=90)
-    raw = [p for offset in range(0, 2000, 1000) for p in client.request(
-        "GET", "/people/all", params={"limit": 1000, "offset": offset})["people"]]
+def test_list_people_types_pages_in_batches_with_the_columns_of_one_frame() -> None:
+    with Sandbox(supporters=7_000, seed=3) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as client:
+        late = [p for p in sb.encharge.people.values() if not p["archived"]][-5]
+        client.upsert_people([{"id": late["id"], "favouriteColour": "green"}])  # a custom field in the last batch
+        listed = client.list_people(limit=250)
+        raw = [p for offset in range(0, 8_000, 1_000) for p in client.request(
+            "GET", "/people/all", params={"limit": 1_000, "offset": offset})["people"]]
     whole = people_frame(raw)
+    assert whole.height > 6_000  # more than one batch of 5,000
     assert listed.columns == whole.columns and listed.columns[-1] == "favouriteColour"
     assert listed.equals(whole)
     assert listed.filter(pl.col("favouriteColour") == "green").get_column("id").to_list() == [late["id"]]
+
+
+def test_list_people_stops_at_max_people(encharge_app: tuple[EnchargeApp, EnchargeClient]) -> None:
+    _, client = encharge_app
+    raw = client.request("GET", "/people/all", params={"limit": 1_000})["people"]
     assert client.list_people(limit=90, max_people=200).equals(people_frame(raw[:200]))
+    assert client.list_people(limit=90, max_people=180).height == 180
 
 
 def test_ens_query_pages_see_writes_and_keep_their_order() -> None:

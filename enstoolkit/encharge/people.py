@@ -34,6 +34,7 @@ from .payloads import check_names, check_tags, people_frame, person_payload, sin
 __all__ = ["PeopleMethods"]
 
 _KEYWORD = {"email": "emails", "id": "ids", "userId": "user_ids"}
+_FRAME_EVERY = 5_000  # people typed into a frame at a time while paging (bounds the decoded objects held)
 
 
 def _bar(progress: bool | None, total: int | None, desc: str, *, threshold: int) -> Any:
@@ -232,7 +233,8 @@ class PeopleMethods(EnchargeCore):
             params["ignoreAnonymous"] = "true" if ignore_anonymous else "false"
         cap = None if max_people is None else check_int("max_people", max_people, 1, None)
         workers = check_int("concurrency", concurrency, 1, 32)
-        pages: list[pl.DataFrame] = []
+        frames: list[pl.DataFrame] = []
+        pending: list[dict[str, Any]] = []  # decoded people not yet in a frame: a few pages' worth at most
         count = 0
         bar = _bar(progress, None, desc, threshold=0) if progress else None
 
@@ -253,9 +255,11 @@ class PeopleMethods(EnchargeCore):
                 done = len(page) < size or (cap is not None and count + len(page) >= cap)
                 if cap is not None:
                     page = page[:cap - count]
-                # each page becomes a frame as it comes: a page's decoded objects never outlive it
-                pages.append(people_frame(page))
+                pending.extend(page)
                 count += len(page)
+                if len(pending) >= _FRAME_EVERY or done:
+                    frames.append(people_frame(pending))  # typed in batches: the decoded objects do not pile up
+                    pending = []
                 if bar is not None:
                     bar.update(len(page))
                 window = min(workers, window * 2)
@@ -265,7 +269,7 @@ class PeopleMethods(EnchargeCore):
         if bar is not None:
             bar.close()
         # columns in order of first appearance, as one frame of every record would have them
-        return pl.concat(pages, how="diagonal")
+        return pl.concat(frames, how="diagonal")
 
     def list_people(self, *, limit: int = 100, attributes: Iterable[str] | None = None, sort: str | None = None,
                     order: str | None = None, ignore_anonymous: bool | None = None, max_people: int | None = None,
