@@ -530,6 +530,10 @@ def _answer_questions(rng: random.Random, rec: SupporterRecord, now: dt.datetime
         rec.questions[q.question_id] = (response, when)
 
 
+#: How many transactions after the first a supporter has (0 to 4), as cumulative weights.
+_EXTRA_TRANSACTIONS = list(itertools.accumulate((0.45, 0.25, 0.15, 0.1, 0.05)))
+
+
 def make_transactions(
     rec: SupporterRecord, seed: int, pages: dict[int, Page], now: dt.datetime
 ) -> list[dict[str, Any]]:
@@ -544,9 +548,9 @@ def make_transactions(
         >>> make_transactions(rec, 0, pages, DEFAULT_NOW)[0]["campaignId"] == 10_000 + rec.source_page
         True
     """
-    rng = random.Random(seed * 1_000_003 + rec.supporter_id)
+    rng = _Random(seed * 1_000_003 + rec.supporter_id)
     txs = [transaction_for(pages[rec.source_page], rec.created, rng, 7_000_000 + rec.supporter_id * 10)]
-    extra = rng.choices((0, 1, 2, 3, 4), (0.45, 0.25, 0.15, 0.1, 0.05))[0]
+    extra = rng.choices((0, 1, 2, 3, 4), cum_weights=_EXTRA_TRANSACTIONS)[0]
     later = [110, 111, 120, 130, 130, 131]
     span = (now - rec.created).total_seconds()
     for n in range(extra):
