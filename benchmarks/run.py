@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """enstoolkit benchmark: the public client methods and the ``enstoolkit audit`` command, against the naive ways.
 
-    .venv/bin/python benchmarks/run.py                 # everything (10-15 minutes on 2 cores)
+    .venv/bin/python benchmarks/run.py                 # everything (about 5 minutes on 2 cores)
     .venv/bin/python benchmarks/run.py --skip-million  # without the 1,000,000-supporter audit
-    .venv/bin/python benchmarks/run.py --quick         # smaller sizes, one repeat: a few minutes
+    .venv/bin/python benchmarks/run.py --quick         # smaller sizes, one repeat: under 2 minutes
 
 Each section times what analysts call (``ENSClient.export_supporters``, ``query_supporters``,
 ``get_supporters``, ``EnchargeClient.list_people`` and the ``enstoolkit audit`` command) beside
