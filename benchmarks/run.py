@@ -1,26 +1,36 @@
 #!/usr/bin/env python3
-"""enstoolkit benchmark: request economy and speed, side by side, against the sandbox.
+"""enstoolkit benchmark: the public client methods and the ``enstoolkit audit`` command, against the naive ways.
 
     .venv/bin/python benchmarks/run.py                 # everything (about 5 minutes on 2 cores)
-    .venv/bin/python benchmarks/run.py --skip-million  # without the 1,000,000-supporter memory run
+    .venv/bin/python benchmarks/run.py --skip-million  # without the 1,000,000-supporter audit
+    .venv/bin/python benchmarks/run.py --quick         # smaller sizes, one repeat: under 2 minutes
 
-The sandbox runs in its own process with a simulated round trip (``--latency``, default
-25 ms) and no hourly limit. Each section compares enstoolkit with the way analysts do it by
-hand (a plain sequential loop with ``requests``) and with the floor (the latency that
-cannot be avoided, or decoding alone). Times are wall-clock seconds, best of the repeats.
+Each section times what analysts call (``ENSClient.export_supporters``, ``query_supporters``,
+``get_supporters``, ``EnchargeClient.list_people`` and the ``enstoolkit audit`` command) beside
+the way it is done by hand (a sequential loop with plain ``httpx``, rows made into a frame with
+``pandas.json_normalize``) and beside the floor (the latency that cannot be avoided). The sandbox
+runs in its own process with a simulated round trip (``--latency``, default 25 ms) and no hourly
+limit, so its work is not counted as the client's. The audit command runs as users run it
+(``enstoolkit audit --sandbox``: its own sandbox, no simulated latency); its time is the wall
+clock, its memory the peak of the whole process tree (the command, its sandbox and the notebook
+kernels, sampled every 50 ms) and the largest single process. Times are wall-clock seconds,
+best of the repeats.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import datetime as dt
 import os
 import platform
 import resource
 import subprocess
 import sys
+import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +38,7 @@ import httpx
 import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
-ALL_COUNTRIES = "country:GB||US||IE||CA||AU||DE||FR||NL||NZ"
+TODAY = dt.date(2026, 10, 1)  # the sandbox's clock starts here
 
 
 class CountingTransport(httpx.HTTPTransport):
@@ -43,17 +53,23 @@ class CountingTransport(httpx.HTTPTransport):
         return super().handle_request(request)
 
 
-def start_sandbox(supporters: int, latency: float) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    """The sandbox in its own process (so that its work is not counted as the client's)."""
+@contextmanager
+def sandbox(supporters: int, latency: float) -> Iterator[dict[str, str]]:
+    """``enstoolkit sandbox`` in its own process; yields its URLs and keys."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "enstoolkit.cli", "sandbox", "--supporters", str(supporters), "--latency", str(latency),
          "--hourly-limit", "100000000"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    lines = [proc.stdout.readline() for _ in range(5)]
-    info = {"ens_url": lines[1].split(":", 1)[1].strip(), "ens_key": lines[2].split(":", 1)[1].strip(),
-            "encharge_url": lines[3].split(":", 1)[1].strip(), "encharge_key": lines[4].split(":", 1)[1].strip()}
-    return proc, info
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(5)]
+        if not lines[4]:
+            raise SystemExit("the sandbox did not start:\n" + "".join(lines))
+        values = [line.split(":", 1)[1].strip() for line in lines[1:5]]
+        yield dict(zip(("ens_url", "ens_key", "encharge_url", "encharge_key"), values, strict=True))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=120)
 
 
 def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
@@ -71,183 +87,269 @@ def ens_client(info: dict[str, str], transport: httpx.BaseTransport | None = Non
     return ENSClient(info["ens_key"], info["ens_url"], transport=transport, hourly_limit=100_000_000)
 
 
-def plain_token(info: dict[str, str]) -> tuple[Any, str]:
-    import requests
+def encharge_client(info: dict[str, str], transport: httpx.BaseTransport | None = None) -> Any:
+    from enstoolkit import EnchargeClient
 
-    session = requests.Session()
-    token = session.post(info["ens_url"] + "/authenticate", data=info["ens_key"],
-                         headers={"Content-Type": "application/json"}).json()["ens-auth-token"]
-    return session, token
+    return EnchargeClient(info["encharge_key"], info["encharge_url"], transport=transport)
 
 
-# -- 1. whole-file audit ------------------------------------------------------------------------
+def plain_ens(info: dict[str, str]) -> tuple[httpx.Client, dict[str, str]]:
+    """What an analyst writes by hand: one httpx client, a session token, requests one after another."""
+    client = httpx.Client(timeout=60)
+    token = client.post(info["ens_url"] + "/authenticate", content=info["ens_key"],
+                        headers={"Content-Type": "application/json"}).json()["ens-auth-token"]
+    return client, {"ens-auth-token": token}
 
 
-def whole_file(info: dict[str, str], supporters: int, latency: float) -> list[dict[str, Any]]:
+def plain_query_loop(info: dict[str, str], params: dict[str, Any], *, frame: bool = True) -> Any:
+    """Page GET /supporter/query one page after another, then ``pandas.json_normalize`` the rows (or not)."""
+    import pandas as pd
+
+    client, headers = plain_ens(info)
+    rows: list[dict[str, Any]] = []
+    start = 1
+    try:
+        while True:
+            body = client.get(info["ens_url"] + "/supporter/query", headers=headers,
+                              params={**params, "rows": 100, "start": start}).json()
+            rows.extend(body["data"])
+            start += len(body["data"])
+            if len(body["data"]) < 100 or len(rows) >= body["pagination"]["total"]:
+                return pd.json_normalize(rows) if frame else rows
+    finally:
+        client.close()
+
+
+def ratio(slow: float, fast: float) -> str:
+    return f"{slow / fast:.1f}x" if fast > 0 else "-"
+
+
+# -- 1. the audit command, end to end ----------------------------------------------------------
+
+
+def tree_rss(pid: int) -> tuple[int, int]:
+    """(sum, largest) resident memory of a process and all its descendants, in bytes."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0, 0
+    sizes = []
+    for proc in procs:
+        try:
+            sizes.append(proc.memory_info().rss)
+        except psutil.Error:
+            continue
+    return sum(sizes), max(sizes, default=0)
+
+
+def audit_command(supporters: int, timeout: float) -> dict[str, Any]:
+    """``enstoolkit audit --sandbox`` as a user runs it: wall time, peak memory of the process tree."""
+    with tempfile.TemporaryDirectory(prefix="enstoolkit-bench-") as out:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ENS_", "ENCHARGE_"))}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "enstoolkit.cli", "audit", "--sandbox", "--supporters",
+                                 str(supporters), "--out", out, "--timeout", str(int(timeout))],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        peak_tree, peak_one = 0, 0
+        stop = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak_tree, peak_one
+            while not stop.is_set():
+                total, largest = tree_rss(proc.pid)
+                peak_tree, peak_one = max(peak_tree, total), max(peak_one, largest)
+                stop.wait(0.05)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+        finally:
+            stop.set()
+            sampler.join()
+            if proc.poll() is None:
+                proc.kill()
+        seconds = time.perf_counter() - started
+        maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # the largest child waited for
+        if proc.returncode != 0:
+            raise SystemExit(f"enstoolkit audit --supporters {supporters} failed:\n{output[-3000:]}")
+        steps = [line.strip() for line in output.splitlines() if " ready in " in line or ": ok in " in line]
+        return {"supporters": supporters, "seconds": seconds, "peak_tree_mb": peak_tree / 2**20,
+                "peak_process_mb": max(peak_one, maxrss) / 2**20, "steps": steps}
+
+
+def audit_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    base = results[0]
+    rows = []
+    for result in results:
+        growth = ""
+        if result is not base:
+            growth = (f"; {ratio(result['seconds'], base['seconds'])} the time of {base['supporters']:,} for "
+                      f"{result['supporters'] / base['supporters']:.0f}x the supporters")
+        rows.append({"method": f"enstoolkit audit --sandbox, {result['supporters']:,} supporters", "requests": None,
+                     "seconds": result["seconds"],
+                     "note": f"peak memory {result['peak_tree_mb']:,.0f} MB (all processes), largest process "
+                             f"{result['peak_process_mb']:,.0f} MB{growth}"})
+    return rows
+
+
+# -- 2. the whole file ----------------------------------------------------------------------------
+
+
+def whole_file(info: dict[str, str], supporters: int, repeat: int) -> list[dict[str, Any]]:
     from enstoolkit.analysis import run_audit
 
     transport = CountingTransport()
     ens = ens_client(info, transport)
 
-    def audit() -> int:
+    def export_and_audit() -> tuple[int, int]:
         frame = ens.export_supporters("All supporters", poll_interval=0.2)
-        findings = run_audit(frame, today=dt_today())
-        return frame.height + 0 * findings.height
+        return frame.height, run_audit(frame, today=TODAY).height
 
-    t_export, rows = timed(audit)
+    t_export, (rows, findings) = timed(export_and_audit)
     export_requests = transport.count
-
-    paging_transport = CountingTransport()
-    pager = ens_client(info, paging_transport)
-    t_paging, paged = timed(lambda: pager.query_supporters("search", filter=ALL_COUNTRIES, rows=100,
-                                                           progress=False))
-    session, token = plain_token(info)
+    pager_transport = CountingTransport()
+    pager = ens_client(info, pager_transport)
+    every_country = {"country": ["GB", "US", "IE", "CA", "AU", "DE", "FR", "NL", "NZ"]}
+    t_paging, paged = timed(lambda: pager.query_supporters("search", filter=every_country, progress=False))
+    t_loop, naive = timed(lambda: plain_query_loop(info, {"type": "search",
+                                                          "filter": "country:" + "||".join(every_country["country"])}))
+    client, headers = plain_ens(info)
     ids = paged.get_column("supporterId").head(200).to_list()
 
     def one_by_one() -> None:
         for sid in ids:
-            session.get(f"{info['ens_url']}/supporter/{sid}", headers={"ens-auth-token": token}).json()
+            client.get(f"{info['ens_url']}/supporter/{sid}", headers=headers).json()
 
     t_sample, _ = timed(one_by_one)
+    client.close()
     per_get = t_sample / len(ids)
-    hours_limit = supporters / 5000
+    pages = -(-supporters // 100)
     return [
-        {"method": "enstoolkit: export job + audit", "requests": export_requests, "seconds": t_export,
-         "note": f"{rows:,} rows"},
-        {"method": "paging the query endpoint (12 at a time)", "requests": paging_transport.count,
-         "seconds": t_paging, "note": f"{paged.height:,} rows, {-(-supporters // 100):,} pages"},
-        {"method": "one GET per supporter (from 200 timed)", "requests": supporters,
-         "seconds": per_get * supporters,
-         "note": f"{per_get * 1000:.1f} ms each; {hours_limit:.0f} h under the 5,000/hour limit"},
+        {"method": "enstoolkit export_supporters + run_audit", "requests": export_requests, "seconds": t_export,
+         "note": f"{rows:,} rows, {findings:,} findings; {ratio(t_loop, t_export)} faster than the loop"},
+        {"method": "enstoolkit query_supporters (12 pages at a time)", "requests": pager_transport.count,
+         "seconds": t_paging, "note": f"{paged.height:,} rows; {ratio(t_loop, t_paging)} faster than the loop"},
+        {"method": "httpx loop over the query pages + pandas.json_normalize", "requests": pages + 1,
+         "seconds": t_loop, "note": f"{len(naive):,} rows"},
+        {"method": "one GET per supporter (from 200 timed)", "requests": supporters, "seconds": per_get * supporters,
+         "note": f"{per_get * 1000:.1f} ms each; {supporters / 5000:.0f} h under the 5,000/hour limit"},
     ]
 
 
-def dt_today() -> Any:
-    import datetime as dt
-
-    return dt.date(2026, 10, 1)
+# -- 3. paging ~10,000 query rows -------------------------------------------------------------------
 
 
-# -- 2. paging 10,000 rows ------------------------------------------------------------------------
-
-
-def paging(info: dict[str, str], latency: float, concurrency: int = 12) -> list[dict[str, Any]]:
+def paging(info: dict[str, str], latency: float, repeat: int, concurrency: int = 12) -> list[dict[str, Any]]:
     transport = CountingTransport()
     ens = ens_client(info, transport)
-    filt = "country:IE||NZ"
     ens.get_fields()  # the filter is checked against the account's fields once per client
-
-    t_ours, frame = timed(lambda: ens.query_supporters("search", filter=filt, rows=100, progress=False,
-                                                       concurrency=concurrency), repeat=3)
+    transport.count = 0
+    t_ours, frame = timed(lambda: ens.query_supporters("search", filter={"country": ["IE", "NZ"]}, progress=False,
+                                                       concurrency=concurrency), repeat=repeat)
     pages = -(-frame.height // 100)
-    session, token = plain_token(info)
-
-    def loop() -> int:
-        rows, start = [], 1
-        while True:
-            body = session.get(f"{info['ens_url']}/supporter/query", headers={"ens-auth-token": token},
-                               params={"type": "search", "filter": filt, "rows": 100, "start": start}).json()
-            rows.extend(body["data"])
-            start += len(body["data"])
-            if len(body["data"]) < 100 or len(rows) >= body["pagination"]["total"]:
-                return len(rows)
-
-    t_loop, n = timed(loop)
-    floor = pages * latency / concurrency
+    query = {"type": "search", "filter": "country:IE||NZ"}
+    t_loop, naive = timed(lambda: plain_query_loop(info, query))
+    t_bare, bare = timed(lambda: plain_query_loop(info, query, frame=False))
+    floor = latency + (pages - 1) * latency / concurrency
     return [
-        {"method": f"enstoolkit (pages {concurrency} at a time)", "requests": pages, "seconds": t_ours,
-         "note": f"{frame.height:,} rows; {t_loop / t_ours:.1f}x faster than the loop, "
-                 f"{t_ours / floor:.2f}x the floor"},
-        {"method": "sequential loop with requests", "requests": pages, "seconds": t_loop, "note": f"{n:,} rows"},
-        {"method": f"latency floor (pages x latency / {concurrency})", "requests": pages, "seconds": floor, "note": ""},
+        {"method": f"enstoolkit query_supporters ({concurrency} at a time)", "requests": pages, "seconds": t_ours,
+         "note": f"{frame.height:,} rows; {ratio(t_loop, t_ours)} faster than the loop with a frame, "
+                 f"{ratio(t_bare, t_ours)} than the bare loop; {t_ours / floor:.2f}x the floor"},
+        {"method": "httpx loop + pandas.json_normalize", "requests": pages, "seconds": t_loop,
+         "note": f"{len(naive):,} rows"},
+        {"method": "httpx loop alone (rows as dicts, no frame)", "requests": pages, "seconds": t_bare,
+         "note": f"{len(bare):,} rows"},
+        {"method": f"latency floor (first page, then pages x latency / {concurrency})", "requests": pages,
+         "seconds": floor, "note": ""},
     ]
 
 
-# -- 3. looking up 2,000 emails ---------------------------------------------------------------------
+# -- 4. looking up 2,000 emails -----------------------------------------------------------------------
 
 
-def lookups(info: dict[str, str], emails: list[str], latency: float, concurrency: int = 16) -> list[dict[str, Any]]:
+def lookups(info: dict[str, str], latency: float, repeat: int, count: int,
+            concurrency: int = 16) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    from enstoolkit.validate import is_valid_email
+
     ens = ens_client(info)
-    ens.get_fields()
+    frame = ens.query_supporters("search", filter={"country": "GB"}, progress=False)
+    emails = [e for e in frame.get_column("emailAddress").str.strip_chars().str.to_lowercase().unique(
+        maintain_order=True).to_list() if is_valid_email(e)][:count]
     t_ours, found = timed(lambda: ens.get_supporters(emails=emails, concurrency=concurrency, progress=False),
-                          repeat=2)
-    session, token = plain_token(info)
+                          repeat=repeat)
+    client, headers = plain_ens(info)
 
-    def loop() -> int:
-        hits = 0
+    def loop() -> Any:
+        rows = []
         for email in emails:
-            r = session.get(f"{info['ens_url']}/supporter", params={"email": email},
-                            headers={"ens-auth-token": token})
-            hits += r.status_code == 200
-        return hits
+            response = client.get(f"{info['ens_url']}/supporter", params={"email": email}, headers=headers)
+            if response.status_code == 200:
+                rows.append(response.json())
+        return pd.json_normalize(rows)
 
     t_loop, hits = timed(loop)
+    client.close()
     floor = len(emails) * latency / concurrency
     return [
         {"method": f"enstoolkit get_supporters ({concurrency} at a time)", "requests": len(emails), "seconds": t_ours,
-         "note": f"{found.height:,} found; {t_loop / t_ours:.1f}x faster than the loop, "
+         "note": f"{found.height:,} found; {ratio(t_loop, t_ours)} faster than the loop, "
                  f"{t_ours / floor:.2f}x the floor"},
-        {"method": "sequential loop with requests", "requests": len(emails), "seconds": t_loop,
-         "note": f"{hits:,} found"},
+        {"method": "httpx loop + pandas.json_normalize", "requests": len(emails), "seconds": t_loop,
+         "note": f"{len(hits):,} found"},
         {"method": f"latency floor (lookups x latency / {concurrency})", "requests": len(emails), "seconds": floor,
          "note": ""},
     ]
 
 
-# -- 4. building a frame from 100,000 supporter records ------------------------------------------------
+# -- 5. Encharge people at two sizes --------------------------------------------------------------------
 
 
-def frames(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def encharge_people(info: dict[str, str], latency: float, repeat: int, concurrency: int = 4) -> dict[str, Any]:
     import pandas as pd
 
-    from enstoolkit.frames import read_json_records
+    transport = CountingTransport()
+    enc = encharge_client(info, transport)
+    t_ours, people = timed(lambda: enc.list_people(progress=False, concurrency=concurrency), repeat=repeat)
+    requests = transport.count // repeat
 
-    content = json.dumps(records).encode()
-    schema = {"supporterId": pl.Int64(), "suppressed": pl.Boolean(),
-              **{k: pl.String() for k in records[0] if k not in ("supporterId", "suppressed")}}
-    t_ours, frame = timed(lambda: read_json_records(content, schema), repeat=3)
-    t_pandas, _ = timed(lambda: pd.json_normalize(json.loads(content)), repeat=3)
-    t_decode, _ = timed(lambda: json.loads(content), repeat=3)
-    mb = len(content) / 1e6
-    return [
-        {"method": "enstoolkit read_json_records (explicit schema)", "requests": None, "seconds": t_ours,
-         "note": f"{frame.height:,} rows x {frame.width} columns; {t_pandas / t_ours:.1f}x faster than "
-                 f"json_normalize, {t_ours / t_decode:.2f}x the decode floor"},
-        {"method": "json.loads + pandas.json_normalize", "requests": None, "seconds": t_pandas, "note": ""},
-        {"method": "decode only (json.loads)", "requests": None, "seconds": t_decode, "note": f"{mb:.0f} MB of JSON"},
-    ]
+    def loop() -> Any:
+        rows: list[dict[str, Any]] = []
+        with httpx.Client(timeout=60, headers={"X-Encharge-Token": info["encharge_key"]}) as client:
+            while True:
+                page = client.get(info["encharge_url"] + "/people/all",
+                                  params={"limit": 100, "offset": len(rows)}).json()["people"]
+                rows.extend(page)
+                if len(page) < 100:
+                    return pd.json_normalize(rows)
 
-
-# -- 5. peak memory of a 1,000,000-supporter audit ------------------------------------------------------
-
-
-def child_audit(url: str, key: str) -> None:
-    """Run in a separate process: export 1M supporters, audit them, report time and peak memory."""
-    from enstoolkit import ENSClient
-    from enstoolkit.analysis import run_audit
-
-    started = time.perf_counter()
-    ens = ENSClient(key, url, hourly_limit=100_000_000)
-    frame = ens.export_supporters("All supporters", poll_interval=0.5, timeout=1800)
-    findings = run_audit(frame, today=dt_today())
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"rows": frame.height, "findings": findings.height, "seconds": time.perf_counter() - started,
-                      "peak_mb": peak_mb, "requests": ens.requests_last_hour}))
+    t_loop, naive = timed(loop)
+    pages = people.height // 100 + 1
+    return {"people": people.height, "seconds": t_ours, "requests": requests, "loop": t_loop, "naive": len(naive),
+            "floor": latency + (pages - 1) * latency / concurrency, "pages": pages}
 
 
-def million(latency: float) -> list[dict[str, Any]]:
-    proc, info = start_sandbox(1_000_000, latency)
-    try:
-        done = subprocess.run([sys.executable, __file__, "--child-audit", info["ens_url"], info["ens_key"]],
-                              capture_output=True, text=True, timeout=3600)
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-    return [{"method": "enstoolkit: export job + audit, 1,000,000 supporters", "requests": None,
-             "seconds": result["seconds"],
-             "note": f"peak memory {result['peak_mb']:,.0f} MB; {result['rows']:,} rows; "
-                     f"{result['findings']:,} findings"}]
+def encharge_rows(results: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    rows = []
+    base = results[0][1]["seconds"] / results[0][1]["people"]
+    for supporters, r in results:
+        per = r["seconds"] / r["people"]
+        growth = "" if supporters == results[0][0] else f"; {per / base:.2f}x the cost per person of the smaller list"
+        rows.append({"method": f"enstoolkit list_people (4 pages in flight), {supporters:,} supporters",
+                     "requests": r["requests"], "seconds": r["seconds"],
+                     "note": f"{r['people']:,} people, {per * 1e6:.0f} µs each{growth}; "
+                             f"{ratio(r['loop'], r['seconds'])} faster than the loop, "
+                             f"{r['seconds'] / r['floor']:.2f}x the floor"})
+        rows.append({"method": f"httpx offset loop + pandas.json_normalize, {supporters:,} supporters",
+                     "requests": r["pages"], "seconds": r["loop"],
+                     "note": f"{r['naive']:,} people, {r['loop'] / max(r['naive'], 1) * 1e6:.0f} µs each"})
+    return rows
 
 
 # -- the table --------------------------------------------------------------------------------------------
@@ -282,46 +384,51 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description="enstoolkit benchmark")
     parser.add_argument("--latency", type=float, default=0.025, help="simulated round trip in seconds")
-    parser.add_argument("--supporters", type=int, default=100_000)
-    parser.add_argument("--skip-million", action="store_true", help="skip the 1,000,000-supporter memory run")
+    parser.add_argument("--supporters", type=int, default=100_000, help="size of the whole-file section")
+    parser.add_argument("--skip-million", action="store_true", help="leave out the 1,000,000-supporter audit")
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller sizes and one repeat (no 1,000,000 audit): the shape in a few minutes")
+    parser.add_argument("--audit-timeout", type=float, default=3600, help="seconds allowed for one audit run")
     parser.add_argument("--out", type=Path, help="also write the table (Markdown) to this file")
-    parser.add_argument("--child-audit", nargs=2, metavar=("URL", "KEY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child_audit:
-        child_audit(*args.child_audit)
-        return 0
-    print(f"starting the sandbox with {args.supporters:,} supporters and {args.latency * 1000:.0f} ms latency ...",
-          flush=True)
-    proc, info = start_sandbox(args.supporters, args.latency)
-    sections = []
-    try:
-        print("1/5 whole-file audit ...", flush=True)
-        sections.append((f"Whole-file audit, {args.supporters:,} supporters", whole_file(info, args.supporters,
-                                                                                     args.latency)))
-        print("2/5 paging 10,000 rows ...", flush=True)
-        sections.append(("Paging ~10,000 query rows", paging(info, args.latency)))
-        print("3/5 looking up 2,000 emails ...", flush=True)
-        ens = ens_client(info)
-        frame = ens.query_supporters("search", filter="country:GB", progress=False)
-        from enstoolkit._validate import is_valid_email
+    repeat = 1 if args.quick else 3
+    whole = 20_000 if args.quick else args.supporters
+    audit_sizes = [5_000, 20_000] if args.quick else [5_000, 100_000]
+    if not (args.quick or args.skip_million):
+        audit_sizes.append(1_000_000)
+    encharge_sizes = [5_000, 20_000] if args.quick else [5_000, 40_000]
+    sections: list[tuple[str, list[dict[str, Any]]]] = []
+    figures: list[str] = []
 
-        emails = [e for e in frame.get_column("emailAddress").str.strip_chars().str.to_lowercase().unique(
-            maintain_order=True).to_list() if is_valid_email(e)][:2000]
-        sections.append(("Looking up 2,000 emails", lookups(info, emails, args.latency)))
-        print("4/5 building a frame from 100,000 records ...", flush=True)
-        export = ens.export_supporters("All supporters")
-        records = (export.select("supporterId", "suppressed", *[c for c in export.columns if c not in (
-            "supporterId", "suppressed") and export.schema[c] == pl.String]).head(100_000).to_dicts())
-        sections.append(("Building a frame from 100,000 supporter records", frames(records)))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-    if not args.skip_million:
-        print("5/5 auditing 1,000,000 supporters (the sandbox takes a minute to build them) ...", flush=True)
-        sections.append(("Peak memory, audit of 1,000,000 supporters", million(args.latency)))
+    audits = []
+    for n in audit_sizes:
+        print(f"audit command, {n:,} supporters ...", flush=True)
+        audits.append(audit_command(n, args.audit_timeout))
+        figures.append(f"audit {n:,}: {audits[-1]['seconds']:.1f} s; " + "; ".join(audits[-1]["steps"]))
+        print("  " + figures[-1], flush=True)
+    sections.append(("The audit command, end to end", audit_rows(audits)))
+
+    print(f"sandbox with {whole:,} supporters and {args.latency * 1000:.0f} ms latency ...", flush=True)
+    with sandbox(whole, args.latency) as info:
+        print("whole file ...", flush=True)
+        sections.append((f"Whole file, {whole:,} supporters", whole_file(info, whole, repeat)))
+        print("paging the query rows of two countries (~10,000 of 100,000) ...", flush=True)
+        rows = paging(info, args.latency, repeat)
+        sections.append((f"Paging {rows[1]['note'].split()[0]} query rows", rows))  # ~10,000 at 100,000
+        count = 500 if args.quick else 2_000
+        print(f"looking up {count:,} emails ...", flush=True)
+        sections.append((f"Looking up {count:,} emails", lookups(info, args.latency, repeat, count)))
+
+    people = []
+    for n in encharge_sizes:
+        print(f"Encharge people, {n:,} supporters ...", flush=True)
+        with sandbox(n, args.latency) as info:
+            people.append((n, encharge_people(info, args.latency, repeat)))
+    sections.append(("Encharge people, cost per person at two sizes", encharge_rows(people)))
+
     text = table(sections)
-    header = f"Measured on {machine()}; simulated latency {args.latency * 1000:.0f} ms."
-    print("\n" + header + "\n\n" + text)
+    header = f"Measured on {machine()}; simulated latency {args.latency * 1000:.0f} ms (the audit command: none)."
+    print("\n" + header + "\n\n" + text + "\n\n" + "\n".join(figures))
     if args.out:
         args.out.write_text(header + "\n\n" + text + "\n")
     return 0

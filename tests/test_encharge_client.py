@@ -215,7 +215,7 @@ def test_list_people_pages_until_a_short_page(enc: EnchargeClient, recorder: Rec
     total = sandbox.encharge_people_count()
     assert df.height == total and df.get_column("id").is_unique().all()
     pages = total // 40 + 1
-    # pages go out in waves of up to 4: at most 3 requests beyond the short last page
+    # up to 4 pages in flight: at most 3 requests beyond the short last page
     assert pages <= len(recorder.calls("GET", "/people/all")) <= pages + 3
     newest = enc.list_people(sort="createdAt", order="desc", max_people=3)
     assert newest.height == 3 and newest.get_column("createdAt").is_sorted(descending=True)

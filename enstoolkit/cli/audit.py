@@ -1,5 +1,9 @@
 """``enstoolkit audit``: the audit and opt-in notebooks run headless, HTML reports and CSVs into a folder.
 
+Without credentials (or with ``--sandbox``) the command starts one sandbox itself and points both
+notebooks' kernels at it through the environment, as ``enstoolkit demo`` does: the synthetic account
+is generated once, and served from this process while the kernels work in theirs.
+
 Example:
     >>> import argparse
     >>> parser = argparse.ArgumentParser()
@@ -13,12 +17,17 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .common import CREDENTIALS
 
-__all__ = ["AUDIT_NOTEBOOKS", "register", "run_audit"]
+if TYPE_CHECKING:
+    from ..sandbox import Sandbox
+
+__all__ = ["AUDIT_NOTEBOOKS", "environment", "register", "run_audit", "run_notebooks", "shared_sandbox"]
 
 AUDIT_NOTEBOOKS = ("supporter_audit.ipynb", "optin_analysis.ipynb")
 
@@ -77,22 +86,76 @@ def notebook_parameters(args: argparse.Namespace) -> dict[str, object]:
     return parameters
 
 
-def run_audit(args: argparse.Namespace) -> int:
-    """``enstoolkit audit``: execute the audit notebooks headless; HTML and CSVs into ``--out``."""
-    import polars as pl
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables (for the kernels started meanwhile), and put the old values back after.
+
+    Example:
+        >>> with environment({"ENSTOOLKIT_EXAMPLE": "1"}):
+        ...     os.environ["ENSTOOLKIT_EXAMPLE"]
+        '1'
+        >>> "ENSTOOLKIT_EXAMPLE" in os.environ
+        False
+    """
+    old = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def shared_sandbox(args: argparse.Namespace) -> Iterator[Sandbox | None]:
+    """One sandbox for every notebook when no credentials are set: started here, handed over by environment.
+
+    Each kernel would otherwise generate the account again and serve it from its own process,
+    competing with the analysis for the interpreter. Yields ``None`` (and starts nothing) when
+    either API key is set: the notebooks then connect as they would on their own.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> args = build_parser().parse_args(["audit", "--supporters", "20"])
+        >>> with environment({"ENS_API_KEY": ""}), shared_sandbox(args) as sb:  # doctest: +ELLIPSIS
+        ...     os.environ["ENS_BASE_URL"] == sb.ens_url
+          sandbox: 20 synthetic supporters ready in ... s
+        True
+    """
+    if os.environ.get("ENS_API_KEY") or os.environ.get("ENCHARGE_API_KEY"):
+        yield None
+        return
+    from ..sandbox import Sandbox, Variant
+
+    try:
+        variant = Variant.of(args.variant)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    started = time.perf_counter()
+    sandbox = Sandbox(supporters=args.supporters, variant=variant).start()
+    print(f"  sandbox: {args.supporters:,} synthetic supporters ready in {time.perf_counter() - started:.0f} s",
+          flush=True)
+    try:
+        with environment(sandbox.environment()):
+            yield sandbox
+    finally:
+        sandbox.stop()
+
+
+def run_notebooks(out: Path, parameters: Mapping[str, object], *, timeout: int) -> list[str]:
+    """Execute the audit notebooks into ``out`` (HTML beside the CSVs they write); returns the ones that failed.
+
+    The kernels connect as :func:`enstoolkit.connect.connect` does: to the accounts or the sandbox the
+    environment names (see :func:`shared_sandbox`).
+    """
     from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
 
     from ..notebooks import execute, notebook_path
 
-    out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    if args.sandbox:
-        for name in CREDENTIALS:
-            os.environ.pop(name, None)
-    parameters = notebook_parameters(args)
-    using = "your accounts" if os.environ.get("ENS_API_KEY") and os.environ.get("ENCHARGE_API_KEY") else "the sandbox"
-    print(f"enstoolkit audit on {using}; reports go to {out}", flush=True)
     failed = []
     exporter = HTMLExporter()
     for name in AUDIT_NOTEBOOKS:
@@ -103,8 +166,7 @@ def run_audit(args: argparse.Namespace) -> int:
             continue
         started = time.perf_counter()
         try:
-            nb = execute(source, cwd=out, timeout=args.timeout, save=False,
-                         parameters={**parameters, "OUT_DIR": str(out)})
+            nb = execute(source, cwd=out, timeout=timeout, save=False, parameters={**parameters, "OUT_DIR": str(out)})
         except CellExecutionError as exc:
             first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             print(f"  {name}: FAILED: {first}", flush=True)
@@ -114,6 +176,23 @@ def run_audit(args: argparse.Namespace) -> int:
         target = out / name.replace(".ipynb", ".html")
         target.write_text(html, encoding="utf-8")
         print(f"  {name}: ok in {time.perf_counter() - started:.0f} s -> {target.name}", flush=True)
+    return failed
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    """``enstoolkit audit``: execute the audit notebooks headless; HTML and CSVs into ``--out``."""
+    import polars as pl
+
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if args.sandbox:
+        for name in CREDENTIALS:
+            os.environ.pop(name, None)
+    parameters = notebook_parameters(args)
+    using = "your accounts" if os.environ.get("ENS_API_KEY") and os.environ.get("ENCHARGE_API_KEY") else "the sandbox"
+    print(f"enstoolkit audit on {using}; reports go to {out}", flush=True)
+    with shared_sandbox(args):
+        failed = run_notebooks(out, parameters, timeout=args.timeout)
     summary = out / "audit_summary.csv"
     if summary.exists():
         print("\nAudit findings:")

@@ -13,7 +13,9 @@ Example:
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
@@ -32,6 +34,7 @@ from .payloads import check_names, check_tags, people_frame, person_payload, sin
 __all__ = ["PeopleMethods"]
 
 _KEYWORD = {"email": "emails", "id": "ids", "userId": "user_ids"}
+_FRAME_EVERY = 5_000  # people typed into a frame at a time while paging (bounds the decoded objects held)
 
 
 def _bar(progress: bool | None, total: int | None, desc: str, *, threshold: int) -> Any:
@@ -231,35 +234,52 @@ class PeopleMethods(EnchargeCore):
             params["ignoreAnonymous"] = "true" if ignore_anonymous else "false"
         cap = None if max_people is None else check_int("max_people", max_people, 1, None)
         workers = check_int("concurrency", concurrency, 1, 32)
-        people: list[dict[str, Any]] = []
+        frames: list[pl.DataFrame] = []
+        pending: list[dict[str, Any]] = []  # decoded people not yet in a frame: a few pages' worth at most
+        count = 0
         bar = _bar(progress, None, desc, threshold=0) if progress else None
 
         def fetch(offset: int) -> list[dict[str, Any]]:
             return _people_in(self.json("GET", path, params={**params, "offset": offset}), "people")
 
-        # No total is given: fetch pages in growing waves and stop at the first short page.
-        offset, wave, done = 0, 1, False
-        while not done:
-            offsets = [offset + k * size for k in range(wave)]
-            for page in self.concurrently(fetch, offsets, workers):
-                people.extend(page)
+        # No total is given: keep up to `workers` pages in flight (a sliding window, growing from one page, as
+        # most lists fit in a page or two), take them in order, and stop asking at the first short page.
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enstoolkit-pages")
+        in_flight: deque[Future[list[dict[str, Any]]]] = deque()
+        next_offset, window, done = 0, 1, False
+        try:
+            while not done:
+                while len(in_flight) < window:
+                    in_flight.append(pool.submit(fetch, next_offset))
+                    next_offset += size
+                page = in_flight.popleft().result()
+                done = len(page) < size or (cap is not None and count + len(page) >= cap)
+                if cap is not None:
+                    page = page[:cap - count]
+                pending.extend(page)
+                count += len(page)
+                if len(pending) >= _FRAME_EVERY or done:
+                    # typed in batches: the decoded objects do not pile up
+                    frames.append(people_frame(pending, asked=asked))
+                    pending = []
                 if bar is not None:
                     bar.update(len(page))
-                if len(page) < size or (cap is not None and len(people) >= cap):
-                    done = True
-                    break
-            offset += wave * size
-            wave = min(workers, wave * 2)  # start small: most lists fit in a page or two
+                window = min(workers, window * 2)
+        finally:
+            # pages still in flight lie past the end (or past max_people): not waited for
+            pool.shutdown(wait=False, cancel_futures=True)
         if bar is not None:
             bar.close()
-        return people_frame(people[:cap] if cap is not None else people, asked=asked)
+        # columns in order of first appearance, as one frame of every record would have them
+        return pl.concat(frames, how="diagonal")
 
     def list_people(self, *, limit: int = 100, attributes: Iterable[str] | None = None, sort: str | None = None,
                     order: str | None = None, ignore_anonymous: bool | None = None, max_people: int | None = None,
                     progress: bool | None = None, concurrency: int = 4) -> pl.DataFrame:
         """Everyone in the account (GET /people/all), paging by limit/offset until a short page.
 
-        Pages are fetched in growing waves of up to ``concurrency`` at a time.
+        Up to ``concurrency`` pages are in flight at a time (starting with one: most lists fit in a
+        page or two); at most ``concurrency - 1`` requests go past the short last page.
 
         Example:
             >>> from enstoolkit import EnchargeClient

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -320,6 +321,38 @@ _APPEALS = ("SPRING26", "RIVERS25", "EOY25", "WELCOME", "")
 _INVALID_EMAIL_FORMS = ("{u}@", "{u}.{d}", "{u}@@{d}", "{u}@{dn}", "{u} @{d}", "{u}@{d}.")
 
 
+class _Random(random.Random):
+    """``random.Random`` with quicker ``randint`` and ``choice``: the same values from the same seed, fewer calls.
+
+    Both draw exactly as the standard library's do (``_randbelow`` by rejection on
+    ``getrandbits``), so the synthetic account is the same; they skip ``randrange``'s
+    argument checks, which cost more than the draw when millions are made.
+
+    Example:
+        >>> a, b = random.Random(3), _Random(3)
+        >>> [a.randint(1, 999) for _ in range(5)] == [b.randint(1, 999) for _ in range(5)]
+        True
+        >>> a.choice("ABCDEFG") == b.choice("ABCDEFG")
+        True
+    """
+
+    def below(self, n: int) -> int:
+        """A whole number in ``[0, n)``, as ``random.Random._randbelow`` draws it."""
+        bits = n.bit_length()
+        r = self.getrandbits(bits)
+        while r >= n:
+            r = self.getrandbits(bits)
+        return r
+
+    def randint(self, a: int, b: int) -> int:
+        """A whole number in ``[a, b]``."""
+        return a + self.below(b - a + 1)
+
+    def choice(self, seq: Any) -> Any:
+        """One item of a non-empty sequence."""
+        return seq[self.below(len(seq))]
+
+
 def _postcode(rng: random.Random, country: str) -> str:
     letters = "ABCDEFGHJKLMNPRSTUWXYZ"
     if country == "GB":
@@ -376,8 +409,8 @@ def generate_supporters(count: int, seed: int, now: dt.datetime) -> list[Support
         >>> people[0].supporter_id
         100001
     """
-    rng = random.Random(seed)
-    weights = [c[1] for c in _COUNTRIES]
+    rng = _Random(seed)
+    weights = list(itertools.accumulate(c[1] for c in _COUNTRIES))  # cumulative, as choices() makes them
     acquisition = [100, 100, 101, 102, 102, 110, 110, 111, 112, 130, 131, 140]
     out: list[SupporterRecord] = []
     taken: set[str] = set()
@@ -398,7 +431,7 @@ def generate_supporters(count: int, seed: int, now: dt.datetime) -> list[Support
             rec = _duplicate_of(rng, rng.choice(out[-500:]), sid, created, modified)
             out.append(rec)
             continue
-        country, _, cities, regions = rng.choices(_COUNTRIES, weights)[0]
+        country, _, cities, regions = rng.choices(_COUNTRIES, cum_weights=weights)[0]
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         local = f"{first}.{last}".lower().replace("'", "")
         if rng.random() < 0.5:
@@ -497,6 +530,10 @@ def _answer_questions(rng: random.Random, rec: SupporterRecord, now: dt.datetime
         rec.questions[q.question_id] = (response, when)
 
 
+#: How many transactions after the first a supporter has (0 to 4), as cumulative weights.
+_EXTRA_TRANSACTIONS = list(itertools.accumulate((0.45, 0.25, 0.15, 0.1, 0.05)))
+
+
 def make_transactions(
     rec: SupporterRecord, seed: int, pages: dict[int, Page], now: dt.datetime
 ) -> list[dict[str, Any]]:
@@ -511,9 +548,9 @@ def make_transactions(
         >>> make_transactions(rec, 0, pages, DEFAULT_NOW)[0]["campaignId"] == 10_000 + rec.source_page
         True
     """
-    rng = random.Random(seed * 1_000_003 + rec.supporter_id)
+    rng = _Random(seed * 1_000_003 + rec.supporter_id)
     txs = [transaction_for(pages[rec.source_page], rec.created, rng, 7_000_000 + rec.supporter_id * 10)]
-    extra = rng.choices((0, 1, 2, 3, 4), (0.45, 0.25, 0.15, 0.1, 0.05))[0]
+    extra = rng.choices((0, 1, 2, 3, 4), cum_weights=_EXTRA_TRANSACTIONS)[0]
     later = [110, 111, 120, 130, 130, 131]
     span = (now - rec.created).total_seconds()
     for n in range(extra):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +32,7 @@ from .encharge_state import (
     parse_people_query,
     split_tags,
 )
+from .paging import Orders
 from .server import is_loopback
 from .validate import accepts_email
 
@@ -62,6 +63,7 @@ class EnchargeApp:
 
     def __init__(self, state: EnchargeState) -> None:
         self.state = state
+        self.orders = Orders()  # the sorted people that pages are sliced from, dropped by any write
 
     def routes(self) -> list[Route]:
         """The routes, relative to ``/v1``."""
@@ -95,6 +97,8 @@ class EnchargeApp:
             if token != self.state.api_key:
                 return encharge_error(401, "Token without payload (should be JWT token).", 10082)
             with self.state.lock:
+                if request.method != "GET":
+                    self.orders.written()  # a write: the kept orders are stale
                 return await handler(request)
 
         return guarded
@@ -285,7 +289,8 @@ class EnchargeApp:
                 person["archived"] = True
         return Response(status_code=204)
 
-    def _page(self, request: Request, people: list[dict[str, Any]]) -> Response:
+    def _page(self, request: Request, source: str, select: Callable[[dict[str, Any]], bool]) -> Response:
+        """One page of the (unarchived) people ``select`` keeps, sliced from a kept order."""
         q = request.query_params
         try:
             limit = int(float(q.get("limit", "100")))
@@ -296,16 +301,23 @@ class EnchargeApp:
             return encharge_error(400, "limit must be 1 to 1000 and offset at least 0.")
         sort = q.get("sort") or "createdAt"
         reverse = q.get("order", "asc").lower() == "desc"
-        if q.get("ignoreAnonymous", "false").lower() == "true":
-            people = [p for p in people if p.get("email")]
-        people = sorted(people, key=lambda p: (str(p.get(sort) if p.get(sort) is not None else ""), p["id"]),
+        named = q.get("ignoreAnonymous", "false").lower() == "true"
+
+        def build() -> list[dict[str, Any]]:
+            people = [p for p in self.state.people.values()
+                      if not p["archived"] and (p.get("email") or not named) and select(p)]
+            people.sort(key=lambda p: (str(p.get(sort) if p.get(sort) is not None else ""), p["id"]),
                         reverse=reverse)
+            return people
+
+        # kept between requests: every page is a slice, at any offset (len() catches direct inserts in tests)
+        people = self.orders.get((source, sort, reverse, named, len(self.state.people)), build)
         attributes = [a for a in q.getlist("attributes") for a in a.split(",") if a]
         page = people[offset:offset + limit]
         return JSONResponse({"people": [self.state.public(p, attributes or None) for p in page]})
 
     async def people_all(self, request: Request) -> Response:
-        return self._page(request, [p for p in self.state.people.values() if not p["archived"]])
+        return self._page(request, "all", lambda p: True)
 
     async def unsubscribe(self, request: Request) -> Response:
         q = request.query_params
@@ -409,7 +421,7 @@ class EnchargeApp:
                 return cond["value"] in p["tags"]
             return p.get(cond["field"]) == cond["value"]
 
-        return self._page(request, [p for p in self.state.people.values() if not p["archived"] and matches(p)])
+        return self._page(request, f"segment {segment[0]}", matches)
 
     async def account(self, request: Request) -> Response:
         count = sum(1 for p in self.state.people.values() if not p["archived"])

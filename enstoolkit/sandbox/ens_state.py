@@ -179,10 +179,20 @@ class ENSState:
     def transactions(self, rec: SupporterRecord) -> list[dict[str, Any]]:
         """The supporter's transactions as the sandbox keeps them (made on first use; see :meth:`transaction_view`)."""
         if rec.transactions is None:
-            rec.transactions = make_transactions(rec, self.seed, self.pages, self.clock.start)
-            rec.transactions.extend(self._broadcasts(rec))
-            rec.transactions.sort(key=lambda t: (t["createdDate"], t["id"]))
+            rec.transactions = self.history(rec)
         return rec.transactions
+
+    def history(self, rec: SupporterRecord) -> list[dict[str, Any]]:
+        """The supporter's transactions: those held, else made afresh (deterministically) without keeping them.
+
+        An export of every supporter's history uses this, so it does not hold them all in memory.
+        """
+        if rec.transactions is not None:
+            return rec.transactions
+        made = make_transactions(rec, self.seed, self.pages, self.clock.start)
+        made.extend(self._broadcasts(rec))
+        made.sort(key=lambda t: (t["createdDate"], t["id"]))
+        return made
 
     def _broadcasts(self, rec: SupporterRecord) -> list[dict[str, Any]]:
         """EMAIL transactions (broadcasts received), from their own random stream: live histories carry them."""
