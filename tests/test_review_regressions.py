@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -82,10 +81,15 @@ def test_one_token_expiry_means_one_reauthentication(sandbox: Sandbox) -> None:
 
 
 def test_the_request_log_keeps_only_its_window(tmp_path: Path) -> None:
-    log = RequestLog(window=0.2, path=tmp_path / "r.sqlite3", scope="s")
+    now = [1_000_000.0]
+    log = RequestLog(window=3600, path=tmp_path / "r.sqlite3", scope="s", clock=lambda: now[0])
     for _ in range(50):
         log.add()
-    time.sleep(0.3)
+        now[0] += 1
+    assert log.held == 50 and log.count() == 50
+    now[0] += 3600 - 25  # the first 25 requests are now more than an hour old
+    assert log.count() == 25
+    now[0] += 3600
     log.add()
-    assert len(log._times) == 1 and log.count() == 1
+    assert log.held == 1 and log.count() == 1
     log.close()

@@ -90,6 +90,20 @@ class RequestLog:
                 if len(self._pending) >= self.flush_every or time.monotonic() - self._flushed_at > 1.0:
                     self._flush()
 
+    @property
+    def held(self) -> int:
+        """How many timestamps this log holds in memory: the window's only, however long the client lives.
+
+        Example:
+            >>> now = [0.0]
+            >>> log = RequestLog(window=60, clock=lambda: now[0])
+            >>> log.add(); now[0] = 61.0; log.add()
+            >>> log.held
+            1
+        """
+        with self._lock:
+            return len(self._times)
+
     def count(self) -> int:
         """How many requests were recorded within the window (by this and earlier sessions)."""
         cutoff = self.clock() - self.window
