@@ -118,3 +118,15 @@ def test_transaction_dates_agree_with_created_date() -> None:
     us = pl.DataFrame({"createdOn": ["03/25/2026"], "createdDate": [None]},
                       schema={"createdOn": pl.String, "createdDate": pl.Datetime("ms", "UTC")})
     assert transaction_dates(us, None).item(0, "createdOn") == D(2026, 3, 25)  # a US date never raises
+
+
+def test_the_date_order_comes_from_the_environment(shared_sandbox) -> None:
+    from enstoolkit.connect import connect
+    from enstoolkit.errors import ValidationError
+
+    env = {"ENS_API_KEY": shared_sandbox.ens_api_key, "ENS_BASE_URL": shared_sandbox.ens_url,
+           "ENCHARGE_API_KEY": shared_sandbox.encharge_api_key, "ENCHARGE_BASE_URL": shared_sandbox.encharge_url}
+    assert connect(environ=env).ens.date_order is None
+    assert connect(environ={**env, "ENS_DATE_ORDER": "mdy"}).ens.date_order == "mdy"
+    with pytest.raises(ValidationError, match="date_order"):
+        connect(environ={**env, "ENS_DATE_ORDER": "ymd"})

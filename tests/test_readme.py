@@ -1,4 +1,4 @@
-"""The README's Python examples run as written, against the sandbox."""
+"""The README's and docs' Python examples run as written, against the sandbox; their links lead somewhere."""
 
 from __future__ import annotations
 
@@ -7,17 +7,22 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
+BLOCKS = [(doc, code) for doc in PAGES
+          for code in re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)]
 
 
 def test_readme_has_examples() -> None:
-    assert len(BLOCKS) >= 2
+    assert sum(doc == README for doc, _ in BLOCKS) >= 5
+    assert len({doc for doc, _ in BLOCKS}) >= 4  # the docs pages carry examples too
 
 
-@pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_example_runs(code: str, capsys: pytest.CaptureFixture[str]) -> None:
-    exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
+@pytest.mark.parametrize("doc, code", BLOCKS,
+                         ids=[f"{doc.stem}-block{n}" for n, (doc, _) in enumerate(BLOCKS)])
+def test_example_runs(doc: Path, code: str, capsys: pytest.CaptureFixture[str]) -> None:
+    exec(compile(code, str(doc), "exec"), {"__name__": "__readme__"})
     out = capsys.readouterr().out
     assert out.strip(), "every example prints what it shows"
     assert "Traceback" not in out
@@ -27,3 +32,26 @@ def test_readme_names_the_two_commands() -> None:
     text = README.read_text()
     assert "python3 dev.py demo" in text and "python3 dev.py test" in text
     assert "python3 dev.py test" in (README.parent / ".ci" / "run").read_text()
+
+
+def _anchor(title: str) -> str:
+    """GitHub's anchor for a heading: lowercase, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("doc", PAGES, ids=[p.name for p in PAGES])
+def test_links_lead_to_files_and_headings_that_exist(doc: Path) -> None:
+    text = doc.read_text()
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith(("http://", "https://", "mailto:")):
+            continue
+        path, _, anchor = target.partition("#")
+        file = (doc.parent / path).resolve() if path else doc
+        if not file.exists():
+            broken.append(target)
+        elif anchor and file.suffix == ".md":
+            anchors = {_anchor(h) for h in re.findall(r"^#+ (.+)$", file.read_text(), flags=re.M)}
+            if anchor not in anchors:
+                broken.append(target)
+    assert broken == []
