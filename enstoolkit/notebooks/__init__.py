@@ -65,7 +65,16 @@ def execute(path: Path, *, cwd: Path | None = None, timeout: int = 600,
             parameters: Mapping[str, object] | None = None, save: bool = True) -> Any:
     """Execute one notebook top to bottom, with ``parameters`` injected after its ``parameters`` cell.
 
-    Returns the executed notebook (``nbformat.NotebookNode``); raises on a failing cell.
+    Returns the executed notebook (``nbformat.NotebookNode``); raises on a failing cell. The
+    kernel logs errors only (not ipykernel's notice about its local TCP transport).
+
+    Example:
+        >>> import tempfile, nbformat
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+        >>> nbformat.write(nb, folder / "tiny.ipynb")
+        >>> execute(folder / "tiny.ipynb", save=False).cells[0].outputs[0].text.strip()
+        '42'
     """
     import nbformat
     from nbclient import NotebookClient
@@ -74,7 +83,8 @@ def execute(path: Path, *, cwd: Path | None = None, timeout: int = 600,
     if parameters:
         inject_parameters(nb, parameters)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
-                            resources={"metadata": {"path": str(cwd or path.parent)}})
+                            resources={"metadata": {"path": str(cwd or path.parent)}},
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     client.execute()
     if save:
         nbformat.write(nb, path)
