@@ -15,7 +15,11 @@ for _name in ("ENS_API_KEY", "ENS_BASE_URL", "ENCHARGE_API_KEY", "ENCHARGE_BASE_
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The fast loop (``pytest -m "not slow"``) leaves out the notebooks and the browser tests."""
+    """The fast loop (``pytest -m "not slow"``) leaves out the notebooks and the browser tests.
+
+    Under xdist (``-n``) the settings' ``--dist loadfile`` keeps each file on one worker: a
+    notebook's cells run in order on one kernel, as nbval needs.
+    """
     for item in items:
         if item.path.suffix == ".ipynb" or "e2e" in item.path.parts:
             item.add_marker(pytest.mark.slow)
