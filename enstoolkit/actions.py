@@ -42,6 +42,7 @@ __all__ = [
     "apply_tags",
     "auto_mapping",
     "build_filter",
+    "outcome_summary",
     "page_form",
     "preview_process",
     "preview_tags",
@@ -171,6 +172,33 @@ def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: s
     ).unique("__key", keep="first", maintain_order=True)
     out = df.with_columns(key.alias("__key")).join(lookup, on="__key", how="left", maintain_order="left")
     return out.with_columns(pl.col("in_encharge").fill_null(False)).drop("__key")
+
+
+def outcome_summary(results: pl.DataFrame, verb: str) -> tuple[str, bool]:
+    """One line saying what a run did, and whether anything needs attention (any status but done or skipped).
+
+    Every status is counted: "not found", "failed", "invalid", "unknown" and "not attempted" all
+    say the run did not do what was asked for that row.
+
+    Example:
+        >>> df = pl.DataFrame({"status": ["done", "not found", "skipped"], "error": [None, "no person", None]})
+        >>> outcome_summary(df, "tagged")
+        ('Done: 1 tagged, 1 skipped, 1 not (1 not found). First problem: no person', True)
+    """
+    results = check_frame("results", results, ("status",))
+    counts = dict(results.group_by("status").len().iter_rows())
+    done, skipped = counts.pop(str(Outcome.DONE), 0), counts.pop(str(Outcome.SKIPPED), 0)
+    problems = sum(counts.values())
+    text = f"Done: {done:,} {verb}, {skipped:,} skipped, {problems:,} not"
+    if problems:
+        text += " (" + ", ".join(f"{n:,} {status}" for status, n in sorted(counts.items())) + ")"
+    text += "."
+    if problems and "error" in results.columns:
+        first = results.filter(~pl.col("status").is_in([str(Outcome.DONE), str(Outcome.SKIPPED)])
+                               & pl.col("error").is_not_null()).get_column("error").head(1).to_list()
+        if first:
+            text += f" First problem: {first[0]}"
+    return text, bool(problems)
 
 
 # -- tags -------------------------------------------------------------------------------------

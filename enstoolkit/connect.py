@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from .encharge import EnchargeClient
 from .ens import ENSClient
+from .errors import ConfigurationError
 from .validate import is_loopback
 
 if TYPE_CHECKING:
@@ -102,7 +103,11 @@ class Connection:
 
 def connect(*, supporters: int = 5000, seed: int = 0, variant: str | None = None,
             environ: Mapping[str, str] | None = None) -> Connection:
-    """Clients for ENS and Encharge: from ``ENS_API_KEY``/``ENCHARGE_API_KEY`` where set, else the sandbox.
+    """Clients for ENS and Encharge: from ``ENS_API_KEY`` and ``ENCHARGE_API_KEY`` when both are set, else a sandbox.
+
+    One key without the other raises :class:`ConfigurationError` naming the missing one: the
+    notebooks compare the two systems, and a real account beside the sandbox's made-up people
+    would give a wrong answer.
 
     ``supporters``, ``seed`` and ``variant`` describe the sandbox, when one is used.
     ``ENS_DATE_ORDER`` ("dmy" or "mdy") says how the ENS account writes slash dates, for the
@@ -122,6 +127,11 @@ def connect(*, supporters: int = 5000, seed: int = 0, variant: str | None = None
         encharge = EnchargeClient(enc_key, env.get("ENCHARGE_BASE_URL")) if enc_key else None
         if ens is not None and encharge is not None:
             return Connection(ens, encharge, None, False, False)
+    if bool(ens_key) != bool(enc_key):
+        given, missing = ("ENS_API_KEY", "ENCHARGE_API_KEY") if ens_key else ("ENCHARGE_API_KEY", "ENS_API_KEY")
+        raise ConfigurationError(
+            f"{given} is set but {missing} is not: set {missing} too, or unset {given} to work on the sandbox "
+            "(one real account beside a synthetic one would compare real people with made-up ones)")
     sandbox = None if (ens_key and enc_key) else default_sandbox(supporters, seed, variant)
     if ens_key:
         ens = ENSClient(ens_key, env.get("ENS_BASE_URL"), date_order=order)

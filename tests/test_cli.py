@@ -47,6 +47,17 @@ def test_audit_exits_non_zero_when_a_notebook_fails(tmp_path: Path) -> None:
     assert "not-the-key-123" not in done.stdout + done.stderr
 
 
+def test_audit_refuses_one_real_key_without_the_other(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from enstoolkit.cli import main
+
+    monkeypatch.setenv("ENS_API_KEY", "a-real-looking-key-123")
+    monkeypatch.delenv("ENCHARGE_API_KEY", raising=False)
+    assert main(["audit", "--out", str(tmp_path / "report")]) == 2
+    assert "ENCHARGE_API_KEY is not" in capsys.readouterr().err
+    assert not list((tmp_path / "report").glob("*.csv"))  # nothing ran
+
+
 def test_demo_starts_sandbox_and_jupyterlab_and_stops_on_ctrl_c() -> None:
     proc = subprocess.Popen([*CLI, "demo", "--port", "0", "--lab-port", "0", "--supporters", "200"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

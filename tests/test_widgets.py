@@ -276,6 +276,20 @@ def test_tag_preview_then_confirm(clients, sandbox: Sandbox) -> None:
     assert panel.results is before[1]
 
 
+def test_tag_confirm_reports_people_gone_since_the_preview(clients, sandbox: Sandbox) -> None:
+    _, enc = clients
+    known = [p for p in sandbox.encharge.people.values() if not p["archived"]][:3]
+    panel = TagPanel(enc, people=[p["email"] for p in known])
+    panel.new_tags.value = "autumn"
+    panel.preview_button.click()
+    assert panel.preview.get_column("in_encharge").to_list() == [True, True, True]
+    enc.delete_people(emails=[p["email"] for p in known[1:]], force=True)  # gone between preview and confirm
+    panel.confirm.click()
+    assert sorted(panel.results.get_column("status").to_list()) == ["done", "not found", "not found"]
+    assert panel.status_kind == "error"
+    assert panel.status.startswith("Done: 1 tagged, 0 skipped, 2 not (2 not found).")
+
+
 def test_tag_input_change_invalidates_preview_and_remove(clients, sandbox: Sandbox) -> None:
     _, enc = clients
     person = next(p for p in sandbox.encharge.people.values() if not p["archived"] and p["tags"])

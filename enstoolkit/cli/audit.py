@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -188,6 +189,12 @@ def run_audit(args: argparse.Namespace) -> int:
     if args.sandbox:
         for name in CREDENTIALS:
             os.environ.pop(name, None)
+    if bool(os.environ.get("ENS_API_KEY")) != bool(os.environ.get("ENCHARGE_API_KEY")):
+        given, missing = (("ENS_API_KEY", "ENCHARGE_API_KEY") if os.environ.get("ENS_API_KEY")
+                          else ("ENCHARGE_API_KEY", "ENS_API_KEY"))
+        print(f"enstoolkit audit: {given} is set but {missing} is not: set {missing} too, or use --sandbox",
+              file=sys.stderr)
+        return 2
     parameters = notebook_parameters(args)
     using = "your accounts" if os.environ.get("ENS_API_KEY") and os.environ.get("ENCHARGE_API_KEY") else "the sandbox"
     print(f"enstoolkit audit on {using}; reports go to {out}", flush=True)

@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as w
 import polars as pl
 
-from ..actions import PAGE_KINDS, PageForm, auto_mapping, page_form, preview_process, process_rows
+from ..actions import PAGE_KINDS, PageForm, auto_mapping, outcome_summary, page_form, preview_process, process_rows
 from ..ens import ENSClient
 from ..errors import ValidationError
 from ..people import frame as rows_frame
@@ -255,12 +255,8 @@ class ProcessPanel(Panel):
         self.budget.refresh()
         counts = dict(results.group_by("status").len().iter_rows())
         self.summary.value = " · ".join(f"{k}: <b>{v:,}</b>" for k, v in sorted(counts.items()))
-        failed = results.height - counts.get("done", 0)
-        first_error = results.filter(pl.col("error").is_not_null()).get_column("error").head(1).to_list()
-        text = f"Done: {counts.get('done', 0):,} processed, {failed:,} not."
-        if first_error:
-            text += f" First problem: {first_error[0]}"
-        self.show(text, "error" if failed else "success")
+        text, attention = outcome_summary(results, "processed")
+        self.show(text, "error" if attention else "success")
 
     def _export_frame(self, scope: str) -> pl.DataFrame:
         return self.results if scope == "results" else self.preview

@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as w
 import polars as pl
 
-from ..actions import apply_tags, preview_tags
+from ..actions import apply_tags, outcome_summary, preview_tags
 from ..encharge import EnchargeClient
 from ..errors import ValidationError
 from ..people import emails as people_emails
@@ -149,9 +149,8 @@ class TagPanel(Panel):
         self.table.set_frame(results.join(preview.select("email", "change"), on="email", how="left"))
         counts = dict(results.group_by("status").len().iter_rows())
         self.summary.value = " · ".join(f"{k}: <b>{v:,}</b>" for k, v in sorted(counts.items()))
-        errors = counts.get("error", 0)
-        self.show(f"Done: {counts.get('done', 0):,} tagged, {counts.get('skipped', 0):,} skipped, {errors:,} errors.",
-                  "error" if errors else "success")
+        text, attention = outcome_summary(results, "tagged")
+        self.show(text, "error" if attention else "success")
 
     def _export_frame(self, scope: str) -> pl.DataFrame:
         return self.results if scope == "results" else self.preview
