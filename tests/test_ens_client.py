@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import httpx
 import polars as pl
 import pytest
 
@@ -579,3 +580,32 @@ def fr_question_struct():  # type: ignore[no-untyped-def]
     from enstoolkit.schemas.ens import QUESTION_STRUCT
 
     return QUESTION_STRUCT
+
+
+class _ShortPages(httpx.BaseTransport):
+    """Real HTTP to the sandbox, with one query page's rows taken out on the way back (a service that
+    answers a page without ``data``, or counts ``start`` differently)."""
+
+    def __init__(self, page_start: int) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.page_start = page_start
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        response.read()
+        if request.url.path.endswith("/supporter/query") and request.url.params.get("start") == str(self.page_start):
+            body = response.json()
+            body.pop("data", None)
+            return httpx.Response(200, json=body, headers={"Date": response.headers.get("Date", "")})
+        return response
+
+
+def test_a_query_page_without_rows_is_an_error_not_a_shorter_list(shared_sandbox: Sandbox) -> None:
+    from enstoolkit.errors import APIError
+
+    ens = ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url, transport=_ShortPages(page_start=101))
+    with pytest.raises(APIError, match=r"the query said [\d,]+ supporters but its pages held"):
+        ens.query_supporters("latestCreated", days_back=32, rows=100)
+    whole = ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url).query_supporters(
+        "latestCreated", days_back=32, rows=100)
+    assert whole.height > 100  # the list really has a second page

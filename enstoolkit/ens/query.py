@@ -165,11 +165,20 @@ class QueryMethods(ENSCore):
         pages = [first, *self.concurrently(fetch, starts, workers)]
         if bar is not None:
             bar.close()
-        return [row for page in pages for row in page]
+        rows = [row for page in pages for row in page]
+        if len(rows) < last or (cap is None and len(rows) != total):
+            # never a short list in silence: a page came back short or empty, or the list changed while paging
+            raise APIError("ENS", 200, f"the query said {total:,} supporters but its pages held {len(rows):,} "
+                           f"(pages of {size} from start=1); run it again, and if it happens every time, use "
+                           "export_supporters", method="GET", path="/supporter/query")
+        return rows
 
 
 def _rows(body: Any) -> list[dict[str, Any]]:
-    """A query page's ``data``: a list of objects, else the API answered with a shape we do not know."""
+    """A query page's ``data``: a list of objects (none when absent), else the API answered with a shape we do not know.
+
+    An absent ``data`` on a page that should hold rows is caught by the row count in ``_query_rows``.
+    """
     data = body.get("data") if isinstance(body, Mapping) else None
     if data is None:
         data = []
