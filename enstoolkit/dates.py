@@ -124,7 +124,9 @@ def parse_slash_dates(series: pl.Series, order: str, name: str | None = None) ->
 
     column = name or series.name
     text = series.cast(pl.String).str.strip_chars().replace("", None)
-    parsed = text.str.to_date(FORMATS[check_order(order) or "dmy"], strict=False)
+    four_digit_years = pl.Series(text.name, text).to_frame().select(
+        pl.when(pl.first().str.contains(r"^\d{1,2}/\d{1,2}/\d{4}$")).then(pl.first())).to_series()
+    parsed = four_digit_years.str.to_date(FORMATS[check_order(order) or "dmy"], strict=False)
     bad = text.filter(parsed.is_null() & text.is_not_null())
     if bad.len():
         raise DataShapeError(column, bad[0], f"a date written {'DD/MM/YYYY' if order == 'dmy' else 'MM/DD/YYYY'}")

@@ -43,6 +43,10 @@ _TRUE = frozenset({"true", "y", "yes", "1", "t"})
 _FALSE = frozenset({"false", "n", "no", "0", "f", ""})
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _EPOCH_SECONDS_LIMIT = 100_000_000_000  # below: epoch seconds; above: milliseconds
+# A timestamp below this (2001-09-09 in seconds) is not one ENS or Encharge sends: 20180321 is a date
+# written YYYYMMDD, not 22 August 1970. Such numbers raise instead of becoming a date.
+_EPOCH_FLOOR = 1_000_000_000
+_SLASH_DATE = r"^\d{1,2}/\d{1,2}/\d{4}$"
 
 
 def empty_frame(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
@@ -89,8 +93,8 @@ def _to_int(value: Any, column: str) -> int | None:
 def _to_int_unchecked(value: Any, column: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool):
-        return int(value)
+    if isinstance(value, bool):  # true is not the number 1: a shape we do not know, said so
+        raise DataShapeError(column, value, "a whole number")
     if isinstance(value, int):
         return value
     if isinstance(value, float):
@@ -116,7 +120,7 @@ def _to_float(value: Any, column: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        return float(value)
+        raise DataShapeError(column, value, "a number")
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
@@ -163,14 +167,22 @@ def _to_datetime(value: Any, column: str, slash_format: str | None = None) -> dt
         number = float(value)
         if not math.isfinite(number) or abs(number) > 1e16:
             raise DataShapeError(column, value, "a date or timestamp")
+        if abs(number) < _EPOCH_FLOOR:
+            raise DataShapeError(column, value, "a date or timestamp (a number this small is neither; "
+                                 "a date written YYYYMMDD must be converted first)")
         millis = number if abs(number) >= _EPOCH_SECONDS_LIMIT else number * 1000
-        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=millis)
+        try:
+            return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=millis)
+        except OverflowError:
+            raise DataShapeError(column, value, "a date or timestamp") from None
     if isinstance(value, str):
         text = value.strip()
         if _INT_RE.match(text):
             return _to_datetime(int(text), column)
         try:
             if "/" in text and len(text) <= 10:
+                if not re.match(_SLASH_DATE, text):
+                    raise DataShapeError(column, value, "a date with a four-digit year (DD/MM/YYYY or MM/DD/YYYY)")
                 if slash_format is None:
                     raise AmbiguousDates(column, [text], "date_order='dmy' or 'mdy'")
                 return dt.datetime.strptime(text, slash_format).replace(tzinfo=dt.UTC)
@@ -297,14 +309,15 @@ def parse_temporal(values: Sequence[Any] | pl.Series, dtype: pl.DataType = UTC_M
     frame = pl.DataFrame({"s": series})
     s = pl.col("s").str.strip_chars()
     number = s.cast(pl.Int64, strict=False)
-    epoch = pl.when(s.str.contains(r"^[+-]?\d+$")).then(
+    epoch = pl.when(s.str.contains(r"^[+-]?\d+$") & (number.abs() >= _EPOCH_FLOOR)).then(
         pl.when(number.abs() < _EPOCH_SECONDS_LIMIT).then(number * 1000).otherwise(number)
     )
     iso_datetime = pl.when(s.str.contains(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")).then(s)
     parsed = pl.coalesce(
         epoch.cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
         s.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
-        s.str.to_date(slash_format or "%d/%m/%Y", strict=False).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
+        pl.when(s.str.contains(_SLASH_DATE)).then(s).str.to_date(slash_format or "%d/%m/%Y", strict=False)
+        .cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"),
         iso_datetime.str.to_datetime(strict=False, time_zone="UTC", time_unit="ms"),
     )
     out = frame.select(raw=s, parsed=parsed)
@@ -482,12 +495,20 @@ def read_frame(
         (5, datetime.date(2018, 3, 1))
         >>> read_frame(b'{"data": [{"id": "7", "x": 1}]}', {"id": pl.Int64()}, key="data", extra=True).row(0)
         (7, '1')
+        >>> read_frame(b'[{"n": 5.7}]', {"n": pl.Int64()})
+        Traceback (most recent call last):
+        ...
+        enstoolkit.errors.DataShapeError: column 'n': '5.7' is not a whole number
     """
     wanted = {k: (v() if isinstance(v, type) else v) for k, v in schema.items()}
     if not isinstance(data, (bytes, bytearray, memoryview)):
         return build_frame(data, wanted, extra=extra, date_order=date_order)
     if not extra:
-        as_text = {k: (pl.String() if isinstance(v, (pl.Date, pl.Datetime)) else v) for k, v in wanted.items()}
+        # dates, numbers and booleans are read as text and converted here: polars' reader alone would turn
+        # 5.7 into 5 and true into 1 in an integer column, where the conversion raises naming the column
+        converted = [k for k, v in wanted.items() if isinstance(v, (pl.Date, pl.Datetime, pl.Boolean))
+                     or v.is_numeric()]
+        as_text = {k: (pl.String() if k in converted else v) for k, v in wanted.items()}
         try:
             if key is None:
                 raw = pl.read_json(bytes(data), schema=as_text)
@@ -498,10 +519,11 @@ def read_frame(
                 pl.exceptions.ShapeError):
             raw = None
         if raw is not None:
-            temporal = [k for k, v in wanted.items() if isinstance(v, (pl.Date, pl.Datetime))]
-            if temporal:
-                raw = raw.with_columns([parse_temporal(raw.get_column(k), wanted[k], k, date_order=date_order)
-                                        for k in temporal])
+            if converted:
+                raw = raw.with_columns([
+                    parse_temporal(raw.get_column(k), wanted[k], k, date_order=date_order)
+                    if isinstance(wanted[k], (pl.Date, pl.Datetime)) else cast_text(raw.get_column(k), wanted[k], k)
+                    for k in converted])
             return raw
     body = json.loads(bytes(data)) if len(data) else None
     if key is not None:

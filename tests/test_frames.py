@@ -111,9 +111,9 @@ def test_optins_widens_to_answers() -> None:
     df = build_frame(
         [
             {"supporterId": 1, "suppressed": False, "questions": [
-                {"name": "Marketing Optin", "type": "OPTIN", "response": "Y", "modifiedOn": 0},
-                {"name": "SMS Optin", "type": "OPTIN", "response": "N", "modifiedOn": 0},
-                {"name": "Interests", "type": "GENERAL", "response": "daily", "modifiedOn": 0},
+                {"name": "Marketing Optin", "type": "OPTIN", "response": "Y", "modifiedOn": 1700000000000},
+                {"name": "SMS Optin", "type": "OPTIN", "response": "N", "modifiedOn": 1700000000000},
+                {"name": "Interests", "type": "GENERAL", "response": "daily", "modifiedOn": 1700000000000},
             ]},
             {"supporterId": 2, "suppressed": True, "questions": []},
             {"supporterId": 3, "suppressed": False, "questions": [
@@ -142,3 +142,24 @@ def test_optins_widens_to_answers() -> None:
 def test_optins_needs_questions() -> None:
     with pytest.raises(ValueError, match="questions=True"):
         optins(pl.DataFrame({"supporterId": [1]}))
+
+
+@pytest.mark.parametrize("value", ["21/03/18", "03/04/18", "20180321", 20180321])
+def test_dates_that_could_be_read_wrongly_raise(value: object) -> None:
+    from enstoolkit.errors import DataShapeError
+    from enstoolkit.frames import parse_temporal
+
+    with pytest.raises(DataShapeError):
+        parse_temporal([value], pl.Date, name="createdOn", date_order="dmy")
+
+
+@pytest.mark.parametrize("body", [b'[{"n": 5.7}]', b'[{"n": true}]'])
+def test_numbers_never_lose_their_fraction_or_come_from_booleans(body: bytes) -> None:
+    import json
+
+    from enstoolkit.errors import DataShapeError
+    from enstoolkit.frames import read_frame
+
+    for data in (body, json.loads(body)):  # the fast reader and the tolerant one agree
+        with pytest.raises(DataShapeError, match="column 'n'"):
+            read_frame(data, {"n": pl.Int64()})

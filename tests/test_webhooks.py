@@ -220,6 +220,6 @@ def test_a_file_from_before_the_body_column_still_opens(tmp_path: Path) -> None:
         db.execute("CREATE TABLE deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL,"
                    " body_hash TEXT NOT NULL, event_type TEXT, tag TEXT, person_id TEXT, email TEXT, email_source TEXT,"
                    " user_id TEXT, unsubscribed INTEGER, changed_fields TEXT, person TEXT, event_payload TEXT)")
-        db.execute("INSERT INTO deliveries (received_at, body_hash, event_type) VALUES (1, 'h', 'newUser')")
+        db.execute("INSERT INTO deliveries (received_at, body_hash, event_type) VALUES (1700000000000, 'h', 'newUser')")
     events = Listener(path).events()
     assert events.select("eventType", "body").rows() == [("newUser", None)]
