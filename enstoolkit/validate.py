@@ -8,7 +8,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import polars as pl
@@ -202,3 +202,18 @@ def check_frame(argument: str, value: Any, columns: Iterable[str] = (), *,
     if absent:
         raise ValidationError(argument, value.columns[:12], f"{what} with the column(s) " + ", ".join(absent))
     return value
+
+
+def check_names_map(argument: str, value: Any) -> dict[str, str] | None:
+    """Validate a mapping of names to names (e.g. a file's columns to the toolkit's), or None.
+
+    Example:
+        >>> check_names_map("columns", {"Their ID": "supporterId"})
+        {'Their ID': 'supporterId'}
+    """
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str) and k and v
+                                                 for k, v in value.items()):
+        raise ValidationError(argument, value, 'a dict of names to names, e.g. {"Their ID": "supporterId"}')
+    return dict(value)

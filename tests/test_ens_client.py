@@ -609,3 +609,52 @@ def test_a_query_page_without_rows_is_an_error_not_a_shorter_list(shared_sandbox
     whole = ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url).query_supporters(
         "latestCreated", days_back=32, rows=100)
     assert whole.height > 100  # the list really has a second page
+
+
+class _ExportAnswers(httpx.BaseTransport):
+    """Real HTTP to the sandbox; the export job's status or download answered as a real service might."""
+
+    def __init__(self, *, status: str | None = None, empty_download: bool = False) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.status, self.empty_download = status, empty_download
+        self.polls = self.sent = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent += 1
+        response = self.inner.handle_request(request)
+        response.read()
+        path = request.url.path
+        if self.status and request.method == "GET" and "/exportjob/" in path and not path.endswith("/download"):
+            self.polls += 1
+            return httpx.Response(200, json={**response.json(), "status": self.status})
+        if self.empty_download and path.endswith("/download"):
+            return httpx.Response(200, content=b"", headers={"Content-Type": "text/csv"})
+        return response
+
+
+def test_a_failed_export_job_is_said_at_once(shared_sandbox: Sandbox) -> None:
+    from enstoolkit.errors import APIError
+
+    transport = _ExportAnswers(status="FAILED")
+    ens = ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url, transport=transport)
+    with pytest.raises(APIError, match="ended with status 'FAILED'"):
+        ens.export_supporters("All supporters", poll_interval=0.01)
+    assert transport.polls == 1  # not polled until the timeout
+
+
+def test_an_empty_download_is_an_error_not_an_empty_list(shared_sandbox: Sandbox) -> None:
+    from enstoolkit.errors import APIError
+
+    ens = ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url, transport=_ExportAnswers(empty_download=True))
+    with pytest.raises(APIError, match="downloaded an empty file"):
+        ens.export_supporters("All supporters", poll_interval=0.01)
+
+
+def test_export_arguments_are_checked_before_anything_is_sent(shared_sandbox: Sandbox) -> None:
+    transport = _ExportAnswers()
+    ens = ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url, transport=transport)
+    for call in (lambda: ens.export_supporters("All supporters", columns="x"),  # type: ignore[arg-type]
+                 lambda: ens.run_export_job("All supporters", field_group=5)):  # type: ignore[arg-type]
+        with pytest.raises(ValidationError):
+            call()
+    assert transport.sent == 0

@@ -130,3 +130,18 @@ def test_the_date_order_comes_from_the_environment(shared_sandbox) -> None:
     assert connect(environ={**env, "ENS_DATE_ORDER": "mdy"}).ens.date_order == "mdy"
     with pytest.raises(ValidationError, match="date_order"):
         connect(environ={**env, "ENS_DATE_ORDER": "ymd"})
+
+
+def test_a_short_row_is_an_error_naming_its_line(tmp_path: Path) -> None:
+    from enstoolkit.errors import DataShapeError
+
+    path = tmp_path / "short.csv"
+    path.write_text("Supporter ID,Supporter Email,First Name,Last Name\n1,a@x.org,Ann,Lee\n2,b@x.org,Bo\n")
+    with pytest.raises(DataShapeError, match="line 3"):
+        read_supporter_export(path, email_field="Email Address")
+
+
+def test_a_latin1_file_keeps_its_letters(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("Supporter ID,Supporter Email,First Name\n1,j@x.org,Jörg\n".encode("latin-1"))
+    assert read_supporter_export(path, email_field="Email Address").item(0, "First Name") == "Jörg"

@@ -25,11 +25,13 @@ from typing import Any
 import polars as pl
 
 from ..errors import APIError, EnstoolkitError, ValidationError
-from ..frames import empty_frame
 from ..http import json_or_none
-from ..validate import check_choice
+from ..validate import check_choice, check_names_map
 from .core import ENSCore
 from .readers import csv_header, read_supporter_export, read_transaction_export
+
+#: Export-job statuses that mean it will never complete (said at once, not after the timeout).
+_FAILED_STATES = frozenset({"failed", "failure", "error", "errored", "cancelled", "canceled", "expired", "aborted"})
 
 __all__ = ["EXPORT_FILE_TYPES", "EXPORT_FORMATS", "ExportMethods"]
 
@@ -66,6 +68,8 @@ class ExportMethods(ENSCore):
         body: dict[str, Any] = {"displayUserDataInTransactionExport": False, "applyCustomReferenceNames": False,
                                 "fileType": file_type, "queryName": query_name, "format": format}
         if field_group is not None:
+            if not isinstance(field_group, str) or not field_group.strip():
+                raise ValidationError("field_group", field_group, "the name of a field group in the ENS dashboard")
             body["fieldGroup"] = field_group
         job = json_or_none(self.send("POST", "/exportjob", json=body, retry=True))
         if not isinstance(job, Mapping) or job.get("id") is None:
@@ -76,9 +80,14 @@ class ExportMethods(ENSCore):
         wait = poll_interval
         polls = 0
         while str(status.get("status")) != "completed":
+            state = str(status.get("status") or "").strip().lower()
+            if state in _FAILED_STATES:
+                raise APIError("ENS", 200, f"export job {job_id} ended with status {status.get('status')!r}: "
+                               "check the query in the ENS dashboard", method="GET", path=f"/exportjob/{job_id}")
             if time.monotonic() > deadline or (max_polls is not None and polls >= max_polls):
                 raise EnstoolkitError(f"ENS export job {job_id} did not complete within {timeout:.0f} s"
-                                      + (f" and {max_polls} status checks" if max_polls is not None else ""))
+                                      + (f" and {max_polls} status checks" if max_polls is not None else "")
+                                      + f" (last status: {status.get('status')!r})")
             polls += 1
             time.sleep(wait)
             wait = min(wait * 1.5, 10.0)  # each poll is a request from the hourly budget
@@ -92,6 +101,9 @@ class ExportMethods(ENSCore):
             target = Path(spool.name)
         try:
             self.send("GET", download, stream_to=target, head_bytes=head_bytes)
+            if target.stat().st_size == 0:  # even a query with no supporters has a header line
+                raise APIError("ENS", 200, f"export job {job_id} downloaded an empty file (not even a header)",
+                               method="GET", path=download)
         except BaseException:
             target.unlink(missing_ok=True)
             raise
@@ -135,11 +147,10 @@ class ExportMethods(ENSCore):
             ...     ens.export_supporters("All supporters").height
             300
         """
+        columns = check_names_map("columns", columns)
         path = self.run_export_job(query_name, format=format, field_group=field_group, file_type=file_type,
                                    poll_interval=poll_interval, timeout=timeout)
         try:
-            if path.stat().st_size == 0:
-                return empty_frame({"supporterId": pl.Int64(), self.email_field: pl.String()})
             return read_supporter_export(path, email_field=self.email_field, optins=self.optin_questions(),
                                          questions=self.get_questions().get_column("name").to_list(),
                                          columns=columns, date_order=self.date_order)
@@ -161,6 +172,7 @@ class ExportMethods(ENSCore):
             ...     ens.export_transactions("All supporters").get_column("supporterId").n_unique()
             50
         """
+        columns = check_names_map("columns", columns)
         path = self.run_export_job(query_name, format="Transaction", file_type=file_type,
                                    poll_interval=poll_interval, timeout=timeout)
         try:

@@ -22,7 +22,10 @@ Example:
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -30,9 +33,11 @@ import polars as pl
 
 from ..dates import date_order as proven_order
 from ..dates import order_for, parse_slash_dates
-from ..errors import AmbiguousDates, UnmappedColumns
+from ..errors import AmbiguousDates, DataShapeError, UnmappedColumns
 from ..frames import OPTIN_ANSWERS, UTC_MS, cast_text, empty_frame, parse_temporal
 from ..schemas import ens as schema
+
+_log = logging.getLogger("enstoolkit.ens")
 
 __all__ = [
     "DASHBOARD_SUPPORTER", "DASHBOARD_TRANSACTION", "csv_header", "export_layout", "header_style",
@@ -49,9 +54,35 @@ DASHBOARD_TRANSACTION = {"Supporter ID": "supporterId", "Supporter Email": "emai
 DATE_NAMES = frozenset({"createdOn", "modifiedOn"})
 
 
+def _encoding(path: Path) -> str:
+    """The file's text encoding: UTF-8 (with or without a byte-order mark), else Windows-1252, said in the log.
+
+    An export that is not UTF-8 is read as Windows-1252 (which covers Latin-1's letters), never with
+    replacement characters: "Jörg" stays "Jörg".
+    """
+    with open(path, "rb") as handle:
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return "utf-8-sig"
+        except UnicodeDecodeError:
+            _log.warning("the export file is not UTF-8: read as Windows-1252 (Latin-1)")
+            return "cp1252"
+
+
 def csv_header(path: Path) -> list[str]:
-    """The header row of a CSV file (an empty list for an empty file)."""
-    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+    """The header row of a CSV file (an empty list for an empty file).
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "e.csv"
+        >>> _ = path.write_bytes("Supporter ID,Supporter Email,J\\xf6rg\\n1,a@x.org,\\n".encode("cp1252"))
+        >>> csv_header(path)
+        ['Supporter ID', 'Supporter Email', 'Jörg']
+    """
+    with open(path, encoding=_encoding(path), newline="") as handle:
         return next(csv.reader(handle), [])
 
 
@@ -100,9 +131,26 @@ def export_layout(header: Sequence[str], *, optins: Iterable[str] = (), question
 
 
 def _raw(path: Path, header: Sequence[str]) -> pl.DataFrame:
-    """The file's cells as text, columns by position (headers may be empty or repeated)."""
-    return pl.read_csv(path, has_header=False, skip_rows=1, encoding="utf8-lossy",
-                       schema={f"c{i}": pl.String() for i in range(len(header))})
+    """The file's cells as text, columns by position (headers may be empty or repeated).
+
+    A row with fewer or more cells than the header raises naming its line: a short row's missing
+    cells would otherwise read as empty fields (and show up as "missing fields" in the audit).
+    Empty cells are null. A file that is not UTF-8 is read as Windows-1252.
+    """
+    encoding = _encoding(path)
+    width = len(header)
+    with open(path, encoding=encoding, newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        for row in reader:
+            if row and len(row) != width:
+                raise DataShapeError(f"export file, line {reader.line_num}", f"{len(row)} cells",
+                                     f"{width} cells per row, as in its header")
+    if encoding == "utf-8-sig":
+        source: Path | io.BytesIO = path
+    else:
+        source = io.BytesIO(path.read_bytes().decode("cp1252").encode("utf-8"))
+    return pl.read_csv(source, has_header=False, skip_rows=1, schema={f"c{i}": pl.String() for i in range(width)})
 
 
 def _targets(header: Sequence[str], style_map: Mapping[str, str], columns: Mapping[str, str] | None,
