@@ -144,8 +144,10 @@ def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: s
 
     New columns: ``in_encharge``, ``encharge_id``, ``encharge_unsubscribed``, ``encharge_tags``
     and ``encharge_status_source`` (where ``encharge_unsubscribed`` came from: null means
-    Encharge gave no status, never "subscribed"). The email column is found by the one rule
-    of :mod:`enstoolkit.people` unless ``email_column`` names it.
+    Encharge gave no status, never "subscribed"). ``in_encharge`` is null for a row whose email
+    could not be looked up (none, or one the toolkit does not take as an address), never False.
+    The email column is found by the one rule of :mod:`enstoolkit.people` unless ``email_column``
+    names it.
 
     Example:
         >>> from enstoolkit.connect import connect
@@ -171,7 +173,10 @@ def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: s
         source.alias("encharge_status_source"),
     ).unique("__key", keep="first", maintain_order=True)
     out = df.with_columns(key.alias("__key")).join(lookup, on="__key", how="left", maintain_order="left")
-    return out.with_columns(pl.col("in_encharge").fill_null(False)).drop("__key")
+    # False only for an email that was looked up and not found; null when it could not be looked up
+    looked_up = pl.col("__key").is_in(emails)
+    return out.with_columns(pl.when(looked_up).then(pl.col("in_encharge").fill_null(False))
+                            .alias("in_encharge")).drop("__key")
 
 
 def outcome_summary(results: pl.DataFrame, verb: str) -> tuple[str, bool]:

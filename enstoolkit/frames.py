@@ -28,7 +28,7 @@ import polars as pl
 
 from .dates import FORMATS, PARAMETER
 from .dates import date_order as proven_order
-from .errors import AmbiguousDates, DataShapeError
+from .errors import AmbiguousDates, DataShapeError, ValidationError
 
 __all__ = ["OPTIN_ANSWERS", "UTC_MS", "build_frame", "cast_text", "empty_frame", "optins", "parse_temporal",
            "read_frame"]
@@ -397,9 +397,7 @@ def optins(df: pl.DataFrame, *, dates: bool = False, column: str = "questions",
         ['Y', None]
     """
     if column not in df.columns:
-        raise ValueError(
-            f"the frame has no {column!r} column: fetch supporters with questions=True"
-        )
+        raise ValidationError(column, df.columns[:12], "a frame with this column: fetch supporters with questions=True")
     indexed = df.with_row_index("__row")
     answers = (
         indexed.select("__row", column)

@@ -484,3 +484,13 @@ def test_app_page_reports_a_bad_setting_without_a_traceback() -> None:
                             "ENS_BASE_URL": "https://ens.example.com/ens/service"})
     assert page.toolkit is None and page.error is not None and "base_url" in page.error
     assert "The app could not connect" in page.widget.children[1].value
+
+
+def test_with_encharge_never_says_absent_for_an_email_it_could_not_look_up(clients, sandbox: Sandbox) -> None:
+    from enstoolkit.actions import with_encharge
+
+    _, enc = clients
+    known = next(p for p in sandbox.encharge.people.values() if not p["archived"])
+    df = pl.DataFrame({"supporterId": [1, 2, 3, 4],
+                       "Email Address": [known["email"], "nobody@example.org", "a@münchen.de", None]})
+    assert with_encharge(df, enc).get_column("in_encharge").to_list() == [True, False, None, None]

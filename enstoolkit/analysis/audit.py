@@ -28,7 +28,7 @@ from ..errors import ValidationError
 from ..people import email_column as find_email_column
 from ..schemas import Severity
 from ..schemas.results import FINDINGS
-from ..validate import check_frame, is_valid_email
+from ..validate import check_frame, check_int, is_valid_email
 from .answers import is_no, is_yes
 
 __all__ = [
@@ -145,7 +145,8 @@ def missing_fields(ens: pl.DataFrame, required: Sequence[str] = ("First Name", "
     email = _email_column(ens)
     absent = [c for c in required if c not in ens.columns]
     if absent:
-        raise ValueError(f"required fields not in the frame: {', '.join(absent)}")
+        raise ValidationError("required", absent, "fields that are columns of the frame: "
+                              + ", ".join(ens.columns[:20]))
     if not required:
         return _empty()
     blanks = [
@@ -167,10 +168,15 @@ def suppressed_with_optin(ens: pl.DataFrame, optins: Sequence[str]) -> pl.DataFr
         >>> suppressed_with_optin(df, ["Marketing Optin"]).item(0, "detail")
         'suppressed but opted in to: Marketing Optin'
     """
-    ens = check_frame("ens", ens)
+    ens = check_frame("ens", ens, ("suppressed",), what="a supporter frame (export_supporters)")
     email = _email_column(ens)
-    present = [q for q in optins if q in ens.columns]
-    if not present or "suppressed" not in ens.columns:
+    if isinstance(optins, str):
+        raise ValidationError("optins", optins, "a list of opt-in columns, e.g. [\"Marketing Optin\"]")
+    absent = [q for q in optins if q not in ens.columns]
+    if absent:  # a misspelt question would otherwise find nobody, in silence
+        raise ValidationError("optins", absent, "opt-in columns of the frame")
+    present = list(optins)
+    if not present:
         return _empty()
     held = pl.concat_list([pl.when(is_yes(ens, q)).then(pl.lit(q)) for q in present]).list.drop_nulls()
     rows = ens.with_columns(held.alias("__held")).filter(
@@ -192,7 +198,10 @@ def stale_records(ens: pl.DataFrame, *, older_than_days: int = 730, today: dt.da
     ens = check_frame("ens", ens)
     email = _email_column(ens)
     if column not in ens.columns:
-        raise ValueError(f"no {column!r} column to judge staleness by")
+        raise ValidationError("column", column, "a date column of the frame to judge staleness by")
+    older_than_days = check_int("older_than_days", older_than_days, 1, None)
+    if today is not None and not isinstance(today, dt.date):
+        raise ValidationError("today", today, "a date")
     day = today or dt.date.today()
     age = (pl.lit(day) - pl.col(column)).dt.total_days()
     rows = ens.filter(age > older_than_days)
@@ -255,7 +264,8 @@ def optin_state_conflicts(ens: pl.DataFrame, encharge: pl.DataFrame, optin: str 
     ens = check_frame("ens", ens)
     encharge = _encharge(encharge)
     if optin not in ens.columns:
-        raise ValueError(f"no {optin!r} opt-in column in the ENS frame")
+        raise ValidationError("optin", optin, "an opt-in column of the ENS frame: one of "
+                              + ", ".join(c for c in ens.columns if f"{c} Date" in ens.columns))
     email = _email_column(ens)
     both = _joined(ens, encharge)
     said_yes = both.filter(is_yes(both, optin))
@@ -363,6 +373,7 @@ def run_audit(
         >>> run_audit(ens, today=dt.date(2026, 2, 1)).get_column("check").to_list()
         ['invalid email']
     """
+    stale_days = check_int("stale_days", stale_days, 1, None)
     ens = check_frame("ens", ens, ("supporterId",), what="a supporter frame (export_supporters)")
     if encharge is not None:
         encharge = _encharge(encharge)

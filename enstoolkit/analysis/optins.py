@@ -64,7 +64,8 @@ def monthly_trend(ens: pl.DataFrame, questions: Iterable[str]) -> pl.DataFrame:
     for q in questions:
         date = f"{q} Date"
         if date not in ens.columns:
-            raise ValueError(f"no {date!r} column: the export carries each question's response date")
+            raise ValidationError("questions", q, f"a question with its {date!r} column (the export carries each "
+                                  "question's response date)")
         parts.append(
             ens.filter(pl.col(date).is_not_null())
             .group_by(pl.col(date).dt.truncate("1mo").alias("month"))
