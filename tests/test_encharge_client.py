@@ -359,3 +359,28 @@ def test_seeded_people_overlap_ens_with_discrepancies(shared_sandbox: Sandbox) -
     assert any(p["unsubscribed"] and optin(p) == "Y" for p in shared)
     assert any(not p["unsubscribed"] and optin(p) == "N" for p in shared)
     assert any(p["archived"] for p in people)
+
+
+class _CappedPages(httpx.BaseTransport):
+    """Real HTTP to the sandbox, with /people/all pages capped at ``cap`` people whatever the limit asked."""
+
+    def __init__(self, cap: int) -> None:
+        self.inner, self.cap = httpx.HTTPTransport(), cap
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/people/all"):
+            params = dict(request.url.params)
+            params["limit"] = str(min(int(params.get("limit", 100)), self.cap))
+            request = httpx.Request(request.method, request.url.copy_with(params=params), headers=request.headers)
+        response = self.inner.handle_request(request)
+        response.read()
+        return response
+
+
+def test_pages_capped_below_the_limit_are_an_error_not_a_short_list(shared_sandbox: Sandbox) -> None:
+    from enstoolkit.errors import APIError
+
+    enc = EnchargeClient(shared_sandbox.encharge_api_key, shared_sandbox.encharge_url, transport=_CappedPages(50))
+    with pytest.raises(APIError, match="pass limit=50"):
+        enc.list_people(limit=100)
+    assert enc.list_people(limit=50).height == shared_sandbox.encharge_people_count()

@@ -246,14 +246,20 @@ class PeopleMethods(EnchargeCore):
         # most lists fit in a page or two), take them in order, and stop asking at the first short page.
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="enstoolkit-pages")
         in_flight: deque[Future[list[dict[str, Any]]]] = deque()
-        next_offset, window, done = 0, 1, False
+        next_offset, window, done, pages = 0, 1, False, 0
         try:
             while not done:
                 while len(in_flight) < window:
                     in_flight.append(pool.submit(fetch, next_offset))
                     next_offset += size
                 page = in_flight.popleft().result()
+                pages += 1
                 done = len(page) < size or (cap is not None and count + len(page) >= cap)
+                if pages == 1 and 0 < len(page) < size and (cap is None or len(page) < cap) and fetch(len(page)):
+                    # a short first page with people after it: Encharge caps its pages below `limit`, and paging
+                    # by `limit` would skip people in silence
+                    raise APIError("Encharge", 200, f"asked for pages of {size} people, got {len(page)} with more "
+                                   f"after them: pass limit={len(page)}", method="GET", path=path)
                 if cap is not None:
                     page = page[:cap - count]
                 pending.extend(page)
@@ -279,7 +285,9 @@ class PeopleMethods(EnchargeCore):
         """Everyone in the account (GET /people/all), paging by limit/offset until a short page.
 
         Up to ``concurrency`` pages are in flight at a time (starting with one: most lists fit in a
-        page or two); at most ``concurrency - 1`` requests go past the short last page.
+        page or two); at most ``concurrency - 1`` requests go past the short last page. When the
+        first page is already short, one more request checks that nobody follows (a service that
+        caps its pages below ``limit`` is an error naming the limit to use, never a short list).
 
         Example:
             >>> from enstoolkit import EnchargeClient
