@@ -32,8 +32,8 @@ import polars as pl
 from .errors import ValidationError
 from .validate import is_valid_email
 
-__all__ = ["ACCEPTED", "EMAIL_COLUMNS", "IDENTIFIER_KINDS", "email_column", "emails", "frame", "identifiers", "listed",
-           "listed_emails", "records"]
+__all__ = ["ACCEPTED", "EMAIL_COLUMNS", "IDENTIFIER_KINDS", "email_column", "emails", "frame", "identifiers",
+           "known_fields", "listed", "listed_emails", "records"]
 
 #: Email column names, in order of preference: Encharge's, ENS's field name, ENS's property, ENS's export
 #: header, a spreadsheet's.
@@ -186,6 +186,37 @@ def identifiers(people: Any, *, argument: str = "people", email_field: str | Non
         if ident not in seen:
             seen.add(ident)
             out.append(ident)
+    return out
+
+
+def known_fields(people: Any) -> dict[tuple[str, str], dict[str, str]]:
+    """For each Encharge identifier in ``people``, the other identifiers its row carries (email, id, userId).
+
+    A result row for a person identified by id can then still show their email. Rows of any
+    shape :func:`identifiers` takes; anything else gives an empty mapping.
+
+    Example:
+        >>> known_fields([{"id": "p1", "email": "A@example.org"}])[("id", "p1")]
+        {'email': 'a@example.org', 'id': 'p1'}
+    """
+    if not isinstance(people, (pl.DataFrame, list, tuple)):
+        return {}
+    rows = people.iter_rows(named=True) if isinstance(people, pl.DataFrame) else people
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for row in rows:
+        if not isinstance(row, Mapping):
+            continue
+        fields: dict[str, str] = {}
+        email = next((row.get(c) for c in EMAIL_COLUMNS if isinstance(row.get(c), str) and row.get(c).strip()), None)
+        if email is not None:
+            fields["email"] = email.strip().lower()
+        for kind in ("id", "userId"):
+            value = row.get(kind)
+            if value is not None and not isinstance(value, bool) and isinstance(value, (str, int)) \
+                    and str(value).strip():
+                fields[kind] = str(value).strip()
+        for kind, value in fields.items():
+            out.setdefault((kind, value), fields)
     return out
 
 

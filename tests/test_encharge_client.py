@@ -384,3 +384,11 @@ def test_pages_capped_below_the_limit_are_an_error_not_a_short_list(shared_sandb
     with pytest.raises(APIError, match="pass limit=50"):
         enc.list_people(limit=100)
     assert enc.list_people(limit=50).height == shared_sandbox.encharge_people_count()
+
+
+def test_tag_results_keep_the_email_of_people_tagged_by_id(enc: EnchargeClient, sandbox: Sandbox) -> None:
+    everyone = enc.list_people(max_people=3)
+    result = enc.add_tags(everyone, ["vip"])
+    assert result.select("email", "id").rows() == everyone.select(
+        pl.col("email").str.to_lowercase(), "id").rows()
+    assert all("vip" in sandbox.encharge.people[pid]["tags"] for pid in everyone.get_column("id"))

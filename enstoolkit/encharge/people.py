@@ -23,7 +23,7 @@ import polars as pl
 from ..erasures import ErasureLog
 from ..errors import APIError, AuthenticationError, NotFoundError, RateLimitExceeded, TransportError, ValidationError
 from ..frames import read_frame
-from ..people import IDENTIFIER_KINDS, identifiers, listed, listed_emails
+from ..people import IDENTIFIER_KINDS, identifiers, known_fields, listed, listed_emails
 from ..people import records as people_records
 from ..schemas import Outcome, StatusSource
 from ..schemas.results import PERSON_RESULT
@@ -445,9 +445,10 @@ class PeopleMethods(EnchargeCore):
         if not idents:
             raise ValidationError("people", people, "at least one person (a frame, emails, or dicts with email/id)")
         rows: list[dict[str, Any]] = []
+        known = known_fields(people)  # a person tagged by id still shows the email their row carried
         bar = _bar(progress, len(idents), f"Encharge {action} tags", threshold=20)
         for kind, value in idents:
-            row = {**_ident_columns(kind, value), "action": action, "tags": names}
+            row = {**_ident_columns(kind, value, known.get((kind, value))), "action": action, "tags": names}
             try:
                 status = self.tag_person(action, kind, value, names)
                 row.update(status=Outcome.DONE, http_status=status, error=None)
