@@ -223,3 +223,17 @@ def test_a_file_from_before_the_body_column_still_opens(tmp_path: Path) -> None:
         db.execute("INSERT INTO deliveries (received_at, body_hash, event_type) VALUES (1700000000000, 'h', 'newUser')")
     events = Listener(path).events()
     assert events.select("eventType", "body").rows() == [("newUser", None)]
+
+
+def test_the_url_secret_never_comes_back_from_the_client(sandbox: Sandbox, tmp_path: Path) -> None:
+    from enstoolkit.errors import ValidationError
+
+    with EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url) as enc, \
+            Listener(tmp_path / "events.sqlite3") as hooks:
+        secret = hooks.url.rsplit("/", 1)[1]
+        enc.create_subscription("newUser", hooks.url)
+        listed = enc.list_subscriptions()
+        assert listed.height == 1 and secret not in str(listed.rows()) and listed.item(0, "url").endswith("/hooks/***")
+        with pytest.raises(ValidationError) as info:
+            enc.create_subscription("newUser", hooks.url.replace("http://", "ftp://"))
+        assert secret not in str(info.value)

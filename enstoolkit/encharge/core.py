@@ -26,7 +26,7 @@ from ..frames import read_frame
 from ..http import BaseClient, ErrorBody, RetryPolicy, json_or_none
 from ..schemas import encharge as schema
 from ..validate import api_key_from, check_base_url, check_choice, check_id
-from .payloads import check_event
+from .payloads import check_event, mask_url_secret
 
 __all__ = ["DEFAULT_BASE_URL", "ENCHARGE_HOSTS", "EnchargeAuth", "EnchargeCore", "html_message", "list_in",
            "normalise_base_url"]
@@ -206,7 +206,7 @@ class EnchargeCore(BaseClient):
         event = check_event(event)
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValidationError("url", url, "an http(s) URL that can receive POST requests")
+            raise ValidationError("url", mask_url_secret(url), "an http(s) URL that can receive POST requests")
         body: dict[str, Any] = {"eventType": event, "url": url}
         if name is not None:
             body["eventName"] = str(name)
@@ -218,7 +218,7 @@ class EnchargeCore(BaseClient):
         return sid
 
     def list_subscriptions(self) -> pl.DataFrame:
-        """The account's event subscriptions.
+        """The account's event subscriptions (a listener's URL secret masked: ``.../hooks/***``).
 
         Encharge documents no list endpoint; where the API answers 404 the frame holds the
         subscriptions made through this client.
@@ -236,6 +236,7 @@ class EnchargeCore(BaseClient):
             records = list(self._created_subscriptions.values())
         else:
             records = list_in(response.json(), "subscriptions")
+        records = [{**r, "url": mask_url_secret(r.get("url"))} if isinstance(r, Mapping) else r for r in records]
         return read_frame(records, schema.SUBSCRIPTION)
 
     def delete_subscription(self, subscription_id: int | str) -> None:

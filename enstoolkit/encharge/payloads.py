@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -21,8 +22,8 @@ from ..schemas import StatusSource
 from ..schemas import encharge as schema
 from ..validate import check_email
 
-__all__ = ["EVENTS", "check_event", "check_names", "check_tag", "check_tags", "flatten_person", "people_frame",
-           "person_payload", "read_status", "single_identifier", "subscription_status"]
+__all__ = ["EVENTS", "check_event", "check_names", "check_tag", "check_tags", "flatten_person", "mask_url_secret",
+           "people_frame", "person_payload", "read_status", "single_identifier", "subscription_status"]
 
 #: Watch triggers: the fixed events, plus added-tag-{tag} and removed-tag-{tag}.
 EVENTS = ("newUser", "updatedUser", "unsubscribedUser")
@@ -256,3 +257,16 @@ def people_frame(records: Iterable[Mapping[str, Any]], *, asked: Iterable[str] |
         if row.get("tags") is None and (named is None or "tags" in named):
             row["tags"] = ""
     return read_frame(rows, schema.PERSON, extra=True)
+
+
+_HOOK_SECRET = re.compile(r"(/hooks/)[^/?#]+")
+
+
+def mask_url_secret(url: Any) -> Any:
+    """A webhook URL with the listener's secret (the path segment after ``/hooks/``) masked; other values as they are.
+
+    Example:
+        >>> mask_url_secret("https://hooks.example.org/hooks/s3cr3t-s3cr3t-s3cr3t")
+        'https://hooks.example.org/hooks/***'
+    """
+    return _HOOK_SECRET.sub(r"\1***", url) if isinstance(url, str) else url
