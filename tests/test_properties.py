@@ -99,6 +99,7 @@ def test_exports_never_start_a_cell_with_a_formula(cells: list[str]) -> None:
 
 
 def test_json_strategy_covers_mixed_types() -> None:
-    example = json.loads('{"supporterId": "12", "suppressed": "Y", "questions": [{"id": "4", "modifiedOn": "1700000000000"}]}')
+    example = json.loads('{"supporterId": "12", "suppressed": "Y", '
+                         '"questions": [{"id": "4", "modifiedOn": "1700000000000"}]}')
     df = build_frame([example, {"supporterId": 13.0, "suppressed": 0}], SCHEMAS["supporter"])
     assert df.select("supporterId", "suppressed").rows() == [(12, True), (13, False)]

@@ -342,6 +342,30 @@ def test_process_single_sign_up_with_opt_in(clients, sandbox: Sandbox) -> None:
     assert rec.questions[4512][0] == "Y" and 4513 not in rec.questions  # unticked: not sent
 
 
+def test_process_confirm_sends_only_what_was_previewed(clients, sandbox: Sandbox) -> None:
+    ens, _ = clients
+    panel = ProcessPanel(ens)
+    panel.page_type.value = "dcf"
+    panel.page.value = 100
+    panel.inputs["Email Address"].value = "previewed@example.org"
+    panel.preview_button.click()
+    assert not panel.confirm.disabled
+    before = len(sandbox.ens.processed)
+    panel.page_type.value = "pet"  # another page after the preview
+    assert panel.confirm.disabled and panel.preview.height == 0
+    panel.confirm.click()
+    assert panel.status_kind == "error" and "preview first" in panel.status
+    assert sandbox.ens.find_email("previewed@example.org") is None  # nothing was submitted anywhere
+    assert len(sandbox.ens.processed) == before
+    panel.page_type.value = "nd"
+    panel.page.value = panel.page.options[0][1]
+    panel.inputs["Email Address"].value = "donor@example.org"
+    panel.preview_button.click()
+    assert not panel.confirm.disabled
+    panel.currency.value = "USD"  # the card details are part of what is sent
+    assert panel.confirm.disabled
+
+
 def test_process_donation_and_advocacy_forms(clients, sandbox: Sandbox) -> None:
     ens, _ = clients
     panel = ProcessPanel(ens)
@@ -428,6 +452,23 @@ def test_toolkit_selection_flows_into_tag_and_process(clients) -> None:
     page_selects(kit.search.table, [0, 1, 2])
     assert kit.tag.people.height == 3 and kit.process.batch.height == 3
     assert "3</b> people from the selection" in kit.tag.source.value
+
+
+def test_a_selection_that_cannot_be_tagged_replaces_the_previous_one(clients) -> None:
+    kit = Toolkit(*clients)
+    kit.search.mode.value = "latest modified"
+    kit.search.days_back.value = 32
+    kit.search.search.click()
+    page_selects(kit.search.table, [0, 1])
+    assert kit.tag.people.height == 2
+    odd = kit.search.results.head(2).with_columns(
+        pl.Series(c, ["not an email", "b@example.org"]) for c in kit.search.results.columns
+        if c in ("email", "Email Address", "emailAddress"))
+    kit.search.table.set_frame(odd)
+    kit.search.table.select_rows([0, 1])
+    assert kit.tag.people.height == 0  # never the previous two
+    assert kit.tag.status_kind == "error" and "cannot be tagged" in kit.tag.status
+    assert kit.process.batch.height == 2
 
 
 def test_zero_rows_selected_sends_nothing(ens: ENSClient, enc: EnchargeClient, recorder, sandbox: Sandbox) -> None:

@@ -91,7 +91,10 @@ class ProcessPanel(Panel):
         self.mode.observe(lambda _: self._layout(), names="value")
         self.preview_button.on_click(lambda _: self._run(self.preview_button, self._preview, "Checking..."))
         self.confirm.on_click(lambda _: self._run(self.confirm, self._apply, "Submitting...", restore=False))
-        for control in (self.demo, self.suppress, self.amount, self.mode, self.recurring):
+        # anything that changes what would be sent invalidates the preview (Confirm sends only what was previewed)
+        for control in (self.demo, self.suppress, self.amount, self.mode, self.recurring, self.currency,
+                        self.payment_type, self.card_number, self.card_expiry, self.card_cvv, self.subject,
+                        self.message, self.page_type, self.page_status, self.page):
             control.observe(lambda _: self._invalidate(), names="value")
         self.widget = w.VBox([
             STYLE, w.HTML("<b>Process ENS pages</b>"), w.HBox([self.page_type, self.page_status]), self.page,
@@ -117,7 +120,9 @@ class ProcessPanel(Panel):
         self.budget.refresh()
 
     def _load_form(self) -> None:
+        self._invalidate()
         if self.page.value is None:
+            self.form = None
             return
         self.form = page_form(self.ens, self.page.value)
         self.inputs = {name: self.inputs.get(name) or w.Text(description=name, style={"description_width": "120px"},

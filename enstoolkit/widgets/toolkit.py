@@ -7,6 +7,7 @@ import polars as pl
 
 from ..encharge import EnchargeClient
 from ..ens import ENSClient
+from ..errors import ValidationError
 from .process import ProcessPanel
 from .search import SearchPanel
 from .tag import TagPanel
@@ -39,8 +40,13 @@ class Toolkit:
             self.widget.set_title(i, title)
 
     def _selection(self, selection: pl.DataFrame) -> None:
-        self.tag.set_people(selection)
         self.process.set_batch(selection)
+        try:
+            self.tag.set_people(selection)
+        except ValidationError as exc:
+            # never keep acting on the previous selection: clear it, and say why in the Tag panel
+            self.tag.set_people(None)
+            self.tag.show(f"The selection cannot be tagged: {exc}", "error")
 
     def _repr_mimebundle_(self, **kwargs: object) -> object:
         return self.widget._repr_mimebundle_(**kwargs)
