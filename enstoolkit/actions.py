@@ -259,6 +259,7 @@ def apply_tags(encharge: EnchargeClient, preview: pl.DataFrame, *, on_progress: 
         >>> apply_tags(conn.encharge, preview).item(0, "status")
         'skipped'
     """
+    preview = check_frame("preview", preview, TAG_PREVIEW, what="a preview from preview_tags")
     if preview.height == 0:
         raise ValidationError("preview", "an empty preview", "a preview with at least one person")
     action = preview.item(0, "action")
@@ -456,6 +457,7 @@ def process_rows(
         >>> process_rows(ens, form, preview, demo=True).item(0, "status")
         'done'
     """
+    preview = check_frame("preview", preview, PROCESS_PREVIEW, what="a preview from preview_process")
     from .bulk import process_pages
 
     valid = preview.filter(pl.col("problem").is_null())

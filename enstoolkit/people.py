@@ -207,8 +207,8 @@ def known_fields(people: Any) -> dict[tuple[str, str], dict[str, str]]:
         if not isinstance(row, Mapping):
             continue
         fields: dict[str, str] = {}
-        email = next((row.get(c) for c in EMAIL_COLUMNS if isinstance(row.get(c), str) and row.get(c).strip()), None)
-        if email is not None:
+        email = next((v for c in EMAIL_COLUMNS if isinstance(v := row.get(c), str) and v.strip()), None)
+        if isinstance(email, str):
             fields["email"] = email.strip().lower()
         for kind in ("id", "userId"):
             value = row.get(kind)

@@ -29,6 +29,7 @@ from typing import Any
 import polars as pl
 
 from .ens import ENSClient
+from .errors import ValidationError
 from .frames import optins
 
 __all__ = ["SyncReport", "last_sync", "sync_supporters"]
@@ -44,8 +45,13 @@ def _meta_path(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def _as_export_rows(ens: ENSClient, changed: pl.DataFrame, dates: pl.DataFrame, layout: pl.Schema) -> pl.DataFrame:
-    """Supporters fetched one by one, in the export file's layout (opt-ins as columns with dates)."""
+def _as_export_rows(ens: ENSClient, changed: pl.DataFrame, dates: pl.DataFrame,
+                    layout: pl.Schema) -> pl.DataFrame | None:
+    """Supporters fetched one by one, in the export file's layout (opt-ins as columns with dates).
+
+    None when the lookups cannot give every column of the file (an export group's field, say): the
+    caller then pulls the whole file, rather than leave those columns empty for changed supporters.
+    """
     questions = ens.get_questions()
     wide = optins(changed, dates=True, questions=questions.filter(pl.col("type").is_in(["OPT", "CONF"]))
                   .get_column("name").to_list())
@@ -62,8 +68,9 @@ def _as_export_rows(ens: ENSClient, changed: pl.DataFrame, dates: pl.DataFrame, 
     renamed = {c: c[:-5] + " Date" for c in wide.columns if c.endswith(" date")}
     wide = wide.rename(renamed).with_columns(pl.col(list(renamed.values())).dt.date())
     wide = wide.join(dates.select("supporterId", "createdOn", "modifiedOn"), on="supporterId", how="left")
-    columns = [pl.col(c).cast(t) if c in wide.columns else pl.lit(None, dtype=t).alias(c) for c, t in layout.items()]
-    return wide.select(columns)
+    if any(c not in wide.columns for c in layout):
+        return None
+    return wide.select([pl.col(c).cast(t) for c, t in layout.items()])
 
 
 def sync_supporters(ens: ENSClient, path: str | Path, *, query_name: str = "All supporters", full: bool = False,
@@ -76,8 +83,23 @@ def sync_supporters(ens: ENSClient, path: str | Path, *, query_name: str = "All 
         today: the date to measure the snapshot's age from (default: today).
 
     The report of the last sync (mode, rows changed, requests) is written beside the file
-    as ``<name>.json`` and attached to the frame's sidecar; see :func:`last_sync`.
+    as ``<name>.json``; see :func:`last_sync`. When the file has columns that supporter lookups
+    cannot give, the whole file is pulled again (never left empty for the changed supporters).
+
+    Example:
+        >>> import tempfile
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> path = Path(tempfile.mkdtemp()) / "supporters.parquet"
+        >>> with Sandbox(supporters=30) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        ...     sync_supporters(ens, path).height, last_sync(path)["mode"]
+        (30, 'full')
     """
+    if not isinstance(path, (str, Path)) or Path(path).suffix.lower() != ".parquet":
+        raise ValidationError("path", path, "a .parquet file path (the snapshot is written as Parquet)")
+    if today is not None and (not isinstance(today, dt.date) or isinstance(today, dt.datetime)):
+        raise ValidationError("today", today, "a date, e.g. datetime.date(2026, 10, 1)")
+    if not isinstance(query_name, str) or not query_name.strip():
+        raise ValidationError("query_name", query_name, "the name of a query saved in the ENS dashboard")
     target = Path(path)
     meta_file = _meta_path(target)
     day = today or dt.date.today()
@@ -94,11 +116,15 @@ def sync_supporters(ens: ENSClient, path: str | Path, *, query_name: str = "All 
                                        progress=False)
         ids = changes.get_column("supporterId").to_list()
         changed_rows = len(ids)
+        mode = "incremental"
         if ids:
             fetched = ens.get_supporters(ids=ids, questions=True, progress=False)
             rows = _as_export_rows(ens, fetched, changes, snapshot.schema)
-            snapshot = pl.concat([snapshot.filter(~pl.col("supporterId").is_in(ids)), rows]).sort("supporterId")
-        mode = "incremental"
+            if rows is None:  # the file has columns the lookups cannot fill: the whole file again
+                snapshot = ens.export_supporters(query_name)
+                mode, changed_rows = "full (the file has columns lookups cannot give)", snapshot.height
+            else:
+                snapshot = pl.concat([snapshot.filter(~pl.col("supporterId").is_in(ids)), rows]).sort("supporterId")
     target.parent.mkdir(parents=True, exist_ok=True)
     snapshot.write_parquet(target)
     report = SyncReport(mode=mode, rows=snapshot.height, changed=changed_rows, synced_on=day.isoformat(),

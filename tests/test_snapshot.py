@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from enstoolkit import ENSClient
 from enstoolkit.sandbox import Sandbox
@@ -52,3 +53,28 @@ def test_old_snapshots_are_pulled_again(sandbox: Sandbox, tmp_path: Path) -> Non
     assert last_sync(path)["mode"] == "incremental"
     sync_supporters(ens, path, today=dt.date(2026, 3, 5), full=True)
     assert last_sync(path)["mode"] == "full"
+
+
+def test_columns_lookups_cannot_give_mean_the_whole_file_again(sandbox: Sandbox, tmp_path: Path) -> None:
+    recorder = RecordingTransport()
+    ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url, transport=recorder)
+    path = tmp_path / "supporters.parquet"
+    sync_supporters(ens, path)
+    # a file with a column no supporter lookup gives (an export group's field, say)
+    pl.read_parquet(path).with_columns(pl.lit("A").alias("Region of Interest")).write_parquet(path)
+    ens.update_supporter(sandbox.ens.first_supporter_id(), {"City": "York"})
+    recorder.exchanges.clear()
+    refreshed = sync_supporters(ens, path)
+    assert last_sync(path)["mode"].startswith("full")
+    assert recorder.calls("POST", "/exportjob")  # pulled again, not left with an empty column for the changed
+    assert refreshed.filter(pl.col("supporterId") == sandbox.ens.first_supporter_id()).item(0, "City") == "York"
+
+
+def test_snapshot_arguments_are_checked(sandbox: Sandbox, tmp_path: Path) -> None:
+    from enstoolkit.errors import ValidationError
+
+    ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url)
+    for kwargs in ({"path": tmp_path / "s.csv"}, {"path": tmp_path / "s.parquet", "today": "2026-10-01"}):
+        with pytest.raises(ValidationError):
+            sync_supporters(ens, **kwargs)  # type: ignore[arg-type]
+    assert not list(tmp_path.iterdir())

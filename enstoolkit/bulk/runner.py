@@ -35,6 +35,7 @@ from ..errors import (
     ValidationError,
 )
 from ..schemas import ItemState, RunStatus
+from ..validate import check_int
 from .journal import Journal
 from .operations import OPERATIONS, ItemOutcome, Operation
 
@@ -113,7 +114,21 @@ class BulkRun:
 
         ``transaction`` re-supplies card details for a donation run being resumed (they are
         never journalled). ``max_items`` stops after that many (for a run in slices).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.bulk import Journal, unsubscribe_people
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     emails = enc.list_people(max_people=3).get_column("email").to_list()
+            ...     run = unsubscribe_people(enc, emails, journal=j, run=False)
+            ...     run.run(max_items=2).counts()
+            {'done': 2, 'pending': 1}
         """
+        if max_items is not None:
+            max_items = check_int("max_items", max_items, 1, None)
         token = uuid.uuid4().hex
         busy = self.journal.acquire(self.run_id, token)
         if busy is not None:
