@@ -94,8 +94,21 @@ register("tag-remove", "encharge", idempotent=True)(_tag("remove"))
 
 @register("upsert-people", "encharge", idempotent=True, batch=100)
 def _upsert_people(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
-    ids = enc.upsert_people(payloads, batch_size=len(payloads), progress=False).get_column("id").to_list()
-    return [_done({"id": ids[i] if i < len(ids) else None}) for i in range(len(payloads))]
+    answered = enc.upsert_people(payloads, batch_size=len(payloads), progress=False)
+    # each item is matched to Encharge's answer by its identifier, never by position
+    by: dict[tuple[str, str], str] = {}
+    for row in answered.select("id", "userId", "email").iter_rows(named=True):
+        for kind in ("id", "userId", "email"):
+            if row[kind]:
+                by.setdefault((kind, str(row[kind]).lower() if kind == "email" else str(row[kind])), row["id"])
+    out: list[ItemOutcome] = []
+    for payload in payloads:
+        found = next((by[(k, str(payload[k]).lower() if k == "email" else str(payload[k]))]
+                      for k in ("id", "userId", "email") if payload.get(k) is not None
+                      and (k, str(payload[k]).lower() if k == "email" else str(payload[k])) in by), None)
+        out.append(_done({"id": found}) if found is not None else
+                   (ItemState.FAILED, None, "Encharge's answer did not include this person"))
+    return out
 
 
 @register("unsubscribe", "encharge", idempotent=True)
