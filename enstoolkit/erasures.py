@@ -1,15 +1,19 @@
 """The toolkit's own record of GDPR erasures made in Encharge.
 
 :meth:`EnchargeClient.delete_people` with ``force=True`` writes each erased person here
-(email, Encharge id, userId, when), so that an audit can check that the same people are
-gone from ENS too. The record holds identifiers only, never keys or tokens.
+(email, Encharge id, userId, when, and the Encharge account), so that an audit can check that
+the same people are gone from ENS too; an audit reads only its own account's erasures (those made
+on the sandbox never reach an audit of a real account). The record holds identifiers only, never
+keys or tokens.
 
 Example:
     >>> import tempfile, pathlib
     >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
-    >>> log.record([{"email": "gone@example.org", "id": "p1", "userId": "100234"}])
-    >>> log.read().select("email", "userId").rows()
+    >>> log.record([{"email": "gone@example.org", "id": "p1", "userId": "100234"}], account_id=7)
+    >>> log.read(account_id=7).select("email", "userId").rows()
     [('gone@example.org', '100234')]
+    >>> log.read(account_id=8).height
+    0
 """
 
 from __future__ import annotations
@@ -38,27 +42,39 @@ class ErasureLog:
         with sqlite3.connect(self.path) as db:
             db.execute("CREATE TABLE IF NOT EXISTS erasures (seq INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT,"
                        " person_id TEXT, user_id TEXT, erased_at INTEGER NOT NULL)")
+            columns = {row[1] for row in db.execute("PRAGMA table_info(erasures)")}
+            if "account_id" not in columns:  # a record from before erasures named their account
+                db.execute("ALTER TABLE erasures ADD COLUMN account_id INTEGER")
 
-    def record(self, people: Iterable[Mapping[str, Any]], when: dt.datetime | None = None) -> None:
-        """Append erased people (mappings with ``email``, ``id``, ``userId``)."""
+    def record(self, people: Iterable[Mapping[str, Any]], when: dt.datetime | None = None, *,
+               account_id: int | None = None) -> None:
+        """Append erased people (mappings with ``email``, ``id``, ``userId``) of the Encharge account ``account_id``."""
         moment = int((when or dt.datetime.now(dt.UTC)).timestamp() * 1000)
-        rows = [(p.get("email"), p.get("id"), p.get("userId"), moment) for p in people]
+        rows = [(p.get("email"), p.get("id"), p.get("userId"), moment, account_id) for p in people]
         with sqlite3.connect(self.path) as db:
-            db.executemany("INSERT INTO erasures (email, person_id, user_id, erased_at) VALUES (?,?,?,?)", rows)
+            db.executemany("INSERT INTO erasures (email, person_id, user_id, erased_at, account_id) "
+                           "VALUES (?,?,?,?,?)", rows)
 
-    def read(self) -> pl.DataFrame:
-        """Every recorded erasure, oldest first."""
+    def read(self, *, account_id: int | None = None) -> pl.DataFrame:
+        """The recorded erasures, oldest first: of the account ``account_id`` when given, else all."""
+        query = "SELECT email, person_id, user_id, erased_at, account_id FROM erasures"
+        args: tuple[Any, ...] = ()
+        if account_id is not None:
+            query, args = query + " WHERE account_id = ?", (int(account_id),)
         with sqlite3.connect(self.path) as db:
-            rows = db.execute("SELECT email, person_id, user_id, erased_at FROM erasures ORDER BY seq").fetchall()
+            rows = db.execute(query + " ORDER BY seq", args).fetchall()
         return read_frame([dict(zip(ERASURE, r, strict=True)) for r in rows], ERASURE)
 
 
-def read_erasures(path: str | Path | None = None) -> pl.DataFrame:
-    """The recorded erasures (see :class:`ErasureLog`).
+def read_erasures(path: str | Path | None = None, *, account_id: int | None = None) -> pl.DataFrame:
+    """The recorded erasures (see :class:`ErasureLog`), of one Encharge account when ``account_id`` is given.
+
+    The audit passes its account's id (:meth:`EnchargeClient.account_id`): erasures made on the
+    sandbox, or on another account, are not this account's.
 
     Example:
         >>> import tempfile, pathlib
-        >>> read_erasures(pathlib.Path(tempfile.mkdtemp()) / "none.sqlite3").height
+        >>> read_erasures(pathlib.Path(tempfile.mkdtemp()) / "none.sqlite3", account_id=7).height
         0
     """
-    return ErasureLog(path).read()
+    return ErasureLog(path).read(account_id=account_id)

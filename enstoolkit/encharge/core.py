@@ -115,6 +115,7 @@ class EnchargeCore(BaseClient):
     ) -> None:
         self.auth = EnchargeAuth(api_key_from(api_key, "ENCHARGE_API_KEY", "Encharge"))
         self._created_subscriptions: dict[int, dict[str, Any]] = {}
+        self._account_id: int | None = None
         url = base_url or os.environ.get("ENCHARGE_BASE_URL") or DEFAULT_BASE_URL
         super().__init__(normalise_base_url(url), auth=self.auth, timeout=timeout, transport=transport, retry=retry)
 
@@ -189,6 +190,23 @@ class EnchargeCore(BaseClient):
         if not isinstance(body, Mapping):
             raise APIError("Encharge", 200, "expected the account object")
         return read_frame([body], schema.ACCOUNT)
+
+    def account_id(self) -> int:
+        """The account's id (from GET /accounts/info, asked once per client): what the toolkit's records are kept by.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5, seed=3) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.account_id() == sb.encharge.account_id
+            True
+        """
+        if self._account_id is None:
+            value = self.get_account().item(0, "accountId")
+            if value is None:
+                raise APIError("Encharge", 200, "the account answered without an accountId")
+            self._account_id = int(value)
+        return self._account_id
 
     # -- webhook subscriptions ---------------------------------------------------------------
     def create_subscription(self, event: str, url: str, *, name: str | None = None) -> int:

@@ -382,6 +382,7 @@ class PeopleMethods(EnchargeCore):
         size = check_int("chunk_size", chunk_size, 1, 100)
         action = "erase" if force else "archive"
         rows: list[dict[str, Any]] = []
+        account = self.account_id() if force else None  # asked before erasing: the record must not fail after
         for chunk in _chunks(idents, size):
             found = _present(self.lookup(chunk, include_archived=True, chunk_size=size), chunk)
             targets = [ident for ident, person in zip(chunk, found, strict=True) if person is not None]
@@ -394,7 +395,7 @@ class PeopleMethods(EnchargeCore):
                     if self.erasure_log is None:
                         self.erasure_log = ErasureLog()
                     self.erasure_log.record([_ident_columns(k, v, p) for (k, v), p in zip(chunk, found, strict=True)
-                                             if p is not None])
+                                             if p is not None], account_id=account)
             for (kind, value), person in zip(chunk, found, strict=True):
                 rows.append({**_ident_columns(kind, value, person), "action": action, "tags": None,
                              "status": Outcome.DONE if person is not None else Outcome.NOT_FOUND,

@@ -101,7 +101,7 @@ class Faults:
             for key in ("expire_tokens", "error", "drop_before", "drop_after", "timeout"):
                 if plan[key]:
                     self.counts[key] += 1
-            if plan["delay"] > self.latency:
+            if self.spike and self.spike_rate and plan["delay"] != self.latency:
                 self.counts["spikes"] += 1
             self.counts["requests"] += 1
             return plan

@@ -44,4 +44,4 @@ ITEM: dict[str, pl.DataType] = {
 FINDINGS: dict[str, pl.DataType] = {"supporterId": pl.Int64(), "email": pl.String(), "check": pl.String(),
                                     "severity": pl.String(), "detail": pl.String()}
 ERASURE: dict[str, pl.DataType] = {"email": pl.String(), "id": pl.String(), "userId": pl.String(),
-                                   "erasedAt": UTC_MS}
+                                   "erasedAt": UTC_MS, "accountId": pl.Int64()}
