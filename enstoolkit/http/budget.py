@@ -13,12 +13,15 @@ Example:
 from __future__ import annotations
 
 import atexit
+import logging
 import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+
+_log = logging.getLogger("enstoolkit.http")
 
 __all__ = ["RequestLog"]
 
@@ -73,8 +76,9 @@ class RequestLog:
                                  [(self.scope, at) for at in self._pending])
             self._db.commit()
             self._pending.clear()
-        except sqlite3.Error:
-            pass  # counting must never break a request: keep them for the next flush
+        except sqlite3.Error as exc:
+            # counting must never break a request: keep them for the next flush, and say so
+            _log.warning("could not record requests in the shared request count (%s); kept for the next try", exc)
         self._flushed_at = time.monotonic()
 
     def add(self) -> None:
@@ -114,8 +118,10 @@ class RequestLog:
                     row = self._db.execute("SELECT COUNT(*) FROM requests WHERE scope = ? AND at >= ?",
                                            (self.scope, cutoff)).fetchone()
                     return int(row[0]) + len(self._pending)
-                except sqlite3.Error:
-                    pass  # fall back to this session's own count below
+                except sqlite3.Error as exc:
+                    # this session's own count below: other sessions' requests are then not counted, said in the log
+                    _log.warning("could not read the shared request count (%s): counting this session's requests "
+                                 "only, which may be fewer than ENS counts", exc)
             while self._times and self._times[0] < cutoff:
                 self._times.popleft()
             return len(self._times)
