@@ -29,7 +29,7 @@ from ..people import email_column as find_email_column
 from ..schemas import Severity
 from ..schemas.results import FINDINGS
 from ..validate import check_frame, check_int, is_valid_email
-from .answers import is_no, is_yes
+from .answers import is_no, is_pending, is_yes
 
 __all__ = [
     "CANNOT_CHECK", "SEVERITY_ORDER", "cannot_check", "cannot_check_rows", "duplicate_supporters",
@@ -215,6 +215,7 @@ def stale_records(ens: pl.DataFrame, *, older_than_days: int = 730, today: dt.da
 _NO_STATUS = "Encharge records carry no subscription status"
 _OPTED_IN = "opted in, unsubscribed in Encharge"
 _OPTED_OUT = "opted out, subscribed in Encharge"
+_PENDING = "pending in ENS, subscribed in Encharge"
 
 
 def _joined(ens: pl.DataFrame, encharge: pl.DataFrame) -> pl.DataFrame:
@@ -242,6 +243,8 @@ def optin_state_conflicts(ens: pl.DataFrame, encharge: pl.DataFrame, optin: str 
 
     "opted in, unsubscribed in Encharge": ENS holds the opt-in but Encharge will not mail them.
     "opted out, subscribed in Encharge": ENS says no, Encharge would still mail them (the urgent one).
+    "pending in ENS, subscribed in Encharge": a double opt-in not yet confirmed ("P"), while
+    Encharge would already mail them.
 
     Encharge's person records may carry no subscription status at all (the published ones do
     not; see ``statusSource`` in :meth:`EnchargeClient.list_people`). People whose status is
@@ -270,8 +273,10 @@ def optin_state_conflicts(ens: pl.DataFrame, encharge: pl.DataFrame, optin: str 
     both = _joined(ens, encharge)
     said_yes = both.filter(is_yes(both, optin))
     said_no = both.filter(is_no(both, optin))
+    said_pending = both.filter(is_pending(both, optin))
     yes = said_yes.filter(pl.col("__unsub").fill_null(False))
     no = said_no.filter(pl.col("__unsub") == False)  # noqa: E712 (unknown excluded, and reported below)
+    pending = said_pending.filter(pl.col("__unsub") == False)  # noqa: E712
     inferred = pl.when(pl.col("__source") == "field").then(pl.lit("")).otherwise(
         pl.format("; status: {}", pl.col("__source")))
     found = [
@@ -281,9 +286,13 @@ def optin_state_conflicts(ens: pl.DataFrame, encharge: pl.DataFrame, optin: str 
         _findings(no, _OPTED_OUT, "high",
                   pl.format("ENS {}: N; Encharge still subscribed (person {}{})", pl.lit(optin), pl.col("__enc_id"),
                             inferred), email),
+        _findings(pending, _PENDING, "medium",
+                  pl.format("ENS {}: P (double opt-in not confirmed); Encharge subscribed (person {}{})", pl.lit(optin),
+                            pl.col("__enc_id"), inferred), email),
     ]
     for check, severity, group, who in ((_OPTED_IN, "medium", said_yes, "opted in in ENS"),
-                                        (_OPTED_OUT, "high", said_no, "opted out in ENS")):
+                                        (_OPTED_OUT, "high", said_no, "opted out in ENS"),
+                                        (_PENDING, "medium", said_pending, "pending in ENS")):
         unknown = group.filter(pl.col("__unsub").is_null()).height
         if unknown:
             found.append(_cannot_check(check, severity, unknown, group.height, who))
@@ -400,6 +409,7 @@ def run_audit(
             if encharge is not None:
                 parts.append(cannot_check("opted out, subscribed in Encharge", "high", why))
                 parts.append(cannot_check("opted in, unsubscribed in Encharge", "medium", why))
+                parts.append(cannot_check(_PENDING, "medium", why))
     if encharge is not None:
         for optin in held:
             parts.append(optin_state_conflicts(ens, encharge, optin))
