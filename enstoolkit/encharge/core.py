@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import os
 import re
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -25,7 +25,7 @@ from ..errors import APIError, ValidationError
 from ..frames import read_frame
 from ..http import BaseClient, ErrorBody, RetryPolicy, json_or_none
 from ..schemas import encharge as schema
-from ..validate import api_key_from, check_base_url, check_choice, check_id
+from ..validate import api_key_from, check_base_url, check_id
 from .payloads import check_event, mask_url_secret
 
 __all__ = ["DEFAULT_BASE_URL", "ENCHARGE_HOSTS", "EnchargeAuth", "EnchargeCore", "html_message", "list_in",
@@ -271,26 +271,3 @@ class EnchargeCore(BaseClient):
         sid = check_id("subscription_id", subscription_id)
         self.send("DELETE", f"/event-subscriptions/{sid}", ok=(204, 200))
         self._created_subscriptions.pop(sid, None)
-
-    # -- anything else -------------------------------------------------------------------------
-    def request(self, method: str, path: str, *, params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
-                json: Any = None) -> Any:
-        """An authorised call to any Encharge endpoint ("Make an API call"); returns decoded JSON.
-
-        ``path`` is relative to the base URL (``/people?people[0][email]=...`` or with
-        ``params``). GET, PUT and DELETE are retried on failures; POST and PATCH are not.
-
-        Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc.request("GET", "/accounts/info")["status"]
-            'active'
-        """
-        verb = check_choice("method", str(method).upper(), ("GET", "POST", "PUT", "PATCH", "DELETE"))
-        if not isinstance(path, str) or not path.startswith("/") or "://" in path:
-            raise ValidationError("path", path, "a path relative to the base URL, such as '/accounts/info'")
-        response = self.send(verb, path, params=params, json=json, ok=(200, 201, 202, 204))
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json() if "json" in response.headers.get("content-type", "") else response.text

@@ -32,13 +32,12 @@ from ..errors import (
     RateLimitExceeded,
     UnregisteredSourceAddress,
     UserNotFound,
-    ValidationError,
 )
 from ..frames import read_frame
 from ..http import BaseClient, ErrorBody, RequestLog, RetryPolicy, json_or_none
 from ..paths import data_dir
 from ..schemas import ens as schema
-from ..validate import api_key_from, check_base_url, check_choice, check_id, check_int
+from ..validate import api_key_from, check_base_url, check_id, check_int
 from .auth import ENSAuth
 from .payloads import canonical_questions, canonical_record
 
@@ -314,27 +313,6 @@ class ENSCore(BaseClient):
         known = self.get_questions()
         return canonical_questions(questions, zip(known["name"], known["type"], strict=True), argument)
 
-    # -- anything else -------------------------------------------------------------------
-    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None) -> Any:
-        """An authorised call to any ENS endpoint not wrapped here; returns the decoded JSON.
-
-        ``path`` is relative to the base URL (``/supporter/bulk``). GET, PUT and DELETE
-        are retried on failures; POST is not. 204 gives ``None``.
-
-        Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens.request("GET", "/page", params={"type": "pet"})[0]["subType"]
-            'PET'
-        """
-        verb = check_choice("method", str(method).upper(), ("GET", "POST", "PUT", "PATCH", "DELETE"))
-        if not isinstance(path, str) or not path.startswith("/") or "://" in path:
-            raise ValidationError("path", path, "a path relative to the base URL, such as '/page/100'")
-        response = self.send(verb, path, params=params, json=json, ok=(200, 201, 202, 204))
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json() if "json" in response.headers.get("content-type", "") else response.text
 
 
 def _question_locale(item: Any) -> dict[str, Any]:

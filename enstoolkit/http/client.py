@@ -41,8 +41,10 @@ from ..errors import (
     RateLimitExceeded,
     ServerError,
     TransportError,
+    ValidationError,
     redact,
 )
+from ..validate import check_choice
 from .budget import RequestLog
 from .clock import SENT_AT, ServerClock
 from .redact import install as install_redaction
@@ -293,6 +295,31 @@ class BaseClient:
             'active'
         """
         return json_or_none(self.send(method, path, **kwargs))
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None) -> Any:
+        """An authorised call to any endpoint the client does not wrap; returns the decoded JSON (or text).
+
+        ``path`` is relative to the base URL (``/page`` for ENS, ``/accounts/info`` for
+        Encharge). It goes through the one send path: authentication, request counting, the
+        retry policy (GET, PUT and DELETE are retried on failures; POST and PATCH are not) and
+        the typed errors. 204 gives ``None``.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient, ENSClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \\
+            ...         EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     ens.request("GET", "/page", params={"type": "pet"})[0]["subType"], \\
+            ...         enc.request("GET", "/accounts/info")["status"]
+            ('PET', 'active')
+        """
+        verb = check_choice("method", str(method).upper(), ("GET", "POST", "PUT", "PATCH", "DELETE"))
+        if not isinstance(path, str) or not path.startswith("/") or "://" in path:
+            raise ValidationError("path", path, "a path relative to the base URL, such as '/page'")
+        response = self.send(verb, path, params=params, json=json, ok=(200, 201, 202, 204))
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json() if "json" in response.headers.get("content-type", "") else response.text
 
     def concurrently(self, fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
         """``[fn(x) for x in items]`` with up to ``workers`` requests in flight, results in order.
