@@ -17,8 +17,10 @@ email Encharge sends; Encharge's unsubscribe is from all email):
    when Encharge's unsubscribe is known to be newer than the ENS answer: its date
    (``unsubscribedAt``, when the people frame carries one) falls on a later day than the
    ``"<question> Date"``. Otherwise **review**, with both dates: which came last cannot be told.
-   A suppressed supporter is left out of this rule (Encharge's unsubscribe agrees with the suppression).
-3. ENS opted in ("Y") but Encharge gives no status: **cannot check** (never counted as agreeing).
+   Only where ENS says no for none of the email's records: an Encharge unsubscribe agrees with a
+   suppression, or with an "N" to any listed opt-in, whatever else the records answered.
+3. ENS opted in ("Y"), and no "N" nor suppression for the email, but Encharge gives no status:
+   **cannot check** (never counted as agreeing).
 4. Erased from Encharge through the toolkit but still in ENS: **review** (deleting in ENS is never
    automatic).
 5. Several ENS records share the email and disagree (one "Y", another "N" to the same question):
@@ -54,8 +56,8 @@ from ..schemas.ens import UTC_MS
 from ..schemas.results import CONSENT_PLAN
 from ..validate import check_frame
 
-__all__ = ["ACTION_ORDER", "DEFAULT_OPTINS", "SYSTEMS", "UNSUBSCRIBED_AT", "actionable", "consent_plan",
-           "plan_counts", "plan_summary"]
+__all__ = ["ACTION_ORDER", "DEFAULT_OPTINS", "SYSTEMS", "UNSUBSCRIBED_AT", "actionable", "check_optins",
+           "consent_plan", "plan_counts", "plan_summary"]
 
 DEFAULT_OPTINS = ("Marketing Optin",)
 #: The systems a plan row acts on (or asks about).
@@ -79,8 +81,13 @@ def _require(argument: str, frame: Any, columns: Sequence[str], what: str) -> pl
     return frame
 
 
-def _optins(optins: Any) -> list[str]:
-    """The opt-in question names: one name, or a list of names (each once, in order)."""
+def check_optins(optins: Any) -> list[str]:
+    """The opt-in question names: one name, or a list of names (each once, in order).
+
+    Example:
+        >>> check_optins("Marketing Optin"), check_optins(["A", "B", "A"])
+        (['Marketing Optin'], ['A', 'B'])
+    """
     items = [optins] if isinstance(optins, str) else listed(optins, argument="optins")
     bad = [q for q in items if not isinstance(q, str) or not q.strip()]
     if bad or not items:
@@ -239,7 +246,7 @@ def _person_rules(out: _Rows, key: str, records: list[dict[str, Any]], person: d
         for record in records:
             out.add(key, "ENS", ConsentAction.REVIEW, reason, record, person, i)
     noes = [(r, i) for r in records for i in range(len(optins)) if r[f"a{i}"] == "N" and i not in split]
-    if suppressed or noes:
+    if suppressed or noes:  # ENS says no for this address: Encharge must not mail it
         if person["unsubscribed"] is not True:
             record, i = (suppressed[0], None) if suppressed else noes[0]
             said = (f"ENS: supporter {record['supporterId']} is suppressed" if i is None
@@ -247,9 +254,8 @@ def _person_rules(out: _Rows, key: str, records: list[dict[str, Any]], person: d
             safe = "; unsubscribing is safe either way" if person["unsubscribed"] is None else ""
             out.add(key, "Encharge", ConsentAction.UNSUBSCRIBE, f"{said}; {_encharge_state(person)}{safe}", record,
                     person, i)
+        return  # an Encharge unsubscribe agrees with it, whatever else the records answered
     for record in records:
-        if record["suppressed"]:
-            continue
         for i, optin in enumerate(optins):
             if record[f"a{i}"] != "Y" or i in split:
                 continue
@@ -307,7 +313,7 @@ def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str 
         >>> consent_plan(ens, enc).select("system", "action", "question").row(0)
         ('ENS', 'opt out', 'Marketing Optin')
     """
-    names = _optins(optins)
+    names = check_optins(optins)
     columns = ["supporterId", "suppressed", *[c for q in names for c in (q, f"{q} Date")]]
     supporters = _require("supporters", supporters, columns, "a supporter frame (export_supporters)")
     people = _require("people", people, ("email", "id", "unsubscribed"), "a frame of Encharge people (list_people)")
