@@ -252,6 +252,9 @@ def apply_plan(plan: pl.DataFrame, *, ens: Any, encharge: Any, journal: Journal 
                               "both clients: ens=ENSClient(...) and encharge=EnchargeClient(...)")
     items = [_payload(n, row) for n, row in enumerate(plan.iter_rows(named=True), start=1)]
     _check_questions(items, ens)
+    opt_outs = sum(1 for item in items if item["action"] == ConsentAction.OPT_OUT)
+    if opt_outs:  # before anything is journalled: a run that cannot finish within the hour is not started
+        ens.ensure_budget(opt_outs + 5, f"a consent sync with {opt_outs:,} ENS opt-outs")
     journal = journal or Journal()
     log = ChangeLog(changelog if changelog is not None else changelog_path(journal))
     plan_id = uuid.uuid4().hex
