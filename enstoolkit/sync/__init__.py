@@ -23,20 +23,26 @@ Example:
 from ..schemas import ACTIONABLE, ConsentAction
 from .apply import DEFAULT_MAX_AGE, PLAN_COLUMNS, apply_plan, check_plan, execute_change, plan_results, read_plan
 from .changelog import CHANGELOG_NAME, ChangeLog, changelog_path, export_changes, operator, read_changes
+from .live import current_lists, known_statuses, plan_from_accounts
 from .plan import (
     ACTION_ORDER,
     DEFAULT_OPTINS,
     SYSTEMS,
     UNSUBSCRIBED_AT,
     actionable,
+    by_action,
+    change_summary,
+    check_optins,
     consent_plan,
     plan_counts,
     plan_summary,
 )
+from .watch import ConsentWatch, WatchRound
 
 __all__ = [
     "ACTIONABLE", "ACTION_ORDER", "CHANGELOG_NAME", "DEFAULT_MAX_AGE", "DEFAULT_OPTINS", "PLAN_COLUMNS", "SYSTEMS",
-    "UNSUBSCRIBED_AT", "ChangeLog", "ConsentAction", "actionable", "apply_plan", "changelog_path", "check_plan",
-    "consent_plan", "execute_change", "export_changes", "operator", "plan_counts", "plan_results", "plan_summary",
-    "read_changes", "read_plan",
+    "UNSUBSCRIBED_AT", "ChangeLog", "ConsentAction", "ConsentWatch", "WatchRound", "actionable", "apply_plan",
+    "by_action", "change_summary", "changelog_path", "check_optins", "check_plan", "consent_plan", "current_lists",
+    "execute_change", "export_changes", "known_statuses", "operator", "plan_counts", "plan_from_accounts",
+    "plan_results", "plan_summary", "read_changes", "read_plan",
 ]

@@ -56,8 +56,8 @@ from ..schemas.ens import UTC_MS
 from ..schemas.results import CONSENT_PLAN
 from ..validate import check_frame
 
-__all__ = ["ACTION_ORDER", "DEFAULT_OPTINS", "SYSTEMS", "UNSUBSCRIBED_AT", "actionable", "check_optins",
-           "consent_plan", "plan_counts", "plan_summary"]
+__all__ = ["ACTION_ORDER", "DEFAULT_OPTINS", "SYSTEMS", "UNSUBSCRIBED_AT", "actionable", "by_action",
+           "change_summary", "check_optins", "consent_plan", "plan_counts", "plan_summary"]
 
 DEFAULT_OPTINS = ("Marketing Optin",)
 #: The systems a plan row acts on (or asks about).
@@ -377,3 +377,33 @@ def plan_summary(plan: pl.DataFrame) -> Iterable[str]:
     """
     for action, system, rows in plan_counts(plan).iter_rows():
         yield f"{action:<16} {rows:>5,}  ({system})"
+
+
+def by_action(plan: pl.DataFrame, action: str | None) -> pl.DataFrame:
+    """The plan's rows with this action (None or "all": every row).
+
+    Example:
+        >>> by_action(pl.DataFrame({"action": ["review", "unsubscribe"]}), "review").height
+        1
+    """
+    plan = _require("plan", plan, ("action",), "a consent plan (consent_plan)")
+    if action is None or action == "all":
+        return plan
+    if action not in [str(a) for a in ACTION_ORDER]:
+        raise ValidationError("action", action, "all, or one of " + ", ".join(str(a) for a in ACTION_ORDER))
+    return plan.filter(pl.col("action") == action)
+
+
+def change_summary(plan: pl.DataFrame) -> str:
+    """What applying the plan would send, and what it leaves to people, in one sentence.
+
+    Example:
+        >>> change_summary(pl.DataFrame({"action": ["unsubscribe", "unsubscribe", "review"]}))
+        '2 changes would be sent: 2 unsubscribes in Encharge and 0 opt-outs in ENS; 1 row left for review; 0 that cannot be checked.'
+    """  # noqa: E501
+    counts = dict(plan_counts(plan).select("action", "rows").iter_rows())
+    unsub, opt = counts[str(ConsentAction.UNSUBSCRIBE)], counts[str(ConsentAction.OPT_OUT)]
+    review, unknown = counts[str(ConsentAction.REVIEW)], counts[str(ConsentAction.CANNOT_CHECK)]
+    return (f"{unsub + opt:,} change{'s' * (unsub + opt != 1)} would be sent: {unsub:,} unsubscribe"
+            f"{'s' * (unsub != 1)} in Encharge and {opt:,} opt-out{'s' * (opt != 1)} in ENS; {review:,} "
+            f"row{'s' * (review != 1)} left for review; {unknown:,} that cannot be checked.")

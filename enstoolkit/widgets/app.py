@@ -88,7 +88,7 @@ enstoolkit app</pre>
 
 
 class AppPage:
-    """The app's page: a title, what it is connected to, and the three panels; or what to set.
+    """The app's page: a title, what it is connected to, and the panels; or what to set.
 
     Args:
         environ: the settings (default: the process's environment).
