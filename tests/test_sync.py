@@ -163,7 +163,8 @@ def test_duplicate_emails_in_ens() -> None:
                     (5, "supsplit@x.org", True, "Y", DAY), (6, "supsplit@x.org", False, "N", DAY))
     enc = enc_frame(("a", "same@x.org", False), ("b", "split@x.org", False), ("c", "supsplit@x.org", False))
     plan = consent_plan(ens, enc)
-    assert actions(plan) == [("same@x.org", 1, "Encharge", "unsubscribe"), ("supsplit@x.org", 5, "Encharge", "unsubscribe"),
+    assert actions(plan) == [("same@x.org", 1, "Encharge", "unsubscribe"),
+                             ("supsplit@x.org", 5, "Encharge", "unsubscribe"),
                              ("split@x.org", 3, "ENS", "review"), ("split@x.org", 4, "ENS", "review")]
     review = plan.filter(pl.col("action") == "review").get_column("reason").to_list()
     assert review[0] == review[1] and "2 ENS records share this email and disagree on Marketing Optin" in review[0]
@@ -193,7 +194,7 @@ def test_no_plan_ever_subscribes_or_opts_in_and_every_change_has_its_evidence(ro
     ens = ens_frame(*[(n + 1, f"p{email}@x.org", sup, ans, DAY + dt.timedelta(day)) for n, (ans, sup, day, _, _, email)
                       in enumerate(rows)])
     people = {}
-    for ans, sup, day, unsub, when, email in rows:
+    for _answer, _suppressed, _day, unsub, when, email in rows:
         people.setdefault(email, (f"id{email}", f"p{email}@x.org", unsub,
                                   None if when is None else at(DAY + dt.timedelta(when))))
     plan = consent_plan(ens, enc_frame(*people.values()))

@@ -161,8 +161,8 @@ def _watch(args: argparse.Namespace, conn: Connection, query: str, optins: list[
         print("Nothing was sent.", flush=True)
         return 2
     listener = _listener(args, conn) if args.listen else None
-    watch = ConsentWatch(conn.ens, conn.encharge, snapshot=args.snapshot or args.out.with_name("consent-people.parquet"),
-                         query=query, optins=optins, listener=listener,
+    snapshot = args.snapshot or args.out.with_name("consent-people.parquet")
+    watch = ConsentWatch(conn.ens, conn.encharge, snapshot=snapshot, query=query, optins=optins, listener=listener,
                          journal=Journal(args.journal) if args.journal else None, by=args.by)
     stop = threading.Event()
     pause = wait or (lambda seconds: stop.wait(seconds))

@@ -204,7 +204,8 @@ def _check_questions(items: list[dict[str, Any]], ens: Any) -> None:
     if unknown:
         rows = [item["row"] for item in items if item["action"] == ConsentAction.OPT_OUT and item["question"]
                 in unknown]
-        raise ValidationError("plan", rows[:50], "opt-outs of the account's opt-in questions: " + ", ".join(known.values()),
+        raise ValidationError("plan", rows[:50],
+                              "opt-outs of the account's opt-in questions: " + ", ".join(known.values()),
                               detail="not opt-in questions of this account: " + ", ".join(unknown))
     for item in items:
         if item["action"] == ConsentAction.OPT_OUT:

@@ -52,7 +52,7 @@ def known_statuses(encharge: Any, people: pl.DataFrame, *, segment: str | None =
     if not people.select(pl.col("statusSource").str.starts_with(str(StatusSource.UNKNOWN)).any()).item():
         return people
     try:
-        return encharge.status_from_segment(people, segment=segment)  # type: ignore[no-any-return]
+        return encharge.status_from_segment(people, segment=segment)
     except NotFoundError as exc:
         logger.warning("Encharge statuses stay unknown: the records carry none, and %s", exc.message)
         return people
@@ -84,7 +84,7 @@ def current_lists(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY, status
 
 
 def plan_from_accounts(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY,
-                       optins: str | Sequence[str] = DEFAULT_OPTINS, erasures: pl.DataFrame | None | bool = True,
+                       optins: str | Sequence[str] = DEFAULT_OPTINS, erasures: pl.DataFrame | bool | None = True,
                        status_segment: str | None = "Unsubscribed", on_step: Step | None = None) -> pl.DataFrame:
     """The consent plan (:func:`~enstoolkit.sync.consent_plan`) for both accounts as they are now.
 

@@ -121,7 +121,7 @@ def _temporal(frame: pl.DataFrame, column: str, dtype: pl.DataType, argument: st
     if series.dtype == pl.Null:
         return pl.Series(column, [None] * frame.height, dtype=dtype)
     if isinstance(series.dtype, pl.Datetime):
-        moment = series.dt.replace_time_zone("UTC") if series.dtype.time_zone is None else series  # type: ignore[attr-defined]
+        moment = series.dt.replace_time_zone("UTC") if series.dtype.time_zone is None else series
         moment = moment.dt.convert_time_zone("UTC").dt.cast_time_unit("ms")
         return moment.dt.date() if dtype == pl.Date else moment
     if series.dtype == pl.Date:
@@ -248,12 +248,12 @@ def _person_rules(out: _Rows, key: str, records: list[dict[str, Any]], person: d
     noes = [(r, i) for r in records for i in range(len(optins)) if r[f"a{i}"] == "N" and i not in split]
     if suppressed or noes:  # ENS says no for this address: Encharge must not mail it
         if person["unsubscribed"] is not True:
-            record, i = (suppressed[0], None) if suppressed else noes[0]
-            said = (f"ENS: supporter {record['supporterId']} is suppressed" if i is None
-                    else _answer_text(optins[i], record, i))
+            record, which = (suppressed[0], None) if suppressed else noes[0]
+            said = (f"ENS: supporter {record['supporterId']} is suppressed" if which is None
+                    else _answer_text(optins[which], record, which))
             safe = "; unsubscribing is safe either way" if person["unsubscribed"] is None else ""
             out.add(key, "Encharge", ConsentAction.UNSUBSCRIBE, f"{said}; {_encharge_state(person)}{safe}", record,
-                    person, i)
+                    person, which)
         return  # an Encharge unsubscribe agrees with it, whatever else the records answered
     for record in records:
         for i, optin in enumerate(optins):

@@ -85,7 +85,8 @@ class WatchRound:
             'round 2: 3 events (1 unsubscribe dated); plan: unsubscribe 1, review 4; applied: done 1'
         """
         plan = ", ".join(f"{k} {v:,}" for k, v in self.counts.items() if v) or "nothing to change"
-        seen = "snapshot recorded" if self.first else f"{self.events:,} events ({self.unsubscribes:,} unsubscribe dated)"
+        seen = ("snapshot recorded" if self.first
+                else f"{self.events:,} events ({self.unsubscribes:,} unsubscribe dated)")
         done = ", ".join(f"{k} {v:,}" for k, v in sorted(self.applied.items())) if self.applied else "nothing applied"
         return f"round {self.number}: {seen}; plan: {plan}; applied: {done}"
 
@@ -153,7 +154,7 @@ class ConsentWatch:
         events = self.listener.events()
         events = events.filter(pl.col("seq") > self._last_seq)
         if events.height:
-            self._last_seq = int(events.get_column("seq").max())  # type: ignore[arg-type]
+            self._last_seq = int(events.get_column("seq").max())
         people = known_statuses(self.encharge, self.encharge.list_people(progress=False), segment=self.status_segment)
         return events, people, False, None
 
