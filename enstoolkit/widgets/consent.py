@@ -83,7 +83,7 @@ class ConsentPanel(Panel):
                                       layout=w.Layout(visibility="hidden"))
         self.counts = w.HTML()
         self.action = w.ToggleButtons(options=[("all", "all"), *[(str(a), str(a)) for a in ACTION_ORDER]],
-                                      value="all", description="Show", style={"button_width": "100px"})
+                                      value="all", description="Show", style={"button_width": "110px"})
         self.preview_button = w.Button(description="Preview changes", icon="eye", disabled=True)
         self.confirm = w.Button(description="Confirm", button_style="warning", icon="check", disabled=True)
         self.progress = w.IntProgress(value=0, min=0, max=1, description="Progress",
@@ -189,10 +189,12 @@ class ConsentPanel(Panel):
         self.run = apply_plan(self.plan, ens=self.ens, encharge=self.encharge, by=self.by.value.strip() or None,
                               progress=False, on_progress=progress)
         self.progress.value = self.progress.max
-        self.results = plan_results(self.run).join(
+        results = plan_results(self.run).join(
             self.plan.with_row_index("row", offset=1).select(pl.col("row").cast(pl.Int64), *[
                 c for c in self.plan.columns if c not in ("email", "supporterId", "personId", "system", "action",
                                                           "question", "reason")]), on="row", how="left")
+        first = [c for c in SHOWN if c in results.columns]
+        self.results = results.select(*first, *[c for c in results.columns if c not in first])
         self.resume.track(self.run.run_id)
         self._show_rows()
         self.budget.refresh()
