@@ -82,3 +82,21 @@ def test_changed_settings_need_a_new_plan_and_bad_ones_are_shown(clients) -> Non
 def test_the_toolkit_has_a_consent_tab(clients) -> None:
     kit = Toolkit(*clients)
     assert kit.widget.get_title(3) == "Consent" and kit.widget.children[3] is kit.consent.widget
+
+
+def test_an_interrupted_run_resumes_from_the_panel(clients, sandbox: Sandbox) -> None:
+    panel = ConsentPanel(*clients)
+    panel.build_button.click()
+    panel.preview_button.click()
+    todo = panel.preview.height
+    sandbox.fail_next(1, status=401, method="POST", path="/v1/people/unsubscribe")  # the key refused midway
+    panel.confirm.click()
+    assert panel.status_kind == "error" and panel.run.status == "stopped"
+    assert set(panel.results.get_column("status")) == {"not attempted", "skipped"}
+    assert panel.resume.button.layout.display == ""  # the Resume button shows
+    panel.resume.button.click()
+    assert panel.status_kind == "success", panel.status
+    assert dict(panel.results.group_by("status").len().iter_rows())["done"] == todo
+    assert set(sandbox.encharge.unsubscribes) == set(actionable(panel.plan).get_column("personId"))
+    panel.action.value = "unsubscribe"
+    assert set(panel.table.frame.get_column("status")) == {"done"}

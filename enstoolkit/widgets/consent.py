@@ -204,6 +204,19 @@ class ConsentPanel(Panel):
         self.show(f"Done: {counts.get('done', 0):,} changes made and logged, {counts.get('skipped', 0):,} rows "
                   f"left for review, {failed:,} not done.", "error" if failed else "success")
 
+    def after_resume(self, run: Any) -> None:
+        """After the Resume button: every row's outcome, and how the run ended."""
+        self.run = run
+        results = plan_results(run)
+        first = [c for c in SHOWN if c in results.columns]
+        self.results = results.select(*first, *[c for c in results.columns if c not in first])
+        self._show_rows()
+        counts = dict(self.results.group_by("status").len().iter_rows())
+        self.summary.value = " · ".join(f"{k}: <b>{v:,}</b>" for k, v in sorted(counts.items()))
+        left = sum(n for k, n in counts.items() if k not in ("done", "skipped"))
+        self.show(f"Resumed run {run.run_id}: {counts.get('done', 0):,} changes made and logged, {left:,} not done.",
+                  "error" if left else "success")
+
     def _export_frame(self, scope: str) -> pl.DataFrame:
         if scope == "results":
             return self.results
