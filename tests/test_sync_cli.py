@@ -128,3 +128,23 @@ def test_watch_from_webhooks(on_sandbox: Sandbox, tmp_path: Path, capsys: pytest
     assert "listening for the sandbox's unsubscribedUser webhooks" in printed and "round 1:" in printed
     assert on_sandbox.encharge.subscriptions and sum(on_sandbox.encharge.unsubscribes.values()) > 0
     assert "/hooks/" not in printed  # the URL's secret is never printed here
+
+
+@pytest.mark.slow
+def test_sandbox_size_and_variant_from_the_command_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ENS_", "ENCHARGE_"))}
+    env["ENSTOOLKIT_DATA_DIR"] = str(tmp_path / "data")
+    done = subprocess.run([sys.executable, "-m", "enstoolkit.cli", "sync", "--sandbox", "--supporters", "300",
+                           "--variant", "encharge-no-status", "--out", str(tmp_path / "plan.csv")],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "300 ENS supporters" in done.stdout and "Nothing was sent" in done.stdout
+    plan = read_plan(tmp_path / "plan.csv")
+    # the records carry no status: it is read from the account's "Unsubscribed" segment, so nothing is unknown
+    assert set(plan.get_column("statusSource")) == {"the account's Unsubscribed segment"}
+    assert counts(done.stdout)["cannot check"] == 0 and counts(done.stdout)["unsubscribe"] == plan.filter(
+        pl.col("action") == "unsubscribe").height > 0
