@@ -243,6 +243,19 @@ def test_archive_and_erase(enc: EnchargeClient, sandbox: Sandbox) -> None:
         pl.col("email") == b["email"]).height == 0  # another account's audit never sees this erasure
 
 
+def test_an_erasure_whose_answer_was_lost_is_done_not_an_error(tmp_path: Path) -> None:
+    from enstoolkit.sandbox import Faults
+
+    faults = Faults(drop_after_rate=0.5, seed=0, routes=("/v1/people",), methods=("DELETE",))  # the first, not the 2nd
+    with Sandbox(supporters=50, seed=3, faults=faults) as sb, \
+            EnchargeClient(sb.encharge_api_key, sb.encharge_url, retry=RetryPolicy(backoff=0.01)) as enc:
+        person = some_people(sb, 1)[0]
+        erased = enc.delete_people(emails=[person["email"]], force=True)  # acted on, answer lost, repeated: 404
+        assert faults.counts["drop_after"] == 1
+        assert erased.select("status", "http_status").row(0) == ("done", 404)
+        assert person["id"] not in sb.encharge.people
+
+
 def test_unsubscribe_by_query_parameters(enc: EnchargeClient, recorder: RecordingTransport,
                                          sandbox: Sandbox) -> None:
     person = some_people(sandbox, 1, unsubscribed=False)[0]

@@ -28,6 +28,7 @@ from enstoolkit.bulk import Journal
 from enstoolkit.encharge.payloads import check_tags, single_identifier
 from enstoolkit.errors import BudgetExceeded, NotFoundError, ValidationError
 from enstoolkit.sandbox import Sandbox
+from enstoolkit.sync import apply_plan, check_plan, consent_plan
 from enstoolkit.widgets import ProcessPanel, TagPanel
 from enstoolkit.widgets.grid import Grid, display_frame
 
@@ -93,6 +94,12 @@ def _journal(folder: Path) -> Journal:
     return Journal(folder / "journal.sqlite3")
 
 
+#: A supporter file and Encharge people the consent sync takes, beside each odd value.
+SUPPORTERS = pl.DataFrame({"supporterId": [1], "Email Address": ["a@example.org"], "suppressed": [False],
+                           "Marketing Optin": ["N"], "Marketing Optin Date": [None]})
+PEOPLE = pl.DataFrame({"id": ["p1"], "email": ["a@example.org"], "unsubscribed": [False]})
+
+
 def entry_points(setting: Setting) -> dict[str, Callable[[Any], Any]]:
     """Every public entry point taking people, supporters or tags, as a function of the odd value."""
     ens, enc, folder = setting.ens, setting.enc, setting.folder
@@ -155,6 +162,13 @@ def entry_points(setting: Setting) -> dict[str, Callable[[Any], Any]]:
         "analysis.one_system_only(encharge)": lambda x: one_system_only(
             pl.DataFrame({"supporterId": [1], "Email Address": ["a@example.org"]}), x),
         "analysis.run_audit(ens)": run_audit,
+        # the consent sync (a plan that is not one is refused before anything is sent)
+        "sync.consent_plan(supporters)": lambda x: consent_plan(x, PEOPLE),
+        "sync.consent_plan(people)": lambda x: consent_plan(SUPPORTERS, x),
+        "sync.consent_plan(optins=)": lambda x: consent_plan(SUPPORTERS, PEOPLE, optins=x),
+        "sync.consent_plan(erasures=)": lambda x: consent_plan(SUPPORTERS, PEOPLE, erasures=x),
+        "sync.check_plan(plan)": check_plan,
+        "sync.apply_plan(plan)": lambda x: apply_plan(x, ens=ens, encharge=enc, journal=_journal(folder)),
     }
 
 

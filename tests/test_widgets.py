@@ -445,7 +445,7 @@ def test_process_errors_and_hourly_limit(clients, sandbox: Sandbox) -> None:
 
 def test_toolkit_selection_flows_into_tag_and_process(clients) -> None:
     kit = Toolkit(*clients)
-    assert [kit.widget.get_title(i) for i in range(3)] == ["Search", "Tag", "Process"]
+    assert [kit.widget.get_title(i) for i in range(4)] == ["Search", "Tag", "Process", "Consent"]
     kit.search.mode.value = "latest modified"
     kit.search.days_back.value = 32
     kit.search.search.click()

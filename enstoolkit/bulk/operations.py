@@ -1,13 +1,15 @@
 """The bulk operations, one registry: what each kind of run sends, to which API, and whether it is safe to repeat.
 
-Each :class:`Operation` says which client it needs, whether its request is idempotent (a
+Each :class:`Operation` says which client it needs (``"both"``: :class:`Clients`, each payload
+naming its own under ``"client"``), whether its request is idempotent (a
 lost answer is simply sent again) or not (a lost answer leaves the item ``unknown``, to be
 settled by evidence, see :mod:`enstoolkit.bulk.review`), how many items go in one request,
 and the function that sends them. :func:`register` adds one; :data:`OPERATIONS` lists them.
 
 Example:
-    >>> sorted(OPERATIONS)
-    ['archive', 'erase', 'process', 'tag-add', 'tag-remove', 'unsubscribe', 'upsert-people', 'upsert-supporters']
+    >>> sorted(OPERATIONS)  # doctest: +NORMALIZE_WHITESPACE
+    ['archive', 'consent', 'erase', 'process', 'tag-add', 'tag-remove', 'unsubscribe', 'upsert-people',
+     'upsert-supporters']
     >>> OPERATIONS["process"].idempotent, OPERATIONS["tag-add"].client
     (False, 'encharge')
 """
@@ -20,11 +22,28 @@ from typing import Any
 
 from ..schemas import ItemState, Outcome
 
-__all__ = ["OPERATIONS", "ItemOutcome", "Operation", "register"]
+__all__ = ["CLIENTS", "OPERATIONS", "Clients", "ItemOutcome", "Operation", "register"]
 
 #: What happened to one item: (state, result to keep, error message).
 ItemOutcome = tuple[str, Any, str | None]
 Execute = Callable[[Any, Mapping[str, Any], list[dict[str, Any]], "dict[str, Any] | None"], list[ItemOutcome]]
+
+
+#: The client an operation may send through: one API, or both (then each payload names its own).
+CLIENTS = ("ens", "encharge", "both")
+
+
+@dataclass(frozen=True)
+class Clients:
+    """Both clients, for an operation that writes to ENS and Encharge (``client="both"``).
+
+    Example:
+        >>> Clients(ens="an ENSClient", encharge="an EnchargeClient").ens
+        'an ENSClient'
+    """
+
+    ens: Any
+    encharge: Any
 
 
 @dataclass(frozen=True)
@@ -33,7 +52,8 @@ class Operation:
 
     Attributes:
         kind: its name in the journal.
-        client: "ens" or "encharge".
+        client: "ens", "encharge", or "both" (the execute function gets :class:`Clients`, and each
+            payload says which API it goes to under ``"client"``: ENS's count against the hourly budget).
         idempotent: whether a lost answer may simply be sent again.
         batch: items per request.
         execute: ``execute(client, params, payloads, card) -> [ItemOutcome]``; raises the
@@ -63,8 +83,8 @@ def register(kind: str, client: str, *, idempotent: bool, batch: int = 1,
         >>> OPERATIONS.pop("example-noop").batch
         1
     """
-    if client not in ("ens", "encharge"):
-        raise ValueError(f"client={client!r}: expected 'ens' or 'encharge'")
+    if client not in CLIENTS:
+        raise ValueError(f"client={client!r}: expected one of {', '.join(CLIENTS)}")
 
     def add(execute: Execute) -> Execute:
         OPERATIONS[kind] = Operation(kind, client, idempotent, batch, execute, settle_by_evidence)
@@ -153,3 +173,14 @@ def _process(ens: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]]
     ).row(0, named=True)
     keep = {k: result.get(k) for k in ("status", "supporterId", "transactionId", "amount", "id", "createdOn")}
     return [_done(keep)]
+
+
+# -- both ----------------------------------------------------------------------------------------
+
+
+@register("consent", "both", idempotent=True)
+def _consent(clients: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]],
+             card: Any) -> list[ItemOutcome]:
+    from ..sync.apply import execute_change  # the consent sync's step (enstoolkit.sync): an unsubscribe or opt-out
+
+    return [execute_change(clients, params, payloads[0])]

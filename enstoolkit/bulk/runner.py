@@ -37,7 +37,7 @@ from ..errors import (
 from ..schemas import ItemState, RunStatus
 from ..validate import check_int
 from .journal import Journal
-from .operations import OPERATIONS, ItemOutcome, Operation
+from .operations import OPERATIONS, Clients, ItemOutcome, Operation
 
 __all__ = ["NOT_STORED", "BulkRun", "Progress", "RunInProgress"]
 
@@ -78,13 +78,22 @@ class BulkRun:
         self.ens = ens
         self.encharge = encharge
         if self.client is None:
-            needed = "ens=ENSClient(...)" if self.operation.client == "ens" else "encharge=EnchargeClient(...)"
+            needed = {"ens": "ens=ENSClient(...)", "encharge": "encharge=EnchargeClient(...)",
+                      "both": "ens=ENSClient(...) and encharge=EnchargeClient(...)"}[self.operation.client]
             raise ValidationError(self.operation.client, None, f"{needed} to run a {self.kind!r} run")
 
     @property
     def client(self) -> Any:
-        """The client this run's operation sends through."""
+        """The client this run's operation sends through (:class:`~enstoolkit.bulk.operations.Clients` for both)."""
+        if self.operation.client == "both":
+            return Clients(self.ens, self.encharge) if self.ens is not None and self.encharge is not None else None
         return self.ens if self.operation.client == "ens" else self.encharge
+
+    def _ens_items(self, payloads: list[dict[str, Any]]) -> int:
+        """How many of these items go to ENS (and so count against its hourly budget)."""
+        if self.operation.client == "both":
+            return sum(1 for payload in payloads if payload.get("client") == "ens")
+        return len(payloads) if self.operation.client == "ens" else 0
 
     def __repr__(self) -> str:
         return f"BulkRun({self.run_id!r}, kind={self.kind!r}, {self.counts()})"
@@ -152,8 +161,9 @@ class BulkRun:
             todo = todo[:max_items]
         total = sum(self.counts().values())
         done_before = total - len(journal.pending(self.run_id, WAITING)) - self.counts().get(ItemState.UNKNOWN, 0)
-        if op.client == "ens" and todo:
-            self.ens.ensure_budget(len(todo) + 5, f"{self.kind} of {len(todo):,} items")
+        ens_items = self._ens_items([payload for _, payload in todo])
+        if ens_items:
+            self.ens.ensure_budget(ens_items + 5, f"{self.kind} of {ens_items:,} items")
         card = self._card(transaction) if self.kind == "process" else None
         if op.settle_by_evidence and todo and self.client.server_clock.now_ms() is None:
             self.client.session_token()  # one answer's Date gives the server's clock, for the windows below
@@ -167,7 +177,7 @@ class BulkRun:
         try:
             for start in range(0, len(todo), op.batch):
                 chunk = todo[start:start + op.batch]
-                if op.client == "ens" and self.ens.budget_remaining <= 0:
+                if self._ens_items([payload for _, payload in chunk]) and self.ens.budget_remaining <= 0:
                     raise _Stop(f"the hourly ENS budget ({self.ens.hourly_limit:,} requests) is used up; "
                                 "resume within the hour")
                 seqs = journal.claim(self.run_id, [seq for seq, _ in chunk], window=self._window())  # the intent

@@ -1,4 +1,4 @@
-"""``enstoolkit app``: Search, Tag and Process as a web page (Voilà), for colleagues who do not write code.
+"""``enstoolkit app``: Search, Tag, Process and Consent as a web page (Voilà), for colleagues who do not write code.
 
 The page works on the accounts in ``ENS_API_KEY``/``ENCHARGE_API_KEY`` (and the base URLs), or with
 ``--sandbox`` on a synthetic account started here. It listens on 127.0.0.1 behind a token: the one
@@ -44,7 +44,7 @@ DEFAULT_PORT = 8866
 
 def register(sub: Any) -> None:
     """Add the ``app`` command."""
-    text = ("serve Search, Tag and Process as a web page (for colleagues who do not use notebooks), "
+    text = ("serve Search, Tag, Process and Consent as a web page (for colleagues who do not use notebooks), "
             "until Ctrl-C")
     p = sub.add_parser("app", help=text, description=text + ". Uses the accounts in ENS_API_KEY, ENS_BASE_URL, "
                        "ENCHARGE_API_KEY, ENCHARGE_BASE_URL, or a synthetic account with --sandbox.")
@@ -165,7 +165,7 @@ def run_app(args: argparse.Namespace) -> int:
         _wait_until_listening(proc, args.ip, port, log)
         host = "127.0.0.1" if args.ip in ("127.0.0.1", "0.0.0.0", "") else args.ip
         url = f"http://{host}:{port}/?token={token}"
-        print(f"enstoolkit app: Search, Tag and Process for {_describe(env, args.sandbox)}.", flush=True)
+        print(f"enstoolkit app: Search, Tag, Process and Consent for {_describe(env, args.sandbox)}.", flush=True)
         if args.ip not in ("127.0.0.1", "localhost", "::1"):
             print(f"WARNING: listening on {args.ip}: anyone who can reach this computer and has the link can use "
                   "the accounts.", flush=True)

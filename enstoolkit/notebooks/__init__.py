@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent
-NOTEBOOKS = ("quickstart.ipynb", "supporter_audit.ipynb", "optin_analysis.ipynb", "actions.ipynb")
+NOTEBOOKS = ("quickstart.ipynb", "supporter_audit.ipynb", "optin_analysis.ipynb", "actions.ipynb",
+             "consent_sync.ipynb")
 
 
 def notebook_path(name: str) -> Path:

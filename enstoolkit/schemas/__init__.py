@@ -17,9 +17,10 @@ from collections.abc import Mapping
 import polars as pl
 
 from . import encharge, ens, results
-from .status import ItemState, Outcome, RunStatus, Severity, StatusSource
+from .status import ACTIONABLE, ConsentAction, ItemState, Outcome, RunStatus, Severity, StatusSource
 
-__all__ = ["SCHEMAS", "ItemState", "Outcome", "RunStatus", "Severity", "StatusSource", "encharge", "ens", "results"]
+__all__ = ["ACTIONABLE", "SCHEMAS", "ConsentAction", "ItemState", "Outcome", "RunStatus", "Severity", "StatusSource",
+           "encharge", "ens", "results"]
 
 SCHEMAS: Mapping[str, Mapping[str, pl.DataType]] = {
     "ens.supporter": ens.SUPPORTER_BASE, "ens.fields": ens.FIELDS, "ens.questions": ens.QUESTIONS,
@@ -31,5 +32,6 @@ SCHEMAS: Mapping[str, Mapping[str, pl.DataType]] = {
     "result.person": results.PERSON_RESULT, "result.tag_preview": results.TAG_PREVIEW,
     "result.process_row": results.PROCESS_ROW_RESULT, "result.process_preview": results.PROCESS_PREVIEW,
     "journal.run": results.RUN, "journal.item": results.ITEM, "audit.findings": results.FINDINGS,
-    "erasure": results.ERASURE,
+    "erasure": results.ERASURE, "sync.plan": results.CONSENT_PLAN, "sync.result": results.CONSENT_RESULT,
+    "sync.change": results.CONSENT_CHANGE,
 }

@@ -1,4 +1,5 @@
-"""The schemas of the toolkit's own frames: per-row results, previews, journal rows, findings, erasures.
+"""The schemas of the toolkit's own frames: per-row results, previews, journal rows, findings, erasures,
+consent sync plans and the consent change log.
 
 Status columns hold the values of :mod:`enstoolkit.schemas.status`.
 
@@ -13,7 +14,8 @@ import polars as pl
 
 from .ens import UTC_MS
 
-__all__ = ["ERASURE", "FINDINGS", "ITEM", "PERSON_RESULT", "PROCESS_ROW_RESULT", "RUN", "TAG_PREVIEW"]
+__all__ = ["CONSENT_CHANGE", "CONSENT_EVIDENCE", "CONSENT_PLAN", "CONSENT_RESULT", "ERASURE", "FINDINGS", "ITEM",
+           "PERSON_RESULT", "PROCESS_ROW_RESULT", "RUN", "TAG_PREVIEW"]
 
 #: One row per person of an Encharge action (tagging, deleting); ``status`` is an Outcome.
 PERSON_RESULT: dict[str, pl.DataType] = {
@@ -45,3 +47,32 @@ FINDINGS: dict[str, pl.DataType] = {"supporterId": pl.Int64(), "email": pl.Strin
                                     "severity": pl.String(), "detail": pl.String()}
 ERASURE: dict[str, pl.DataType] = {"email": pl.String(), "id": pl.String(), "userId": pl.String(),
                                    "erasedAt": UTC_MS, "accountId": pl.Int64()}
+
+#: What a consent decision rests on: the ENS answer and its date (the export's "<question> Date"), the
+#: suppression, Encharge's status and where it came from, when Encharge's unsubscribe happened (when
+#: known) and when the toolkit erased the person from Encharge.
+CONSENT_EVIDENCE: dict[str, pl.DataType] = {
+    "ensAnswer": pl.String(), "ensAnswerDate": pl.Date(), "suppressed": pl.Boolean(),
+    "enchargeUnsubscribed": pl.Boolean(), "statusSource": pl.String(), "unsubscribedAt": UTC_MS,
+    "erasedAt": UTC_MS,
+}
+#: One row per change a consent sync proposes (``action`` is a :class:`~enstoolkit.schemas.status.ConsentAction`,
+#: ``system`` "ENS" or "Encharge"), with the evidence; ``plannedAt`` is when the plan was made.
+CONSENT_PLAN: dict[str, pl.DataType] = {
+    "email": pl.String(), "supporterId": pl.Int64(), "personId": pl.String(), "system": pl.String(),
+    "action": pl.String(), "question": pl.String(), "reason": pl.String(), **CONSENT_EVIDENCE,
+    "plannedAt": UTC_MS,
+}
+#: One row per plan row after applying it: ``status`` an Outcome, the journal's ``run_id`` and item ``seq``.
+CONSENT_RESULT: dict[str, pl.DataType] = {
+    "row": pl.Int64(), "email": pl.String(), "supporterId": pl.Int64(), "personId": pl.String(),
+    "system": pl.String(), "action": pl.String(), "question": pl.String(), "status": pl.String(),
+    "error": pl.String(), "reason": pl.String(), "run_id": pl.String(), "seq": pl.Int64(),
+}
+#: The consent change log: one row per change made (never per change planned): who was changed and by whom,
+#: when (UTC, the changed system's clock), where, what, why and on what evidence.
+CONSENT_CHANGE: dict[str, pl.DataType] = {
+    "changedAt": UTC_MS, "by": pl.String(), "email": pl.String(), "supporterId": pl.Int64(),
+    "personId": pl.String(), "system": pl.String(), "action": pl.String(), "question": pl.String(),
+    "reason": pl.String(), **CONSENT_EVIDENCE, "run_id": pl.String(), "plan_id": pl.String(), "row": pl.Int64(),
+}

@@ -5,6 +5,7 @@
 - :class:`RunStatus`: where a whole bulk run is.
 - :class:`Severity`: how urgent an audit finding is.
 - :class:`StatusSource`: where an Encharge person's subscription status came from, or that it is unknown.
+- :class:`ConsentAction`: what a consent sync plan proposes for one person.
 
 They are ``StrEnum``s, so they compare equal to their text and are stored as text in frames.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["ItemState", "Outcome", "RunStatus", "Severity", "StatusSource"]
+__all__ = ["ACTIONABLE", "ConsentAction", "ItemState", "Outcome", "RunStatus", "Severity", "StatusSource"]
 
 
 class Outcome(StrEnum):
@@ -75,3 +76,20 @@ class StatusSource(StrEnum):
     ABSENT_MEANS_SUBSCRIBED = "absent means subscribed (the account shows the field for others)"
     SEGMENT = "the account's Unsubscribed segment"  # read from the pre-made segment's members
     UNKNOWN = "unknown"  # no record in the answer carries the field: nothing can be said
+
+
+class ConsentAction(StrEnum):
+    """What a consent sync plan (:func:`enstoolkit.sync.consent_plan`) proposes for one row.
+
+    Only the first two change anything, and both only ever take consent away: a sync never
+    subscribes or opts anyone in (re-consent needs the person).
+    """
+
+    UNSUBSCRIBE = "unsubscribe"  # in Encharge (POST /people/unsubscribe)
+    OPT_OUT = "opt out"  # in ENS: the opt-in question answered "N"
+    REVIEW = "review"  # a person has to decide (the reason says why, with the dates)
+    CANNOT_CHECK = "cannot check"  # the status needed to compare is unknown (the reason says which)
+
+
+#: The actions a sync carries out (the rest are reported, never sent).
+ACTIONABLE = (ConsentAction.UNSUBSCRIBE, ConsentAction.OPT_OUT)

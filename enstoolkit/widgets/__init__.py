@@ -1,4 +1,4 @@
-"""Notebook panels for the everyday actions: search supporters, tag in Encharge, process ENS pages.
+"""Notebook panels for the everyday actions: search supporters, tag in Encharge, process ENS pages, consent.
 
 Each panel is a plain class whose ``.widget`` displays in JupyterLab (the panel object
 displays itself too). Panels keep their state in attributes (``results``, ``selection``,
@@ -21,10 +21,11 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on what is installed
     raise MissingExtra("notebook", "the notebook panels") from exc
 
+from .consent import ConsentPanel
 from .grid import Grid
 from .process import ProcessPanel
 from .search import SearchPanel
 from .tag import TagPanel
 from .toolkit import Toolkit
 
-__all__ = ["Grid", "ProcessPanel", "SearchPanel", "TagPanel", "Toolkit"]
+__all__ = ["ConsentPanel", "Grid", "ProcessPanel", "SearchPanel", "TagPanel", "Toolkit"]

@@ -1,4 +1,4 @@
-"""The page ``enstoolkit app`` serves: Search, Tag and Process for colleagues who do not write code.
+"""The page ``enstoolkit app`` serves: Search, Tag, Process and Consent for colleagues who do not write code.
 
 With the accounts' keys in the environment the page is the :class:`~enstoolkit.widgets.Toolkit`;
 without them it says exactly which settings are missing and how to set them (never a traceback,
@@ -88,7 +88,7 @@ enstoolkit app</pre>
 
 
 class AppPage:
-    """The app's page: a title, what it is connected to, and the three panels; or what to set.
+    """The app's page: a title, what it is connected to, and the panels; or what to set.
 
     Args:
         environ: the settings (default: the process's environment).

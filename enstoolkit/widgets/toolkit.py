@@ -1,4 +1,4 @@
-"""All three panels in tabs; a search selection flows into the tag and process tabs."""
+"""The panels in tabs (Search, Tag, Process, Consent); a search selection flows into the tag and process tabs."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import polars as pl
 from ..encharge import EnchargeClient
 from ..ens import ENSClient
 from ..errors import ValidationError
+from .consent import ConsentPanel
 from .process import ProcessPanel
 from .search import SearchPanel
 from .tag import TagPanel
 
 
 class Toolkit:
-    """Search, Tag and Process in one tabbed panel.
+    """Search, Tag, Process and Consent in one tabbed panel.
 
     Example:
         >>> kit = Toolkit()
@@ -34,9 +35,10 @@ class Toolkit:
         self.search = SearchPanel(ens, encharge)
         self.tag = TagPanel(encharge)
         self.process = ProcessPanel(ens)
+        self.consent = ConsentPanel(ens, encharge)
         self.search.on_selection(self._selection)
-        self.widget = w.Tab(children=[self.search.widget, self.tag.widget, self.process.widget])
-        for i, title in enumerate(("Search", "Tag", "Process")):
+        self.widget = w.Tab(children=[self.search.widget, self.tag.widget, self.process.widget, self.consent.widget])
+        for i, title in enumerate(("Search", "Tag", "Process", "Consent")):
             self.widget.set_title(i, title)
 
     def _selection(self, selection: pl.DataFrame) -> None:

@@ -36,7 +36,7 @@ def open_app(page: Page, app: App) -> None:
 @pytest.mark.slow
 def test_app_search_select_and_tag_with_confirmation(page: Page, sandbox_app: App, screenshot) -> None:  # type: ignore[no-untyped-def]
     open_app(page, sandbox_app)
-    expect(page).to_have_title("enstoolkit: Search, Tag and Process")
+    expect(page).to_have_title("enstoolkit: Search, Tag, Process and Consent")
     expect(page.locator(".enstk-banner")).to_contain_text("Nothing you do here reaches a real ENS or Encharge account")
     page.locator(".widget-dropdown").filter(has_text="Find by").first.locator("select").select_option(
         label="latest modified")
