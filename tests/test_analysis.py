@@ -109,7 +109,8 @@ def test_checks_that_cannot_run_say_so(ens: pl.DataFrame, encharge: pl.DataFrame
     unable = findings.filter(pl.col("detail").str.starts_with("cannot check: "))
     assert sorted(unable.get_column("check").to_list()) == sorted([
         "missing fields", "suppressed with opt-in", "stale record", "suppressed with opt-in",
-        "opted out, subscribed in Encharge", "opted in, unsubscribed in Encharge"])
+        "opted out, subscribed in Encharge", "opted in, unsubscribed in Encharge",
+        "pending in ENS, subscribed in Encharge"])
     assert unable.filter(pl.col("check") == "missing fields").item(0, "detail").endswith(
         "no Postcode column (REQUIRED_FIELDS names the account's fields)")
     summary = an.summarise(findings).filter(pl.col("check") == "stale record")
