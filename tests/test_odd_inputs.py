@@ -234,7 +234,8 @@ PER_PERSON = ("EnchargeClient.add_tags(people)", "EnchargeClient.remove_tags(peo
               "actions.with_encharge(df)")
 
 
-@pytest.mark.parametrize("size", ["fast", pytest.param("slow", marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("size", ["fast", "slow"])
 def test_ten_thousand_rows(clients: Setting, size: str) -> None:
     points = entry_points(clients)
     for value in _large_values():
