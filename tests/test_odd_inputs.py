@@ -235,12 +235,12 @@ PER_PERSON = ("EnchargeClient.add_tags(people)", "EnchargeClient.remove_tags(peo
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("size", ["fast", "slow"])
+@pytest.mark.parametrize("size", ["whole", "one-request-per-person"])
 def test_ten_thousand_rows(clients: Setting, size: str) -> None:
     points = entry_points(clients)
     for value in _large_values():
         valid_rows = _valid(value)
-        names = [name for name in sorted(points) if (name in PER_PERSON and valid_rows) == (size == "slow")]
+        names = [name for name in sorted(points) if (name in PER_PERSON and valid_rows) == (size == "one-request-per-person")]
         if names:
             _check_all(points, value, names)
 
