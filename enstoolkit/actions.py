@@ -318,7 +318,14 @@ def _outcome(item: Mapping[str, Any]) -> Outcome:
 
 @dataclass
 class PageForm:
-    """What a page's form asks for, built from the page type and the account."""
+    """What a page's form asks for, built from the page type and the account.
+
+    Example:
+        >>> from enstoolkit.connect import connect
+        >>> form = page_form(connect(environ={}).ens, 100)
+        >>> form.name, form.kind, form.sub_type, form.donation, form.optins[0]
+        ('Newsletter Sign Up', 'dc', 'DCF', False, 'Marketing Optin')
+    """
 
     page_id: int
     name: str

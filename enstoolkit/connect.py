@@ -66,6 +66,11 @@ class Connection:
     Attributes:
         ens, encharge: the clients.
         sandbox: the sandbox they use, or ``None`` for real accounts.
+
+    Example:
+        >>> conn = connect(environ={})
+        >>> conn.ens_real, conn.encharge_real, conn.sandbox is not None
+        (False, False, True)
     """
 
     ens: ENSClient
@@ -75,7 +80,12 @@ class Connection:
     encharge_real: bool
 
     def describe(self) -> str:
-        """One line saying what the clients talk to (never a key or a port)."""
+        """One line saying what the clients talk to (never a key or a port).
+
+        Example:
+            >>> connect(environ={}).describe()
+            'ENS: the enstoolkit sandbox (synthetic data). Encharge: the enstoolkit sandbox (synthetic data).'
+        """
         sandbox = "the enstoolkit sandbox (synthetic data)"
         ens = "your account" if self.ens_real else sandbox
         enc = "your account" if self.encharge_real else sandbox
@@ -96,7 +106,14 @@ class Connection:
         return dt.datetime.fromtimestamp(now[0] / 1000, dt.UTC).date()
 
     def close(self) -> None:
-        """Close both clients."""
+        """Close both clients.
+
+        Example:
+            >>> conn = connect(environ={})
+            >>> conn.ens.get_fields().height > 0
+            True
+            >>> conn.close()
+        """
         self.ens.close()
         self.encharge.close()
 

@@ -75,6 +75,12 @@ class Report:
         shapes: the shapes seen, by name (for ``--record``).
         ens_requests: ENS requests used.
         problems: what stops the notebooks, as sentences.
+
+    Example:
+        >>> report = Report(settings={"QUERY_NAME": "All supporters"})
+        >>> report.add("ENS", "the sandbox")
+        >>> report.lines, report.command()
+        ([('ENS', 'the sandbox', 'ok')], "enstoolkit audit --query 'All supporters'")
     """
 
     lines: list[tuple[str, str, str]] = field(default_factory=list)
@@ -84,7 +90,14 @@ class Report:
     problems: list[str] = field(default_factory=list)
 
     def add(self, section: str, found: str, need: str = "ok") -> None:
-        """Add one row."""
+        """Add one row.
+
+        Example:
+            >>> report = Report()
+            >>> report.add("Fields", "no Postcode field", "a field tagged Postcode")
+            >>> report.lines
+            [('Fields', 'no Postcode field', 'a field tagged Postcode')]
+        """
         self.lines.append((section, found, need))
 
     def command(self) -> str:
@@ -102,7 +115,19 @@ class Report:
         return " ".join(parts)
 
     def text(self) -> str:
-        """The report as the command prints it."""
+        """The report as the command prints it.
+
+        Example:
+            >>> report = Report(settings={"QUERY_NAME": "All supporters"}, ens_requests=3)
+            >>> report.add("ENS", "the sandbox")
+            >>> print(report.text())
+            ENS  the sandbox
+            <BLANKLINE>
+            ENS requests used: 3 (at most 25)
+            Notebook parameters for this account:
+              QUERY_NAME = 'All supporters'
+              enstoolkit audit --query 'All supporters'
+        """
         width = max((len(s) for s, _, _ in self.lines), default=10)
         out = [f"{section:<{width}}  {found}" + ("" if need == "ok" else f"\n{'':<{width}}  -> {need}")
                for section, found, need in self.lines]
@@ -118,7 +143,14 @@ class Report:
         return "\n".join(out)
 
     def record(self, folder: str | Path) -> list[Path]:
-        """Write the shapes seen as JSON files into ``folder`` (keys and types only); returns the paths."""
+        """Write the shapes seen as JSON files into ``folder`` (keys and types only); returns the paths.
+
+        Example:
+            >>> import tempfile
+            >>> paths = Report(shapes={"ens_fields": [{"id": "int", "name": "str"}]}).record(tempfile.mkdtemp())
+            >>> [p.name for p in paths], paths[0].read_text().count("str")
+            (['ens_fields.json'], 1)
+        """
         target = Path(folder)
         target.mkdir(parents=True, exist_ok=True)
         written = []

@@ -34,7 +34,14 @@ __all__ = ["ErasureLog", "read_erasures"]
 
 
 class ErasureLog:
-    """An append-only SQLite record of erasures (default: ``erasures.sqlite3`` in the data folder)."""
+    """An append-only SQLite record of erasures (default: ``erasures.sqlite3`` in the data folder).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
+        >>> log.path.name, log.read().height
+        ('erasures.sqlite3', 0)
+    """
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else data_dir() / "erasures.sqlite3"
@@ -48,7 +55,15 @@ class ErasureLog:
 
     def record(self, people: Iterable[Mapping[str, Any]], when: dt.datetime | None = None, *,
                account_id: int | None = None) -> None:
-        """Append erased people (mappings with ``email``, ``id``, ``userId``) of the Encharge account ``account_id``."""
+        """Append erased people (mappings with ``email``, ``id``, ``userId``) of the Encharge account ``account_id``.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
+            >>> log.record([{"email": "gone@example.org", "id": "p1", "userId": None}], account_id=7)
+            >>> log.read().get_column("email").to_list()
+            ['gone@example.org']
+        """
         moment = int((when or dt.datetime.now(dt.UTC)).timestamp() * 1000)
         rows = [(p.get("email"), p.get("id"), p.get("userId"), moment, account_id) for p in people]
         with sqlite3.connect(self.path) as db:
@@ -56,7 +71,16 @@ class ErasureLog:
                            "VALUES (?,?,?,?,?)", rows)
 
     def read(self, *, account_id: int | None = None) -> pl.DataFrame:
-        """The recorded erasures, oldest first: of the account ``account_id`` when given, else all."""
+        """The recorded erasures, oldest first: of the account ``account_id`` when given, else all.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
+            >>> log.record([{"email": "a@example.org"}], account_id=7)
+            >>> log.record([{"email": "b@example.org"}], account_id=8)
+            >>> log.read(account_id=8).get_column("email").to_list(), log.read().height
+            (['b@example.org'], 2)
+        """
         query = "SELECT email, person_id, user_id, erased_at, account_id FROM erasures"
         args: tuple[Any, ...] = ()
         if account_id is not None:

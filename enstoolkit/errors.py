@@ -262,19 +262,41 @@ class AuthenticationError(APIError):
 
 
 class InvalidAPIKey(AuthenticationError):
-    """ENS: "Invalid api key [...]" (the key is wrong, or sent to the wrong datacenter)."""
+    """ENS: "Invalid api key [...]" (the key is wrong, or sent to the wrong datacenter).
+
+    Example:
+        >>> str(InvalidAPIKey("ENS", 401, "Invalid api key [***]", message_id=10000000))
+        'ENS answered 401: Invalid api key [***] (messageId 10000000)'
+    """
 
 
 class UserNotFound(AuthenticationError):
-    """ENS: "A user was not found for api key[...]. Please contact support"."""
+    """ENS: "A user was not found for api key[...]. Please contact support".
+
+    Example:
+        >>> str(UserNotFound("ENS", 401, "A user was not found for api key[***]. Please contact support"))
+        'ENS answered 401: A user was not found for api key[***]. Please contact support'
+    """
 
 
 class UnregisteredSourceAddress(AuthenticationError):
-    """ENS: "Authentication call is being made from an unregistered source address..."."""
+    """ENS: "Authentication call is being made from an unregistered source address...".
+
+    Example:
+        >>> e = UnregisteredSourceAddress("ENS", 401, "Authentication call ... unregistered source address")
+        >>> e.status_code, isinstance(e, AuthenticationError)
+        (401, True)
+    """
 
 
 class InactiveUser(AuthenticationError):
-    """ENS: "The user specified by api key [...] is not active or does not have access to EN services"."""
+    """ENS: "The user specified by api key [...] is not active or does not have access to EN services".
+
+    Example:
+        >>> e = InactiveUser("ENS", 401, "The user specified by api key [***] is not active", message_id=10000003)
+        >>> str(e)
+        'ENS answered 401: The user specified by api key [***] is not active (messageId 10000003)'
+    """
 
 
 class RateLimitExceeded(APIError):
@@ -285,6 +307,11 @@ class RateLimitExceeded(APIError):
 
     Attributes:
         retry_after: seconds to wait, when the API says so (else ``None``).
+
+    Example:
+        >>> e = RateLimitExceeded("Encharge", 429, "Too many requests", retry_after=30.0)
+        >>> str(e), e.retry_after
+        ('Encharge answered 429: Too many requests', 30.0)
     """
 
     def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:
@@ -293,7 +320,12 @@ class RateLimitExceeded(APIError):
 
 
 class InvalidSessionToken(AuthenticationError):
-    """ENS: "Invalid ens-auth-token" (expired or retired); the client re-authenticates once."""
+    """ENS: "Invalid ens-auth-token" (expired or retired); the client re-authenticates once.
+
+    Example:
+        >>> str(InvalidSessionToken("ENS", 401, "Invalid ens-auth-token", message_id=10000006))
+        'ENS answered 401: Invalid ens-auth-token (messageId 10000006)'
+    """
 
 
 class PermissionDenied(APIError):
@@ -301,19 +333,38 @@ class PermissionDenied(APIError):
 
     Not an authentication error: the credentials are good, and other requests may succeed,
     so a bulk run fails the one item rather than stopping.
+
+    Example:
+        >>> str(PermissionDenied("ENS", 403, "ApiUser does not have adequate permissions"))
+        'ENS answered 403: ApiUser does not have adequate permissions'
     """
 
 
 class NotFoundError(APIError):
-    """The resource does not exist (for example an unknown page id)."""
+    """The resource does not exist (for example an unknown page id).
+
+    Example:
+        >>> str(NotFoundError("ENS", 404, "Unable to find an page with pageId 999", message_id=353979450))
+        'ENS answered 404: Unable to find an page with pageId 999 (messageId 353979450)'
+    """
 
 
 class BadRequestError(APIError):
-    """The API rejected the request as malformed (HTTP 400/422)."""
+    """The API rejected the request as malformed (HTTP 400/422).
+
+    Example:
+        >>> str(BadRequestError("Encharge", 400, "Person not found.", message_id=10082))
+        'Encharge answered 400: Person not found. (errorCode 10082)'
+    """
 
 
 class ServerError(APIError):
-    """The API failed (HTTP 5xx) and retries, where allowed, did not help."""
+    """The API failed (HTTP 5xx) and retries, where allowed, did not help.
+
+    Example:
+        >>> str(ServerError("Encharge", 503, "The service is temporarily unavailable"))
+        'Encharge answered 503: The service is temporarily unavailable'
+    """
 
 
 class PageProcessingError(APIError):
@@ -321,6 +372,11 @@ class PageProcessingError(APIError):
 
     Attributes:
         result: the full response body ENS sent.
+
+    Example:
+        >>> e = PageProcessingError("Transaction declined by the payment gateway: card declined", {"status": "ERROR"})
+        >>> str(e), e.result["status"]
+        ('ENS answered 200: Transaction declined by the payment gateway: card declined', 'ERROR')
     """
 
     def __init__(self, message: str, result: dict[str, Any], **kwargs: Any) -> None:

@@ -47,6 +47,12 @@ class AuditSettings:
         email_field: the account's email field.
         optin_questions: every opt-in (and confirmation) question of the account, for the rates.
         notes: what was filled in, and from where.
+
+    Example:
+        >>> from enstoolkit.connect import connect
+        >>> settings = audit_settings(connect(environ={}))
+        >>> settings.email_field, settings.required[0]
+        ('Email Address', 'First Name')
     """
 
     query: str

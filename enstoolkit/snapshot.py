@@ -38,7 +38,13 @@ MAX_DAYS_BACK = 32
 
 
 class SyncReport(dict[str, Any]):
-    """What the last sync did: mode ("full" or "incremental"), changed rows, requests used."""
+    """What the last sync did: mode ("full" or "incremental"), changed rows, requests used.
+
+    Example:
+        >>> report = SyncReport(mode="incremental", rows=200, changed=1, requests=3)
+        >>> report["mode"], report["changed"]
+        ('incremental', 1)
+    """
 
 
 def _meta_path(path: Path) -> Path:

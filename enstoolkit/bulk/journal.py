@@ -103,6 +103,13 @@ class Journal:
     """The SQLite journal of bulk runs (default: ``journal.sqlite3`` in the user's data folder).
 
     Safe to use from several threads and processes (SQLite WAL, short transactions).
+
+    Example:
+        >>> import tempfile
+        >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+        >>> journal.counts(run), journal.run(run)["status"]
+        ({'pending': 2}, 'created')
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
@@ -132,7 +139,15 @@ class Journal:
     # -- writing -------------------------------------------------------------------------
     def create_run(self, kind: str, params: Mapping[str, Any], payloads: Iterable[Mapping[str, Any]],
                    *, keys: Iterable[str] | None = None) -> str:
-        """Record a new run with all its items ``pending``; returns the run id."""
+        """Record a new run with all its items ``pending``; returns the run id.
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("tag-add", {"tags": ["vip"]}, [{"kind": "email", "value": "a@example.org"}])
+            >>> journal.items(run).select("seq", "state").rows()
+            [(1, 'pending')]
+        """
         run_id = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
         now = _now()
         items = [scrub(dict(p)) for p in payloads]
@@ -152,7 +167,16 @@ class Journal:
 
     def mark(self, run_id: str, seqs: Iterable[int], state: str, *, result: Any = None,
              error: str | None = None, attempt: bool = False) -> None:
-        """Move items to ``state`` (``attempt=True`` counts a request being sent)."""
+        """Move items to ``state`` (``attempt=True`` counts a request being sent).
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+            >>> journal.mark(run, [1], "done", result={"id": "p1"}, attempt=True)
+            >>> journal.items(run).select("state", "attempts", "result").row(0)
+            ('done', 1, '{"id": "p1"}')
+        """
         if state not in STATES:
             raise ValueError(f"state={state!r}: expected one of {', '.join(STATES)}")
         now = _now()
@@ -168,6 +192,15 @@ class Journal:
         """Make ``token`` the run's only worker; returns None, or the pid of the live worker that has it.
 
         A run whose worker process has died (a killed kernel) can be taken over at once.
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+            >>> journal.acquire(run, "worker-1") is None   # taken
+            True
+            >>> journal.acquire(run, "worker-2") == os.getpid()   # refused: this live process holds it
+            True
         """
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
@@ -184,7 +217,17 @@ class Journal:
             db.execute("COMMIT")
 
     def release(self, run_id: str, token: str) -> None:
-        """Let go of a run acquired with ``token``."""
+        """Let go of a run acquired with ``token``.
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+            >>> _ = journal.acquire(run, "worker-1")
+            >>> journal.release(run, "worker-1")
+            >>> journal.acquire(run, "worker-2") is None
+            True
+        """
         with self._db() as db:
             db.execute("UPDATE runs SET owner = NULL, owner_pid = NULL WHERE run_id = ? AND owner = ?",
                        (run_id, token))
@@ -195,6 +238,13 @@ class Journal:
         ``window`` records, in the server's clock (epoch ms), the earliest moment the request
         can reach the server and the latest it may still be acted on: evidence for settling
         an answer that gets lost (see :mod:`enstoolkit.bulk.review`).
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+            >>> journal.claim(run, [1, 2], window=(1_000, 2_000)), journal.claim(run, [1])   # claimed once only
+            ([1, 2], [])
         """
         claimed = []
         now = _now()
@@ -214,12 +264,31 @@ class Journal:
         return claimed
 
     def close_window(self, run_id: str, seq: int, high: int) -> None:
-        """Record when this machine stopped waiting for an item's answer (server clock, epoch ms)."""
+        """Record when this machine stopped waiting for an item's answer (server clock, epoch ms).
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+            >>> _ = journal.claim(run, [1], window=(1_000, 2_000))
+            >>> journal.close_window(run, 1, 1_500)
+            >>> journal.window(run, 1)
+            (1000, 1500)
+        """
         with self._db() as db:
             db.execute("UPDATE items SET window_hi = ? WHERE run_id = ? AND seq = ?", (high, run_id, seq))
 
     def window(self, run_id: str, seq: int) -> tuple[int | None, int | None]:
-        """The item's window (see :meth:`claim`): when it may have reached the server, server clock, epoch ms."""
+        """The item's window (see :meth:`claim`): when it may have reached the server, server clock, epoch ms.
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+            >>> _ = journal.claim(run, [1], window=(1_000, 2_000))
+            >>> journal.window(run, 1), journal.window(run, 2)
+            ((1000, 2000), (None, None))
+        """
         row = self._db().execute("SELECT window_lo, window_hi FROM items WHERE run_id = ? AND seq = ?",
                                  (run_id, seq)).fetchone()
         return (row[0], row[1]) if row else (None, None)
@@ -228,6 +297,14 @@ class Journal:
         """Make ``ref`` (a transaction, say) the evidence of one item; False when another item holds it already.
 
         Each piece of evidence settles at most one item, across every run in the journal.
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+            >>> ref = "ens:100001:90000001"   # supporter 100001's transaction 90000001
+            >>> journal.claim_evidence(ref, run, 1), journal.claim_evidence(ref, run, 2)
+            (True, False)
         """
         try:
             with self._db() as db:
@@ -238,7 +315,16 @@ class Journal:
             return bool(row and row[0] == run_id and row[1] == seq)
 
     def claimed(self, refs: Iterable[str]) -> dict[str, tuple[str, int]]:
-        """Which of ``refs`` are already evidence of an item: ref -> (run_id, seq)."""
+        """Which of ``refs`` are already evidence of an item: ref -> (run_id, seq).
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+            >>> _ = journal.claim_evidence("ens:100001:90000001", run, 1)
+            >>> journal.claimed(["ens:100001:90000001", "ens:100001:90000002"]) == {"ens:100001:90000001": (run, 1)}
+            True
+        """
         wanted = list(refs)
         if not wanted:
             return {}
@@ -247,14 +333,32 @@ class Journal:
         return {ref: (run_id, seq) for ref, run_id, seq in rows}
 
     def set_status(self, run_id: str, status: str, note: str | None = None) -> None:
-        """Set a run's status ("running", "stopped", "completed", ...) with a note."""
+        """Set a run's status ("running", "stopped", "completed", ...) with a note.
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+            >>> journal.set_status(run, "stopped", "stopped by the user")
+            >>> journal.run(run)["status"], journal.run(run)["note"]
+            ('stopped', 'stopped by the user')
+        """
         with self._db() as db:
             db.execute("UPDATE runs SET status = ?, note = ?, updated_at = ? WHERE run_id = ?",
                        (status, note, _now(), run_id))
 
     # -- reading -------------------------------------------------------------------------
     def run(self, run_id: str) -> dict[str, Any]:
-        """One run's row (kind, params, status, note)."""
+        """One run's row (kind, params, status, note).
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+            >>> info = journal.run(run)
+            >>> info["kind"], info["params"], info["status"], info["note"]
+            ('unsubscribe', {}, 'created', None)
+        """
         row = self._db().execute("SELECT run_id, kind, params, status, note FROM runs WHERE run_id = ?",
                                  (run_id,)).fetchone()
         if row is None:
@@ -262,7 +366,16 @@ class Journal:
         return {"run_id": row[0], "kind": row[1], "params": json.loads(row[2]), "status": row[3], "note": row[4]}
 
     def pending(self, run_id: str, states: Iterable[str] = ("pending", "retry")) -> list[tuple[int, dict[str, Any]]]:
-        """The items in ``states``, in order, with their payloads."""
+        """The items in ``states``, in order, with their payloads.
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+            >>> journal.mark(run, [1], "done")
+            >>> journal.pending(run)
+            [(2, {'email': 'b@example.org'})]
+        """
         wanted = list(states)
         marks = ",".join("?" * len(wanted))
         rows = self._db().execute(
@@ -271,20 +384,45 @@ class Journal:
         return [(seq, json.loads(payload)) for seq, payload in rows]
 
     def counts(self, run_id: str) -> dict[str, int]:
-        """How many items are in each state."""
+        """How many items are in each state.
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+            >>> journal.mark(run, [1], "failed", error="Person not found.")
+            >>> sorted(journal.counts(run).items())
+            [('failed', 1), ('pending', 1)]
+        """
         rows = self._db().execute("SELECT state, COUNT(*) FROM items WHERE run_id = ? GROUP BY state",
                                   (run_id,)).fetchall()
         return {state: int(n) for state, n in rows}
 
     def items(self, run_id: str) -> pl.DataFrame:
-        """Every item of a run, as a frame."""
+        """Every item of a run, as a frame.
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+            >>> journal.items(run).select("seq", "key", "state").rows()
+            [(1, '{"email": "a@example.org"}', 'pending'), (2, '{"email": "b@example.org"}', 'pending')]
+        """
         rows = self._db().execute(
             "SELECT run_id, seq, key, state, attempts, payload, result, error, updated_at FROM items"
             " WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
         return read_frame([dict(zip(ITEM, r, strict=True)) for r in rows], ITEM)
 
     def runs(self) -> pl.DataFrame:
-        """Every run, newest first, with counts by state."""
+        """Every run, newest first, with counts by state.
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
+            >>> journal.runs().select("kind", "status", "items", "pending").rows()
+            [('unsubscribe', 'created', 2, 2)]
+        """
         rows = self._db().execute(
             "SELECT r.run_id, r.kind, r.status, r.note, COUNT(i.seq),"
             " SUM(i.state = 'done'), SUM(i.state IN ('pending', 'retry', 'sending')), SUM(i.state = 'unknown'),"

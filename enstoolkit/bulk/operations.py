@@ -59,6 +59,11 @@ class Operation:
         execute: ``execute(client, params, payloads, card) -> [ItemOutcome]``; raises the
             client's errors, which the runner turns into item outcomes.
         settle_by_evidence: a lost answer is settled by looking for what the request created.
+
+    Example:
+        >>> op = OPERATIONS["unsubscribe"]
+        >>> op.kind, op.client, op.idempotent, op.settle_by_evidence
+        ('unsubscribe', 'encharge', True, False)
     """
 
     kind: str

@@ -144,6 +144,17 @@ def review(run: BulkRun, *, grace: float = DEFAULT_GRACE, wait: float = 0.0,
     unknown item is simply marked to be sent again. When some items can only be settled once
     ENS's window on them closes, and that is at most ``wait`` seconds away, the review waits
     (with ``sleep``) and looks again.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from enstoolkit import EnchargeClient
+        >>> from enstoolkit.bulk import BulkRun, Journal
+        >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
+        >>> journal.mark(run_id, [1], "unknown", error="ReadTimeout: it may have been processed")
+        >>> run = BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1"))
+        >>> review(run).get_column("state").to_list(), run.status   # safe to repeat: sent again on resume
+        (['retry'], 'stopped')
     """
     unknown = run.journal.pending(run.run_id, (ItemState.UNKNOWN,))
     if not unknown:

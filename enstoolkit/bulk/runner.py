@@ -51,7 +51,12 @@ class _Stop(Exception):
 
 
 class RunInProgress(EnstoolkitError):
-    """Another worker (another kernel, thread or process) is working on this run right now."""
+    """Another worker (another kernel, thread or process) is working on this run right now.
+
+    Example:
+        >>> str(RunInProgress("20261001-090000-1a2b3c4d", 4242))
+        'run 20261001-090000-1a2b3c4d is being worked on by process 4242; wait for it to finish, then resume'
+    """
 
     def __init__(self, run_id: str, pid: int) -> None:
         self.run_id = run_id
@@ -64,6 +69,15 @@ class BulkRun:
 
     Attributes:
         run_id, kind, journal, operation (its entry in :data:`~enstoolkit.bulk.operations.OPERATIONS`).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from enstoolkit import EnchargeClient
+        >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
+        >>> run = BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1"))
+        >>> run.kind, run.operation.idempotent, run.counts()
+        ('unsubscribe', True, {'pending': 1})
     """
 
     def __init__(self, journal: Journal, run_id: str, *, ens: Any = None, encharge: Any = None) -> None:
@@ -84,7 +98,17 @@ class BulkRun:
 
     @property
     def client(self) -> Any:
-        """The client this run's operation sends through (:class:`~enstoolkit.bulk.operations.Clients` for both)."""
+        """The client this run's operation sends through (:class:`~enstoolkit.bulk.operations.Clients` for both).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from enstoolkit import EnchargeClient
+            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
+            >>> run = BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1"))
+            >>> run.client is run.encharge
+            True
+        """
         if self.operation.client == "both":
             return Clients(self.ens, self.encharge) if self.ens is not None and self.encharge is not None else None
         return self.ens if self.operation.client == "ens" else self.encharge
@@ -100,20 +124,61 @@ class BulkRun:
 
     @property
     def status(self) -> str:
-        """The run's status: created, running, stopped, needs review, completed."""
+        """The run's status: created, running, stopped, needs review, completed.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from enstoolkit import EnchargeClient
+            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
+            >>> run = BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1"))
+            >>> run.status
+            'created'
+        """
         return str(self.journal.run(self.run_id)["status"])
 
     @property
     def note(self) -> str | None:
-        """Why the run stopped, if it did."""
+        """Why the run stopped, if it did.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from enstoolkit import EnchargeClient
+            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
+            >>> run = BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1"))
+            >>> journal.set_status(run_id, "stopped", "the hourly limit was reached")
+            >>> run.note
+            'the hourly limit was reached'
+        """
         return self.journal.run(self.run_id)["note"]
 
     def counts(self) -> dict[str, int]:
-        """Items by state."""
+        """Items by state.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from enstoolkit import EnchargeClient
+            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
+            >>> run = BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1"))
+            >>> run.counts()
+            {'pending': 1}
+        """
         return self.journal.counts(self.run_id)
 
     def items(self) -> pl.DataFrame:
-        """Every item with its state, attempts, result and error."""
+        """Every item with its state, attempts, result and error.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from enstoolkit import EnchargeClient
+            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
+            >>> run = BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1"))
+            >>> run.items().select("seq", "state", "attempts").rows()
+            [(1, 'pending', 0)]
+        """
         return self.journal.items(self.run_id)
 
     # -- running ---------------------------------------------------------------------------
@@ -255,6 +320,18 @@ class BulkRun:
         A page submission whose answer was lost is settled by :func:`~enstoolkit.bulk.review.review`;
         when that needs ENS's window on it to close first, this waits for it (at most ``wait``
         seconds; default: the grace period plus the request timeout), with ``sleep``.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.bulk import unsubscribe_people
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     emails = enc.list_people(max_people=3).get_column("email").to_list()
+            ...     run = unsubscribe_people(enc, emails, journal=journal, run=False).complete()
+            ...     run.status, run.counts()
+            ('completed', {'done': 3})
         """
         from .review import DEFAULT_GRACE, review
 

@@ -43,7 +43,14 @@ DEFAULT_PORT = 8866
 
 
 def register(sub: Any) -> None:
-    """Add the ``app`` command."""
+    """Add the ``app`` command.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> args = build_parser().parse_args(["app", "--sandbox", "--no-browser"])
+        >>> args.port, args.exports, args.handler is run_app
+        (8866, 'exports', True)
+    """
     text = ("serve Search, Tag, Process and Consent as a web page (for colleagues who do not use notebooks), "
             "until Ctrl-C")
     p = sub.add_parser("app", help=text, description=text + ". Uses the accounts in ENS_API_KEY, ENS_BASE_URL, "
@@ -126,7 +133,13 @@ def _describe(env: Mapping[str, str], sandbox: bool) -> str:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    """``enstoolkit app``: serve the page until Ctrl-C or SIGTERM."""
+    """``enstoolkit app``: serve the page until Ctrl-C or SIGTERM.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> build_parser().parse_args(["app", "--sandbox", "--port", "0"]).handler is run_app
+        True
+    """
     if importlib.util.find_spec("voila") is None or importlib.util.find_spec("itables") is None:
         print("enstoolkit app needs the notebook extra: pip install 'enstoolkit[notebook]'", file=sys.stderr)
         return 2

@@ -34,7 +34,14 @@ AUDIT_NOTEBOOKS = ("supporter_audit.ipynb", "optin_analysis.ipynb")
 
 
 def register(sub: Any) -> None:
-    """Add the ``audit`` command."""
+    """Add the ``audit`` command.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> args = build_parser().parse_args(["audit", "--out", "reports", "--optin", "Marketing Optin"])
+        >>> str(args.out), args.optin, args.timeout, args.handler is run_audit
+        ('reports', ['Marketing Optin'], 1800, True)
+    """
     audit = sub.add_parser("audit", help="run the audit and opt-in notebooks headless; HTML reports and CSVs",
                            description="Run supporter_audit and optin_analysis headless, write the executed "
                                        "notebooks as HTML and the findings as CSV into --out, print a summary.")
@@ -181,7 +188,13 @@ def run_notebooks(out: Path, parameters: Mapping[str, object], *, timeout: int) 
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    """``enstoolkit audit``: execute the audit notebooks headless; HTML and CSVs into ``--out``."""
+    """``enstoolkit audit``: execute the audit notebooks headless; HTML and CSVs into ``--out``.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> build_parser().parse_args(["audit", "--sandbox", "--supporters", "500"]).handler is run_audit
+        True
+    """
     import polars as pl
 
     out = args.out.resolve()

@@ -34,7 +34,19 @@ def free_port() -> int:
 
 
 def wait_for_stop() -> None:
-    """Block until Ctrl-C or SIGTERM."""
+    """Block until Ctrl-C or SIGTERM.
+
+    Example:
+        >>> import threading
+        >>> before = signal.getsignal(signal.SIGTERM)
+        >>> def stop_soon() -> None:   # what `kill <pid>` does, once the command waits
+        ...     if signal.getsignal(signal.SIGTERM) is not before:
+        ...         signal.raise_signal(signal.SIGTERM)
+        >>> threading.Timer(0.2, stop_soon).start()
+        >>> wait_for_stop()
+        >>> signal.getsignal(signal.SIGTERM) is before   # the previous handler is back
+        True
+    """
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -71,7 +83,15 @@ def add_sandbox_options(p: argparse.ArgumentParser, *, port: int = 0) -> None:
 
 
 def sandbox_from(args: argparse.Namespace) -> Sandbox:
-    """A sandbox as the command-line options describe it (not started)."""
+    """A sandbox as the command-line options describe it (not started).
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> args = build_parser().parse_args(["sandbox", "--supporters", "20", "--variant", "us-account"])
+        >>> sb = sandbox_from(args)
+        >>> len(sb.ens.records), sb.variant.date_order
+        (20, 'mdy')
+    """
     from ..sandbox import Sandbox
 
     port = args.port

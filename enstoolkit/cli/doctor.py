@@ -21,7 +21,14 @@ __all__ = ["register", "run_doctor"]
 
 
 def register(sub: Any) -> None:
-    """Add the ``doctor`` command."""
+    """Add the ``doctor`` command.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> args = build_parser().parse_args(["doctor", "--sandbox", "--record", "shapes"])
+        >>> args.sandbox, str(args.record), args.supporters, args.handler is run_doctor
+        (True, 'shapes', 2000, True)
+    """
     p = sub.add_parser("doctor", help="a read-only check of your accounts: what the notebooks need, and the settings",
                        description="Look at the configured ENS and Encharge accounts (read-only, at most 25 ENS "
                                    "requests) and print what the notebooks need and the parameters to use.")
@@ -36,7 +43,13 @@ def register(sub: Any) -> None:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    """Run the diagnosis and print it; 0 when it ran (problems are listed), 2 when it could not."""
+    """Run the diagnosis and print it; 0 when it ran (problems are listed), 2 when it could not.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> build_parser().parse_args(["doctor", "--query", "All supporters"]).handler is run_doctor
+        True
+    """
     from ..connect import connect
     from ..doctor import diagnose
     from ..errors import EnstoolkitError

@@ -31,7 +31,14 @@ DEFAULT_PORT = 8787
 
 
 def register(sub: Any) -> None:
-    """Add the ``listen`` command."""
+    """Add the ``listen`` command.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> args = build_parser().parse_args(["listen", "--public-url", "https://hooks.example.org", "--no-lookup"])
+        >>> args.port, args.public_url, args.no_lookup, args.handler is run_listen
+        (8787, 'https://hooks.example.org', True, True)
+    """
     text = "receive Encharge webhooks on a secret URL and keep every delivery, until Ctrl-C"
     p = sub.add_parser("listen", help=text, description=text + ". Loopback only, unless --expose; behind a tunnel or "
                        "reverse proxy give --public-url (see the README, 'Webhooks from a real account').")
@@ -81,6 +88,17 @@ def serve(listener: Listener, stop: threading.Event, *, show_secret: bool, out: 
 
     ``show_secret`` prints the URL in full (only ever to a terminal); otherwise the secret is
     masked and the file it is kept in is named.
+
+    Example:
+        >>> import io, tempfile
+        >>> from enstoolkit.webhooks import Listener
+        >>> stop = threading.Event()
+        >>> stop.set()   # stop at once: the URL is printed, then what was kept
+        >>> out = io.StringIO()
+        >>> serve(Listener(Path(tempfile.mkdtemp()) / "e.sqlite3", port=0), stop, show_secret=False, out=out)
+        0
+        >>> "/hooks/<secret>" in out.getvalue(), out.getvalue().splitlines()[-1]
+        (True, 'listener stopped; 0 deliveries kept, 0 refused')
     """
     stream = out or sys.stdout
     with listener:
@@ -118,7 +136,13 @@ def _after(listener: Listener, seq: int, column: str | None = None) -> list[Any]
 
 
 def run_listen(args: argparse.Namespace) -> int:
-    """``enstoolkit listen``: until Ctrl-C or SIGTERM."""
+    """``enstoolkit listen``: until Ctrl-C or SIGTERM.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> build_parser().parse_args(["listen", "--port", "0"]).handler is run_listen
+        True
+    """
     listener = listener_from(args)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())

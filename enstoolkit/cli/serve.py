@@ -28,7 +28,15 @@ __all__ = ["register", "run_demo", "run_sandbox"]
 
 
 def register(sub: Any) -> None:
-    """Add the ``sandbox`` and ``demo`` commands."""
+    """Add the ``sandbox`` and ``demo`` commands.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> sandbox = build_parser().parse_args(["sandbox", "--supporters", "200"])
+        >>> demo = build_parser().parse_args(["demo", "--no-lab"])
+        >>> sandbox.port, sandbox.handler is run_sandbox, demo.port, demo.no_lab, demo.handler is run_demo
+        (0, True, 8765, True, True)
+    """
     text = "run the local ENS and Encharge emulator on 127.0.0.1 until Ctrl-C"
     p = sub.add_parser("sandbox", help=text, description=text)
     add_sandbox_options(p, port=0)
@@ -63,7 +71,13 @@ or set the environment:
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
-    """``enstoolkit sandbox``: serve until Ctrl-C or SIGTERM."""
+    """``enstoolkit sandbox``: serve until Ctrl-C or SIGTERM.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> build_parser().parse_args(["sandbox", "--fault", "error_rate=0.1"]).handler is run_sandbox
+        True
+    """
     sandbox = sandbox_from(args).start()
     try:
         print(SANDBOX_BANNER.format(**sandbox.describe(), url=sandbox.url), flush=True)
@@ -75,7 +89,13 @@ def run_sandbox(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """``enstoolkit demo``: the sandbox, and JupyterLab on the ready-made notebooks pointed at it."""
+    """``enstoolkit demo``: the sandbox, and JupyterLab on the ready-made notebooks pointed at it.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> build_parser().parse_args(["demo", "--lab-port", "0"]).handler is run_demo
+        True
+    """
     sandbox = sandbox_from(args).start()
     lab: subprocess.Popen[bytes] | None = None
     try:

@@ -21,7 +21,14 @@ __all__ = ["append_events", "register", "run_watch"]
 
 
 def register(sub: Any) -> None:
-    """Add the ``watch`` command."""
+    """Add the ``watch`` command.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> args = build_parser().parse_args(["watch", "--once", "--out", "events.parquet"])
+        >>> args.once, args.every, args.out.name, args.handler is run_watch
+        (True, 5.0, 'events.parquet', True)
+    """
     text = "poll Encharge every N minutes and append the changes (as webhook-like events) to a CSV or Parquet file"
     p = sub.add_parser("watch", help=text, description=text + ". Uses ENCHARGE_API_KEY (and ENCHARGE_BASE_URL) when "
                        "set, else the sandbox. The first poll only records the snapshot. Ctrl-C stops it.")
@@ -70,7 +77,13 @@ def append_events(events: Any, out: Path) -> int:
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    """``enstoolkit watch``: poll until Ctrl-C or SIGTERM (or once with ``--once``)."""
+    """``enstoolkit watch``: poll until Ctrl-C or SIGTERM (or once with ``--once``).
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> build_parser().parse_args(["watch", "--every", "15"]).handler is run_watch
+        True
+    """
     import datetime as dt
     import logging
     from collections import Counter

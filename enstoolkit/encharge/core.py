@@ -91,16 +91,34 @@ class EnchargeAuth(httpx.Auth):
         return "EnchargeAuth()"
 
     def secrets(self) -> tuple[str, ...]:
-        """The key (for redaction; never shown)."""
+        """The key (for redaction; never shown).
+
+        Example:
+            >>> EnchargeAuth("k-123").secrets()
+            ('k-123',)
+        """
         return (self._api_key,)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Put the key in the request's ``X-Encharge-Token`` header.
+
+        Example:
+            >>> request = httpx.Request("GET", "https://api.encharge.io/v1/accounts/info")
+            >>> "X-Encharge-Token" in next(EnchargeAuth("k-123").auth_flow(request)).headers
+            True
+        """
         request.headers["X-Encharge-Token"] = self._api_key
         yield request
 
 
 class EnchargeCore(BaseClient):
-    """Configuration, errors, metadata and subscriptions of :class:`enstoolkit.EnchargeClient`."""
+    """Configuration, errors, metadata and subscriptions of :class:`enstoolkit.EnchargeClient`.
+
+    Example:
+        >>> core = EnchargeCore("key-1234", "http://127.0.0.1:9/v1")
+        >>> core, core.service
+        (EnchargeCore(base_url='http://127.0.0.1:9/v1'), 'Encharge')
+    """
 
     service: ClassVar[str] = "Encharge"
 
@@ -120,11 +138,27 @@ class EnchargeCore(BaseClient):
         super().__init__(normalise_base_url(url), auth=self.auth, timeout=timeout, transport=transport, retry=retry)
 
     def secrets(self) -> Iterable[str | None]:
+        """The API key (for redaction; never shown).
+
+        Example:
+            >>> "key-1234" in EnchargeCore("key-1234", "http://127.0.0.1:9/v1").secrets()
+            True
+        """
         return self.auth.secrets()
 
     def parse_error(self, response: httpx.Response) -> ErrorBody:
         """Encharge's error body: ``{"error": {"message", "errorCode"?, ...}}``, ``{"error": "text"}``, or an
-        HTML page ("Cannot GET /v1/...") for an unknown route."""
+        HTML page ("Cannot GET /v1/...") for an unknown route.
+
+        Example:
+            >>> core = EnchargeCore("key-1234", "http://127.0.0.1:9/v1")
+            >>> body = {"error": {"message": "Person not found.", "errorCode": 7}}
+            >>> core.parse_error(httpx.Response(400, json=body)).code
+            7
+            >>> page = "<html><body><pre>Cannot GET /v1/x</pre></body></html>"
+            >>> core.parse_error(httpx.Response(404, html=page)).message
+            'Cannot GET /v1/x'
+        """
         body = json_or_none(response)
         if isinstance(body, Mapping):
             inner = body.get("error")

@@ -93,7 +93,16 @@ def _ident_columns(kind: str, value: str, person: Mapping[str, Any] | None = Non
 
 
 class PeopleMethods(EnchargeCore):
-    """People methods of :class:`enstoolkit.EnchargeClient`."""
+    """People methods of :class:`enstoolkit.EnchargeClient`.
+
+    Example:
+        >>> from enstoolkit import EnchargeClient
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        ...     added = enc.upsert_people([{"email": "new.person@example.org", "firstName": "New"}])
+        ...     isinstance(enc, PeopleMethods), enc.get_people(emails=["new.person@example.org"]).item(0, "firstName")
+        (True, 'New')
+    """
 
     erasure_log: ErasureLog | None = None  # opened on the first forced deletion
 

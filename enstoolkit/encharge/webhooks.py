@@ -264,7 +264,15 @@ class Listener:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Listener:
-        """Start receiving (and the background email lookups)."""
+        """Start receiving (and the background email lookups).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> hooks = Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3").start()
+            >>> hooks.port > 0
+            True
+            >>> hooks.stop()
+        """
         if self._server is not None:
             return self
         bind = "127.0.0.1" if self.host == "localhost" else self.host.strip("[]")
@@ -278,7 +286,16 @@ class Listener:
         return self
 
     def stop(self) -> None:
-        """Stop receiving (stored events stay in the file)."""
+        """Stop receiving (stored events stay in the file).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> hooks = Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3").start()
+            >>> _ = hooks.store(b'{"eventType": "newUser"}', {"eventType": "newUser"})
+            >>> hooks.stop()
+            >>> hooks.count()
+            1
+        """
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -296,7 +313,14 @@ class Listener:
 
     @property
     def url(self) -> str:
-        """The webhook URL, with the secret (``http://127.0.0.1:<port>/hooks/<secret>``, or under ``public_url``)."""
+        """The webhook URL, with the secret (``http://127.0.0.1:<port>/hooks/<secret>``, or under ``public_url``).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> hooks = Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3", public_url="https://hooks.example.org/")
+            >>> hooks.url.startswith("https://hooks.example.org/hooks/")
+            True
+        """
         if self.public_url:
             return self.public_url + self.path
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -307,7 +331,16 @@ class Listener:
 
     # -- receiving -------------------------------------------------------------------------
     def store(self, body: bytes, event: Mapping[str, Any]) -> tuple[int, bool]:
-        """Keep one delivery; returns its number and whether an earlier one had the same body."""
+        """Keep one delivery; returns its number and whether an earlier one had the same body.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> hooks = Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3")
+            >>> body = b'{"eventType": "unsubscribedUser", "endUserData": [{"id": "p1"}]}'
+            >>> event = {"eventType": "unsubscribedUser", "endUserData": [{"id": "p1"}]}
+            >>> hooks.store(body, event), hooks.store(body, event)   # the second is likely a redelivery
+            ((1, False), (2, True))
+        """
         digest = hashlib.sha256(body).hexdigest()
         row = event_row(event)
         with self._lock, self._connect() as db:
@@ -348,7 +381,15 @@ class Listener:
 
     # -- reading ---------------------------------------------------------------------------
     def count(self) -> int:
-        """How many deliveries are stored."""
+        """How many deliveries are stored.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> hooks = Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3")
+            >>> _ = hooks.store(b'{"eventType": "newUser"}', {"eventType": "newUser"})
+            >>> hooks.count()
+            1
+        """
         with self._connect() as db:
             return int(db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0])
 
@@ -386,6 +427,14 @@ class Listener:
         """Wait until at least ``count`` deliveries (of ``event_type``) are stored, then return them.
 
         Raises ``TimeoutError`` naming how many arrived.
+
+        Example:
+            >>> import httpx, tempfile, pathlib
+            >>> event = {"eventType": "unsubscribedUser", "endUserData": [{"id": "p1", "email": "jo@example.org"}]}
+            >>> with Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3") as hooks:
+            ...     _ = httpx.post(hooks.url, json=event)
+            ...     hooks.wait_for(1).select("eventType", "email", "unsubscribed").row(0)
+            ('unsubscribedUser', 'jo@example.org', True)
         """
         deadline = time.monotonic() + timeout
         while True:
@@ -397,6 +446,15 @@ class Listener:
             time.sleep(0.05)
 
     def clear(self) -> None:
-        """Forget every stored delivery."""
+        """Forget every stored delivery.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> hooks = Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3")
+            >>> _ = hooks.store(b'{"eventType": "newUser"}', {"eventType": "newUser"})
+            >>> hooks.clear()
+            >>> hooks.count()
+            0
+        """
         with self._lock, self._connect() as db:
             db.execute("DELETE FROM deliveries")

@@ -42,6 +42,13 @@ class ENSAuth(httpx.Auth):
         token: the current session token (None before the first request).
         issued: every token this client held, so that they can be redacted from messages.
         logins: how many times it authenticated.
+
+    Example:
+        >>> auth = ENSAuth("k-123", "http://127.0.0.1:9/ens/service")
+        >>> auth.accept(httpx.Response(200, json={"ens-auth-token": "t-1", "expires": 3_600_000}))
+        't-1'
+        >>> auth, auth.logins
+        (ENSAuth(session='active'), 1)
     """
 
     def __init__(self, api_key: str, base_url: str) -> None:
@@ -57,16 +64,37 @@ class ENSAuth(httpx.Auth):
         return f"ENSAuth(session={'active' if self.token else 'none'!r})"
 
     def secrets(self) -> tuple[str, ...]:
-        """The key and every token issued (for redaction; never shown)."""
+        """The key and every token issued (for redaction; never shown).
+
+        Example:
+            >>> auth = ENSAuth("k-123", "http://127.0.0.1:9/ens/service")
+            >>> _ = auth.accept(httpx.Response(200, json={"ens-auth-token": "t-1"}))
+            >>> sorted(auth.secrets())
+            ['k-123', 't-1']
+        """
         return (self._api_key, *self.issued)
 
     def login_request(self) -> httpx.Request:
-        """The authentication request: the raw key as the body."""
+        """The authentication request: the raw key as the body.
+
+        Example:
+            >>> request = ENSAuth("k-123", "http://127.0.0.1:9/ens/service").login_request()
+            >>> request.method, request.url.path, request.content
+            ('POST', '/ens/service/authenticate', b'k-123')
+        """
         return httpx.Request("POST", self._login_url, content=self._api_key.encode(),
                              headers={"Content-Type": "application/json"})
 
     def accept(self, response: httpx.Response) -> str | None:
-        """Keep the token of an authentication answer; None when ENS refused (the answer says why)."""
+        """Keep the token of an authentication answer; None when ENS refused (the answer says why).
+
+        Example:
+            >>> auth = ENSAuth("k-123", "http://127.0.0.1:9/ens/service")
+            >>> auth.accept(httpx.Response(401, json={"message": "Invalid api key [***]"})) is None
+            True
+            >>> auth.accept(httpx.Response(200, json={"ens-auth-token": "t-1", "expires": 3_600_000}))
+            't-1'
+        """
         if response.status_code != 200:
             return None
         body = _json(response)
@@ -82,16 +110,44 @@ class ENSAuth(httpx.Auth):
         return self.token
 
     def fresh(self) -> str | None:
-        """The token, if there is one and its time to live has not run out."""
+        """The token, if there is one and its time to live has not run out.
+
+        Example:
+            >>> auth = ENSAuth("k-123", "http://127.0.0.1:9/ens/service")
+            >>> auth.fresh() is None
+            True
+            >>> _ = auth.accept(httpx.Response(200, json={"ens-auth-token": "t-1", "expires": 3_600_000}))
+            >>> auth.fresh()
+            't-1'
+        """
         token = self.token
         return token if token is not None and time.monotonic() < self._deadline else None
 
     def forget(self) -> str | None:
-        """Drop the token (it was retired); returns what it was."""
+        """Drop the token (it was retired); returns what it was.
+
+        Example:
+            >>> auth = ENSAuth("k-123", "http://127.0.0.1:9/ens/service")
+            >>> _ = auth.accept(httpx.Response(200, json={"ens-auth-token": "t-1"}))
+            >>> auth.forget(), auth.token
+            ('t-1', None)
+        """
         token, self.token = self.token, None
         return token
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """The flow httpx runs for each request: log in when there is no live token, send the token,
+        and renew it once when ENS answers "Invalid ens-auth-token".
+
+        Example:
+            >>> auth = ENSAuth("k-123", "http://127.0.0.1:9/ens/service")
+            >>> flow = auth.sync_auth_flow(httpx.Request("GET", "http://127.0.0.1:9/ens/service/supporter/fields"))
+            >>> next(flow).url.path   # first the login
+            '/ens/service/authenticate'
+            >>> login = httpx.Response(200, json={"ens-auth-token": "t-1", "expires": 3_600_000})
+            >>> flow.send(login).headers["ens-auth-token"]   # then the request, with the session token
+            't-1'
+        """
         if request.method == "POST" and request.url.path == httpx.URL(self._login_url).path:
             yield request  # the login itself, sent by the client
             return

@@ -68,7 +68,13 @@ def normalise_base_url(base_url: str) -> str:
 
 
 class ENSCore(BaseClient):
-    """Configuration, session, budget and account metadata of an ENS client (see :class:`enstoolkit.ENSClient`)."""
+    """Configuration, session, budget and account metadata of an ENS client (see :class:`enstoolkit.ENSClient`).
+
+    Example:
+        >>> core = ENSCore("key-1234", "http://127.0.0.1:9/ens/service")
+        >>> core, core.hourly_limit
+        (ENSClient(base_url='http://127.0.0.1:9/ens/service', session='none'), 5000)
+    """
 
     service: ClassVar[str] = "ENS"
     auth_errors: ClassVar[tuple[tuple[str, type[APIError]], ...]] = (
@@ -108,10 +114,23 @@ class ENSCore(BaseClient):
         return f"ENSClient(base_url={self.base_url!r}, session={'active' if self.auth.token else 'none'!r})"
 
     def secrets(self) -> Iterable[str | None]:
+        """The API key and every session token issued (for redaction; never shown).
+
+        Example:
+            >>> "key-1234" in ENSCore("key-1234", "http://127.0.0.1:9/ens/service").secrets()
+            True
+        """
         return self.auth.secrets()
 
     def parse_error(self, response: httpx.Response) -> ErrorBody:
-        """ENS's error body: ``{"message", "messageId", "developerMessage"}``."""
+        """ENS's error body: ``{"message", "messageId", "developerMessage"}``.
+
+        Example:
+            >>> answer = httpx.Response(401, json={"messageId": 10000006, "message": "Invalid ens-auth-token"})
+            >>> body = ENSCore("key-1234", "http://127.0.0.1:9/ens/service").parse_error(answer)
+            >>> body.message, body.code
+            ('Invalid ens-auth-token', 10000006)
+        """
         body = json_or_none(response)
         if not isinstance(body, Mapping):
             return ErrorBody()
@@ -120,7 +139,14 @@ class ENSCore(BaseClient):
 
     @property
     def live_card_host(self) -> bool:
-        """Whether live card numbers may go to this host (a -vault host, or the sandbox on loopback)."""
+        """Whether live card numbers may go to this host (a -vault host, or the sandbox on loopback).
+
+        Example:
+            >>> ENSCore("key-1234", "https://ca.engagingnetworks.app").live_card_host
+            False
+            >>> ENSCore("key-1234", "https://ca-vault.engagingnetworks.app").live_card_host
+            True
+        """
         host = urlsplit(self.base_url).hostname or ""
         return host not in ENS_HOSTS or "-vault" in host
 
@@ -153,7 +179,15 @@ class ENSCore(BaseClient):
 
     # -- session -------------------------------------------------------------------------
     def session_token(self) -> str:
-        """The session token, authenticating first when there is none (never shown anywhere)."""
+        """The session token, authenticating first when there is none (never shown anywhere).
+
+        Example:
+            >>> from enstoolkit import ENSClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+            ...     sb.ens.token_valid(ens.session_token())
+            True
+        """
         with self.auth.lock:
             token = self.auth.fresh()
             if token is None:

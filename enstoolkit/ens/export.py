@@ -40,7 +40,15 @@ EXPORT_FILE_TYPES = ("csv", "standardcsv")
 
 
 class ExportMethods(ENSCore):
-    """Export-job methods of :class:`enstoolkit.ENSClient`."""
+    """Export-job methods of :class:`enstoolkit.ENSClient`.
+
+    Example:
+        >>> from enstoolkit import ENSClient
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> with Sandbox(supporters=5) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        ...     isinstance(ens, ExportMethods), ens.export_supporters("All supporters").height
+        (True, 5)
+    """
 
     def run_export_job(self, query_name: str, *, format: str = "User data", field_group: str | None = None,
                        file_type: str = "csv", poll_interval: float = 0.5, timeout: float = 600.0,

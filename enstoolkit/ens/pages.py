@@ -32,7 +32,15 @@ PAGE_STATUSES = ("new", "live", "close", "tested", "block", "delete")
 
 
 class PageMethods(ENSCore):
-    """Page methods of :class:`enstoolkit.ENSClient`."""
+    """Page methods of :class:`enstoolkit.ENSClient`.
+
+    Example:
+        >>> from enstoolkit import ENSClient
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> with Sandbox(supporters=5) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        ...     isinstance(ens, PageMethods), ens.get_page(100).item(0, "type")
+        (True, 'dc')
+    """
 
     def get_pages(self, type: str, status: str | None = None) -> pl.DataFrame:
         """Pages of one type (GET /page), optionally of one status.

@@ -61,7 +61,15 @@ def search_filter(value: str | Mapping[str, Any], properties: list[str]) -> str:
 
 
 class QueryMethods(ENSCore):
-    """Query methods of :class:`enstoolkit.ENSClient`."""
+    """Query methods of :class:`enstoolkit.ENSClient`.
+
+    Example:
+        >>> from enstoolkit import ENSClient
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> with Sandbox(supporters=20) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        ...     isinstance(ens, QueryMethods), ens.query_supporters("search", filter={"country": "GB"}).columns[0]
+        (True, 'supporterId')
+    """
 
     def query_supporters(
         self,

@@ -46,7 +46,15 @@ def _lookup_params(questions: bool, memberships: bool) -> dict[str, str]:
 
 
 class SupporterMethods(ENSCore):
-    """Supporter methods of :class:`enstoolkit.ENSClient`."""
+    """Supporter methods of :class:`enstoolkit.ENSClient`.
+
+    Example:
+        >>> from enstoolkit import ENSClient
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> with Sandbox(supporters=5) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        ...     isinstance(ens, SupporterMethods), ens.get_supporter(sb.ens.first_supporter_id()).height
+        (True, 1)
+    """
 
     def supporter_schema(self, *, questions: bool = False, memberships: bool = False) -> dict[str, pl.DataType]:
         """The columns of a supporter frame: ``supporterId``, ``suppressed``, the account's fields, then

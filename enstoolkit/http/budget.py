@@ -82,7 +82,14 @@ class RequestLog:
         self._flushed_at = time.monotonic()
 
     def add(self) -> None:
-        """Record one request now."""
+        """Record one request now.
+
+        Example:
+            >>> log = RequestLog()
+            >>> log.add(); log.add()
+            >>> log.count()
+            2
+        """
         now = self.clock()
         with self._lock:
             self._times.append(now)
@@ -109,7 +116,16 @@ class RequestLog:
             return len(self._times)
 
     def count(self) -> int:
-        """How many requests were recorded within the window (by this and earlier sessions)."""
+        """How many requests were recorded within the window (by this and earlier sessions).
+
+        Example:
+            >>> now = [0.0]
+            >>> log = RequestLog(window=3600, clock=lambda: now[0])
+            >>> log.add(); now[0] = 3000.0; log.add()
+            >>> now[0] = 4000.0   # the first request is over an hour old
+            >>> log.count()
+            1
+        """
         cutoff = self.clock() - self.window
         with self._lock:
             if self._db is not None:
@@ -127,7 +143,16 @@ class RequestLog:
             return len(self._times)
 
     def close(self) -> None:
-        """Write what is batched and close the file."""
+        """Write what is batched and close the file.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> path = pathlib.Path(tempfile.mkdtemp()) / "requests.sqlite3"
+            >>> log = RequestLog(path=path, scope="demo")
+            >>> log.add(); log.close()
+            >>> RequestLog(path=path, scope="demo").count()   # another session of the same API user
+            1
+        """
         with self._lock:
             self._flush()
             if self._db is not None:

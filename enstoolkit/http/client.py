@@ -63,7 +63,13 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.
 
 
 class ErrorBody:
-    """What a vendor's error body says: the message, its code and any developer message."""
+    """What a vendor's error body says: the message, its code and any developer message.
+
+    Example:
+        >>> body = ErrorBody("Invalid ens-auth-token", 10000006)
+        >>> body.message, body.code, body.developer
+        ('Invalid ens-auth-token', 10000006, None)
+    """
 
     __slots__ = ("code", "developer", "message")
 
@@ -93,6 +99,12 @@ class BaseClient:
 
     Subclasses set :attr:`service`, give an ``auth`` and implement :meth:`parse_error` (and
     :meth:`secrets`). Use a client as a context manager, or call :meth:`close`.
+
+    Example:
+        >>> client = BaseClient("http://127.0.0.1:9/api/", auth=None, timeout=5.0, transport=None)
+        >>> client, client.retry.attempts
+        (BaseClient(base_url='http://127.0.0.1:9/api'), 4)
+        >>> client.close()
     """
 
     service: ClassVar[str] = "API"
@@ -137,11 +149,25 @@ class BaseClient:
 
     # -- to be provided by the API clients ---------------------------------------------
     def secrets(self) -> Iterable[str | None]:
-        """The secrets to keep out of every message (API keys, session tokens)."""
+        """The secrets to keep out of every message (API keys, session tokens).
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> "key-1234" in EnchargeClient("key-1234", "http://127.0.0.1:9/v1").secrets()
+            True
+        """
         return ()
 
     def parse_error(self, response: httpx.Response) -> ErrorBody:
-        """Read the vendor's error body."""
+        """Read the vendor's error body.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> answer = httpx.Response(404, json={"error": {"message": "Person not found.", "errorCode": 404}})
+            >>> body = EnchargeClient("key-1234", "http://127.0.0.1:9/v1").parse_error(answer)
+            >>> body.message, body.code
+            ('Person not found.', 404)
+        """
         return ErrorBody()
 
     # -- helpers -----------------------------------------------------------------------
@@ -173,6 +199,15 @@ class BaseClient:
         :class:`PermissionDenied`, 429 :class:`RateLimitExceeded` (with ``retry_after``),
         404 :class:`NotFoundError`, 400/409/422 :class:`BadRequestError`, 5xx
         :class:`ServerError`; anything else :class:`APIError`.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> client = EnchargeClient("key-1234", "http://127.0.0.1:9/v1")
+            >>> body = {"error": {"message": "Too many requests"}}
+            >>> answer = httpx.Response(429, headers={"Retry-After": "5"}, json=body)
+            >>> e = client.error(answer, "GET", "/people")
+            >>> type(e).__name__, e.retry_after, str(e)
+            ('RateLimitExceeded', 5.0, 'Encharge answered 429: Too many requests')
         """
         body = self.parse_error(response)
         message = self.redact(body.message or response.reason_phrase or f"HTTP {response.status_code}")
@@ -221,6 +256,13 @@ class BaseClient:
         idempotent); only then are transport errors and the policy's statuses retried.
         With ``stream_to``, a successful body is streamed into that file (a large export never
         sits in memory; ``head_bytes`` keeps only its start) and the returned response has no body.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.send("GET", "/accounts/info").status_code, enc.send("GET", "/nope", ok=(404,)).status_code
+            (200, 404)
         """
         verb = method.upper()
         repeatable = verb in IDEMPOTENT_METHODS if retry is None else retry
@@ -343,7 +385,13 @@ class BaseClient:
 
     # -- lifecycle -----------------------------------------------------------------------
     def close(self) -> None:
-        """Close the connection pool and the worker threads (and write the request count)."""
+        """Close the connection pool and the worker threads (and write the request count).
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> client = EnchargeClient("key-1234", "http://127.0.0.1:9/v1")
+            >>> client.close()   # or use the client in a with block, which closes it
+        """
         with self._pools_lock:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:

@@ -36,7 +36,16 @@ SENT_AT = "enstoolkit.sent_at"
 
 
 class ServerClock:
-    """Bounds on (server clock - this machine's clock), in seconds, narrowed by every answer."""
+    """Bounds on (server clock - this machine's clock), in seconds, narrowed by every answer.
+
+    Example:
+        >>> clock = ServerClock()
+        >>> clock.offset() is None, clock.now_ms() is None   # nothing is known before an answer
+        (True, True)
+        >>> clock.calibrate(100.0, 100.5, 160_000)   # the server wrote 160.0 s while this machine read 100.0-100.5
+        >>> clock.offset()
+        (59.5, 60.0)
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -58,7 +67,16 @@ class ServerClock:
                 self._offset = (lo, hi)
 
     def observe(self, response: httpx.Response, *, received: float | None = None) -> None:
-        """Take the bounds from one answer's ``Date`` header (called for every response, as an event hook)."""
+        """Take the bounds from one answer's ``Date`` header (called for every response, as an event hook).
+
+        Example:
+            >>> clock = ServerClock()
+            >>> request = httpx.Request("GET", "http://h/x", extensions={SENT_AT: 1_000.0})
+            >>> answer = httpx.Response(200, headers={"Date": "Thu, 01 Jan 1970 00:16:40 GMT"}, request=request)
+            >>> clock.observe(answer, received=1_000.2)
+            >>> clock.offset(), clock.observed
+            ((-0.2, 1.0), 1)
+        """
         text = response.headers.get("date")
         try:
             sent = float(response.request.extensions.get(SENT_AT) or 0)
@@ -77,21 +95,49 @@ class ServerClock:
         """Narrow the bounds with a millisecond timestamp the server wrote while handling one request.
 
         ``sent`` and ``received`` are this machine's clock (seconds) around that request.
+
+        Example:
+            >>> clock = ServerClock()
+            >>> clock.calibrate(1_000.0, 1_000.1, 1_000_500)
+            >>> clock.offset()
+            (0.4, 0.5)
         """
         stamped = float(server_ms) / 1000
         self._take(round(stamped - received, 6), round(stamped - sent, 6))
 
     def offset(self) -> tuple[float, float] | None:
-        """``(low, high)``: the server's clock is this machine's plus between low and high seconds."""
+        """``(low, high)``: the server's clock is this machine's plus between low and high seconds.
+
+        Example:
+            >>> clock = ServerClock()
+            >>> clock.calibrate(100.0, 100.0, 40_000)   # the server's clock is a minute behind
+            >>> clock.offset()
+            (-60.0, -60.0)
+        """
         with self._lock:
             return self._offset
 
     def now_ms(self) -> tuple[int, int] | None:
-        """Bounds on the server's clock now, in epoch milliseconds, or None before any answer."""
+        """Bounds on the server's clock now, in epoch milliseconds, or None before any answer.
+
+        Example:
+            >>> clock = ServerClock()
+            >>> clock.calibrate(100.0, 100.0, 160_000)   # the server's clock is a minute ahead
+            >>> low, high = clock.now_ms()
+            >>> round(low / 1000 - time.time()), high - low
+            (60, 1)
+        """
         return self.at_ms(time.time())
 
     def at_ms(self, moment: float) -> tuple[int, int] | None:
-        """Bounds on the server's clock at ``moment`` (this machine's clock, in seconds), in epoch milliseconds."""
+        """Bounds on the server's clock at ``moment`` (this machine's clock, in seconds), in epoch milliseconds.
+
+        Example:
+            >>> clock = ServerClock()
+            >>> clock.calibrate(100.0, 100.0, 160_000)
+            >>> clock.at_ms(200.0)
+            (260000, 260001)
+        """
         offset = self.offset()
         if offset is None:
             return None

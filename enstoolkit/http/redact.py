@@ -32,6 +32,13 @@ class RedactTokenPaths(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Replace the secrets in the record's message and arguments with ``***``; keep the record.
+
+        Example:
+            >>> record = logging.LogRecord("httpcore", 10, "", 0, "POST /hooks/s3cret done", None, None)
+            >>> RedactTokenPaths().filter(record), record.getMessage()
+            (True, 'POST /hooks/*** done')
+        """
         if record.args:
             args = record.args if isinstance(record.args, tuple) else (record.args,)
             record.args = tuple(_TOKEN_IN_PATH.sub(r"\1***", a) if isinstance(a, str) else

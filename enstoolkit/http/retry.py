@@ -95,6 +95,13 @@ class RetryPolicy:
         """Seconds to wait before trying again after try number ``attempt`` (from 0), or None to stop.
 
         ``response`` is the answer that failed, or None for a transport error.
+
+        Example:
+            >>> policy = RetryPolicy(attempts=3, backoff=0.5, jitter=False)
+            >>> policy.wait(0, None), policy.wait(1, httpx.Response(503)), policy.wait(2, None)
+            (0.5, 1.0, None)
+            >>> policy.wait(0, httpx.Response(404)) is None   # not an answer worth trying again
+            True
         """
         if attempt + 1 >= self.attempts:
             return None

@@ -93,7 +93,19 @@ def execute(path: Path, *, cwd: Path | None = None, timeout: int = 600,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Re-run notebooks in place."""
+    """Re-run notebooks in place.
+
+    Example:
+        >>> import tempfile
+        >>> import nbformat
+        >>> path = Path(tempfile.mkdtemp()) / "sum.ipynb"
+        >>> nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), path)
+        >>> main([str(path)])
+        running sum.ipynb ...
+        0
+        >>> nbformat.read(path, as_version=4).cells[0].outputs[0]["data"]["text/plain"]
+        '2'
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook in notebooks/")
     args = parser.parse_args(argv)

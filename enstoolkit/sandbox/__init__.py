@@ -45,7 +45,14 @@ __all__ = ["DEFAULT_NOW", "PRESETS", "Faults", "Sandbox", "SandboxClock", "Varia
 
 
 class DateMiddleware:
-    """ASGI middleware: every answer carries a ``Date`` header from the sandbox's clock (as real servers do)."""
+    """ASGI middleware: every answer carries a ``Date`` header from the sandbox's clock (as real servers do).
+
+    Example:
+        >>> import httpx
+        >>> with Sandbox(supporters=1) as sb:
+        ...     httpx.get(sb.url).headers["date"][:16]   # the sandbox clock's day, not this machine's
+        'Thu, 01 Oct 2026'
+    """
 
     def __init__(self, inner: Any, clock: SandboxClock) -> None:
         self.inner = inner
@@ -231,7 +238,14 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        """Stop serving and wait for the server thread."""
+        """Stop serving and wait for the server thread.
+
+        Example:
+            >>> sb = Sandbox(supporters=5).start()
+            >>> sb.stop()
+            >>> repr(sb).endswith("stopped)")
+            True
+        """
         self._runner.stop()
 
     def __enter__(self) -> Sandbox:
@@ -243,32 +257,67 @@ class Sandbox:
     # -- addresses and keys --------------------------------------------------------------
     @property
     def url(self) -> str:
-        """The server root, e.g. ``http://127.0.0.1:8765``."""
+        """The server root, e.g. ``http://127.0.0.1:8765``.
+
+        Example:
+            >>> Sandbox(supporters=1, port=8765).url, Sandbox(supporters=1, host="::1", port=8765).url
+            ('http://127.0.0.1:8765', 'http://[::1]:8765')
+        """
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
     @property
     def ens_url(self) -> str:
-        """The ENS base URL to give :class:`~enstoolkit.ENSClient`."""
+        """The ENS base URL to give :class:`~enstoolkit.ENSClient`.
+
+        Example:
+            >>> Sandbox(supporters=1, port=8765).ens_url
+            'http://127.0.0.1:8765/ens/service'
+        """
         return f"{self.url}/ens/service"
 
     @property
     def ens_api_key(self) -> str:
-        """The demo account's ENS API key."""
+        """The demo account's ENS API key.
+
+        Example:
+            >>> a, b = Sandbox(supporters=1, seed=1), Sandbox(supporters=1, seed=2)
+            >>> a.ens_api_key == Sandbox(supporters=1, seed=1).ens_api_key, a.ens_api_key == b.ens_api_key   # by seed
+            (True, False)
+        """
         return self.ens.api_key
 
     @property
     def encharge_url(self) -> str:
-        """The Encharge base URL to give :class:`~enstoolkit.EnchargeClient`."""
+        """The Encharge base URL to give :class:`~enstoolkit.EnchargeClient`.
+
+        Example:
+            >>> Sandbox(supporters=1, port=8765).encharge_url
+            'http://127.0.0.1:8765/v1'
+        """
         return f"{self.url}/v1"
 
     @property
     def encharge_api_key(self) -> str:
-        """The demo account's Encharge API key."""
+        """The demo account's Encharge API key.
+
+        Example:
+            >>> Sandbox(supporters=1).encharge_api_key.startswith("enc_")
+            True
+        """
         return self.encharge.api_key
 
     def encharge_people_count(self) -> int:
-        """How many people (not archived) the Encharge account holds."""
+        """How many people (not archived) the Encharge account holds.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     before = sb.encharge_people_count()
+            ...     _ = enc.upsert_people([{"email": "new.person@example.org"}])
+            ...     sb.encharge_people_count() - before
+            1
+        """
         return sum(1 for p in self.encharge.people.values() if not p["archived"])
 
     def describe(self) -> dict[str, str]:

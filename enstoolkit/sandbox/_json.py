@@ -17,4 +17,10 @@ class JSONResponse(_StarletteJSON):
     """
 
     def render(self, content: Any) -> bytes:
+        """The body: ``content`` as compact UTF-8 JSON, by orjson.
+
+        Example:
+            >>> JSONResponse(None).render({"ok": True, "ids": [1, 2]})
+            b'{"ok":true,"ids":[1,2]}'
+        """
         return orjson.dumps(content)

@@ -35,7 +35,13 @@ DOUBLE_OPTIN = 784
 
 
 class Account:
-    """Names, questions and formats of the emulated account under one :class:`Variant`."""
+    """Names, questions and formats of the emulated account under one :class:`Variant`.
+
+    Example:
+        >>> account = Account(Variant())
+        >>> account.email_field, [q.name for q in account.questions][:2]
+        ('Email Address', ['Marketing Optin', 'Newsletter Optin'])
+    """
 
     def __init__(self, variant: Variant, seed: int = 0) -> None:
         self.variant = variant
@@ -52,29 +58,64 @@ class Account:
     # -- fields ------------------------------------------------------------------------------
     @property
     def email_field(self) -> str:
-        """The name the account gives its email field."""
+        """The name the account gives its email field.
+
+        Example:
+            >>> Account(Variant()).email_field, Account(Variant(email_field="Email")).email_field
+            ('Email Address', 'Email')
+        """
         return self._display["Email Address"]
 
     def display(self, canonical: str) -> str:
-        """The account's name for a canonical field."""
+        """The account's name for a canonical field.
+
+        Example:
+            >>> account = Account(Variant.of("us-account"))
+            >>> account.display("Region"), account.display("City")
+            ('State or Province', 'City')
+        """
         return self._display.get(canonical, canonical)
 
     def fields(self) -> list[dict[str, Any]]:
-        """GET /supporter/fields: ``{id, name, tag, property}`` in the account's names."""
+        """GET /supporter/fields: ``{id, name, tag, property}`` in the account's names.
+
+        Example:
+            >>> Account(Variant.of("us-account")).fields()[3]
+            {'id': 2913, 'name': 'Email', 'tag': 'Email Address', 'property': 'emailAddress'}
+        """
         return [{"id": i, "name": self.display(name), "tag": tag, "property": prop} for i, name, tag, prop in FIELDS]
 
     def canonical(self, key: str, *, standard: bool = False) -> str | None:
-        """The canonical field a client's key names (by the account's name, or by property), or None."""
+        """The canonical field a client's key names (by the account's name, or by property), or None.
+
+        Example:
+            >>> account = Account(Variant.of("us-account"))
+            >>> account.canonical("zip or postal code"), account.canonical("postcode", standard=True)
+            ('Postcode', 'Postcode')
+            >>> account.canonical("Postcode") is None   # not this account's name for it
+            True
+        """
         lowered = str(key).lower()
         return self._by_property.get(lowered) if standard else self._canonical.get(lowered)
 
     def shown(self, values: Mapping[str, str]) -> dict[str, str]:
-        """A supporter's canonical fields under the account's names."""
+        """A supporter's canonical fields under the account's names.
+
+        Example:
+            >>> Account(Variant.of("us-account")).shown({"Postcode": "02139", "City": "Boston"})
+            {'ZIP or Postal Code': '02139', 'City': 'Boston'}
+        """
         return {self.display(name): value for name, value in values.items()}
 
     # -- dates ---------------------------------------------------------------------------------
     def date(self, day: dt.date) -> str:
-        """A date as the account writes it (DD/MM/YYYY, or MM/DD/YYYY on a US-style account)."""
+        """A date as the account writes it (DD/MM/YYYY, or MM/DD/YYYY on a US-style account).
+
+        Example:
+            >>> day = dt.date(2026, 3, 1)
+            >>> Account(Variant()).date(day), Account(Variant(date_order="mdy")).date(day)
+            ('01/03/2026', '03/01/2026')
+        """
         return day.strftime("%m/%d/%Y" if self.variant.date_order == "mdy" else "%d/%m/%Y")
 
     # -- answers -------------------------------------------------------------------------------
@@ -85,6 +126,14 @@ class Account:
         Pending double opt-ins ("P") and range answers are drawn from their own random stream
         (seeded by supporter), so the other answers are the same in every variant; an account
         with Y/N answers only does not show the pending ones at all.
+
+        Example:
+            >>> stored = {4512: ("Y", 1_700_000_000_000)}
+            >>> Account(Variant(range_questions=False)).answers(100004, stored, 1_600_000_000_000)
+            {4512: ('Y', 1700000000000)}
+            >>> pending = Account(Variant(range_questions=False, optin_codes="YNP"))   # 100004 never answered 784
+            >>> pending.answers(100004, stored, 1_600_000_000_000)[784]
+            ('P', 1600000060000)
         """
         out = dict(stored)
         if self.variant.optin_codes == "YNP" and DOUBLE_OPTIN not in out and self.pending(supporter_id):
@@ -96,5 +145,10 @@ class Account:
         return out
 
     def pending(self, supporter_id: int) -> bool:
-        """Whether this supporter's double opt-in is pending (never confirmed), in every variant."""
+        """Whether this supporter's double opt-in is pending (never confirmed), in every variant.
+
+        Example:
+            >>> [sid for sid in range(100001, 100021) if Account(Variant()).pending(sid)]
+            [100004, 100011, 100016, 100020]
+        """
         return random.Random(f"pending-{self.seed}-{supporter_id}").random() < PENDING_SHARE

@@ -26,7 +26,15 @@ __all__ = ["SandboxClock"]
 
 
 class SandboxClock:
-    """A clock that starts at ``start``, runs with real time and can be moved forward."""
+    """A clock that starts at ``start``, runs with real time and can be moved forward.
+
+    Example:
+        >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
+        >>> clock.start.isoformat(), clock.now() >= clock.start
+        ('2026-10-01T09:00:00+00:00', True)
+        >>> SandboxClock(dt.datetime(2026, 10, 1)).start.tzinfo   # a naive start is read as UTC
+        datetime.timezone.utc
+    """
 
     def __init__(self, start: dt.datetime) -> None:
         if start.tzinfo is None:
@@ -37,20 +45,47 @@ class SandboxClock:
         self._lock = threading.Lock()
 
     def elapsed(self) -> float:
-        """Seconds since the start (real time plus every jump): a monotonic reading for timeouts and windows."""
+        """Seconds since the start (real time plus every jump): a monotonic reading for timeouts and windows.
+
+        Example:
+            >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
+            >>> _ = clock.advance(minutes=5)
+            >>> round(clock.elapsed())
+            300
+        """
         with self._lock:
             return time.monotonic() - self._t0 + self._jumped
 
     def now(self) -> dt.datetime:
-        """The sandbox's current time (UTC)."""
+        """The sandbox's current time (UTC).
+
+        Example:
+            >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
+            >>> _ = clock.advance(days=1)
+            >>> clock.now().date()
+            datetime.date(2026, 10, 2)
+        """
         return self.start + dt.timedelta(seconds=self.elapsed())
 
     def time(self) -> float:
-        """The sandbox's current time in seconds since the epoch (as ``time.time``)."""
+        """The sandbox's current time in seconds since the epoch (as ``time.time``).
+
+        Example:
+            >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
+            >>> _ = clock.advance(hours=1)
+            >>> int(clock.time() - clock.start.timestamp())
+            3600
+        """
         return self.start.timestamp() + self.elapsed()
 
     def now_ms(self) -> int:
-        """The sandbox's current time in epoch milliseconds."""
+        """The sandbox's current time in epoch milliseconds.
+
+        Example:
+            >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
+            >>> clock.now_ms() // 1000 == int(clock.start.timestamp())
+            True
+        """
         return int(self.time() * 1000)
 
     def advance(self, seconds: float = 0.0, *, minutes: float = 0.0, hours: float = 0.0, days: float = 0.0

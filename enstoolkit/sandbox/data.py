@@ -53,7 +53,13 @@ PROPERTY_TO_NAME = {f[3]: f[1] for f in FIELDS}
 
 @dataclass(frozen=True)
 class Question:
-    """A supporter question of the account."""
+    """A supporter question of the account.
+
+    Example:
+        >>> question = QUESTIONS[0]
+        >>> question.name, question.type, question.question_id, question.values
+        ('Marketing Optin', 'OPT', 4512, ('Y',))
+    """
 
     id: int
     question_id: int
@@ -65,7 +71,12 @@ class Question:
 
     @property
     def response_type(self) -> str:
-        """The type as a supporter's question responses name it."""
+        """The type as a supporter's question responses name it.
+
+        Example:
+            >>> QUESTIONS[0].response_type, QUESTIONS[3].response_type
+            ('OPTIN', 'CONFIRMATION')
+        """
         return {"OPT": "OPTIN", "GEN": "GENERAL", "CONF": "CONFIRMATION"}[self.type]
 
 
@@ -89,7 +100,13 @@ OPTIN_QUESTIONS = [q for q in QUESTIONS if q.type in ("OPT", "CONF")]
 
 @dataclass(frozen=True)
 class Page:
-    """A page of the account."""
+    """A page of the account.
+
+    Example:
+        >>> page = make_pages(DEFAULT_NOW)[0]
+        >>> page.id, page.type, page.sub_type, page.name, page.status
+        (100, 'dc', 'DCF', 'Newsletter Sign Up', 'live')
+    """
 
     id: int
     query_type: str  # the GET /page?type= value that lists it
@@ -102,7 +119,12 @@ class Page:
 
     @property
     def campaign_id(self) -> int:
-        """The campaign id ENS uses in transactions."""
+        """The campaign id ENS uses in transactions.
+
+        Example:
+            >>> make_pages(DEFAULT_NOW)[0].campaign_id
+            10100
+        """
         return 10_000 + self.id
 
 
@@ -376,7 +398,13 @@ def _epoch_ms(moment: dt.datetime) -> int:
 
 @dataclass
 class SupporterRecord:
-    """One supporter as the sandbox stores it."""
+    """One supporter as the sandbox stores it.
+
+    Example:
+        >>> rec = generate_supporters(1, seed=0, now=DEFAULT_NOW)[0]
+        >>> rec.supporter_id, rec.fields["First Name"], rec.questions[4512][0]
+        (100001, 'Ana', 'N')
+    """
 
     supporter_id: int
     fields: dict[str, str]
@@ -392,7 +420,12 @@ class SupporterRecord:
 
     @property
     def email(self) -> str:
-        """The primary email address as stored (may carry case or spaces)."""
+        """The primary email address as stored (may carry case or spaces).
+
+        Example:
+            >>> SupporterRecord(100001, {"Email Address": " Jo@Example.org"}, DEFAULT_NOW, DEFAULT_NOW).email
+            ' Jo@Example.org'
+        """
         return self.fields.get("Email Address", "")
 
 

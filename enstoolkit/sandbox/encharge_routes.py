@@ -59,31 +59,47 @@ def cannot_route(method: str, path: str) -> HTMLResponse:
 
 
 class EnchargeApp:
-    """Starlette routes emulating Encharge over an :class:`EnchargeState`."""
+    """Starlette routes emulating Encharge over an :class:`EnchargeState`.
+
+    Example:
+        >>> import httpx
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> with Sandbox(supporters=3) as sb:   # serves an EnchargeApp under /v1
+        ...     info = httpx.get(sb.encharge_url + "/accounts/info", headers={"X-Encharge-Token": sb.encharge_api_key})
+        ...     info.json()["name"], httpx.get(sb.encharge_url + "/nope").status_code
+        ('Sandbox Charity', 404)
+    """
 
     def __init__(self, state: EnchargeState) -> None:
         self.state = state
         self.orders = Orders()  # the sorted people that pages are sliced from, dropped by any write
 
     def routes(self) -> list[Route]:
-        """The routes, relative to ``/v1``."""
+        """The routes, relative to ``/v1``.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> app = EnchargeApp(Sandbox(supporters=3).encharge)
+            >>> [route.path for route in app.routes()][:3]
+            ['/people', '/people/all', '/people/unsubscribe']
+        """
         g = self._guard
         return [
-            Route("/people", g(self.people), methods=["GET", "POST", "DELETE"]),
-            Route("/people/all", g(self.people_all), methods=["GET"]),
-            Route("/people/unsubscribe", g(self.unsubscribe), methods=["POST"]),
-            Route("/tags", g(self.tag), methods=["POST", "DELETE"]),
-            Route("/tags-management", g(self.tags_management), methods=["GET"]),
-            Route("/fields", g(self.fields), methods=["GET"]),
-            Route("/segments", g(self.segments), methods=["GET"]),
-            Route("/segments/{sid}/people", g(self.segment_people), methods=["GET"]),
-            Route("/accounts/info", g(self.account), methods=["GET"]),
-            Route("/event-subscriptions", g(self.subscriptions), methods=["GET", "POST"]),
-            Route("/event-subscriptions/{hid}", g(self.delete_subscription), methods=["DELETE"]),
-            Route("/{rest:path}", self.unknown_route, methods=_ANY_METHOD),  # last: nothing else matched
+            Route("/people", g(self._people), methods=["GET", "POST", "DELETE"]),
+            Route("/people/all", g(self._people_all), methods=["GET"]),
+            Route("/people/unsubscribe", g(self._unsubscribe), methods=["POST"]),
+            Route("/tags", g(self._tag), methods=["POST", "DELETE"]),
+            Route("/tags-management", g(self._tags_management), methods=["GET"]),
+            Route("/fields", g(self._fields), methods=["GET"]),
+            Route("/segments", g(self._segments), methods=["GET"]),
+            Route("/segments/{sid}/people", g(self._segment_people), methods=["GET"]),
+            Route("/accounts/info", g(self._account), methods=["GET"]),
+            Route("/event-subscriptions", g(self._subscriptions), methods=["GET", "POST"]),
+            Route("/event-subscriptions/{hid}", g(self._delete_subscription), methods=["DELETE"]),
+            Route("/{rest:path}", self._unknown_route, methods=_ANY_METHOD),  # last: nothing else matched
         ]
 
-    async def unknown_route(self, request: Request) -> Response:
+    async def _unknown_route(self, request: Request) -> Response:
         """Any other path or method: Express's HTML page, before any authentication (as Encharge answers)."""
         return cannot_route(request.method, request.url.path)
 
@@ -104,7 +120,7 @@ class EnchargeApp:
         return guarded
 
     # -- events -------------------------------------------------------------------------
-    def emit(self, event_type: str, person: Mapping[str, Any], payload: Mapping[str, Any] | None = None, *,
+    def _emit(self, event_type: str, person: Mapping[str, Any], payload: Mapping[str, Any] | None = None, *,
              shown: Mapping[str, Any] | None = None) -> None:
         """Queue a webhook for every subscription to ``event_type``.
 
@@ -171,7 +187,7 @@ class EnchargeApp:
         return added
 
     # -- people -------------------------------------------------------------------------
-    async def people(self, request: Request) -> Response:
+    async def _people(self, request: Request) -> Response:
         if request.method == "GET":
             return self._get_people(request)
         if request.method == "DELETE":
@@ -226,9 +242,9 @@ class EnchargeApp:
             self._add_tags(person, split_tags(item.get("tags")))
             state._index(person)
             state.created[str(person.get("email") or "").lower()] += 1
-            self.emit("newUser", person)
+            self._emit("newUser", person)
             for tag in person["tags"]:
-                self.emit(f"added-tag-{tag}", person, {"tag": tag})
+                self._emit(f"added-tag-{tag}", person, {"tag": tag})
             return person
         was_unsubscribed = person["unsubscribed"]
         old_email = person.get("email")
@@ -244,12 +260,12 @@ class EnchargeApp:
             person["updatedAt"] = when
             state._index(person)
         if changed:  # the body shows the person as they were, with the new updatedAt (as published)
-            self.emit("updatedUser", person, {"changedFields": changed, "source": "api"},
+            self._emit("updatedUser", person, {"changedFields": changed, "source": "api"},
                       shown={**before, "updatedAt": iso(person["updatedAt"])})
         if person["unsubscribed"] and not was_unsubscribed:
-            self.emit("unsubscribedUser", person)
+            self._emit("unsubscribedUser", person)
         for tag in added:
-            self.emit(f"added-tag-{tag}", person, {"tag": tag})
+            self._emit(f"added-tag-{tag}", person, {"tag": tag})
         return person
 
     def _get_people(self, request: Request) -> Response:
@@ -316,10 +332,10 @@ class EnchargeApp:
         page = people[offset:offset + limit]
         return JSONResponse({"people": [self.state.public(p, attributes or None) for p in page]})
 
-    async def people_all(self, request: Request) -> Response:
+    async def _people_all(self, request: Request) -> Response:
         return self._page(request, "all", lambda p: True)
 
-    async def unsubscribe(self, request: Request) -> Response:
+    async def _unsubscribe(self, request: Request) -> Response:
         q = request.query_params
         ident = {k: q.get(k) for k in ("id", "userId", "email") if q.get(k)}
         if not ident:
@@ -332,10 +348,10 @@ class EnchargeApp:
             person["unsubscribed"] = True
             person["statusSet"] = True
             person["updatedAt"] = self.state.clock()
-            self.emit("unsubscribedUser", person)
+            self._emit("unsubscribedUser", person)
         return Response(status_code=204)
 
-    async def tag(self, request: Request) -> Response:
+    async def _tag(self, request: Request) -> Response:
         try:
             body = json.loads(await request.body() or b"null")
         except ValueError:
@@ -355,21 +371,21 @@ class EnchargeApp:
         if request.method == "POST":
             for tag in self._add_tags(person, tags):
                 person["updatedAt"] = self.state.clock()
-                self.emit(f"added-tag-{tag}", person, {"tag": tag})
+                self._emit(f"added-tag-{tag}", person, {"tag": tag})
             return Response(status_code=201)
         for tag in tags:
             if tag in person["tags"]:
                 person["tags"].remove(tag)
                 person["updatedAt"] = self.state.clock()
-                self.emit(f"removed-tag-{tag}", person, {"tag": tag})
+                self._emit(f"removed-tag-{tag}", person, {"tag": tag})
         return Response(status_code=204)
 
-    async def tags_management(self, request: Request) -> Response:
+    async def _tags_management(self, request: Request) -> Response:
         counts = self.state.tag_counts()
         return JSONResponse({"tags": [{**t, "count": counts.get(name, 0)}
                                       for name, t in sorted(self.state.tags.items())]})
 
-    async def fields(self, request: Request) -> Response:
+    async def _fields(self, request: Request) -> Response:
         def field(name: str, title: str, type_: str, **extra: Any) -> dict[str, Any]:
             return {"name": name, "title": title, "type": type_, "readOnly": name in READ_ONLY_FIELDS,
                     "firstClassField": True, **extra}
@@ -400,7 +416,7 @@ class EnchargeApp:
         (104, "Unsubscribed", {"type": "field", "field": "unsubscribed", "condition": "is", "value": True}),
     )
 
-    async def segments(self, request: Request) -> Response:
+    async def _segments(self, request: Request) -> Response:
         return JSONResponse({"segments": [
             {"version": 2, "id": sid, "name": name, "objectName": "people",
              "conditions": {"type": "group", "operator": "and", "conditions": [cond]},
@@ -409,7 +425,7 @@ class EnchargeApp:
             for sid, name, cond in self.SEGMENTS
         ]})
 
-    async def segment_people(self, request: Request) -> Response:
+    async def _segment_people(self, request: Request) -> Response:
         text = request.path_params["sid"]
         segment = next((s for s in self.SEGMENTS if str(s[0]) == text), None)
         if segment is None:
@@ -423,14 +439,14 @@ class EnchargeApp:
 
         return self._page(request, f"segment {segment[0]}", matches)
 
-    async def account(self, request: Request) -> Response:
+    async def _account(self, request: Request) -> Response:
         count = sum(1 for p in self.state.people.values() if not p["archived"])
         return JSONResponse({"peopleCount": count, "status": "active", "timezone": "Europe/London",
                              "services": {}, "activeServices": ["email"], "site": "https://www.example.org",
                              "name": "Sandbox Charity", "accountId": self.state.account_id})
 
     # -- event subscriptions --------------------------------------------------------------
-    async def subscriptions(self, request: Request) -> Response:
+    async def _subscriptions(self, request: Request) -> Response:
         state = self.state
         if request.method == "GET":  # not in Encharge's published spec; the sandbox lists them
             return JSONResponse({"subscriptions": sorted(state.subscriptions.values(), key=lambda s: s["id"])})
@@ -451,7 +467,7 @@ class EnchargeApp:
                                     "eventName": body.get("eventName")}
         return JSONResponse({"subscription": {"id": sid}}, status_code=201)
 
-    async def delete_subscription(self, request: Request) -> Response:
+    async def _delete_subscription(self, request: Request) -> Response:
         text = request.path_params["hid"]
         if not text.isdigit() or int(text) not in self.state.subscriptions:
             return encharge_error(404, f"Event subscription {text} not found.")

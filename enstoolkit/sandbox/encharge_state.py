@@ -64,7 +64,12 @@ _LAST = ("Fox", "Reed", "Hart", "Lane", "Stone", "Wells", "Park", "Shaw", "Cole"
 
 
 def iso(ms: int) -> str:
-    """Epoch milliseconds as Encharge writes dates: ``2025-11-20T19:05:09.385Z``."""
+    """Epoch milliseconds as Encharge writes dates: ``2025-11-20T19:05:09.385Z``.
+
+    Example:
+        >>> iso(1_763_665_509_385)
+        '2025-11-20T19:05:09.385Z'
+    """
     moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -86,7 +91,14 @@ def error_body(message: str, code: int | None = None) -> dict[str, Any]:
 
 
 def encharge_error(status: int, message: str, code: int | None = None) -> JSONResponse:
-    """Encharge's error envelope (:func:`error_body`) as a response."""
+    """Encharge's error envelope (:func:`error_body`) as a response.
+
+    Example:
+        >>> import json
+        >>> answer = encharge_error(404, "Person not found.")
+        >>> answer.status_code, json.loads(answer.body)["error"]["message"]
+        (404, 'Person not found.')
+    """
     return JSONResponse(error_body(message, code), status_code=status)
 
 
@@ -200,12 +212,28 @@ class EnchargeState:
 
     # -- helpers ------------------------------------------------------------------------
     def clock(self) -> int:
-        """The sandbox clock in epoch milliseconds, at least one more than the last write's, so writes stay ordered."""
+        """The sandbox clock in epoch milliseconds, at least one more than the last write's, so writes stay ordered.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=20).encharge
+            >>> first, second = state.clock(), state.clock()
+            >>> second > first   # two writes in the same millisecond still come in order
+            True
+        """
         self._last_write = max(self.sandbox_clock.now_ms(), self._last_write + 1)
         return self._last_write
 
     def find(self, ident: Mapping[str, Any], *, archived: bool = True) -> dict[str, Any] | None:
-        """A person by id, userId or email (in that order)."""
+        """A person by id, userId or email (in that order).
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=20).encharge
+            >>> person = next(iter(state.people.values()))
+            >>> state.find({"email": person["email"].upper()}) is person, state.find({"id": "no-such-id"})
+            (True, None)
+        """
         pid = None
         if ident.get("id"):
             pid = str(ident["id"]) if str(ident["id"]) in self.people else None
@@ -261,7 +289,15 @@ class EnchargeState:
         return out
 
     def tag_counts(self) -> dict[str, int]:
-        """How many (unarchived) people carry each tag."""
+        """How many (unarchived) people carry each tag.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=20).encharge
+            >>> counts = state.tag_counts()
+            >>> sorted(counts)[:3], all(n >= 0 for n in counts.values())
+            (['donor', 'event-2026', 'member'], True)
+        """
         counts = dict.fromkeys(self.tags, 0)
         for person in self.people.values():
             if not person["archived"]:
@@ -271,6 +307,12 @@ class EnchargeState:
 
 
 def parse_people_query(params: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    """The people a query string names (``people[0][email]=...``), in index order; other parameters are left out.
+
+    Example:
+        >>> parse_people_query([("people[1][id]", "p2"), ("people[0][email]", "a@x.org"), ("limit", "5")])
+        [{'email': 'a@x.org'}, {'id': 'p2'}]
+    """
     found: dict[int, dict[str, str]] = {}
     for key, value in params:
         match = _PEOPLE_KEY.match(key)
@@ -280,6 +322,12 @@ def parse_people_query(params: Iterable[tuple[str, str]]) -> list[dict[str, str]
 
 
 def split_tags(value: Any) -> list[str]:
+    """Tags from a list or a comma-separated string, trimmed, empty ones left out; anything else gives none.
+
+    Example:
+        >>> split_tags(" vip, donor ,,"), split_tags(["vip"]), split_tags(None)
+        (['vip', 'donor'], ['vip'], [])
+    """
     if isinstance(value, list):
         parts = [str(v) for v in value]
     elif isinstance(value, str):

@@ -30,7 +30,14 @@ __all__ = ["DASHBOARD_TRANSACTION_COLUMNS", "TRANSACTION_COLUMNS", "export_csv",
 
 
 def in_query(rec: SupporterRecord, query: str) -> bool:
-    """Whether a supporter is in one of the dashboard's saved queries."""
+    """Whether a supporter is in one of the dashboard's saved queries.
+
+    Example:
+        >>> day = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        >>> rec = SupporterRecord(100001, {}, day, day, questions={4512: ("Y", 0)})
+        >>> in_query(rec, "Marketing opted in"), in_query(rec, "Suppressed supporters"), in_query(rec, "All supporters")
+        (True, False, True)
+    """
     if query == "Marketing opted in":
         return rec.questions.get(4512, ("", 0))[0] == "Y"
     if query == "Suppressed supporters":
@@ -50,7 +57,16 @@ def _moment(ms: int) -> dt.datetime:
 
 
 def export_transactions_csv(state: ENSState, query: str) -> bytes:
-    """The CSV of a "Transaction" export job: one row per transaction of the query's supporters."""
+    """The CSV of a "Transaction" export job: one row per transaction of the query's supporters.
+
+    Example:
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> export_transactions_csv(Sandbox(supporters=3).ens, "All supporters").split(b",")[:3]
+        [b'supporterId', b'id', b'type']
+        >>> state = Sandbox(supporters=3, variant="dashboard-headers").ens
+        >>> export_transactions_csv(state, "All supporters").split(b",")[:2]
+        [b'Supporter ID', b'Supporter Email']
+    """
     account = state.account
     dashboard = state.variant.headers == "dashboard"
     out = io.StringIO()
@@ -75,7 +91,14 @@ def export_transactions_csv(state: ENSState, query: str) -> bytes:
 
 
 def export_csv(state: ENSState, query: str, group: str | None) -> bytes:
-    """The CSV of an export job: ids, fields (the account's names), dates, and each question with its date."""
+    """The CSV of an export job: ids, fields (the account's names), dates, and each question with its date.
+
+    Example:
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> text = export_csv(Sandbox(supporters=3).ens, "All supporters", None).decode()
+        >>> len(text.splitlines()), text.split(",")[:3]
+        (4, ['supporterId', 'suppressed', 'Title'])
+    """
     account = state.account
     dashboard = state.variant.headers == "dashboard"
     names = EXPORT_GROUPS[group] if group else FIELD_NAMES

@@ -59,32 +59,48 @@ __all__ = ["ENSApp"]
 
 
 class ENSApp:
-    """Starlette routes emulating ENS over an :class:`ENSState`."""
+    """Starlette routes emulating ENS over an :class:`ENSState`.
+
+    Example:
+        >>> import httpx
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> with Sandbox(supporters=3) as sb:   # serves an ENSApp under /ens/service
+        ...     answer = httpx.post(sb.ens_url + "/authenticate", content=sb.ens_api_key)
+        ...     answer.status_code, sorted(answer.json())
+        (200, ['ens-auth-token', 'expires'])
+    """
 
     def __init__(self, state: ENSState) -> None:
         self.state = state
 
     def routes(self) -> list[Route]:
-        """The routes, relative to ``/ens/service``."""
+        """The routes, relative to ``/ens/service``.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> app = ENSApp(Sandbox(supporters=3).ens)
+            >>> [route.path for route in app.routes()][:3]
+            ['/authenticate', '/authenticate/{token}', '/supporter/fields']
+        """
         r = self._guard
         return [
-            Route("/authenticate", self.authenticate, methods=["POST"]),
-            Route("/authenticate/{token}", self.session, methods=["GET", "DELETE"]),
-            Route("/supporter/fields", r(self.fields), methods=["GET"]),
-            Route("/supporter/questions", r(self.questions), methods=["GET"]),
-            Route("/supporter/questions/{qid}", r(self.question), methods=["GET"]),
-            Route("/supporter/query", r(self.query), methods=["GET"]),
-            Route("/supporter/{sid}/transactions", r(self.transactions), methods=["GET"]),
-            Route("/supporter/{sid}", r(self.supporter_by_id), methods=["GET", "PUT", "DELETE"]),
-            Route("/supporter", r(self.supporter), methods=["GET", "POST"]),
-            Route("/page", r(self.list_pages), methods=["GET"]),
-            Route("/page/", r(self.list_pages), methods=["GET"]),
-            Route("/page/{pid}", r(self.page), methods=["GET"]),
-            Route("/page/{pid}/process", r(self.process), methods=["POST"]),
-            Route("/page/{pid}/process/", r(self.process), methods=["POST"]),
-            Route("/exportjob", r(self.export_create), methods=["POST"]),
-            Route("/exportjob/{jid}", r(self.export_status), methods=["GET"]),
-            Route("/exportjob/{jid}/download", r(self.export_download), methods=["GET"]),
+            Route("/authenticate", self._authenticate, methods=["POST"]),
+            Route("/authenticate/{token}", self._session, methods=["GET", "DELETE"]),
+            Route("/supporter/fields", r(self._fields), methods=["GET"]),
+            Route("/supporter/questions", r(self._questions), methods=["GET"]),
+            Route("/supporter/questions/{qid}", r(self._question), methods=["GET"]),
+            Route("/supporter/query", r(self._query), methods=["GET"]),
+            Route("/supporter/{sid}/transactions", r(self._transactions), methods=["GET"]),
+            Route("/supporter/{sid}", r(self._supporter_by_id), methods=["GET", "PUT", "DELETE"]),
+            Route("/supporter", r(self._supporter), methods=["GET", "POST"]),
+            Route("/page", r(self._list_pages), methods=["GET"]),
+            Route("/page/", r(self._list_pages), methods=["GET"]),
+            Route("/page/{pid}", r(self._page), methods=["GET"]),
+            Route("/page/{pid}/process", r(self._process), methods=["POST"]),
+            Route("/page/{pid}/process/", r(self._process), methods=["POST"]),
+            Route("/exportjob", r(self._export_create), methods=["POST"]),
+            Route("/exportjob/{jid}", r(self._export_status), methods=["GET"]),
+            Route("/exportjob/{jid}/download", r(self._export_download), methods=["GET"]),
         ]
 
     def _limit_response(self) -> JSONResponse:
@@ -104,7 +120,7 @@ class ENSApp:
         return guarded
 
     # -- authentication ----------------------------------------------------------------
-    async def authenticate(self, request: Request) -> Response:
+    async def _authenticate(self, request: Request) -> Response:
         """POST /authenticate: the raw key as the body (recorded), or ``{"ens-auth-token": KEY}`` (observed).
 
         A JSON-quoted key is refused with "Invalid api key [...]", echoing what was sent (recorded).
@@ -136,7 +152,7 @@ class ENSApp:
             state.issued_tokens.append(token)
         return JSONResponse({"expires": int(state.token_ttl * 1000), "ens-auth-token": token})
 
-    async def session(self, request: Request) -> Response:
+    async def _session(self, request: Request) -> Response:
         """GET validates a token (``{"valid": true}`` only, as observed); DELETE retires it (the number 1)."""
         if not self.state.count_request():
             return self._limit_response()
@@ -148,16 +164,16 @@ class ENSApp:
         return JSONResponse(1)
 
     # -- metadata ------------------------------------------------------------------------
-    async def fields(self, request: Request) -> Response:
+    async def _fields(self, request: Request) -> Response:
         return JSONResponse(self.state.account.fields())
 
-    async def questions(self, request: Request) -> Response:
+    async def _questions(self, request: Request) -> Response:
         return JSONResponse(
             [{"id": q.id, "questionId": q.question_id, "name": q.name, "type": q.type}
              for q in self.state.account.questions]
         )
 
-    async def question(self, request: Request) -> Response:
+    async def _question(self, request: Request) -> Response:
         """Per-locale question detail; an unknown id gives ``[]`` (as ENS does)."""
         text = request.path_params["qid"]
         q = self.state.account.question_by_id.get(int(text)) if text.isdigit() else None
@@ -177,7 +193,7 @@ class ENSApp:
         ])
 
     # -- supporters ----------------------------------------------------------------------
-    async def supporter(self, request: Request) -> Response:
+    async def _supporter(self, request: Request) -> Response:
         """GET /supporter?email= (204 when not found) and POST /supporter (upsert by email)."""
         state = self.state
         if request.method == "GET":
@@ -205,7 +221,7 @@ class ENSApp:
         state.apply_questions(rec, answers)
         return JSONResponse({"id": rec.supporter_id})
 
-    async def supporter_by_id(self, request: Request) -> Response:
+    async def _supporter_by_id(self, request: Request) -> Response:
         """GET (204 when not found), PUT (partial update, email included) and DELETE."""
         state = self.state
         text = request.path_params["sid"]
@@ -234,14 +250,14 @@ class ENSApp:
         state.apply_questions(rec, answers)
         return JSONResponse({"id": rec.supporter_id})
 
-    async def transactions(self, request: Request) -> Response:
+    async def _transactions(self, request: Request) -> Response:
         text = request.path_params["sid"]
         rec = self.state.records.get(int(text)) if text.isdigit() else None
         if rec is None:
             return Response(status_code=204)
         return JSONResponse([self.state.transaction_view(t) for t in self.state.transactions(rec)])
 
-    async def query(self, request: Request) -> Response:
+    async def _query(self, request: Request) -> Response:
         """GET /supporter/query with the ``{pagination, data, scores, summary}`` envelope.
 
         ``start`` is the 1-based first row (0 is read as 1); ``rows`` defaults to 20 and is
@@ -336,7 +352,7 @@ class ENSApp:
             body["template"] = "Campaign Template 2024"  # observed on a live account; not in the v6 spec
         return body
 
-    async def list_pages(self, request: Request) -> Response:
+    async def _list_pages(self, request: Request) -> Response:
         """GET /page?type=&status=: a bare array; an unknown type is "Failed to get pages"."""
         qtype = request.query_params.get("type", "")
         status = request.query_params.get("status")
@@ -348,14 +364,14 @@ class ENSApp:
                  and (status in (None, "", "all") or p.status == status)]
         return JSONResponse([self._page_body(p, False) for p in sorted(pages, key=lambda p: p.id)])
 
-    async def page(self, request: Request) -> Response:
+    async def _page(self, request: Request) -> Response:
         text = request.path_params["pid"]
         page = self.state.pages.get(int(text)) if text.isdigit() else None
         if page is None:
             return error(404, f"Unable to find an page with pageId {text}", 353979450)
         return JSONResponse(self._page_body(page, True))
 
-    async def process(self, request: Request) -> Response:
+    async def _process(self, request: Request) -> Response:
         """POST /page/{id}/process: updates the supporter, their opt-ins and transactions.
 
         Failures a supporter could cause (a declined card, a missing message) answer 200
@@ -453,7 +469,7 @@ class ENSApp:
         return result
 
     # -- export jobs ---------------------------------------------------------------------
-    async def export_create(self, request: Request) -> Response:
+    async def _export_create(self, request: Request) -> Response:
         state = self.state
         body = await json_body(request)
         if not isinstance(body, dict):
@@ -481,7 +497,7 @@ class ENSApp:
         job_id = int(text) if text.isdigit() else -1
         return job_id, self.state.jobs.get(job_id)
 
-    async def export_status(self, request: Request) -> Response:
+    async def _export_status(self, request: Request) -> Response:
         job_id, job = self._job(request)
         if job is None:
             return error(404, f"Export job {job_id} does not exist", 10000055)
@@ -490,7 +506,7 @@ class ENSApp:
         return JSONResponse({"completedOn": job["createdOn"] + 2000, "createdOn": job["createdOn"],
                              "url": f"/ens/service/exportjob/{job_id}/download", "status": "completed"})
 
-    async def export_download(self, request: Request) -> Response:
+    async def _export_download(self, request: Request) -> Response:
         job_id, job = self._job(request)
         if job is None:
             return error(404, f"Export job {job_id} does not exist", 10000055)

@@ -53,7 +53,13 @@ BROADCASTS = ((20_001, "Monthly Newsletter"), (20_002, "Rivers Campaign Update")
 
 
 def error(status: int, message: str, message_id: int, developer: str | None = None) -> JSONResponse:
-    """An ENS error body, keys in the live service's order: ``{messageId, message[, developerMessage]}``."""
+    """An ENS error body, keys in the live service's order: ``{messageId, message[, developerMessage]}``.
+
+    Example:
+        >>> answer = error(401, "Invalid ens-auth-token", 10000006)
+        >>> answer.status_code, answer.body
+        (401, b'{"messageId":10000006,"message":"Invalid ens-auth-token"}')
+    """
     body: dict[str, Any] = {"messageId": message_id, "message": message}
     if developer is not None:
         body["developerMessage"] = developer
@@ -121,38 +127,95 @@ class ENSState:
 
     # -- helpers for tests and the CLI -------------------------------------------------
     def first_supporter_id(self) -> int:
-        """The lowest supporter id still present."""
+        """The lowest supporter id still present.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> state.first_supporter_id(), state.delete(100001), state.first_supporter_id()
+            (100001, True, 100002)
+        """
         return min(self.records)
 
     def expire_tokens(self) -> int:
-        """Expire every session token now (as if an hour had passed); returns how many."""
+        """Expire every session token now (as if an hour had passed); returns how many.
+
+        Example:
+            >>> from enstoolkit import ENSClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=3) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+            ...     token = ens.session_token()
+            ...     sb.ens.expire_tokens(), sb.ens.token_valid(token)
+            (1, False)
+        """
         with self.lock:
             count = len(self.tokens)
             self.tokens.clear()
             return count
 
     def reset_rate_limit(self) -> None:
-        """Forget the requests counted against the hourly limit."""
+        """Forget the requests counted against the hourly limit.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3, hourly_limit=1).ens
+            >>> state.count_request(), state.count_request()   # the second is over the limit
+            (True, False)
+            >>> state.reset_rate_limit()
+            >>> state.count_request()
+            True
+        """
         with self.lock:
             self.requests.clear()
 
     def find_email(self, email: str) -> SupporterRecord | None:
-        """The supporter with this email (compared lowercased, as ENS does)."""
+        """The supporter with this email (compared lowercased, as ENS does).
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> state.find_email("Ana.Miller@Mail.Example.org").supporter_id, state.find_email("nobody@example.org")
+            (100001, None)
+        """
         sid = self._email_index.get(email.lower())
         return self.records.get(sid) if sid is not None else None
 
     @property
     def now(self) -> dt.datetime:
-        """The sandbox clock's time (it starts at the account's generation time and runs)."""
+        """The sandbox clock's time (it starts at the account's generation time and runs).
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> state.now.date(), state.now >= state.clock.start
+            (datetime.date(2026, 10, 1), True)
+        """
         return self.clock.now()
 
     def now_ms(self) -> int:
-        """The sandbox clock in epoch milliseconds."""
+        """The sandbox clock in epoch milliseconds.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> dt.datetime.fromtimestamp(state.now_ms() / 1000, dt.UTC).date()
+            datetime.date(2026, 10, 1)
+        """
         return self.clock.now_ms()
 
     # -- rate limit and tokens ---------------------------------------------------------
     def count_request(self) -> bool:
-        """Count one request in the rolling hour; False when the limit is used up."""
+        """Count one request in the rolling hour; False when the limit is used up.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> sb = Sandbox(supporters=3, hourly_limit=2)
+            >>> [sb.ens.count_request() for _ in range(3)]
+            [True, True, False]
+            >>> _ = sb.advance(hours=1, minutes=1)   # the rolling hour moves on
+            >>> sb.ens.count_request()
+            True
+        """
         with self.lock:
             clock = self.clock.elapsed()
             while self.requests and self.requests[0] < clock - 3600:
@@ -163,7 +226,18 @@ class ENSState:
             return True
 
     def token_valid(self, token: str | None) -> bool:
-        """Whether ``token`` is a live session token."""
+        """Whether ``token`` is a live session token.
+
+        Example:
+            >>> from enstoolkit import ENSClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=3, token_ttl=60) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+            ...     token = ens.session_token()
+            ...     before = sb.ens.token_valid(token)
+            ...     _ = sb.advance(minutes=2)   # past the token's time to live
+            ...     before, sb.ens.token_valid(token), sb.ens.token_valid(None)
+            (True, False, False)
+        """
         if not token:
             return False
         with self.lock:
@@ -177,7 +251,15 @@ class ENSState:
 
     # -- supporters ----------------------------------------------------------------------
     def transactions(self, rec: SupporterRecord) -> list[dict[str, Any]]:
-        """The supporter's transactions as the sandbox keeps them (made on first use; see :meth:`transaction_view`)."""
+        """The supporter's transactions as the sandbox keeps them (made on first use; see :meth:`transaction_view`).
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> rec = state.records[100001]
+            >>> [t["name"] for t in state.transactions(rec)][:1], state.transactions(rec) is rec.transactions   # kept
+            (['Save Our Rivers'], True)
+        """
         if rec.transactions is None:
             rec.transactions = self.history(rec)
         return rec.transactions
@@ -186,6 +268,13 @@ class ENSState:
         """The supporter's transactions: those held, else made afresh (deterministically) without keeping them.
 
         An export of every supporter's history uses this, so it does not hold them all in memory.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> rec = state.records[100002]
+            >>> [t["type"] for t in state.history(rec)][:2], rec.transactions is None   # made, not kept
+            (['dc', 'EMAIL'], True)
         """
         if rec.transactions is not None:
             return rec.transactions
@@ -213,6 +302,13 @@ class ENSState:
         Donations carry ``createdDate`` (epoch ms) only: no ``createdOn``, no ``amount``, no
         ``currency``, ``recurringPayment`` as "Y"/"N" (observed on a live account). Other types
         but EMAIL carry ``createdOn`` too, in the account's date order.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3, variant="us-account").ens
+            >>> stored = state.transactions(state.records[100001])[0]
+            >>> state.transaction_view(stored)["createdOn"]   # in the account's date order
+            '05/12/2024'
         """
         out = {k: v for k, v in tx.items() if k != "createdOn"}
         if tx.get("type") == "nd":
@@ -224,7 +320,14 @@ class ENSState:
         return out
 
     def memberships(self, rec: SupporterRecord) -> list[dict[str, Any]]:
-        """The supporter's memberships: one per membership page transaction."""
+        """The supporter's memberships: one per membership page transaction.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=50).ens
+            >>> [m["membershipName"] for m in state.memberships(state.records[100038])]
+            ['Annual Membership (1 year)']
+        """
         if rec.memberships is None:
             rec.memberships = []
             for tx in self.transactions(rec):
@@ -253,7 +356,7 @@ class ENSState:
                          "lastName": rec.fields.get("Last Name", "")}],
         }
 
-    def membership_view(self, membership: dict[str, Any]) -> dict[str, Any]:
+    def _membership_view(self, membership: dict[str, Any]) -> dict[str, Any]:
         """A membership as the account shows it: with its ``history`` where the account keeps one."""
         if not self.variant.membership_history:
             return membership
@@ -262,11 +365,26 @@ class ENSState:
         return {**membership, "history": [{**term, "createdOn": int(membership["termStartDate"]) + 43_000_000}]}
 
     def answers(self, rec: SupporterRecord) -> dict[int, tuple[str, int]]:
-        """The supporter's question answers as the account shows them (pending and range answers per variant)."""
+        """The supporter's question answers as the account shows them (pending and range answers per variant).
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=20, variant="optin_codes=YNP").ens
+            >>> state.answers(state.records[100020])[784][0]   # a double opt-in still pending
+            'P'
+        """
         return self.account.answers(rec.supporter_id, rec.questions, int(rec.created.timestamp() * 1000))
 
     def supporter_body(self, rec: SupporterRecord, questions: bool, memberships: bool) -> dict[str, Any]:
-        """GET /supporter's flat object: ids, then fields by the account's names (empty ones left out)."""
+        """GET /supporter's flat object: ids, then fields by the account's names (empty ones left out).
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> body = state.supporter_body(state.records[100001], questions=True, memberships=False)
+            >>> list(body)[:3], [q["name"] for q in body["questions"]]
+            (['supporterId', 'suppressed', 'Title'], ['Email Opt-in (double)', 'Marketing Optin'])
+        """
         text = self.variant.supporter_values == "text"
         body: dict[str, Any] = {"supporterId": str(rec.supporter_id) if text else rec.supporter_id,
                                 "suppressed": str(rec.suppressed).lower() if text else rec.suppressed}
@@ -282,11 +400,22 @@ class ENSState:
                 for qid, (response, when) in sorted(self.answers(rec).items())
             ]
         if memberships:
-            body["memberships"] = [self.membership_view(m) for m in self.memberships(rec)]
+            body["memberships"] = [self._membership_view(m) for m in self.memberships(rec)]
         return body
 
     def apply_fields(self, rec: SupporterRecord, fields: Mapping[str, str]) -> None:
-        """Write field values, keeping the email index right."""
+        """Write field values, keeping the email index right.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> rec = state.records[100001]
+            >>> state.apply_fields(rec, {"Email Address": "ana@example.org", "City": "Leeds"})
+            >>> state.find_email("ana@example.org") is rec, rec.fields["City"]
+            (True, 'Leeds')
+            >>> state.find_email("ana.miller@mail.example.org") is None
+            True
+        """
         for name, value in fields.items():
             if name == "Email Address":
                 old = rec.email.lower()
@@ -301,14 +430,31 @@ class ENSState:
         rec.modified = self.now.replace(microsecond=0)
 
     def apply_questions(self, rec: SupporterRecord, answers: Mapping[int, str]) -> None:
-        """Record question responses dated by the frozen clock."""
+        """Record question responses dated by the frozen clock.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> rec = state.records[100001]
+            >>> state.apply_questions(rec, {4513: "Y"})
+            >>> rec.questions[4513][0]
+            'Y'
+        """
         for qid, response in answers.items():
             rec.questions[qid] = (response, self.now_ms())
         if answers:
             rec.modified = self.now.replace(microsecond=0).replace(microsecond=0)
 
     def create(self, fields: Mapping[str, str]) -> SupporterRecord:
-        """A new supporter with the given fields."""
+        """A new supporter with the given fields.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> rec = state.create({"Email Address": "new@example.org", "First Name": "New"})
+            >>> rec.supporter_id, state.find_email("new@example.org") is rec, state.created["new@example.org"]
+            (100004, True, 1)
+        """
         self.created[fields.get("Email Address", "").strip().lower()] += 1
         sid = self.next_id
         self.next_id += 1
@@ -319,7 +465,14 @@ class ENSState:
         return rec
 
     def delete(self, sid: int) -> bool:
-        """Remove a supporter; False when there was none."""
+        """Remove a supporter; False when there was none.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> state.delete(100001), state.delete(100001), state.find_email("ana.miller@mail.example.org")
+            (True, False, None)
+        """
         rec = self.records.pop(sid, None)
         if rec is None:
             return False
@@ -334,7 +487,16 @@ class ENSState:
 
     # -- what clients send -------------------------------------------------------------------
     def parse_fields(self, data: Mapping[str, Any], *, standard: bool) -> tuple[dict[str, str], list[str]]:
-        """A supporter object's keys as canonical field names (the account's names, or properties); and the unknown."""
+        """A supporter object's keys as canonical field names (the account's names, or properties); and the unknown.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> state.parse_fields({"emailAddress": "a@x.org", "shoeSize": "9"}, standard=True)
+            ({'Email Address': 'a@x.org'}, ['shoeSize'])
+            >>> state.parse_fields({"Email Address": "a@x.org", "City": None}, standard=False)
+            ({'Email Address': 'a@x.org', 'City': ''}, [])
+        """
         fields: dict[str, str] = {}
         unknown: list[str] = []
         for key, value in data.items():
@@ -348,7 +510,14 @@ class ENSState:
         return fields, unknown
 
     def parse_questions(self, data: Any) -> tuple[dict[int, str], list[str]]:
-        """A ``questions`` object (names or ``question.{id}`` keys) as questionId -> answer; and the refused."""
+        """A ``questions`` object (names or ``question.{id}`` keys) as questionId -> answer; and the refused.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> state.parse_questions({"Marketing Optin": "y", "question.4513": "N", "SMS Optin": "maybe"})
+            ({4512: 'Y', 4513: 'N'}, ["SMS Optin='maybe'"])
+        """
         answers: dict[int, str] = {}
         unknown: list[str] = []
         if data is None:
@@ -374,18 +543,47 @@ class ENSState:
         return answers, unknown
 
     def next_transaction_id(self) -> int:
-        """A fresh transaction id."""
+        """A fresh transaction id.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> state.next_transaction_id(), state.next_transaction_id()
+            (90000001, 90000002)
+        """
         self.next_tx_id += 1
         return self.next_tx_id
 
 
 def not_present(unknown: list[str]) -> JSONResponse:
+    """ENS's 400 answer to a request naming fields or questions the account does not have.
+
+    Example:
+        >>> answer = not_present(["Shoe Size"])
+        >>> answer.status_code, json.loads(answer.body)["message"]
+        (400, 'The following fields are not present in the account, please review: Shoe Size')
+    """
     return error(400, "The following fields are not present in the account, please review: "
                  + ", ".join(unknown), 10000005)
 
 
 async def supporter_write(state: ENSState, request: Request) -> tuple[dict[str, str], dict[int, str]] | Response:
-    """The fields and question answers of a POST/PUT /supporter body, or the error to answer."""
+    """The fields and question answers of a POST/PUT /supporter body, or the error to answer.
+
+    Example:
+        >>> import asyncio
+        >>> def sent(data):   # a POST request whose body is ``data``
+        ...     async def receive():
+        ...         return {"type": "http.request", "body": data}
+        ...     return Request({"type": "http", "method": "POST", "headers": []}, receive)
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> state = Sandbox(supporters=3).ens
+        >>> body = b'{"Email Address": "jo@x.org", "questions": {"Marketing Optin": "y"}}'
+        >>> asyncio.run(supporter_write(state, sent(body)))
+        ({'Email Address': 'jo@x.org'}, {4512: 'Y'})
+        >>> asyncio.run(supporter_write(state, sent(b'{"Shoe Size": "9"}'))).status_code
+        400
+    """
     data = await json_body(request)
     if not isinstance(data, dict):
         return error(400, "The request body must be a JSON object of supporter fields", 10000011)
@@ -397,10 +595,30 @@ async def supporter_write(state: ENSState, request: Request) -> tuple[dict[str, 
 
 
 def bool_param(request: Request, name: str) -> bool:
+    """Whether the query parameter ``name`` is set to true (``true``, ``1`` or ``yes``).
+
+    Example:
+        >>> request = Request({"type": "http", "query_string": b"includeQuestions=true&includeMemberships=0"})
+        >>> bool_param(request, "includeQuestions"), bool_param(request, "includeMemberships"), bool_param(request, "x")
+        (True, False, False)
+    """
     return request.query_params.get(name, "false").lower() in ("true", "1", "yes")
 
 
 async def json_body(request: Request) -> Any:
+    """The request's JSON body: None when it is empty, ``...`` (Ellipsis) when it is not JSON.
+
+    Example:
+        >>> import asyncio
+        >>> def sent(data):   # a POST request whose body is ``data``
+        ...     async def receive():
+        ...         return {"type": "http.request", "body": data}
+        ...     return Request({"type": "http", "method": "POST", "headers": []}, receive)
+        >>> asyncio.run(json_body(sent(b'{"supporter": {}}'))), asyncio.run(json_body(sent(b" ")))
+        ({'supporter': {}}, None)
+        >>> asyncio.run(json_body(sent(b"not json"))) is ...
+        True
+    """
     raw = await request.body()
     if not raw.strip():
         return None

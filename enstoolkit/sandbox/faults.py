@@ -26,7 +26,12 @@ from typing import Any
 
 
 class DroppedConnection(Exception):
-    """Raised inside the ASGI app after the response started: the server closes the socket."""
+    """Raised inside the ASGI app after the response started: the server closes the socket.
+
+    Example:
+        >>> str(DroppedConnection("connection dropped by fault injection"))
+        'connection dropped by fault injection'
+    """
 
 
 class _QuietDrops(logging.Filter):
@@ -54,6 +59,12 @@ class Faults:
         routes: URL path prefixes the faults apply to; empty means every route.
         methods: HTTP methods the faults apply to; empty means every method.
         seed: the random seed (the same seed gives the same faults in the same order).
+
+    Example:
+        >>> faults = Faults(drop_after_rate=0.05, methods=("POST",), seed=1)
+        >>> path = "/ens/service/page/100/process"
+        >>> faults.applies(path, "POST"), faults.applies(path, "GET")
+        (True, False)
     """
 
     error_rate: float = 0.0
@@ -81,13 +92,26 @@ class Faults:
         self._lock = threading.Lock()
 
     def applies(self, path: str, method: str = "GET") -> bool:
-        """Whether this request is subject to the faults."""
+        """Whether this request is subject to the faults.
+
+        Example:
+            >>> faults = Faults(error_rate=0.5, routes=("/v1/people",))
+            >>> faults.applies("/v1/people/all"), faults.applies("/v1/tags-management")
+            (True, False)
+        """
         if self.methods and method.upper() not in {m.upper() for m in self.methods}:
             return False
         return not self.routes or any(path.startswith(prefix) for prefix in self.routes)
 
     def draw(self) -> dict[str, Any]:
-        """Decide the faults of one request."""
+        """Decide the faults of one request.
+
+        Example:
+            >>> faults = Faults(error_rate=1.0, error_statuses=(503,), latency=0.01)
+            >>> plan = faults.draw()
+            >>> plan["error"], plan["delay"], plan["drop_after"], dict(faults.counts)
+            (503, 0.01, False, {'error': 1, 'requests': 1})
+        """
         with self._lock:
             r = self._rng.random
             plan = {
@@ -125,7 +149,16 @@ def parse_faults(specs: Iterable[str]) -> dict[str, float]:
 
 
 class FaultMiddleware:
-    """ASGI middleware applying :class:`Faults` (and a fixed latency) to matching requests."""
+    """ASGI middleware applying :class:`Faults` (and a fixed latency) to matching requests.
+
+    Example:
+        >>> import httpx
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> faults = Faults(error_rate=1.0, error_statuses=(503,), routes=("/v1/accounts",))
+        >>> with Sandbox(supporters=5, faults=faults) as sb:
+        ...     httpx.get(sb.encharge_url + "/accounts/info").status_code, sb.received[("GET", "/v1/accounts/info")]
+        (503, 1)
+    """
 
     def __init__(self, inner: Any, sandbox: Any) -> None:
         self.inner = inner

@@ -52,17 +52,41 @@ class ServerThread:
 
     @property
     def running(self) -> bool:
-        """Whether the server thread is serving."""
+        """Whether the server thread is serving.
+
+        Example:
+            >>> from starlette.applications import Starlette
+            >>> server = ServerThread(Starlette(), "127.0.0.1", 0)
+            >>> server.running, server.start().running
+            (False, True)
+            >>> server.stop()
+            >>> server.running
+            False
+        """
         return self._thread is not None and self._thread.is_alive()
 
     @property
     def url(self) -> str:
-        """``http://host:port``."""
+        """``http://host:port``.
+
+        Example:
+            >>> ServerThread(None, "127.0.0.1", 8080).url, ServerThread(None, "::1", 8080).url
+            ('http://127.0.0.1:8080', 'http://[::1]:8080')
+        """
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
     def start(self) -> ServerThread:
-        """Bind, start serving and return once the server accepts connections."""
+        """Bind, start serving and return once the server accepts connections.
+
+        Example:
+            >>> import httpx
+            >>> from starlette.applications import Starlette
+            >>> server = ServerThread(Starlette(), "127.0.0.1", 0).start()
+            >>> httpx.get(server.url + "/nothing-here").status_code   # served: an app without routes answers 404
+            404
+            >>> server.stop()
+        """
         if self._thread is not None:
             return self
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -86,7 +110,15 @@ class ServerThread:
         return self
 
     def stop(self) -> None:
-        """Stop serving and wait for the thread."""
+        """Stop serving and wait for the thread.
+
+        Example:
+            >>> from starlette.applications import Starlette
+            >>> server = ServerThread(Starlette(), "127.0.0.1", 0).start()
+            >>> server.stop()
+            >>> server.running
+            False
+        """
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

@@ -20,7 +20,12 @@ _LABEL = set(string.ascii_letters + string.digits + "-")
 
 
 def accepts_email(value: object) -> bool:
-    """Whether the emulated ENS and Encharge take ``value`` as an email address."""
+    """Whether the emulated ENS and Encharge take ``value`` as an email address.
+
+    Example:
+        >>> accepts_email("jo.o'neill@example.org"), accepts_email("jo..x@example.org"), accepts_email(None)
+        (True, False, False)
+    """
     if not isinstance(value, str) or value.count("@") != 1 or len(value) > 254:
         return False
     local, domain = value.split("@")

@@ -58,6 +58,11 @@ class Variant:
         user_id: person records carry ``userId``.
         empty_tags: ``"empty"`` (``"tags": ""``) or ``"absent"`` (no ``tags`` key when there are none).
         custom_fields: custom fields at the top level of a person (``"top"``) or under ``data``.
+
+    Example:
+        >>> variant = Variant(date_order="mdy", optin_codes="YNP")
+        >>> variant.date_order, variant.headers, variant.describe()
+        ('mdy', 'api', "default: date_order='mdy', optin_codes='YNP'")
     """
 
     name: str = "default"

@@ -22,7 +22,12 @@ __all__ = ["ACTIONABLE", "ConsentAction", "ItemState", "Outcome", "RunStatus", "
 
 
 class Outcome(StrEnum):
-    """The result of one row of an action, in every result frame."""
+    """The result of one row of an action, in every result frame.
+
+    Example:
+        >>> Outcome.NOT_FOUND, Outcome.NOT_FOUND.value
+        (<Outcome.NOT_FOUND: 'not found'>, 'not found')
+    """
 
     DONE = "done"
     FAILED = "failed"  # the API refused it (its message is in ``error``)
@@ -34,7 +39,12 @@ class Outcome(StrEnum):
 
 
 class ItemState(StrEnum):
-    """An item of a journalled bulk run."""
+    """An item of a journalled bulk run.
+
+    Example:
+        >>> ItemState.UNKNOWN.value, ItemState("retry") is ItemState.RETRY
+        ('unknown', True)
+    """
 
     PENDING = "pending"
     SENDING = "sending"  # the intent is recorded; the request is (being) sent
@@ -46,7 +56,12 @@ class ItemState(StrEnum):
 
 
 class RunStatus(StrEnum):
-    """A journalled bulk run."""
+    """A journalled bulk run.
+
+    Example:
+        >>> RunStatus.NEEDS_REVIEW.value, RunStatus.COMPLETED == "completed"
+        ('needs review', True)
+    """
 
     CREATED = "created"
     RUNNING = "running"
@@ -56,7 +71,12 @@ class RunStatus(StrEnum):
 
 
 class Severity(StrEnum):
-    """An audit finding's severity, most urgent first."""
+    """An audit finding's severity, most urgent first.
+
+    Example:
+        >>> [s.value for s in Severity]
+        ['high', 'medium', 'low']
+    """
 
     HIGH = "high"
     MEDIUM = "medium"
@@ -70,6 +90,10 @@ class StatusSource(StrEnum):
     and the API leaves empty fields out: so a record without the key is subscribed only if
     the same answer shows the key for others (the account does return it); otherwise the
     status is unknown. See the README, "Consent status in Encharge".
+
+    Example:
+        >>> StatusSource.FIELD.value, StatusSource("unknown") is StatusSource.UNKNOWN
+        ('field', True)
     """
 
     FIELD = "field"  # the record carries ``unsubscribed``

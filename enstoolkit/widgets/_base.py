@@ -32,6 +32,12 @@ class Panel:
     Attributes:
         status: the last message shown (plain text).
         status_kind: "info", "success" or "error".
+
+    Example:
+        >>> panel = Panel()
+        >>> panel.show("Nothing sent yet.")
+        >>> panel.status, panel.status_kind
+        ('Nothing sent yet.', 'info')
     """
 
     widget: w.Widget
@@ -47,7 +53,20 @@ class Panel:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def after_resume(self, run: Any) -> None:
-        """After a resumed run: its items become the panel's results, and the status says how it ended."""
+        """After a resumed run: its items become the panel's results, and the status says how it ended.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.bulk import BulkRun, Journal
+            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
+            >>> journal.mark(run_id, [1], "done")
+            >>> panel = Panel()
+            >>> panel.after_resume(BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1")))
+            >>> panel.status_kind, panel.status.endswith(": done 1")
+            ('success', True)
+        """
         counts = run.counts()
         table = getattr(self, "table", None)
         if table is not None:
@@ -61,7 +80,14 @@ class Panel:
                   "success" if set(counts) == {"done"} else "error")
 
     def show(self, message: str, kind: str = "info") -> None:
-        """Show a message in the panel's status area."""
+        """Show a message in the panel's status area.
+
+        Example:
+            >>> panel = Panel()
+            >>> panel.show("Tagged 12 people.", "success")
+            >>> panel.status_kind, "Tagged 12 people." in panel.status_html.value
+            ('success', True)
+        """
         self.status = message
         self.status_kind = kind
         icon = {"error": "&#9888; ", "success": "&#10003; "}.get(kind, "")
@@ -104,7 +130,13 @@ class Panel:
 
 
 class ResumeBar:
-    """A "Resume" button for a panel's last journalled run, shown while that run is unfinished."""
+    """A "Resume" button for a panel's last journalled run, shown while that run is unfinished.
+
+    Example:
+        >>> bar = ResumeBar(Panel(), lambda: {})
+        >>> bar.run is None, bar.button.layout.display   # no run to resume: the button is hidden
+        (True, 'none')
+    """
 
     def __init__(self, panel: Panel, clients: Callable[[], dict[str, Any]]) -> None:
         self.panel = panel
@@ -118,7 +150,17 @@ class ResumeBar:
         self.widget = w.HBox([self.button, self.note])
 
     def track(self, run_id: str | None) -> None:
-        """Follow this run; the button shows if it is unfinished."""
+        """Follow this run; the button shows if it is unfinished.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.bulk import Journal
+            >>> enc = EnchargeClient("key-1234", "http://127.0.0.1:9/v1")
+            >>> bar = ResumeBar(Panel(), lambda: {"encharge": enc})
+            >>> bar.track(Journal().create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}]))
+            >>> bar.run.kind, bar.button.layout.display   # unfinished: the button shows
+            ('unsubscribe', '')
+        """
         from ..bulk import BulkRun, Journal
 
         self.run_id = run_id
@@ -126,7 +168,19 @@ class ResumeBar:
         self.refresh()
 
     def refresh(self) -> None:
-        """Show or hide the button and the run's state."""
+        """Show or hide the button and the run's state.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.bulk import Journal
+            >>> enc = EnchargeClient("key-1234", "http://127.0.0.1:9/v1")
+            >>> bar = ResumeBar(Panel(), lambda: {"encharge": enc})
+            >>> bar.track(Journal().create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}]))
+            >>> bar.run.journal.mark(bar.run_id, [1], "done")   # finished elsewhere, say in another kernel
+            >>> bar.refresh()
+            >>> bar.button.layout.display
+            'none'
+        """
         if self.run is None:
             self.button.layout.display = "none"
             self.note.value = ""
@@ -138,7 +192,20 @@ class ResumeBar:
         self.note.value = f"<small>journal run <code>{self.run.run_id}</code> ({self.run.status}; {shown})</small>"
 
     def resume(self) -> None:
-        """Review what is unknown, then send only what is left."""
+        """Review what is unknown, then send only what is left.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.bulk import Journal
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     email = enc.list_people(max_people=1).item(0, "email")
+            ...     bar = ResumeBar(Panel(), lambda: {"encharge": enc})
+            ...     bar.track(Journal().create_run("unsubscribe", {}, [{"kind": "email", "value": email}]))
+            ...     bar.resume()
+            ...     bar.run.counts(), bar.button.layout.display
+            ({'done': 1}, 'none')
+        """
         if self.run is None:
             raise ValidationError("run", None, "a run to resume")
         self.run.complete()
@@ -147,7 +214,14 @@ class ResumeBar:
 
 
 class Budget:
-    """A line showing how much of the hourly ENS request allowance (the client's ``hourly_limit``) is used."""
+    """A line showing how much of the hourly ENS request allowance (the client's ``hourly_limit``) is used.
+
+    Example:
+        >>> from enstoolkit import ENSClient
+        >>> budget = Budget(ENSClient("key-1234", "http://127.0.0.1:9/ens/service", hourly_limit=100))
+        >>> budget.label.value
+        '<small>ENS requests this hour: 0 of 100 (100 left)</small>'
+    """
 
     def __init__(self, ens: ENSClient | None) -> None:
         self.ens = ens
@@ -156,11 +230,28 @@ class Budget:
 
     @property
     def remaining(self) -> int | None:
-        """Requests left this hour, as the client counts them."""
+        """Requests left this hour, as the client counts them.
+
+        Example:
+            >>> from enstoolkit import ENSClient
+            >>> Budget(ENSClient("key-1234", "http://127.0.0.1:9/ens/service", hourly_limit=100)).remaining
+            100
+            >>> Budget(None).remaining is None
+            True
+        """
         return None if self.ens is None else self.ens.budget_remaining
 
     def refresh(self) -> None:
-        """Update the line."""
+        """Update the line.
+
+        Example:
+            >>> from enstoolkit.connect import connect
+            >>> budget = Budget(connect(environ={}).ens)
+            >>> _ = budget.ens.get_fields()
+            >>> budget.refresh()
+            >>> "ENS requests this hour" in budget.label.value
+            True
+        """
         if self.ens is None:
             self.label.value = ""
             return
@@ -175,7 +266,13 @@ DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
 
 class ExportBar:
-    """"Export CSV" for a panel's results or selection: writes the file, shows its path and a download link."""
+    """"Export CSV" for a panel's results or selection: writes the file, shows its path and a download link.
+
+    Example:
+        >>> bar = ExportBar(Panel(), "people.csv", lambda scope: pl.DataFrame({"email": ["a@example.org"]}))
+        >>> bar.scope.options, bar.name.value, bar.path is None
+        (('results', 'selection'), 'people.csv', True)
+    """
 
     def __init__(self, panel: Panel, default_name: str,
                  frames: Callable[[str], pl.DataFrame], scopes: Sequence[str] = ("results", "selection")) -> None:
@@ -191,7 +288,17 @@ class ExportBar:
         self.widget = w.VBox([w.HBox([self.scope, self.folder, self.name, self.button]), self.link])
 
     def export(self) -> None:
-        """Write the chosen rows to the CSV file and show where."""
+        """Write the chosen rows to the CSV file and show where.
+
+        Example:
+            >>> import tempfile
+            >>> panel = Panel()
+            >>> bar = ExportBar(panel, "people.csv", lambda scope: pl.DataFrame({"email": ["a@example.org"]}))
+            >>> bar.folder.value = tempfile.mkdtemp()
+            >>> bar.export()
+            >>> bar.path.name, panel.status_kind, "download people.csv" in bar.link.value
+            ('people.csv', 'success', True)
+        """
         df = self.frames(self.scope.value)
         if df.height == 0:
             raise ValidationError("export", f"0 {self.scope.value} rows", "at least one row to export")

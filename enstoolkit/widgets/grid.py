@@ -198,26 +198,63 @@ class Grid:
     # -- what is shown -------------------------------------------------------------------------
     @property
     def windowed(self) -> bool:
-        """Whether the frame is larger than one window (the window controls show)."""
+        """Whether the frame is larger than one window (the window controls show).
+
+        Example:
+            >>> grid = Grid(page_size=100)
+            >>> grid.set_frame(pl.DataFrame({"n": range(250)}))
+            >>> grid.windowed
+            True
+        """
         return self.frame.height > self.page_size
 
     @property
     def pages(self) -> int:
-        """How many windows the current search has (at least 1)."""
+        """How many windows the current search has (at least 1).
+
+        Example:
+            >>> grid = Grid(page_size=100)
+            >>> grid.set_frame(pl.DataFrame({"n": range(250)}))
+            >>> grid.pages
+            3
+        """
         return max(1, -(-self.view.len() // self.page_size))
 
     @property
     def window_rows(self) -> int:
-        """How many rows the browser has now."""
+        """How many rows the browser has now.
+
+        Example:
+            >>> grid = Grid(page_size=100)
+            >>> grid.set_frame(pl.DataFrame({"n": range(250)}))
+            >>> grid.go(2)
+            >>> grid.window_rows   # the last window holds the last 50 rows
+            50
+        """
         return len(self._window)
 
     @property
     def window_positions(self) -> list[int]:
-        """The frame positions of the rows in the browser, in the order sent."""
+        """The frame positions of the rows in the browser, in the order sent.
+
+        Example:
+            >>> grid = Grid(page_size=100)
+            >>> grid.set_frame(pl.DataFrame({"n": range(250)}))
+            >>> grid.go(2)
+            >>> grid.window_positions[:3]
+            [200, 201, 202]
+        """
         return list(self._window)
 
     def set_frame(self, frame: pl.DataFrame) -> None:
-        """Show a new frame from its first window, with nothing selected and no search or sort."""
+        """Show a new frame from its first window, with nothing selected and no search or sort.
+
+        Example:
+            >>> grid = Grid()
+            >>> grid.set_frame(pl.DataFrame({"email": ["a@x.org", "b@x.org"]}))
+            >>> grid.frame.height, grid.windowed, grid.selected_positions
+            (2, False, [])
+        """
         if not isinstance(frame, pl.DataFrame):
             raise ValidationError("frame", type(frame).__name__, "a polars DataFrame")
         self.frame = frame
@@ -251,7 +288,18 @@ class Grid:
         self.go(0)
 
     def go(self, page: int) -> None:
-        """Send window ``page`` (0-based, clamped) of the current search and order to the browser."""
+        """Send window ``page`` (0-based, clamped) of the current search and order to the browser.
+
+        Example:
+            >>> grid = Grid(page_size=100)
+            >>> grid.set_frame(pl.DataFrame({"n": range(250)}))
+            >>> grid.go(1)
+            >>> grid.page, grid.window_positions[0]
+            (1, 100)
+            >>> grid.go(99)   # clamped to the last window
+            >>> grid.page
+            2
+        """
         self.page = min(max(0, page), self.pages - 1)
         start = self.page * self.page_size
         window = self.view.slice(start, self.page_size)
@@ -295,12 +343,30 @@ class Grid:
     # -- selection -----------------------------------------------------------------------------
     @property
     def selected_positions(self) -> list[int]:
-        """The selected rows' positions in the frame, ascending."""
+        """The selected rows' positions in the frame, ascending.
+
+        Example:
+            >>> grid = Grid(page_size=100)
+            >>> grid.set_frame(pl.DataFrame({"n": range(250)}))
+            >>> grid.select_rows([240, 3])
+            >>> grid.selected_positions
+            [3, 240]
+        """
         return sorted(self._selected)
 
     @property
     def selection(self) -> pl.DataFrame:
-        """The selected rows, in frame order (keeps the columns when empty)."""
+        """The selected rows, in frame order (keeps the columns when empty).
+
+        Example:
+            >>> grid = Grid(page_size=100)
+            >>> grid.set_frame(pl.DataFrame({"n": range(250)}))
+            >>> grid.selection.columns, grid.selection.height   # nothing selected: no rows, same columns
+            (['n'], 0)
+            >>> grid.select_rows([5, 7])
+            >>> grid.selection.get_column("n").to_list()
+            [5, 7]
+        """
         if not self._selected:
             return self.frame.clear()
         return self.frame[self.selected_positions]
@@ -310,6 +376,14 @@ class Grid:
 
         Raises:
             ValidationError: a position that is not a row of the frame (nothing is selected then).
+
+        Example:
+            >>> grid = Grid(page_size=100)
+            >>> grid.set_frame(pl.DataFrame({"n": range(250)}))
+            >>> grid.select_rows([1])
+            >>> grid.select_rows([249])   # in another window: added to the selection
+            >>> grid.selected_positions
+            [1, 249]
         """
         chosen = list(indexes)
         bad = [i for i in chosen if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < self.frame.height]
@@ -320,15 +394,42 @@ class Grid:
         self._set_selection(self._selected | set(chosen))
 
     def deselect_rows(self, indexes: Sequence[int]) -> None:
-        """Deselect rows by position in the frame (positions not selected are ignored)."""
+        """Deselect rows by position in the frame (positions not selected are ignored).
+
+        Example:
+            >>> grid = Grid(page_size=100)
+            >>> grid.set_frame(pl.DataFrame({"n": range(250)}))
+            >>> grid.select_rows([1, 2, 3])
+            >>> grid.deselect_rows([2, 200])
+            >>> grid.selected_positions
+            [1, 3]
+        """
         self._set_selection(self._selected - set(indexes))
 
     def select_all(self) -> None:
-        """Select every row the window controls' search keeps (every row when there is no search)."""
+        """Select every row the window controls' search keeps (every row when there is no search).
+
+        Example:
+            >>> grid = Grid(page_size=100)
+            >>> grid.set_frame(pl.DataFrame({"n": range(250)}))
+            >>> grid.find.value = "24"   # search all rows: 24, 124, 224 and 240-249
+            >>> grid.select_all()
+            >>> len(grid.selected_positions)
+            13
+        """
         self._set_selection(self._selected | set(self.view.to_list()))
 
     def clear_selection(self) -> None:
-        """Deselect every row, in every window."""
+        """Deselect every row, in every window.
+
+        Example:
+            >>> grid = Grid(page_size=100)
+            >>> grid.set_frame(pl.DataFrame({"n": range(250)}))
+            >>> grid.select_all()
+            >>> grid.clear_selection()
+            >>> grid.selected_positions
+            []
+        """
         self._set_selection(set())
 
     def _selected_in_window(self) -> list[int]:

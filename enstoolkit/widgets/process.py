@@ -139,6 +139,13 @@ class ProcessPanel(Panel):
         """Use these rows for a batch (e.g. a search selection); columns are mapped to fields.
 
         A frame, or rows as :func:`enstoolkit.people.frame` takes them (dicts, emails).
+
+        Example:
+            >>> panel = ProcessPanel()
+            >>> panel.mode.value = "batch"
+            >>> panel.set_batch(pl.DataFrame({"Email Address": ["a@x.org", "b@x.org"], "City": ["Leeds", "York"]}))
+            >>> panel.batch.height, panel.mapping_boxes["City"].value
+            (2, 'City')
         """
         self.batch = rows_frame(frame, argument="batch") if frame is not None else pl.DataFrame()
         self._layout()
@@ -199,7 +206,17 @@ class ProcessPanel(Panel):
         return self.batch, mapping
 
     def transaction(self) -> dict[str, str] | None:
-        """The donation fields of the form, or None on pages that take no donation."""
+        """The donation fields of the form, or None on pages that take no donation.
+
+        Example:
+            >>> panel = ProcessPanel()
+            >>> panel.transaction() is None   # a sign-up page takes no donation
+            True
+            >>> panel.page_type.value = "nd"
+            >>> panel.amount.value = 10
+            >>> panel.transaction()["donationAmt"]
+            '10.00'
+        """
         if self.form is None or not self.form.donation:
             return None
         if not self.amount.value or self.amount.value <= 0:

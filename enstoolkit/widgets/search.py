@@ -70,11 +70,29 @@ class SearchPanel(Panel):
 
     @property
     def selection(self) -> pl.DataFrame:
-        """The selected result rows."""
+        """The selected result rows.
+
+        Example:
+            >>> panel = SearchPanel()
+            >>> panel.search.click()
+            >>> panel.table.select_rows([0])
+            >>> panel.selection.columns[:2], panel.selection.height
+            (['supporterId', 'email'], 1)
+        """
         return self.table.selection
 
     def on_selection(self, callback: Callable[[pl.DataFrame], None]) -> None:
-        """Call ``callback(selection)`` whenever the selection changes."""
+        """Call ``callback(selection)`` whenever the selection changes.
+
+        Example:
+            >>> panel = SearchPanel()
+            >>> seen = []
+            >>> panel.on_selection(lambda selection: seen.append(selection.height))
+            >>> panel.search.click()
+            >>> panel.table.select_rows([0, 1])
+            >>> seen[-1]
+            2
+        """
         self._listeners.append(callback)
 
     def _selected(self, selection: pl.DataFrame) -> None:

@@ -79,6 +79,12 @@ class TagPanel(Panel):
 
         A frame with an email column, a Series or list of emails, dicts with an email, or
         pasted text; anything else raises :class:`ValidationError` naming ``people``.
+
+        Example:
+            >>> panel = TagPanel()
+            >>> panel.set_people(pl.DataFrame({"Email Address": ["a@example.org", "b@example.org"]}))
+            >>> panel.people.get_column("email").to_list()
+            ['a@example.org', 'b@example.org']
         """
         found = [] if people is None else people_emails(people)
         if not found:
@@ -101,7 +107,14 @@ class TagPanel(Panel):
         self.confirm.disabled = True
 
     def chosen_tags(self) -> list[str]:
-        """The tags picked from the account plus the new ones typed."""
+        """The tags picked from the account plus the new ones typed.
+
+        Example:
+            >>> panel = TagPanel()
+            >>> panel.new_tags.value = "spring-appeal, vip, spring-appeal"
+            >>> panel.chosen_tags()
+            ['spring-appeal', 'vip']
+        """
         typed = [t.strip() for t in self.new_tags.value.split(",") if t.strip()]
         return list(dict.fromkeys([*self.account_tags.value, *typed]))
 
