@@ -158,6 +158,19 @@ def run_notebooks(out: Path, parameters: Mapping[str, object], *, timeout: int) 
 
     The kernels connect as :func:`enstoolkit.connect.connect` does: to the accounts or the sandbox the
     environment names (see :func:`shared_sandbox`).
+
+    Example:
+        >>> import tempfile
+        >>> from enstoolkit.cli import build_parser
+        >>> out = Path(tempfile.mkdtemp())
+        >>> args = build_parser().parse_args(["audit", "--supporters", "100"])
+        >>> with environment({"ENS_API_KEY": "", "ENCHARGE_API_KEY": ""}), shared_sandbox(args):  # doctest: +ELLIPSIS
+        ...     failed = run_notebooks(out, {"OUT_DIR": str(out)}, timeout=300)
+          sandbox: 100 synthetic supporters ready in ... s
+          supporter_audit.ipynb: ok in ... s -> supporter_audit.html
+          optin_analysis.ipynb: ok in ... s -> optin_analysis.html
+        >>> failed, (out / "audit_findings.csv").exists()
+        ([], True)
     """
     from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter

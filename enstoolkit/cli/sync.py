@@ -32,7 +32,14 @@ __all__ = ["confirm", "register", "run_sync"]
 
 
 def register(sub: Any) -> None:
-    """Add the ``sync`` command."""
+    """Add the ``sync`` command.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> args = build_parser().parse_args(["sync", "--sandbox", "--optin", "Marketing Optin"])
+        >>> args.optin, args.apply, args.handler is run_sync
+        (['Marketing Optin'], False, True)
+    """
     text = "bring consent in ENS and Encharge into agreement: a plan (CSV), then --apply, or --watch"
     p = sub.add_parser("sync", help=text, description=text + ". Only unsubscribes in Encharge and opt-outs in ENS "
                        "are ever sent, never a subscribe or an opt-in. Uses ENS_API_KEY and ENCHARGE_API_KEY when set, "
@@ -205,6 +212,16 @@ def run_sync(args: argparse.Namespace, *, wait: Callable[[float], bool] | None =
     """``enstoolkit sync``: print the plan's counts, write it as CSV; ``--apply`` or ``--watch`` after a "yes".
 
     ``wait(seconds)`` waits between watch rounds and returns True to stop (tests move the sandbox's clock).
+
+    Example:
+        >>> import contextlib, io, tempfile, pathlib
+        >>> from enstoolkit.cli import build_parser
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "plan.csv"
+        >>> args = build_parser().parse_args(["sync", "--sandbox", "--supporters", "200", "--out", str(out)])
+        >>> with contextlib.redirect_stdout(io.StringIO()):
+        ...     code = run_sync(args)
+        >>> code, out.exists()
+        (0, True)
     """
     from ..errors import ConfigurationError, EnstoolkitError
     from ..exports import export_csv

@@ -107,6 +107,10 @@ class ConsentAction(StrEnum):
 
     Only the first two change anything, and both only ever take consent away: a sync never
     subscribes or opts anyone in (re-consent needs the person).
+
+    Example:
+        >>> ConsentAction("opt out") is ConsentAction.OPT_OUT, [str(a) for a in ACTIONABLE]
+        (True, ['unsubscribe', 'opt out'])
     """
 
     UNSUBSCRIBE = "unsubscribe"  # in Encharge (POST /people/unsubscribe)

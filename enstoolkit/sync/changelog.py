@@ -121,6 +121,15 @@ class ChangeLog:
 
         A change already recorded for the same plan row is left as it was (a resumed run sends
         an interrupted item again: it is still one change).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> log = ChangeLog(pathlib.Path(tempfile.mkdtemp()) / "log.sqlite3")
+            >>> item = {"row": 1, "email": "a@example.org", "system": "Encharge", "action": "unsubscribe",
+            ...         "reason": "ENS Marketing Optin: N; Encharge subscribed"}
+            >>> when = dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC)
+            >>> log.record("plan-1", item, by="Data team", when=when), log.record("plan-1", item, by="x", when=when)
+            (True, False)
         """
         evidence = {k: v for k, v in dict(item.get("evidence") or {}).items() if k in CONSENT_EVIDENCE}
         with self._db() as db:
@@ -133,12 +142,32 @@ class ChangeLog:
             return cursor.rowcount == 1
 
     def link(self, plan_id: str, run_id: str) -> None:
-        """Record which journalled run carries out a plan (shown as ``run_id`` in :meth:`read`)."""
+        """Record which journalled run carries out a plan (shown as ``run_id`` in :meth:`read`).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> log = ChangeLog(pathlib.Path(tempfile.mkdtemp()) / "log.sqlite3")
+            >>> log.record("plan-1", {"row": 1, "email": "a@example.org", "system": "Encharge",
+            ...                       "action": "unsubscribe"}, by="me", when=dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
+            True
+            >>> log.link("plan-1", "run-9"); log.read().item(0, "run_id")
+            'run-9'
+        """
         with self._db() as db:
             db.execute("INSERT OR IGNORE INTO runs (plan_id, run_id) VALUES (?, ?)", (plan_id, run_id))
 
     def read(self) -> pl.DataFrame:
-        """Every change, oldest first (schema :data:`~enstoolkit.schemas.results.CONSENT_CHANGE`)."""
+        """Every change, oldest first (schema :data:`~enstoolkit.schemas.results.CONSENT_CHANGE`).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> log = ChangeLog(pathlib.Path(tempfile.mkdtemp()) / "log.sqlite3")
+            >>> when = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+            >>> _ = log.record("p", {"row": 3, "email": "b@example.org", "system": "ENS", "action": "opt out",
+            ...                      "question": "Marketing Optin"}, by="me", when=when)
+            >>> log.read().select("email", "system", "action", "question").row(0)
+            ('b@example.org', 'ENS', 'opt out', 'Marketing Optin')
+        """
         with self._db() as db:
             rows = db.execute(
                 "SELECT c.changed_at, c.by, c.email, c.supporter_id, c.person_id, c.system, c.action, c.question,"
@@ -153,7 +182,17 @@ class ChangeLog:
         return read_frame(records, CONSENT_CHANGE)
 
     def export(self, path: str | Path, *, run_id: str | None = None) -> Path:
-        """Write the change log (or one run's changes) as CSV, safe to open in a spreadsheet."""
+        """Write the change log (or one run's changes) as CSV, safe to open in a spreadsheet.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> folder = pathlib.Path(tempfile.mkdtemp())
+            >>> log = ChangeLog(folder / "log.sqlite3")
+            >>> _ = log.record("p", {"row": 1, "email": "=cmd@example.org", "system": "Encharge",
+            ...                      "action": "unsubscribe"}, by="me", when=dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
+            >>> "'=cmd@example.org" in log.export(folder / "changes.csv").read_text()
+            True
+        """
         return export_csv(self._of(run_id), path)
 
     def _of(self, run_id: str | None) -> pl.DataFrame:

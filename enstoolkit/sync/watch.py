@@ -66,6 +66,10 @@ class WatchRound:
             that dated a person's own unsubscribe.
         counts: plan rows per action; ``actionable``: the rows applied.
         run: the journalled run (None when there was nothing to apply); ``applied``: its counts.
+
+    Example:
+        >>> WatchRound(1, True, 0, 0, {"review": 2}, 0).applied
+        {}
     """
 
     number: int
@@ -109,6 +113,19 @@ class ConsentWatch:
         listener: a started :class:`~enstoolkit.webhooks.Listener` to read events from, instead of polling.
         journal, by, changelog: as :func:`~enstoolkit.sync.apply_plan` takes them.
         status_segment: the segment statuses are read from when the records carry none.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from enstoolkit import EnchargeClient, ENSClient
+        >>> from enstoolkit.bulk import Journal
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> with Sandbox(supporters=100) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \\
+        ...         EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        ...     watch = ConsentWatch(ens, enc, snapshot=folder / "people.parquet", journal=Journal(folder / "j.db"))
+        ...     first = watch.round()
+        >>> first.first, first.counts.get("unsubscribe", 0) == first.actionable - first.counts.get("opt out", 0)
+        (True, True)
     """
 
     def __init__(self, ens: Any, encharge: Any, *, snapshot: str | Path, query: str = DEFAULT_QUERY,
@@ -178,7 +195,21 @@ class ConsentWatch:
         return dated
 
     def round(self) -> WatchRound:
-        """Read what changed, plan, apply the unsubscribe directions; what the round did."""
+        """Read what changed, plan, apply the unsubscribe directions; what the round did.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from enstoolkit import EnchargeClient, ENSClient
+            >>> from enstoolkit.bulk import Journal
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> folder = pathlib.Path(tempfile.mkdtemp())
+            >>> with Sandbox(supporters=100) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \\
+            ...         EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     watch = ConsentWatch(ens, enc, snapshot=folder / "people.parquet", journal=Journal(folder / "j.db"))
+            ...     _ = watch.round()             # the first round applies what was already due
+            ...     watch.round().actionable      # nothing has changed since
+            0
+        """
         self.rounds += 1
         events, people, first, since = self._events()
         dated = self._note(events, since)
@@ -208,6 +239,18 @@ class ConsentWatch:
 
         ``wait(seconds)`` waits between rounds and returns True to stop (default: sleep). The
         rounds are returned when ``rounds`` is given (an endless watch keeps none).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from enstoolkit import EnchargeClient, ENSClient
+            >>> from enstoolkit.bulk import Journal
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> folder = pathlib.Path(tempfile.mkdtemp())
+            >>> with Sandbox(supporters=100) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \\
+            ...         EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     watch = ConsentWatch(ens, enc, snapshot=folder / "people.parquet", journal=Journal(folder / "j.db"))
+            ...     [r.number for r in watch.run(rounds=2, wait=lambda seconds: (sb.advance(seconds), False)[1])]
+            [1, 2]
         """
         if rounds is not None and (isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1):
             raise ValidationError("rounds", rounds, "a number of rounds from 1, or None")

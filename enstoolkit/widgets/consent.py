@@ -205,7 +205,23 @@ class ConsentPanel(Panel):
                   f"left for review, {failed:,} not done.", "error" if failed else "success")
 
     def after_resume(self, run: Any) -> None:
-        """After the Resume button: every row's outcome, and how the run ended."""
+        """After the Resume button: every row's outcome, and how the run ended.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from enstoolkit import EnchargeClient, ENSClient
+            >>> from enstoolkit.bulk import Journal
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> from enstoolkit.sync import apply_plan, consent_plan, current_lists
+            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> with Sandbox(supporters=100) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \\
+            ...         EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     run = apply_plan(consent_plan(*current_lists(ens, enc)), ens=ens, encharge=enc, journal=journal)
+            ...     panel = ConsentPanel(ens, enc)
+            ...     panel.after_resume(run)
+            ...     panel.results.height == run.items().height
+            True
+        """
         self.run = run
         results = plan_results(run)
         first = [c for c in SHOWN if c in results.columns]
