@@ -243,29 +243,36 @@ EDITS = [("action", "subscribe"), ("action", "opt in"), ("action", "delete"), ("
          ("system", "Mailchimp"), ("system", "ENS")]
 
 
-@pytest.mark.parametrize(("column", "value"), EDITS)
-def test_a_hand_edited_plan_is_refused_before_anything_is_sent(tmp_path: Path, column: str, value: str) -> None:
+@pytest.fixture(scope="module")
+def planned() -> Iterator[tuple[Sandbox, ENSClient, EnchargeClient, pl.DataFrame]]:
+    """One sandbox and its plan for the edited-plan tests (they send nothing: the plan is refused first)."""
     with Sandbox(supporters=200, seed=3) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \
             EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-        plan = consent_plan(ens.export_supporters("All supporters"), enc.list_people())
-        unsubscribes = plan.filter(pl.col("action") == "unsubscribe")
-        assert unsubscribes.height >= 4
-        edited = plan.with_row_index("n").with_columns(
-            pl.when(pl.col("n").is_in([1, 3])).then(pl.lit(value)).otherwise(pl.col(column)).alias(column)).drop("n")
-        saved = tmp_path / "plan.csv"
-        from enstoolkit.exports import export_csv
+        yield sb, ens, enc, consent_plan(ens.export_supporters("All supporters"), enc.list_people())
 
-        export_csv(edited, saved)
-        before = sum(sb.received.values())
-        journal = Journal(tmp_path / "j.sqlite3")
-        for candidate in (edited, read_plan(saved)):
-            with pytest.raises(ValidationError) as refused:
-                apply_plan(candidate, ens=ens, encharge=enc, journal=journal)
-            assert refused.value.argument == "plan" and refused.value.value == [2, 4]
-            assert "row 2 (" in str(refused.value) and "row 4 (" in str(refused.value)
-        assert sum(sb.received.values()) == before  # not one request
-        assert sum(sb.encharge.unsubscribes.values()) == 0 and journal.runs().height == 0
-        assert read_plan(saved).drop("plannedAt").equals(edited.drop("plannedAt"))
+
+@pytest.mark.parametrize(("column", "value"), EDITS)
+def test_a_hand_edited_plan_is_refused_before_anything_is_sent(tmp_path: Path, column: str, value: str,
+                                                               planned: tuple) -> None:
+    sb, ens, enc, plan = planned
+    unsubscribes = plan.filter(pl.col("action") == "unsubscribe")
+    assert unsubscribes.height >= 4
+    edited = plan.with_row_index("n").with_columns(
+        pl.when(pl.col("n").is_in([1, 3])).then(pl.lit(value)).otherwise(pl.col(column)).alias(column)).drop("n")
+    saved = tmp_path / "plan.csv"
+    from enstoolkit.exports import export_csv
+
+    export_csv(edited, saved)
+    before = sum(sb.received.values())
+    journal = Journal(tmp_path / "j.sqlite3")
+    for candidate in (edited, read_plan(saved)):
+        with pytest.raises(ValidationError) as refused:
+            apply_plan(candidate, ens=ens, encharge=enc, journal=journal)
+        assert refused.value.argument == "plan" and refused.value.value == [2, 4]
+        assert "row 2 (" in str(refused.value) and "row 4 (" in str(refused.value)
+    assert sum(sb.received.values()) == before  # not one request
+    assert sum(sb.encharge.unsubscribes.values()) == 0 and journal.runs().height == 0
+    assert read_plan(saved).drop("plannedAt").equals(edited.drop("plannedAt"))
 
 
 def test_an_opt_out_of_a_question_that_is_no_opt_in_is_refused(tmp_path: Path) -> None:

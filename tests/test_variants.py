@@ -28,12 +28,14 @@ from enstoolkit.connect import Connection
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.settings import audit_settings
 
+pytestmark = pytest.mark.slow  # seven sandboxes, each exported and audited: with the slow tests
+
 VARIANTS = ["default", "dashboard-headers", "us-account", "pending-optins", "text-values", "plain-questions",
             "dashboard-headers,us-account,pending-optins,text-values"]
 
 
 def pipeline(variant: str) -> dict[str, object]:
-    with Sandbox(supporters=1500, seed=3, variant=variant) as sb, \
+    with Sandbox(supporters=1000, seed=3, variant=variant) as sb, \
             ENSClient(sb.ens_api_key, sb.ens_url) as ens, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
         conn = Connection(ens, enc, sb, False, False)
         settings = audit_settings(conn)
