@@ -129,7 +129,7 @@ def test_process_a_data_capture_page(page: Page, lab: Lab, screenshot) -> None: 
     visible(page, "button", "Preview").click()
     expect(page.locator(".widget-html").filter(has_text="LIVE submissions").filter(visible=True).first).to_be_visible()
     visible(page, "button", "Confirm").click()
-    expect(status(page)).to_contain_text("Done: 1 processed, 0 not.")
+    expect(status(page)).to_contain_text("Done: 1 processed, 0 skipped, 0 not.")
     results = GridOnPage(page)
     results.wait_for_rows(r"^1 rows")
     assert results.column("status") == ["done"] and results.column("email") == ["browser.signup@example.org"]
