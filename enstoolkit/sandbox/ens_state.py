@@ -571,17 +571,20 @@ async def supporter_write(state: ENSState, request: Request) -> tuple[dict[str, 
     """The fields and question answers of a POST/PUT /supporter body, or the error to answer.
 
     Example:
-        >>> import asyncio
+        >>> import asyncio, concurrent.futures
         >>> def sent(data):   # a POST request whose body is ``data``
         ...     async def receive():
         ...         return {"type": "http.request", "body": data}
         ...     return Request({"type": "http", "method": "POST", "headers": []}, receive)
+        >>> def run(coro):    # on a thread of its own: the caller may already be inside an event loop
+        ...     with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        ...         return pool.submit(asyncio.run, coro).result()
         >>> from enstoolkit.sandbox import Sandbox
         >>> state = Sandbox(supporters=3).ens
         >>> body = b'{"Email Address": "jo@x.org", "questions": {"Marketing Optin": "y"}}'
-        >>> asyncio.run(supporter_write(state, sent(body)))
+        >>> run(supporter_write(state, sent(body)))
         ({'Email Address': 'jo@x.org'}, {4512: 'Y'})
-        >>> asyncio.run(supporter_write(state, sent(b'{"Shoe Size": "9"}'))).status_code
+        >>> run(supporter_write(state, sent(b'{"Shoe Size": "9"}'))).status_code
         400
     """
     data = await json_body(request)
@@ -609,14 +612,17 @@ async def json_body(request: Request) -> Any:
     """The request's JSON body: None when it is empty, ``...`` (Ellipsis) when it is not JSON.
 
     Example:
-        >>> import asyncio
+        >>> import asyncio, concurrent.futures
         >>> def sent(data):   # a POST request whose body is ``data``
         ...     async def receive():
         ...         return {"type": "http.request", "body": data}
         ...     return Request({"type": "http", "method": "POST", "headers": []}, receive)
-        >>> asyncio.run(json_body(sent(b'{"supporter": {}}'))), asyncio.run(json_body(sent(b" ")))
+        >>> def run(coro):    # on a thread of its own: the caller may already be inside an event loop
+        ...     with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        ...         return pool.submit(asyncio.run, coro).result()
+        >>> run(json_body(sent(b'{"supporter": {}}'))), run(json_body(sent(b" ")))
         ({'supporter': {}}, None)
-        >>> asyncio.run(json_body(sent(b"not json"))) is ...
+        >>> run(json_body(sent(b"not json"))) is ...
         True
     """
     raw = await request.body()
