@@ -51,7 +51,11 @@ class ErasureLog:
                        " person_id TEXT, user_id TEXT, erased_at INTEGER NOT NULL)")
             columns = {row[1] for row in db.execute("PRAGMA table_info(erasures)")}
             if "account_id" not in columns:  # a record from before erasures named their account
-                db.execute("ALTER TABLE erasures ADD COLUMN account_id INTEGER")
+                try:
+                    db.execute("ALTER TABLE erasures ADD COLUMN account_id INTEGER")
+                except sqlite3.OperationalError as exc:  # another process added it a moment ago
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def record(self, people: Iterable[Mapping[str, Any]], when: dt.datetime | None = None, *,
                account_id: int | None = None) -> None:

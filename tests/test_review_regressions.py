@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,3 +94,30 @@ def test_the_request_log_keeps_only_its_window(tmp_path: Path) -> None:
     log.add()
     assert log.held == 1 and log.count() == 1
     log.close()
+
+
+def _open_journal(path: str, barrier: Any) -> None:
+    from enstoolkit.bulk import Journal
+
+    barrier.wait()
+    Journal(path).create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
+
+
+@pytest.mark.slow  # 24 processes started
+def test_processes_opening_one_new_journal_at_once_all_succeed(tmp_path: Path) -> None:
+    # a killed run's resume opens the journal while the run's own process is still creating it
+    import multiprocessing
+
+    from enstoolkit.bulk import Journal
+
+    context = multiprocessing.get_context("spawn")
+    for n in range(6):
+        path = tmp_path / f"j{n}.sqlite3"
+        barrier = context.Barrier(4)
+        workers = [context.Process(target=_open_journal, args=(str(path), barrier)) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+        assert [w.exitcode for w in workers] == [0, 0, 0, 0]
+        assert Journal(path).runs().height == 4

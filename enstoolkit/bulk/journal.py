@@ -117,13 +117,28 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         with self._db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
+            for attempt in range(100):  # a brand-new file being set up by another process at the same moment
+                try:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == 99:
+                        raise
+                    time.sleep(0.05)
             db.executescript(_SCHEMA_SQL)
-            for table, columns in _ADDED_COLUMNS.items():  # journals written by earlier versions
-                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-                for name, kind in columns:
-                    if name not in present:
-                        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            # journals written by earlier versions gain their new columns, once, even when two processes
+            # open the same new journal at the same moment (the write lock makes them take turns)
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for table, columns in _ADDED_COLUMNS.items():
+                    present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                    for name, kind in columns:
+                        if name not in present:
+                            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"

@@ -241,7 +241,11 @@ class Listener:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_CREATE)
             if "body" not in {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}:
-                db.execute("ALTER TABLE deliveries ADD COLUMN body TEXT")  # a file from an earlier version
+                try:
+                    db.execute("ALTER TABLE deliveries ADD COLUMN body TEXT")  # a file from an earlier version
+                except sqlite3.OperationalError as exc:  # another process added it a moment ago
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def _load_secret(self, given: str | None) -> str:
         stored = self.path_file.with_name(self.path_file.name + ".secret")
