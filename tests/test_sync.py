@@ -497,6 +497,35 @@ def test_the_watch_dates_an_unsubscribe_from_a_webhook_and_opts_out_in_ens(tmp_p
         assert change["supporterId"] == person["supporterId"] and change["unsubscribedAt"] is not None
 
 
+def test_a_status_that_was_unknown_and_is_known_again_is_never_dated(tmp_path: Path) -> None:
+    # One failed read of the "Unsubscribed" segment leaves the statuses unknown for one poll; when they are
+    # known again, people unsubscribed all along must not look like new unsubscribes dated at that poll.
+    with Sandbox(supporters=300, seed=1, variant="encharge-no-status") as sb, \
+            ENSClient(sb.ens_api_key, sb.ens_url) as ens, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        segment = enc.get_segments().filter(pl.col("name") == "Unsubscribed").item(0, "id")
+        watch = ConsentWatch(ens, enc, snapshot=tmp_path / "people.parquet", journal=Journal(tmp_path / "j.sqlite3"))
+        sb.fail_next(1, status=404, path=f"/v1/segments/{segment}/people")
+        first = watch.round()
+        assert first.counts.get("cannot check", 0) > 0  # the statuses were unknown at this poll
+        answers = {sid: dict(record.questions) for sid, record in sb.ens.records.items()}
+        sb.advance(days=1)
+        second = watch.round()  # nobody changed anything
+        assert second.unsubscribes == 0 and second.counts["opt out"] == 0 and second.applied == {}
+        assert second.counts.get("review", 0) > 0  # the unsubscribed opted-in people are left for review
+        assert {sid: dict(record.questions) for sid, record in sb.ens.records.items()} == answers
+        # once known on both sides, a person's own unsubscribe is an event again
+        supporters, people = current_lists(ens, enc)
+        both = supporters.join(enc.status_from_segment(people), left_on=pl.col("Email Address").str.to_lowercase(),
+                               right_on="email")
+        person = both.filter((pl.col(OPTIN) == "Y") & (pl.col("unsubscribed") == False)  # noqa: E712
+                             & ~pl.col("suppressed")).row(0, named=True)
+        sb.advance(days=1)
+        enc.unsubscribe(person["id"])
+        third = watch.round()
+        assert third.unsubscribes == 1 and third.counts["opt out"] == 1 and third.applied == {"done": 1}
+        assert sb.ens.records[person["supporterId"]].questions[MARKETING][0] == "N"
+
+
 # -- variants ----------------------------------------------------------------------------------------------------
 
 

@@ -10,7 +10,9 @@ each event built as Encharge's own webhook body would be and read by the same
 - ``newUser`` for a person not in the snapshot (and an ``added-tag-<tag>`` for each of their tags);
 - ``updatedUser`` with ``changedFields`` (``person`` holds the values from before, as Encharge's
   own update bodies do; ``eventPayload`` holds ``changedFields: {field: {newValue, oldValue}}``);
-- ``unsubscribedUser`` for a status newly seen as unsubscribed;
+- ``unsubscribedUser`` for a person subscribed at the last poll and unsubscribed now (a status that
+  was unknown then, a failed segment read say, and is known now is no event: nothing says when it
+  changed, so nothing may date it);
 - ``added-tag-<tag>`` and ``removed-tag-<tag>``;
 - ``deletedUser`` (not an Encharge event): a person ``/people/all`` no longer lists (archived or
   erased; Encharge sends no event for either).
@@ -217,7 +219,9 @@ def _bodies(before: Mapping[str, dict[str, Any]], after: Mapping[str, dict[str, 
             continue
         changed = _changes(old, new, ignore)
         was, now = old.get("unsubscribed"), new.get("unsubscribed")
-        if now is True and was is not True:
+        # Only a change between two known statuses is an event: a status that was unknown (no field, no
+        # segment) and is now known says nothing about when it became so, and must never be dated.
+        if now is True and was is False:
             add(2, pid, "unsubscribedUser", new, {})
         elif now is False and was is True:  # re-subscribed: a change of the field
             changed["unsubscribed"] = {"newValue": False, "oldValue": True}
@@ -286,7 +290,13 @@ def poll_events(encharge: EnchargeClient, snapshot: str | Path, *, ignore: Itera
     if previous is None:
         _write(path, people, {"accountId": account, "takenAt": taken, "lastSeq": last_seq})
         return empty_frame(schema.EVENT)
-    bodies = _bodies(_by_id(previous), _by_id(people), skip)
+    before, after = _by_id(previous), _by_id(people)
+    bodies = _bodies(before, after, skip)
+    newly_known = sum(1 for pid, row in after.items() if row.get("unsubscribed") is not None
+                      and pid in before and before[pid].get("unsubscribed") is None)
+    if newly_known:
+        logger.info("%d people's subscription status is known again (it was not at the last poll): "
+                    "no event for them, as nothing says when it changed", newly_known)
     rows = []
     for n, body in enumerate(bodies, start=last_seq + 1):
         row = event_row(body)
