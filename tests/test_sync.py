@@ -197,6 +197,10 @@ def test_no_plan_ever_subscribes_or_opts_in_and_every_change_has_its_evidence(ro
     for _answer, _suppressed, _day, unsub, when, email in rows:
         people.setdefault(email, (f"id{email}", f"p{email}@x.org", unsub,
                                   None if when is None else at(DAY + dt.timedelta(when))))
+    if all(row[0] is None for row in rows):  # an opt-in column without any answer did not come through
+        with pytest.raises(ValidationError, match="Marketing Optin"):
+            consent_plan(ens, enc_frame(*people.values()))
+        return
     plan = consent_plan(ens, enc_frame(*people.values()))
     assert set(plan.get_column("action")) <= {"unsubscribe", "opt out", "review", "cannot check"}
     for row in plan.iter_rows(named=True):

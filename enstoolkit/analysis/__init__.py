@@ -17,6 +17,7 @@ from .audit import (
     cannot_check,
     cannot_check_rows,
     duplicate_supporters,
+    encharge_duplicates,
     erased_still_in_ens,
     invalid_emails,
     missing_fields,
@@ -31,7 +32,7 @@ from .optins import by_acquisition, by_country, cohorts, monthly_trend, optin_ra
 
 __all__ = [
     "CANNOT_CHECK", "SEVERITY_ORDER", "by_acquisition", "by_country", "cannot_check", "cannot_check_rows", "cohorts",
-    "duplicate_supporters", "erased_still_in_ens",
+    "duplicate_supporters", "encharge_duplicates", "erased_still_in_ens",
     "invalid_emails", "missing_fields", "monthly_trend", "one_system_only", "optin_rates", "optin_state_conflicts",
     "run_audit", "stale_records", "summarise", "suppressed_with_optin",
 ]

@@ -113,6 +113,29 @@ def duplicate_supporters(ens: pl.DataFrame) -> pl.DataFrame:
     return _findings(dupes, "duplicate email", "medium", detail, email)
 
 
+def encharge_duplicates(encharge: pl.DataFrame) -> pl.DataFrame:
+    """Encharge people whose emails are equal after trimming and lowercasing (every person of each group).
+
+    Each of them is checked against ENS on its own, so one that is still subscribed is not hidden
+    behind another that is not.
+
+    Example:
+        >>> enc = pl.DataFrame({"id": ["p1", "p2", "p3"], "email": ["Jo@x.org", "jo@x.org", "b@x.org"]})
+        >>> encharge_duplicates(enc).get_column("detail").to_list()
+        ['2 Encharge people share jo@x.org: p1, p2', '2 Encharge people share jo@x.org: p1, p2']
+    """
+    encharge = _encharge(encharge)
+    keyed = encharge.filter(pl.col("email").is_not_null() & (_key("email") != "")).with_columns(
+        _key("email").alias("__k"), pl.col("id").cast(pl.String).alias("__id"))
+    keyed = keyed.unique("__id", keep="first", maintain_order=True)
+    groups = (keyed.group_by("__k").agg(pl.len().alias("__n"), pl.col("__id").sort().str.join(", ").alias("__ids"))
+              .filter(pl.col("__n") > 1))
+    dupes = keyed.join(groups, on="__k", how="inner").sort("__k", "__id").with_columns(
+        pl.lit(None, pl.Int64).alias("supporterId"))
+    detail = pl.format("{} Encharge people share {}: {}", pl.col("__n"), pl.col("__k"), pl.col("__ids"))
+    return _findings(dupes, "duplicate email in Encharge", "medium", detail, "email")
+
+
 def invalid_emails(ens: pl.DataFrame) -> pl.DataFrame:
     """Supporters whose email address is not valid (after trimming); empty addresses too.
 
@@ -218,14 +241,35 @@ _OPTED_OUT = "opted out, subscribed in Encharge"
 _PENDING = "pending in ENS, subscribed in Encharge"
 
 
+def _status(encharge: pl.DataFrame) -> pl.Expr:
+    """``unsubscribed`` as Boolean: true/false, or text (a frame read back from CSV: "true", "False", "1",
+    "no", ""); other text raises naming the values."""
+    if "unsubscribed" not in encharge.columns:
+        return pl.lit(None, pl.Boolean)
+    dtype = encharge.schema["unsubscribed"]
+    if dtype in (pl.Boolean, pl.Null):
+        return pl.col("unsubscribed").cast(pl.Boolean)
+    if dtype.is_integer():
+        return pl.col("unsubscribed").replace_strict({0: False, 1: True}, default=None, return_dtype=pl.Boolean)
+    if dtype != pl.String:
+        raise ValidationError("encharge", f"'unsubscribed' of {dtype}", "true/false values in 'unsubscribed'")
+    text = pl.col("unsubscribed").str.strip_chars().str.to_lowercase()
+    flags = {"true": True, "1": True, "y": True, "yes": True, "false": False, "0": False, "n": False, "no": False}
+    values = encharge.select(text.drop_nulls().unique()).to_series().to_list()
+    odd = [v for v in values if v and v not in flags]
+    if odd:
+        raise ValidationError("encharge", odd[:5], "true/false values in 'unsubscribed'")
+    return text.replace_strict(flags, default=None, return_dtype=pl.Boolean)
+
+
 def _joined(ens: pl.DataFrame, encharge: pl.DataFrame) -> pl.DataFrame:
     email = _email_column(ens)
-    status = pl.col("unsubscribed").cast(pl.Boolean) if "unsubscribed" in encharge.columns else pl.lit(None, pl.Boolean)
+    status = _status(encharge)
     source = (pl.col("statusSource").cast(pl.String) if "statusSource" in encharge.columns
               else pl.when(status.is_null()).then(pl.lit("unknown")).otherwise(pl.lit("field")))
-    people = encharge.select(
+    people = encharge.select(  # every person of an email: one finding per person who disagrees
         _key("email").alias("__k"), status.alias("__unsub"), source.alias("__source"), pl.col("id").alias("__enc_id"),
-    ).filter(pl.col("__k").is_not_null()).unique("__k", keep="first", maintain_order=True)
+    ).filter(pl.col("__k").is_not_null()).unique(maintain_order=True)
     return ens.with_columns(_key(email).alias("__k")).join(people, on="__k", how="inner", maintain_order="left")
 
 
@@ -359,6 +403,24 @@ def erased_still_in_ens(ens: pl.DataFrame, erasures: pl.DataFrame) -> pl.DataFra
     return _findings(hit, "erased in Encharge, still in ENS", "high", detail, email)
 
 
+def _blank_columns(ens: pl.DataFrame, names: Sequence[str]) -> dict[str, str]:
+    """The named columns present but without a value in any row (of a frame with rows), each with why a check
+    on it cannot be made: an empty column is a column that did not come through, not "nobody"."""
+    out: dict[str, str] = {}
+    if ens.height == 0:
+        return out
+    for name in dict.fromkeys(names):
+        if name not in ens.columns:
+            continue
+        column = ens.get_column(name)
+        if column.dtype in (pl.String, pl.Categorical, pl.Enum):
+            column = column.cast(pl.String).str.strip_chars().replace("", None)
+        if column.null_count() == ens.height:
+            out[name] = (f"the supporter file's {name!r} column is empty in all {ens.height:,} rows (check the "
+                         "export's columns in ENS, or the column mapping)")
+    return out
+
+
 def run_audit(
     ens: pl.DataFrame,
     encharge: pl.DataFrame | None = None,
@@ -372,8 +434,9 @@ def run_audit(
     """Every check, as one findings frame sorted by severity, check and supporter.
 
     A check that cannot run on the frames given (a required field, an opt-in, ``suppressed``
-    or ``modifiedOn`` not in the supporter file) adds one row whose detail starts with
-    "cannot check:" and says why, instead of reporting nothing.
+    or ``modifiedOn`` not in the supporter file, or an opt-in, ``suppressed`` or ``modifiedOn``
+    column without a value in any row) adds one row whose detail starts with "cannot check:"
+    and says why, instead of reporting nothing.
 
     Example:
         >>> ens = pl.DataFrame({"supporterId": [1], "Email Address": ["a@x"], "First Name": ["A"],
@@ -386,25 +449,29 @@ def run_audit(
     ens = check_frame("ens", ens, ("supporterId",), what="a supporter frame (export_supporters)")
     if encharge is not None:
         encharge = _encharge(encharge)
-    columns = set(ens.columns)
-    present = [c for c in required if c in columns]
-    absent = [c for c in required if c not in columns]
+    blank = _blank_columns(ens, ["suppressed", "modifiedOn", *optins])
+    columns = set(ens.columns) - set(blank)
+    present = [c for c in required if c in ens.columns]
+    absent = [c for c in required if c not in ens.columns]
     parts = [invalid_emails(ens), duplicate_supporters(ens), missing_fields(ens, present)]
     if absent:
         parts.append(cannot_check("missing fields", "low", f"the supporter file has no {', '.join(absent)} column "
                                   "(REQUIRED_FIELDS names the account's fields)"))
     held = [q for q in optins if q in columns]
     if "suppressed" not in columns:
-        parts.append(cannot_check("suppressed with opt-in", "high", "the supporter file has no suppressed column"))
+        parts.append(cannot_check("suppressed with opt-in", "high", blank.get(
+            "suppressed", "the supporter file has no suppressed column")))
     else:
         parts.append(suppressed_with_optin(ens, held))
     if "modifiedOn" in columns:
         parts.append(stale_records(ens, older_than_days=stale_days, today=today))
     else:
-        parts.append(cannot_check("stale record", "low", "the supporter file has no modifiedOn (Date Modified) column"))
+        parts.append(cannot_check("stale record", "low", blank.get(
+            "modifiedOn", "the supporter file has no modifiedOn (Date Modified) column")))
     for optin in optins:
         if optin not in columns:
-            why = f"the supporter file has no {optin!r} column (OPTINS names the account's opt-in questions)"
+            why = blank.get(optin, f"the supporter file has no {optin!r} column (OPTINS names the account's "
+                                   "opt-in questions)")
             parts.append(cannot_check("suppressed with opt-in", "high", why))
             if encharge is not None:
                 parts.append(cannot_check("opted out, subscribed in Encharge", "high", why))
@@ -414,6 +481,7 @@ def run_audit(
         for optin in held:
             parts.append(optin_state_conflicts(ens, encharge, optin))
         parts.append(one_system_only(ens, encharge))
+        parts.append(encharge_duplicates(encharge))
     if erasures is not None:
         parts.append(erased_still_in_ens(ens, erasures))
     found = pl.concat([p for p in parts if p.height] or [_empty()])

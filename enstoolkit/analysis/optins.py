@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 import polars as pl
@@ -19,6 +20,8 @@ import polars as pl
 from ..errors import ValidationError
 from ..validate import check_frame
 from .answers import is_no, is_pending, is_yes
+
+_log = logging.getLogger("enstoolkit.analysis")
 
 __all__ = ["by_acquisition", "by_country", "cohorts", "monthly_trend", "optin_rates"]
 
@@ -28,6 +31,8 @@ def optin_rates(ens: pl.DataFrame, questions: Iterable[str]) -> pl.DataFrame:
 
     ``rate`` is opted in over all supporters; ``rate_answered`` over those who answered Y or
     N. A pending double opt-in ("P") is counted as pending: neither an answer nor an opt-in.
+    A question nobody has any answer to (a column that did not come through, most likely) has
+    no rates (null), not 0%, and a warning is logged.
 
     Example:
         >>> df = pl.DataFrame({"Marketing Optin": ["Y", "N", None, "Y", "P"]})
@@ -41,8 +46,12 @@ def optin_rates(ens: pl.DataFrame, questions: Iterable[str]) -> pl.DataFrame:
                             is_pending(ens, q).sum().alias("p")).row(0, named=True)
         yes, no, pending = int(counts["y"]), int(counts["n"]), int(counts["p"])
         answered = yes + no
+        known = ens.height > 0 and answered + pending > 0
+        if ens.height and not known:
+            _log.warning("no supporter has an answer to %r in %d rows: its opt-in rate cannot be told (is the "
+                         "column empty in the export?)", q, ens.height)
         rows.append({"question": q, "supporters": ens.height, "answered": answered, "opted_in": yes,
-                     "opted_out": no, "pending": pending, "rate": round(yes / ens.height, 4) if ens.height else None,
+                     "opted_out": no, "pending": pending, "rate": round(yes / ens.height, 4) if known else None,
                      "rate_answered": round(yes / answered, 4) if answered else None})
     schema = {"question": pl.String, "supporters": pl.Int64, "answered": pl.Int64, "opted_in": pl.Int64,
               "opted_out": pl.Int64, "pending": pl.Int64, "rate": pl.Float64, "rate_answered": pl.Float64}

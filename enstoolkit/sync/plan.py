@@ -134,6 +134,23 @@ def _temporal(frame: pl.DataFrame, column: str, dtype: pl.DataType, argument: st
     raise ValidationError(argument, f"{column!r} of {series.dtype}", f"dates in {column!r}")
 
 
+def _refuse_blank(supporters: pl.DataFrame, names: Sequence[str]) -> None:
+    """A ValidationError for columns without a value in any row: an empty column did not come through; taken
+    as "nobody", it would propose nothing."""
+    if supporters.height == 0:
+        return
+    blank = []
+    for name in names:
+        column = supporters.get_column(name)
+        if column.dtype in (pl.String, pl.Categorical, pl.Enum):
+            column = column.cast(pl.String).str.strip_chars().replace("", None)
+        if column.null_count() == supporters.height:
+            blank.append(name)
+    if blank:
+        raise ValidationError("supporters", blank, f"columns with values (each is empty in all {supporters.height:,} "
+                                                   "rows: check the export's columns in ENS, or the column mapping)")
+
+
 def _supporter_records(supporters: pl.DataFrame, optins: list[str], email_column: str | None) -> list[dict[str, Any]]:
     """One dict per ENS record with an email: key, id, suppressed, and (answer, date) per opt-in."""
     email = find_email_column(supporters.columns, preferred=email_column, argument="supporters")
@@ -152,8 +169,9 @@ def _supporter_records(supporters: pl.DataFrame, optins: list[str], email_column
     return frame.filter(pl.col("key").is_not_null() & (pl.col("key") != "")).to_dicts()
 
 
-def _encharge_people(people: pl.DataFrame) -> dict[str, dict[str, Any]]:
-    """Encharge people by email key (the first of each): id, status, its source, when they unsubscribed."""
+def _encharge_people(people: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Encharge people by email key (every one of each, in the frame's order): id, status, its source, when
+    they unsubscribed."""
     if people.schema["email"] not in (pl.String, pl.Null):
         raise ValidationError("people", f"'email' of {people.schema['email']}", "an email column of text")
     status = _flag(people, "unsubscribed", "people")
@@ -166,7 +184,10 @@ def _encharge_people(people: pl.DataFrame) -> dict[str, dict[str, Any]]:
                           status.alias("unsubscribed"), source.alias("statusSource")).with_columns(
         at.alias("unsubscribedAt"))
     frame = frame.filter(pl.col("key").is_not_null() & (pl.col("key") != ""))
-    return {row["key"]: row for row in frame.unique("key", keep="first", maintain_order=True).to_dicts()}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in frame.unique(maintain_order=True).to_dicts():
+        out.setdefault(row["key"], []).append(row)
+    return out
 
 
 def _erased(erasures: Any) -> dict[str, dt.datetime]:
@@ -233,12 +254,14 @@ def _answer_text(optin: str, record: Mapping[str, Any], i: int) -> str:
     return f"ENS {optin}: {record[f'a{i}']} ({_day(record[f'd{i}'])}) on supporter {record['supporterId']}"
 
 
-def _person_rules(out: _Rows, key: str, records: list[dict[str, Any]], person: dict[str, Any]) -> None:
-    """Rules 1, 2, 3 and 5 for one email found in both systems."""
+def _person_rules(out: _Rows, key: str, records: list[dict[str, Any]], person: dict[str, Any], *,
+                  ens_side: bool = True) -> None:
+    """Rules 1, 2, 3 and 5 for one email found in both systems; ``ens_side=False`` leaves out the rows about
+    the ENS records (made once per email when several Encharge people share it)."""
     optins = out.optins
     split = _disagreements(records, optins)
     suppressed = [r for r in records if r["suppressed"]]
-    if split and not suppressed:
+    if split and not suppressed and ens_side:
         i = split[0]
         told = "; ".join(f"{r['supporterId']} {r[f'a{i}'] or 'no answer'} ({_day(r[f'd{i}'])})" for r in records)
         reason = (f"{len(records)} ENS records share this email and disagree on {optins[i]}: {told}; merge them in "
@@ -255,6 +278,8 @@ def _person_rules(out: _Rows, key: str, records: list[dict[str, Any]], person: d
             out.add(key, "Encharge", ConsentAction.UNSUBSCRIBE, f"{said}; {_encharge_state(person)}{safe}", record,
                     person, which)
         return  # an Encharge unsubscribe agrees with it, whatever else the records answered
+    if not ens_side:
+        return
     for record in records:
         for i, optin in enumerate(optins):
             if record[f"a{i}"] != "Y" or i in split:
@@ -266,6 +291,35 @@ def _person_rules(out: _Rows, key: str, records: list[dict[str, Any]], person: d
                         person, i)
             elif person["unsubscribed"]:
                 _unsubscribed_but_opted_in(out, key, record, person, i, said)
+
+
+def _people_rules(out: _Rows, key: str, records: list[dict[str, Any]], people: list[dict[str, Any]]) -> None:
+    """The rules for one email that one or more Encharge people hold.
+
+    Every Encharge person of the email is unsubscribed where ENS says no (one row each). The ENS
+    side is decided once: from the first person when they all give the same status, else, for each
+    "Y" answer, a review row naming them (which of them speaks for the person cannot be told).
+    """
+    if len(people) == 1:
+        _person_rules(out, key, records, people[0])
+        return
+    statuses = {person["unsubscribed"] for person in people}
+    for n, person in enumerate(people):
+        _person_rules(out, key, records, person, ens_side=n == 0 and len(statuses) == 1)
+    if len(statuses) == 1:
+        return
+    split = _disagreements(records, out.optins)
+    if any(r["suppressed"] for r in records) or any(r[f"a{i}"] == "N" for r in records
+                                                    for i in range(len(out.optins)) if i not in split):
+        return  # ENS says no: the unsubscribes above settle it
+    told = ", ".join(f"{p['personId']} {_encharge_state(p).removeprefix('Encharge ')}" for p in people)
+    first = next((p for p in people if p["unsubscribed"]), people[0])
+    for record in records:
+        for i, optin in enumerate(out.optins):
+            if record[f"a{i}"] == "Y" and i not in split:
+                out.add(key, "ENS", ConsentAction.REVIEW,
+                        f"{_answer_text(optin, record, i)}; {len(people)} Encharge people share this email and differ: "
+                        f"{told}; merge them in Encharge, then plan again", record, first, i)
 
 
 def _unsubscribed_but_opted_in(out: _Rows, key: str, record: dict[str, Any], person: dict[str, Any], i: int,
@@ -317,6 +371,7 @@ def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str 
     columns = ["supporterId", "suppressed", *[c for q in names for c in (q, f"{q} Date")]]
     supporters = _require("supporters", supporters, columns, "a supporter frame (export_supporters)")
     people = _require("people", people, ("email", "id", "unsubscribed"), "a frame of Encharge people (list_people)")
+    _refuse_blank(supporters, ["suppressed", *names])
     records = _supporter_records(supporters, names, email_column)
     persons = _encharge_people(people)
     erased = _erased(erasures)
@@ -331,10 +386,11 @@ def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str 
             when = erased[key]
             reason = (f"erased from Encharge through the toolkit on {_day(when)} but still in ENS: deleting in ENS is "
                       f"never automatic; delete or anonymise the supporter by hand if the erasure covers ENS too")
+            holders = persons.get(key)
             for record in group:
-                out.add(key, "ENS", ConsentAction.REVIEW, reason, record, persons.get(key), None)
+                out.add(key, "ENS", ConsentAction.REVIEW, reason, record, holders[0] if holders else None, None)
         if key in persons:
-            _person_rules(out, key, group, persons[key])
+            _people_rules(out, key, group, persons[key])
     plan = read_frame(out.rows, CONSENT_PLAN)
     order = pl.col("action").replace_strict({str(a): n for n, a in enumerate(ACTION_ORDER)}, return_dtype=pl.Int64)
     return plan.sort(order, "email", "supporterId", "question", nulls_last=True, maintain_order=True)
