@@ -614,9 +614,11 @@ def test_a_query_page_without_rows_is_an_error_not_a_shorter_list(shared_sandbox
 class _ExportAnswers(httpx.BaseTransport):
     """Real HTTP to the sandbox; the export job's status or download answered as a real service might."""
 
-    def __init__(self, *, status: str | None = None, empty_download: bool = False) -> None:
+    def __init__(self, *, status: str | None = None, empty_download: bool = False,
+                 download: bytes | None = None) -> None:
         self.inner = httpx.HTTPTransport()
-        self.status, self.empty_download = status, empty_download
+        self.status = status
+        self.download = b"" if empty_download else download
         self.polls = self.sent = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -627,8 +629,8 @@ class _ExportAnswers(httpx.BaseTransport):
         if self.status and request.method == "GET" and "/exportjob/" in path and not path.endswith("/download"):
             self.polls += 1
             return httpx.Response(200, json={**response.json(), "status": self.status})
-        if self.empty_download and path.endswith("/download"):
-            return httpx.Response(200, content=b"", headers={"Content-Type": "text/csv"})
+        if self.download is not None and path.endswith("/download"):
+            return httpx.Response(200, content=self.download, headers={"Content-Type": "text/csv"})
         return response
 
 
@@ -648,6 +650,19 @@ def test_an_empty_download_is_an_error_not_an_empty_list(shared_sandbox: Sandbox
     ens = ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url, transport=_ExportAnswers(empty_download=True))
     with pytest.raises(APIError, match="downloaded an empty file"):
         ens.export_supporters("All supporters", poll_interval=0.01)
+
+
+@pytest.mark.parametrize("body", [b"\n\nERROR: the query could not be run\n", b"\n\r\n \n"])
+def test_an_error_or_blank_lines_in_place_of_the_download_is_an_error(shared_sandbox: Sandbox, body: bytes) -> None:
+    from enstoolkit.errors import APIError
+
+    ens = ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url, transport=_ExportAnswers(download=body))
+    expected = "ERROR: the query could not be run" if b"ERROR" in body else "blank lines only"
+    for call in (lambda: ens.export_supporters("All supporters", poll_interval=0.01),
+                 lambda: ens.export_transactions("All supporters", poll_interval=0.01)):
+        with pytest.raises(APIError, match=rf"export job \d+(:| downloaded) .*{expected}") as info:
+            call()
+        assert info.value.path.endswith("/download")
 
 
 def test_export_arguments_are_checked_before_anything_is_sent(shared_sandbox: Sandbox) -> None:

@@ -145,3 +145,88 @@ def test_a_latin1_file_keeps_its_letters(tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("Supporter ID,Supporter Email,First Name\n1,j@x.org,Jörg\n".encode("latin-1"))
     assert read_supporter_export(path, email_field="Email Address").item(0, "First Name") == "Jörg"
+
+
+SUPPORTERS = ("supporterId,Email Address,First Name,Last Name,Postcode,suppressed,modifiedOn,Q,Q Date\n"
+              "1,a@x.org,A,A,P,false,2026-02-20,Y,2026-02-20\n"
+              "2,b@x.org,B,B,P,false,2026-02-20,N,2026-02-20\n")
+TRANSACTIONS = ("Supporter ID,Campaign ID,Campaign Type,Campaign Date,Campaign Time,\n"
+                "1,10100,DCF,25/03/2026,09:30:00,\n"
+                "2,10100,DCF,25/03/2026,09:31:00,\n")
+
+
+def blank_lines(text: str, where: str) -> str:
+    """``text`` (a header and two rows) with blank lines put ``where``."""
+    head, first, second = text.splitlines(keepends=True)
+    return {"leading": "\n" + text,
+            "leading, several": "\n\n \n" + text,
+            "trailing": text + "\n",
+            "trailing, several": text + "\n\n",
+            "middle": head + first + "\n" + second,
+            "first row": head + "\n" + first + second,
+            "whitespace and commas": head + first + "  \n,,,\n" + second,
+            "crlf": (text + "\n").replace("\n", "\r\n"),
+            "crlf, leading and middle": ("\n" + head + first + "\n" + second + "\n").replace("\n", "\r\n"),
+            }[where]
+
+
+PLACES = ["leading", "leading, several", "trailing", "trailing, several", "middle", "first row",
+          "whitespace and commas", "crlf", "crlf, leading and middle"]
+
+
+@pytest.mark.parametrize("where", PLACES)
+def test_blank_lines_in_a_supporter_export_are_not_supporters(tmp_path: Path, where: str) -> None:
+    from enstoolkit.analysis import optin_rates, run_audit, summarise
+
+    path = tmp_path / "export.csv"
+    path.write_bytes(blank_lines(SUPPORTERS, where).encode())
+    df = read_supporter_export(path, email_field="Email Address", optins=["Q"], questions=["Q"])
+    assert df.get_column("supporterId").to_list() == [1, 2]
+    assert df.get_column("Email Address").to_list() == ["a@x.org", "b@x.org"]
+    assert optin_rates(df, ["Q"]).select("supporters", "opted_in", "rate").rows() == [(2, 1, 0.5)]
+    findings = summarise(run_audit(df, optins=["Q"], today=D(2026, 3, 1)))
+    assert findings.get_column("findings").sum() == 0  # no phantom "invalid email" or "missing fields"
+
+
+@pytest.mark.parametrize("where", PLACES)
+def test_blank_lines_in_a_transaction_export_are_not_transactions(tmp_path: Path, where: str) -> None:
+    path = tmp_path / "transactions.csv"
+    path.write_bytes(blank_lines(TRANSACTIONS, where).encode())
+    df = read_transaction_export(path)
+    assert df.select("supporterId", "campaignId", "createdOn").rows() == [(1, 10100, D(2026, 3, 25)),
+                                                                       (2, 10100, D(2026, 3, 25))]
+
+
+def test_ens_error_text_in_place_of_an_export_raises_with_its_message(tmp_path: Path) -> None:
+    from enstoolkit.ens.readers import csv_header
+    from enstoolkit.errors import APIError
+
+    path = write(tmp_path, "\n\nERROR: the query 'All supporters' could not be run\n")
+    for read in (csv_header, lambda p: read_supporter_export(p, email_field="Email Address"),
+                 read_transaction_export):
+        with pytest.raises(APIError, match="ERROR: the query 'All supporters' could not be run") as info:
+            read(path)
+        assert info.value.body == "ERROR: the query 'All supporters' could not be run"
+        assert "run the export again" in str(info.value)
+
+
+def test_a_file_of_blank_lines_is_an_error_and_an_empty_file_an_empty_frame(tmp_path: Path) -> None:
+    blank = write(tmp_path, "\n\r\n  \n", "blank.csv")
+    for read in (lambda p: read_supporter_export(p, email_field="Email Address"), read_transaction_export):
+        with pytest.raises(DataShapeError, match="no header"):
+            read(blank)
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert read_supporter_export(empty, email_field="Email Address").height == 0
+    assert read_transaction_export(empty).height == 0
+    header_only = write(tmp_path, "supporterId,Email Address\n\n", "header.csv")
+    assert read_supporter_export(header_only, email_field="Email Address").height == 0
+
+
+def test_a_row_with_values_but_no_supporter_id_names_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "\nsupporterId,Email Address\n1,a@x.org\n\n  ,b@x.org\n")
+    with pytest.raises(DataShapeError, match=r"supporterId.*line 5"):
+        read_supporter_export(path, email_field="Email Address")
+    tx = write(tmp_path, TRANSACTIONS + ",10100,DCF,25/03/2026,09:32:00,\n", "t.csv")
+    with pytest.raises(DataShapeError, match=r"Supporter ID.*line 4"):
+        read_transaction_export(tx)

@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import APIError, EnstoolkitError, ValidationError
+from ..errors import APIError, DataShapeError, EnstoolkitError, ValidationError
 from ..http import json_or_none
 from ..validate import check_choice, check_names_map
 from .core import ENSCore
@@ -112,6 +112,14 @@ class ExportMethods(ENSCore):
             if target.stat().st_size == 0:  # even a query with no supporters has a header line
                 raise APIError("ENS", 200, f"export job {job_id} downloaded an empty file (not even a header)",
                                method="GET", path=download)
+            try:  # ENS's error text in place of the file ("\n\nERROR: ..."), or blank lines only, raise here
+                csv_header(target)
+            except APIError as error:
+                raise APIError("ENS", 200, f"export job {job_id}: {error.message}", method="GET", path=download,
+                               body=error.body) from None
+            except DataShapeError:
+                raise APIError("ENS", 200, f"export job {job_id} downloaded blank lines only (not even a header): "
+                               "run the export again", method="GET", path=download) from None
         except BaseException:
             target.unlink(missing_ok=True)
             raise

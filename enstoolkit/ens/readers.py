@@ -15,6 +15,12 @@ the header; dates are read in the account's order (proven by the values, or conf
 ``date_order=``, never guessed: :mod:`enstoolkit.dates`); opt-in answers keep "P" (pending);
 a value that does not fit its column raises naming the column. No column becomes null in silence.
 
+Blank lines (before the header, between rows, at the end; LF or CRLF) are skipped and counted in
+the log, never read as rows of nulls; a row with values but no supporter id raises naming its
+line. ENS's error text in place of a file ("\\n\\nERROR: ...") raises
+:class:`~enstoolkit.errors.APIError` with ENS's message, and a file of blank lines raises: neither
+reads as an empty account. A file with no bytes at all reads as an empty frame.
+
 Example:
     >>> export_layout(["Supporter ID", "Date Created", "Q", "Q Date"], optins={"Q"})
     {'Supporter ID': Int64, 'Date Created': Date, 'Q': Enum(categories=['Y', 'N', 'P']), 'Q Date': Date}
@@ -33,7 +39,7 @@ import polars as pl
 
 from ..dates import date_order as proven_order
 from ..dates import order_for, parse_slash_dates
-from ..errors import AmbiguousDates, DataShapeError, UnmappedColumns
+from ..errors import AmbiguousDates, APIError, DataShapeError, UnmappedColumns
 from ..frames import OPTIN_ANSWERS, UTC_MS, cast_text, empty_frame, parse_temporal
 from ..schemas import ens as schema
 
@@ -72,18 +78,66 @@ def _encoding(path: Path) -> str:
             return "cp1252"
 
 
+def _blank(row: Sequence[str]) -> bool:
+    """True for a blank line of a CSV file: no cells, or only empty or whitespace cells."""
+    return not any(cell.strip() for cell in row)
+
+
+def _ens_error(path: Path, encoding: str) -> APIError:
+    """The error ENS wrote in place of an export file ("\\n\\nERROR: ..."), with ENS's own words."""
+    with open(path, encoding=encoding, newline="") as handle:
+        text = " ".join(handle.read(2000).split())
+    return APIError("ENS", 200, f"the export file holds an error from ENS, not data: {text!r}; check the query "
+                    "in the ENS dashboard and run the export again", body=text)
+
+
+def _start(path: Path, encoding: str) -> tuple[list[str], int]:
+    """The header row, and the number of lines up to its end (leading blank lines skipped).
+
+    A file with no text gives ``([], 0)``. ENS's error body ("ERROR: ...") raises
+    :class:`~enstoolkit.errors.APIError` with ENS's message; a file of blank lines raises
+    :class:`~enstoolkit.errors.DataShapeError`.
+    """
+    blank = 0
+    with open(path, encoding=encoding, newline="") as handle:
+        reader = csv.reader(handle)
+        for row in reader:
+            if _blank(row):
+                blank += 1
+                continue
+            if row[0].lstrip().startswith("ERROR:"):
+                raise _ens_error(path, encoding)
+            if blank:
+                _log.info("export file %s: skipped %d blank line(s) before its header", path.name, blank)
+            return row, reader.line_num
+        if reader.line_num:
+            raise DataShapeError("export file", f"{reader.line_num} blank line(s) and no header",
+                                 "a CSV file with a header line: download the export again")
+    return [], 0
+
+
 def csv_header(path: Path) -> list[str]:
-    """The header row of a CSV file (an empty list for an empty file).
+    """The header row of a CSV file: its first line that is not blank (an empty list for an empty file).
+
+    An ENS error in place of the file ("ERROR: ..." after blank lines, as ENS's export service
+    writes it) raises :class:`~enstoolkit.errors.APIError` carrying ENS's message; a file of
+    blank lines only raises :class:`~enstoolkit.errors.DataShapeError`: neither reads as an
+    empty account.
 
     Example:
         >>> import tempfile
         >>> path = Path(tempfile.mkdtemp()) / "e.csv"
-        >>> _ = path.write_bytes("Supporter ID,Supporter Email,J\\xf6rg\\n1,a@x.org,\\n".encode("cp1252"))
+        >>> _ = path.write_bytes("\\nSupporter ID,Supporter Email,J\\xf6rg\\n1,a@x.org,\\n".encode("cp1252"))
         >>> csv_header(path)
         ['Supporter ID', 'Supporter Email', 'Jörg']
+        >>> _ = path.write_text("\\n\\nERROR: the query could not be run\\n")
+        >>> try:
+        ...     csv_header(path)
+        ... except APIError as error:
+        ...     print(error.body)
+        ERROR: the query could not be run
     """
-    with open(path, encoding=_encoding(path), newline="") as handle:
-        return next(csv.reader(handle), [])
+    return _start(path, _encoding(path))[0]
 
 
 def header_style(header: Sequence[str]) -> str | None:
@@ -130,27 +184,56 @@ def export_layout(header: Sequence[str], *, optins: Iterable[str] = (), question
     return layout
 
 
-def _raw(path: Path, header: Sequence[str]) -> pl.DataFrame:
-    """The file's cells as text, columns by position (headers may be empty or repeated).
+def _id_position(header: Sequence[str], style_map: Mapping[str, str], columns: Mapping[str, str] | None
+                 ) -> int | None:
+    """The position of the column that maps to ``supporterId`` (None when none does)."""
+    mapping = {**style_map, **(columns or {})}
+    return next((i for i, name in enumerate(header) if name.strip() and mapping.get(name, name) == "supporterId"),
+                None)
 
-    A row with fewer or more cells than the header raises naming its line: a short row's missing
-    cells would otherwise read as empty fields (and show up as "missing fields" in the audit).
-    Empty cells are null. A file that is not UTF-8 is read as Windows-1252.
+
+def _raw(path: Path, encoding: str, header: Sequence[str], start: int, id_column: int | None) -> pl.DataFrame:
+    """The file's cells as text after its header, columns by position (headers may be empty or repeated).
+
+    ``start`` is the number of lines up to the end of the header (see :func:`_start`). Blank
+    lines (no cells, or only empty ones) are skipped, and counted in the log: never a row of
+    nulls. A row with fewer or more cells than the header raises naming its line (a short row's
+    missing cells would otherwise read as empty fields), and so does a row with values but no
+    supporter id (column ``id_column``). Empty cells are null. A file that is not UTF-8 is read
+    as Windows-1252.
     """
-    encoding = _encoding(path)
     width = len(header)
+    records = blank = 0
     with open(path, encoding=encoding, newline="") as handle:
         reader = csv.reader(handle)
-        next(reader, None)
         for row in reader:
-            if row and len(row) != width:
+            if reader.line_num <= start:
+                continue
+            if _blank(row):
+                blank += 1
+                continue
+            if len(row) != width:
                 raise DataShapeError(f"export file, line {reader.line_num}", f"{len(row)} cells",
                                      f"{width} cells per row, as in its header")
+            if id_column is not None and not row[id_column].strip():
+                raise DataShapeError(f"{header[id_column]} (export file, line {reader.line_num})", row[id_column],
+                                     "a supporter id: the line has other values but no supporter id; "
+                                     "fix or remove the line")
+            records += 1
     if encoding == "utf-8-sig":
         source: Path | io.BytesIO = path
     else:
         source = io.BytesIO(path.read_bytes().decode("cp1252").encode("utf-8"))
-    return pl.read_csv(source, has_header=False, skip_rows=1, schema={f"c{i}": pl.String() for i in range(width)})
+    names = [f"c{i}" for i in range(width)]
+    raw = pl.read_csv(source, has_header=False, skip_lines=start, schema={n: pl.String() for n in names},
+                      missing_columns="insert")  # a blank line may come first: it has one cell, not `width`
+    raw = raw.filter(~pl.all_horizontal(pl.col(n).str.strip_chars().fill_null("") == "" for n in names))
+    if blank:
+        _log.info("export file %s: skipped %d blank line(s) after its header", path.name, blank)
+    if raw.height != records:  # the csv module and polars split the file differently: never guess which is right
+        raise DataShapeError("export file", f"{raw.height} rows", f"{records} rows, as its lines count: check its "
+                             "quoting (a quote inside a value must be doubled)")
+    return raw
 
 
 def _targets(header: Sequence[str], style_map: Mapping[str, str], columns: Mapping[str, str] | None,
@@ -196,16 +279,17 @@ def read_supporter_export(path: Path, *, email_field: str, optins: Iterable[str]
         >>> read_supporter_export(f, email_field="Email Address").row(0)
         (7, 'a@x.org', datetime.date(2026, 3, 25))
     """
-    header = csv_header(path)
+    encoding = _encoding(path)
+    header, start = _start(path, encoding)
     if not header:
         return empty_frame({"supporterId": pl.Int64(), email_field: pl.String()})
-    raw = _raw(path, header)
     style = header_style([(columns or {}).get(h, h) for h in header])
     style_map = dict(DASHBOARD_SUPPORTER) if style == "dashboard" else {}
     if style_map and email_field not in header:
         style_map["Supporter Email"] = email_field
     else:
         style_map.pop("Supporter Email", None)
+    raw = _raw(path, encoding, header, start, _id_position(header, style_map, columns))
     targets = _targets(header, style_map, columns, raw)
     present = {t for t in targets if t}
     missing = [n for n in ("supporterId", email_field) if n not in present]
@@ -251,12 +335,14 @@ def read_transaction_export(path: Path, *, columns: Mapping[str, str] | None = N
         (7, 10100, datetime.date(2026, 3, 25))
     """
     wanted = {"supporterId": pl.Int64(), **schema.TRANSACTION}
-    header = csv_header(path)
+    encoding = _encoding(path)
+    header, start = _start(path, encoding)
     if not header:
         return empty_frame(wanted)
-    raw = _raw(path, header)
     style = header_style([(columns or {}).get(h, h) for h in header])
-    targets = _targets(header, DASHBOARD_TRANSACTION if style == "dashboard" else {}, columns, raw)
+    style_map = DASHBOARD_TRANSACTION if style == "dashboard" else {}
+    raw = _raw(path, encoding, header, start, _id_position(header, style_map, columns))
+    targets = _targets(header, style_map, columns, raw)
     present = {t for t in targets if t}
     missing = [n for n in ("supporterId", "campaignId") if n not in present]
     if missing:
