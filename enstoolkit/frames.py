@@ -30,8 +30,8 @@ from .dates import FORMATS, PARAMETER
 from .dates import date_order as proven_order
 from .errors import AmbiguousDates, DataShapeError, ValidationError
 
-__all__ = ["OPTIN_ANSWERS", "UTC_MS", "build_frame", "cast_text", "empty_frame", "optins", "parse_temporal",
-           "read_frame"]
+__all__ = ["OPTIN_ANSWERS", "UTC_MS", "answers_to", "build_frame", "cast_text", "empty_frame", "optins",
+           "parse_temporal", "read_frame"]
 
 UTC_MS = pl.Datetime("ms", "UTC")
 #: An opt-in answer: "Y" (opted in), "N" (opted out) or "P" (a double opt-in still pending); null: never answered.
@@ -375,16 +375,81 @@ def build_frame(
 OPTIN_TYPES = frozenset({"OPTIN", "OPT", "CONFIRMATION", "CONF"})
 
 
+def answers_to(question_id: int | None, name: str) -> pl.Expr:
+    """True for the answers (``questions[]`` items, unnested) given to one question of the account.
+
+    A supporter record's ``questions[].id`` is the ``questionId`` of ``/supporter/questions``, and
+    the names may differ: ENS's own examples call question 279 "Opt-in" in a record and "Opt-in
+    EMAIL (single)" in the list. So an answer is matched by id; by ``name`` only where an id is
+    absent (the question's, or the answer's).
+
+    Example:
+        >>> answers = pl.DataFrame({"id": [279, None, 784], "name": ["Opt-in", "Opt-in EMAIL (single)", "Opt-in"]},
+        ...                        schema={"id": pl.Int64, "name": pl.String})
+        >>> answers.filter(answers_to(279, "Opt-in EMAIL (single)")).rows()
+        [(279, 'Opt-in'), (None, 'Opt-in EMAIL (single)')]
+        >>> answers.filter(answers_to(None, "Opt-in")).height   # no id known: by name
+        2
+    """
+    by_name = pl.col("name") == name
+    if question_id is None:
+        return by_name
+    return pl.when(pl.col("id").is_null()).then(by_name).otherwise(pl.col("id") == question_id).fill_null(False)
+
+
+def _question_columns(questions: Sequence[str] | Mapping[int, str] | pl.DataFrame | str
+                      ) -> list[tuple[int | None, str]]:
+    """(questionId or None, column name) for each question asked for, checked."""
+    expected = ("question names, a mapping of questionId -> column name, or the frame of "
+                "ENSClient.get_questions() (questionId, name, type)")
+    pairs: list[tuple[int | None, str]]
+    if isinstance(questions, str):
+        pairs = [(None, questions)]
+    elif isinstance(questions, pl.DataFrame):
+        if "name" not in questions.columns:
+            raise ValidationError("questions", questions.columns[:12], expected)
+        listed = questions
+        if "type" in listed.columns:
+            listed = listed.filter(pl.col("type").str.to_uppercase().is_in(sorted(OPTIN_TYPES)))
+        ids = listed.get_column("questionId").to_list() if "questionId" in listed.columns else [None] * listed.height
+        pairs = list(zip(ids, listed.get_column("name").to_list(), strict=True))
+    elif isinstance(questions, Mapping):
+        pairs = list(questions.items())
+        if any(not isinstance(q, int) or isinstance(q, bool) for q, _ in pairs):
+            raise ValidationError("questions", list(questions)[:12], expected)
+    elif isinstance(questions, Sequence):
+        pairs = [(None, name) for name in questions]
+    else:
+        raise ValidationError("questions", type(questions).__name__, expected)
+    names = [name for _, name in pairs]
+    bad = [n for n in names if not isinstance(n, str) or not n.strip()]
+    if bad or len(set(names)) != len(names):
+        raise ValidationError("questions", bad[:12] or names[:12], expected + ", each column name once")
+    try:
+        return [(None if q is None else int(q), str(name)) for q, name in pairs]
+    except (TypeError, ValueError):
+        raise ValidationError("questions", [q for q, _ in pairs][:12], expected) from None
+
+
 def optins(df: pl.DataFrame, *, dates: bool = False, column: str = "questions",
-           questions: Sequence[str] | None = None) -> pl.DataFrame:
+           questions: Sequence[str] | Mapping[int, str] | pl.DataFrame | None = None) -> pl.DataFrame:
     """Widen the ``questions`` list column into one column per opt-in question.
 
     Each holds the answer as :data:`OPTIN_ANSWERS`: "Y", "N" or "P" (a pending double
     opt-in, kept as such), null where the supporter never answered; an answer outside those
     raises naming the question. General questions are left out. With ``dates=True`` a
-    ``"<question> date"`` column (Datetime UTC) follows each opt-in column. ``questions``
-    fixes the columns (in that order, null where nobody answered); by default every opt-in
-    question answered in ``df`` gets one, sorted by name.
+    ``"<question> date"`` column (Datetime UTC) follows each opt-in column.
+
+    ``questions`` fixes the columns (in that order, null where nobody answered); by default every
+    opt-in question answered in ``df`` gets one, under the name the records give, sorted by name.
+    It may be:
+
+    * question names: answers are matched by name;
+    * a mapping of questionId -> column name, or the frame :meth:`ENSClient.get_questions
+      <enstoolkit.ens.ENSClient.get_questions>` returns (its opt-in rows, under their names):
+      answers are matched by id (a record's ``questions[].id`` is the list's ``questionId``), by
+      name only where an id is absent (see :func:`answers_to`). Use this on a real account: a
+      supporter record may name a question otherwise than the list does.
 
     Example:
         >>> from enstoolkit.schemas.ens import QUESTION_STRUCT, SUPPORTER_BASE
@@ -395,24 +460,35 @@ def optins(df: pl.DataFrame, *, dates: bool = False, column: str = "questions",
         ...     {**SUPPORTER_BASE, "questions": pl.List(QUESTION_STRUCT)})
         >>> optins(df).get_column("Marketing Optin").to_list()
         ['Y', None]
+        >>> spec = build_frame(   # ENS's example: question 279 is "Opt-in" here, "Opt-in EMAIL (single)" in the list
+        ...     [{"supporterId": 5361945, "suppressed": False,
+        ...       "questions": [{"id": 279, "name": "Opt-in", "type": "OPTIN", "response": "N"}]}],
+        ...     {**SUPPORTER_BASE, "questions": pl.List(QUESTION_STRUCT)})
+        >>> optins(spec, questions={279: "Opt-in EMAIL (single)"}).row(0, named=True)
+        {'supporterId': 5361945, 'suppressed': False, 'Opt-in EMAIL (single)': 'N'}
+        >>> listed = pl.DataFrame({"id": [1531, 42004], "questionId": [279, 1064],
+        ...                        "name": ["Opt-in EMAIL (single)", "Feedback"], "type": ["OPT", "GEN"]})
+        >>> optins(spec, questions=listed).columns
+        ['supporterId', 'suppressed', 'Opt-in EMAIL (single)']
     """
     if column not in df.columns:
         raise ValidationError(column, df.columns[:12], "a frame with this column: fetch supporters with questions=True")
+    wanted = _question_columns(questions) if questions is not None else None
     indexed = df.with_row_index("__row")
+    answers = indexed.select("__row", column).explode(column).drop_nulls(column).unnest(column)
+    if "id" not in answers.columns:
+        answers = answers.with_columns(pl.lit(None, pl.Int64).alias("id"))
     answers = (
-        indexed.select("__row", column)
-        .explode(column)
-        .drop_nulls(column)
-        .unnest(column)
+        answers.with_columns(pl.col("id").cast(pl.Int64, strict=False))
         .filter(pl.col("type").str.to_uppercase().is_in(sorted(OPTIN_TYPES)))
-        .select("__row", "name", "response", pl.col("modifiedOn").alias("date"))
+        .select("__row", "id", "name", "response", pl.col("modifiedOn").alias("date"))
     )
     answers = answers.with_columns(cast_text(answers.get_column("response"), OPTIN_ANSWERS, "response").alias("value"))
-    names = list(questions) if questions is not None else sorted(
-        answers.get_column("name").unique().drop_nulls().to_list())
+    if wanted is None:
+        wanted = [(None, n) for n in sorted(answers.get_column("name").unique().drop_nulls().to_list())]
     out = indexed.drop(column)
-    for name in names:
-        one = answers.filter(pl.col("name") == name).unique("__row", keep="last", maintain_order=True)
+    for question_id, name in wanted:
+        one = answers.filter(answers_to(question_id, name)).unique("__row", keep="last", maintain_order=True)
         picked = [pl.col("value").alias(name)]
         if dates:
             picked.append(pl.col("date").alias(f"{name} date"))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,13 @@ import polars as pl
 
 from .ens import ENSClient
 from .errors import ValidationError
-from .frames import optins
+from .frames import OPTIN_TYPES, answers_to, optins
 
 __all__ = ["SyncReport", "last_sync", "sync_supporters"]
 
 MAX_DAYS_BACK = 32
+
+logger = logging.getLogger("enstoolkit.snapshot")
 
 
 class SyncReport(dict[str, Any]):
@@ -51,22 +54,35 @@ def _meta_path(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
+def _stray_optins(answers: pl.DataFrame, questions: pl.DataFrame) -> list[str]:
+    """Opt-in answers (as "name (id N)") that match no question of the account's list, by id or by name."""
+    known = [answers_to(qid, name) for qid, name in zip(questions["questionId"], questions["name"], strict=True)]
+    stray = answers.filter(pl.col("type").str.to_uppercase().is_in(sorted(OPTIN_TYPES))
+                           & ~(pl.any_horizontal(known) if known else pl.lit(False)))
+    return sorted({f"{name!r} (id {qid})" for qid, name in stray.select("id", "name").iter_rows()})
+
+
 def _as_export_rows(ens: ENSClient, changed: pl.DataFrame, dates: pl.DataFrame,
-                    layout: pl.Schema) -> pl.DataFrame | None:
+                    layout: pl.Schema) -> pl.DataFrame | str:
     """Supporters fetched one by one, in the export file's layout (opt-ins as columns with dates).
 
-    None when the lookups cannot give every column of the file (an export group's field, say): the
-    caller then pulls the whole file, rather than leave those columns empty for changed supporters.
+    Answers are matched to the account's questions by id (a record may name a question otherwise than
+    ``/supporter/questions`` does), by name where ids are absent. Instead of rows, the reason to pull
+    the whole file again: when the lookups cannot give every column of the file (an export group's
+    field, say), or a changed supporter has an opt-in answer that matches no question of the account
+    (the file's columns could not say it). Never rows with those answers left empty.
     """
     questions = ens.get_questions()
-    wide = optins(changed, dates=True, questions=questions.filter(pl.col("type").is_in(["OPT", "CONF"]))
-                  .get_column("name").to_list())
-    general = questions.filter(pl.col("type") == "GEN").get_column("name").to_list()
     answers = changed.select("supporterId", "questions").explode("questions").drop_nulls("questions").unnest(
         "questions")
+    stray = _stray_optins(answers, questions)
+    if stray:
+        return f"opt-in answers that match no question of the account by id or name: {', '.join(stray[:5])}"
+    wide = optins(changed, dates=True, questions=questions.filter(pl.col("type").is_in(["OPT", "CONF"])))
+    general = questions.filter(pl.col("type") == "GEN")
     extra = []
-    for name in general:
-        one = answers.filter(pl.col("name") == name).unique("supporterId", keep="last")
+    for qid, name in zip(general["questionId"], general["name"], strict=True):
+        one = answers.filter(answers_to(qid, name)).unique("supporterId", keep="last")
         extra.append(one.select("supporterId", pl.col("response").alias(name),
                                 pl.col("modifiedOn").dt.date().alias(f"{name} Date")))
     for frame in extra:
@@ -75,7 +91,7 @@ def _as_export_rows(ens: ENSClient, changed: pl.DataFrame, dates: pl.DataFrame,
     wide = wide.rename(renamed).with_columns(pl.col(list(renamed.values())).dt.date())
     wide = wide.join(dates.select("supporterId", "createdOn", "modifiedOn"), on="supporterId", how="left")
     if any(c not in wide.columns for c in layout):
-        return None
+        return "the file has columns lookups cannot give"
     return wide.select([pl.col(c).cast(t) for c, t in layout.items()])
 
 
@@ -89,8 +105,12 @@ def sync_supporters(ens: ENSClient, path: str | Path, *, query_name: str = "All 
         today: the date to measure the snapshot's age from (default: today).
 
     The report of the last sync (mode, rows changed, requests) is written beside the file
-    as ``<name>.json``; see :func:`last_sync`. When the file has columns that supporter lookups
-    cannot give, the whole file is pulled again (never left empty for the changed supporters).
+    as ``<name>.json``; see :func:`last_sync`. A changed supporter's answers are matched to the
+    account's questions by id (a supporter record may name a question otherwise than
+    ``/supporter/questions`` and the file do), by name only where ids are absent. When the file has
+    columns that supporter lookups cannot give, or a changed supporter has an opt-in answer that
+    matches no question of the account, the whole file is pulled again, the reason logged (logger
+    ``enstoolkit.snapshot``) and given in the report's mode: never a row merged with those left empty.
 
     Example:
         >>> import tempfile
@@ -126,9 +146,11 @@ def sync_supporters(ens: ENSClient, path: str | Path, *, query_name: str = "All 
         if ids:
             fetched = ens.get_supporters(ids=ids, questions=True, progress=False)
             rows = _as_export_rows(ens, fetched, changes, snapshot.schema)
-            if rows is None:  # the file has columns the lookups cannot fill: the whole file again
+            if isinstance(rows, str):  # the lookups cannot give the file's rows: the whole file again
+                logger.warning("snapshot %s: pulling the whole file again, not merging %d changed supporters: %s",
+                               target, len(ids), rows)
                 snapshot = ens.export_supporters(query_name)
-                mode, changed_rows = "full (the file has columns lookups cannot give)", snapshot.height
+                mode, changed_rows = f"full ({rows})", snapshot.height
             else:
                 snapshot = pl.concat([snapshot.filter(~pl.col("supporterId").is_in(ids)), rows]).sort("supporterId")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from enstoolkit.errors import AmbiguousDates, DataShapeError
+from enstoolkit.errors import AmbiguousDates, DataShapeError, ValidationError
 from enstoolkit.frames import OPTIN_ANSWERS, build_frame, empty_frame, optins, parse_temporal
 from enstoolkit.schemas.ens import PAGE as PAGE_SCHEMA
 from enstoolkit.schemas.ens import QUESTION_STRUCT
@@ -137,6 +137,33 @@ def test_optins_widens_to_answers() -> None:
     odd = build_frame([{"supporterId": 4, "questions": [{"name": "Q", "type": "OPTIN", "response": "X"}]}], schema)
     with pytest.raises(DataShapeError, match="Y, N or P"):
         optins(odd)
+
+
+def test_optins_match_the_account_questions_by_id() -> None:
+    schema = {**SUPPORTER_BASE_SCHEMA, "questions": pl.List(QUESTION_STRUCT)}
+    df = build_frame([
+        {"supporterId": 1, "suppressed": False, "questions": [  # the record's names, not the list's
+            {"id": 279, "name": "Opt-in", "type": "OPTIN", "response": "N"},
+            {"id": 784, "name": "Email Opt-in", "type": "CONFIRMATION", "response": "P"}]},
+        {"supporterId": 2, "suppressed": False, "questions": [  # no ids: matched by the list's name
+            {"name": "Opt-in EMAIL (single)", "type": "OPTIN", "response": "Y"},
+            {"name": "Opt-in", "type": "OPTIN", "response": "N"}]},
+        {"supporterId": 3, "suppressed": False, "questions": [  # an id of another question, the list's name
+            {"id": 9999, "name": "Opt-in EMAIL (single)", "type": "OPTIN", "response": "Y"}]},
+    ], schema)
+    listed = pl.DataFrame({"id": [1531, 15084, 42004], "questionId": [279, 784, 1064],
+                           "name": ["Opt-in EMAIL (single)", "Email Opt-in (double)", "Feedback"],
+                           "type": ["OPT", "CONF", "GEN"]})
+    wide = optins(df, questions=listed)
+    assert wide.columns == ["supporterId", "suppressed", "Opt-in EMAIL (single)", "Email Opt-in (double)"]
+    assert wide.rows() == [(1, False, "N", "P"), (2, False, "Y", None), (3, False, None, None)]
+    assert optins(df, questions={279: "Opt-in"}).get_column("Opt-in").to_list() == ["N", "N", None]
+    # names alone keep matching by name, as before
+    assert optins(df, questions=["Opt-in"]).get_column("Opt-in").to_list() == ["N", "N", None]
+    assert optins(df, questions="Opt-in").columns[-1] == "Opt-in"
+    for odd in ({"279": "Opt-in"}, {279: ""}, ["A", "A"], pl.DataFrame({"questionId": [279]}), 279):
+        with pytest.raises(ValidationError, match="questions"):
+            optins(df, questions=odd)  # type: ignore[arg-type]
 
 
 def test_optins_needs_questions() -> None:

@@ -28,7 +28,7 @@ __all__ = ["PENDING_SHARE", "RANGE_QUESTION", "US_NAMES", "Account"]
 US_NAMES = {"Postcode": "ZIP or Postal Code", "Region": "State or Province", "Phone Number": "Mobile Phone"}
 #: A range question (``content: {rangeData, value}`` in the spec), present in accounts that have one.
 RANGE_QUESTION = Question(15210, 1210, "Likelihood to Recommend", "GEN", "How likely are you to recommend us?",
-                          "range", tuple(str(n) for n in range(1, 11)))
+                          "range", tuple(str(n) for n in range(1, 11)), short_name="Recommend")
 #: Of those who never answered the double opt-in, the share whose confirmation is pending.
 PENDING_SHARE = 0.12
 DOUBLE_OPTIN = 784
@@ -97,6 +97,19 @@ class Account:
         """
         lowered = str(key).lower()
         return self._by_property.get(lowered) if standard else self._canonical.get(lowered)
+
+    def record_name(self, question: Question) -> str:
+        """The name a supporter record gives ``question`` (its ``id`` is always the ``questionId``).
+
+        The list's name, or with the variant ``question_names="short"`` another one, as ENS's own
+        examples name question 279 "Opt-in" in a record and "Opt-in EMAIL (single)" in the list.
+
+        Example:
+            >>> question = Account(Variant()).questions[0]
+            >>> Account(Variant()).record_name(question), Account(Variant(question_names="short")).record_name(question)
+            ('Marketing Optin', 'Marketing Opt-in')
+        """
+        return question.short_name or question.name if self.variant.question_names == "short" else question.name
 
     def shown(self, values: Mapping[str, str]) -> dict[str, str]:
         """A supporter's canonical fields under the account's names.

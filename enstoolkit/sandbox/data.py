@@ -68,6 +68,9 @@ class Question:
     label: str
     html_field_type: str = "checkbox"
     values: tuple[str, ...] = ("Y",)
+    #: the name supporter records give it on an account whose records name questions otherwise (ENS's own
+    #: examples call question 279 "Opt-in" in a record and "Opt-in EMAIL (single)" in the list)
+    short_name: str = ""
 
     @property
     def response_type(self) -> str:
@@ -81,10 +84,12 @@ class Question:
 
 
 QUESTIONS: list[Question] = [
-    Question(15012, 4512, "Marketing Optin", "OPT", "Yes, keep me updated about our campaigns by email."),
-    Question(15013, 4513, "Newsletter Optin", "OPT", "Send me the monthly newsletter."),
-    Question(15014, 4514, "SMS Optin", "OPT", "Text me about urgent actions."),
-    Question(15084, 784, "Email Opt-in (double)", "CONF", "I confirm my email subscription."),
+    Question(15012, 4512, "Marketing Optin", "OPT", "Yes, keep me updated about our campaigns by email.",
+             short_name="Marketing Opt-in"),
+    Question(15013, 4513, "Newsletter Optin", "OPT", "Send me the monthly newsletter.", short_name="Newsletter"),
+    Question(15014, 4514, "SMS Optin", "OPT", "Text me about urgent actions.", short_name="Opt-in SMS"),
+    Question(15084, 784, "Email Opt-in (double)", "CONF", "I confirm my email subscription.",
+             short_name="Email Opt-in"),
     Question(
         42004,
         1064,
@@ -93,6 +98,7 @@ QUESTIONS: list[Question] = [
         "Which emails interest you?",
         "select",
         ("daily emails", "weekly digest", "monthly newsletter"),
+        short_name="Interests",
     ),
 ]
 OPTIN_QUESTIONS = [q for q in QUESTIONS if q.type in ("OPT", "CONF")]

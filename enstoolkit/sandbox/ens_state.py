@@ -395,7 +395,8 @@ class ENSState:
         if questions:
             by_id = self.account.question_by_id
             body["questions"] = [
-                {"id": qid, "componentId": 0, "name": by_id[qid].name, "type": by_id[qid].response_type,
+                {"id": qid, "componentId": 0, "name": self.account.record_name(by_id[qid]),
+                 "type": by_id[qid].response_type,
                  "response": response, "modifiedOn": when, "netdonorLogId": 0}
                 for qid, (response, when) in sorted(self.answers(rec).items())
             ]

@@ -47,6 +47,10 @@ class Variant:
             double opt-ins ("P").
         supporter_values: ``"typed"`` (``supporterId`` a number and ``suppressed`` a boolean, as the
             spec says) or ``"text"`` (both as strings, as another client's fixtures show).
+        question_names: the names supporter records give their ``questions[]``: ``"list"`` (the names
+            ``/supporter/questions`` gives) or ``"short"`` (other names, as ENS's own examples call
+            question 279 "Opt-in" in a record and "Opt-in EMAIL (single)" in the list). The ids agree
+            either way: a record's ``questions[].id`` is the list's ``questionId``.
 
     Encharge:
 
@@ -74,6 +78,7 @@ class Variant:
     membership_history: bool = True
     optin_codes: str = "YN"
     supporter_values: str = "typed"
+    question_names: str = "list"
     person_status: str = "field"
     user_id: bool = True
     empty_tags: str = "empty"
@@ -82,6 +87,7 @@ class Variant:
     _CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
         "headers": ("api", "dashboard"), "date_order": ("dmy", "mdy"), "field_names": ("uk", "us"),
         "optin_codes": ("YN", "YNP"), "supporter_values": ("typed", "text"),
+        "question_names": ("list", "short"),
         "person_status": ("field", "when-set", "absent"), "empty_tags": ("empty", "absent"),
         "custom_fields": ("top", "data"),
     }
@@ -147,6 +153,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "us-account": {"date_order": "mdy", "field_names": "us", "email_field": "Email"},
     "pending-optins": {"optin_codes": "YNP"},
     "text-values": {"supporter_values": "text"},
+    "short-question-names": {"question_names": "short"},
     "plain-questions": {"range_questions": False, "membership_history": False},
     "encharge-no-status": {"person_status": "absent", "user_id": False, "empty_tags": "absent",
                            "custom_fields": "data"},
