@@ -6,6 +6,6 @@ Example:
     'Listener'
 """
 
-from .encharge.webhooks import HOOK_PREFIX, Listener, event_row, flatten_person
+from .encharge.webhooks import HOOK_PREFIX, Listener, event_row, event_rows, flatten_person
 
-__all__ = ["HOOK_PREFIX", "Listener", "event_row", "flatten_person"]
+__all__ = ["HOOK_PREFIX", "Listener", "event_row", "event_rows", "flatten_person"]

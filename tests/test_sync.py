@@ -577,3 +577,30 @@ def test_results_of_a_row_the_api_refuses(tmp_path: Path) -> None:
                                                         ("skipped", "the same change as row 1; not sent again")]
     assert read_changes(tmp_path / "consent-changes.sqlite3").height == 0  # nothing changed: nothing logged
     assert json.loads(run.items().item(0, "payload"))["kind"] == "email"
+
+
+def test_the_watch_dates_every_person_of_one_webhook_delivery(tmp_path: Path) -> None:
+    # "endUserData is an array of people who performed the event": each of them is dated, not just the first
+    import httpx
+
+    with Sandbox(supporters=300, seed=12) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \
+            EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc, Listener(tmp_path / "hooks.sqlite3") as hooks:
+        journal = Journal(tmp_path / "j.sqlite3")
+        watch = ConsentWatch(ens, enc, snapshot=tmp_path / "people.parquet", listener=hooks, journal=journal)
+        watch.round()  # what was already due
+        supporters, people = current_lists(ens, enc)
+        both = supporters.join(people, left_on=pl.col("Email Address").str.to_lowercase(), right_on="email")
+        chosen = both.filter((pl.col(OPTIN) == "Y") & ~pl.col("unsubscribed") & ~pl.col("suppressed")).head(3)
+        assert chosen.height == 3
+        sb.advance(days=1)
+        for pid in chosen["id"]:
+            enc.unsubscribe(pid)  # no subscription: the one delivery below tells of all three
+        body = {"eventType": "unsubscribedUser", "eventPayload": {},
+                "endUserData": [{"id": row["id"], "email": row["email"]} for row in chosen.iter_rows(named=True)]}
+        assert httpx.post(hooks.url, json=body).json()["people"] == 3
+        second = watch.round()
+        assert second.events == 3 and second.unsubscribes == 3
+        assert second.counts["opt out"] == 3 and second.applied == {"done": 3}
+        assert set(watch.unsubscribed_at) >= set(chosen["id"])
+        for supporter in chosen["supporterId"]:
+            assert sb.ens.records[supporter].questions[MARKETING][0] == "N"

@@ -168,3 +168,41 @@ def test_the_watch_command_appends_each_poll(sandbox: Sandbox, tmp_path: Path, m
     assert sandbox.encharge_api_key not in printed
     with pytest.raises(SystemExit, match=r"\.csv or \.parquet"):
         main(["watch", "--out", str(tmp_path / "events.txt"), "--once"])
+
+
+def test_polled_events_name_one_person_each(sandbox: Sandbox, tmp_path: Path) -> None:
+    snap = tmp_path / "people.parquet"
+    with EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url) as enc:
+        poll_events(enc, snap)
+        scripted_changes(enc, sandbox)
+        events = poll_events(enc, snap)
+    assert events["personIndex"].to_list() == [0] * events.height  # each body a poll makes names one person
+    assert events["seq"].n_unique() == events.height
+
+
+def test_an_events_file_of_an_earlier_version_takes_the_person_index(tmp_path: Path) -> None:
+    from enstoolkit.cli import main
+    from enstoolkit.cli.watch import append_events
+
+    event = {"eventType": "unsubscribedUser", "eventPayload": {}, "endUserData": [{"id": "p1", "email": "=1+1"}]}
+    with Listener(tmp_path / "e.sqlite3") as hooks:
+        hooks.store(json.dumps(event).encode(), event)
+        events = hooks.events()
+    earlier = events.drop("personIndex")  # as an earlier version appended them
+    for out in (tmp_path / "events.csv", tmp_path / "events.parquet"):
+        append_events(earlier, out)
+        if out.suffix == ".csv":  # the columns as they were, the cells as written
+            earlier_csv = pl.read_csv(out, infer_schema=False)
+            assert earlier_csv.columns == earlier.columns and earlier_csv.item(0, "email") == "'=1+1"
+        assert append_events(events, out) == 1
+        written = pl.read_csv(out, infer_schema=False) if out.suffix == ".csv" else pl.read_parquet(out)
+        assert written.columns == list(EVENT)
+        assert written["personIndex"].to_list() == [None, "0" if out.suffix == ".csv" else 0]
+        assert written["email"].to_list() == (["'=1+1"] * 2 if out.suffix == ".csv" else ["=1+1"] * 2)
+    other = tmp_path / "other.csv"
+    other.write_text("name,amount\nx,1\n")
+    with pytest.raises(ValidationError, match="name, amount"):
+        append_events(events, other)
+    with pytest.raises(SystemExit, match=r"other\.csv"):
+        main(["watch", "--out", str(other), "--once"])  # refused before any poll
+    assert other.read_text() == "name,amount\nx,1\n"

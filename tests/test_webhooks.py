@@ -236,3 +236,144 @@ def test_the_url_secret_never_comes_back_from_the_client(sandbox: Sandbox, tmp_p
         with pytest.raises(ValidationError) as info:
             enc.create_subscription("newUser", hooks.url.replace("http://", "ftp://"))
         assert secret not in str(info.value)
+
+
+# -- several people in one delivery ("endUserData is an array of people who performed the event") --------------
+
+THREE = {"eventType": "unsubscribedUser", "eventPayload": {},
+         "endUserData": [{"id": "p1", "email": "ann@example.org"}, {"id": "p2", "email": "bob@example.org"},
+                         {"id": "p3", "email": "cy@example.org", "unsubscribed": False}]}
+
+
+def test_a_delivery_naming_three_people_is_three_rows(listener: Listener) -> None:
+    answer = httpx.post(listener.url, json=THREE).json()
+    assert answer == {"stored": 1, "redelivery": False, "people": 3}
+    events = listener.events()
+    assert events.schema == pl.Schema(EVENT)
+    assert events.select("seq", "personIndex", "eventType", "personId", "email", "emailSource", "unsubscribed",
+                         "redelivery").rows() == [
+        (1, 0, "unsubscribedUser", "p1", "ann@example.org", "event", True, False),
+        (1, 1, "unsubscribedUser", "p2", "bob@example.org", "event", True, False),
+        (1, 2, "unsubscribedUser", "p3", "cy@example.org", "event", True, False),  # the event says unsubscribed
+    ]
+    assert json.loads(events.item(2, "person")) == {"id": "p3", "email": "cy@example.org", "unsubscribed": False}
+    assert events["bodyHash"].n_unique() == 1 and json.loads(events.item(1, "body")) == THREE  # the delivery's own
+    assert listener.count() == 1  # deliveries
+    assert listener.events("unsubscribedUser").height == 3 and listener.events("newUser").height == 0
+
+
+def test_a_redelivered_body_of_three_people_is_six_rows_and_three_unique(listener: Listener) -> None:
+    answers = [httpx.post(listener.url, json=THREE).json() for _ in range(2)]
+    assert answers == [{"stored": 1, "redelivery": False, "people": 3}, {"stored": 2, "redelivery": True, "people": 3}]
+    events = listener.events()
+    assert events.select("seq", "personIndex", "redelivery").rows() == [
+        (1, 0, False), (1, 1, False), (1, 2, False), (2, 0, True), (2, 1, True), (2, 2, True)]
+    unique = listener.events(unique=True)
+    assert unique.select("seq", "personId").rows() == [(1, "p1"), (1, "p2"), (1, "p3")]
+    assert listener.count() == 2
+
+
+def test_each_person_named_by_id_only_gets_an_email_by_lookup(sandbox: Sandbox, tmp_path: Path) -> None:
+    known = [p for p in sandbox.encharge.people.values() if not p["archived"]][:2]
+    body = {"eventType": "removed-tag-vip", "eventPayload": {"tag": "vip"},
+            "endUserData": [{"id": known[0]["id"]}, {"id": "no-such-person"}, {"id": known[1]["id"]},
+                            {"id": "p4", "email": "given@example.org"}]}
+    with EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url) as enc, \
+            Listener(tmp_path / "e.sqlite3", encharge=enc) as hooks:
+        before = sandbox.received[("GET", "/v1/people")]
+        assert httpx.post(hooks.url, json=body).json()["people"] == 4
+        events = _settled(hooks, 4)
+        assert sandbox.received[("GET", "/v1/people")] - before == 1  # one lookup for the delivery's people
+    assert events.select("personIndex", "personId", "email", "emailSource", "tag").rows() == [
+        (0, known[0]["id"], known[0]["email"], "lookup", "vip"),
+        (1, "no-such-person", None, "not in Encharge", "vip"),
+        (2, known[1]["id"], known[1]["email"], "lookup", "vip"),
+        (3, "p4", "given@example.org", "event", "vip"),
+    ]
+
+
+def test_a_body_naming_no_one_is_still_one_row(listener: Listener) -> None:
+    bodies = [{"eventType": "unsubscribedUser", "endUserData": []}, {"eventType": "newObject-company"},
+              {"eventType": "newUser", "endUserData": "p1"}]
+    answers = [httpx.post(listener.url, json=body).json() for body in bodies]
+    assert [a["people"] for a in answers] == [0, 0, 0]
+    events = listener.events()
+    assert events.select("seq", "personIndex", "eventType", "personId", "unsubscribed", "person").rows() == [
+        (1, None, "unsubscribedUser", None, True, "{}"), (2, None, "newObject-company", None, None, "{}"),
+        (3, None, "newUser", None, None, "{}")]
+    assert json.loads(events.item(2, "body")) == bodies[2]  # kept whole
+
+
+def test_an_entry_that_is_not_a_person_is_a_row_of_its_own(listener: Listener,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    body = {"eventType": "newUser", "endUserData": [{"id": "p1"}, "p2"]}
+    assert httpx.post(listener.url, json=body).json()["people"] == 2
+    assert listener.events().select("personIndex", "personId", "person").rows() == [
+        (0, "p1", '{"id": "p1"}'), (1, None, '"p2"')]
+    assert "something other than a person" in caplog.text
+
+
+def test_event_row_refuses_a_body_of_several_people() -> None:
+    from enstoolkit.webhooks import event_row, event_rows
+
+    with pytest.raises(ValidationError, match="3 people"):
+        event_row(THREE)
+    assert [row["personId"] for row in event_rows(THREE)] == ["p1", "p2", "p3"]
+
+
+def test_a_file_from_before_several_people_keeps_its_rows_and_takes_new_ones(tmp_path: Path) -> None:
+    import hashlib
+    import sqlite3
+
+    body = json.dumps(THREE).encode()
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # as the earlier version wrote it: the first person only
+        db.execute("CREATE TABLE deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL,"
+                   " body_hash TEXT NOT NULL, event_type TEXT, tag TEXT, person_id TEXT, email TEXT, email_source TEXT,"
+                   " user_id TEXT, unsubscribed INTEGER, changed_fields TEXT, person TEXT, event_payload TEXT,"
+                   " body TEXT)")
+        db.execute("INSERT INTO deliveries (received_at, body_hash, event_type, person_id, email, email_source,"
+                   " unsubscribed, person, event_payload) VALUES (1700000000000, ?, 'unsubscribedUser', 'p1',"
+                   " 'ann@example.org', 'event', 1, '{\"email\": \"ann@example.org\", \"id\": \"p1\"}', '{}')",
+                   (hashlib.sha256(body).hexdigest(),))
+        db.execute("INSERT INTO deliveries (received_at, body_hash, event_type, person, event_payload)"
+                   " VALUES (1700000000001, 'h2', 'newObject-company', '{}', '{}')")
+    with Listener(path) as hooks:
+        answer = httpx.post(hooks.url, content=body, headers={"Content-Type": "application/json"}).json()
+        events = hooks.events()
+    assert answer == {"stored": 3, "redelivery": True, "people": 3}  # the same body as the earlier version's
+    assert events.select("seq", "personIndex", "personId", "email", "unsubscribed", "redelivery").rows() == [
+        (1, 0, "p1", "ann@example.org", True, False), (2, None, None, None, None, False),
+        (3, 0, "p1", "ann@example.org", True, True), (3, 1, "p2", "bob@example.org", True, True),
+        (3, 2, "p3", "cy@example.org", True, True)]
+    with sqlite3.connect(path) as db:  # the earlier version's columns still hold the first person
+        assert db.execute("SELECT person_id, email FROM deliveries WHERE seq = 3").fetchone() == (
+            "p1", "ann@example.org")
+
+
+def test_the_listen_command_prints_each_person_of_a_delivery(tmp_path: Path) -> None:
+    import io
+    import threading
+
+    from enstoolkit.cli.listen import serve
+
+    listener = Listener(tmp_path / "cli.sqlite3")
+    out = io.StringIO()
+    stop = threading.Event()
+    thread = threading.Thread(target=serve, args=(listener, stop), kwargs={"show_secret": False, "out": out})
+    thread.start()
+    deadline = time.monotonic() + 10
+    while "Ctrl-C stops" not in out.getvalue():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    httpx.post(listener.url, json=THREE)
+    while "cy@example.org" not in out.getvalue():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    stop.set()
+    thread.join(timeout=10)
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("#")]
+    assert lines == ["#1 unsubscribedUser ann@example.org (person 1 of 3)",
+                     "#1 unsubscribedUser bob@example.org (person 2 of 3)",
+                     "#1 unsubscribedUser cy@example.org (person 3 of 3)"]

@@ -18,6 +18,7 @@ import argparse
 import signal
 import sys
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -84,7 +85,7 @@ def listener_from(args: argparse.Namespace) -> Listener:
 
 
 def serve(listener: Listener, stop: threading.Event, *, show_secret: bool, out: TextIO | None = None) -> int:
-    """Run ``listener`` until ``stop`` is set, printing its URL once and then one line per delivery.
+    """Run ``listener`` until ``stop`` is set, printing its URL once and then one line per delivery and person.
 
     ``show_secret`` prints the URL in full (only ever to a terminal); otherwise the secret is
     masked and the file it is kept in is named.
@@ -117,8 +118,12 @@ def serve(listener: Listener, stop: threading.Event, *, show_secret: bool, out: 
             if listener.count() == counted:
                 continue
             counted = listener.count()
-            for row in _after(listener, last):
+            rows = _after(listener, last)
+            people = Counter(row["seq"] for row in rows)  # a delivery's rows (its people) arrive together
+            for row in rows:
                 who = row["email"] or row["personId"] or "?"
+                if people[row["seq"]] > 1:
+                    who += f" (person {row['personIndex'] + 1} of {people[row['seq']]})"
                 note = " (same body as an earlier delivery)" if row["redelivery"] else ""
                 print(f"#{row['seq']} {row['eventType']} {who}{note}", file=stream, flush=True)
                 last = max(last, int(row["seq"]))
@@ -128,7 +133,7 @@ def serve(listener: Listener, stop: threading.Event, *, show_secret: bool, out: 
 
 
 def _after(listener: Listener, seq: int, column: str | None = None) -> list[Any]:
-    """The deliveries after number ``seq`` (or just one column of them)."""
+    """The events of the deliveries after number ``seq`` (or just one column of them)."""
     import polars as pl
 
     later = listener.events().filter(pl.col("seq") > seq)

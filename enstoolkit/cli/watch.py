@@ -48,6 +48,11 @@ def append_events(events: Any, out: Path) -> int:
     """Append an events frame to ``out`` (.csv: spreadsheet-safe text, a header only when the file is new;
     .parquet: rewritten with the new rows after the old). Returns how many rows were added.
 
+    A file written by an earlier version, without a column events have now (``personIndex``), is first
+    given that column, empty on its rows (a CSV even when ``events`` is empty); a CSV whose header names
+    columns events do not have is refused (:class:`~enstoolkit.errors.ValidationError`) rather than
+    appended to out of line.
+
     Example:
         >>> import tempfile
         >>> from enstoolkit.frames import empty_frame
@@ -55,24 +60,45 @@ def append_events(events: Any, out: Path) -> int:
         >>> append_events(empty_frame(EVENT), Path(tempfile.mkdtemp()) / "e.csv")
         0
     """
+    import csv
     import os
 
     import polars as pl
 
+    from ..errors import ValidationError
     from ..exports import neutralise
 
+    temporary = out.with_name(f".{out.name}.tmp")
+    if out.suffix.lower() == ".parquet":
+        if not events.height:
+            return 0
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame = events
+        if out.exists():
+            frame = pl.concat([pl.read_parquet(out), events], how="diagonal_relaxed")
+            frame = frame.select(*events.columns, *[c for c in frame.columns if c not in events.columns])
+        frame.write_parquet(temporary)
+        os.replace(temporary, out)
+        return int(events.height)
+    rows = neutralise(events)
+    new = not out.exists() or out.stat().st_size == 0
+    if not new:
+        with out.open(encoding="utf-8", newline="") as handle:
+            header = next(csv.reader(handle), [])
+        if header != rows.columns:
+            unknown = [c for c in header if c not in rows.columns]
+            if unknown or len(set(header)) != len(header):
+                raise ValidationError("out", str(out), "a CSV of events (columns " + ", ".join(rows.columns) + ")",
+                                      "its header has " + ", ".join(unknown or header))
+            earlier = pl.read_csv(out, infer_schema=False)  # an earlier version's file: every cell kept as text
+            earlier.with_columns(pl.lit(None, pl.String).alias(c) for c in rows.columns if c not in header).select(
+                rows.columns).write_csv(temporary)
+            os.replace(temporary, out)
     if not events.height:
         return 0
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".parquet":
-        frame = pl.concat([pl.read_parquet(out), events]) if out.exists() else events
-        temporary = out.with_name(f".{out.name}.tmp")
-        frame.write_parquet(temporary)
-        os.replace(temporary, out)
-    else:
-        new = not out.exists() or out.stat().st_size == 0
-        with out.open("a", encoding="utf-8", newline="") as handle:
-            neutralise(events).write_csv(handle, include_header=new)
+    with out.open("a", encoding="utf-8", newline="") as handle:
+        rows.write_csv(handle, include_header=new)
     return int(events.height)
 
 
@@ -89,12 +115,18 @@ def run_watch(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from ..connect import connect
-    from ..errors import APIError, AuthenticationError, RateLimitExceeded, ServerError, TransportError
+    from ..errors import APIError, AuthenticationError, RateLimitExceeded, ServerError, TransportError, ValidationError
+    from ..frames import empty_frame
+    from ..schemas.encharge import EVENT
     from ..watch import SnapshotError, poll_events, snapshot_info
 
     out: Path = args.out
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise SystemExit(f"--out {out}: expected a .csv or .parquet file")
+    try:
+        append_events(empty_frame(EVENT), out)  # before any poll: a file that cannot take the events stops here
+    except ValidationError as exc:
+        raise SystemExit(f"--out {out}: {exc}") from None
     if args.every <= 0:
         raise SystemExit(f"--every {args.every}: expected a number of minutes above 0")
     snapshot: Path = args.snapshot or out.with_name("encharge-people.parquet")

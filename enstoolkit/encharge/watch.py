@@ -4,8 +4,8 @@ Most analysts cannot expose a URL for Encharge's webhooks. :func:`poll_events` k
 Parquet snapshot of everyone in the account and, on each call, compares it with a fresh
 listing: what changed comes back in the columns of :meth:`Listener.events()
 <enstoolkit.webhooks.Listener.events>` (schema :data:`enstoolkit.schemas.encharge.EVENT`),
-each event built as Encharge's own webhook body would be and read by the same
-:func:`~enstoolkit.webhooks.event_row`:
+each event built as Encharge's own webhook body would be (naming one person: ``personIndex`` is 0)
+and read by the same :func:`~enstoolkit.webhooks.event_rows`:
 
 - ``newUser`` for a person not in the snapshot (and an ``added-tag-<tag>`` for each of their tags);
 - ``updatedUser`` with ``changedFields`` (``person`` holds the values from before, as Encharge's
@@ -61,7 +61,7 @@ from ..errors import APIError, EnstoolkitError, NotFoundError, ValidationError
 from ..frames import empty_frame, read_frame
 from ..schemas import StatusSource
 from ..schemas import encharge as schema
-from .webhooks import event_row
+from .webhooks import event_rows
 
 if TYPE_CHECKING:
     from .client import EnchargeClient
@@ -299,9 +299,9 @@ def poll_events(encharge: EnchargeClient, snapshot: str | Path, *, ignore: Itera
                     "no event for them, as nothing says when it changed", newly_known)
     rows = []
     for n, body in enumerate(bodies, start=last_seq + 1):
-        row = event_row(body)
-        row.update(seq=n, receivedAt=taken, bodyHash=hashlib.sha256(row["body"].encode()).hexdigest(),
-                   redelivery=False, emailSource="snapshot" if row["email"] else None)
-        rows.append(row)
-    _write(path, people, {"accountId": account, "takenAt": taken, "lastSeq": last_seq + len(rows)})
+        for row in event_rows(body):  # one row per person, as the listener's: each body here names one
+            row.update(seq=n, receivedAt=taken, bodyHash=hashlib.sha256(row["body"].encode()).hexdigest(),
+                       redelivery=False, emailSource="snapshot" if row["email"] else None)
+            rows.append(row)
+    _write(path, people, {"accountId": account, "takenAt": taken, "lastSeq": last_seq + len(bodies)})
     return read_frame(rows, schema.EVENT) if rows else empty_frame(schema.EVENT)

@@ -8,9 +8,12 @@ Encharge keeps working after a restart). A POST to any other path is refused and
 stored; so is a body that is not a JSON object, or is larger than ``max_body``. The reason is
 logged, never the secret.
 
-**Every delivery is kept**, one row each, stored in SQLite before the answer goes back
-(Encharge asks for a 2xx answer within 2 seconds; storing takes milliseconds). Two deliveries
-with equal bodies are two rows: the second is marked ``redelivery`` (a likely retry), and
+**Every delivery is kept**, stored in SQLite before the answer goes back (Encharge asks for a
+2xx answer within 2 seconds; storing takes milliseconds). A body's ``endUserData`` is "an array
+of people who performed the event": :meth:`Listener.events` gives **one row per person**, each
+with the delivery's number (``seq``) and the person's place in the array (``personIndex``,
+from 0); a body that names no one is one row, ``personIndex`` empty. Two deliveries with equal
+bodies are both kept: every row of the second is marked ``redelivery`` (a likely retry), and
 de-duplicating is the reader's choice (``events(unique=True)``), never the receiver's: the
 same tag removed twice from the same person gives two identical bodies for two real events.
 
@@ -18,10 +21,10 @@ The whole body is kept too (``body``): a body of another shape (a Flow's "Send W
 sends whatever the flow says, such as ``{"id": "..."}``) is stored with empty event columns
 and a warning, never lost.
 
-Custom fields under a person's ``data`` are flattened into the stored person. An event
+Custom fields under a person's ``data`` are flattened into the stored person. A person
 without an email (a ``removed-tag-*`` event carries only the person's id) gets it from
-Encharge by id when the listener has an ``encharge=`` client; the lookup runs after the
-answer has gone back.
+Encharge by id when the listener has an ``encharge=`` client; the lookup (one request for
+all the people of a delivery) runs after the answer has gone back.
 
 Example:
     >>> import tempfile, pathlib
@@ -47,6 +50,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Mapping
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,7 +67,7 @@ from .payloads import flatten_person, read_status
 if TYPE_CHECKING:
     from .client import EnchargeClient
 
-__all__ = ["HOOK_PREFIX", "Listener", "event_row", "flatten_person"]
+__all__ = ["HOOK_PREFIX", "Listener", "event_row", "event_rows", "flatten_person"]
 
 logger = logging.getLogger("enstoolkit.webhooks")
 HOOK_PREFIX = "/hooks/"
@@ -78,21 +82,40 @@ CREATE TABLE IF NOT EXISTS deliveries (
     unsubscribed INTEGER, changed_fields TEXT, person TEXT, event_payload TEXT, body TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_hash ON deliveries (body_hash);
+CREATE TABLE IF NOT EXISTS delivery_people (
+    seq INTEGER NOT NULL, person_index INTEGER NOT NULL,
+    person_id TEXT, email TEXT, email_source TEXT, user_id TEXT, unsubscribed INTEGER, person TEXT,
+    PRIMARY KEY (seq, person_index)
+);
 """
+# One row per delivery in ``deliveries``; one per person of its endUserData in ``delivery_people``.
+# ``deliveries`` keeps the first person in its own person columns, as before (an earlier version
+# reads the file as it did); a delivery with no rows in ``delivery_people`` (one from an earlier
+# version, or a body that names no one) is read from those columns.
+_PERSON_COLUMNS = ("person_id", "email", "email_source", "user_id", "unsubscribed")
 
 
-def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The columns of one event (a webhook body, or one that :mod:`enstoolkit.watch` made).
+def _people(event: Mapping[str, Any]) -> list[Any]:
+    found = event.get("endUserData")
+    return list(found) if isinstance(found, list) else []
+
+
+def event_rows(event: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The rows of one event (a webhook body, or one that :mod:`enstoolkit.watch` made): one per person in its
+    ``endUserData``, in order (``personIndex`` from 0), or a single row with empty person columns
+    (``personIndex`` None) when it names no one.
+
+    The event's own columns (type, tag, changed fields, payload, body) are the same on every row.
+    An entry of ``endUserData`` that is not an object is a row too, its value kept in ``person``.
 
     Example:
-        >>> row = event_row({"eventType": "removed-tag-vip", "eventPayload": {"tag": "vip"},
-        ...                  "endUserData": [{"id": "p1"}]})
-        >>> row["eventType"], row["tag"], row["personId"], row["email"]
-        ('removed-tag-vip', 'vip', 'p1', None)
+        >>> rows = event_rows({"eventType": "unsubscribedUser", "eventPayload": {},
+        ...                    "endUserData": [{"id": "p1", "email": "ann@example.org"}, {"id": "p2"}]})
+        >>> [(r["personIndex"], r["personId"], r["email"], r["unsubscribed"]) for r in rows]
+        [(0, 'p1', 'ann@example.org', True), (1, 'p2', None, True)]
+        >>> [(r["personIndex"], r["eventType"]) for r in event_rows({"eventType": "newObject-company"})]
+        [(None, 'newObject-company')]
     """
-    found = event.get("endUserData")
-    people = found if isinstance(found, list) else []
-    person = flatten_person(people[0]) if people and isinstance(people[0], Mapping) else {}
     raw = event.get("eventPayload")
     payload: dict[str, Any] = dict(raw) if isinstance(raw, Mapping) else {}
     changed = payload.get("changedFields") if isinstance(payload.get("changedFields"), Mapping) else None
@@ -102,23 +125,63 @@ def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
         for prefix in ("added-tag-", "removed-tag-"):
             if event_type.startswith(prefix):
                 tag = event_type[len(prefix):]
-    email = person.get("email")
-    unsubscribed = read_status(person.get("unsubscribed"))
-    if event_type == "unsubscribedUser":
-        unsubscribed = True
-    return {
+    shared = {
         "eventType": None if event_type is None else str(event_type),
         "tag": None if tag is None else str(tag),
-        "personId": None if person.get("id") is None else str(person["id"]),
-        "email": None if email is None else str(email),
-        "emailSource": "event" if email else None,
-        "userId": None if person.get("userId") is None else str(person["userId"]),
-        "unsubscribed": unsubscribed,
         "changedFields": sorted(changed) if changed is not None else None,
-        "person": json.dumps(person, sort_keys=True, default=str),
         "eventPayload": json.dumps(payload, sort_keys=True, default=str),
         "body": json.dumps(event, sort_keys=True, default=str),
     }
+    people = _people(event)
+    entries: list[tuple[int | None, Any]] = list(enumerate(people)) if people else [(None, {})]
+    rows = []
+    for index, entry in entries:
+        person = flatten_person(entry) if isinstance(entry, Mapping) else {}
+        email = person.get("email")
+        unsubscribed = read_status(person.get("unsubscribed"))
+        if event_type == "unsubscribedUser":
+            unsubscribed = True
+        rows.append({
+            "personIndex": index,
+            "eventType": shared["eventType"],
+            "tag": shared["tag"],
+            "personId": None if person.get("id") is None else str(person["id"]),
+            "email": None if email is None else str(email),
+            "emailSource": "event" if email else None,
+            "userId": None if person.get("userId") is None else str(person["userId"]),
+            "unsubscribed": unsubscribed,
+            "changedFields": shared["changedFields"],
+            "person": json.dumps(person if isinstance(entry, Mapping) else entry, sort_keys=True, default=str),
+            "eventPayload": shared["eventPayload"],
+            "body": shared["body"],
+        })
+    return rows
+
+
+def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns of an event that names at most one person (see :func:`event_rows` for any event).
+
+    An event naming several people raises :class:`~enstoolkit.errors.ValidationError` rather than
+    return the first of them alone.
+
+    Example:
+        >>> row = event_row({"eventType": "removed-tag-vip", "eventPayload": {"tag": "vip"},
+        ...                  "endUserData": [{"id": "p1"}]})
+        >>> row["eventType"], row["tag"], row["personId"], row["email"], row["personIndex"]
+        ('removed-tag-vip', 'vip', 'p1', None, 0)
+    """
+    rows = event_rows(event)
+    if len(rows) > 1:
+        raise ValidationError("event", f"a body naming {len(rows)} people",
+                              "a body naming at most one person (event_rows() gives one row per person)")
+    return rows[0]
+
+
+def _person_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A row's person columns, in the order of ``_PERSON_COLUMNS``, as stored."""
+    unsubscribed = row["unsubscribed"]
+    return (row["personId"], row["email"], row["emailSource"], row["userId"],
+            None if unsubscribed is None else int(unsubscribed))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -175,10 +238,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(400, "body must be a JSON object")
             return
         seq, redelivery = listener.store(body, event)
+        people = _people(event)
         if not isinstance(event.get("eventType"), str) or not isinstance(event.get("endUserData"), list):
             logger.warning("delivery %d is not an event subscription's body (keys: %s): kept as received",
                            seq, ", ".join(sorted(map(str, event))[:10]))
-        self._answer(200, {"stored": seq, "redelivery": redelivery})
+        elif not all(isinstance(person, dict) for person in people):
+            logger.warning("delivery %d lists in endUserData something other than a person (an object): "
+                           "kept as received", seq)
+        self._answer(200, {"stored": seq, "redelivery": redelivery, "people": len(people)})
 
 
 class _Server(ThreadingHTTPServer):
@@ -335,30 +402,37 @@ class Listener:
 
     # -- receiving -------------------------------------------------------------------------
     def store(self, body: bytes, event: Mapping[str, Any]) -> tuple[int, bool]:
-        """Keep one delivery; returns its number and whether an earlier one had the same body.
+        """Keep one delivery (every person it names); returns its number and whether an earlier one had the same body.
 
         Example:
             >>> import tempfile, pathlib
             >>> hooks = Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3")
-            >>> body = b'{"eventType": "unsubscribedUser", "endUserData": [{"id": "p1"}]}'
-            >>> event = {"eventType": "unsubscribedUser", "endUserData": [{"id": "p1"}]}
+            >>> body = b'{"eventType": "unsubscribedUser", "endUserData": [{"id": "p1"}, {"id": "p2"}]}'
+            >>> event = {"eventType": "unsubscribedUser", "endUserData": [{"id": "p1"}, {"id": "p2"}]}
             >>> hooks.store(body, event), hooks.store(body, event)   # the second is likely a redelivery
             ((1, False), (2, True))
+            >>> hooks.events().select("seq", "personIndex", "personId", "redelivery").rows()
+            [(1, 0, 'p1', False), (1, 1, 'p2', False), (2, 0, 'p1', True), (2, 1, 'p2', True)]
         """
         digest = hashlib.sha256(body).hexdigest()
-        row = event_row(event)
-        with self._lock, self._connect() as db:
+        rows = event_rows(event)
+        first = rows[0]
+        named = [row for row in rows if row["personIndex"] is not None]
+        with self._lock, closing(self._connect()) as db, db:
             earlier = db.execute("SELECT 1 FROM deliveries WHERE body_hash = ? LIMIT 1", (digest,)).fetchone()
             cursor = db.execute(
                 "INSERT INTO deliveries (received_at, body_hash, event_type, tag, person_id, email, email_source,"
                 " user_id, unsubscribed, changed_fields, person, event_payload, body)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (int(time.time() * 1000), digest, row["eventType"], row["tag"], row["personId"], row["email"],
-                 row["emailSource"], row["userId"], None if row["unsubscribed"] is None else int(row["unsubscribed"]),
-                 json.dumps(row["changedFields"]) if row["changedFields"] is not None else None, row["person"],
-                 row["eventPayload"], body.decode("utf-8", "replace")))
+                (int(time.time() * 1000), digest, first["eventType"], first["tag"], *_person_values(first),
+                 json.dumps(first["changedFields"]) if first["changedFields"] is not None else None,
+                 first["person"], first["eventPayload"], body.decode("utf-8", "replace")))
             seq = int(cursor.lastrowid or 0)
-        if row["email"] is None and row["personId"] and self.encharge is not None:
+            db.executemany(
+                "INSERT INTO delivery_people (seq, person_index, person_id, email, email_source, user_id,"
+                " unsubscribed, person) VALUES (?,?,?,?,?,?,?,?)",
+                [(seq, row["personIndex"], *_person_values(row), row["person"]) for row in named])
+        if self.encharge is not None and any(row["email"] is None and row["personId"] for row in named):
             self._lookups.put(seq)  # after the answer: Encharge wants it within 2 seconds
         return seq, earlier is not None
 
@@ -367,21 +441,26 @@ class Listener:
             seq = self._lookups.get()
             if seq is None:
                 return
-            with self._connect() as db:
-                row = db.execute("SELECT person_id FROM deliveries WHERE seq = ?", (seq,)).fetchone()
-            if row is None or self.encharge is None:
+            with closing(self._connect()) as db:
+                wanted = db.execute("SELECT person_index, person_id FROM delivery_people WHERE seq = ? AND email IS"
+                                    " NULL AND person_id IS NOT NULL ORDER BY person_index", (seq,)).fetchall()
+            if not wanted or self.encharge is None:
                 continue
             try:
-                found = self.encharge.get_people(ids=[row[0]], include_archived=True)
-            except Exception as exc:  # a failed lookup leaves the email empty, and says so
+                found = self.encharge.get_people(ids=list(dict.fromkeys(pid for _, pid in wanted)),
+                                                 include_archived=True)
+            except Exception as exc:  # a failed lookup leaves the emails empty, and says so
                 logger.warning("email lookup for delivery %d failed: %s", seq, exc)
-                with self._lock, self._connect() as db:
-                    db.execute("UPDATE deliveries SET email_source = ? WHERE seq = ?", ("lookup failed", seq))
-                continue
-            email = found.item(0, "email") if found.height else None
-            with self._lock, self._connect() as db:
-                db.execute("UPDATE deliveries SET email = ?, email_source = ? WHERE seq = ?",
-                           (email, "lookup" if email else "not in Encharge", seq))
+                updates = [(None, "lookup failed", seq, index) for index, _ in wanted]
+            else:
+                emails = dict(found.select("id", "email").iter_rows()) if found.height else {}
+                updates = [(emails.get(pid), "lookup" if emails.get(pid) else "not in Encharge", seq, index)
+                           for index, pid in wanted]
+            with self._lock, closing(self._connect()) as db, db:
+                db.executemany("UPDATE delivery_people SET email = ?, email_source = ? WHERE seq = ? AND"
+                               " person_index = ?", updates)
+                db.executemany("UPDATE deliveries SET email = ?, email_source = ? WHERE seq = ?",  # the first person
+                               [(email, source, n) for email, source, n, index in updates if index == 0])
 
     # -- reading ---------------------------------------------------------------------------
     def count(self) -> int:
@@ -394,29 +473,36 @@ class Listener:
             >>> hooks.count()
             1
         """
-        with self._connect() as db:
+        with closing(self._connect()) as db:
             return int(db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0])
 
     def events(self, event_type: str | None = None, *, unique: bool = False) -> pl.DataFrame:
-        """The stored deliveries, oldest first, one row each (optionally of one type).
+        """The stored events, oldest first: one row per person of each delivery (optionally of one type).
 
-        ``redelivery`` marks a body equal to an earlier one; ``unique=True`` leaves those out.
+        ``seq`` is the delivery's number and ``personIndex`` the person's place in its ``endUserData``
+        (None for a body that names no one). ``redelivery`` marks every row of a body equal to an
+        earlier one; ``unique=True`` leaves those out.
 
         Example:
             >>> import tempfile, pathlib
             >>> Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3").events().columns[:4]
-            ['seq', 'receivedAt', 'eventType', 'tag']
+            ['seq', 'personIndex', 'receivedAt', 'eventType']
         """
-        query = ("SELECT seq, received_at, event_type, tag, person_id, email, email_source, user_id, unsubscribed,"
-                 " changed_fields, person, event_payload, body_hash,"
-                 " EXISTS (SELECT 1 FROM deliveries e WHERE e.body_hash = d.body_hash AND e.seq < d.seq), body"
-                 " FROM deliveries d")
+        def pick(column: str) -> str:
+            return f"CASE WHEN p.seq IS NULL THEN d.{column} ELSE p.{column} END"
+
+        query = ("SELECT d.seq, CASE WHEN p.seq IS NOT NULL THEN p.person_index"
+                 " WHEN d.person IS NOT NULL AND d.person <> '{}' THEN 0 END, d.received_at, d.event_type, d.tag, "
+                 + ", ".join(pick(column) for column in _PERSON_COLUMNS) + ", d.changed_fields, " + pick("person")
+                 + ", d.event_payload, d.body_hash,"
+                 " EXISTS (SELECT 1 FROM deliveries e WHERE e.body_hash = d.body_hash AND e.seq < d.seq), d.body"
+                 " FROM deliveries d LEFT JOIN delivery_people p ON p.seq = d.seq")
         args: tuple[Any, ...] = ()
         if event_type is not None:
-            query += " WHERE event_type = ?"
+            query += " WHERE d.event_type = ?"
             args = (event_type,)
-        with self._connect() as db:
-            rows = db.execute(query + " ORDER BY seq", args).fetchall()
+        with closing(self._connect()) as db:  # one read: a delivery's people are all there, or none of them
+            rows = db.execute(query + " ORDER BY d.seq, p.person_index", args).fetchall()
         records = []
         for row in rows:
             record = dict(zip(schema.EVENT, row, strict=True))
@@ -428,7 +514,9 @@ class Listener:
         return frame.filter(~pl.col("redelivery")) if unique else frame
 
     def wait_for(self, count: int, *, timeout: float = 10.0, event_type: str | None = None) -> pl.DataFrame:
-        """Wait until at least ``count`` deliveries (of ``event_type``) are stored, then return them.
+        """Wait until :meth:`events` has at least ``count`` rows (of ``event_type``), then return it.
+
+        A row is one person of a delivery: a delivery naming three people is three rows.
 
         Raises ``TimeoutError`` naming how many arrived.
 
@@ -460,5 +548,6 @@ class Listener:
             >>> hooks.count()
             0
         """
-        with self._lock, self._connect() as db:
+        with self._lock, closing(self._connect()) as db, db:
+            db.execute("DELETE FROM delivery_people")
             db.execute("DELETE FROM deliveries")

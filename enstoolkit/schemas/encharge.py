@@ -41,12 +41,15 @@ ACCOUNT: dict[str, pl.DataType] = {
 }
 SUBSCRIPTION: dict[str, pl.DataType] = {"id": pl.Int64(), "eventType": pl.String(), "url": pl.String(),
                                         "eventName": pl.String()}
-#: Webhook deliveries as the listener keeps them (and changes as :mod:`enstoolkit.watch` finds them):
-#: ``emailSource`` says where the email came from ("event", "lookup", "snapshot", or why it is missing);
-#: ``redelivery`` marks a body equal to an earlier one; ``body`` is the whole body as received (or, for a
-#: change a poll found, the webhook body Encharge would have sent), so that no shape is lost.
+#: Webhook events as the listener keeps them (and changes as :mod:`enstoolkit.watch` finds them), one row
+#: per person of a delivery's ``endUserData``: ``seq`` is the delivery's number (shared by its rows) and
+#: ``personIndex`` the person's place in ``endUserData`` from 0 (None when the body names no one: one row);
+#: (``seq``, ``personIndex``) identifies a row. ``emailSource`` says where the email came from ("event",
+#: "lookup", "snapshot", or why it is missing); ``redelivery`` marks every row of a body equal to an earlier
+#: one; ``body`` is the whole body as received (or, for a change a poll found, the webhook body Encharge
+#: would have sent), so that no shape is lost.
 EVENT: dict[str, pl.DataType] = {
-    "seq": pl.Int64(), "receivedAt": UTC_MS, "eventType": pl.String(), "tag": pl.String(),
+    "seq": pl.Int64(), "personIndex": pl.Int64(), "receivedAt": UTC_MS, "eventType": pl.String(), "tag": pl.String(),
     "personId": pl.String(), "email": pl.String(), "emailSource": pl.String(), "userId": pl.String(),
     "unsubscribed": pl.Boolean(), "changedFields": pl.List(pl.String), "person": pl.String(),
     "eventPayload": pl.String(), "bodyHash": pl.String(), "redelivery": pl.Boolean(), "body": pl.String(),

@@ -10,10 +10,10 @@ Each :meth:`ConsentWatch.round` reads what changed in Encharge, from
 The events are what dates Encharge's unsubscribes (its records carry no date): an
 ``unsubscribedUser`` event seen by a poll happened after the previous poll, so that moment is
 taken as the unsubscribe's (the earliest it can have been: an ENS answer on the same day or later
-is never taken for older); a webhook's is when it arrived. Only then can an ENS opt-in older than
-the unsubscribe become an ENS opt-out (rule 2 of :mod:`enstoolkit.sync.plan`). The unsubscribes
-the watch itself made are not taken for the person's own, and a re-subscribe forgets the date.
-The dates are kept for as long as the watch runs.
+is never taken for older); a webhook's is when it arrived, for every person its ``endUserData``
+lists. Only then can an ENS opt-in older than the unsubscribe become an ENS opt-out (rule 2 of
+:mod:`enstoolkit.sync.plan`). The unsubscribes the watch itself made are not taken for the
+person's own, and a re-subscribe forgets the date. The dates are kept for as long as the watch runs.
 
 Example:
     >>> import tempfile, pathlib
@@ -168,6 +168,8 @@ class ConsentWatch:
             events = poll_events(self.encharge, self.snapshot, status_segment=self.status_segment)
             people = pl.read_parquet(self.snapshot)
             return events, people, before is None, _moment(before.get("takenAt") if before else None)
+        # One row per person of each delivery; a delivery's rows are stored together, so reading by
+        # delivery number (seq) never takes some of its people and leaves the others for later.
         events = self.listener.events()
         events = events.filter(pl.col("seq") > self._last_seq)
         if events.height:
