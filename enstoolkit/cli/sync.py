@@ -60,6 +60,9 @@ def register(sub: Any) -> None:
                    help="the bulk journal (default: the enstoolkit data folder's); the change log is beside it")
     p.add_argument("--changes", type=Path, default=None,
                    help="the CSV of the changes made (default: consent-changes.csv beside --out)")
+    p.add_argument("--unsubscribes", type=Path, default=None, metavar="EVENTS_FILE",
+                   help="date Encharge unsubscribes from recorded events (an `enstoolkit watch --out` file, or a "
+                        "listener's .sqlite3), so an older ENS opt-in can be opted out")
     p.add_argument("--watch", action="store_true", help="keep consent in step: a round every --interval minutes")
     p.add_argument("--listen", action="store_true", help="with --watch: read Encharge's webhooks, not polls")
     p.add_argument("--interval", type=float, default=5.0, metavar="MINUTES", help="minutes between rounds (default 5)")
@@ -238,8 +241,14 @@ def run_sync(args: argparse.Namespace, *, wait: Callable[[float], bool] | None =
         print(f"enstoolkit sync. {conn.describe()} Opt-ins: {', '.join(settings.optins)}.", flush=True)
         if args.watch:
             return _watch(args, conn, settings.query, settings.optins, wait)
+        dates = None
+        if args.unsubscribes is not None:
+            from ..sync.dates import read_event_file, unsubscribe_dates
+
+            dates = unsubscribe_dates(read_event_file(args.unsubscribes))
+            print(f"  {dates.height:,} Encharge unsubscribes dated by {args.unsubscribes.name}", flush=True)
         plan = plan_from_accounts(conn.ens, conn.encharge, query=settings.query, optins=settings.optins,
-                                  on_step=lambda n, total, what: print(f"  {what}", flush=True))
+                                  on_step=lambda n, total, what: print(f"  {what}", flush=True), unsubscribes=dates)
         _counts(plan)
         written = export_csv(plan, args.out)
         print(f"Plan written to {written}", flush=True)

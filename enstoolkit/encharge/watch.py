@@ -10,7 +10,8 @@ and read by the same :func:`~enstoolkit.webhooks.event_rows`:
 - ``newUser`` for a person not in the snapshot (and an ``added-tag-<tag>`` for each of their tags);
 - ``updatedUser`` with ``changedFields`` (``person`` holds the values from before, as Encharge's
   own update bodies do; ``eventPayload`` holds ``changedFields: {field: {newValue, oldValue}}``);
-- ``unsubscribedUser`` for a person subscribed at the last poll and unsubscribed now (a status that
+- ``unsubscribedUser`` for a person subscribed at the last poll and unsubscribed now, its payload
+  ``{"notBefore": <the last poll's moment>}``, the earliest the unsubscribe can have been (a status that
   was unknown then, a failed segment read say, and is known now is no event: nothing says when it
   changed, so nothing may date it);
 - ``added-tag-<tag>`` and ``removed-tag-<tag>``;
@@ -201,8 +202,9 @@ def _changes(old: Mapping[str, Any], new: Mapping[str, Any], ignore: frozenset[s
 
 
 def _bodies(before: Mapping[str, dict[str, Any]], after: Mapping[str, dict[str, Any]],
-            ignore: frozenset[str]) -> list[dict[str, Any]]:
-    """Encharge-shaped event bodies for what differs between two snapshots, in a fixed order."""
+            ignore: frozenset[str], since: Any = None) -> list[dict[str, Any]]:
+    """Encharge-shaped event bodies for what differs between two snapshots, in a fixed order; an unsubscribe's
+    payload holds ``notBefore``, the earlier snapshot's moment (``since``), when known."""
     found: list[tuple[int, str, str, dict[str, Any]]] = []
 
     def add(rank: int, pid: str, event_type: str, person: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
@@ -222,7 +224,7 @@ def _bodies(before: Mapping[str, dict[str, Any]], after: Mapping[str, dict[str, 
         # Only a change between two known statuses is an event: a status that was unknown (no field, no
         # segment) and is now known says nothing about when it became so, and must never be dated.
         if now is True and was is False:
-            add(2, pid, "unsubscribedUser", new, {})
+            add(2, pid, "unsubscribedUser", new, {} if since is None else {"notBefore": _iso(since)})
         elif now is False and was is True:  # re-subscribed: a change of the field
             changed["unsubscribed"] = {"newValue": False, "oldValue": True}
         if changed:
@@ -291,7 +293,9 @@ def poll_events(encharge: EnchargeClient, snapshot: str | Path, *, ignore: Itera
         _write(path, people, {"accountId": account, "takenAt": taken, "lastSeq": last_seq})
         return empty_frame(schema.EVENT)
     before, after = _by_id(previous), _by_id(people)
-    bodies = _bodies(before, after, skip)
+    since = info.get("takenAt")
+    bodies = _bodies(before, after, skip, None if since is None else
+                     dt.datetime.fromtimestamp(int(since) / 1000, dt.UTC))
     newly_known = sum(1 for pid, row in after.items() if row.get("unsubscribed") is not None
                       and pid in before and before[pid].get("unsubscribed") is None)
     if newly_known:

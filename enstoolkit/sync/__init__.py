@@ -9,6 +9,8 @@
   who, when, why and on what evidence, for the organisation's data-protection records.
 - :func:`plan_from_accounts` (:mod:`~enstoolkit.sync.live`): the plan from the current lists;
   :class:`ConsentWatch` (:mod:`~enstoolkit.sync.watch`): keep consent in step, round after round.
+- :func:`unsubscribe_dates` (:mod:`~enstoolkit.sync.dates`): when people unsubscribed in Encharge, from
+  recorded events (Encharge's records carry no date), for plans that may then opt out in ENS.
 
 Example:
     >>> import datetime as dt
@@ -23,6 +25,14 @@ Example:
 from ..schemas import ACTIONABLE, ConsentAction
 from .apply import DEFAULT_MAX_AGE, PLAN_COLUMNS, apply_plan, check_plan, execute_change, plan_results, read_plan
 from .changelog import CHANGELOG_NAME, ChangeLog, changelog_path, export_changes, operator, read_changes
+from .dates import (
+    WEBHOOK_MARGIN,
+    UnsubscribeDates,
+    read_event_file,
+    unsubscribe_changes,
+    unsubscribe_dates,
+    with_unsubscribe_dates,
+)
 from .live import current_lists, known_statuses, plan_from_accounts
 from .plan import (
     ACTION_ORDER,
@@ -41,8 +51,10 @@ from .watch import ConsentWatch, WatchRound
 
 __all__ = [
     "ACTIONABLE", "ACTION_ORDER", "CHANGELOG_NAME", "DEFAULT_MAX_AGE", "DEFAULT_OPTINS", "PLAN_COLUMNS", "SYSTEMS",
-    "UNSUBSCRIBED_AT", "ChangeLog", "ConsentAction", "ConsentWatch", "WatchRound", "actionable", "apply_plan",
+    "UNSUBSCRIBED_AT", "WEBHOOK_MARGIN", "ChangeLog", "ConsentAction", "ConsentWatch", "UnsubscribeDates",
+    "WatchRound", "actionable", "apply_plan",
     "by_action", "change_summary", "changelog_path", "check_optins", "check_plan", "consent_plan", "current_lists",
     "execute_change", "export_changes", "known_statuses", "operator", "plan_counts", "plan_from_accounts",
-    "plan_results", "plan_summary", "read_changes", "read_plan",
+    "plan_results", "plan_summary", "read_changes", "read_event_file", "read_plan", "unsubscribe_changes",
+    "unsubscribe_dates", "with_unsubscribe_dates",
 ]

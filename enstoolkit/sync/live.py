@@ -85,11 +85,14 @@ def current_lists(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY, status
 
 def plan_from_accounts(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY,
                        optins: str | Sequence[str] = DEFAULT_OPTINS, erasures: pl.DataFrame | bool | None = True,
-                       status_segment: str | None = "Unsubscribed", on_step: Step | None = None) -> pl.DataFrame:
+                       status_segment: str | None = "Unsubscribed", on_step: Step | None = None,
+                       unsubscribes: pl.DataFrame | None = None) -> pl.DataFrame:
     """The consent plan (:func:`~enstoolkit.sync.consent_plan`) for both accounts as they are now.
 
     ``erasures``: True (the default) reads the toolkit's own record of erasures
     (:func:`enstoolkit.erasures.read_erasures`); a frame is used as it is; None or False, none.
+    ``unsubscribes``: when people unsubscribed in Encharge (:func:`~enstoolkit.sync.dates.unsubscribe_dates`
+    of recorded events), so that an ENS opt-in older than the unsubscribe can be opted out.
     Sends no change: an export job, the people listing and, when needed, the "Unsubscribed" segment.
 
     Example:
@@ -110,4 +113,8 @@ def plan_from_accounts(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY,
     if not isinstance(query, str) or not query.strip():
         raise ValidationError("query", query, "the name of an export query saved in the ENS dashboard")
     supporters, people = current_lists(ens, encharge, query=query, status_segment=status_segment, on_step=on_step)
+    if unsubscribes is not None:
+        from .dates import with_unsubscribe_dates
+
+        people = with_unsubscribe_dates(people, unsubscribes)
     return consent_plan(supporters, people, optins=names, erasures=erasures)

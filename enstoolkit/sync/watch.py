@@ -11,9 +11,12 @@ The events are what dates Encharge's unsubscribes (its records carry no date): a
 ``unsubscribedUser`` event seen by a poll happened after the previous poll, so that moment is
 taken as the unsubscribe's (the earliest it can have been: an ENS answer on the same day or later
 is never taken for older); a webhook's is when it arrived, for every person its ``endUserData``
-lists. Only then can an ENS opt-in older than the unsubscribe become an ENS opt-out (rule 2 of
+lists, less :data:`~enstoolkit.sync.dates.WEBHOOK_MARGIN` (see :mod:`enstoolkit.sync.dates`). Only
+then can an ENS opt-in older than the unsubscribe become an ENS opt-out (rule 2 of
 :mod:`enstoolkit.sync.plan`). The unsubscribes the watch itself made are not taken for the
-person's own, and a re-subscribe forgets the date. The dates are kept for as long as the watch runs.
+person's own, and a re-subscribe forgets the date. The dates are kept in a small file beside the
+snapshot (per Encharge account), with the people the watch unsubscribed itself and how far it has
+read the listener's events, so a watch stopped and started again goes on where it stopped.
 
 Example:
     >>> import tempfile, pathlib
@@ -47,6 +50,7 @@ from ..errors import ValidationError
 from ..schemas import ConsentAction, ItemState
 from ..schemas.ens import UTC_MS
 from .apply import apply_plan
+from .dates import UnsubscribeDates, unsubscribe_changes
 from .live import DEFAULT_QUERY, known_statuses
 from .plan import DEFAULT_OPTINS, UNSUBSCRIBED_AT, actionable, check_optins, consent_plan, plan_counts
 
@@ -95,14 +99,6 @@ class WatchRound:
         return f"round {self.number}: {seen}; plan: {plan}; applied: {done}"
 
 
-def _moment(millis: Any) -> dt.datetime | None:
-    if millis is None:
-        return None
-    if isinstance(millis, dt.datetime):
-        return millis.astimezone(dt.UTC)
-    return dt.datetime.fromtimestamp(int(millis) / 1000, dt.UTC)
-
-
 class ConsentWatch:
     """A standing consent sync between ENS and Encharge (see the module's description).
 
@@ -113,6 +109,8 @@ class ConsentWatch:
         listener: a started :class:`~enstoolkit.webhooks.Listener` to read events from, instead of polling.
         journal, by, changelog: as :func:`~enstoolkit.sync.apply_plan` takes them.
         status_segment: the segment statuses are read from when the records carry none.
+        dates: the file unsubscribe dates are kept in (default: ``<snapshot>.unsubscribes.sqlite3``
+            beside the snapshot).
 
     Example:
         >>> import tempfile, pathlib
@@ -131,7 +129,7 @@ class ConsentWatch:
     def __init__(self, ens: Any, encharge: Any, *, snapshot: str | Path, query: str = DEFAULT_QUERY,
                  optins: str | Sequence[str] = DEFAULT_OPTINS, listener: Any = None, journal: Journal | None = None,
                  by: str | None = None, changelog: str | Path | None = None,
-                 status_segment: str | None = "Unsubscribed") -> None:
+                 status_segment: str | None = "Unsubscribed", dates: str | Path | None = None) -> None:
         if ens is None or encharge is None:
             raise ValidationError("ens" if ens is None else "encharge", None, "both clients")
         self.ens = ens
@@ -149,51 +147,56 @@ class ConsentWatch:
         self.changelog = changelog
         self.status_segment = status_segment
         self.rounds = 0
-        #: When each person (Encharge id) unsubscribed, as far as the events tell.
+        self.dates = UnsubscribeDates(dates if dates is not None else
+                                      self.snapshot.with_name(self.snapshot.name + ".unsubscribes.sqlite3"))
+        self._account: str | None = None
+        #: When each person (Encharge id) unsubscribed, as far as the events tell (kept in :attr:`dates`).
         self.unsubscribed_at: dict[str, dt.datetime] = {}
-        self._ours: set[str] = set()  # people the watch unsubscribed: their next event is not their own act
-        self._last_seq = 0
 
     def __repr__(self) -> str:
         source = "webhooks" if self.listener is not None else f"polls ({self.snapshot.name})"
         return f"ConsentWatch({source}, rounds={self.rounds})"
 
-    def _events(self) -> tuple[pl.DataFrame, pl.DataFrame, bool, dt.datetime | None]:
-        """The events since the last round, the people now, whether this was the first poll, and the
-        earliest moment the events' changes can have happened (polls)."""
+    def _events(self) -> tuple[pl.DataFrame, pl.DataFrame, bool]:
+        """The events since the last round, the people now, and whether this was the first poll."""
         if self.listener is None:
             from ..watch import poll_events, snapshot_info
 
             before = snapshot_info(self.snapshot)
             events = poll_events(self.encharge, self.snapshot, status_segment=self.status_segment)
             people = pl.read_parquet(self.snapshot)
-            return events, people, before is None, _moment(before.get("takenAt") if before else None)
+            return events, people, before is None
         # One row per person of each delivery; a delivery's rows are stored together, so reading by
         # delivery number (seq) never takes some of its people and leaves the others for later.
+        source = str(Path(self.listener.path_file).resolve())
         events = self.listener.events()
-        events = events.filter(pl.col("seq") > self._last_seq)
+        events = events.filter(pl.col("seq") > self.dates.position(self._load(), source))
         if events.height:
-            self._last_seq = int(events.get_column("seq").max())
+            self.dates.set_position(self._load(), source, int(events.get_column("seq").max()))
         people = known_statuses(self.encharge, self.encharge.list_people(progress=False), segment=self.status_segment)
-        return events, people, False, None
+        return events, people, False
 
-    def _note(self, events: pl.DataFrame, since: dt.datetime | None) -> int:
-        """Date the unsubscribes the events show (not the watch's own); forget re-subscribed ones."""
+    def _load(self) -> str:
+        """The Encharge account, with the dates kept for it loaded (once)."""
+        if self._account is None:
+            self._account = str(self.encharge.account_id())
+            self.unsubscribed_at = {**self.dates.load(self._account), **self.unsubscribed_at}
+        return self._account
+
+    def _note(self, events: pl.DataFrame) -> int:
+        """Date the unsubscribes the events show (not the watch's own); forget re-subscribed ones; keep both."""
+        account = self._load()
         dated = 0
-        for row in events.iter_rows(named=True):
-            pid = row.get("personId")
-            if not pid:
-                continue
-            if row["eventType"] == "unsubscribedUser":
-                if pid in self._ours:
-                    self._ours.discard(pid)
-                    continue
-                moment = since or _moment(row.get("receivedAt"))
-                if moment is not None:
-                    self.unsubscribed_at.setdefault(pid, moment)
-                    dated += 1
-            elif row["eventType"] == "updatedUser" and "unsubscribed" in (row.get("changedFields") or []):
+        for pid, moment in unsubscribe_changes(events):
+            if moment is None:
                 self.unsubscribed_at.pop(pid, None)
+                self.dates.forget(account, pid)
+            elif self.dates.take_own(account, pid):
+                continue  # the watch's own unsubscribe, not the person's act
+            elif pid not in self.unsubscribed_at:
+                self.unsubscribed_at[pid] = moment
+                self.dates.note(account, pid, moment)
+                dated += 1
         return dated
 
     def round(self) -> WatchRound:
@@ -213,8 +216,9 @@ class ConsentWatch:
             0
         """
         self.rounds += 1
-        events, people, first, since = self._events()
-        dated = self._note(events, since)
+        self._load()
+        events, people, first = self._events()
+        dated = self._note(events)
         known = pl.DataFrame({"id": list(self.unsubscribed_at), UNSUBSCRIBED_AT: list(self.unsubscribed_at.values())},
                              schema={"id": pl.String, UNSUBSCRIBED_AT: UTC_MS})
         people = people.drop(UNSUBSCRIBED_AT, strict=False).join(known, on="id", how="left", maintain_order="left")
@@ -226,10 +230,12 @@ class ConsentWatch:
         if todo.height:
             run = apply_plan(todo, ens=self.ens, encharge=self.encharge, journal=self.journal, by=self.by,
                              changelog=self.changelog, progress=False)
+            own = []
             for item in run.items().filter(pl.col("state") == ItemState.DONE).iter_rows(named=True):
                 change = json.loads(item["payload"])
                 if change["action"] == ConsentAction.UNSUBSCRIBE and change.get("personId"):
-                    self._ours.add(change["personId"])
+                    own.append(str(change["personId"]))
+            self.dates.mark_own(self._load(), own)  # their unsubscribe events are not the people's own
             result.run, result.applied = run, run.counts()
         logger.info(result.describe())
         return result

@@ -1,0 +1,108 @@
+"""Encharge unsubscribes dated by recorded events, for one-off plans and across watch restarts."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from enstoolkit import EnchargeClient, ENSClient
+from enstoolkit.bulk import Journal
+from enstoolkit.cli import build_parser
+from enstoolkit.cli.sync import run_sync
+from enstoolkit.cli.watch import append_events
+from enstoolkit.sandbox import Sandbox
+from enstoolkit.sync import (
+    ConsentWatch,
+    UnsubscribeDates,
+    current_lists,
+    plan_from_accounts,
+    read_event_file,
+    unsubscribe_dates,
+    with_unsubscribe_dates,
+)
+from enstoolkit.watch import poll_events
+from enstoolkit.webhooks import Listener
+
+OPTIN = "Marketing Optin"
+
+
+def opted_in_subscriber(ens: ENSClient, enc: EnchargeClient) -> dict[str, Any]:
+    supporters, people = current_lists(ens, enc)
+    both = supporters.join(people, left_on=pl.col("Email Address").str.to_lowercase(), right_on="email")
+    return both.filter((pl.col(OPTIN) == "Y") & (pl.col("unsubscribed") == False)  # noqa: E712
+                       & ~pl.col("suppressed")).row(0, named=True)
+
+
+def test_a_one_off_plan_opts_out_an_unsubscribe_the_recorded_polls_dated(tmp_path: Path) -> None:
+    events_file, snapshot = tmp_path / "events.csv", tmp_path / "people.parquet"
+    with Sandbox(supporters=300, seed=5) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \
+            EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        append_events(poll_events(enc, snapshot), events_file)  # what `enstoolkit watch --out` does
+        polled_before = sb.clock.now()
+        person = opted_in_subscriber(ens, enc)
+        sb.advance(days=1)
+        enc.unsubscribe(person["id"])
+        sb.advance(hours=2)
+        append_events(poll_events(enc, snapshot), events_file)
+        dates = unsubscribe_dates(read_event_file(events_file))
+        assert dates.filter(pl.col("id") == person["id"]).height == 1
+        moment = dates.filter(pl.col("id") == person["id"]).item(0, "unsubscribedAt")
+        # the earliest it can have been: the poll before, not the poll that saw it
+        assert abs((moment - polled_before).total_seconds()) < 5
+
+        def row_of(plan: pl.DataFrame) -> tuple[str, str]:
+            mine = plan.filter(pl.col("personId") == person["id"])
+            return mine.item(0, "action"), mine.item(0, "reason")
+
+        without = row_of(plan_from_accounts(ens, enc, optins=OPTIN, erasures=None))
+        assert without[0] == "review" and "date unknown" in without[1]
+        action, reason = row_of(plan_from_accounts(ens, enc, optins=OPTIN, erasures=None, unsubscribes=dates))
+        assert action == "opt out" and reason.startswith(f"Encharge unsubscribed on {moment:%Y-%m-%d %H:%M} UTC")
+
+        out = tmp_path / "plan.csv"
+        args = build_parser().parse_args(["sync", "--sandbox", "--out", str(out), "--unsubscribes", str(events_file)])
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            assert run_sync(args) == 0  # a sandbox of its own: its people are not this one's
+        assert "Encharge unsubscribes dated by events.csv" in printed.getvalue()
+
+
+def test_dates_only_for_people_unsubscribed_now_and_a_given_date_stands() -> None:
+    people = pl.DataFrame({"id": ["p1", "p2", "p3"], "unsubscribed": [True, False, True],
+                           "unsubscribedAt": [None, None, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)]})
+    dates = pl.DataFrame({"id": ["p1", "p2", "p3"], "unsubscribedAt": [dt.datetime(2026, 3, 2, tzinfo=dt.UTC)] * 3})
+    got = with_unsubscribe_dates(people, dates).get_column("unsubscribedAt").dt.date().to_list()
+    assert got == [dt.date(2026, 3, 2), None, dt.date(2026, 1, 1)]
+
+
+def test_a_restarted_watch_keeps_the_dates_of_its_account(tmp_path: Path) -> None:
+    with Sandbox(supporters=300, seed=12) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \
+            EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc, Listener(tmp_path / "hooks.sqlite3") as hooks:
+        enc.create_subscription("unsubscribedUser", hooks.url)
+        journal = Journal(tmp_path / "j.sqlite3")
+        watch = ConsentWatch(ens, enc, snapshot=tmp_path / "people.parquet", listener=hooks, journal=journal)
+        first = watch.round()
+        hooks.wait_for(first.applied["done"])
+        person = opted_in_subscriber(ens, enc)
+        sb.advance(days=1)
+        enc.unsubscribe(person["id"])
+        hooks.wait_for(first.applied["done"] + 1)
+        assert watch.round().unsubscribes == 1
+        kept = watch.unsubscribed_at[person["id"]]
+        store = UnsubscribeDates(tmp_path / "people.parquet.unsubscribes.sqlite3")
+        assert store.load(str(enc.account_id())) == {person["id"]: kept}
+        assert store.load("another account") == {}
+        again = ConsentWatch(ens, enc, snapshot=tmp_path / "people.parquet", listener=hooks, journal=journal)
+        resumed = again.round()
+        assert resumed.events == 0 and resumed.unsubscribes == 0  # it reads on from where the first stopped ...
+        assert again.unsubscribed_at == {person["id"]: kept}  # ... and keeps the date
+        sb.advance(hours=1)
+        enc.unsubscribe(opted_in_subscriber(ens, enc)["id"])  # a webhook while nothing watches
+        hooks.wait_for(first.applied["done"] + 2)
+        later = ConsentWatch(ens, enc, snapshot=tmp_path / "people.parquet", listener=hooks, journal=journal).round()
+        assert later.events == 1 and later.unsubscribes == 1 and later.applied == {"done": 1}
