@@ -93,6 +93,8 @@ def test_secrets_never_leak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
                                      transaction={"donationAmt": 5, "ccnumber": "4000000000000002"}),
             lambda: ens.get_page(999999),
             lambda: ENSClient(sb.ens_api_key, "http://127.0.0.1:9/ens/service").get_fields(),
+            # a listener behind a proxy: the answer quotes the URL back, secret and all
+            lambda: enc.create_subscription("unsubscribedUser", "https://hooks.example.org" + hooks.path),
         ]
         for call in failing:
             with pytest.raises(EnstoolkitError) as info:

@@ -35,7 +35,7 @@ from typing import IO, Any
 
 from .common import CREDENTIALS, free_port, sandbox_from, wait_for_stop
 
-__all__ = ["APP_NOTEBOOK", "app_notebook", "redact", "register", "run_app", "voila_command"]
+__all__ = ["APP_NOTEBOOK", "app_notebook", "redact", "register", "run_app", "voila_command", "voila_environment"]
 
 #: The app's notebook, package data beside the ready-made notebooks.
 APP_NOTEBOOK = "app.ipynb"
@@ -82,18 +82,37 @@ def app_notebook() -> Path:
     return Path(str(files("enstoolkit.notebooks").joinpath(APP_NOTEBOOK)))
 
 
-def voila_command(notebook: Path, *, port: int, ip: str, token: str) -> list[str]:
+def voila_command(notebook: Path, *, port: int, ip: str) -> list[str]:
     """The Voilà command line serving ``notebook``: one notebook, this address, a token, idle kernels culled.
 
+    The token itself is not on the command line (any local user can read a process's arguments,
+    with ``ps``): Voilà is told to require one and reads it from ``JUPYTER_TOKEN`` in its
+    environment (see :func:`voila_environment`), which only the same user can read.
+
     Example:
-        >>> cmd = voila_command(Path("app.ipynb"), port=8866, ip="127.0.0.1", token="t")
-        >>> cmd[1:4], "--token=t" in cmd, "--no-browser" in cmd
-        (['-m', 'voila', 'app.ipynb'], True, True)
+        >>> cmd = voila_command(Path("app.ipynb"), port=8866, ip="127.0.0.1")
+        >>> cmd[1:4], "--Voila.auto_token=True" in cmd, any("token=" in c.lower() and "auto" not in c for c in cmd)
+        (['-m', 'voila', 'app.ipynb'], True, False)
     """
     return [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", f"--Voila.ip={ip}",
-            "--Voila.port_retries=0", f"--token={token}", "--theme=light", "--show_tracebacks=False",
+            "--Voila.port_retries=0", "--Voila.auto_token=True", "--theme=light", "--show_tracebacks=False",
             # each page view has its own kernel: stop those of closed tabs (open pages keep theirs)
             "--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60"]
+
+
+def voila_environment(env: Mapping[str, str], token: str) -> dict[str, str]:
+    """The environment of the Voilà process: ``env`` with the access token in ``JUPYTER_TOKEN``.
+
+    A ``JUPYTER_TOKEN_FILE`` of the caller's is dropped, so the page's token is this one.
+
+    Example:
+        >>> child = voila_environment({"PATH": "/bin", "JUPYTER_TOKEN_FILE": "/tmp/t"}, "s3cr3t")
+        >>> child["JUPYTER_TOKEN"], "JUPYTER_TOKEN_FILE" in child
+        ('s3cr3t', False)
+    """
+    child = {k: v for k, v in env.items() if k != "JUPYTER_TOKEN_FILE"}
+    child["JUPYTER_TOKEN"] = token
+    return child
 
 
 def redact(line: str, secrets_: Iterable[str]) -> str:
@@ -170,13 +189,15 @@ def run_app(args: argparse.Namespace) -> int:
         if missing:
             print(f"Not set: {', '.join(missing)}. The page will say how to set them "
                   "(or stop here and run `enstoolkit app --sandbox` to try it on a synthetic account).", flush=True)
-        proc = subprocess.Popen(voila_command(app_notebook(), port=port, ip=args.ip, token=token), env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        proc = subprocess.Popen(voila_command(app_notebook(), port=port, ip=args.ip),
+                                env=voila_environment(env, token), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, bufsize=1)
         log: list[str] = []
         assert proc.stdout is not None
         threading.Thread(target=_forward, args=(proc.stdout, hidden, log), daemon=True).start()
         _wait_until_listening(proc, args.ip, port, log)
         host = "127.0.0.1" if args.ip in ("127.0.0.1", "0.0.0.0", "") else args.ip
+        _check_token_required(host, port)
         url = f"http://{host}:{port}/?token={token}"
         print(f"enstoolkit app: Search, Tag, Process and Consent for {_describe(env, args.sandbox)}.", flush=True)
         if args.ip not in ("127.0.0.1", "localhost", "::1"):
@@ -199,6 +220,19 @@ def run_app(args: argparse.Namespace) -> int:
             sandbox.stop()
         print("app stopped", flush=True)
     return 0
+
+
+def _check_token_required(host: str, port: int) -> None:
+    """Refuse to go on when the page answers without the token (a Voilà that did not take it up)."""
+    import httpx
+
+    bracketed = f"[{host}]" if ":" in host else host
+    try:
+        answer = httpx.get(f"http://{bracketed}:{port}/", follow_redirects=False, timeout=30)
+    except httpx.HTTPError:
+        return  # not answering at all is no open door; the link will say so
+    if answer.status_code < 300:
+        raise SystemExit("the app answered without its access token: stopped (is Voilà older than 0.5?)")
 
 
 def _wait_until_listening(proc: subprocess.Popen[str], ip: str, port: int, log: list[str]) -> None:

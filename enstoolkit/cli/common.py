@@ -16,9 +16,39 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..sandbox import Sandbox
 
-__all__ = ["CREDENTIALS", "add_sandbox_options", "free_port", "sandbox_from", "wait_for_stop"]
+__all__ = ["CREDENTIALS", "EXIT_CODES_HELP", "EXIT_FAILED", "EXIT_OK", "EXIT_PARTLY_FAILED", "EXIT_REFUSED",
+           "add_sandbox_options", "free_port", "sandbox_from", "shown", "wait_for_stop"]
 
 CREDENTIALS = ("ENS_API_KEY", "ENS_BASE_URL", "ENCHARGE_API_KEY", "ENCHARGE_BASE_URL")
+
+#: The commands' exit codes. 0: it ran, and every row sent is done (or deliberately skipped).
+EXIT_OK = 0
+#: An error stopped it, a run was left unfinished (resume it), a poll or round failed, a notebook failed.
+EXIT_FAILED = 1
+#: Nothing was done: no "yes", or a setting the account does not have.
+EXIT_REFUSED = 2
+#: The run finished but some rows were not carried out (failed, not found, invalid, unknown): they are listed.
+EXIT_PARTLY_FAILED = 3
+
+#: What ``--help`` says about them (the commands that send or poll).
+EXIT_CODES_HELP = ("Exit codes: 0 done; 1 an error, an unfinished run or a failed poll/round; 2 refused "
+                   "(no --yes, or a bad setting); 3 partly failed (some rows failed or were not found; the "
+                   "first few are printed).")
+
+
+def shown(exc: BaseException) -> str:
+    """An error as the commands print it: any webhook URL's secret (``.../hooks/<secret>``) masked.
+
+    The clients' errors come masked already; this keeps an error from anywhere else from
+    printing a listener's secret to a log file or a pipe.
+
+    Example:
+        >>> shown(ValueError("cannot reach https://hooks.example.org/hooks/s3cr3t-s3cr3t-s3cr3t"))
+        'cannot reach https://hooks.example.org/hooks/***'
+    """
+    from ..encharge import mask_url_secret
+
+    return str(mask_url_secret(str(exc)))
 
 
 def free_port() -> int:

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .common import CREDENTIALS
+from .common import CREDENTIALS, shown
 
 __all__ = ["register", "run_doctor"]
 
@@ -60,7 +60,7 @@ def run_doctor(args: argparse.Namespace) -> int:
         print(conn.describe(), flush=True)
         report = diagnose(conn, query=args.query)
     except EnstoolkitError as exc:
-        print(f"doctor could not finish: {exc}", flush=True)
+        print(f"doctor could not finish: {shown(exc)}", flush=True)
         return 2
     print(report.text(), flush=True)
     if args.record:

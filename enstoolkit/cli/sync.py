@@ -25,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .common import EXIT_CODES_HELP, EXIT_FAILED, EXIT_OK, EXIT_PARTLY_FAILED, EXIT_REFUSED, shown
+
 if TYPE_CHECKING:
     from ..connect import Connection
 
@@ -43,7 +45,8 @@ def register(sub: Any) -> None:
     text = "bring consent in ENS and Encharge into agreement: a plan (CSV), then --apply, or --watch"
     p = sub.add_parser("sync", help=text, description=text + ". Only unsubscribes in Encharge and opt-outs in ENS "
                        "are ever sent, never a subscribe or an opt-in. Uses ENS_API_KEY and ENCHARGE_API_KEY when set, "
-                       "else the sandbox.")
+                       "else the sandbox. " + EXIT_CODES_HELP + " A --watch without --rounds exits 0 when stopped "
+                       "(Ctrl-C or SIGTERM); with --rounds, 1 if a round failed, 3 if rows of a round did.")
     p.add_argument("--sandbox", action="store_true", help="use the sandbox even when credentials are set")
     p.add_argument("--supporters", type=int, default=5000, help="sandbox size (with --sandbox or no credentials)")
     p.add_argument("--variant", action="append", default=[], metavar="PRESET|NAME=VALUE",
@@ -112,20 +115,35 @@ def _counts(plan: Any) -> None:
         print(f"  {line}", flush=True)
 
 
+def _failures(results: Any, limit: int = 5) -> tuple[int, list[str]]:
+    """How many rows of a consent run's results were neither done nor skipped, and lines about the first few."""
+    import polars as pl
+
+    bad = results.filter(~pl.col("status").is_in(["done", "skipped"]))
+    lines = []
+    for row in bad.head(limit).iter_rows(named=True):
+        who = row["email"] or row["personId"] or row["supporterId"] or f"row {row['row']}"
+        lines.append(f"  {row['status']}: {row['action']} {who} ({row['system']}): {row['error'] or 'no message'}")
+    if bad.height > limit:
+        lines.append(f"  ... and {bad.height - limit:,} more")
+    return int(bad.height), lines
+
+
 def _apply(args: argparse.Namespace, conn: Connection, plan: Any) -> int:
     from ..bulk import Journal
+    from ..exports import export_csv
     from ..sync import actionable, apply_plan, export_changes, plan_results
 
     todo = actionable(plan)
     if not todo.height:
         print("Nothing to apply: ENS and Encharge agree wherever the plan can tell.", flush=True)
-        return 0
+        return EXIT_OK
     unsubscribes = todo.filter(todo.get_column("action") == "unsubscribe").height
     question = (f"Apply {todo.height:,} changes ({unsubscribes:,} Encharge unsubscribes, "
                 f"{todo.height - unsubscribes:,} ENS opt-outs)?")
     if not confirm(question, yes=args.yes):
         print("Nothing was sent.", flush=True)
-        return 2
+        return EXIT_REFUSED
     journal = Journal(args.journal) if args.journal else Journal()
     run = apply_plan(plan, ens=conn.ens, encharge=conn.encharge, journal=journal, by=args.by, progress=False)
     results = plan_results(run)
@@ -134,10 +152,17 @@ def _apply(args: argparse.Namespace, conn: Connection, plan: Any) -> int:
           f"{run.status})", flush=True)
     changes = export_changes(args.changes or args.out.with_name("consent-changes.csv"), journal, run_id=run.run_id)
     print(f"Change log: {changes} (and {journal.path.with_name('consent-changes.sqlite3')})", flush=True)
+    written = export_csv(results, changes.with_name("consent-results.csv"))
+    print(f"Every row's outcome: {written}", flush=True)
+    failed, lines = _failures(results)
+    if failed:
+        print(f"{failed:,} of {results.height:,} rows were not carried out:", flush=True)
+        for line in lines:
+            print(line, flush=True)
     if run.status != "completed":
         print(f"Not finished ({run.note}): enstoolkit.bulk.resume({run.run_id!r}, ens=..., encharge=...)", flush=True)
-        return 1
-    return 0
+        return EXIT_FAILED
+    return EXIT_PARTLY_FAILED if failed else EXIT_OK
 
 
 def _listener(args: argparse.Namespace, conn: Connection) -> Any:
@@ -146,7 +171,11 @@ def _listener(args: argparse.Namespace, conn: Connection) -> Any:
 
     listener = Listener(args.events, port=args.port, public_url=args.public_url).start()
     if conn.sandbox is not None or not conn.encharge_real:
-        conn.encharge.create_subscription("unsubscribedUser", listener.url)
+        try:
+            conn.encharge.create_subscription("unsubscribedUser", listener.url)
+        except BaseException:
+            listener.stop()
+            raise
         print("listening for the sandbox's unsubscribedUser webhooks", flush=True)
     elif sys.stdout.isatty():
         print(f"give Encharge this URL for unsubscribedUser events (it holds a secret):\n  {listener.url}", flush=True)
@@ -169,7 +198,7 @@ def _watch(args: argparse.Namespace, conn: Connection, query: str, optins: list[
     if not confirm(f"Keep consent in step ({every}), sending unsubscribes and opt-outs without asking again?",
                    yes=args.yes):
         print("Nothing was sent.", flush=True)
-        return 2
+        return EXIT_REFUSED
     listener = _listener(args, conn) if args.listen else None
     snapshot = args.snapshot or args.out.with_name("consent-people.parquet")
     watch = ConsentWatch(conn.ens, conn.encharge, snapshot=snapshot, query=query, optins=optins, listener=listener,
@@ -178,32 +207,43 @@ def _watch(args: argparse.Namespace, conn: Connection, query: str, optins: list[
     pause = wait or (lambda seconds: stop.wait(seconds))
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if wait is None else None
     done = 0
+    worst = EXIT_OK
     try:
         while True:
             try:
                 result = watch.round()
             except (SnapshotError, AuthenticationError) as exc:
-                print(f"stopped: {exc}", flush=True)
-                return 1
+                print(f"stopped: {shown(exc)}", flush=True)
+                return EXIT_FAILED
             except (TransportError, ServerError, RateLimitExceeded) as exc:
-                print(f"this round failed (tried again at the next): {exc}", flush=True)
+                print(f"this round failed (tried again at the next): {shown(exc)}", flush=True)
+                worst = EXIT_FAILED
             except APIError as exc:
-                print(f"stopped: {exc}", flush=True)
-                return 1
+                print(f"stopped: {shown(exc)}", flush=True)
+                return EXIT_FAILED
             else:
                 bounds = conn.encharge.server_clock.now_ms()
                 when = dt.datetime.fromtimestamp(bounds[0] / 1000, dt.UTC) if bounds else dt.datetime.now(dt.UTC)
                 print(f"{when:%Y-%m-%d %H:%M:%S} UTC {result.describe()}", flush=True)
-                if result.run is not None and result.run.status != "completed":
-                    print(f"  run {result.run.run_id}: {result.run.note}", flush=True)
+                if result.run is not None:
+                    from ..sync import plan_results
+
+                    failed, lines = _failures(plan_results(result.run), limit=3)
+                    for line in lines:
+                        print(line, flush=True)
+                    if result.run.status != "completed":
+                        print(f"  run {result.run.run_id}: {result.run.note}", flush=True)
+                        worst = EXIT_FAILED
+                    elif failed and worst == EXIT_OK:
+                        worst = EXIT_PARTLY_FAILED
             done += 1
             if args.rounds is not None and done >= args.rounds:
-                return 0
+                return worst  # a bounded watch tells how its rounds went
             if pause(args.interval * 60):
-                return 0
+                return EXIT_OK  # stopped from outside: what failed was printed as it happened
     except KeyboardInterrupt:
         print("sync watch stopped", flush=True)
-        return 0
+        return EXIT_OK
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -215,6 +255,11 @@ def run_sync(args: argparse.Namespace, *, wait: Callable[[float], bool] | None =
     """``enstoolkit sync``: print the plan's counts, write it as CSV; ``--apply`` or ``--watch`` after a "yes".
 
     ``wait(seconds)`` waits between watch rounds and returns True to stop (tests move the sandbox's clock).
+
+    Returns the exit code: 0 done (every row sent done, or deliberately skipped), 1 an error, an
+    unfinished run or a failed round, 2 refused (no "yes", or a setting the account lacks), 3
+    partly failed (rows failed or were not found; the first few are printed, every row's outcome
+    is written to ``consent-results.csv``).
 
     Example:
         >>> import contextlib, io, tempfile, pathlib
@@ -236,8 +281,8 @@ def run_sync(args: argparse.Namespace, *, wait: Callable[[float], bool] | None =
         try:
             settings = audit_settings(conn, query=args.query, optins=args.optin)
         except ConfigurationError as exc:
-            print(f"enstoolkit sync: {exc}", flush=True)
-            return 2
+            print(f"enstoolkit sync: {shown(exc)}", flush=True)
+            return EXIT_REFUSED
         print(f"enstoolkit sync. {conn.describe()} Opt-ins: {', '.join(settings.optins)}.", flush=True)
         if args.watch:
             return _watch(args, conn, settings.query, settings.optins, wait)
@@ -254,10 +299,10 @@ def run_sync(args: argparse.Namespace, *, wait: Callable[[float], bool] | None =
         print(f"Plan written to {written}", flush=True)
         if not args.apply:
             print("Nothing was sent (--apply carries out the unsubscribes and opt-outs).", flush=True)
-            return 0
+            return EXIT_OK
         return _apply(args, conn, plan)
     except EnstoolkitError as exc:
-        print(f"enstoolkit sync: {exc}", flush=True)
-        return 1
+        print(f"enstoolkit sync: {shown(exc)}", flush=True)
+        return EXIT_FAILED
     finally:
         conn.close()

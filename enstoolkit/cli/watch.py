@@ -17,6 +17,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .common import EXIT_FAILED, EXIT_OK, shown
+
 __all__ = ["append_events", "register", "run_watch"]
 
 
@@ -31,7 +33,9 @@ def register(sub: Any) -> None:
     """
     text = "poll Encharge every N minutes and append the changes (as webhook-like events) to a CSV or Parquet file"
     p = sub.add_parser("watch", help=text, description=text + ". Uses ENCHARGE_API_KEY (and ENCHARGE_BASE_URL) when "
-                       "set, else the sandbox. The first poll only records the snapshot. Ctrl-C stops it.")
+                       "set, else the sandbox. The first poll only records the snapshot. Ctrl-C stops it (exit 0). "
+                       "With --once: 0 when the poll worked, 1 when it failed (network, 5xx, rate limit) or an "
+                       "error stopped it.")
     p.add_argument("--out", type=Path, default=Path("encharge-events.csv"),
                    help="the file events are appended to: .csv or .parquet (default: encharge-events.csv)")
     p.add_argument("--snapshot", type=Path, default=None,
@@ -126,7 +130,7 @@ def run_watch(args: argparse.Namespace) -> int:
     try:
         append_events(empty_frame(EVENT), out)  # before any poll: a file that cannot take the events stops here
     except ValidationError as exc:
-        raise SystemExit(f"--out {out}: {exc}") from None
+        raise SystemExit(f"--out {out}: {shown(exc)}") from None
     if args.every <= 0:
         raise SystemExit(f"--every {args.every}: expected a number of minutes above 0")
     snapshot: Path = args.snapshot or out.with_name("encharge-people.parquet")
@@ -137,6 +141,7 @@ def run_watch(args: argparse.Namespace) -> int:
           + ("one poll" if args.once else f"every {args.every:g} min; Ctrl-C stops"), flush=True)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    failed = False
     try:
         while True:
             try:
@@ -144,28 +149,32 @@ def run_watch(args: argparse.Namespace) -> int:
                 events = poll_events(conn.encharge, snapshot)
                 info = snapshot_info(snapshot) or {}
             except (SnapshotError, AuthenticationError) as exc:
-                print(f"stopped: {exc}", flush=True)
-                return 1
+                print(f"stopped: {shown(exc)}", flush=True)
+                return EXIT_FAILED
             except (TransportError, ServerError, RateLimitExceeded) as exc:  # try again at the next poll
-                print(f"this poll failed: {exc}", flush=True)
+                print(f"this poll failed: {shown(exc)}", flush=True)
+                failed = True
             except APIError as exc:
-                print(f"stopped: {exc}", flush=True)
-                return 1
+                print(f"stopped: {shown(exc)}", flush=True)
+                return EXIT_FAILED
             else:
                 added = append_events(events, out)
                 kinds = Counter(events.get_column("eventType").to_list())
                 when = dt.datetime.fromtimestamp(int(info.get("takenAt", 0)) / 1000, dt.UTC)
                 if first:
-                    shown = f"snapshot recorded ({info.get('people', 0):,} people); changes from the next poll on"
+                    line = f"snapshot recorded ({info.get('people', 0):,} people); changes from the next poll on"
                 else:
-                    shown = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "no changes"
-                    shown += f" ({added} rows appended)" if added else ""
-                print(f"{when:%Y-%m-%d %H:%M:%S} UTC: {shown}", flush=True)
-            if args.once or stop.wait(args.every * 60):
-                return 0
+                    line = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "no changes"
+                    line += f" ({added} rows appended)" if added else ""
+                print(f"{when:%Y-%m-%d %H:%M:%S} UTC: {line}", flush=True)
+                failed = False
+            if args.once:
+                return EXIT_FAILED if failed else EXIT_OK  # e.g. from cron: a failed poll is not a success
+            if stop.wait(args.every * 60):
+                return EXIT_OK  # stopped from outside: failed polls were printed as they happened
     except KeyboardInterrupt:
         print("watch stopped", flush=True)
-        return 0
+        return EXIT_OK
     finally:
         signal.signal(signal.SIGTERM, previous)
         conn.close()

@@ -8,9 +8,18 @@ Example:
 
 from .client import EnchargeClient
 from .core import DEFAULT_BASE_URL, ENCHARGE_HOSTS, EnchargeAuth, normalise_base_url
-from .payloads import EVENTS, check_event, check_tag, check_tags, people_frame, person_payload, single_identifier
+from .payloads import (
+    EVENTS,
+    check_event,
+    check_tag,
+    check_tags,
+    mask_url_secret,
+    people_frame,
+    person_payload,
+    single_identifier,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL", "ENCHARGE_HOSTS", "EVENTS", "EnchargeAuth", "EnchargeClient", "check_event", "check_tag",
-    "check_tags", "normalise_base_url", "people_frame", "person_payload", "single_identifier",
+    "check_tags", "mask_url_secret", "normalise_base_url", "people_frame", "person_payload", "single_identifier",
 ]

@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Generator, Iterable, Mapping
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import polars as pl
@@ -133,18 +133,32 @@ class EnchargeCore(BaseClient):
     ) -> None:
         self.auth = EnchargeAuth(api_key_from(api_key, "ENCHARGE_API_KEY", "Encharge"))
         self._created_subscriptions: dict[int, dict[str, Any]] = {}
+        self._hook_secrets: set[str] = set()  # the secrets of webhook URLs sent: kept out of every error
         self._account_id: int | None = None
         url = base_url or os.environ.get("ENCHARGE_BASE_URL") or DEFAULT_BASE_URL
         super().__init__(normalise_base_url(url), auth=self.auth, timeout=timeout, transport=transport, retry=retry)
 
     def secrets(self) -> Iterable[str | None]:
-        """The API key (for redaction; never shown).
+        """The API key and the secrets of the webhook URLs subscribed through this client (for redaction; never shown).
 
         Example:
             >>> "key-1234" in EnchargeCore("key-1234", "http://127.0.0.1:9/v1").secrets()
             True
         """
-        return self.auth.secrets()
+        return (*self.auth.secrets(), *sorted(self._hook_secrets))
+
+    def redact(self, text: str) -> str:
+        """``text`` with the API key, and the secret of any webhook URL (``.../hooks/<secret>``), replaced by ``***``.
+
+        Every error this client raises goes through it: an Encharge message that echoes a
+        subscribed URL does not carry the listener's secret.
+
+        Example:
+            >>> core = EnchargeCore("key-1234", "http://127.0.0.1:9/v1")
+            >>> core.redact("key-1234 may not subscribe 'https://hooks.example.org/hooks/s3cr3t-s3cr3t-s3cr3t'")
+            "*** may not subscribe 'https://hooks.example.org/hooks/***'"
+        """
+        return str(mask_url_secret(super().redact(text)))
 
     def parse_error(self, response: httpx.Response) -> ErrorBody:
         """Encharge's error body: ``{"error": {"message", "errorCode"?, ...}}``, ``{"error": "text"}``, or an
@@ -259,6 +273,9 @@ class EnchargeCore(BaseClient):
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValidationError("url", mask_url_secret(url), "an http(s) URL that can receive POST requests")
+        secret = re.search(r"/hooks/([^/?#]+)", parts.path or "")
+        if secret:  # an error that echoes the URL, in any form, is redacted
+            self._hook_secrets.update({secret.group(1), unquote(secret.group(1))})
         body: dict[str, Any] = {"eventType": event, "url": url}
         if name is not None:
             body["eventName"] = str(name)

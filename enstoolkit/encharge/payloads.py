@@ -259,14 +259,18 @@ def people_frame(records: Iterable[Mapping[str, Any]], *, asked: Iterable[str] |
     return read_frame(rows, schema.PERSON, extra=True)
 
 
-_HOOK_SECRET = re.compile(r"(/hooks/)[^/?#]+")
+_HOOK_SECRET = re.compile(r"(/hooks/|\\/hooks\\/)[^/?#\s'\"<>\\]+")
 
 
 def mask_url_secret(url: Any) -> Any:
     """A webhook URL with the listener's secret (the path segment after ``/hooks/``) masked; other values as they are.
 
+    Works on any text that holds such URLs (an error message quoting one keeps the rest of its words).
+
     Example:
         >>> mask_url_secret("https://hooks.example.org/hooks/s3cr3t-s3cr3t-s3cr3t")
         'https://hooks.example.org/hooks/***'
+        >>> mask_url_secret("got 'https://hooks.example.org/hooks/s3cr3t-s3cr3t'. Use loopback.")
+        "got 'https://hooks.example.org/hooks/***'. Use loopback."
     """
     return _HOOK_SECRET.sub(r"\1***", url) if isinstance(url, str) else url
