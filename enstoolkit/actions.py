@@ -183,12 +183,15 @@ def outcome_summary(results: pl.DataFrame, verb: str) -> tuple[str, bool]:
     """One line saying what a run did, and whether anything needs attention (any status but done or skipped).
 
     Every status is counted: "not found", "failed", "invalid", "unknown" and "not attempted" all
-    say the run did not do what was asked for that row.
+    say the run did not do what was asked for that row. A done row with a note in ``error``
+    (part of the answer could not be read) is done, and also needs a look.
 
     Example:
         >>> df = pl.DataFrame({"status": ["done", "not found", "skipped"], "error": [None, "no person", None]})
         >>> outcome_summary(df, "tagged")
         ('Done: 1 tagged, 1 skipped, 1 not (1 not found). First problem: no person', True)
+        >>> outcome_summary(pl.DataFrame({"status": ["done"], "error": ["amount unreadable"]}), "processed")
+        ('Done: 1 processed, 0 skipped, 0 not. 1 done with a note: amount unreadable', True)
     """
     results = check_frame("results", results, ("status",))
     counts = dict(results.group_by("status").len().iter_rows())
@@ -203,7 +206,11 @@ def outcome_summary(results: pl.DataFrame, verb: str) -> tuple[str, bool]:
                                & pl.col("error").is_not_null()).get_column("error").head(1).to_list()
         if first:
             text += f" First problem: {first[0]}"
-    return text, bool(problems)
+    noted = (results.filter((pl.col("status") == str(Outcome.DONE)) & pl.col("error").is_not_null())
+             .get_column("error").to_list() if "error" in results.columns else [])
+    if noted:
+        text += f" {len(noted):,} done with a note: {noted[0]}"
+    return text, bool(problems or noted)
 
 
 # -- tags -------------------------------------------------------------------------------------
@@ -450,11 +457,13 @@ def process_rows(
     """Submit each previewed row to the page once, as a journalled run; report every row.
 
     ``status`` per row (an :class:`~enstoolkit.schemas.Outcome`): "done" (``ens_status`` holds
-    ENS's own, SUCCESS), "failed" (ENS refused it, with its message), "invalid" (the preview
-    found a problem; not sent), "unknown" (the answer was lost: it may have been processed;
-    review the run before anything is resent, see :func:`enstoolkit.bulk.review`) or "not
-    attempted" (the run stopped first, e.g. at the hourly limit; resume it). ``run_id`` names
-    the journalled run.
+    ENS's own, SUCCESS; ``error`` holds a note when part of ENS's answer could not be read,
+    e.g. an amount written "10.00 GBP": ENS processed it, and it is never sent again),
+    "failed" (ENS refused it, with its message), "invalid" (the preview found a problem; not
+    sent), "unknown" (the answer was lost or could not be read: it may have been processed;
+    ``error`` says why; the run's review settles it before anything is resent, see
+    :func:`enstoolkit.bulk.review`) or "not attempted" (the run stopped first, e.g. at the
+    hourly limit; resume it). ``run_id`` names the journalled run.
 
     Example:
         >>> from enstoolkit.connect import connect
@@ -505,9 +514,8 @@ def process_rows(
         entry = {**base, "status": status}
         if status == Outcome.DONE:
             entry.update(ens_status=result.get("status"), supporterId=result.get("supporterId"),
-                         transactionId=result.get("transactionId"), amount=result.get("amount"))
-            if result.get("review"):
-                entry["error"] = None
+                         transactionId=result.get("transactionId"), amount=result.get("amount"),
+                         error=item["error"])  # done, with a note when part of ENS's answer could not be read
         elif status == Outcome.UNKNOWN:
             entry["error"] = f"{item['error']}; review before resending"
         elif status == Outcome.NOT_ATTEMPTED:

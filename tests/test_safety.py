@@ -78,8 +78,15 @@ def test_the_journal_reads_back_as_frames_and_csv(sandbox: Sandbox, tmp_path: Pa
     path = journal.export(run.run_id, tmp_path / "run.csv")
     text = path.read_text() + journal.path.read_bytes().decode("latin-1")
     assert "4222222222222220" not in text and '"ccvv": "123"' not in text  # card data is never journalled
-    with pytest.raises(Exception, match="card details"):
-        resume(run.run_id, ens=ens, journal=journal, transaction=None).run()
+    assert resume(run.run_id, ens=ens, journal=journal, transaction=None).status == "completed"  # nothing to send
+    card = {"donationAmt": "5.00", "paymenttype": "VISA", "ccnumber": "4222222222222220", "ccexpire": "12/2030",
+            "ccvv": "123"}
+    waiting = process_pages(ens, 130, [{"Email Address": "card2@example.org"}], journal=journal, transaction=card,
+                            run=False)
+    before = len(sandbox.ens.processed)
+    with pytest.raises(Exception, match="card details"):  # something to send: the card is needed again
+        resume(waiting.run_id, ens=ens, journal=journal, transaction=None)
+    assert len(sandbox.ens.processed) == before
 
 
 # -- malformed requests get the vendors' error shapes ----------------------------------------------

@@ -38,10 +38,11 @@ from ..people import records as records_of
 from .journal import Journal
 from .operations import OPERATIONS, Operation, register
 from .review import DEFAULT_GRACE, review
-from .runner import BulkRun, Progress, RunInProgress
+from .runner import BulkRun, Progress, RunInProgress, account_fingerprints
 
 __all__ = [
-    "DEFAULT_GRACE", "OPERATIONS", "BulkRun", "Journal", "Operation", "RunInProgress", "delete_people",
+    "DEFAULT_GRACE", "OPERATIONS", "BulkRun", "Journal", "Operation", "RunInProgress", "account_fingerprints",
+    "delete_people",
     "process_pages", "register", "resume", "review", "start", "tag_people", "unsubscribe_people", "upsert_people",
     "upsert_supporters",
 ]
@@ -53,21 +54,26 @@ def start(kind: str, params: Mapping[str, Any], payloads: list[dict[str, Any]], 
           transaction: Mapping[str, Any] | None = None) -> BulkRun:
     """Record a new run of a registered operation (every item pending) and, unless ``run=False``, work through it.
 
+    The run records which account each client acts on (:func:`account_fingerprints`): it is
+    only ever resumed on those accounts.
+
     Example:
         >>> import tempfile, pathlib
         >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
-        >>> from enstoolkit import EnchargeClient
-        >>> client = EnchargeClient("key-1234", "http://127.0.0.1:9/v1")
-        >>> start("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}], ["a@example.org"],
-        ...       journal=j, encharge=client, run=False).counts()
-        {'pending': 1}
+        >>> from enstoolkit import ENSClient
+        >>> client = ENSClient("key-1234", "http://127.0.0.1:9/ens/service")
+        >>> run = start("upsert-supporters", {}, [{"Email Address": "a@example.org"}], ["a@example.org"],
+        ...             journal=j, ens=client, run=False)
+        >>> run.counts(), j.accounts(run.run_id) == {"ens": client.account_fingerprint()}
+        ({'pending': 1}, True)
     """
     if kind not in OPERATIONS:
         raise ValidationError("kind", kind, "one of " + ", ".join(sorted(OPERATIONS)))
     if not payloads:
         raise ValidationError("people", "nothing", "at least one item")
     journal = journal or Journal()
-    run_id = journal.create_run(kind, params, payloads, keys=keys)
+    accounts = account_fingerprints(OPERATIONS[kind].client, ens=ens, encharge=encharge)
+    run_id = journal.create_run(kind, params, payloads, keys=keys, accounts=accounts)
     bulk = BulkRun(journal, run_id, ens=ens, encharge=encharge)
     if run:
         bulk.run(progress=progress, on_progress=on_progress, transaction=transaction)
@@ -233,6 +239,10 @@ def resume(run_id: str, *, ens: Any = None, encharge: Any = None, journal: Journ
            transaction: Mapping[str, Any] | None = None, progress: bool | None = None,
            on_progress: Progress | None = None) -> BulkRun:
     """Carry on with a run: only what is left is sent (see the module's description).
+
+    The clients must act on the accounts the run was started on: a client of another account
+    is refused with a :class:`~enstoolkit.errors.ValidationError` naming the argument and
+    the run's account, before anything is sent.
 
     Example:
         >>> import tempfile, pathlib

@@ -10,7 +10,9 @@ lost: it may or may not have happened, so it is never resent blindly; see
 with :func:`enstoolkit.bulk.resume`, which does only what is left.
 
 The journal stores the people and fields being written, never API keys, session tokens
-or card numbers.
+or card numbers. Each run records which account each of its clients acts on (a fingerprint:
+the base URL and the Encharge account id, or a hash of the ENS API user's key; see
+:meth:`Journal.accounts`), so that it is never resumed on another account.
 
 Example:
     >>> import tempfile, pathlib
@@ -62,7 +64,7 @@ CREATE TABLE IF NOT EXISTS claims (
     ref TEXT PRIMARY KEY, run_id TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL
 );
 """
-_ADDED_COLUMNS = {"runs": (("owner", "TEXT"), ("owner_pid", "INTEGER")),
+_ADDED_COLUMNS = {"runs": (("owner", "TEXT"), ("owner_pid", "INTEGER"), ("accounts", "TEXT")),
                   "items": (("window_lo", "INTEGER"), ("window_hi", "INTEGER"))}
 
 
@@ -153,15 +155,20 @@ class Journal:
 
     # -- writing -------------------------------------------------------------------------
     def create_run(self, kind: str, params: Mapping[str, Any], payloads: Iterable[Mapping[str, Any]],
-                   *, keys: Iterable[str] | None = None) -> str:
+                   *, keys: Iterable[str] | None = None, accounts: Mapping[str, str] | None = None) -> str:
         """Record a new run with all its items ``pending``; returns the run id.
+
+        ``accounts`` names, per client ("ens", "encharge"), the account the run acts on: the
+        client's ``account_fingerprint()``, never a key or token (a run created without them
+        is bound to the accounts of its first worker, see :meth:`bind_accounts`).
 
         Example:
             >>> import tempfile
             >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
-            >>> run = journal.create_run("tag-add", {"tags": ["vip"]}, [{"kind": "email", "value": "a@example.org"}])
-            >>> journal.items(run).select("seq", "state").rows()
-            [(1, 'pending')]
+            >>> run = journal.create_run("tag-add", {"tags": ["vip"]}, [{"kind": "email", "value": "a@example.org"}],
+            ...                          accounts={"encharge": "https://api.encharge.io/v1 account 48214"})
+            >>> journal.items(run).select("seq", "state").rows(), journal.accounts(run)
+            ([(1, 'pending')], {'encharge': 'https://api.encharge.io/v1 account 48214'})
         """
         run_id = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
         now = _now()
@@ -169,16 +176,61 @@ class Journal:
         names = list(keys) if keys is not None else [json.dumps(p, sort_keys=True, default=str) for p in items]
         with self._db() as db:
             db.execute("BEGIN")
-            db.execute("INSERT INTO runs (run_id, kind, params, status, note, created_at, updated_at)"
-                       " VALUES (?,?,?,?,?,?,?)",
+            db.execute("INSERT INTO runs (run_id, kind, params, status, note, created_at, updated_at, accounts)"
+                       " VALUES (?,?,?,?,?,?,?,?)",
                        (run_id, kind, json.dumps(scrub(dict(params)), default=str), RunStatus.CREATED, None, now,
-                        now))
+                        now, json.dumps(dict(accounts), sort_keys=True) if accounts else None))
             db.executemany(
                 "INSERT INTO items (run_id, seq, key, payload, state, attempts, updated_at) VALUES (?,?,?,?,?,?,?)",
                 [(run_id, n, names[n - 1], json.dumps(p, default=str), ItemState.PENDING, 0, now)
                  for n, p in enumerate(items, start=1)])
             db.execute("COMMIT")
         return run_id
+
+    def accounts(self, run_id: str) -> dict[str, str]:
+        """The accounts a run acts on, per client ("ens", "encharge"): ``{}`` for a run journalled without them.
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}])
+            >>> journal.accounts(run)
+            {}
+        """
+        row = self._db().execute("SELECT accounts FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no run {run_id!r} in {self.path}")
+        return dict(json.loads(row[0])) if row[0] else {}
+
+    def bind_accounts(self, run_id: str, accounts: Mapping[str, str]) -> dict[str, str]:
+        """Record the accounts a run acts on where none is recorded yet; returns what is recorded afterwards.
+
+        An account already recorded for a client is kept (compare the result with what you
+        passed): two workers binding at the same moment agree on the first one's.
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}])
+            >>> journal.bind_accounts(run, {"encharge": "https://api.encharge.io/v1 account 1"})
+            {'encharge': 'https://api.encharge.io/v1 account 1'}
+            >>> journal.bind_accounts(run, {"encharge": "https://api.encharge.io/v1 account 2"})
+            {'encharge': 'https://api.encharge.io/v1 account 1'}
+        """
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT accounts FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no run {run_id!r} in {self.path}")
+            recorded = dict(json.loads(row[0])) if row[0] else {}
+            merged = {**dict(accounts), **recorded}
+            if merged != recorded:
+                db.execute("UPDATE runs SET accounts = ? WHERE run_id = ?", (json.dumps(merged, sort_keys=True),
+                                                                             run_id))
+        finally:
+            db.execute("COMMIT")
+        return merged
 
     def mark(self, run_id: str, seqs: Iterable[int], state: str, *, result: Any = None,
              error: str | None = None, attempt: bool = False) -> None:

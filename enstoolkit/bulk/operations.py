@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -57,7 +58,10 @@ class Operation:
         idempotent: whether a lost answer may simply be sent again.
         batch: items per request.
         execute: ``execute(client, params, payloads, card) -> [ItemOutcome]``; raises the
-            client's errors, which the runner turns into item outcomes.
+            client's errors, which the runner turns into item outcomes (for an operation that is
+            not idempotent, an error it cannot place before the request was sent makes the item
+            ``unknown``, never ``retry``). A ``done`` outcome may carry a note in its error slot
+            (e.g. part of the answer could not be read).
         settle_by_evidence: a lost answer is settled by looking for what the request created.
 
     Example:
@@ -177,6 +181,9 @@ def _process(ens: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]]
         appeal_code=params.get("appeal_code"),
     ).row(0, named=True)
     keep = {k: result.get(k) for k in ("status", "supporterId", "transactionId", "amount", "id", "createdOn")}
+    if result.get("warning"):  # processed, but part of ENS's answer could not be read: done, saying which part
+        keep["answer"] = json.loads(result["answer"]) if result.get("answer") else None
+        return [(ItemState.DONE, keep, str(result["warning"]))]
     return [_done(keep)]
 
 

@@ -164,6 +164,7 @@ def review(run: BulkRun, *, grace: float = DEFAULT_GRACE, wait: float = 0.0,
         run.journal.mark(run.run_id, seqs, ItemState.RETRY, error="resent: the request is safe to repeat")
         run.journal.set_status(run.run_id, RunStatus.STOPPED, f"reviewed {len(seqs):,} unknown items: resume()")
         return run.items().filter(pl.col("seq").is_in(seqs))
+    run.check_accounts()  # evidence is looked for in the run's own account only
     ens = run.ens
     campaign = int(ens.get_page(run.params["page_id"]).item(0, "campaignId"))
     groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}

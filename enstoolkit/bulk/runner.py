@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -39,8 +40,9 @@ from ..validate import check_int
 from .journal import Journal
 from .operations import OPERATIONS, Clients, ItemOutcome, Operation
 
-__all__ = ["NOT_STORED", "BulkRun", "Progress", "RunInProgress"]
+__all__ = ["NOT_STORED", "BulkRun", "Progress", "RunInProgress", "account_fingerprints"]
 
+logger = logging.getLogger("enstoolkit.bulk")
 Progress = Callable[[int, int], None]
 NOT_STORED = "[not stored]"
 WAITING = (ItemState.PENDING, ItemState.RETRY)
@@ -62,6 +64,25 @@ class RunInProgress(EnstoolkitError):
         self.run_id = run_id
         self.pid = pid
         super().__init__(f"run {run_id} is being worked on by process {pid}; wait for it to finish, then resume")
+
+
+def account_fingerprints(client: str, *, ens: Any = None, encharge: Any = None) -> dict[str, str]:
+    """The accounts the clients an operation sends through act on (``client``: "ens", "encharge" or "both").
+
+    Each is the client's ``account_fingerprint()``: its base URL and the Encharge account id,
+    or a hash of the ENS API user's key; never a key or token. A client the operation does
+    not use is left out.
+
+    Example:
+        >>> from enstoolkit import ENSClient
+        >>> ens = ENSClient("key-1234", "http://127.0.0.1:9/ens/service")
+        >>> fingerprints = account_fingerprints("ens", ens=ens, encharge="not used")
+        >>> list(fingerprints), "key-1234" in fingerprints["ens"]
+        (['ens'], False)
+    """
+    wanted = ("ens", "encharge") if client == "both" else (client,)
+    given = {"ens": ens, "encharge": encharge}
+    return {name: str(given[name].account_fingerprint()) for name in wanted if given[name] is not None}
 
 
 class BulkRun:
@@ -91,6 +112,7 @@ class BulkRun:
         self.operation: Operation = OPERATIONS[self.kind]
         self.ens = ens
         self.encharge = encharge
+        self._checked: tuple[Any, Any] | None = None
         if self.client is None:
             needed = {"ens": "ens=ENSClient(...)", "encharge": "encharge=EnchargeClient(...)",
                       "both": "ens=ENSClient(...) and encharge=EnchargeClient(...)"}[self.operation.client]
@@ -112,6 +134,49 @@ class BulkRun:
         if self.operation.client == "both":
             return Clients(self.ens, self.encharge) if self.ens is not None and self.encharge is not None else None
         return self.ens if self.operation.client == "ens" else self.encharge
+
+    def check_accounts(self) -> None:
+        """Refuse clients of another account than the run's, before anything is sent (a ValidationError).
+
+        The run's accounts are recorded when it is created (see :func:`account_fingerprints`);
+        :meth:`run`, :meth:`complete` and :func:`~enstoolkit.bulk.review.review` call this
+        first. A run journalled without them (by an earlier version) is bound to these
+        clients' accounts, with a logged warning when it had been worked on already.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from enstoolkit import ENSClient
+            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> mine = ENSClient("key-1234", "http://127.0.0.1:9/ens/service")
+            >>> run_id = journal.create_run("upsert-supporters", {}, [{"Email Address": "a@example.org"}],
+            ...                             accounts={"ens": mine.account_fingerprint()})
+            >>> BulkRun(journal, run_id, ens=mine).check_accounts()   # the run's own account
+            >>> other = ENSClient("key-5678", "http://127.0.0.1:9/ens/service")   # another API user
+            >>> try:
+            ...     BulkRun(journal, run_id, ens=other).check_accounts()
+            ... except ValidationError as exc:
+            ...     print(exc.argument, "key-5678" in str(exc), "acts on" in str(exc))
+            ens False True
+        """
+        clients = (self.ens, self.encharge)
+        if self._checked is not None and all(a is b for a, b in zip(self._checked, clients, strict=True)):
+            return
+        current = account_fingerprints(self.operation.client, ens=self.ens, encharge=self.encharge)
+        recorded = self.journal.accounts(self.run_id)
+        missing = {name: fp for name, fp in current.items() if name not in recorded}
+        if missing:
+            recorded = self.journal.bind_accounts(self.run_id, missing)
+            attempted = int(self.items().get_column("attempts").sum() or 0)
+            if attempted:
+                logger.warning("run %s was journalled without the accounts it acts on (by an earlier version); it "
+                               "is now bound to %s: check that it was started there", self.run_id,
+                               ", ".join(f"{name} {fp}" for name, fp in sorted(missing.items())))
+        for name, fp in current.items():
+            if recorded.get(name) != fp:
+                raise ValidationError(
+                    name, fp, f"a client of the account run {self.run_id} acts on ({recorded.get(name)})",
+                    detail="a run is resumed only on the account it was started on; nothing was sent")
+        self._checked = clients
 
     def _ens_items(self, payloads: list[dict[str, Any]]) -> int:
         """How many of these items go to ENS (and so count against its hourly budget)."""
@@ -203,6 +268,7 @@ class BulkRun:
         """
         if max_items is not None:
             max_items = check_int("max_items", max_items, 1, None)
+        self.check_accounts()
         token = uuid.uuid4().hex
         busy = self.journal.acquire(self.run_id, token)
         if busy is not None:
@@ -229,7 +295,7 @@ class BulkRun:
         ens_items = self._ens_items([payload for _, payload in todo])
         if ens_items:
             self.ens.ensure_budget(ens_items + 5, f"{self.kind} of {ens_items:,} items")
-        card = self._card(transaction) if self.kind == "process" else None
+        card = self._card(transaction) if self.kind == "process" and todo else None  # needed only to send
         if op.settle_by_evidence and todo and self.client.server_clock.now_ms() is None:
             self.client.session_token()  # one answer's Date gives the server's clock, for the windows below
         journal.set_status(self.run_id, RunStatus.RUNNING)
@@ -254,6 +320,11 @@ class BulkRun:
                     outcomes = self._execute([payload for _, payload in chunk], card)
                 except _Stop:
                     journal.mark(self.run_id, seqs, ItemState.PENDING, error=None)
+                    raise
+                except Exception as exc:  # a fault of this program: the request may have gone out, and been acted on
+                    journal.mark(self.run_id, seqs, ItemState.RETRY if self._repeatable() else ItemState.UNKNOWN,
+                                 error=f"{type(exc).__name__}: {exc}; the request may have been sent and processed")
+                    self._finish_status()
                     raise
                 self._record(seqs, outcomes, sent)
                 finished += len(chunk)
@@ -377,8 +448,16 @@ class BulkRun:
                 return (ItemState.RETRY, None, exc.reason)
             return (ItemState.UNKNOWN, None, f"{exc.reason}: it may have been processed")
         if isinstance(exc, APIError):
+            if not repeatable and 200 <= exc.status_code < 300:  # it answered success, in a shape not understood
+                return (ItemState.UNKNOWN, None, f"{exc.service} answered {exc.status_code} but its answer could not "
+                        f"be read ({exc.message}): it may have been processed")
             return (ItemState.FAILED, None, exc.message)
-        return (ItemState.RETRY, None, str(exc))
+        if repeatable:
+            return (ItemState.RETRY, None, str(exc))
+        # not safe to repeat: the request may have been sent and acted on before this went wrong (an answer
+        # that could not be read, say), so it is settled by evidence (review()), never sent again blindly
+        return (ItemState.UNKNOWN, None, f"{type(exc).__name__}: {exc}; the request may have been sent and "
+                "processed")
 
     def _execute(self, payloads: list[dict[str, Any]], card: dict[str, Any] | None) -> list[ItemOutcome]:
         try:

@@ -104,7 +104,7 @@ def add_sandbox_options(p: argparse.ArgumentParser, *, port: int = 0) -> None:
     p.add_argument("--latency", type=float, default=0.0, help="seconds added to every response")
     p.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE",
                    help="inject faults, e.g. error_rate=0.1, drop_after_rate=0.02, timeout_rate=0.01, "
-                        "spike_rate=0.05, spike=2, token_expiry_rate=0.001 (repeatable)")
+                        "spike_rate=0.05, spike=2, token_expiry_rate=0.001, garble_rate=0.01 (repeatable)")
     p.add_argument("--fault-route", action="append", default=[], metavar="PREFIX",
                    help="apply the faults only to URL paths starting with PREFIX (repeatable)")
     p.add_argument("--variant", action="append", default=[], metavar="PRESET|NAME=VALUE",

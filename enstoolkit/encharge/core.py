@@ -256,6 +256,21 @@ class EnchargeCore(BaseClient):
             self._account_id = int(value)
         return self._account_id
 
+    def account_fingerprint(self) -> str:
+        """Which account this client acts on, without a secret: the base URL and the account's id.
+
+        Journalled runs record it, so a run is never resumed on another account (see
+        :mod:`enstoolkit.bulk`). Asks GET /accounts/info once per client (see :meth:`account_id`).
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=5, seed=3) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.account_fingerprint() == f"{sb.encharge_url} account {sb.encharge.account_id}"
+            True
+        """
+        return f"{self.base_url} account {self.account_id()}"
+
     # -- webhook subscriptions ---------------------------------------------------------------
     def create_subscription(self, event: str, url: str, *, name: str | None = None) -> int:
         """Subscribe a URL to an event (POST /event-subscriptions); returns the subscription id.

@@ -106,6 +106,7 @@ class ENSCore(BaseClient):
         self._fields: pl.DataFrame | None = None
         self._questions: pl.DataFrame | None = None
         scope = hashlib.sha256(f"{base}\n{key}".encode()).hexdigest()[:24]
+        self._fingerprint = f"{base} API user {scope}"  # the request log's scope: a hash, never the key
         super().__init__(base, auth=self.auth, timeout=timeout, transport=transport,
                          headers={"Content-Type": "application/json"}, retry=retry,
                          request_log=RequestLog(path=data_dir() / "ens-requests.sqlite3", scope=scope))
@@ -136,6 +137,24 @@ class ENSCore(BaseClient):
             return ErrorBody()
         return ErrorBody(str(body.get("message") or body.get("error") or ""), body.get("messageId"),
                          body.get("developerMessage"))
+
+    def account_fingerprint(self) -> str:
+        """Which account this client acts on, without a secret: the base URL and a hash of the API user's key.
+
+        The same hash names the API user's requests in the hourly request count; the key cannot
+        be read back from it. Journalled runs record it, so a run is never resumed on another
+        account (see :mod:`enstoolkit.bulk`). No request is sent.
+
+        Example:
+            >>> one = ENSCore("key-1234", "http://127.0.0.1:9/ens/service")
+            >>> one.account_fingerprint() == ENSCore("key-1234", "http://127.0.0.1:9/ens/service").account_fingerprint()
+            True
+            >>> one.account_fingerprint() == ENSCore("key-5678", "http://127.0.0.1:9/ens/service").account_fingerprint()
+            False
+            >>> "key-1234" in one.account_fingerprint(), one.account_fingerprint().startswith("http://127.0.0.1:9")
+            (False, True)
+        """
+        return self._fingerprint
 
     @property
     def live_card_host(self) -> bool:

@@ -10,12 +10,14 @@ Example:
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import polars as pl
 
-from ..errors import APIError, BadRequestError, NotFoundError, PageProcessingError, ValidationError
+from ..errors import APIError, BadRequestError, DataShapeError, NotFoundError, PageProcessingError, ValidationError
 from ..frames import read_frame
 from ..http import json_or_none
 from ..schemas import ens as schema
@@ -29,6 +31,25 @@ __all__ = ["PAGE_STATUSES", "PAGE_TYPES", "PageMethods"]
 PAGE_TYPES = ("dcf", "mem", "ems", "unsub", "pet", "et", "nd", "premium", "ecommerce", "survey", "sp", "ss", "sh",
               "cc", "tp", "ev", "ec", "leadgen")
 PAGE_STATUSES = ("new", "live", "close", "tested", "block", "delete")
+
+logger = logging.getLogger("enstoolkit.ens")
+
+
+def _partial_result(result: Mapping[str, Any], first: DataShapeError) -> tuple[pl.DataFrame, list[str]]:
+    """A SUCCESS answer with values that do not fit the schema: those columns left empty, and what they held."""
+    answer = dict(result)
+    problems: list[str] = []
+    problem = first
+    for _ in range(len(answer) + 1):
+        if answer.get(problem.column) is None:  # not one value that can be set aside: nothing is guessed
+            raise first
+        problems.append(str(problem))
+        answer[problem.column] = None
+        try:
+            return read_frame([answer], schema.PROCESS_RESULT, extra=True), problems
+        except DataShapeError as again:
+            problem = again
+    raise first
 
 
 class PageMethods(ENSCore):
@@ -210,6 +231,11 @@ class PageMethods(ENSCore):
     def send_process(self, page_id: int, body: Mapping[str, Any]) -> pl.DataFrame:
         """POST a checked body (from :meth:`process_body`) to a page, once; the result as a one-row frame.
 
+        A SUCCESS answer is never lost to a value that does not fit its column (an ``amount``
+        written "10.00 GBP", say): ENS has acted on it. Such values are left empty, and two
+        more columns say so: ``warning`` (which field held what) and ``answer`` (ENS's whole
+        answer as JSON). Any other answer that cannot be read raises.
+
         Example:
             >>> from enstoolkit import ENSClient
             >>> from enstoolkit.sandbox import Sandbox
@@ -225,4 +251,15 @@ class PageMethods(ENSCore):
         if str(result.get("status", "")).upper() == "ERROR":
             raise PageProcessingError(self.redact(str(result.get("error") or result.get("message")
                                                       or "processing failed")), dict(result), method="POST", path=path)
-        return read_frame([result], schema.PROCESS_RESULT, extra=True)
+        try:
+            return read_frame([result], schema.PROCESS_RESULT, extra=True)
+        except DataShapeError as exc:
+            if str(result.get("status", "")).upper() != "SUCCESS":
+                raise
+            # ENS has acted (a gift charged, a petition signed): the answer is kept, never lost to an odd value
+            frame, problems = _partial_result(result, exc)
+        note = (f"ENS processed it (SUCCESS), but its answer could not be read in full: {'; '.join(problems)} "
+                "(left empty; ENS's whole answer is in 'answer')")
+        logger.warning("POST %s: %s", path, note)
+        return frame.with_columns(pl.lit(note).alias("warning"),
+                                  pl.lit(self.redact(json.dumps(result, default=str))).alias("answer"))

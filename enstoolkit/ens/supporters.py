@@ -30,9 +30,20 @@ __all__ = ["SupporterMethods"]
 
 
 def _id_from(response: httpx.Response, what: str) -> int:
+    """The id in an answer; an APIError (with the answer's status) when there is none that reads as one.
+
+    Raised after ENS acted: the bulk runner does not count it as a refusal (see ``BulkRun``).
+    """
     body = json_or_none(response)
     if isinstance(body, Mapping) and body.get("id") is not None:
-        return int(body["id"])
+        value = body["id"]
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+        raise APIError("ENS", response.status_code, f"{what} answered with an id that is not a number: {value!r}")
     raise APIError("ENS", response.status_code, f"{what} answered without an id")
 
 

@@ -466,6 +466,8 @@ class ENSApp:
         result["status"] = "SUCCESS"
         if page.type == "nd" and amount is not None and recurring:
             result.update({"recurringFrequency": "MONTHLY", "recurringDay": self.state.now.day})
+        if page.type == "nd" and amount is not None and self.state.variant.process_amount == "text":
+            result["amount"] = f"{amount:.2f} {currency}"
         return result
 
     # -- export jobs ---------------------------------------------------------------------

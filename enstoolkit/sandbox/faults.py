@@ -53,6 +53,9 @@ class Faults:
         drop_before_rate: connection dropped before the request is acted on.
         drop_after_rate: the request is acted on, then the connection is dropped.
         timeout_rate: the answer is held back for ``hang`` seconds (after acting on it).
+        garble_rate: the request is acted on, then answered 200 with a body that is not the API's
+            (an HTML page, as a proxy in front of the service may send): the change happened, and
+            the answer cannot be read.
         latency: seconds added to every matching request.
         spike_rate, spike: an extra ``spike`` seconds on that share of requests.
         token_expiry_rate: every ENS session token expires just before that share of requests.
@@ -72,6 +75,7 @@ class Faults:
     drop_before_rate: float = 0.0
     drop_after_rate: float = 0.0
     timeout_rate: float = 0.0
+    garble_rate: float = 0.0
     hang: float = 30.0
     latency: float = 0.0
     spike_rate: float = 0.0
@@ -84,7 +88,7 @@ class Faults:
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "drop_before_rate", "drop_after_rate", "timeout_rate", "spike_rate",
-                     "token_expiry_rate"):
+                     "token_expiry_rate", "garble_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name}={value!r}: expected a share from 0 to 1")
@@ -121,8 +125,10 @@ class Faults:
                 "drop_after": r() < self.drop_after_rate,
                 "timeout": r() < self.timeout_rate,
                 "delay": self.latency + (self.spike if r() < self.spike_rate else 0.0),
+                # drawn only when asked for: the same seed gives the same faults as before it existed
+                "garble": self.garble_rate > 0 and r() < self.garble_rate,
             }
-            for key in ("expire_tokens", "error", "drop_before", "drop_after", "timeout"):
+            for key in ("expire_tokens", "error", "drop_before", "drop_after", "timeout", "garble"):
                 if plan[key]:
                     self.counts[key] += 1
             if self.spike and self.spike_rate and plan["delay"] != self.latency:
@@ -191,7 +197,8 @@ class FaultMiddleware:
             await _drop(send)
         after = any(p["drop_after"] for p in plans)
         hang = any(p["timeout"] for p in plans)
-        if not after and not hang:
+        garble = any(p["garble"] for p in plans)
+        if not after and not hang and not garble:
             await self.inner(scope, receive, send)
             return
         held: list[Any] = []
@@ -202,6 +209,9 @@ class FaultMiddleware:
         await self.inner(scope, receive, hold)  # acted on: the change happened
         if after:
             await _drop(send)
+        if garble:
+            await _garbled(send)
+            return
         await asyncio.sleep(max(f.hang for f in active))
         for message in held:
             await send(message)
@@ -221,6 +231,13 @@ async def _error(send: Any, status: int, path: str = "", extra: list[tuple[bytes
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers.extend(extra or [])
     await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _garbled(send: Any) -> None:
+    body = b"<html><body><h1>Request received</h1></body></html>"
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/html"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -51,6 +51,9 @@ class Variant:
             ``/supporter/questions`` gives) or ``"short"`` (other names, as ENS's own examples call
             question 279 "Opt-in" in a record and "Opt-in EMAIL (single)" in the list). The ids agree
             either way: a record's ``questions[].id`` is the list's ``questionId``.
+        process_amount: how a donation page's process answer writes ``amount``: ``"number"`` (10.0,
+            as the spec's example) or ``"text"`` (``"10.00 GBP"``, with its currency: an answer the
+            toolkit cannot type, after ENS has charged the gift).
 
     Encharge:
 
@@ -79,6 +82,7 @@ class Variant:
     optin_codes: str = "YN"
     supporter_values: str = "typed"
     question_names: str = "list"
+    process_amount: str = "number"
     person_status: str = "field"
     user_id: bool = True
     empty_tags: str = "empty"
@@ -87,7 +91,7 @@ class Variant:
     _CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
         "headers": ("api", "dashboard"), "date_order": ("dmy", "mdy"), "field_names": ("uk", "us"),
         "optin_codes": ("YN", "YNP"), "supporter_values": ("typed", "text"),
-        "question_names": ("list", "short"),
+        "question_names": ("list", "short"), "process_amount": ("number", "text"),
         "person_status": ("field", "when-set", "absent"), "empty_tags": ("empty", "absent"),
         "custom_fields": ("top", "data"),
     }

@@ -192,7 +192,10 @@ class ResumeBar:
         self.note.value = f"<small>journal run <code>{self.run.run_id}</code> ({self.run.status}; {shown})</small>"
 
     def resume(self) -> None:
-        """Review what is unknown, then send only what is left.
+        """Review what is unknown, then send only what is left, through the panel's clients (of the run's accounts).
+
+        A submission whose outcome is unknown is never sent again blindly: it is settled by
+        :func:`~enstoolkit.bulk.review` first, as :meth:`~enstoolkit.bulk.BulkRun.complete` does.
 
         Example:
             >>> from enstoolkit import EnchargeClient
@@ -208,6 +211,10 @@ class ResumeBar:
         """
         if self.run is None:
             raise ValidationError("run", None, "a run to resume")
+        from ..bulk import BulkRun
+
+        # the panel's clients now: a client of another account than the run's is refused before anything is sent
+        self.run = BulkRun(self.run.journal, self.run.run_id, **self.clients())
         self.run.complete()
         self.refresh()
         self.panel.after_resume(self.run)
