@@ -6,6 +6,13 @@ the same people are gone from ENS too; an audit reads only its own account's era
 on the sandbox never reach an audit of a real account). The record holds identifiers only, never
 keys or tokens.
 
+Each erasure is written *pending* before the request goes out (:meth:`ErasureLog.begin`) and
+*confirmed* when Encharge answers (:meth:`ErasureLog.confirm`), or, when the answer was lost,
+once a later attempt finds the person gone: an erasure Encharge carried out is never forgotten
+because its answer did not arrive. A request Encharge refused is *cancelled*
+(:meth:`ErasureLog.cancel`). :meth:`ErasureLog.read` gives the confirmed erasures (with
+``pending=True``, the pending ones too, flagged in the ``pending`` column).
+
 Example:
     >>> import tempfile, pathlib
     >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
@@ -14,6 +21,9 @@ Example:
     [('gone@example.org', '100234')]
     >>> log.read(account_id=8).height
     0
+    >>> log.begin([{"email": "going@example.org", "id": "p2"}], account_id=7)
+    >>> log.read(account_id=7).height, log.read(account_id=7, pending=True).get_column("pending").to_list()
+    (1, [False, True])
 """
 
 from __future__ import annotations
@@ -31,6 +41,9 @@ from .paths import data_dir
 from .schemas.results import ERASURE
 
 __all__ = ["ErasureLog", "read_erasures"]
+
+_PENDING, _CONFIRMED, _CANCELLED = "pending", "confirmed", "cancelled"
+_COLUMNS = "email, person_id, user_id, erased_at, account_id, state"
 
 
 class ErasureLog:
@@ -50,12 +63,14 @@ class ErasureLog:
             db.execute("CREATE TABLE IF NOT EXISTS erasures (seq INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT,"
                        " person_id TEXT, user_id TEXT, erased_at INTEGER NOT NULL)")
             columns = {row[1] for row in db.execute("PRAGMA table_info(erasures)")}
-            if "account_id" not in columns:  # a record from before erasures named their account
-                try:
-                    db.execute("ALTER TABLE erasures ADD COLUMN account_id INTEGER")
-                except sqlite3.OperationalError as exc:  # another process added it a moment ago
-                    if "duplicate column" not in str(exc):
-                        raise
+            # a record from before erasures named their account, or had states (its rows are confirmed: NULL)
+            for name, kind in (("account_id", "INTEGER"), ("state", "TEXT")):
+                if name not in columns:
+                    try:
+                        db.execute(f"ALTER TABLE erasures ADD COLUMN {name} {kind}")
+                    except sqlite3.OperationalError as exc:  # another process added it a moment ago
+                        if "duplicate column" not in str(exc):
+                            raise
 
     def record(self, people: Iterable[Mapping[str, Any]], when: dt.datetime | None = None, *,
                account_id: int | None = None) -> None:
@@ -68,14 +83,71 @@ class ErasureLog:
             >>> log.read().get_column("email").to_list()
             ['gone@example.org']
         """
-        moment = int((when or dt.datetime.now(dt.UTC)).timestamp() * 1000)
-        rows = [(p.get("email"), p.get("id"), p.get("userId"), moment, account_id) for p in people]
-        with sqlite3.connect(self.path) as db:
-            db.executemany("INSERT INTO erasures (email, person_id, user_id, erased_at, account_id) "
-                           "VALUES (?,?,?,?,?)", rows)
+        self._insert(people, when, account_id, _CONFIRMED)
 
-    def read(self, *, account_id: int | None = None) -> pl.DataFrame:
-        """The recorded erasures, oldest first: of the account ``account_id`` when given, else all.
+    def _insert(self, people: Iterable[Mapping[str, Any]], when: dt.datetime | None, account_id: int | None,
+                state: str) -> None:
+        moment = int((when or dt.datetime.now(dt.UTC)).timestamp() * 1000)
+        rows = [(p.get("email"), p.get("id"), p.get("userId"), moment, account_id, state) for p in people]
+        with sqlite3.connect(self.path) as db:
+            db.executemany(f"INSERT INTO erasures ({_COLUMNS}) VALUES (?,?,?,?,?,?)", rows)
+
+    def begin(self, people: Iterable[Mapping[str, Any]], when: dt.datetime | None = None, *,
+              account_id: int | None = None) -> None:
+        """Write people about to be erased as *pending* (before the request goes out); :meth:`confirm` settles them.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
+            >>> log.begin([{"email": "going@example.org", "id": "p1"}], account_id=7)
+            >>> log.read(account_id=7).height, log.read(account_id=7, pending=True).item(0, "pending")
+            (0, True)
+        """
+        with sqlite3.connect(self.path) as db:  # a repeat of a pending erasure keeps its one row
+            waiting = {r[0] for r in db.execute("SELECT person_id FROM erasures WHERE state = ? AND account_id IS ?",
+                                                (_PENDING, account_id))}
+        self._insert([p for p in people if p.get("id") is None or str(p["id"]) not in waiting], when, account_id,
+                     _PENDING)
+
+    def _settle(self, ids: Iterable[str], account_id: int | None, state: str) -> int:
+        wanted = sorted({str(i) for i in ids if i})
+        if not wanted:
+            return 0
+        marks = ",".join("?" * len(wanted))
+        with sqlite3.connect(self.path) as db:
+            return db.execute(f"UPDATE erasures SET state = ? WHERE state = ? AND account_id IS ? "
+                              f"AND person_id IN ({marks})", (state, _PENDING, account_id, *wanted)).rowcount
+
+    def confirm(self, ids: Iterable[str], *, account_id: int | None = None) -> int:
+        """Confirm the pending erasures of these Encharge ids (erased: answered, or found gone); how many rows.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
+            >>> log.begin([{"email": "going@example.org", "id": "p1"}], account_id=7)
+            >>> log.confirm(["p1"], account_id=7), log.read(account_id=7).get_column("email").to_list()
+            (1, ['going@example.org'])
+        """
+        return self._settle(ids, account_id, _CONFIRMED)
+
+    def cancel(self, ids: Iterable[str], *, account_id: int | None = None) -> int:
+        """Cancel the pending erasures of these ids (Encharge refused the request: nobody was erased); how many.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
+            >>> log.begin([{"email": "kept@example.org", "id": "p1"}], account_id=7)
+            >>> log.cancel(["p1"], account_id=7), log.read(account_id=7, pending=True).height
+            (1, 0)
+        """
+        return self._settle(ids, account_id, _CANCELLED)
+
+    def read(self, *, account_id: int | None = None, pending: bool = False) -> pl.DataFrame:
+        """The confirmed erasures, oldest first: of the account ``account_id`` when given, else all.
+
+        With ``pending=True``, erasures sent whose answer has not (yet) confirmed them are
+        included too, with ``pending`` True (settled by the next attempt at erasing the person,
+        e.g. resuming the run). Cancelled ones (refused by Encharge) are never included.
 
         Example:
             >>> import tempfile, pathlib
@@ -85,17 +157,23 @@ class ErasureLog:
             >>> log.read(account_id=8).get_column("email").to_list(), log.read().height
             (['b@example.org'], 2)
         """
-        query = "SELECT email, person_id, user_id, erased_at, account_id FROM erasures"
-        args: tuple[Any, ...] = ()
+        states = (_CONFIRMED, _PENDING) if pending else (_CONFIRMED,)
+        query = (f"SELECT {_COLUMNS} FROM erasures WHERE (state IS NULL OR state IN "
+                 f"({','.join('?' * len(states))}))")
+        args: tuple[Any, ...] = states
         if account_id is not None:
-            query, args = query + " WHERE account_id = ?", (int(account_id),)
+            query, args = query + " AND account_id = ?", (*args, int(account_id))
         with sqlite3.connect(self.path) as db:
             rows = db.execute(query + " ORDER BY seq", args).fetchall()
-        return read_frame([dict(zip(ERASURE, r, strict=True)) for r in rows], ERASURE)
+        return read_frame([dict(zip(ERASURE, (*r[:5], r[5] == _PENDING), strict=True)) for r in rows], ERASURE)
 
 
-def read_erasures(path: str | Path | None = None, *, account_id: int | None = None) -> pl.DataFrame:
-    """The recorded erasures (see :class:`ErasureLog`), of one Encharge account when ``account_id`` is given.
+def read_erasures(path: str | Path | None = None, *, account_id: int | None = None,
+                  pending: bool = False) -> pl.DataFrame:
+    """The confirmed erasures (see :class:`ErasureLog`), of one Encharge account when ``account_id`` is given.
+
+    ``pending=True`` adds the erasures sent but not yet confirmed (their answer was lost), with
+    ``pending`` True; the audit and the consent plan leave those out until they are confirmed.
 
     The audit passes its account's id (:meth:`EnchargeClient.account_id`): erasures made on the
     sandbox, or on another account, are not this account's.
@@ -105,4 +183,4 @@ def read_erasures(path: str | Path | None = None, *, account_id: int | None = No
         >>> read_erasures(pathlib.Path(tempfile.mkdtemp()) / "none.sqlite3", account_id=7).height
         0
     """
-    return ErasureLog(path).read(account_id=account_id)
+    return ErasureLog(path).read(account_id=account_id, pending=pending)

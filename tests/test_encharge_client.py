@@ -259,9 +259,9 @@ def test_an_erasure_whose_answer_was_lost_is_done_not_an_error(tmp_path: Path) -
 def test_unsubscribe_by_query_parameters(enc: EnchargeClient, recorder: RecordingTransport,
                                          sandbox: Sandbox) -> None:
     person = some_people(sandbox, 1, unsubscribed=False)[0]
-    enc.unsubscribe(person["email"])
+    assert enc.unsubscribe(person["email"]) == [person["id"]]  # an email: everyone holding it, each by id
     request = recorder.calls("POST", "/people/unsubscribe")[0][0]
-    assert request.url.params["email"] == person["email"] and request.content == b""
+    assert request.url.params["id"] == person["id"] and request.content == b""
     assert enc.get_people(emails=[person["email"]]).item(0, "unsubscribed") is True
     with pytest.raises(ValidationError, match="an email address, an Encharge id"):
         enc.unsubscribe({"email": "a@example.org", "id": "p1"})

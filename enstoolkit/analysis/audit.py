@@ -383,7 +383,8 @@ def one_system_only(ens: pl.DataFrame, encharge: pl.DataFrame) -> pl.DataFrame:
 def erased_still_in_ens(ens: pl.DataFrame, erasures: pl.DataFrame) -> pl.DataFrame:
     """People erased (GDPR) in Encharge through the toolkit who are still in ENS.
 
-    ``erasures`` is the toolkit's own record (:func:`enstoolkit.erasures.read_erasures`).
+    ``erasures`` is the toolkit's own record (:func:`enstoolkit.erasures.read_erasures`); rows
+    still ``pending`` (sent, answer lost, not yet confirmed) are not erasures yet and are left out.
 
     Example:
         >>> ens = pl.DataFrame({"supporterId": [1], "Email Address": ["a@x.org"]})
@@ -394,6 +395,8 @@ def erased_still_in_ens(ens: pl.DataFrame, erasures: pl.DataFrame) -> pl.DataFra
     ens = check_frame("ens", ens)
     erasures = check_frame("erasures", erasures, ("email", "erasedAt"))
     email = _email_column(ens)
+    if "pending" in erasures.columns and erasures.schema["pending"] == pl.Boolean:
+        erasures = erasures.filter(~pl.col("pending").fill_null(False))
     if erasures.height == 0:
         return _empty()
     gone = erasures.select(_key("email").alias("__k"), pl.col("erasedAt")).filter(pl.col("__k").is_not_null())

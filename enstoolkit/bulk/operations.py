@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..schemas import ItemState, Outcome
+from ..schemas import ItemState
 
 __all__ = ["CLIENTS", "OPERATIONS", "Clients", "ItemOutcome", "Operation", "register"]
 
@@ -143,17 +143,30 @@ def _upsert_people(enc: Any, params: Mapping[str, Any], payloads: list[dict[str,
 @register("unsubscribe", "encharge", idempotent=True)
 def _unsubscribe(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
     item = payloads[0]
-    enc.unsubscribe({item["kind"]: item["value"]})
-    return [_done()]
+    ids = enc.unsubscribe({item["kind"]: item["value"]})  # an email: everyone holding it, whatever its case
+    return [_done({"ids": ids} if item["kind"] == "email" else None)]
 
 
 def _delete(force: bool) -> Execute:
     def execute(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
+        from ..encharge.removal import LOST_ANSWER, remove_people
+
         item = payloads[0]
-        row = enc.delete_people([{item["kind"]: item["value"]}], force=force).row(0, named=True)
-        if row["status"] == Outcome.NOT_FOUND:
+        account = enc.account_id() if force else None  # asked before erasing: the record must not fail after
+        if force and enc.erasure_log is None:
+            from ..erasures import ErasureLog
+
+            enc.erasure_log = ErasureLog()
+        removal = remove_people(enc, [(item["kind"], item["value"])], force=force, log=enc.erasure_log,
+                                account_id=account)[0]
+        if not removal.found:  # never found, and no earlier attempt of ours erased anyone it names
             return [(ItemState.FAILED, None, "not found (already gone?)")]
-        return [_done({"action": row["action"]})]
+        result: dict[str, Any] = {"action": "erase" if force else "archive",
+                                  "ids": [str(p["id"]) for p in [*removal.people, *removal.lost]]}
+        if removal.lost:
+            result["note"] = LOST_ANSWER if not removal.people else \
+                f"{', '.join(str(p['id']) for p in removal.lost)} {LOST_ANSWER}"
+        return [_done(result)]
 
     return execute
 

@@ -30,6 +30,7 @@ from ..schemas.results import PERSON_RESULT
 from ..validate import check_choice, check_id, check_int
 from .core import EnchargeCore
 from .payloads import check_names, check_tags, people_frame, person_payload, single_identifier
+from .removal import holders, remove_people
 
 __all__ = ["PeopleMethods"]
 
@@ -74,17 +75,6 @@ def _keyword_identifiers(emails: Iterable[str] | None, ids: Iterable[str] | None
             else:
                 out.append((kind, str(value).strip()))
     return out
-
-
-def _present(known: pl.DataFrame, idents: Sequence[tuple[str, str]]) -> list[dict[str, Any] | None]:
-    """For each identifier, the person found (email compared without case), or None."""
-    by: dict[str, dict[str, dict[str, Any]]] = {"id": {}, "userId": {}, "email": {}}
-    for row in known.iter_rows(named=True):
-        for kind in IDENTIFIER_KINDS:
-            value = row.get(kind)
-            if value:
-                by[kind][value.lower() if kind == "email" else value] = row
-    return [by[kind].get(value.lower() if kind == "email" else value) for kind, value in idents]
 
 
 def _ident_columns(kind: str, value: str, person: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -372,9 +362,15 @@ class PeopleMethods(EnchargeCore):
                       chunk_size: int = 50) -> pl.DataFrame:
         """Archive people (DELETE /people), or with ``force=True`` erase them and their data (GDPR).
 
-        Returns one row per person asked for: ``action`` is "archive" or "erase", ``status``
-        is "done" or "not found". Erasures are also written to the toolkit's own record
-        (:class:`~enstoolkit.erasures.ErasureLog`), which the audit checks against ENS.
+        Returns one row per person acted on, in the order asked: ``action`` is "archive" or
+        "erase", ``status`` "done", or "not found" (one row for an identifier nobody holds). An
+        email names everyone whose address matches it without case or spaces (Encharge can hold
+        two such people): each is acted on by id and has a row with their own id and email.
+        Erasures are also written to the toolkit's own record
+        (:class:`~enstoolkit.erasures.ErasureLog`), which the audit checks against ENS: pending
+        before the request, confirmed after. If the answer is lost, the error is raised; calling
+        again finds the person gone and reports them done with ``http_status`` null (the
+        erasure confirmed in the record), never "not found".
 
         Example:
             >>> from enstoolkit import EnchargeClient
@@ -390,45 +386,49 @@ class PeopleMethods(EnchargeCore):
             raise ValidationError("force", force, "True or False")
         size = check_int("chunk_size", chunk_size, 1, 100)
         action = "erase" if force else "archive"
-        rows: list[dict[str, Any]] = []
         account = self.account_id() if force else None  # asked before erasing: the record must not fail after
-        for chunk in _chunks(idents, size):
-            found = _present(self.lookup(chunk, include_archived=True, chunk_size=size), chunk)
-            targets = [ident for ident, person in zip(chunk, found, strict=True) if person is not None]
-            status_code = None
-            if targets:
-                params = [(f"people[{i}][{kind}]", value) for i, (kind, value) in enumerate(targets)]
-                params.append(("force", "true" if force else "false"))
-                try:
-                    status_code = self.send("DELETE", "/people", params=params, ok=(204, 200)).status_code
-                except NotFoundError:  # found a moment ago: gone now (a repeat whose first answer was lost)
-                    status_code = 404
-                if force:
-                    if self.erasure_log is None:
-                        self.erasure_log = ErasureLog()
-                    self.erasure_log.record([_ident_columns(k, v, p) for (k, v), p in zip(chunk, found, strict=True)
-                                             if p is not None], account_id=account)
-            for (kind, value), person in zip(chunk, found, strict=True):
-                rows.append({**_ident_columns(kind, value, person), "action": action, "tags": None,
-                             "status": Outcome.DONE if person is not None else Outcome.NOT_FOUND,
-                             "http_status": status_code if person is not None else None, "error": None})
+        if force and self.erasure_log is None:
+            self.erasure_log = ErasureLog()
+        rows: list[dict[str, Any]] = []
+        for removal in remove_people(self, idents, force=force, chunk_size=size, log=self.erasure_log,
+                                     account_id=account):
+            for person, status in [*((p, removal.http_status) for p in removal.people),
+                                   *((p, None) for p in removal.lost)]:
+                rows.append({**_ident_columns(removal.kind, removal.value, person),
+                             "email": person.get("email") or (removal.value if removal.kind == "email" else None),
+                             "action": action, "tags": None, "status": Outcome.DONE, "http_status": status,
+                             "error": None})
+            if not removal.found:
+                rows.append({**_ident_columns(removal.kind, removal.value), "action": action, "tags": None,
+                             "status": Outcome.NOT_FOUND, "http_status": None, "error": None})
         return read_frame(rows, PERSON_RESULT)
 
-    def unsubscribe(self, person: str | Mapping[str, Any]) -> None:
-        """Unsubscribe one person from all email (POST /people/unsubscribe, identified in the query).
+    def unsubscribe(self, person: str | Mapping[str, Any]) -> list[str]:
+        """Unsubscribe from all email (POST /people/unsubscribe, identified in the query); who was acted on.
 
-        ``person`` is an email, an Encharge id, or ``{"userId": ...}``.
+        ``person`` is an email, an Encharge id, or ``{"userId": ...}``. An email names everyone
+        whose address matches it without case or spaces (Encharge can hold two such people):
+        each is unsubscribed by id, and their ids are returned. An id or a userId is sent as
+        given and returned. Raises :class:`~enstoolkit.errors.NotFoundError` for someone
+        Encharge does not know.
 
         Example:
             >>> from enstoolkit import EnchargeClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
             ...     pid = enc.list_people(max_people=1).item(0, "id")
-            ...     enc.unsubscribe(pid)
-            ...     enc.get_people(ids=[pid]).item(0, "unsubscribed")
-            True
+            ...     enc.unsubscribe(pid) == [pid], enc.get_people(ids=[pid]).item(0, "unsubscribed")
+            (True, True)
         """
-        self.send("POST", "/people/unsubscribe", params=single_identifier(person), ok=(204, 200), retry=True)
+        ident = single_identifier(person)
+        kind, value = next(iter(ident.items()))
+        found = holders(self, [(kind, value)], include_archived=False)[0] if kind == "email" else []
+        if not found:  # an id or a userId, or an email nobody holds (Encharge answers for it)
+            self.send("POST", "/people/unsubscribe", params=ident, ok=(204, 200), retry=True)
+            return [str(value)]
+        for one in found:
+            self.send("POST", "/people/unsubscribe", params={"id": one["id"]}, ok=(204, 200), retry=True)
+        return [str(one["id"]) for one in found]
 
     # -- tags --------------------------------------------------------------------------------
     def tag_person(self, action: str, kind: str, value: str, tags: Sequence[str]) -> int:

@@ -295,10 +295,7 @@ class EnchargeApp:
         for person in found:
             if force:
                 state.people.pop(person["id"], None)
-                if person.get("email"):
-                    state.by_email.pop(person["email"].lower(), None)
-                if person.get("userId"):
-                    state.by_user_id.pop(str(person["userId"]), None)
+                state.forget(person)  # a twin holding the address in another case keeps it
                 state.erased.append({"id": person["id"], "email": person.get("email"),
                                      "userId": person.get("userId")})
             else:

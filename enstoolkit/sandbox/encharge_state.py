@@ -210,6 +210,55 @@ class EnchargeState:
         if person.get("userId"):
             self.by_user_id[str(person["userId"])] = person["id"]
 
+    def add_person(self, email: str, *, first: str = "", last: str = "", user_id: str | None = None,
+                   unsubscribed: bool = False, tags: Iterable[str] = ()) -> dict[str, Any]:
+        """Put a person into the account with ``email`` exactly as given (its case kept), for tests.
+
+        Encharge can hold two people whose emails differ only in case; the API's upsert finds the
+        existing one instead, so a test seeds such a twin here. A lookup by email keeps finding
+        whoever held the address first; listing everyone shows both.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=20).encharge
+            >>> old = next(iter(state.people.values()))
+            >>> twin = state.add_person(old["email"].upper(), first="Jo")
+            >>> twin["id"] != old["id"], state.find({"email": old["email"]}) is old
+            (True, True)
+        """
+        with self.lock:
+            when = self.clock()
+            person = self._new_person(str(uuid.uuid4()), email, user_id, first, last, when, list(tags),
+                                      unsubscribed=unsubscribed, lead_score=0, country="", city="")
+            for tag in person["tags"]:
+                self._register_tag(tag, when)
+            self.people[person["id"]] = person
+            self.by_email.setdefault(email.strip().lower(), person["id"])
+            if user_id:
+                self.by_user_id.setdefault(str(user_id), person["id"])
+            return person
+
+    def forget(self, person: Mapping[str, Any]) -> None:
+        """Take a person out of the indexes by email and userId (only where they point to this person).
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=20).encharge
+            >>> person = next(iter(state.people.values()))
+            >>> state.forget(person)
+            >>> state.find({"email": person["email"]}) is None
+            True
+        """
+        email, user_id = person.get("email"), person.get("userId")
+        if email and self.by_email.get(str(email).strip().lower()) == person["id"]:
+            del self.by_email[str(email).strip().lower()]
+            twin = next((p for p in self.people.values() if p["id"] != person["id"] and p.get("email")
+                         and str(p["email"]).strip().lower() == str(email).strip().lower()), None)
+            if twin is not None:  # another person holds the address in another case: found by it from now on
+                self.by_email[str(email).strip().lower()] = twin["id"]
+        if user_id and self.by_user_id.get(str(user_id)) == person["id"]:
+            del self.by_user_id[str(user_id)]
+
     # -- helpers ------------------------------------------------------------------------
     def clock(self) -> int:
         """The sandbox clock in epoch milliseconds, at least one more than the last write's, so writes stay ordered.

@@ -46,7 +46,8 @@ ITEM: dict[str, pl.DataType] = {
 FINDINGS: dict[str, pl.DataType] = {"supporterId": pl.Int64(), "email": pl.String(), "check": pl.String(),
                                     "severity": pl.String(), "detail": pl.String()}
 ERASURE: dict[str, pl.DataType] = {"email": pl.String(), "id": pl.String(), "userId": pl.String(),
-                                   "erasedAt": UTC_MS, "accountId": pl.Int64()}
+                                   "erasedAt": UTC_MS, "accountId": pl.Int64(),
+                                   "pending": pl.Boolean()}
 
 #: What a consent decision rests on: the ENS answer and its date (the export's "<question> Date"), the
 #: suppression, Encharge's status and where it came from, when Encharge's unsubscribe happened (when

@@ -191,10 +191,12 @@ def _encharge_people(people: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
 
 
 def _erased(erasures: Any) -> dict[str, dt.datetime]:
-    """The latest recorded erasure per email key."""
+    """The latest recorded erasure per email key (pending ones, not yet confirmed, are not erasures yet)."""
     if erasures is None:
         return {}
     frame = _require("erasures", erasures, ("email", "erasedAt"), "a frame of erasures (read_erasures)")
+    if "pending" in frame.columns and frame.schema["pending"] == pl.Boolean:
+        frame = frame.filter(~pl.col("pending").fill_null(False))
     when = _temporal(frame, "erasedAt", UTC_MS, "erasures")
     keyed = frame.select(_key("email").alias("key")).with_columns(when.alias("erasedAt"))
     out: dict[str, dt.datetime] = {}

@@ -1,0 +1,193 @@
+"""Who an identifier names in Encharge, and archiving or erasing them by id, with the erasure record kept.
+
+An email names every person whose address matches it without regard to case or surrounding
+spaces: Encharge can hold two people whose emails differ only in case (the consent plan and the
+audit treat them as two people), and a lookup by email shows one of them at most. So an archive,
+an erasure or an unsubscribe given by email acts on each of them, by id (:func:`holders` finds
+them: a lookup, which finds the archived too, and the list of everyone). An id or a userId
+names one person.
+
+An erasure is written to the :class:`~enstoolkit.erasures.ErasureLog` as pending before the
+request goes out and confirmed when Encharge answers. When the answer is lost (every retry
+dropped), the next attempt (e.g. resuming the run) finds the person gone, and the pending
+erasure is confirmed then: reported done, never "not found".
+
+Example:
+    >>> from enstoolkit import EnchargeClient
+    >>> from enstoolkit.sandbox import Sandbox
+    >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+    ...     old = next(iter(sb.encharge.people.values()))
+    ...     twin = sb.encharge.add_person(old["email"].upper())
+    ...     sorted(p["id"] for p in holders(enc, [("email", old["email"])])[0]) == sorted([old["id"], twin["id"]])
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from ..erasures import ErasureLog
+from ..errors import APIError, NotFoundError, ServerError
+
+__all__ = ["LOST_ANSWER", "Removal", "email_key", "holders", "remove_people"]
+
+#: How an erasure confirmed after its answer was lost is reported.
+LOST_ANSWER = "erased; its answer had been lost"
+
+
+def email_key(value: Any) -> str:
+    """An email as compared between people: trimmed, lowercased.
+
+    Example:
+        >>> email_key("  Jo@X.org ")
+        'jo@x.org'
+    """
+    return str(value or "").strip().lower()
+
+
+def _matches(person: Mapping[str, Any], kind: str, value: str) -> bool:
+    if kind == "email":
+        return bool(person.get("email")) and email_key(person["email"]) == email_key(value)
+    return person.get(kind) is not None and str(person[kind]) == str(value)
+
+
+def _people(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    columns = [c for c in ("id", "email", "userId") if c in frame.columns]
+    return [{k: row.get(k) for k in ("id", "email", "userId")} for row in frame.select(columns).iter_rows(named=True)]
+
+
+def holders(client: Any, idents: Sequence[tuple[str, str]], *, include_archived: bool = True,
+            chunk_size: int = 50) -> list[list[dict[str, Any]]]:
+    """For each ``(kind, value)`` identifier, every person it names (``id``, ``email``, ``userId``), each once.
+
+    An email names everyone whose address matches it without case or spaces: the lookup
+    (archived people too, with ``include_archived``) and the list of everyone are read, so a
+    second person holding the address in another case is never missed.
+
+    Example:
+        >>> from enstoolkit import EnchargeClient
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        ...     holders(enc, [("email", "nobody@example.org")])
+        [[]]
+    """
+    known: dict[str, dict[str, Any]] = {}
+    for person in _people(client.lookup(idents, include_archived=include_archived, chunk_size=chunk_size)):
+        if person["id"]:
+            known.setdefault(str(person["id"]), person)
+    if any(kind == "email" for kind, _ in idents):
+        for person in _people(client.list_people(progress=False)):
+            if person["id"]:
+                known.setdefault(str(person["id"]), person)
+    return [[p for p in known.values() if _matches(p, kind, value)] for kind, value in idents]
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What an archive or an erasure did for one identifier asked for.
+
+    Attributes:
+        kind, value: the identifier as asked.
+        people: the people acted on now, by id (each with ``id``, ``email``, ``userId``).
+        lost: people an earlier attempt erased whose answer was lost (found gone now; their
+            pending erasures confirmed).
+        http_status: Encharge's answer to the request (404: gone by the time it arrived).
+
+    Example:
+        >>> Removal("email", "a@example.org", [{"id": "p1"}], [], 204).found
+        True
+    """
+
+    kind: str
+    value: str
+    people: list[dict[str, Any]] = field(default_factory=list)
+    lost: list[dict[str, Any]] = field(default_factory=list)
+    http_status: int | None = None
+
+    @property
+    def found(self) -> bool:
+        """Whether anyone was archived or erased for this identifier (now, or by an attempt whose answer was lost).
+
+        Example:
+            >>> Removal("email", "nobody@example.org").found
+            False
+        """
+        return bool(self.people or self.lost)
+
+
+def _lost(client: Any, log: ErasureLog, account: int | None, chunk: Sequence[tuple[str, str]],
+          present: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    """Per identifier, the pending erasures of people no longer in Encharge (their answer was lost)."""
+    pending = log.read(account_id=account, pending=True).filter(pl.col("pending"))
+    if pending.height == 0:
+        return [[] for _ in chunk]
+    rows = _people(pending)
+    here = {str(p["id"]) for group in present for p in group}
+    candidates = [[p for p in rows if p["id"] and str(p["id"]) not in here and _matches(p, kind, value)]
+                  for kind, value in chunk]
+    ids = sorted({str(p["id"]) for group in candidates for p in group})
+    if ids:  # still in Encharge under another address: not erased, whatever the record says
+        still = set(client.lookup([("id", i) for i in ids], include_archived=True).get_column("id").to_list())
+        candidates = [[p for p in group if str(p["id"]) not in still] for group in candidates]
+    out: list[list[dict[str, Any]]] = []
+    for group in candidates:
+        unique: dict[str, dict[str, Any]] = {}
+        for person in group:
+            unique.setdefault(str(person["id"]), person)
+        out.append(list(unique.values()))
+    return out
+
+
+def remove_people(client: Any, idents: Sequence[tuple[str, str]], *, force: bool, chunk_size: int = 50,
+                  log: ErasureLog | None = None, account_id: int | None = None) -> list[Removal]:
+    """Archive (or with ``force=True`` erase) everyone each identifier names, by id; one :class:`Removal` each.
+
+    Erasures go to ``log`` (pending before the DELETE, confirmed after; cancelled when Encharge
+    refuses). A lost answer raises the client's error with the erasures left pending; the next
+    call confirms them for the people it finds gone. Used by :meth:`EnchargeClient.delete_people`
+    and the bulk "erase" and "archive" runs.
+
+    Example:
+        >>> from enstoolkit import EnchargeClient
+        >>> from enstoolkit.sandbox import Sandbox
+        >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        ...     pid = enc.list_people(max_people=1).item(0, "id")
+        ...     [r.found for r in remove_people(enc, [("id", pid), ("email", "nobody@example.org")], force=False)]
+        [True, False]
+    """
+    if force and log is None:
+        raise ValueError("an erasure needs the erasure record (log=ErasureLog(...))")
+    out: list[Removal] = []
+    for start in range(0, len(idents), chunk_size):
+        chunk = list(idents[start:start + chunk_size])
+        present = holders(client, chunk, include_archived=True, chunk_size=chunk_size)
+        lost = _lost(client, log, account_id, chunk, present) if force and log is not None else [[] for _ in chunk]
+        targets: dict[str, dict[str, Any]] = {}
+        for group in present:
+            for person in group:
+                targets.setdefault(str(person["id"]), person)
+        status = None
+        if targets:
+            if force and log is not None:
+                log.begin(targets.values(), account_id=account_id)  # before the request: never forgotten
+            params = [(f"people[{i}][id]", pid) for i, pid in enumerate(targets)]
+            params.append(("force", "true" if force else "false"))
+            try:
+                status = client.send("DELETE", "/people", params=params, ok=(204, 200)).status_code
+            except NotFoundError:  # found a moment ago: gone now (a repeat whose first answer was lost)
+                status = 404
+            except APIError as exc:
+                if force and log is not None and not isinstance(exc, ServerError):
+                    log.cancel(targets, account_id=account_id)  # refused: nobody was erased
+                raise  # a server error or a lost answer: may have been acted on, left pending
+            if force and log is not None:
+                log.confirm(targets, account_id=account_id)
+        if force and log is not None:
+            log.confirm({str(p["id"]) for group in lost for p in group}, account_id=account_id)
+        out += [Removal(kind, value, group, gone, status if group else None)
+                for (kind, value), group, gone in zip(chunk, present, lost, strict=True)]
+    return out
