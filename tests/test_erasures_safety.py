@@ -212,3 +212,27 @@ def test_the_audit_and_the_consent_plan_leave_pending_erasures_out(tmp_path: Pat
     log.confirm(["p2"], account_id=7)
     assert sorted(consent_plan(ens, people, erasures=log.read(account_id=7)).filter(
         pl.col("action") == "review").get_column("email").to_list()) == ["gone@x.org", "maybe@x.org"]
+
+
+def test_a_run_by_email_reads_the_list_of_everyone_once_not_once_per_person(tmp_path: Path) -> None:
+    with Sandbox(supporters=300, seed=1) as sb, client(sb, tmp_path) as enc:
+        emails = enc.list_people(max_people=30).get_column("email").to_list()
+        before = sb.received[("GET", "/v1/people/all")]
+        with client(sb, tmp_path) as fresh:
+            fresh.list_people()
+        one_listing = sb.received[("GET", "/v1/people/all")] - before
+        before = sb.received[("GET", "/v1/people/all")]
+        run = unsubscribe_people(enc, emails, journal=Journal(tmp_path / "j.sqlite3"))
+        assert run.counts() == {"done": 30}
+        assert sb.received[("GET", "/v1/people/all")] - before == one_listing  # not 30 listings
+        assert sum(sb.encharge.unsubscribes.values()) == 30
+
+
+def test_a_kept_list_never_acts_on_someone_gone_since(tmp_path: Path) -> None:
+    with Sandbox(supporters=100, seed=1) as sb, client(sb, tmp_path) as enc:
+        old, twin = twin_of(sb)
+        assert len(enc.people_by_email()[old["email"].lower()]) == 2  # kept for a few minutes
+        with client(sb, tmp_path) as other:
+            other.delete_people(ids=[twin["id"]], force=True)  # the twin erased by someone else meanwhile
+        assert enc.unsubscribe(old["email"]) == [old["id"]]
+        assert sb.encharge.unsubscribes == Counter({old["id"]: 1})

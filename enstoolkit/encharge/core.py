@@ -135,6 +135,7 @@ class EnchargeCore(BaseClient):
         self._created_subscriptions: dict[int, dict[str, Any]] = {}
         self._hook_secrets: set[str] = set()  # the secrets of webhook URLs sent: kept out of every error
         self._account_id: int | None = None
+        self._by_email: tuple[float, dict[str, list[dict[str, Any]]]] | None = None  # people_by_email's copy
         url = base_url or os.environ.get("ENCHARGE_BASE_URL") or DEFAULT_BASE_URL
         super().__init__(normalise_base_url(url), auth=self.auth, timeout=timeout, transport=transport, retry=retry)
 

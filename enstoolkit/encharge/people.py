@@ -278,6 +278,40 @@ class PeopleMethods(EnchargeCore):
         # columns in order of first appearance, as one frame of every record would have them
         return pl.concat(frames, how="diagonal")
 
+    def people_by_email(self, *, max_age: float = 300.0) -> dict[str, list[dict[str, Any]]]:
+        """Everyone in the account (``id``, ``email``, ``userId``) by email, trimmed and lowercased.
+
+        Read with :meth:`list_people` and kept for ``max_age`` seconds, so that a bulk run by
+        email reads the list once, not once per person. It finds the second person holding an
+        address in another case (a lookup by email shows one at most); whoever it names is
+        looked up by id before anything is done to them, so a copy a little old never acts on
+        someone gone or changed. ``max_age=0`` reads the list again.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     email = enc.list_people(max_people=1).item(0, "email")
+            ...     [p["email"] for p in enc.people_by_email()[email.strip().lower()]] == [email]
+            True
+        """
+        import time
+
+        if max_age < 0:
+            raise ValidationError("max_age", max_age, "seconds, 0 or more")
+        kept = self._by_email
+        if kept is not None and max_age > 0 and time.monotonic() - kept[0] < max_age:
+            return kept[1]
+        frame = self.list_people(progress=False)
+        index: dict[str, list[dict[str, Any]]] = {}
+        columns = [c for c in ("id", "email", "userId") if c in frame.columns]
+        for row in frame.select(columns).iter_rows(named=True):
+            if row.get("id") and row.get("email"):
+                index.setdefault(str(row["email"]).strip().lower(), []).append(
+                    {k: row.get(k) for k in ("id", "email", "userId")})
+        self._by_email = (time.monotonic(), index)
+        return index
+
     def list_people(self, *, limit: int = 100, attributes: Iterable[str] | None = None, sort: str | None = None,
                     order: str | None = None, ignore_anonymous: bool | None = None, max_people: int | None = None,
                     progress: bool | None = None, concurrency: int = 4) -> pl.DataFrame:

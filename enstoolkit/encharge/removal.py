@@ -4,7 +4,8 @@ An email names every person whose address matches it without regard to case or s
 spaces: Encharge can hold two people whose emails differ only in case (the consent plan and the
 audit treat them as two people), and a lookup by email shows one of them at most. So an archive,
 an erasure or an unsubscribe given by email acts on each of them, by id (:func:`holders` finds
-them: a lookup, which finds the archived too, and the list of everyone). An id or a userId
+them: a lookup, which finds the archived too, and the list of everyone, read once for a few
+minutes, each person it names looked up again by id). An id or a userId
 names one person.
 
 An erasure is written to the :class:`~enstoolkit.erasures.ErasureLog` as pending before the
@@ -65,8 +66,9 @@ def holders(client: Any, idents: Sequence[tuple[str, str]], *, include_archived:
     """For each ``(kind, value)`` identifier, every person it names (``id``, ``email``, ``userId``), each once.
 
     An email names everyone whose address matches it without case or spaces: the lookup
-    (archived people too, with ``include_archived``) and the list of everyone are read, so a
-    second person holding the address in another case is never missed.
+    (archived people too, with ``include_archived``) and the list of everyone
+    (:meth:`EnchargeClient.people_by_email`, read once for a few minutes; whoever it names is
+    looked up again by id), so a second person holding the address in another case is not missed.
 
     Example:
         >>> from enstoolkit import EnchargeClient
@@ -80,9 +82,14 @@ def holders(client: Any, idents: Sequence[tuple[str, str]], *, include_archived:
         if person["id"]:
             known.setdefault(str(person["id"]), person)
     if any(kind == "email" for kind, _ in idents):
-        for person in _people(client.list_people(progress=False)):
-            if person["id"]:
-                known.setdefault(str(person["id"]), person)
+        index = client.people_by_email()  # the list, read once for a while: it names the other holders ...
+        others = sorted({str(p["id"]) for kind, value in idents if kind == "email"
+                         for p in index.get(email_key(value), []) if str(p["id"]) not in known})
+        if others:  # ... each looked up by id now: nobody gone or changed since is acted on
+            for person in _people(client.lookup([("id", i) for i in others], include_archived=include_archived,
+                                                chunk_size=chunk_size)):
+                if person["id"]:
+                    known.setdefault(str(person["id"]), person)
     return [[p for p in known.values() if _matches(p, kind, value)] for kind, value in idents]
 
 
