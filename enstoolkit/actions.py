@@ -27,8 +27,9 @@ from .encharge import EnchargeClient, check_tags, people_frame
 from .ens import ENSClient
 from .errors import ValidationError
 from .frames import read_frame
-from .people import EMAIL_COLUMNS
+from .people import EMAIL_COLUMNS, email_columns
 from .people import email_column as find_email_column
+from .people import email_rows as people_email_rows
 from .people import emails as people_emails
 from .people import frame as rows_frame
 from .schemas import ItemState, Outcome
@@ -48,6 +49,7 @@ __all__ = [
     "preview_tags",
     "process_rows",
     "search_supporters",
+    "selected_people",
     "with_encharge",
 ]
 
@@ -146,8 +148,8 @@ def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: s
     and ``encharge_status_source`` (where ``encharge_unsubscribed`` came from: null means
     Encharge gave no status, never "subscribed"). ``in_encharge`` is null for a row whose email
     could not be looked up (none, or one the toolkit does not take as an address), never False.
-    The email column is found by the one rule of :mod:`enstoolkit.people` unless ``email_column``
-    names it.
+    Each row's email is found by the one rule of :mod:`enstoolkit.people` (the first non-empty
+    of its email columns; ``email_column`` names one to look in first).
 
     Example:
         >>> from enstoolkit.connect import connect
@@ -157,10 +159,14 @@ def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: s
         ['in_encharge', 'encharge_id', 'encharge_unsubscribed', 'encharge_tags', 'encharge_status_source']
     """
     df = check_frame("df", df)
-    column = find_email_column(df.columns, preferred=email_column, argument="df")
-    if df.schema[column] not in (pl.String, pl.Null):
-        raise ValidationError("df", f"{column!r} of {df.schema[column]}", "an email column of text")
-    key = pl.col(column).cast(pl.String).str.strip_chars().str.to_lowercase()
+    find_email_column(df.columns, preferred=email_column, argument="df")  # a frame without one is refused
+    columns = email_columns(df.columns, preferred=email_column)
+    for column in columns:
+        if df.schema[column] not in (pl.String, pl.Null):
+            raise ValidationError("df", f"{column!r} of {df.schema[column]}", "an email column of text")
+    # each row's email: the first non-empty of its email columns (the one rule of enstoolkit.people)
+    cells = [pl.col(c).cast(pl.String).str.strip_chars() for c in columns]
+    key = pl.coalesce([pl.when(cell != "").then(cell) for cell in cells]).str.to_lowercase()
     emails = [e for e in df.select(key).to_series().drop_nulls().unique(maintain_order=True) if is_valid_email(e)]
     found = encharge.get_people(emails=emails) if emails else people_frame([])
     source = pl.col("statusSource") if "statusSource" in found.columns else pl.lit(None, pl.String)
@@ -214,6 +220,21 @@ def outcome_summary(results: pl.DataFrame, verb: str) -> tuple[str, bool]:
 
 
 # -- tags -------------------------------------------------------------------------------------
+
+
+def selected_people(people: Any) -> tuple[list[str], int]:
+    """The people of a selection (a search's rows, a frame, pasted emails): their emails, and how many rows had none.
+
+    Emails are found by the one rule of :mod:`enstoolkit.people` (each row's first non-empty
+    email column), each once; rows without an email are counted, not passed over without a
+    word, so a panel can say how many of the selection it cannot act on.
+
+    Example:
+        >>> selected_people(pl.DataFrame({"Email Address": ["a@example.org", None, "B@example.org"]}))
+        (['a@example.org', 'b@example.org'], 1)
+    """
+    rows = people_email_rows(people)
+    return list(dict.fromkeys(e for e in rows if e is not None)), sum(1 for e in rows if e is None)
 
 
 def preview_tags(encharge: EnchargeClient, people: Any, tags: str | Iterable[str], action: str) -> pl.DataFrame:
@@ -402,19 +423,26 @@ def _request_for(row: Mapping[str, Any], mapping: Mapping[str, str | None]) -> d
 
 
 def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form: PageForm, *,
-                    questions: Mapping[str, bool] | None = None) -> pl.DataFrame:
+                    questions: Mapping[str, bool] | None = None, allow_repeats: bool = False) -> pl.DataFrame:
     """What a batch would submit: one row per input row (numbered from 1), with the supporter it would send
     and any problem.
 
     ``frame`` is a frame, or rows as :func:`enstoolkit.people.frame` takes them (dicts, emails);
-    ``mapping`` maps its columns to the page form's fields.
+    ``mapping`` maps its columns to the page form's fields. A row with a problem is not sent.
+    A person is one submission: a row whose email (trimmed, ignoring case) is an earlier row's
+    gets the problem "same person as row n", so one batch never charges anyone twice, unless
+    ``allow_repeats=True`` (a deliberate second gift; pass it to :func:`process_rows` too).
 
     Example:
         >>> form = PageForm(100, "Sign up", "dc", "DCF", ["Email Address", "First Name"], [], False, False)
-        >>> df = pl.DataFrame({"email": ["a@example.org", "bad"], "name": ["A", "B"]})
+        >>> df = pl.DataFrame({"email": ["a@example.org", "bad", " A@example.org"], "name": ["A", "B", "C"]})
         >>> preview_process(df, {"email": "Email Address", "name": "First Name"}, form)["problem"].to_list()
-        [None, "invalid email 'bad'"]
+        [None, "invalid email 'bad'", 'same person as row 1']
+        >>> preview_process(df, {"email": "Email Address"}, form, allow_repeats=True)["problem"].to_list()
+        [None, "invalid email 'bad'", None]
     """
+    if not isinstance(allow_repeats, bool):
+        raise ValidationError("allow_repeats", allow_repeats, "True or False")
     frame = rows_frame(frame, argument="frame")
     if not isinstance(mapping, Mapping):
         raise ValidationError("mapping", type(mapping).__name__, "a dict of column -> page field")
@@ -428,6 +456,7 @@ def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form
     if unknown:
         raise ValidationError("mapping", unknown, "fields of the page form: " + ", ".join(form.fields))
     rows = []
+    first: dict[str, int] = {}  # each person's first row
     for n, row in enumerate(frame.iter_rows(named=True)):
         supporter = _request_for(row, mapping)
         email = str(supporter.get(email_field, "") or "").strip()
@@ -436,6 +465,10 @@ def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form
             problem = "no email"
         elif not is_valid_email(email):
             problem = f"invalid email {email!r}"
+        elif email.lower() in first and not allow_repeats:
+            problem = f"same person as row {first[email.lower()]}"
+        else:
+            first.setdefault(email.lower(), n + 1)
         rows.append({"row": n + 1, "email": email or None, "supporter": json.dumps(supporter, default=str),
                      "questions": json.dumps({q: "Y" if v else "N" for q, v in (questions or {}).items()}),
                      "problem": problem})
@@ -453,17 +486,22 @@ def process_rows(
     suppress_auto_responder: bool = False,
     on_progress: Progress | None = None,
     journal: Journal | None = None,
+    allow_repeats: bool = False,
 ) -> pl.DataFrame:
     """Submit each previewed row to the page once, as a journalled run; report every row.
+
+    A person is sent once: a row repeating an earlier row's email (trimmed, ignoring case)
+    is "invalid", "same person as row n", unless ``allow_repeats=True`` (as given to
+    :func:`preview_process` for a deliberate second gift).
 
     ``status`` per row (an :class:`~enstoolkit.schemas.Outcome`): "done" (``ens_status`` holds
     ENS's own, SUCCESS; ``error`` holds a note when part of ENS's answer could not be read,
     e.g. an amount written "10.00 GBP": ENS processed it, and it is never sent again),
-    "failed" (ENS refused it, with its message), "invalid" (the preview found a problem; not
-    sent), "unknown" (the answer was lost or could not be read: it may have been processed;
-    ``error`` says why; the run's review settles it before anything is resent, see
-    :func:`enstoolkit.bulk.review`) or "not attempted" (the run stopped first, e.g. at the
-    hourly limit; resume it). ``run_id`` names the journalled run.
+    "failed" (ENS refused it, with its message), "invalid" (the preview found a problem, or the
+    row repeats a person; not sent), "unknown" (the answer was lost or could not be read: it may
+    have been processed; ``error`` says why; the run's review settles it before anything is
+    resent, see :func:`enstoolkit.bulk.review`) or "not attempted" (the run stopped first, e.g.
+    at the hourly limit; resume it). ``run_id`` names the journalled run.
 
     Example:
         >>> from enstoolkit.connect import connect
@@ -476,6 +514,19 @@ def process_rows(
     preview = check_frame("preview", preview, PROCESS_PREVIEW, what="a preview from preview_process")
     from .bulk import process_pages
 
+    if not isinstance(allow_repeats, bool):
+        raise ValidationError("allow_repeats", allow_repeats, "True or False")
+    repeats: dict[int, str] = {}  # a preview's row -> why it is not sent (a preview built or edited by hand)
+    if not allow_repeats:
+        first: dict[str, int] = {}
+        for n, email in preview.filter(pl.col("problem").is_null()).select("row", "email").iter_rows():
+            key = (email or "").strip().lower()
+            if key in first:
+                repeats[n] = f"same person as row {first[key]}"
+            first.setdefault(key, n)
+    if repeats:
+        problems = [repeats.get(n, problem) for n, problem in preview.select("row", "problem").iter_rows()]
+        preview = preview.with_columns(pl.Series("problem", problems, dtype=pl.String))
     valid = preview.filter(pl.col("problem").is_null())
     total = preview.height
     invalid = total - valid.height
@@ -495,7 +546,7 @@ def process_rows(
             questions=questions or None, transaction=transaction if form.donation else None,
             contact_message=contact_message if form.advocacy else None, demo=demo,
             suppress_auto_responder=suppress_auto_responder, journal=journal, on_progress=progress,
-            progress=False,
+            progress=False, allow_repeats=allow_repeats,
         )
         items = run.items().iter_rows(named=True)
         for preview_row, entry in zip(valid.get_column("row").to_list(), items, strict=True):

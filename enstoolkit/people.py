@@ -32,8 +32,8 @@ import polars as pl
 from .errors import ValidationError
 from .validate import is_valid_email
 
-__all__ = ["ACCEPTED", "EMAIL_COLUMNS", "IDENTIFIER_KINDS", "email_column", "emails", "frame", "identifiers",
-           "known_fields", "listed", "listed_emails", "records"]
+__all__ = ["ACCEPTED", "EMAIL_COLUMNS", "IDENTIFIER_KINDS", "email_column", "email_columns", "email_rows", "emails",
+           "frame", "identifiers", "known_fields", "listed", "listed_emails", "records", "row_email", "row_identifiers"]
 
 #: Email column names, in order of preference: Encharge's, ENS's field name, ENS's property, ENS's export
 #: header, a spreadsheet's.
@@ -94,73 +94,140 @@ def _bad(argument: str, bad: list[Any], what: str) -> ValidationError:
     return ValidationError(argument, shown, what, detail=f"{len(bad):,} not valid" if len(bad) > 1 else None)
 
 
+def _blank(value: Any) -> bool:
+    """Whether a cell holds no email at all: null, or only spaces."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def email_columns(names: Iterable[str], *, preferred: str | None = None) -> list[str]:
+    """The email columns among ``names``, in the order a row's email is looked for in them (see :func:`row_email`).
+
+    Example:
+        >>> email_columns(["Email Address", "id", "email"])
+        ['email', 'Email Address']
+        >>> email_columns(["Email Address", "E-mail"], preferred="E-mail")
+        ['E-mail', 'Email Address']
+    """
+    return _candidates(names, preferred)
+
+
+def _candidates(names: Iterable[str], email_field: str | None) -> list[str]:
+    present = set(names)
+    order = ([email_field] if email_field else []) + [c for c in EMAIL_COLUMNS if c != email_field]
+    return [c for c in order if c in present]
+
+
+def row_email(row: Mapping[str, Any], *, email_field: str | None = None) -> tuple[str | None, Any]:
+    """A row's email cell: the first non-empty one among its email columns, as ``(column, value)``.
+
+    The one rule for a row, whatever its shape (a frame's row, a dict): ``email_field`` first
+    when given, then :data:`EMAIL_COLUMNS` in that order; null and blank cells are passed
+    over, so a frame joined from two systems (ENS's "Email Address" full, Encharge's "email"
+    empty where the join found nobody) gives every row its email. ``(None, None)`` when the
+    row has none. The value is returned as it is (not yet checked).
+
+    Example:
+        >>> row_email({"email": None, "Email Address": " A@example.org"})
+        ('Email Address', ' A@example.org')
+        >>> row_email({"email": "  ", "First Name": "Jo"})
+        (None, None)
+    """
+    for column in _candidates(row, email_field):
+        if not _blank(row[column]):
+            return column, row[column]
+    return None, None
+
+
+def _values(people: Any, argument: str, email_field: str | None) -> list[tuple[str, Any]]:
+    """Per input row, ``(argument to name, email cell or None)``; a row with no email column raises."""
+    if isinstance(people, str):
+        return [(argument, v) for v in _SEPARATORS.split(people) if v]
+    if isinstance(people, pl.DataFrame):
+        email_column(people.columns, preferred=email_field, argument=argument)  # a frame without one is refused
+        columns = _candidates(people.columns, email_field)
+        return [(argument, row_email(row, email_field=email_field)[1])
+                for row in people.select(columns).iter_rows(named=True)]
+    values: list[tuple[str, Any]] = []
+    for n, row in enumerate(_rows(people, argument)):
+        if isinstance(row, Mapping):
+            if not _candidates(row, email_field) and any(v is not None for v in row.values()):
+                raise ValidationError(f"{argument}[{n}]", dict(row), "a row with an email: one of "
+                                      + ", ".join(EMAIL_COLUMNS))
+            values.append((argument, row_email(row, email_field=email_field)[1]))
+        else:
+            values.append((argument, row))
+    return values
+
+
+def email_rows(people: Any, *, argument: str = "people", email_field: str | None = None) -> list[str | None]:
+    """Per input row, in order, its email (trimmed, lowercased), or None for a row with no email.
+
+    The rows :func:`emails` reads, before repeats are dropped and rows without an email
+    passed over: callers that must account for every row (the bulk runs, the panels) count
+    the Nones. Each row's email is found by :func:`row_email`; an invalid address raises
+    (listing the first few).
+
+    Example:
+        >>> email_rows(pl.DataFrame({"Email Address": ["a@example.org", "b@example.org", None],
+        ...                          "email": ["a@example.org", None, None]}))
+        ['a@example.org', 'b@example.org', None]
+    """
+    out: list[str | None] = []
+    bad: list[Any] = []
+    for _, value in _values(people, argument, email_field):
+        if _blank(value):
+            out.append(None)
+        elif not isinstance(value, str) or not is_valid_email(value.strip().lower()):
+            bad.append(value)
+        else:
+            out.append(value.strip().lower())
+    if bad:
+        raise _bad(argument, bad, "valid email addresses such as name@example.org")
+    return out
+
+
 def emails(people: Any, *, argument: str = "people", email_field: str | None = None) -> list[str]:
     """Email addresses from any accepted shape: trimmed, lowercased, each once, in order.
 
-    ``email_field`` names the frame's email column when it is none of :data:`EMAIL_COLUMNS`.
-    Blank values are skipped; an invalid address raises (listing the first few).
+    Each row's email is the first non-empty of its email columns (:func:`row_email`: the same
+    rule for a frame and for dicts); ``email_field`` names a column to look in first when it
+    is none of :data:`EMAIL_COLUMNS`. Rows without an email are passed over (see
+    :func:`email_rows` to count them); an invalid address raises (listing the first few).
 
     Example:
         >>> emails("A@example.org; b@example.org\\nA@example.org")
         ['a@example.org', 'b@example.org']
         >>> emails(pl.Series(["c@example.org", None]))
         ['c@example.org']
+        >>> emails(pl.DataFrame({"email": [None, "d@example.org"], "Email Address": ["c@example.org", None]}))
+        ['c@example.org', 'd@example.org']
     """
-    if isinstance(people, str):
-        values: list[Any] = [v for v in _SEPARATORS.split(people) if v]
-    elif isinstance(people, pl.DataFrame):
-        column = email_column(people.columns, preferred=email_field, argument=argument)
-        values = people.get_column(column).to_list()
-    else:
-        values = []
-        for row in _rows(people, argument):
-            if isinstance(row, Mapping):
-                found = email_field if email_field and email_field in row else next(
-                    (c for c in EMAIL_COLUMNS if c in row), None)
-                if found is None:
-                    raise ValidationError(f"{argument}[{len(values)}]", dict(row), "a row with an email: one of "
-                                          + ", ".join(EMAIL_COLUMNS))
-                values.append(row[found])
-            else:
-                values.append(row)
-    out: list[str] = []
-    seen: set[str] = set()
-    bad: list[Any] = []
-    for value in values:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            continue
-        if not isinstance(value, str):
-            bad.append(value)
-            continue
-        text = value.strip().lower()
-        if not is_valid_email(text):
-            bad.append(value)
-        elif text not in seen:
-            seen.add(text)
-            out.append(text)
-    if bad:
-        raise _bad(argument, bad, "valid email addresses such as name@example.org")
-    return out
+    return list(dict.fromkeys(e for e in email_rows(people, argument=argument, email_field=email_field)
+                              if e is not None))
 
 
-def identifiers(people: Any, *, argument: str = "people", email_field: str | None = None) -> list[tuple[str, str]]:
-    """Encharge identifiers ``(kind, value)`` from any accepted shape, in order, each once.
+def row_identifiers(people: Any, *, argument: str = "people",
+                    email_field: str | None = None) -> list[tuple[str, str] | None]:
+    """Per input row, in order (repeats kept), its Encharge identifier ``(kind, value)``, or None for a row with none.
 
-    A row is identified by its ``id``, else its ``userId``, else its email (the email column
-    rule above). Emails are validated, trimmed and lowercased.
+    A row is identified by its ``id``, else its ``userId``, else its email (:func:`row_email`).
+    A row whose identifier cells are all empty gives None, whatever the shape it came in
+    (a frame, dicts, a Series, a list): callers that must report every row count them. A row
+    with none of those columns at all (and something in it) raises.
 
     Example:
-        >>> identifiers([{"id": "p1"}, "B@example.org", {"userId": 7}])
-        [('id', 'p1'), ('email', 'b@example.org'), ('userId', '7')]
+        >>> row_identifiers([{"id": "p1"}, {"email": None, "Email Address": "B@example.org"}, {"email": " "}])
+        [('id', 'p1'), ('email', 'b@example.org'), None]
     """
-    if isinstance(people, str):
-        return [("email", e) for e in emails(people, argument=argument)]
-    if isinstance(people, pl.DataFrame) and not {"id", "userId"} & set(people.columns):
-        return [("email", e) for e in emails(people, argument=argument, email_field=email_field)]
-    out: list[tuple[str, str]] = []
-    seen: set[tuple[str, str]] = set()
+    if isinstance(people, str) or (isinstance(people, pl.DataFrame) and not {"id", "userId"} & set(people.columns)):
+        return [None if e is None else ("email", e)
+                for e in email_rows(people, argument=argument, email_field=email_field)]
+    out: list[tuple[str, str] | None] = []
     for n, row in enumerate(_rows(people, argument)):
         ident: tuple[str, str] | None = None
+        if row is None or (isinstance(row, str) and not row.strip()):
+            out.append(None)  # an empty cell of a Series or list: no one to act on
+            continue
         if isinstance(row, str):
             found = emails(row, argument=f"{argument}[{n}]")
             if len(found) != 1:
@@ -174,19 +241,33 @@ def identifiers(people: Any, *, argument: str = "people", email_field: str | Non
                     ident = (kind, str(value).strip())
                     break
             if ident is None:
-                column = email_field if email_field and email_field in row else next(
-                    (c for c in EMAIL_COLUMNS if row.get(c) is not None), None)
-                if column is not None and row.get(column) is not None:
-                    found = emails([row[column]], argument=f"{argument}[{n}][{column!r}]")
-                    ident = ("email", found[0]) if found else None
+                column, value = row_email(row, email_field=email_field)
+                if column is not None:
+                    ident = ("email", emails([value], argument=f"{argument}[{n}][{column!r}]")[0])
+                elif all(_blank(row.get(k)) for k in ("id", "userId")) and (
+                        any(k in row for k in ("id", "userId")) or _candidates(row, email_field)
+                        or all(v is None for v in row.values())):
+                    out.append(None)  # its identifier cells are all empty
+                    continue
         if ident is None:
-            if isinstance(row, Mapping) and all(v is None for v in row.values()):
-                continue  # an empty row (all nulls) in a frame: nothing to act on
             raise ValidationError(f"{argument}[{n}]", row, "an email address, or a row with an email, id or userId")
-        if ident not in seen:
-            seen.add(ident)
-            out.append(ident)
+        out.append(ident)
     return out
+
+
+def identifiers(people: Any, *, argument: str = "people", email_field: str | None = None) -> list[tuple[str, str]]:
+    """Encharge identifiers ``(kind, value)`` from any accepted shape, in order, each once.
+
+    A row is identified by its ``id``, else its ``userId``, else its email (the first
+    non-empty email column, :func:`row_email`). Emails are validated, trimmed and lowercased.
+    Rows with none of them are passed over (see :func:`row_identifiers` to count them).
+
+    Example:
+        >>> identifiers([{"id": "p1"}, "B@example.org", {"userId": 7}])
+        [('id', 'p1'), ('email', 'b@example.org'), ('userId', '7')]
+    """
+    found = row_identifiers(people, argument=argument, email_field=email_field)
+    return list(dict.fromkeys(ident for ident in found if ident is not None))
 
 
 def known_fields(people: Any) -> dict[tuple[str, str], dict[str, str]]:

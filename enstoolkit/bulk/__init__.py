@@ -12,6 +12,10 @@ process), :func:`resume` carries on with what is left:
   :func:`review` settles it by evidence that cannot match an earlier transaction (see
   :mod:`enstoolkit.bulk.review`), and only what did not arrive is sent again.
 
+Every row given is accounted for: a row of people with no email (nor id, userId) is an item
+journalled ``skipped``, "row n has no email"; a page submission repeating an earlier row's
+person is ``skipped`` too, unless ``allow_repeats=True`` (see :func:`process_pages`).
+
 What each kind of run sends is in one registry, :data:`OPERATIONS`. ENS jobs check the
 hourly request budget before starting and stop cleanly when it runs out.
 
@@ -33,8 +37,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ValidationError
-from ..people import identifiers
 from ..people import records as records_of
+from ..people import row_identifiers
+from ..schemas import ItemState
 from .journal import Journal
 from .operations import OPERATIONS, Operation, register
 from .review import DEFAULT_GRACE, review
@@ -80,10 +85,38 @@ def start(kind: str, params: Mapping[str, Any], payloads: list[dict[str, Any]], 
     return bulk
 
 
-def _people_run(kind: str, encharge: Any, people: Any, params: Mapping[str, Any], **options: Any) -> BulkRun:
-    idents = identifiers(people)
-    payloads = [{"kind": kind_, "value": value} for kind_, value in idents]
-    return start(kind, params, payloads, [v for _, v in idents], encharge=encharge, **options)
+def _people_run(kind: str, encharge: Any, people: Any, params: Mapping[str, Any], *, journal: Journal | None,
+                run: bool, progress: bool | None, on_progress: Progress | None) -> BulkRun:
+    """A run with an item per person, in the order of their rows; a row with no email is an item too, ``skipped``.
+
+    Each person is sent once (a repeated row is the same item). A row whose email (and id,
+    userId) cells are all empty is journalled ``skipped`` with "row n has no email" (rows
+    numbered from 1), so the run's items account for every row; when no row has one, nothing
+    is journalled and :class:`ValidationError` says so.
+    """
+    rows = row_identifiers(people)
+    payloads: list[dict[str, Any]] = []
+    keys: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    blank: dict[str, int] = {}
+    for n, ident in enumerate(rows, start=1):
+        if ident is None:
+            blank[f"row {n} has no email"] = len(payloads) + 1
+            payloads.append({"kind": None, "value": None, "row": n})
+            keys.append(f"row {n}")
+        elif ident not in seen:
+            seen.add(ident)
+            payloads.append({"kind": ident[0], "value": ident[1]})
+            keys.append(ident[1])
+    if rows and not seen:
+        raise ValidationError("people", f"{len(rows):,} rows, none with an email", "at least one person with an "
+                              "email (or an Encharge id or userId)")
+    bulk = start(kind, params, payloads, keys, journal=journal, encharge=encharge, run=False)
+    for error, seq in blank.items():
+        bulk.journal.mark(bulk.run_id, [seq], ItemState.SKIPPED, error=error)
+    if run:
+        bulk.run(progress=progress, on_progress=on_progress)
+    return bulk
 
 
 def tag_people(encharge: Any, people: Any, tags: Any, action: str = "add", *, journal: Journal | None = None,
@@ -203,11 +236,17 @@ def process_pages(ens: Any, page_id: int, supporters: Any, *, questions: Mapping
                   transaction: Mapping[str, Any] | None = None, contact_message: Mapping[str, str] | None = None,
                   demo: bool = False, suppress_auto_responder: bool = False, tracking_id: str | None = None,
                   appeal_code: str | None = None, journal: Journal | None = None, run: bool = True,
-                  progress: bool | None = None, on_progress: Progress | None = None) -> BulkRun:
+                  progress: bool | None = None, on_progress: Progress | None = None,
+                  allow_repeats: bool = False) -> BulkRun:
     """Submit a page for many supporters as a journalled run; a lost answer is never resent blindly.
 
     Card details (``transaction``) are used but never journalled: resuming a donation run
     needs them again.
+
+    A person is submitted once per run: a supporter whose email (trimmed, ignoring case) is an
+    earlier one's is journalled ``skipped``, "same person as row n; not sent" (rows numbered
+    from 1), so a batch holding someone twice does not charge them twice. ``allow_repeats=True``
+    sends every row (a deliberate second gift).
 
     Example:
         >>> import tempfile, pathlib
@@ -216,11 +255,17 @@ def process_pages(ens: Any, page_id: int, supporters: Any, *, questions: Mapping
         >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
         >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
         ...     process_pages(ens, 110, [{"Email Address": "signer@example.org"}], journal=j).counts()
+        ...     twice = process_pages(ens, 110, [{"Email Address": "jo@example.org"},
+        ...                                      {"Email Address": " Jo@example.org"}], journal=j)
+        ...     twice.items().select("state", "error").rows()
         {'done': 1}
+        [('done', None), ('skipped', 'same person as row 1; not sent (allow_repeats=True sends it)')]
     """
     from ..validate import check_id
 
     pid = check_id("page_id", page_id)
+    if not isinstance(allow_repeats, bool):
+        raise ValidationError("allow_repeats", allow_repeats, "True or False")
     payloads = [{"supporter": body} for body in _supporter_bodies(ens, supporters, "supporters", with_questions=False)]
     if questions:
         ens.check_questions(questions, "questions")
@@ -231,8 +276,19 @@ def process_pages(ens: Any, page_id: int, supporters: Any, *, questions: Mapping
               "suppress_auto_responder": suppress_auto_responder, "tracking_id": tracking_id,
               "appeal_code": appeal_code}
     keys = [str(p["supporter"][ens.email_field]).strip().lower() for p in payloads]
-    return start("process", params, payloads, keys, journal=journal, ens=ens, run=run, progress=progress,
-                 on_progress=on_progress, transaction=transaction)
+    first: dict[str, int] = {}
+    repeats: dict[int, int] = {}  # a row -> the earlier row of the same person
+    for n, key in enumerate(keys, start=1):
+        if key in first and not allow_repeats:
+            repeats[n] = first[key]
+        first.setdefault(key, n)
+    bulk = start("process", params, payloads, keys, journal=journal, ens=ens, run=False)
+    for n, earlier in repeats.items():
+        bulk.journal.mark(bulk.run_id, [n], ItemState.SKIPPED,
+                          error=f"same person as row {earlier}; not sent (allow_repeats=True sends it)")
+    if run:
+        bulk.run(progress=progress, on_progress=on_progress, transaction=transaction)
+    return bulk
 
 
 def resume(run_id: str, *, ens: Any = None, encharge: Any = None, journal: Journal | None = None,

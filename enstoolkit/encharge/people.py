@@ -23,7 +23,7 @@ import polars as pl
 from ..erasures import ErasureLog
 from ..errors import APIError, AuthenticationError, NotFoundError, RateLimitExceeded, TransportError, ValidationError
 from ..frames import read_frame
-from ..people import IDENTIFIER_KINDS, identifiers, known_fields, listed, listed_emails
+from ..people import IDENTIFIER_KINDS, known_fields, listed, listed_emails, row_identifiers
 from ..people import records as people_records
 from ..schemas import Outcome, StatusSource
 from ..schemas.results import PERSON_RESULT
@@ -75,6 +75,23 @@ def _keyword_identifiers(emails: Iterable[str] | None, ids: Iterable[str] | None
             else:
                 out.append((kind, str(value).strip()))
     return out
+
+
+def _each_once(people: Any) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """The people of a ``people`` argument, each once in row order, and a result row per row without an email.
+
+    A row whose email (and id, userId) cells are all empty is not dropped without a word: it
+    gets a ``skipped`` row saying "row n has no email" (numbered from 1).
+    """
+    idents: list[tuple[str, str]] = []
+    blank: list[dict[str, Any]] = []
+    for n, ident in enumerate(row_identifiers(people), start=1):
+        if ident is None:
+            blank.append({"email": None, "id": None, "userId": None, "tags": None, "status": Outcome.SKIPPED,
+                          "http_status": None, "error": f"row {n} has no email"})
+        elif ident not in idents:
+            idents.append(ident)
+    return idents, blank
 
 
 def _ident_columns(kind: str, value: str, person: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -404,7 +421,8 @@ class PeopleMethods(EnchargeCore):
         (:class:`~enstoolkit.erasures.ErasureLog`), which the audit checks against ENS: pending
         before the request, confirmed after. If the answer is lost, the error is raised; calling
         again finds the person gone and reports them done with ``http_status`` null (the
-        erasure confirmed in the record), never "not found".
+        erasure confirmed in the record), never "not found". Then one "skipped" row ("row n has
+        no email") per row of ``people`` without an email, id or userId.
 
         Example:
             >>> from enstoolkit import EnchargeClient
@@ -413,7 +431,8 @@ class PeopleMethods(EnchargeCore):
             ...     enc.delete_people(emails=["nobody@example.org"]).item(0, "status")
             'not found'
         """
-        idents = _keyword_identifiers(emails, ids, user_ids) + (identifiers(people) if people is not None else [])
+        from_people, blank = _each_once(people) if people is not None else ([], [])
+        idents = list(dict.fromkeys(_keyword_identifiers(emails, ids, user_ids) + from_people))
         if not idents:
             raise ValidationError("people", people, "at least one person (a frame, emails, ids or user_ids)")
         if not isinstance(force, bool):
@@ -435,6 +454,7 @@ class PeopleMethods(EnchargeCore):
             if not removal.found:
                 rows.append({**_ident_columns(removal.kind, removal.value), "action": action, "tags": None,
                              "status": Outcome.NOT_FOUND, "http_status": None, "error": None})
+        rows += [{**row, "action": action} for row in blank]
         return read_frame(rows, PERSON_RESULT)
 
     def unsubscribe(self, person: str | Mapping[str, Any]) -> list[str]:
@@ -488,7 +508,7 @@ class PeopleMethods(EnchargeCore):
 
     def _tagging(self, action: str, people: Any, tags: Any, progress: bool | None) -> pl.DataFrame:
         names = check_tags(tags)
-        idents = identifiers(people)
+        idents, blank = _each_once(people)
         if not idents:
             raise ValidationError("people", people, "at least one person (a frame, emails, or dicts with email/id)")
         rows: list[dict[str, Any]] = []
@@ -511,6 +531,7 @@ class PeopleMethods(EnchargeCore):
                 bar.update(1)
         if bar is not None:
             bar.close()
+        rows += [{**row, "action": action, "tags": names} for row in blank]
         return read_frame(rows, PERSON_RESULT)
 
     def add_tags(self, people: Any, tags: Any, *, progress: bool | None = None) -> pl.DataFrame:
@@ -518,7 +539,8 @@ class PeopleMethods(EnchargeCore):
 
         ``people`` is any shape :mod:`enstoolkit.people` accepts (a frame with an email, id or
         userId column, a list of emails, a Series, dicts). Returns one row per person:
-        ``status`` "done", "not found" or "failed" with Encharge's message.
+        ``status`` "done", "not found" or "failed" with Encharge's message; then one row per
+        input row that has no email (nor id, userId): "skipped", "row n has no email".
 
         Example:
             >>> from enstoolkit import EnchargeClient

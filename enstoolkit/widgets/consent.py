@@ -36,13 +36,19 @@ SHOWN = ["email", "supporterId", "system", "action", "question", "reason", "ensA
          "suppressed", "enchargeUnsubscribed", "statusSource", "unsubscribedAt", "erasedAt", "status", "error"]
 
 
+def _same_frame(a: pl.DataFrame, b: Any) -> bool:
+    """Whether ``b`` is a frame with the same columns, types and rows as ``a`` (nulls equal)."""
+    return isinstance(b, pl.DataFrame) and a.schema == b.schema and a.equals(b, null_equal=True)
+
+
 class ConsentPanel(Panel):
     """Make ENS and Encharge agree on consent: build the plan from the current lists, look at it by action,
     preview what would be sent, confirm.
 
     Only unsubscribes (Encharge) and opt-outs (ENS) are ever sent; ``review`` and ``cannot check``
     rows are shown with their evidence, for a person to decide. Confirm stays disabled until the
-    changes were previewed; a second click does nothing.
+    changes were previewed, and applies the plan exactly as it was previewed: if ``plan`` was
+    changed since, it sends nothing and asks for a new preview. A second click does nothing.
 
     Attributes:
         plan: the last plan; ``preview``: the changes previewed (what Confirm sends);
@@ -69,6 +75,7 @@ class ConsentPanel(Panel):
         self.encharge = encharge
         self.plan = pl.DataFrame()
         self.preview = pl.DataFrame()
+        self._previewed = pl.DataFrame()  # the plan as it was previewed: what Confirm applies
         self.results = pl.DataFrame()
         self.run: Any = None
 
@@ -126,6 +133,7 @@ class ConsentPanel(Panel):
         if self.preview.height or self.plan.height:
             self.summary.value = "<i>The settings changed: build the plan again.</i>"
         self.preview = pl.DataFrame()
+        self._previewed = pl.DataFrame()
         self.confirm.disabled = True
         self.preview_button.disabled = True
 
@@ -170,6 +178,7 @@ class ConsentPanel(Panel):
         if changes.height == 0:
             raise ValidationError("plan", "no changes", "a plan with unsubscribes or opt-outs to send")
         self.preview = changes
+        self._previewed = self.plan.clone()  # Confirm applies exactly this plan, or nothing
         self.table.set_frame(changes)
         self.summary.value = f"{html.escape(change_summary(self.plan))} Press <b>Confirm</b> to send them."
         self.confirm.disabled = False
@@ -177,22 +186,26 @@ class ConsentPanel(Panel):
 
     def _apply(self) -> None:
         preview, self.preview = self.preview, pl.DataFrame()  # a second click finds nothing to do
+        plan, self._previewed = self._previewed, pl.DataFrame()
         self.confirm.disabled = True
-        if preview.height == 0:
+        if preview.height == 0 or plan.height == 0:
             raise ValidationError("confirm", "no preview", "a preview first (press Preview changes)")
+        if not _same_frame(plan, self.plan):
+            raise ValidationError("plan", "changed since the preview (nothing was sent)",
+                                  "the plan that was previewed: press Preview changes again to send this one")
         self.progress.layout.visibility = "visible"
-        self.progress.max, self.progress.value = self.plan.height, 0
+        self.progress.max, self.progress.value = plan.height, 0
 
         def progress(done: int, total: int) -> None:
             self.progress.max, self.progress.value = total, done
 
-        self.run = apply_plan(self.plan, ens=self.ens, encharge=self.encharge, by=self.by.value.strip() or None,
+        self.run = apply_plan(plan, ens=self.ens, encharge=self.encharge, by=self.by.value.strip() or None,
                               progress=False, on_progress=progress)
         self.progress.value = self.progress.max
         results = plan_results(self.run).join(
-            self.plan.with_row_index("row", offset=1).select(pl.col("row").cast(pl.Int64), *[
-                c for c in self.plan.columns if c not in ("email", "supporterId", "personId", "system", "action",
-                                                          "question", "reason")]), on="row", how="left")
+            plan.with_row_index("row", offset=1).select(pl.col("row").cast(pl.Int64), *[
+                c for c in plan.columns if c not in ("email", "supporterId", "personId", "system", "action",
+                                                     "question", "reason")]), on="row", how="left")
         first = [c for c in SHOWN if c in results.columns]
         self.results = results.select(*first, *[c for c in results.columns if c not in first])
         self.resume.track(self.run.run_id)

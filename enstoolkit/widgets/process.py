@@ -242,6 +242,7 @@ class ProcessPanel(Panel):
         self.results = pl.DataFrame()
         self.table.set_frame(preview)
         problems = int(preview.get_column("problem").is_not_null().sum())
+        repeats = int(preview.get_column("problem").str.starts_with("same person as row").sum())
         ready = preview.height - problems
         what = "demo submissions (not recorded as live)" if self.demo.value else "LIVE submissions"
         money = ""
@@ -249,7 +250,9 @@ class ProcessPanel(Panel):
             money = f", each a donation of {self.amount.value:.2f} {self.currency.value}"
         ticked = ", ".join(questions) or "none"
         self.summary.value = (f"<b>{ready:,}</b> {what} to <b>{self.form.name}</b>{money}; opt-ins ticked: {ticked}; "
-                              f"<b>{problems:,}</b> rows with problems will not be sent. Press <b>Confirm</b>.")
+                              f"<b>{problems:,}</b> rows with problems will not be sent"
+                              + (f" ({repeats:,} the same person as an earlier row)" if repeats else "")
+                              + ". Press <b>Confirm</b>.")
         self.confirm.disabled = ready == 0
         self.show("Preview ready: nothing has been sent yet.", "info")
 

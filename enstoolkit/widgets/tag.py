@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as w
 import polars as pl
 
-from ..actions import apply_tags, outcome_summary, preview_tags
+from ..actions import apply_tags, outcome_summary, preview_tags, selected_people
 from ..encharge import EnchargeClient
 from ..errors import ValidationError
 from ..people import emails as people_emails
@@ -78,21 +78,29 @@ class TagPanel(Panel):
         """Act on these people, e.g. a search selection: any shape :func:`enstoolkit.people.emails` takes.
 
         A frame with an email column, a Series or list of emails, dicts with an email, or
-        pasted text; anything else raises :class:`ValidationError` naming ``people``.
+        pasted text; anything else raises :class:`ValidationError` naming ``people``. The
+        summary says how many rows had no email (each row's email is its first non-empty
+        email column), since they are left out.
 
         Example:
             >>> panel = TagPanel()
             >>> panel.set_people(pl.DataFrame({"Email Address": ["a@example.org", "b@example.org"]}))
             >>> panel.people.get_column("email").to_list()
             ['a@example.org', 'b@example.org']
+            >>> panel.set_people(pl.DataFrame({"email": ["a@example.org", None], "Email Address": [None, None]}))
+            >>> panel.source.value
+            '<b>1</b> people from the selection; <b>1</b> row has no email (left out)'
         """
-        found = [] if people is None else people_emails(people)
+        found, no_email = ([], 0) if people is None else selected_people(people)
+        left_out = f"<b>{no_email:,}</b> {'row has' if no_email == 1 else 'rows have'} no email (left out)"
         if not found:
             self.people = pl.DataFrame({"email": []}, schema={"email": pl.String})
-            self.source.value = "<i>No people selected: select rows in Search, or paste emails.</i>"
+            self.source.value = ("<i>No people selected: select rows in Search, or paste emails.</i>" if not no_email
+                                 else f"<i>No people selected</i>: {left_out}.")
         else:
             self.people = pl.DataFrame({"email": found}, schema={"email": pl.String})
-            self.source.value = f"<b>{self.people.height:,}</b> people from the selection"
+            self.source.value = f"<b>{self.people.height:,}</b> people from the selection" + (
+                f"; {left_out}" if no_email else "")
         self._invalidate()
 
     def _load_tags(self) -> None:
