@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from enstoolkit.errors import AmbiguousDates, DataShapeError, ValidationError
 from enstoolkit.frames import OPTIN_ANSWERS, build_frame, empty_frame, optins, parse_temporal
@@ -190,3 +193,17 @@ def test_numbers_never_lose_their_fraction_or_come_from_booleans(body: bytes) ->
     for data in (body, json.loads(body)):  # the fast reader and the tolerant one agree
         with pytest.raises(DataShapeError, match="column 'n'"):
             read_frame(data, {"n": pl.Int64()})
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=" ,ab\u00a0\t\u00e9x"), st.text(max_size=12)), max_size=30),
+       st.lists(st.one_of(st.none(), st.integers(-10**9, 10**9), st.floats(allow_nan=True)), max_size=30),
+       st.lists(st.one_of(st.none(), st.booleans()), max_size=30))
+def test_columns_built_at_once_equal_the_value_by_value_route(texts: list[Any], numbers: list[Any],
+                                                               flags: list[Any]) -> None:
+    # a last value of another Python type sends the column down the tolerant route, one value at a time
+    for values, dtype, odd in ((texts, pl.List(pl.String), ["x"]), (texts, pl.String(), 7),
+                               (numbers, pl.Float64(), "1.5"), (flags, pl.Boolean(), "true")):
+        fast = build_frame([{"c": v} for v in values], {"c": dtype})
+        slow = build_frame([{"c": v} for v in [*values, odd]], {"c": dtype}).head(len(values))
+        assert fast.schema == slow.schema and fast.equals(slow, null_equal=True), (dtype, values)
