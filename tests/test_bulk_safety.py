@@ -319,3 +319,18 @@ def test_the_journal_never_holds_a_key(tmp_path: Path, two_accounts) -> None:
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("j.sqlite3"))
     assert a.ens_api_key.encode() not in raw and a.encharge_api_key.encode() not in raw
     assert a.ens_url.encode() in raw and a.encharge_url.encode() in raw
+
+
+def test_a_lost_demo_submission_is_settled_by_evidence_not_sent_again(tmp_path: Path) -> None:
+    # ENS records a demo submission like a live one (a test transaction): resending it would sign twice
+    faults = Faults(drop_after_rate=1.0, routes=("/ens/service/page/110/process",), methods=("POST",))
+    with Sandbox(supporters=20, seed=1, faults=faults) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        rows = [{"Email Address": f"demo.signer{i}@example.org"} for i in range(3)]
+        run = process_pages(ens, 110, rows, demo=True, journal=Journal(tmp_path / "j.sqlite3"))
+        assert run.counts() == {"unknown": 3}
+        sb.faults.clear()
+        sb.advance(minutes=5)  # ENS's window on them has closed
+        run.complete()
+        assert run.counts() == {"done": 3}
+        assert Counter(p["body"]["supporter"]["Email Address"] for p in sb.ens.processed) == \
+            Counter(r["Email Address"] for r in rows)  # each acted on once, never twice

@@ -139,11 +139,11 @@ def review(run: BulkRun, *, grace: float = DEFAULT_GRACE, wait: float = 0.0,
            sleep: Callable[[float], None] = time.sleep) -> pl.DataFrame:
     """Settle the ``unknown`` items of a run; returns the reviewed items with their evidence.
 
-    For page submissions, by the evidence described in the module's description. For
-    requests that are safe to repeat (and demo submissions, which ENS does not record), an
-    unknown item is simply marked to be sent again. When some items can only be settled once
-    ENS's window on them closes, and that is at most ``wait`` seconds away, the review waits
-    (with ``sleep``) and looks again.
+    For page submissions (demo ones too: ENS records them like live ones, as test
+    transactions), by the evidence described in the module's description. For requests that
+    are safe to repeat, an unknown item is simply marked to be sent again. When some items can
+    only be settled once ENS's window on them closes, and that is at most ``wait`` seconds
+    away, the review waits (with ``sleep``) and looks again.
 
     Example:
         >>> import tempfile, pathlib
@@ -159,7 +159,7 @@ def review(run: BulkRun, *, grace: float = DEFAULT_GRACE, wait: float = 0.0,
     unknown = run.journal.pending(run.run_id, (ItemState.UNKNOWN,))
     if not unknown:
         return run.items().filter(pl.lit(False))
-    if not run.operation.settle_by_evidence or run.params.get("demo"):
+    if not run.operation.settle_by_evidence:
         seqs = [seq for seq, _ in unknown]
         run.journal.mark(run.run_id, seqs, ItemState.RETRY, error="resent: the request is safe to repeat")
         run.journal.set_status(run.run_id, RunStatus.STOPPED, f"reviewed {len(seqs):,} unknown items: resume()")

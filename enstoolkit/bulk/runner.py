@@ -353,8 +353,9 @@ class BulkRun:
             self.journal.set_status(self.run_id, RunStatus.COMPLETED, None)
 
     def _repeatable(self) -> bool:
-        """Whether a lost answer may simply be sent again (idempotent requests, and demo submissions)."""
-        return self.operation.idempotent or bool(self.params.get("demo"))
+        """Whether a lost answer may simply be sent again (idempotent requests; a demo submission is recorded by
+        ENS like a live one, a test transaction, so it is settled by evidence too)."""
+        return self.operation.idempotent
 
     def _window(self) -> tuple[int, int] | None:
         """For evidence-settled operations: the server-clock window in which this request can be acted on."""
