@@ -236,3 +236,27 @@ def test_a_kept_list_never_acts_on_someone_gone_since(tmp_path: Path) -> None:
             other.delete_people(ids=[twin["id"]], force=True)  # the twin erased by someone else meanwhile
         assert enc.unsubscribe(old["email"]) == [old["id"]]
         assert sb.encharge.unsubscribes == Counter({old["id"]: 1})
+
+
+def test_a_holder_who_arrives_between_two_calls_is_erased_too(tmp_path: Path) -> None:
+    with Sandbox(supporters=100, seed=1) as sb, client(sb, tmp_path) as enc:
+        first, target = people(sb, 2)
+        enc.delete_people(emails=[first["email"]], force=True)  # reads the list of everyone
+        twin = sb.encharge.add_person(target["email"].upper())  # a second holder arrives a moment later
+        done = enc.delete_people(emails=[target["email"]], force=True)
+        assert sorted(done.get_column("id").to_list()) == sorted([target["id"], twin["id"]])
+        assert erased_ids(sb) == Counter([first["id"], target["id"], twin["id"]])
+
+
+def test_an_erasure_another_row_confirmed_is_done_not_not_found(tmp_path: Path) -> None:
+    # the same person twice in a run (by id and by email); the answer to the first erasure is lost
+    with Sandbox(supporters=100, seed=1) as sb, client(sb, tmp_path) as enc:
+        (person,) = people(sb, 1)
+        sb.faults.append(Faults(**DROP_DELETES))
+        journal = Journal(tmp_path / "j.sqlite3")
+        run = delete_people(enc, [{"id": person["id"]}, {"email": person["email"]}], force=True, journal=journal)
+        sb.faults.clear()
+        run = resume(run.run_id, encharge=enc, journal=journal)
+        assert run.counts() == {"done": 2}
+        notes = [n for n in run.items().get_column("result").to_list() if n and "erased already" in n]
+        assert erased_ids(sb) == Counter([person["id"]]) and len(notes) <= 1

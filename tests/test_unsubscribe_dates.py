@@ -106,3 +106,41 @@ def test_a_restarted_watch_keeps_the_dates_of_its_account(tmp_path: Path) -> Non
         hooks.wait_for(first.applied["done"] + 2)
         later = ConsentWatch(ens, enc, snapshot=tmp_path / "people.parquet", listener=hooks, journal=journal).round()
         assert later.events == 1 and later.unsubscribes == 1 and later.applied == {"done": 1}
+
+
+def test_an_unsubscribe_an_earlier_version_polled_is_not_dated(caplog: Any) -> None:
+    # an earlier version wrote a poll's unsubscribe with an empty payload: when it happened since the poll before
+    # is unknown, so it must not be dated like a webhook (hours or days later than it may have been)
+    at = dt.datetime(2026, 10, 7, 9, 30, tzinfo=dt.UTC)
+    events = pl.DataFrame({"seq": [1, 2], "eventType": ["unsubscribedUser"] * 2, "personId": ["p1", "p2"],
+                           "receivedAt": [at, at], "emailSource": ["snapshot", "event"],
+                           "eventPayload": ["{}", "{}"]})
+    with caplog.at_level("WARNING", logger="enstoolkit.sync"):
+        dates = unsubscribe_dates(events)
+    assert dates.get_column("id").to_list() == ["p2"]  # the webhook's, an hour before it arrived
+    assert "1 unsubscribes found by polls carry no 'notBefore'" in caplog.text
+
+
+def test_a_watch_reads_a_listener_file_made_again_from_its_start(tmp_path: Path) -> None:
+    with Sandbox(supporters=300, seed=12) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \
+            EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        hooks_file = tmp_path / "hooks.sqlite3"
+        journal = Journal(tmp_path / "j.sqlite3")
+        with Listener(hooks_file) as hooks:
+            enc.create_subscription("unsubscribedUser", hooks.url)
+            watch = ConsentWatch(ens, enc, snapshot=tmp_path / "people.parquet", listener=hooks, journal=journal)
+            first = watch.round()
+            hooks.wait_for(first.applied["done"])
+            assert watch.round().events == first.applied["done"] > 1
+        for path in tmp_path.glob("hooks.sqlite3*"):
+            if not path.name.endswith(".secret"):
+                path.unlink()  # the events file removed, made again at the same path (the same URL)
+        with Listener(hooks_file) as hooks:
+            enc.create_subscription("unsubscribedUser", hooks.url)  # (a new port here: the address changed)
+            person = opted_in_subscriber(ens, enc)
+            sb.advance(days=1)
+            enc.unsubscribe(person["id"])
+            hooks.wait_for(1)
+            again = ConsentWatch(ens, enc, snapshot=tmp_path / "people.parquet", listener=hooks, journal=journal)
+            later = again.round()  # seq 1 of the new file is below where the old file was read to
+            assert later.events == 1 and later.unsubscribes == 1 and later.applied == {"done": 1}

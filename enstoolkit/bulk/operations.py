@@ -140,11 +140,31 @@ def _upsert_people(enc: Any, params: Mapping[str, Any], payloads: list[dict[str,
     return out
 
 
+#: How old a copy of Encharge's list of everyone a bulk run by email may use to find who holds an address
+#: (one listing a minute, not one per person; each holder is looked up again by id before acting).
+RUN_LIST_AGE = 60.0
+
+
 @register("unsubscribe", "encharge", idempotent=True)
 def _unsubscribe(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
     item = payloads[0]
-    ids = enc.unsubscribe({item["kind"]: item["value"]})  # an email: everyone holding it, whatever its case
+    # an email: everyone holding it, whatever its case (the list of everyone read at most once a minute)
+    ids = enc.unsubscribe({item["kind"]: item["value"]}, list_age=RUN_LIST_AGE)
     return [_done({"ids": ids} if item["kind"] == "email" else None)]
+
+
+def _recorded_erasures(record: Any, kind: str, value: str) -> list[tuple[str, str]]:
+    """The confirmed erasures of the record an identifier names (by id, userId, or email without case):
+    (person id, day)."""
+    column = {"email": "email", "id": "id", "userId": "userId"}[kind]
+    wanted = str(value).strip().lower() if kind == "email" else str(value)
+    found = []
+    for row in record.iter_rows(named=True):
+        held = row.get(column)
+        if held is not None and (str(held).strip().lower() if kind == "email" else str(held)) == wanted:
+            found.append((str(row.get("id") or held), row["erasedAt"].date().isoformat() if row.get("erasedAt")
+                          else "an unknown day"))
+    return found
 
 
 def _delete(force: bool) -> Execute:
@@ -157,8 +177,15 @@ def _delete(force: bool) -> Execute:
             from ..erasures import ErasureLog
 
             enc.erasure_log = ErasureLog()
-        removal = remove_people(enc, [(item["kind"], item["value"])], force=force, log=enc.erasure_log,
+        removal = remove_people(enc, [(item["kind"], item["value"])], force=force, list_age=RUN_LIST_AGE,
+                                log=enc.erasure_log,
                                 account_id=account)[0]
+        if not removal.found and force:  # erased already, as the record says (e.g. by another row of this run)
+            earlier = _recorded_erasures(enc.erasure_log.read(account_id=account), item["kind"], item["value"])
+            if earlier:
+                return [_done({"action": "erase", "ids": [pid for pid, _ in earlier],
+                               "note": "erased already on " + ", ".join(sorted({day for _, day in earlier}))
+                                       + " (the erasure record)"})]
         if not removal.found:  # never found, and no earlier attempt of ours erased anyone it names
             return [(ItemState.FAILED, None, "not found (already gone?)")]
         result: dict[str, Any] = {"action": "erase" if force else "archive",

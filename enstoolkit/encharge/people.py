@@ -457,14 +457,15 @@ class PeopleMethods(EnchargeCore):
         rows += [{**row, "action": action} for row in blank]
         return read_frame(rows, PERSON_RESULT)
 
-    def unsubscribe(self, person: str | Mapping[str, Any]) -> list[str]:
+    def unsubscribe(self, person: str | Mapping[str, Any], *, list_age: float = 0.0) -> list[str]:
         """Unsubscribe from all email (POST /people/unsubscribe, identified in the query); who was acted on.
 
         ``person`` is an email, an Encharge id, or ``{"userId": ...}``. An email names everyone
         whose address matches it without case or spaces (Encharge can hold two such people):
-        each is unsubscribed by id, and their ids are returned. An id or a userId is sent as
-        given and returned. Raises :class:`~enstoolkit.errors.NotFoundError` for someone
-        Encharge does not know.
+        each is unsubscribed by id, and their ids are returned; finding them costs a listing of
+        the account (:meth:`people_by_email`; a copy at most ``list_age`` seconds old is used
+        when kept, as bulk runs allow). An id or a userId is sent as given and returned, in one
+        request. Raises :class:`~enstoolkit.errors.NotFoundError` for someone Encharge does not know.
 
         Example:
             >>> from enstoolkit import EnchargeClient
@@ -476,7 +477,8 @@ class PeopleMethods(EnchargeCore):
         """
         ident = single_identifier(person)
         kind, value = next(iter(ident.items()))
-        found = holders(self, [(kind, value)], include_archived=False)[0] if kind == "email" else []
+        found = holders(self, [(kind, value)], include_archived=False, list_age=list_age)[0] if kind == "email" \
+            else []
         if not found:  # an id or a userId, or an email nobody holds (Encharge answers for it)
             self.send("POST", "/people/unsubscribe", params=ident, ok=(204, 200), retry=True)
             return [str(value)]

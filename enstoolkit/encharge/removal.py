@@ -4,8 +4,9 @@ An email names every person whose address matches it without regard to case or s
 spaces: Encharge can hold two people whose emails differ only in case (the consent plan and the
 audit treat them as two people), and a lookup by email shows one of them at most. So an archive,
 an erasure or an unsubscribe given by email acts on each of them, by id (:func:`holders` finds
-them: a lookup, which finds the archived too, and the list of everyone, read once for a few
-minutes, each person it names looked up again by id). An id or a userId
+them: a lookup, which finds the archived too, and the list of everyone, read afresh for each
+call (a bulk run reads it at most once a minute), each person it names looked up again by id).
+An id or a userId
 names one person.
 
 An erasure is written to the :class:`~enstoolkit.erasures.ErasureLog` as pending before the
@@ -62,13 +63,15 @@ def _people(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 def holders(client: Any, idents: Sequence[tuple[str, str]], *, include_archived: bool = True,
-            chunk_size: int = 50) -> list[list[dict[str, Any]]]:
+            chunk_size: int = 50, list_age: float = 0.0) -> list[list[dict[str, Any]]]:
     """For each ``(kind, value)`` identifier, every person it names (``id``, ``email``, ``userId``), each once.
 
     An email names everyone whose address matches it without case or spaces: the lookup
     (archived people too, with ``include_archived``) and the list of everyone
-    (:meth:`EnchargeClient.people_by_email`, read once for a few minutes; whoever it names is
-    looked up again by id), so a second person holding the address in another case is not missed.
+    (:meth:`EnchargeClient.people_by_email`: read again unless a copy at most ``list_age``
+    seconds old is kept, as a bulk run allows; whoever it names is looked up again by id), so a
+    second person holding the address in another case is not missed. An email thus costs a
+    listing of the account; ids and userIds do not.
 
     Example:
         >>> from enstoolkit import EnchargeClient
@@ -82,7 +85,7 @@ def holders(client: Any, idents: Sequence[tuple[str, str]], *, include_archived:
         if person["id"]:
             known.setdefault(str(person["id"]), person)
     if any(kind == "email" for kind, _ in idents):
-        index = client.people_by_email()  # the list, read once for a while: it names the other holders ...
+        index = client.people_by_email(max_age=list_age)  # the list of everyone: it names the other holders ...
         others = sorted({str(p["id"]) for kind, value in idents if kind == "email"
                          for p in index.get(email_key(value), []) if str(p["id"]) not in known})
         if others:  # ... each looked up by id now: nobody gone or changed since is acted on
@@ -150,13 +153,15 @@ def _lost(client: Any, log: ErasureLog, account: int | None, chunk: Sequence[tup
 
 
 def remove_people(client: Any, idents: Sequence[tuple[str, str]], *, force: bool, chunk_size: int = 50,
+                  list_age: float = 0.0,
                   log: ErasureLog | None = None, account_id: int | None = None) -> list[Removal]:
     """Archive (or with ``force=True`` erase) everyone each identifier names, by id; one :class:`Removal` each.
 
     Erasures go to ``log`` (pending before the DELETE, confirmed after; cancelled when Encharge
     refuses). A lost answer raises the client's error with the erasures left pending; the next
-    call confirms them for the people it finds gone. Used by :meth:`EnchargeClient.delete_people`
-    and the bulk "erase" and "archive" runs.
+    call confirms them for the people it finds gone. ``list_age``: how old a kept copy of the
+    list of everyone may be (see :func:`holders`; 0 reads it again). Used by
+    :meth:`EnchargeClient.delete_people` and the bulk "erase" and "archive" runs.
 
     Example:
         >>> from enstoolkit import EnchargeClient
@@ -171,7 +176,8 @@ def remove_people(client: Any, idents: Sequence[tuple[str, str]], *, force: bool
     out: list[Removal] = []
     for start in range(0, len(idents), chunk_size):
         chunk = list(idents[start:start + chunk_size])
-        present = holders(client, chunk, include_archived=True, chunk_size=chunk_size)
+        present = holders(client, chunk, include_archived=True, chunk_size=chunk_size,
+                          list_age=list_age if start == 0 else max(list_age, 300.0))
         lost = _lost(client, log, account_id, chunk, present) if force and log is not None else [[] for _ in chunk]
         targets: dict[str, dict[str, Any]] = {}
         for group in present:

@@ -11,9 +11,9 @@ and read by the same :func:`~enstoolkit.webhooks.event_rows`:
 - ``updatedUser`` with ``changedFields`` (``person`` holds the values from before, as Encharge's
   own update bodies do; ``eventPayload`` holds ``changedFields: {field: {newValue, oldValue}}``);
 - ``unsubscribedUser`` for a person subscribed at the last poll and unsubscribed now, its payload
-  ``{"notBefore": <the last poll's moment>}``, the earliest the unsubscribe can have been (a status that
-  was unknown then, a failed segment read say, and is known now is no event: nothing says when it
-  changed, so nothing may date it);
+  ``{"source": "poll", "notBefore": <the last poll's moment>}``, the earliest the unsubscribe can
+  have been (a status that was unknown then, a failed segment read say, and is known now is no
+  event: nothing says when it changed, so nothing may date it);
 - ``added-tag-<tag>`` and ``removed-tag-<tag>``;
 - ``deletedUser`` (not an Encharge event): a person ``/people/all`` no longer lists (archived or
   erased; Encharge sends no event for either).
@@ -224,7 +224,8 @@ def _bodies(before: Mapping[str, dict[str, Any]], after: Mapping[str, dict[str, 
         # Only a change between two known statuses is an event: a status that was unknown (no field, no
         # segment) and is now known says nothing about when it became so, and must never be dated.
         if now is True and was is False:
-            add(2, pid, "unsubscribedUser", new, {} if since is None else {"notBefore": _iso(since)})
+            add(2, pid, "unsubscribedUser", new,
+                {"source": "poll"} if since is None else {"source": "poll", "notBefore": _iso(since)})
         elif now is False and was is True:  # re-subscribed: a change of the field
             changed["unsubscribed"] = {"newValue": False, "oldValue": True}
         if changed:

@@ -49,6 +49,7 @@ import secrets as secrets_module
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -87,6 +88,7 @@ CREATE TABLE IF NOT EXISTS delivery_people (
     person_id TEXT, email TEXT, email_source TEXT, user_id TEXT, unsubscribed INTEGER, person TEXT,
     PRIMARY KEY (seq, person_index)
 );
+CREATE TABLE IF NOT EXISTS file (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 # One row per delivery in ``deliveries``; one per person of its endUserData in ``delivery_people``.
 # ``deliveries`` keeps the first person in its own person columns, as before (an earlier version
@@ -463,6 +465,22 @@ class Listener:
                                [(email, source, n) for email, source, n, index in updates if index == 0])
 
     # -- reading ---------------------------------------------------------------------------
+    @property
+    def file_id(self) -> str:
+        """An identity of the events file, made when the file is: a file made again at the same path (its
+        ``seq`` counting from 1 again) has another, so a reader that remembers how far it read knows.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> path = pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3"
+            >>> first = Listener(path).file_id
+            >>> first == Listener(path).file_id, len(first)
+            (True, 32)
+        """
+        with self._connect() as db:
+            db.execute("INSERT OR IGNORE INTO file VALUES ('id', ?)", (uuid.uuid4().hex,))
+            return str(db.execute("SELECT value FROM file WHERE key = 'id'").fetchone()[0])
+
     def count(self) -> int:
         """How many deliveries are stored.
 

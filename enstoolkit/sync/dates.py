@@ -9,7 +9,8 @@ Each date is the *earliest* moment the unsubscribe can have happened, so that an
 after it is never taken for older:
 
 - a poll's ``unsubscribedUser`` carries ``notBefore`` in its payload, the moment of the poll before
-  (the person was still subscribed then);
+  (the person was still subscribed then); one without it (a file written by an earlier version) is
+  not dated at all, with a warning;
 - a webhook's is when it arrived, less :data:`WEBHOOK_MARGIN` (Encharge sends its webhooks as the change
   happens; the margin covers a delivery that took a while).
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
@@ -47,6 +49,8 @@ from .plan import UNSUBSCRIBED_AT
 
 __all__ = ["WEBHOOK_MARGIN", "UnsubscribeDates", "read_event_file", "unsubscribe_changes", "unsubscribe_dates",
            "with_unsubscribe_dates"]
+
+logger = logging.getLogger("enstoolkit.sync")
 
 #: How long before its arrival a webhook's unsubscribe is dated (the earliest it can have been).
 WEBHOOK_MARGIN = dt.timedelta(hours=1)
@@ -113,6 +117,7 @@ def unsubscribe_changes(events: pl.DataFrame) -> list[tuple[str, dt.datetime | N
         events = events.sort("seq", *(["personIndex"] if "personIndex" in events.columns else []),
                              maintain_order=True, nulls_last=True)
     out: list[tuple[str, dt.datetime | None]] = []
+    undated = 0
     for row in events.iter_rows(named=True):
         pid = row["personId"]
         if pid is None or str(pid).strip() == "":
@@ -120,6 +125,9 @@ def unsubscribe_changes(events: pl.DataFrame) -> list[tuple[str, dt.datetime | N
         payload = _payload(row.get("eventPayload"))
         if row["eventType"] == "unsubscribedUser":
             moment = _moment(payload.get("notBefore"), "notBefore")
+            if moment is None and (row.get("emailSource") == "snapshot" or payload.get("source") == "poll"):
+                undated += 1  # a poll's, without the poll before it (an earlier version's file): not datable
+                continue
             if moment is None:
                 arrived = _moment(row["receivedAt"], "receivedAt")
                 moment = arrived - WEBHOOK_MARGIN if arrived is not None else None
@@ -129,6 +137,9 @@ def unsubscribe_changes(events: pl.DataFrame) -> list[tuple[str, dt.datetime | N
             change = _changed(row, payload)
             if change is not _NO_CHANGE and change not in _TRUE:
                 out.append((str(pid), None))  # re-subscribed (or cannot tell): an earlier date no longer holds
+    if undated:
+        logger.warning("%d unsubscribes found by polls carry no 'notBefore' (written by an earlier version): they "
+                       "are not dated, since they may have happened any time after the poll before", undated)
     return out
 
 
@@ -247,19 +258,44 @@ class UnsubscribeDates:
         return sqlite3.connect(self.path, timeout=30)
 
     def load(self, account: str) -> dict[str, dt.datetime]:
-        """The dates kept for ``account``, by Encharge person id (see the class's example)."""
+        """The dates kept for ``account``, by Encharge person id.
+
+        Example:
+            >>> import tempfile
+            >>> store = UnsubscribeDates(Path(tempfile.mkdtemp()) / "dates.sqlite3")
+            >>> store.note("7", "p1", dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
+            >>> list(store.load("7")), store.load("8")
+            (['p1'], {})
+        """
         with self._connect() as db:
             rows = db.execute("SELECT person_id, at_ms FROM unsubscribes WHERE account = ?", (str(account),)).fetchall()
         return {pid: dt.datetime.fromtimestamp(ms / 1000, dt.UTC) for pid, ms in rows}
 
     def note(self, account: str, person_id: str, moment: dt.datetime) -> None:
-        """Keep ``moment`` for the person unless a date is kept already (see the class's example)."""
+        """Keep ``moment`` for the person unless a date is kept already.
+
+        Example:
+            >>> import tempfile
+            >>> store = UnsubscribeDates(Path(tempfile.mkdtemp()) / "dates.sqlite3")
+            >>> store.note("7", "p1", dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
+            >>> store.note("7", "p1", dt.datetime(2026, 3, 9, tzinfo=dt.UTC))
+            >>> store.load("7")["p1"].day
+            2
+        """
         millis = int(moment.timestamp() * 1000)
         with self._connect() as db:
             db.execute("INSERT OR IGNORE INTO unsubscribes VALUES (?, ?, ?)", (str(account), str(person_id), millis))
 
     def forget(self, account: str, person_id: str) -> None:
-        """Drop the person's date (they re-subscribed; see the class's example)."""
+        """Drop the person's date (they re-subscribed).
+
+        Example:
+            >>> import tempfile
+            >>> store = UnsubscribeDates(Path(tempfile.mkdtemp()) / "dates.sqlite3")
+            >>> store.note("7", "p1", dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
+            >>> store.forget("7", "p1"); store.load("7")
+            {}
+        """
         with self._connect() as db:
             db.execute("DELETE FROM unsubscribes WHERE account = ? AND person_id = ?", (str(account), str(person_id)))
 
@@ -277,7 +313,14 @@ class UnsubscribeDates:
             db.executemany("INSERT OR IGNORE INTO own VALUES (?, ?)", [(str(account), str(p)) for p in person_ids])
 
     def take_own(self, account: str, person_id: str) -> bool:
-        """Whether the watch unsubscribed the person itself (forgotten once asked; see :meth:`mark_own`)."""
+        """Whether the watch unsubscribed the person itself (forgotten once asked).
+
+        Example:
+            >>> import tempfile
+            >>> store = UnsubscribeDates(Path(tempfile.mkdtemp()) / "dates.sqlite3")
+            >>> store.take_own("7", "p9")
+            False
+        """
         with self._connect() as db:
             return db.execute("DELETE FROM own WHERE account = ? AND person_id = ?",
                               (str(account), str(person_id))).rowcount > 0
@@ -298,6 +341,14 @@ class UnsubscribeDates:
         return int(row[0]) if row else 0
 
     def set_position(self, account: str, source: str, seq: int) -> None:
-        """Record the last event read from ``source`` (see :meth:`position`)."""
+        """Record the last event read from ``source``.
+
+        Example:
+            >>> import tempfile
+            >>> store = UnsubscribeDates(Path(tempfile.mkdtemp()) / "dates.sqlite3")
+            >>> store.set_position("7", "hooks", 3); store.set_position("7", "hooks", 5)
+            >>> store.position("7", "hooks")
+            5
+        """
         with self._connect() as db:
             db.execute("INSERT OR REPLACE INTO positions VALUES (?, ?, ?)", (str(account), source, int(seq)))

@@ -168,7 +168,8 @@ class ConsentWatch:
             return events, people, before is None
         # One row per person of each delivery; a delivery's rows are stored together, so reading by
         # delivery number (seq) never takes some of its people and leaves the others for later.
-        source = str(Path(self.listener.path_file).resolve())
+        # how far it was read is kept per events file: one made again at the same path counts from 1 again
+        source = f"{Path(self.listener.path_file).resolve()}#{self.listener.file_id}"
         events = self.listener.events()
         events = events.filter(pl.col("seq") > self.dates.position(self._load(), source))
         if events.height:
