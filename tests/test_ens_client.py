@@ -673,3 +673,17 @@ def test_export_arguments_are_checked_before_anything_is_sent(shared_sandbox: Sa
         with pytest.raises(ValidationError):
             call()
     assert transport.sent == 0
+
+
+def test_an_export_file_slow_to_start_is_waited_for_longer_than_other_requests() -> None:
+    from enstoolkit.errors import TransportError
+    from enstoolkit.sandbox import Faults
+
+    with Sandbox(supporters=50, seed=1) as sb, ENSClient(sb.ens_api_key, sb.ens_url, timeout=1.0) as ens:
+        download = f"/ens/service/exportjob/{sb.ens.next_job_id + 1}/download"
+        sb.faults.append(Faults(latency=2.5, routes=(download,)))  # the file takes 2.5 s to start coming
+        assert ens.export_supporters("All supporters").height > 0
+        assert sb.received[("GET", download)] == 1  # waited for, not timed out and asked again
+        sb.faults[0] = Faults(latency=2.5, routes=("/ens/service/supporter/questions",))
+        with pytest.raises(TransportError, match="ReadTimeout"):
+            ens.request("GET", "/supporter/questions")  # any other request keeps the client's timeout

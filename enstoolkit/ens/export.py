@@ -30,6 +30,10 @@ from ..validate import check_choice, check_names_map
 from .core import ENSCore
 from .readers import csv_header, read_supporter_export, read_transaction_export
 
+#: Seconds the download of an export file may wait for the server between bytes (a large file can take a
+#: while to start coming): longer than the client's own timeout for other requests.
+DOWNLOAD_READ_TIMEOUT = 600.0
+
 #: Export-job statuses that mean it will never complete (said at once, not after the timeout).
 _FAILED_STATES = frozenset({"failed", "failure", "error", "errored", "cancelled", "canceled", "expired", "aborted"})
 
@@ -108,7 +112,7 @@ class ExportMethods(ENSCore):
         with tempfile.NamedTemporaryFile(prefix="enstoolkit-export-", suffix=".csv", delete=False) as spool:
             target = Path(spool.name)
         try:
-            self.send("GET", download, stream_to=target, head_bytes=head_bytes)
+            self.send("GET", download, stream_to=target, head_bytes=head_bytes, read_timeout=DOWNLOAD_READ_TIMEOUT)
             if target.stat().st_size == 0:  # even a query with no supporters has a header line
                 raise APIError("ENS", 200, f"export job {job_id} downloaded an empty file (not even a header)",
                                method="GET", path=download)

@@ -249,6 +249,7 @@ class BaseClient:
         retry: bool | None = None,
         stream_to: Path | None = None,
         head_bytes: int | None = None,
+        read_timeout: float | None = None,
     ) -> httpx.Response:
         """Send one request; return the answer if its status is in ``ok``, else raise the typed error.
 
@@ -256,6 +257,8 @@ class BaseClient:
         idempotent); only then are transport errors and the policy's statuses retried.
         With ``stream_to``, a successful body is streamed into that file (a large export never
         sits in memory; ``head_bytes`` keeps only its start) and the returned response has no body.
+        ``read_timeout`` allows this request longer than the client's timeout between bytes (a
+        large export file may take the server a while to start sending).
 
         Example:
             >>> from enstoolkit import EnchargeClient
@@ -272,7 +275,8 @@ class BaseClient:
         while True:
             started = time.perf_counter()
             try:
-                response = self._attempt(verb, path, params, json, content, headers, accepted, stream_to, head_bytes)
+                response = self._attempt(verb, path, params, json, content, headers, accepted, stream_to, head_bytes,
+                                         read_timeout)
             except httpx.TransportError as exc:
                 reason = self.redact(f"{type(exc).__name__}: {exc}")
                 wait = self.retry.wait(attempt, None) if repeatable else None
@@ -310,10 +314,16 @@ class BaseClient:
         return request.method, (failed[len(prefix):] if failed.startswith(prefix) else failed) or path
 
     def _attempt(self, verb: str, path: str, params: Any, json: Any, content: Any, headers: Any,
-                 accepted: frozenset[int], stream_to: Path | None, head_bytes: int | None = None) -> httpx.Response:
+                 accepted: frozenset[int], stream_to: Path | None, head_bytes: int | None = None,
+                 read_timeout: float | None = None) -> httpx.Response:
+        timeout: Any = httpx.USE_CLIENT_DEFAULT
+        if read_timeout is not None:
+            timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0), read=max(self.timeout, read_timeout))
         if stream_to is None:
-            return self._http.request(verb, path, params=params, json=json, content=content, headers=headers)
-        with self._http.stream(verb, path, params=params, json=json, content=content, headers=headers) as response:
+            return self._http.request(verb, path, params=params, json=json, content=content, headers=headers,
+                                      timeout=timeout)
+        with self._http.stream(verb, path, params=params, json=json, content=content, headers=headers,
+                               timeout=timeout) as response:
             if response.status_code not in accepted:
                 response.read()
                 return response
