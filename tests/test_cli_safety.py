@@ -24,6 +24,8 @@ from enstoolkit.http import RetryPolicy
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.webhooks import Listener
 
+pytestmark = pytest.mark.slow  # commands run in processes of their own, and the app: with the slow tests
+
 UNSUBSCRIBE = "/v1/people/unsubscribe"
 
 

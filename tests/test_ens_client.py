@@ -675,6 +675,7 @@ def test_export_arguments_are_checked_before_anything_is_sent(shared_sandbox: Sa
     assert transport.sent == 0
 
 
+@pytest.mark.slow  # waits out timeouts
 def test_an_export_file_slow_to_start_is_waited_for_longer_than_other_requests() -> None:
     from enstoolkit.errors import TransportError
     from enstoolkit.sandbox import Faults

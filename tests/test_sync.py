@@ -477,6 +477,7 @@ def test_the_ens_budget_is_checked_before_anything_is_journalled(tmp_path: Path)
 # -- the watch, from webhooks ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # watch rounds over a sandbox and a listener
 def test_the_watch_dates_an_unsubscribe_from_a_webhook_and_opts_out_in_ens(tmp_path: Path) -> None:
     with Sandbox(supporters=300, seed=12) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \
             EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc, Listener(tmp_path / "hooks.sqlite3") as hooks:
@@ -501,6 +502,7 @@ def test_the_watch_dates_an_unsubscribe_from_a_webhook_and_opts_out_in_ens(tmp_p
         assert change["supporterId"] == person["supporterId"] and change["unsubscribedAt"] is not None
 
 
+@pytest.mark.slow  # watch rounds over a sandbox and a listener
 def test_a_status_that_was_unknown_and_is_known_again_is_never_dated(tmp_path: Path) -> None:
     # One failed read of the "Unsubscribed" segment leaves the statuses unknown for one poll; when they are
     # known again, people unsubscribed all along must not look like new unsubscribes dated at that poll.
@@ -579,6 +581,7 @@ def test_results_of_a_row_the_api_refuses(tmp_path: Path) -> None:
     assert json.loads(run.items().item(0, "payload"))["kind"] == "email"
 
 
+@pytest.mark.slow  # watch rounds over a sandbox and a listener
 def test_the_watch_dates_every_person_of_one_webhook_delivery(tmp_path: Path) -> None:
     # "endUserData is an array of people who performed the event": each of them is dated, not just the first
     import httpx

@@ -15,6 +15,8 @@ from enstoolkit.cli.sync import run_sync
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.sync import read_changes, read_plan
 
+pytestmark = pytest.mark.slow  # the command run end to end, rounds and webhooks: with the slow tests
+
 MARKETING = 4512
 
 

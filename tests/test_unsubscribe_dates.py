@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 
 from enstoolkit import EnchargeClient, ENSClient
 from enstoolkit.bulk import Journal
@@ -38,6 +39,7 @@ def opted_in_subscriber(ens: ENSClient, enc: EnchargeClient) -> dict[str, Any]:
                        & ~pl.col("suppressed")).row(0, named=True)
 
 
+@pytest.mark.slow  # a sandbox, a listener and watch rounds
 def test_a_one_off_plan_opts_out_an_unsubscribe_the_recorded_polls_dated(tmp_path: Path) -> None:
     events_file, snapshot = tmp_path / "events.csv", tmp_path / "people.parquet"
     with Sandbox(supporters=300, seed=5) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \
@@ -80,6 +82,7 @@ def test_dates_only_for_people_unsubscribed_now_and_a_given_date_stands() -> Non
     assert got == [dt.date(2026, 3, 2), None, dt.date(2026, 1, 1)]
 
 
+@pytest.mark.slow  # a sandbox, a listener and watch rounds
 def test_a_restarted_watch_keeps_the_dates_of_its_account(tmp_path: Path) -> None:
     with Sandbox(supporters=300, seed=12) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \
             EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc, Listener(tmp_path / "hooks.sqlite3") as hooks:
@@ -121,6 +124,7 @@ def test_an_unsubscribe_an_earlier_version_polled_is_not_dated(caplog: Any) -> N
     assert "1 unsubscribes found by polls carry no 'notBefore'" in caplog.text
 
 
+@pytest.mark.slow  # a sandbox, a listener and watch rounds
 def test_a_watch_reads_a_listener_file_made_again_from_its_start(tmp_path: Path) -> None:
     with Sandbox(supporters=300, seed=12) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \
             EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
