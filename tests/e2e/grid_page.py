@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -35,6 +36,21 @@ class GridOnPage:
     def wait_for_rows(self, pattern: str = r"^[1-9][\d,]* rows") -> None:
         """Wait until the selection line shows a frame (by default: at least one row)."""
         expect(self.info).to_have_text(re.compile(pattern), timeout=TIMEOUT)
+
+    def wait_for_column(self, name: str, values: set[str], timeout: float = TIMEOUT / 1000) -> None:
+        """Wait until the column's texts on the current page are exactly ``values`` (a new frame has replaced
+        the one shown before)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                seen = set(self.column(name))
+            except ValueError:  # the column is not shown yet
+                seen = set()
+            if seen == values:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"column {name!r} shows {sorted(seen)}, expected {sorted(values)}")
+            self.page.wait_for_timeout(100)
 
     def sort(self, name: str, *, descending: bool = False) -> None:
         """Click the column's sort button (once: ascending; twice: descending)."""

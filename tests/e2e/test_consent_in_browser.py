@@ -31,7 +31,7 @@ def test_consent_tab_plan_review_preview_and_confirm(page: Page, lab: Lab, scree
     visible(page, "button", "review").click()
     grid = GridOnPage(page)
     grid.wait_for_rows()
-    assert set(grid.column("action")) == {"review"}
+    grid.wait_for_column("action", {"review"})
     assert "ensAnswerDate" in grid.titles() and "enchargeUnsubscribed" in grid.titles()
     confirm = visible(page, "button", "Confirm")
     expect(confirm).to_be_disabled()  # not before a preview
@@ -44,9 +44,11 @@ def test_consent_tab_plan_review_preview_and_confirm(page: Page, lab: Lab, scree
     expect(confirm).to_be_disabled()  # a second click has nothing to send
     visible(page, "button", "unsubscribe").click()
     grid.wait_for_rows()
+    grid.wait_for_column("action", {"unsubscribe"})  # the rows of that action, not the ones shown before
     assert set(grid.column("status")) == {"done"}
     visible(page, "button", "review").click()
     grid.wait_for_rows()
+    grid.wait_for_column("action", {"review"})
     assert set(grid.column("status")) == {"skipped"}
     screenshot(page)
     shot = screenshot(page.locator(".widget-tab").filter(visible=True).first, "-panel")
