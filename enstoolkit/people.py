@@ -32,8 +32,11 @@ import polars as pl
 from .errors import ValidationError
 from .validate import is_valid_email
 
-__all__ = ["ACCEPTED", "EMAIL_COLUMNS", "IDENTIFIER_KINDS", "email_column", "email_columns", "email_rows", "emails",
-           "frame", "identifiers", "known_fields", "listed", "listed_emails", "records", "row_email", "row_identifiers"]
+__all__ = [
+    "ACCEPTED", "EMAIL_COLUMNS", "IDENTIFIER_KINDS", "email_column", "email_columns", "email_key", "email_key_expr",
+    "email_rows", "emails", "frame", "identifiers", "known_fields", "listed", "listed_emails", "records",
+    "row_email", "row_identifiers",
+]
 
 #: Email column names, in order of preference: Encharge's, ENS's field name, ENS's property, ENS's export
 #: header, a spreadsheet's.
@@ -44,6 +47,26 @@ ACCEPTED = ("a frame with an email column (or id/userId), a polars Series of ema
             "a list of dicts with email/id/userId, or pasted emails")
 _SEPARATORS = re.compile(r"[,;\s]+")
 _MAX_SHOWN = 5
+
+
+def email_key(value: Any) -> str:
+    """An email as people are matched by it (across rows, and between ENS and Encharge): trimmed, lowercased.
+
+    Example:
+        >>> email_key("  Jo@X.org ")
+        'jo@x.org'
+    """
+    return str(value or "").strip().lower()
+
+
+def email_key_expr(column: str) -> pl.Expr:
+    """:func:`email_key` of a frame's column, as a polars expression (null stays null).
+
+    Example:
+        >>> pl.DataFrame({"email": [" Jo@X.org", None]}).select(email_key_expr("email")).to_series().to_list()
+        ['jo@x.org', None]
+    """
+    return pl.col(column).cast(pl.String).str.strip_chars().str.to_lowercase()
 
 
 def email_column(columns: Sequence[str], *, preferred: str | None = None, argument: str = "people") -> str:

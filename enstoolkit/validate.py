@@ -204,6 +204,53 @@ def check_frame(argument: str, value: Any, columns: Iterable[str] = (), *,
     return value
 
 
+#: Text a true/false column may hold (trimmed, lowercased), and what it means.
+TEXT_FLAGS = {"true": True, "1": True, "y": True, "yes": True, "false": False, "0": False, "n": False, "no": False}
+
+
+def text_flags(frame: pl.DataFrame, column: str, argument: str) -> pl.Expr:
+    """A text column of true/false values (:data:`TEXT_FLAGS`; empty is null) as Boolean; other text raises
+    :class:`ValidationError` naming ``argument``, the values and the column.
+
+    Example:
+        >>> df = pl.DataFrame({"unsubscribed": ["True", " no", None, ""]})
+        >>> df.select(text_flags(df, "unsubscribed", "people")).to_series().to_list()
+        [True, False, None, None]
+        >>> text_flags(pl.DataFrame({"u": ["maybe"]}), "u", "people")
+        Traceback (most recent call last):
+        ...
+        enstoolkit.errors.ValidationError: people=['maybe'] is not valid: expected true/false values in 'u'
+    """
+    text = pl.col(column).str.strip_chars().str.to_lowercase()
+    values = frame.select(text.drop_nulls().unique()).to_series().to_list()
+    unknown = [v for v in values if v and v not in TEXT_FLAGS]
+    if unknown:
+        raise ValidationError(argument, unknown[:5], f"true/false values in {column!r}")
+    return text.replace_strict(TEXT_FLAGS, default=None, return_dtype=pl.Boolean)
+
+
+def blank_columns(frame: pl.DataFrame, names: Iterable[str]) -> list[str]:
+    """The named columns of ``frame`` (one with rows) without a value in any row (text that is only spaces
+    counts as none): a column that did not come through, never to be read as "nobody".
+
+    Example:
+        >>> blank_columns(pl.DataFrame({"a": [" ", None], "b": ["x", None], "c": [None, None]}), ["a", "b", "c", "d"])
+        ['a', 'c']
+    """
+    out: list[str] = []
+    if frame.height == 0:
+        return out
+    for name in dict.fromkeys(names):
+        if name not in frame.columns:
+            continue
+        column = frame.get_column(name)
+        if column.dtype in (pl.String, pl.Categorical, pl.Enum):
+            column = column.cast(pl.String).str.strip_chars().replace("", None)
+        if column.null_count() == frame.height:
+            out.append(name)
+    return out
+
+
 def check_names_map(argument: str, value: Any) -> dict[str, str] | None:
     """Validate a mapping of names to names (e.g. a file's columns to the toolkit's), or None.
 

@@ -26,9 +26,10 @@ import polars as pl
 
 from ..errors import ValidationError
 from ..people import email_column as find_email_column
+from ..people import email_key_expr as _key
 from ..schemas import Severity
 from ..schemas.results import FINDINGS
-from ..validate import check_frame, check_int, is_valid_email
+from ..validate import blank_columns, check_frame, check_int, is_valid_email, text_flags
 from .answers import is_no, is_pending, is_yes
 
 __all__ = [
@@ -53,10 +54,6 @@ def _encharge(encharge: pl.DataFrame) -> pl.DataFrame:
     frame = check_frame("encharge", encharge, ("email", "id"), what="a frame of Encharge people (list_people)")
     _email_column(frame.select("email"), "encharge")
     return frame
-
-
-def _key(column: str) -> pl.Expr:
-    return pl.col(column).cast(pl.String).str.strip_chars().str.to_lowercase()
 
 
 def _findings(df: pl.DataFrame, check: str, severity: str, detail: pl.Expr, email: str) -> pl.DataFrame:
@@ -253,13 +250,7 @@ def _status(encharge: pl.DataFrame) -> pl.Expr:
         return pl.col("unsubscribed").replace_strict({0: False, 1: True}, default=None, return_dtype=pl.Boolean)
     if dtype != pl.String:
         raise ValidationError("encharge", f"'unsubscribed' of {dtype}", "true/false values in 'unsubscribed'")
-    text = pl.col("unsubscribed").str.strip_chars().str.to_lowercase()
-    flags = {"true": True, "1": True, "y": True, "yes": True, "false": False, "0": False, "n": False, "no": False}
-    values = encharge.select(text.drop_nulls().unique()).to_series().to_list()
-    odd = [v for v in values if v and v not in flags]
-    if odd:
-        raise ValidationError("encharge", odd[:5], "true/false values in 'unsubscribed'")
-    return text.replace_strict(flags, default=None, return_dtype=pl.Boolean)
+    return text_flags(encharge, "unsubscribed", "encharge")
 
 
 def _joined(ens: pl.DataFrame, encharge: pl.DataFrame) -> pl.DataFrame:
@@ -409,19 +400,8 @@ def erased_still_in_ens(ens: pl.DataFrame, erasures: pl.DataFrame) -> pl.DataFra
 def _blank_columns(ens: pl.DataFrame, names: Sequence[str]) -> dict[str, str]:
     """The named columns present but without a value in any row (of a frame with rows), each with why a check
     on it cannot be made: an empty column is a column that did not come through, not "nobody"."""
-    out: dict[str, str] = {}
-    if ens.height == 0:
-        return out
-    for name in dict.fromkeys(names):
-        if name not in ens.columns:
-            continue
-        column = ens.get_column(name)
-        if column.dtype in (pl.String, pl.Categorical, pl.Enum):
-            column = column.cast(pl.String).str.strip_chars().replace("", None)
-        if column.null_count() == ens.height:
-            out[name] = (f"the supporter file's {name!r} column is empty in all {ens.height:,} rows (check the "
-                         "export's columns in ENS, or the column mapping)")
-    return out
+    return {name: f"the supporter file's {name!r} column is empty in all {ens.height:,} rows (check the export's "
+                  "columns in ENS, or the column mapping)" for name in blank_columns(ens, names)}
 
 
 def run_audit(

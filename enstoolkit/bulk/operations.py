@@ -156,12 +156,15 @@ def _unsubscribe(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, A
 def _recorded_erasures(record: Any, kind: str, value: str) -> list[tuple[str, str]]:
     """The confirmed erasures of the record an identifier names (by id, userId, or email without case):
     (person id, day)."""
-    column = {"email": "email", "id": "id", "userId": "userId"}[kind]
-    wanted = str(value).strip().lower() if kind == "email" else str(value)
+    from ..people import email_key
+
+    def key(held: Any) -> str:
+        return email_key(held) if kind == "email" else str(held)
+
     found = []
     for row in record.iter_rows(named=True):
-        held = row.get(column)
-        if held is not None and (str(held).strip().lower() if kind == "email" else str(held)) == wanted:
+        held = row.get(kind)
+        if held is not None and key(held) == key(value):
             found.append((str(row.get("id") or held), row["erasedAt"].date().isoformat() if row.get("erasedAt")
                           else "an unknown day"))
     return found

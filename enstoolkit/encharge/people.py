@@ -23,7 +23,7 @@ import polars as pl
 from ..erasures import ErasureLog
 from ..errors import APIError, AuthenticationError, NotFoundError, RateLimitExceeded, TransportError, ValidationError
 from ..frames import read_frame
-from ..people import IDENTIFIER_KINDS, known_fields, listed, listed_emails, row_identifiers
+from ..people import IDENTIFIER_KINDS, email_key, known_fields, listed, listed_emails, row_identifiers
 from ..people import records as people_records
 from ..schemas import Outcome, StatusSource
 from ..schemas.results import PERSON_RESULT
@@ -324,7 +324,7 @@ class PeopleMethods(EnchargeCore):
         columns = [c for c in ("id", "email", "userId") if c in frame.columns]
         for row in frame.select(columns).iter_rows(named=True):
             if row.get("id") and row.get("email"):
-                index.setdefault(str(row["email"]).strip().lower(), []).append(
+                index.setdefault(email_key(row["email"]), []).append(
                     {k: row.get(k) for k in ("id", "email", "userId")})
         self._by_email = (time.monotonic(), index)
         return index

@@ -34,21 +34,12 @@ import polars as pl
 
 from ..erasures import ErasureLog
 from ..errors import APIError, NotFoundError, ServerError
+from ..people import email_key
 
-__all__ = ["LOST_ANSWER", "Removal", "email_key", "holders", "remove_people"]
+__all__ = ["LOST_ANSWER", "Removal", "holders", "remove_people"]
 
 #: How an erasure confirmed after its answer was lost is reported.
 LOST_ANSWER = "erased; its answer had been lost"
-
-
-def email_key(value: Any) -> str:
-    """An email as compared between people: trimmed, lowercased.
-
-    Example:
-        >>> email_key("  Jo@X.org ")
-        'jo@x.org'
-    """
-    return str(value or "").strip().lower()
 
 
 def _matches(person: Mapping[str, Any], kind: str, value: str) -> bool:

@@ -50,11 +50,12 @@ from ..analysis.answers import answer
 from ..errors import ValidationError
 from ..frames import parse_temporal, read_frame
 from ..people import email_column as find_email_column
+from ..people import email_key_expr as _key
 from ..people import listed
 from ..schemas import ACTIONABLE, ConsentAction, StatusSource
 from ..schemas.ens import UTC_MS
 from ..schemas.results import CONSENT_PLAN
-from ..validate import check_frame
+from ..validate import blank_columns, check_frame, text_flags
 
 __all__ = ["ACTION_ORDER", "DEFAULT_OPTINS", "SYSTEMS", "UNSUBSCRIBED_AT", "actionable", "by_action",
            "change_summary", "check_optins", "consent_plan", "plan_counts", "plan_summary"]
@@ -67,7 +68,6 @@ UNSUBSCRIBED_AT = "unsubscribedAt"
 #: The actions in the order plans and counts show them.
 ACTION_ORDER = tuple(ConsentAction)
 _SHOWN = 8
-_FLAGS = {"true": True, "1": True, "y": True, "yes": True, "false": False, "0": False, "n": False, "no": False}
 
 
 def _require(argument: str, frame: Any, columns: Sequence[str], what: str) -> pl.DataFrame:
@@ -96,10 +96,6 @@ def check_optins(optins: Any) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _key(column: str) -> pl.Expr:
-    return pl.col(column).cast(pl.String).str.strip_chars().str.to_lowercase()
-
-
 def _flag(frame: pl.DataFrame, column: str, argument: str) -> pl.Expr:
     """A true/false column (Boolean, or text such as "true"/"false"); unknown text raises, naming it."""
     dtype = frame.schema[column]
@@ -107,12 +103,7 @@ def _flag(frame: pl.DataFrame, column: str, argument: str) -> pl.Expr:
         return pl.col(column).cast(pl.Boolean)
     if dtype != pl.String:
         raise ValidationError(argument, f"{column!r} of {dtype}", f"a {column!r} column of true/false values")
-    values = frame.get_column(column).drop_nulls().str.strip_chars().str.to_lowercase().unique().to_list()
-    unknown = [v for v in values if v and v not in _FLAGS]
-    if unknown:
-        raise ValidationError(argument, unknown[:5], f"true/false values in {column!r}")
-    text = pl.col(column).str.strip_chars().str.to_lowercase()
-    return text.replace_strict(_FLAGS, default=None, return_dtype=pl.Boolean)
+    return text_flags(frame, column, argument)
 
 
 def _temporal(frame: pl.DataFrame, column: str, dtype: pl.DataType, argument: str) -> pl.Series:
@@ -137,15 +128,7 @@ def _temporal(frame: pl.DataFrame, column: str, dtype: pl.DataType, argument: st
 def _refuse_blank(supporters: pl.DataFrame, names: Sequence[str]) -> None:
     """A ValidationError for columns without a value in any row: an empty column did not come through; taken
     as "nobody", it would propose nothing."""
-    if supporters.height == 0:
-        return
-    blank = []
-    for name in names:
-        column = supporters.get_column(name)
-        if column.dtype in (pl.String, pl.Categorical, pl.Enum):
-            column = column.cast(pl.String).str.strip_chars().replace("", None)
-        if column.null_count() == supporters.height:
-            blank.append(name)
+    blank = blank_columns(supporters, names)
     if blank:
         raise ValidationError("supporters", blank, f"columns with values (each is empty in all {supporters.height:,} "
                                                    "rows: check the export's columns in ENS, or the column mapping)")
