@@ -309,6 +309,7 @@ class Listener:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_CREATE)
+            db.execute("INSERT OR IGNORE INTO file VALUES ('id', ?)", (uuid.uuid4().hex,))  # made once, with the file
             if "body" not in {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}:
                 try:
                     db.execute("ALTER TABLE deliveries ADD COLUMN body TEXT")  # a file from an earlier version
@@ -478,7 +479,6 @@ class Listener:
             (True, 32)
         """
         with self._connect() as db:
-            db.execute("INSERT OR IGNORE INTO file VALUES ('id', ?)", (uuid.uuid4().hex,))
             return str(db.execute("SELECT value FROM file WHERE key = 'id'").fetchone()[0])
 
     def count(self) -> int:
