@@ -16,6 +16,7 @@ from enstoolkit.bulk import Journal
 from enstoolkit.cli import build_parser
 from enstoolkit.cli.sync import run_sync
 from enstoolkit.cli.watch import append_events
+from enstoolkit.errors import DataShapeError, ValidationError
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.sync import (
     ConsentWatch,
@@ -148,3 +149,15 @@ def test_a_watch_reads_a_listener_file_made_again_from_its_start(tmp_path: Path)
             again = ConsentWatch(ens, enc, snapshot=tmp_path / "people.parquet", listener=hooks, journal=journal)
             later = again.round()  # seq 1 of the new file is below where the old file was read to
             assert later.events == 1 and later.unsubscribes == 1 and later.applied == {"done": 1}
+
+
+def test_text_statuses_and_given_dates_are_read_never_taken_for_none() -> None:
+    people = pl.DataFrame({"id": ["p1", "p2", "p3"], "unsubscribed": ["True", "no", "yes"],
+                           "unsubscribedAt": [None, None, "2026-01-01"]})
+    dates = pl.DataFrame({"id": ["p1", "p2", "p3"], "unsubscribedAt": [dt.datetime(2026, 3, 2, tzinfo=dt.UTC)] * 3})
+    got = with_unsubscribe_dates(people, dates).get_column("unsubscribedAt").dt.date().to_list()
+    assert got == [dt.date(2026, 3, 2), None, dt.date(2026, 1, 1)]  # "yes" is unsubscribed; the text date kept
+    with pytest.raises(DataShapeError, match="'soon' is not a date"):
+        with_unsubscribe_dates(people.with_columns(pl.lit("soon").alias("unsubscribedAt")), dates)
+    with pytest.raises(ValidationError, match="maybe"):
+        with_unsubscribe_dates(people.with_columns(pl.lit("maybe").alias("unsubscribed")), dates)

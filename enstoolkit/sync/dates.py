@@ -44,7 +44,7 @@ import polars as pl
 from ..errors import ValidationError
 from ..frames import parse_temporal
 from ..schemas.ens import UTC_MS
-from ..validate import check_frame
+from ..validate import check_frame, text_flags
 from .plan import UNSUBSCRIBED_AT
 
 __all__ = ["WEBHOOK_MARGIN", "UnsubscribeDates", "read_event_file", "unsubscribe_changes", "unsubscribe_dates",
@@ -183,10 +183,15 @@ def with_unsubscribe_dates(people: pl.DataFrame, dates: pl.DataFrame) -> pl.Data
                          pl.col(UNSUBSCRIBED_AT).alias("__at")).unique("__id", keep="first")
     joined = people.with_columns(pl.col("id").cast(pl.String).alias("__id")).join(
         keyed, on="__id", how="left", maintain_order="left")
-    now_unsubscribed = pl.col("unsubscribed").cast(pl.String).str.to_lowercase().is_in(["true", "1"])
+    status = people.schema["unsubscribed"]
+    now_unsubscribed = (text_flags(people, "unsubscribed", "people") if status == pl.String
+                        else pl.col("unsubscribed").cast(pl.Boolean)).fill_null(False)
     at: pl.Expr = pl.when(now_unsubscribed).then(pl.col("__at"))
-    if UNSUBSCRIBED_AT in people.columns:  # a date already given stands
-        at = pl.coalesce(pl.col(UNSUBSCRIBED_AT).cast(UTC_MS, strict=False), at)
+    if UNSUBSCRIBED_AT in people.columns:  # a date already given stands (text is parsed; what is not a date raises)
+        given = people.get_column(UNSUBSCRIBED_AT)
+        joined = joined.with_columns(
+            (given if given.dtype == UTC_MS else parse_temporal(given, UTC_MS, UNSUBSCRIBED_AT)).alias(UNSUBSCRIBED_AT))
+        at = pl.coalesce(pl.col(UNSUBSCRIBED_AT), at)
     return joined.with_columns(at.alias(UNSUBSCRIBED_AT)).drop("__id", "__at")
 
 
