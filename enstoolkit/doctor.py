@@ -248,7 +248,7 @@ def _encharge_part(conn: Connection, report: Report) -> None:
     need = "ok"
     if people and not with_status:
         need = ("no person carries 'unsubscribed': the consent checks will say 'cannot check' "
-                "(see the README on Encharge subscription status)")
+                "(see docs/consent-status.md)")
     report.add("Encharge people", f"{len(people)} sampled; 'unsubscribed' on {with_status}; "
                                   f"keys: {', '.join(sorted({k for p in people for k in p})[:10])}", need)
 

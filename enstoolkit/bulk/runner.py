@@ -216,7 +216,8 @@ class BulkRun:
             >>> run.note
             'the hourly limit was reached'
         """
-        return self.journal.run(self.run_id)["note"]
+        note: str | None = self.journal.run(self.run_id)["note"]
+        return note
 
     def counts(self) -> dict[str, int]:
         """Items by state.

@@ -266,7 +266,7 @@ class Listener:
         path: the SQLite file (default: ``webhooks.sqlite3`` in the user's enstoolkit data folder);
             the secret is kept beside it (``<path>.secret``).
         host: where to listen; loopback unless ``expose=True`` (for use behind a tunnel or a
-            reverse proxy: see the README).
+            reverse proxy: see docs/webhooks.md).
         port: 0 for a free port.
         secret: the URL's secret (at least 16 characters); generated and stored when not given.
         max_body: the largest body accepted, in bytes (larger: 413).

@@ -95,11 +95,14 @@ class Sandbox:
             (:class:`~enstoolkit.sandbox.variants.Variant`, or preset names such as "us-account").
 
     Attributes:
-        url: the server root; ``ens_url``/``ens_api_key`` and ``encharge_url``/``encharge_api_key``:
-        the base URLs and demo keys; ``ens`` and ``encharge``: the emulated accounts'
-        state (:class:`~enstoolkit.sandbox.ens_state.ENSState`,
-        :class:`~enstoolkit.sandbox.encharge.EnchargeState`), for tests and inspection; ``received``:
-        how many requests the sandbox received, per ``(method, path)`` (those failed on purpose too).
+        url: The server root.
+        ens_url: The ENS base URL (``ens_api_key`` is its demo key).
+        encharge_url: The Encharge base URL (``encharge_api_key`` is its demo key).
+        ens: The emulated ENS account's state (:class:`~enstoolkit.sandbox.ens_state.ENSState`), for tests
+            and inspection.
+        encharge: The emulated Encharge account's state
+            (:class:`~enstoolkit.sandbox.encharge_state.EnchargeState`).
+        received: How many requests the sandbox received, per ``(method, path)`` (those failed on purpose too).
 
     Example:
         >>> with Sandbox(supporters=10) as sb:

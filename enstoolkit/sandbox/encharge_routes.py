@@ -115,7 +115,8 @@ class EnchargeApp:
             with self.state.lock:
                 if request.method != "GET":
                     self.orders.written()  # a write: the kept orders are stale
-                return await handler(request)
+                response: Response = await handler(request)
+                return response
 
         return guarded
 
@@ -431,8 +432,8 @@ class EnchargeApp:
 
         def matches(p: dict[str, Any]) -> bool:
             if cond["type"] == "tag":
-                return cond["value"] in p["tags"]
-            return p.get(cond["field"]) == cond["value"]
+                return bool(cond["value"] in p["tags"])
+            return bool(p.get(cond["field"]) == cond["value"])
 
         return self._page(request, f"segment {segment[0]}", matches)
 

@@ -115,7 +115,8 @@ class ENSApp:
             with self.state.lock:
                 if request.method != "GET":
                     self.state.version += 1  # a write: cached query results are stale
-                return await handler(request)
+                response: Response = await handler(request)
+                return response
 
         return guarded
 

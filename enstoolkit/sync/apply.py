@@ -36,7 +36,8 @@ from typing import Any
 
 import polars as pl
 
-from ..bulk import BulkRun, Journal, Progress, start
+from ..bulk import BulkRun, Journal, start
+from ..bulk.runner import Progress
 from ..errors import ValidationError
 from ..frames import read_frame
 from ..schemas import ACTIONABLE, ConsentAction, ItemState, Outcome
@@ -125,7 +126,8 @@ def check_plan(plan: Any) -> pl.DataFrame:
         more = f"; and {len(bad) - _SHOWN:,} more rows" if len(bad) > _SHOWN else ""
         raise ValidationError("plan", bad[:50], "rows a consent plan proposes (nothing was sent)",
                               detail="; ".join(told) + more)
-    return plan
+    checked: pl.DataFrame = plan
+    return checked
 
 
 def read_plan(path: str | Path) -> pl.DataFrame:
@@ -219,10 +221,12 @@ def apply_plan(plan: pl.DataFrame, *, ens: Any, encharge: Any, journal: Journal 
 
     Args:
         plan: a plan from :func:`~enstoolkit.sync.consent_plan` (or :func:`read_plan`), checked by :func:`check_plan`.
-        ens, encharge: the clients (both: a plan may touch either system).
+        ens: the ENS client (a plan may touch either system: give both).
+        encharge: the Encharge client.
         journal: the bulk journal (default: the data folder's); resume with :func:`enstoolkit.bulk.resume`.
         by: who is making the changes, for the change log (default: the OS user).
-        progress, on_progress: a progress bar, and ``on_progress(done, total)``.
+        progress: whether to show a progress bar.
+        on_progress: called as ``on_progress(done, total)``.
         changelog: the change log file (default: ``consent-changes.sqlite3`` beside the journal).
         max_age: refuse a plan older than this (by its ``plannedAt``); None: any age.
 

@@ -52,7 +52,8 @@ def known_statuses(encharge: Any, people: pl.DataFrame, *, segment: str | None =
     if not people.select(pl.col("statusSource").str.starts_with(str(StatusSource.UNKNOWN)).any()).item():
         return people
     try:
-        return encharge.status_from_segment(people, segment=segment)
+        filled: pl.DataFrame = encharge.status_from_segment(people, segment=segment)
+        return filled
     except NotFoundError as exc:
         logger.warning("Encharge statuses stay unknown: the records carry none, and %s", exc.message)
         return people

@@ -103,11 +103,15 @@ class ConsentWatch:
     """A standing consent sync between ENS and Encharge (see the module's description).
 
     Args:
-        ens, encharge: the clients.
+        ens: the ENS client.
+        encharge: the Encharge client.
         snapshot: the Encharge people snapshot (``.parquet``) the polls compare with.
-        query: the ENS export query; ``optins``: the opt-ins governing Encharge's email.
+        query: the ENS export query.
+        optins: the opt-ins governing Encharge's email.
         listener: a started :class:`~enstoolkit.webhooks.Listener` to read events from, instead of polling.
-        journal, by, changelog: as :func:`~enstoolkit.sync.apply_plan` takes them.
+        journal: as :func:`~enstoolkit.sync.apply_plan` takes it.
+        by: as :func:`~enstoolkit.sync.apply_plan` takes it.
+        changelog: as :func:`~enstoolkit.sync.apply_plan` takes it.
         status_segment: the segment statuses are read from when the records carry none.
         dates: the file unsubscribe dates are kept in (default: ``<snapshot>.unsubscribes.sqlite3``
             beside the snapshot).
