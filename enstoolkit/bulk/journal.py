@@ -339,8 +339,9 @@ class Journal:
             db.execute("COMMIT")
         return claimed
 
-    def close_window(self, run_id: str, seq: int, high: int) -> None:
-        """Record when this machine stopped waiting for an item's answer (server clock, epoch ms).
+    def close_window(self, run_id: str, seq: int, high: int, *, sent_hi: int | None = None) -> None:
+        """Record when this machine stopped waiting for an item's answer (server clock, epoch ms), and the upper
+        bound of the server's clock when the request went out (``sent_hi``), when it is known more exactly.
 
         Example:
             >>> import tempfile
@@ -352,7 +353,8 @@ class Journal:
             (1000, 1500)
         """
         with self._db() as db:
-            db.execute("UPDATE items SET window_hi = ? WHERE run_id = ? AND seq = ?", (high, run_id, seq))
+            db.execute("UPDATE items SET window_hi = ?, window_sent_hi = MAX(COALESCE(window_sent_hi, ?), ?) WHERE"
+                       " run_id = ? AND seq = ?", (high, sent_hi, sent_hi, run_id, seq))
 
     def window(self, run_id: str, seq: int) -> tuple[int | None, int | None]:
         """The item's window (see :meth:`claim`): when it may have reached the server, server clock, epoch ms.

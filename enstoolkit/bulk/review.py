@@ -116,7 +116,9 @@ def _judge_group(run: BulkRun, items: list[tuple[int, dict[str, Any]]], email: s
     span = f"{_server_time(low)} and {_server_time(high)} (ENS's clock)"
     supporter = ens.get_supporter(email=email)
     now = ens.server_clock.now_ms()
-    closed = now is not None and now[0] > high
+    # read in another clock than the windows were (Date headers against ENS's stamps), now may be off by the skew
+    same_clock = ens.server_clock.basis() == "stamp" and all(basis == "stamp" for _, _, basis in moments)
+    closed = now is not None and now[0] - (0 if same_clock else skew_ms) > high
     if supporter.height == 0:
         for seq, _ in items:
             verdicts[seq] = (_Verdict(ItemState.PENDING, f"no supporter with this email in ENS by {span}: "
@@ -232,15 +234,20 @@ def review(run: BulkRun, *, grace: float = DEFAULT_GRACE, wait: float = 0.0, ske
     verdicts: dict[int, _Verdict] = {}
     for email, items in groups.items():
         verdicts.update(_judge_group(run, items, email, campaign, grace_ms, skew_ms))
-    still_open = [v.open_until for v in verdicts.values() if v.open_until is not None]
-    now = ens.server_clock.now_ms()
-    if still_open and now is not None and wait > 0:
-        needed = (max(still_open) - now[0]) / 1000 + 0.5
-        if needed <= wait:
-            sleep(max(0.0, needed))
-            for email, items in groups.items():
-                if any(verdicts[seq].open_until is not None for seq, _ in items):
-                    verdicts.update(_judge_group(run, items, email, campaign, grace_ms, skew_ms))
+    left = wait
+    for _ in range(3):  # a window still open, closing within ``wait``: wait for it, and look again
+        still_open = [v.open_until for v in verdicts.values() if v.open_until is not None]
+        now = ens.server_clock.now_ms()
+        if not still_open or now is None or left <= 0:
+            break
+        needed = max(0.0, (max(still_open) - now[0] + skew_ms) / 1000 + 0.5)
+        if needed > left:
+            break
+        sleep(needed)
+        left -= needed
+        for email, items in groups.items():
+            if any(verdicts[seq].open_until is not None for seq, _ in items):
+                verdicts.update(_judge_group(run, items, email, campaign, grace_ms, skew_ms))
     for seq, verdict in sorted(verdicts.items()):
         if verdict.ref is not None and not run.journal.claim_evidence(verdict.ref, run.run_id, seq):
             verdict = _Verdict(ItemState.UNKNOWN, f"{verdict.evidence}, but another item claimed that transaction "

@@ -379,8 +379,9 @@ class BulkRun:
                 continue
             if state == ItemState.UNKNOWN:
                 stopped = self.client.server_clock.now_ms()
+                went = self.client.server_clock.at_ms(sent)  # the request went out after `sent`: a later bound
                 if stopped is not None:
-                    journal.close_window(self.run_id, seq, stopped[1])
+                    journal.close_window(self.run_id, seq, stopped[1], sent_hi=went[1] if went else None)
             elif state == ItemState.DONE and isinstance(result, Mapping):
                 if result.get("createdOn") is not None:  # ENS stamped it in milliseconds while we waited
                     created = result["createdOn"]

@@ -30,8 +30,8 @@ import getpass
 import json
 import os
 import sqlite3
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, closing
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from ..exports import export_csv
 from ..frames import read_frame
 from ..paths import data_dir
 from ..schemas.results import CONSENT_CHANGE, CONSENT_EVIDENCE
-from ..store import Schema, open_store, transaction
+from ..store import Schema, connect, open_store, transaction
 
 __all__ = ["CHANGELOG_NAME", "CHANGELOG_SCHEMA", "ChangeLog", "changelog_path", "export_changes", "operator",
            "read_changes"]
@@ -156,6 +156,31 @@ class ChangeLog:
         """
         with self._db() as db:
             db.execute("INSERT OR IGNORE INTO runs (plan_id, run_id) VALUES (?, ?)", (plan_id, run_id))
+
+    def claim_plan(self, plan_id: str, make_run: Callable[[], str]) -> tuple[str, bool]:
+        """The run that carries out a plan: the one linked already (and False), or one made now by ``make_run``
+        and linked (and True). Two processes applying the same plan at once get the same run.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> log = ChangeLog(pathlib.Path(tempfile.mkdtemp()) / "log.sqlite3")
+            >>> log.claim_plan("plan-1", lambda: "run-1"), log.claim_plan("plan-1", lambda: "run-2")
+            (('run-1', True), ('run-1', False))
+        """
+        with closing(connect(self.path, CHANGELOG_SCHEMA, autocommit=True)) as db:
+            db.execute("BEGIN IMMEDIATE")  # one process at a time: the other finds the run linked
+            try:
+                row = db.execute("SELECT run_id FROM runs WHERE plan_id = ?", (plan_id,)).fetchone()
+                if row is not None:
+                    db.execute("COMMIT")
+                    return str(row[0]), False
+                run_id = make_run()
+                db.execute("INSERT INTO runs (plan_id, run_id) VALUES (?, ?)", (plan_id, run_id))
+                db.execute("COMMIT")
+                return run_id, True
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def read(self) -> pl.DataFrame:
         """Every change, oldest first (schema :data:`~enstoolkit.schemas.results.CONSENT_CHANGE`).
