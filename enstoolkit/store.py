@@ -29,16 +29,19 @@ Example:
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import StoreError
 
-__all__ = ["Schema", "add_columns", "connect", "open_store", "transaction", "version"]
+__all__ = ["Schema", "add_columns", "connect", "open_store", "read_json", "transaction", "version", "write_whole"]
 
 #: Seconds a connection waits for another writer before giving up.
 DEFAULT_TIMEOUT = 60.0
@@ -242,3 +245,49 @@ def open_store(path: str | Path, schema: Schema, *, timeout: float = DEFAULT_TIM
     except sqlite3.Error as exc:
         raise _problem(path, exc) from exc
     return path
+
+
+def write_whole(path: str | Path, write: Callable[[Path], Any]) -> Path:
+    """Write a file whole or not at all: ``write(temporary)`` beside it, flushed to disk, then renamed over it (a
+    crash leaves the old file, never half a new one). For the files that are not SQLite (a snapshot, its report).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "report.json"
+        >>> write_whole(target, lambda tmp: tmp.write_text("{}")).read_text()
+        '{}'
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(temporary)
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise _problem(path, exc) from exc
+    return path
+
+
+def read_json(path: str | Path, fix: str) -> Any:
+    """A JSON file's content; one that cannot be read raises :class:`~enstoolkit.errors.StoreError` with ``fix``.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> broken = pathlib.Path(tempfile.mkdtemp()) / "report.json"
+        >>> _ = broken.write_text('{"mode": "fu')
+        >>> try:
+        ...     read_json(broken, "delete it")
+        ... except StoreError as error:
+        ...     error.problem.split(" (")[0], error.fix
+        ('it is damaged or truncated', 'delete it')
+    """
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(path, f"it is damaged or truncated ({exc})", fix) from exc
+    except OSError as exc:
+        raise _problem(path, exc) from exc

@@ -106,6 +106,16 @@ def test_a_gift_long_before_is_not_evidence_and_the_lost_one_is_sent_again(tmp_p
         assert run.counts() == {"done": 1} and on_page(sb, "earlier@example.org", APPEAL_CAMPAIGN) == 2
 
 
+def test_a_transaction_at_the_far_edge_of_the_window_is_not_taken_for_pending(tmp_path: Path) -> None:
+    with Sandbox(supporters=10) as sb:
+        run, journal, _ = _drop_first_submission(sb, tmp_path, "edge@example.org")
+        _, high = journal.window(run.run_id, 1)
+        assert high is not None
+        sb.ens.add_transaction("edge@example.org", APPEAL, high + 60_000 + 500)  # the grace's end, plus 0.5 s
+        reviewed = review(run, wait=120, sleep=advancer(sb))
+        assert reviewed.item(0, "state") == "unknown" and "far edge" in reviewed.item(0, "error")
+
+
 def test_the_sandbox_skews_its_date_header_against_the_transaction_clock() -> None:
     with Sandbox(supporters=5, date_skew=-4.0) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
         result = ens.process_page(PETITION, {"Email Address": "skew@example.org"})
@@ -118,7 +128,13 @@ def test_the_sandbox_skews_its_date_header_against_the_transaction_clock() -> No
 # -- the property: every verdict is right or unknown, never wrong -------------------------------------
 
 BANDS = [(-10, -6), (-6, -3), (-3, -1), (-1, 0), (0, 1), (1, 3), (3, 6), (6, 10)]
+SKEWS = [(-5, -3), (-3, -1), (-1, 1), (1, 3), (3, 5)]
 TALLY: dict[str, Counter] = defaultdict(Counter)
+
+
+def skew_band(skew: float) -> str:
+    lo, hi = next((lo, hi) for lo, hi in SKEWS if lo <= skew < hi or (hi == 5 and skew == 5))
+    return f"Date header skew [{lo:+d},{hi:+d}) s"
 
 
 def band(offset: float) -> str:
@@ -189,8 +205,7 @@ def test_settlement_is_right_or_unknown_never_wrong(shared_sandbox: Sandbox, cas
     lost = final == {"done": 1} and made == 0
     twice = made > 1
     clock = "send moment from ENS's own stamps" if case["calibrated"] else "send moment from Date headers only"
-    for key in (band(case["offset"]), f"skew {'+' if case['skew'] >= 0 else '-'}{int(abs(case['skew']))} s",
-                clock, case["fault"], "all"):
+    for key in (band(case["offset"]), skew_band(case["skew"]), clock, case["fault"], "all"):
         TALLY[key].update({outcome: 1, "lost": int(lost), "twice": int(twice),
                            f"{'donation' if case['page'] == APPEAL else 'petition'}": 1})
     assert outcome != "WRONG" and not lost and not twice, (case, verdict, acted, final, made,
@@ -203,9 +218,7 @@ def test_settlement_property_figures() -> None:
     print(dict(TALLY["why unknown"]))
     if not TALLY:
         pytest.skip("the property test did not run")
-    for key in [band(lo) for lo, _ in BANDS] + [f"skew {s} s" for s in
-                                                ("-5", "-4", "-3", "-2", "-1", "-0", "+0", "+1", "+2", "+3", "+4",
-                                                 "+5")] + [
+    for key in [band(lo) for lo, _ in BANDS] + [skew_band(lo) for lo, _ in SKEWS] + [
             "send moment from ENS's own stamps", "send moment from Date headers only", "drop_before", "drop_after",
             "timeout", "all"]:
         if key in TALLY:

@@ -203,3 +203,13 @@ def test_moments_in_the_record_are_kept_to_the_millisecond(tmp_path: Path) -> No
     when = dt.datetime(2026, 10, 1, 9, 0, 0, 123000, tzinfo=dt.UTC)
     log.record([{"email": "a@example.org", "id": "p1"}], when, account_id=7)
     assert log.read(account_id=7).item(0, "erasedAt") == when
+
+
+def test_a_damaged_snapshot_report_is_an_error_naming_it(tmp_path: Path) -> None:
+    from enstoolkit.snapshot import last_sync
+
+    report = tmp_path / "supporters.parquet.json"
+    report.write_text('{"mode": "full", "rows": 3')  # cut short by a crash of an earlier version
+    with pytest.raises(StoreError) as caught:
+        last_sync(tmp_path / "supporters.parquet")
+    assert str(report) in str(caught.value) and "pulls the whole file again" in str(caught.value)

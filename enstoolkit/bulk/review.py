@@ -143,15 +143,26 @@ def _judge_group(run: BulkRun, items: list[tuple[int, dict[str, Any]]], email: s
     for tx_id, ms in dated.sort("__ms").select("id", "__ms").iter_rows():
         rounding = _ROUNDING_MS if ms % 1000 == 0 else 0  # a date in whole seconds was up to 1 s off
         ref = f"ens:{sid}:{tx_id}"
-        if ms < low - allowance - rounding or ms > high:
+        if ms < low - allowance - rounding or ms > high + allowance + rounding:
             continue  # before the earliest moment this could have arrived, or after the window: not this one
-        if ms < sent_hi + allowance + rounding:
-            unclear.append((ref, int(ms), rounding))  # may be an earlier one made just before this was sent
+        if ms < sent_hi + allowance + rounding or ms > high:
+            unclear.append((ref, int(ms), rounding))  # may be an earlier one made just before this was sent (or
+            # one made just after the window, at its far edge)
         else:
             clear.append((ref, int(ms)))
     taken = journal.claimed([ref for ref, _ in clear] + [ref for ref, _, _ in unclear])
     free = [(ref, ms) for ref, ms in clear if ref not in taken]
     doubtful = [(ref, ms, rounding) for ref, ms, rounding in unclear if ref not in taken]
+    late = [(ref, ms, rounding) for ref, ms, rounding in doubtful if ms > high]
+    if late:
+        ref, ms, _ = late[0]
+        for seq, _ in items:
+            verdicts[seq] = _Verdict(ItemState.UNKNOWN, f"transaction {ref.rsplit(':', 1)[1]} on page {campaign} was "
+                                     f"created {_moment(ms)}, at the far edge of the window in which ENS could act "
+                                     f"on it (until {_moment(high)}), within the margin of ENS's dates: cannot tell "
+                                     "whether it is this submission or a later one; check this supporter in ENS and "
+                                     "mark it by hand")
+        return verdicts
     if doubtful:
         ref, ms, rounding = doubtful[0]
         gap = ms - low

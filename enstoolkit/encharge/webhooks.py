@@ -297,7 +297,7 @@ class Listener:
             raise ValidationError("host", host, "a loopback address (127.0.0.1, ::1, localhost), or expose=True "
                                   "to listen elsewhere behind a tunnel or reverse proxy")
         self.path_file = Path(path) if path is not None else data_dir() / "webhooks.sqlite3"
-        self.path_file.parent.mkdir(parents=True, exist_ok=True)
+        open_store(self.path_file, EVENTS_SCHEMA)  # a file it cannot use stops here, before the secret is written
         self.host = host
         self.port = port
         self.max_body = max_body
@@ -310,8 +310,6 @@ class Listener:
         self._lookups: queue.Queue[int | None] = queue.Queue()
         self._server: _Server | None = None
         self._threads: list[threading.Thread] = []
-        open_store(self.path_file, EVENTS_SCHEMA)
-
     def _load_secret(self, given: str | None) -> str:
         stored = self.path_file.with_name(self.path_file.name + ".secret")
         if given is not None:
