@@ -121,7 +121,7 @@ EXPORTS: dict[str, list[str] | None] = {
         "search_filter",
         "transaction_dates",
     ],
-    "enstoolkit.erasures": ["ErasureLog", "read_erasures"],
+    "enstoolkit.erasures": ["ERASURES_SCHEMA", "ErasureLog", "read_erasures"],
     "enstoolkit.errors": [
         "APIError",
         "AmbiguousDates",
@@ -140,6 +140,7 @@ EXPORTS: dict[str, list[str] | None] = {
         "PermissionDenied",
         "RateLimitExceeded",
         "ServerError",
+        "StoreError",
         "TransportError",
         "UnmappedColumns",
         "UnregisteredSourceAddress",
@@ -207,6 +208,16 @@ EXPORTS: dict[str, list[str] | None] = {
     ],
     "enstoolkit.settings": ["AuditSettings", "REQUIRED_TAGS", "SANDBOX_DEFAULTS", "audit_settings"],
     "enstoolkit.snapshot": ["SyncReport", "last_sync", "sync_supporters"],
+    "enstoolkit.store": [
+        "Schema",
+        "add_columns",
+        "connect",
+        "open_store",
+        "read_json",
+        "transaction",
+        "version",
+        "write_whole",
+    ],
     "enstoolkit.sync": [
         "ACTIONABLE",
         "ACTION_ORDER",
@@ -251,8 +262,6 @@ EXPORTS: dict[str, list[str] | None] = {
     "enstoolkit.webhooks": ["HOOK_PREFIX", "Listener", "event_row", "event_rows", "flatten_person"],
     "enstoolkit.widgets": ["ConsentPanel", "Grid", "ProcessPanel", "SearchPanel", "TagPanel", "Toolkit"],
 }
-
-
 ENSCLIENT_ATTRIBUTES = [
     "account_fingerprint",
     "auth_errors",
@@ -299,7 +308,6 @@ ENSCLIENT_ATTRIBUTES = [
     "upsert_supporter",
     "validate_session",
 ]
-
 ENCHARGECLIENT_ATTRIBUTES = [
     "account_fingerprint",
     "account_id",

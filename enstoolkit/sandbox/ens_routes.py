@@ -446,6 +446,7 @@ class ENSApp:
         state.apply_questions(rec, answers)
         tx_id = state.next_transaction_id()
         tx = transaction_for(page, state.now, None, tx_id, amount=amount, recurring=recurring, currency=currency)
+        tx["createdDate"] = state.clock.created_ms(int(tx["createdDate"]))
         state.transactions(rec).append(tx)
         if page.sub_type == "MEMBERSHIP":
             state.memberships(rec).append(state._membership(rec, tx))

@@ -33,6 +33,7 @@ from .data import (
     generate_supporters,
     make_pages,
     make_transactions,
+    transaction_for,
 )
 from .variants import Variant
 
@@ -542,6 +543,25 @@ class ENSState:
                     continue
             answers[question.question_id] = answer
         return answers, unknown
+
+    def add_transaction(self, email: str, page_id: int, created_ms: int) -> int:
+        """Record a transaction on a page for a supporter (made if new), dated ``created_ms`` as given (epoch ms):
+        a gift or signature made outside the toolkit, for tests; returns its id.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> tx = state.add_transaction("new.donor@example.org", 130, 1_790_000_000_000)
+            >>> [t["createdDate"] for t in state.transactions(state.find_email("new.donor@example.org"))]
+            [1790000000000]
+        """
+        page = self.pages[page_id]
+        rec = self.find_email(email) or self.create({"Email Address": email})
+        tx = transaction_for(page, dt.datetime.fromtimestamp(created_ms / 1000, dt.UTC), None,
+                             self.next_transaction_id(), amount=10.0 if page.type == "nd" else None)
+        tx["createdDate"] = int(created_ms)
+        self.transactions(rec).append(tx)
+        return int(tx["id"])
 
     def next_transaction_id(self) -> int:
         """A fresh transaction id.
