@@ -423,6 +423,8 @@ class SupporterRecord:
     source_page: int = 100
     transactions: list[dict[str, Any]] | None = None  # made on first use
     memberships: list[dict[str, Any]] | None = None
+    #: questionId -> earlier answers, oldest first, that the latest one (in ``questions``) replaced
+    earlier_answers: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
 
     @property
     def email(self) -> str:
@@ -563,7 +565,8 @@ def _answer_questions(rng: random.Random, rec: SupporterRecord, now: dt.datetime
         response = "Y" if rng.random() < yes_p else "N"
         leaves, moment = rng.random(), rng.random()  # drawn always: the stream does not depend on answers
         if response == "Y" and leaves < 0.14:
-            # opted out later
+            # opted out later: the opt-in at sign-up stays in the history of answers
+            rec.earlier_answers[q.question_id] = [("Y", when)]
             response = "N"
             when = when + int((now_ms - when) * moment)
         rec.questions[q.question_id] = (response, when)

@@ -54,6 +54,12 @@ class Variant:
         process_amount: how a donation page's process answer writes ``amount``: ``"number"`` (10.0,
             as the spec's example) or ``"text"`` (``"10.00 GBP"``, with its currency: an answer the
             toolkit cannot type, after ENS has charged the gift).
+        transaction_file: the "Transaction" export file: ``"documented"`` (the vendor's documented
+            layout: ``Campaign Number``, ``Campaign ID`` as the name, US/Eastern date and time, export
+            type codes), ``"api"`` (this project's own older style: the transaction list's keys),
+            ``"renamed"`` (the documented layout with columns an account renamed: ``Email``,
+            ``Created``, ``EN Transaction ID``) or ``"user-data"`` (no ``Supporter ID``: people by
+            their email only). ``headers`` shapes the supporter file only.
 
     Encharge:
 
@@ -83,6 +89,7 @@ class Variant:
     supporter_values: str = "typed"
     question_names: str = "list"
     process_amount: str = "number"
+    transaction_file: str = "documented"
     person_status: str = "field"
     user_id: bool = True
     empty_tags: str = "empty"
@@ -92,6 +99,7 @@ class Variant:
         "headers": ("api", "dashboard"), "date_order": ("dmy", "mdy"), "field_names": ("uk", "us"),
         "optin_codes": ("YN", "YNP"), "supporter_values": ("typed", "text"),
         "question_names": ("list", "short"), "process_amount": ("number", "text"),
+        "transaction_file": ("documented", "api", "renamed", "user-data"),
         "person_status": ("field", "when-set", "absent"), "empty_tags": ("empty", "absent"),
         "custom_fields": ("top", "data"),
     }
@@ -152,7 +160,9 @@ class Variant:
 #: Named variants (combine them, and override single settings with NAME=VALUE).
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
-    "api-headers": {"headers": "api"},
+    "api-headers": {"headers": "api", "transaction_file": "api"},
+    "renamed-export-columns": {"transaction_file": "renamed"},
+    "user-data-transactions": {"transaction_file": "user-data"},
     "dashboard-headers": {"headers": "dashboard"},
     "us-account": {"date_order": "mdy", "field_names": "us", "email_field": "Email"},
     "pending-optins": {"optin_codes": "YNP"},
