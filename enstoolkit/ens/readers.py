@@ -23,7 +23,7 @@ reads as an empty account. A file with no bytes at all reads as an empty frame.
 
 Example:
     >>> export_layout(["Supporter ID", "Date Created", "Q", "Q Date"], optins={"Q"})
-    {'Supporter ID': Int64, 'Date Created': Date, 'Q': Enum(categories=['Y', 'N', 'P']), 'Q Date': Date}
+    {'Supporter ID': Int64, 'Date Created': Date, 'Q': Enum(categories=['Y', 'N', 'P', 'D']), 'Q Date': Date}
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def export_layout(header: Sequence[str], *, optins: Iterable[str] = (), question
     """The dtype of each column of a supporter export (by the toolkit's names), decided once from the header.
 
     Supporter ids are Int64; ``suppressed`` Boolean; opt-in questions :data:`~enstoolkit.frames.OPTIN_ANSWERS`
-    ("Y", "N", "P"); creation and modification dates, and each question's ``"<question> Date"``,
+    ("Y", "N", "P", "D"); creation and modification dates, and each question's ``"<question> Date"``,
     Date; the rest String.
 
     Example:

@@ -569,6 +569,14 @@ def _answer_questions(rng: random.Random, rec: SupporterRecord, now: dt.datetime
             rec.earlier_answers[q.question_id] = [("Y", when)]
             response = "N"
             when = when + int((now_ms - when) * moment)
+        elif q.question_id == 4513 and response == "N":
+            # some who declined the newsletter at sign-up took it later and left it again: only the history
+            # of answers shows it (a stream of its own, so the other answers stay as they were)
+            later = random.Random(f"newsletter-{rec.supporter_id}")
+            if later.random() < 0.3:
+                opted, left = sorted((later.random(), later.random()))
+                rec.earlier_answers[q.question_id] = [("N", when), ("Y", when + int((now_ms - when) * opted))]
+                when = when + int((now_ms - when) * left)
         rec.questions[q.question_id] = (response, when)
 
 
