@@ -24,14 +24,15 @@ from ..errors import ValidationError
 from ..validate import check_frame
 from .answers import answer
 
-__all__ = ["EXACT", "ESTIMATE", "answer_history", "linked_transactions"]
+__all__ = ["ESTIMATE", "EXACT", "answer_history", "linked_transactions"]
 
 #: ``basis`` of a figure counted from the dated answer rows.
 EXACT = "exact (answer history)"
 #: ``basis`` of a figure estimated from the supporter file's latest answers (no answer rows to count from).
 ESTIMATE = "estimate (latest answer only)"
 
-_HISTORY = {"supporterId": pl.Int64, "createdDate": pl.Datetime("ms", "UTC"), "answer": pl.String}
+_HISTORY: dict[str, pl.DataType] = {"supporterId": pl.Int64(), "createdDate": pl.Datetime("ms", "UTC"),
+                                    "answer": pl.String()}
 
 
 def linked_transactions(transactions: pl.DataFrame) -> pl.DataFrame:

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,6 +32,8 @@ from ..validate import check_choice, check_id, check_int
 from .core import EnchargeCore
 from .payloads import check_names, check_tags, people_frame, person_payload, single_identifier
 from .removal import holders, remove_people
+
+_log = logging.getLogger("enstoolkit.encharge")
 
 __all__ = ["PeopleMethods"]
 
@@ -92,6 +95,55 @@ def _each_once(people: Any) -> tuple[list[tuple[str, str]], list[dict[str, Any]]
         elif ident not in idents:
             idents.append(ident)
     return idents, blank
+
+
+def _answers(chunk: Sequence[tuple[str, str]], people: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """The identifiers of ``chunk`` that the people of one lookup's answer hold."""
+    emails = {email_key(str(p.get("email") or "")) for p in people}
+    ids = {str(p.get("id")) for p in people if p.get("id") is not None}
+    users = {str(p.get("userId")) for p in people if p.get("userId") is not None}
+    held = {"email": lambda v: email_key(v) in emails, "id": lambda v: v in ids, "userId": lambda v: v in users}
+    return {(kind, value) for kind, value in chunk if kind in held and held[kind](value)}
+
+
+def _asked_again(fetch: Any, chunks: Sequence[list[tuple[str, str]]],
+                 answers: Sequence[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The people a lookup left out of answers shorter than what was asked, asked again in smaller batches.
+
+    A lookup may answer fewer people than it was asked for because they are not in the account,
+    or because the service silently caps how many it answers (a claim of 20 per request has been
+    published). The largest number ever answered in one response is a size the service answers in
+    full: a batch no larger than that is trusted (who is missing from it is absent); the people
+    missing from a larger one are asked again in batches of that size (or halves, while no one has
+    been answered), before anyone is reported absent.
+    """
+    trusted = 0
+    waiting: list[tuple[int, list[tuple[str, str]]]] = []  # (the size of the batch asked, who it left out)
+    for chunk, people in zip(chunks, answers, strict=True):
+        held = _answers(chunk, people)
+        trusted = max(trusted, len(held))
+        if len(held) < len(chunk):
+            waiting.append((len(chunk), [ident for ident in chunk if ident not in held]))
+    found: list[dict[str, Any]] = []
+    asked_again = 0
+    while waiting:
+        asked, missing = waiting.pop()
+        if asked <= max(trusted, 1):
+            continue  # asked in a batch the service answers in full: these people are absent
+        step = trusted if trusted else max(1, len(missing) // 2)
+        for part in _chunks(missing, min(step, len(missing))):
+            people = fetch(part)
+            asked_again += 1
+            found.extend(people)
+            held = _answers(part, people)
+            trusted = max(trusted, len(held))
+            if len(held) < len(part):
+                waiting.append((len(part), [ident for ident in part if ident not in held]))
+    if asked_again:
+        _log.warning("Encharge answered some lookups with fewer people than asked: the missing were asked again "
+                     "in %d smaller request(s) (it answers %d per request in full), %d more found", asked_again,
+                     trusted, len(found))
+    return found
 
 
 def _ident_columns(kind: str, value: str, person: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -229,10 +281,10 @@ class PeopleMethods(EnchargeCore):
             response = self.send("GET", "/people", params=params, ok=(200, 404))
             return _people_in(response.json(), "users") if response.status_code == 200 else []
 
-        found: list[dict[str, Any]] = []
-        for part in self.concurrently(fetch, list(_chunks(list(idents), size)), workers):
-            found.extend(part)
-        return people_frame(found, asked=asked)
+        chunks = list(_chunks(list(idents), size))
+        answers = self.concurrently(fetch, chunks, workers)
+        found = [person for part in answers for person in part]
+        return people_frame(found + _asked_again(fetch, chunks, answers), asked=asked)
 
     def _paged(self, path: str, *, limit: int, attributes: Iterable[str] | None, sort: str | None,
                order: str | None, ignore_anonymous: bool | None, max_people: int | None,
@@ -407,6 +459,35 @@ class PeopleMethods(EnchargeCore):
             pl.when(unknown).then(pl.lit(str(StatusSource.SEGMENT))).otherwise(pl.col("statusSource"))
             .alias("statusSource"),
         )
+
+    def people_with_status(self, *, segment: str | None = "Unsubscribed", progress: bool | None = None
+                           ) -> pl.DataFrame:
+        """Everyone in the account with their subscription status: the one way the toolkit reads it.
+
+        The record's own field where it has one (``statusSource`` "field"), else the account's
+        "Unsubscribed" segment (:meth:`status_from_segment`; ``statusSource`` says so). Only where
+        neither exists (no field, no such segment, or ``segment=None``) does a status stay unknown
+        (``unsubscribed`` null, ``statusSource`` "unknown: ..."), with a warning: the audit, the
+        consent plan, the panels and the watch then say "cannot check", never "agrees".
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=50, variant="encharge-no-status") as sb, \\
+            ...         EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.people_with_status()["statusSource"].unique().to_list()
+            ["the account's Unsubscribed segment"]
+        """
+        people = self.list_people(progress=progress)
+        if segment is None or not people.height or "statusSource" not in people.columns:
+            return people
+        if not people.select(pl.col("statusSource").str.starts_with(str(StatusSource.UNKNOWN)).any()).item():
+            return people
+        try:
+            return self.status_from_segment(people, segment=segment)
+        except NotFoundError as exc:
+            _log.warning("Encharge statuses stay unknown: the records carry none, and %s", exc.message)
+            return people
 
     def delete_people(self, people: Any = None, *, emails: Iterable[str] | None = None,
                       ids: Iterable[str] | None = None, user_ids: Iterable[str] | None = None, force: bool = False,

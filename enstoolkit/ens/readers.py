@@ -579,7 +579,8 @@ def supporter_ids_by_email(transactions: pl.DataFrame, supporters: pl.DataFrame,
     if "email" not in transactions.columns:
         raise ValidationError("transactions", transactions.columns[:12], "a transaction frame with an email column")
     if email_field not in supporters.columns:
-        raise ValidationError("email_field", email_field, f"a column of supporters ({', '.join(supporters.columns[:12])})")
+        raise ValidationError("email_field", email_field,
+                              f"a column of supporters ({', '.join(supporters.columns[:12])})")
     book = supporters.select(pl.col(email_field).alias("email"), pl.col("supporterId").alias("__id")) \
         .filter(pl.col("email").is_not_null() & (pl.col("email") != ""))
     shared = book.group_by("email").len().filter(pl.col("len") > 1).get_column("email")

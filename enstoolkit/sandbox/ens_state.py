@@ -48,8 +48,9 @@ MSG_LIMIT = "The user with username [{user}] has exceeded its api limit."
 MSG_TOKEN = "Invalid ens-auth-token"
 
 DECLINED_CARDS = frozenset({"4000000000000002", "4000000000009995"})
-#: Broadcast campaigns whose emails appear in supporters' histories as EMAIL transactions.
-BROADCASTS = ((20_001, "Monthly Newsletter"), (20_002, "Rivers Campaign Update"), (20_003, "Spring Appeal Email "))  # names may end in spaces
+#: Broadcast campaigns whose emails appear in supporters' histories as EMAIL transactions (names may end in
+#: spaces: the export keeps them).
+BROADCASTS = ((20_001, "Monthly Newsletter"), (20_002, "Rivers Campaign Update"), (20_003, "Spring Appeal Email "))
 
 
 def error(status: int, message: str, message_id: int, developer: str | None = None) -> JSONResponse:

@@ -71,6 +71,8 @@ class Variant:
         user_id: person records carry ``userId``.
         empty_tags: ``"empty"`` (``"tags": ""``) or ``"absent"`` (no ``tags`` key when there are none).
         custom_fields: custom fields at the top level of a person (``"top"``) or under ``data``.
+        lookup_cap: ``"none"``, or ``"20"``: a lookup (GET /people) answers the first 20 people asked
+            and silently drops the rest (a published claim of 20 per request).
 
     Example:
         >>> variant = Variant(date_order="mdy", optin_codes="YNP")
@@ -94,6 +96,7 @@ class Variant:
     user_id: bool = True
     empty_tags: str = "empty"
     custom_fields: str = "top"
+    lookup_cap: str = "none"
 
     _CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
         "headers": ("api", "dashboard"), "date_order": ("dmy", "mdy"), "field_names": ("uk", "us"),
@@ -101,7 +104,7 @@ class Variant:
         "question_names": ("list", "short"), "process_amount": ("number", "text"),
         "transaction_file": ("documented", "api", "renamed", "user-data"),
         "person_status": ("field", "when-set", "absent"), "empty_tags": ("empty", "absent"),
-        "custom_fields": ("top", "data"),
+        "custom_fields": ("top", "data"), "lookup_cap": ("none", "20"),
     }
 
     def __post_init__(self) -> None:
@@ -171,5 +174,6 @@ PRESETS: dict[str, dict[str, Any]] = {
     "plain-questions": {"range_questions": False, "membership_history": False},
     "encharge-no-status": {"person_status": "absent", "user_id": False, "empty_tags": "absent",
                            "custom_fields": "data"},
+    "encharge-lookup-cap-20": {"lookup_cap": "20"},
     "encharge-status-when-set": {"person_status": "when-set", "user_id": False, "empty_tags": "absent"},
 }

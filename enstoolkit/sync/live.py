@@ -39,6 +39,8 @@ Step = Callable[[int, int, str], None]
 def known_statuses(encharge: Any, people: pl.DataFrame, *, segment: str | None = "Unsubscribed") -> pl.DataFrame:
     """``people`` with the statuses their records do not carry read from the "Unsubscribed" segment, when it exists.
 
+    For a people frame already listed; :meth:`EnchargeClient.people_with_status` lists and reads
+    in one step (the way the audit, the consent plan, the panels and the watch read statuses).
     ``segment=None`` reads nothing; a missing segment leaves the statuses unknown (with a warning).
 
     Example:
@@ -75,10 +77,9 @@ def current_lists(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY, status
 
     step(0, "Exporting the ENS supporter file...")
     supporters = ens.export_supporters(query)
-    step(1, "Listing Encharge's people...")
-    people = encharge.list_people(progress=False)
-    step(2, "Reading Encharge's subscription statuses...")
-    people = known_statuses(encharge, people, segment=status_segment)
+    step(1, "Exported the ENS supporter file.")
+    step(2, "Reading Encharge's people and their subscription statuses...")
+    people = encharge.people_with_status(segment=status_segment, progress=False)
     step(3, f"{supporters.height:,} ENS supporters and {people.height:,} Encharge people read.")
     return supporters, people
 
