@@ -567,7 +567,7 @@ def supporter_ids_by_email(transactions: pl.DataFrame, supporters: pl.DataFrame,
     ``email_field``. An email that more than one supporter holds raises
     :class:`~enstoolkit.errors.DataShapeError` naming it (which one made the transaction cannot
     be told); an email no supporter holds leaves ``supporterId`` null (not in the supporter file).
-    Rows that already have a ``supporterId`` keep it.
+    Rows that already have a ``supporterId`` keep it (a file with every id is returned as it is).
 
     Example:
         >>> tx = pl.DataFrame({"supporterId": [None, None], "email": ["a@x.org", "b@x.org"]},
@@ -576,6 +576,10 @@ def supporter_ids_by_email(transactions: pl.DataFrame, supporters: pl.DataFrame,
         >>> supporter_ids_by_email(tx, people, "Email Address").get_column("supporterId").to_list()
         [7, None]
     """
+    if "supporterId" in transactions.columns:
+        people = transactions.filter(pl.col("isSupporter")) if "isSupporter" in transactions.columns else transactions
+        if not people.get_column("supporterId").null_count():
+            return transactions  # every row has its id already
     if "email" not in transactions.columns:
         raise ValidationError("transactions", transactions.columns[:12], "a transaction frame with an email column")
     if email_field not in supporters.columns:
