@@ -193,8 +193,9 @@ class ExportMethods(ENSCore):
             >>> from enstoolkit import ENSClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=50) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens.export_transactions("All supporters").get_column("supporterId").n_unique()
-            50
+            ...     tx = ens.export_transactions("All supporters")
+            >>> tx.filter("isSupporter").get_column("supporterId").n_unique(), tx.filter(~pl.col("isSupporter")).height
+            (50, 3)
         """
         columns = check_names_map("columns", columns)
         path = self.run_export_job(query_name, format="Transaction", file_type=file_type,

@@ -444,8 +444,8 @@ def read_transaction_export(path: Path, *, columns: Mapping[str, str] | None = N
     Example:
         >>> import tempfile
         >>> f = Path(tempfile.mkdtemp()) / "t.csv"
-        >>> _ = f.write_text("Supporter ID,Campaign Number,Campaign Type,Campaign ID,Campaign Date,Campaign Time,\n"
-        ...                  "7,10100,DCF,Sign up ,2024-12-01,13:53:02,\n")
+        >>> _ = f.write_text("Supporter ID,Campaign Number,Campaign Type,Campaign ID,Campaign Date,Campaign Time,\\n"
+        ...                  "7,10100,DCF,Sign up ,2024-12-01,13:53:02,\\n")
         >>> read_transaction_export(f).select("supporterId", "campaignId", "name", "createdDate").row(0)
         (7, 10100, 'Sign up ', datetime.datetime(2024, 12, 1, 18, 53, 2, tzinfo=zoneinfo.ZoneInfo(key='UTC')))
     """

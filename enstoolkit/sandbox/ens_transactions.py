@@ -165,7 +165,7 @@ def documented_transactions_csv(state: ENSState, query: str) -> bytes:
         >>> from enstoolkit.sandbox import Sandbox
         >>> rows = documented_transactions_csv(Sandbox(supporters=3).ens, "All supporters").decode().splitlines()
         >>> rows[1].split(",")[5:11]
-        ['10110', 'PET', 'Save Our Rivers', '2024-12-05', '08:30:39', '']
+        ['10110', 'PET', 'Save Our Rivers', '2024-05-12', '01:35:27', '']
     """
     from .ens_export import in_query
 
