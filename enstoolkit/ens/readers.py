@@ -1,13 +1,16 @@
 """Reading what ENS sends in shapes that vary by account: export files and transaction dates.
 
-No real export file has been published, so both known header styles are read:
+No real supporter file has been published, so both known header styles are read:
 
 - the ``api`` style: ``supporterId``, ``suppressed``, fields by name, ``createdOn``, ``modifiedOn``,
-  each question and its ``"<question> Date"``; transactions with the list's own keys;
+  each question and its ``"<question> Date"``;
 - the ``dashboard`` style: ``Supporter ID``, ``Supporter Email``, fields, ``Suppressed``,
-  ``Date Created``, ``Date Modified``, questions, and often an unnamed last column; transactions
-  as ``Campaign ID``, ``Campaign Type``, ``Campaign Date``, ``Campaign Time``, ``Campaign Status``,
-  ``Campaign Data 1..N``.
+  ``Date Created``, ``Date Modified``, questions, and often an unnamed last column.
+
+The transaction file is read in the vendor's documented layout (``Campaign Number`` the number,
+``Campaign ID`` the name, ``Campaign Date``/``Campaign Time`` in the reporting time zone), renamed,
+without ``Supporter ID``, or in this project's older style with the list's own keys
+(:func:`read_transaction_export`).
 
 A file in neither style raises :class:`~enstoolkit.errors.UnmappedColumns` naming the missing
 columns and the ``columns=`` mapping that reads it. Every column's dtype is decided once from
