@@ -112,37 +112,43 @@ def _asked_again(fetch: Any, chunks: Sequence[list[tuple[str, str]]],
 
     A lookup may answer fewer people than it was asked for because they are not in the account,
     or because the service silently caps how many it answers (a claim of 20 per request has been
-    published). The largest number ever answered in one response is a size the service answers in
-    full: a batch no larger than that is trusted (who is missing from it is absent); the people
-    missing from a larger one are asked again in batches of that size (or halves, while no one has
-    been answered), before anyone is reported absent.
+    published). A batch no larger than the most people one response has held is answered in full:
+    who is missing from it is absent. When a short answer leaves that in doubt, one request asks
+    again for people already found, as many as a batch holds: how many come back is how many the
+    service answers in full. The people missing from larger batches are then asked again in batches
+    of that size, before anyone is reported absent. (When nobody at all was found there is nobody
+    to ask about: the missing are reported absent, and the log says it could not be checked.)
     """
     trusted = 0
-    waiting: list[tuple[int, list[tuple[str, str]]]] = []  # (the size of the batch asked, who it left out)
+    short: list[tuple[int, list[tuple[str, str]]]] = []  # (the size of the batch asked, who it left out)
+    present: list[tuple[str, str]] = []
     for chunk, people in zip(chunks, answers, strict=True):
         held = _answers(chunk, people)
         trusted = max(trusted, len(held))
+        present += [ident for ident in chunk if ident in held]
         if len(held) < len(chunk):
-            waiting.append((len(chunk), [ident for ident in chunk if ident not in held]))
+            short.append((len(chunk), [ident for ident in chunk if ident not in held]))
+    doubtful = [entry for entry in short if entry[0] > trusted]
+    if not doubtful:
+        return []
+    if not present:
+        _log.info("an Encharge lookup found nobody: whether the service caps its answers could not be checked")
+        return []
+    probe = present[:max(size for size, _ in doubtful)]
+    if len(probe) > trusted:
+        trusted = max(trusted, len(_answers(probe, fetch(probe))))
     found: list[dict[str, Any]] = []
     asked_again = 0
-    while waiting:
-        asked, missing = waiting.pop()
-        if asked <= max(trusted, 1):
+    for size, missing in doubtful:
+        if size <= trusted:
             continue  # asked in a batch the service answers in full: these people are absent
-        step = trusted if trusted else max(1, len(missing) // 2)
-        for part in _chunks(missing, min(step, len(missing))):
-            people = fetch(part)
+        for part in _chunks(missing, max(trusted, 1)):
+            found.extend(fetch(part))
             asked_again += 1
-            found.extend(people)
-            held = _answers(part, people)
-            trusted = max(trusted, len(held))
-            if len(held) < len(part):
-                waiting.append((len(part), [ident for ident in part if ident not in held]))
     if asked_again:
-        _log.warning("Encharge answered some lookups with fewer people than asked: the missing were asked again "
-                     "in %d smaller request(s) (it answers %d per request in full), %d more found", asked_again,
-                     trusted, len(found))
+        _log.warning("Encharge answered some lookups with fewer people than asked (it answers %d per request in "
+                     "full): the missing were asked again in %d smaller request(s), %d more found", trusted,
+                     asked_again, len(found))
     return found
 
 

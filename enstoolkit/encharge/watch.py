@@ -282,6 +282,9 @@ def poll_events(encharge: EnchargeClient, snapshot: str | Path, *, ignore: Itera
     previous, info = _load(path, account)
     people = encharge.people_with_status(segment=status_segment)
     taken = _now_ms(encharge)
+    if people.height and people.select(pl.col("statusSource").str.starts_with(str(StatusSource.UNKNOWN)).any()).item():
+        logger.warning("unsubscribes cannot be seen: Encharge records carry no subscription status, and the "
+                       "segment %r is not there to read them from", status_segment)
     last_seq = int(info.get("lastSeq", 0))
     if previous is None:
         _write(path, people, {"accountId": account, "takenAt": taken, "lastSeq": last_seq})
