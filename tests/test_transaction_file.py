@@ -235,3 +235,14 @@ def test_doctor_says_which_time_zone_it_reads_exports_in() -> None:
         report = diagnose(Connection(ens, enc, sb, False, False), query=None)
     found = {section: text for section, text, _ in report.lines}
     assert found["export time zone"].startswith("America/Chicago (ENS_TIMEZONE)")
+
+
+def test_the_search_panel_reads_statuses_the_same_way() -> None:
+    from enstoolkit.actions import with_encharge
+
+    with Sandbox(supporters=200, seed=3, variant="encharge-no-status") as sb, \
+            ENSClient(sb.ens_api_key, sb.ens_url) as ens, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        found = with_encharge(ens.export_supporters("All supporters"), enc).filter(pl.col("in_encharge"))
+        assert found.height > 100
+        assert set(found.get_column("encharge_status_source")) == {"the account's Unsubscribed segment"}
+        assert found.get_column("encharge_unsubscribed").null_count() == 0

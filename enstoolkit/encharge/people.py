@@ -470,11 +470,9 @@ class PeopleMethods(EnchargeCore):
                            ) -> pl.DataFrame:
         """Everyone in the account with their subscription status: the one way the toolkit reads it.
 
-        The record's own field where it has one (``statusSource`` "field"), else the account's
-        "Unsubscribed" segment (:meth:`status_from_segment`; ``statusSource`` says so). Only where
-        neither exists (no field, no such segment, or ``segment=None``) does a status stay unknown
-        (``unsubscribed`` null, ``statusSource`` "unknown: ..."), with a warning: the audit, the
-        consent plan, the panels and the watch then say "cannot check", never "agrees".
+        :meth:`list_people`, then :meth:`known_statuses`: the record's own field where it has one
+        (``statusSource`` "field"), else the account's "Unsubscribed" segment. The audit, the consent
+        plan, the panels and the watch read statuses this way.
 
         Example:
             >>> from enstoolkit import EnchargeClient
@@ -484,7 +482,23 @@ class PeopleMethods(EnchargeCore):
             ...     enc.people_with_status()["statusSource"].unique().to_list()
             ["the account's Unsubscribed segment"]
         """
-        people = self.list_people(progress=progress)
+        return self.known_statuses(self.list_people(progress=progress), segment=segment)
+
+    def known_statuses(self, people: pl.DataFrame, *, segment: str | None = "Unsubscribed") -> pl.DataFrame:
+        """``people`` (from this client) with the statuses their records do not carry read from the segment.
+
+        Only where neither exists (no field, no such segment, or ``segment=None``) does a status stay
+        unknown (``unsubscribed`` null, ``statusSource`` "unknown: ..."), with a warning: the checks
+        then say "cannot check", never "agrees".
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=50, variant="encharge-no-status") as sb, \\
+            ...         EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.known_statuses(enc.list_people(), segment=None)["statusSource"].unique().to_list()[0][:7]
+            'unknown'
+        """
         if segment is None or not people.height or "statusSource" not in people.columns:
             return people
         if not people.select(pl.col("statusSource").str.starts_with(str(StatusSource.UNKNOWN)).any()).item():

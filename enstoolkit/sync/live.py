@@ -22,8 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import NotFoundError, ValidationError
-from ..schemas import StatusSource
+from ..errors import ValidationError
 from .plan import DEFAULT_OPTINS, check_optins, consent_plan
 
 __all__ = ["DEFAULT_QUERY", "Step", "current_lists", "known_statuses", "plan_from_accounts"]
@@ -39,9 +38,9 @@ Step = Callable[[int, int, str], None]
 def known_statuses(encharge: Any, people: pl.DataFrame, *, segment: str | None = "Unsubscribed") -> pl.DataFrame:
     """``people`` with the statuses their records do not carry read from the "Unsubscribed" segment, when it exists.
 
-    For a people frame already listed; :meth:`EnchargeClient.people_with_status` lists and reads
-    in one step (the way the audit, the consent plan, the panels and the watch read statuses).
-    ``segment=None`` reads nothing; a missing segment leaves the statuses unknown (with a warning).
+    :meth:`EnchargeClient.known_statuses` (the one rule; :meth:`EnchargeClient.people_with_status`
+    lists and reads in one step). ``segment=None`` reads nothing; a missing segment leaves the
+    statuses unknown (with a warning).
 
     Example:
         >>> from enstoolkit.connect import connect
@@ -49,15 +48,7 @@ def known_statuses(encharge: Any, people: pl.DataFrame, *, segment: str | None =
         >>> known_statuses(enc, enc.list_people(max_people=3)).get_column("statusSource").unique().to_list()
         ['field']
     """
-    if segment is None or not people.height or "statusSource" not in people.columns:
-        return people
-    if not people.select(pl.col("statusSource").str.starts_with(str(StatusSource.UNKNOWN)).any()).item():
-        return people
-    try:
-        return encharge.status_from_segment(people, segment=segment)
-    except NotFoundError as exc:
-        logger.warning("Encharge statuses stay unknown: the records carry none, and %s", exc.message)
-        return people
+    return encharge.known_statuses(people, segment=segment)
 
 
 def current_lists(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY, status_segment: str | None = "Unsubscribed",
