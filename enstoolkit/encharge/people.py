@@ -106,8 +106,8 @@ def _answers(chunk: Sequence[tuple[str, str]], people: Sequence[Mapping[str, Any
     return {(kind, value) for kind, value in chunk if kind in held and held[kind](value)}
 
 
-def _asked_again(fetch: Any, chunks: Sequence[list[tuple[str, str]]],
-                 answers: Sequence[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def _asked_again(fetch: Any, chunks: Sequence[list[tuple[str, str]]], answers: Sequence[list[dict[str, Any]]],
+                 known: int = 0) -> tuple[list[dict[str, Any]], int]:
     """The people a lookup left out of answers shorter than what was asked, asked again in smaller batches.
 
     A lookup may answer fewer people than it was asked for because they are not in the account,
@@ -118,8 +118,10 @@ def _asked_again(fetch: Any, chunks: Sequence[list[tuple[str, str]]],
     service answers in full. The people missing from larger batches are then asked again in batches
     of that size, before anyone is reported absent. (When nobody at all was found there is nobody
     to ask about: the missing are reported absent, and the log says it could not be checked.)
+    ``known`` is the size this client has already seen answered in full; the size now known is
+    returned with the people found.
     """
-    trusted = 0
+    trusted = known
     short: list[tuple[int, list[tuple[str, str]]]] = []  # (the size of the batch asked, who it left out)
     present: list[tuple[str, str]] = []
     for chunk, people in zip(chunks, answers, strict=True):
@@ -130,10 +132,10 @@ def _asked_again(fetch: Any, chunks: Sequence[list[tuple[str, str]]],
             short.append((len(chunk), [ident for ident in chunk if ident not in held]))
     doubtful = [entry for entry in short if entry[0] > trusted]
     if not doubtful:
-        return []
+        return [], trusted
     if not present:
         _log.info("an Encharge lookup found nobody: whether the service caps its answers could not be checked")
-        return []
+        return [], trusted
     probe = present[:max(size for size, _ in doubtful)]
     if len(probe) > trusted:
         trusted = max(trusted, len(_answers(probe, fetch(probe))))
@@ -149,7 +151,7 @@ def _asked_again(fetch: Any, chunks: Sequence[list[tuple[str, str]]],
         _log.warning("Encharge answered some lookups with fewer people than asked (it answers %d per request in "
                      "full): the missing were asked again in %d smaller request(s), %d more found", trusted,
                      asked_again, len(found))
-    return found
+    return found, trusted
 
 
 def _ident_columns(kind: str, value: str, person: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -290,7 +292,8 @@ class PeopleMethods(EnchargeCore):
         chunks = list(_chunks(list(idents), size))
         answers = self.concurrently(fetch, chunks, workers)
         found = [person for part in answers for person in part]
-        return people_frame(found + _asked_again(fetch, chunks, answers), asked=asked)
+        again, self._answered_in_full = _asked_again(fetch, chunks, answers, getattr(self, "_answered_in_full", 0))
+        return people_frame(found + again, asked=asked)
 
     def _paged(self, path: str, *, limit: int, attributes: Iterable[str] | None, sort: str | None,
                order: str | None, ignore_anonymous: bool | None, max_people: int | None,
