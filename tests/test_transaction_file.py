@@ -246,3 +246,13 @@ def test_the_search_panel_reads_statuses_the_same_way() -> None:
         assert found.height > 100
         assert set(found.get_column("encharge_status_source")) == {"the account's Unsubscribed segment"}
         assert found.get_column("encharge_unsubscribed").null_count() == 0
+
+
+def test_a_supporter_created_through_the_api_has_an_ssc_row_and_no_page() -> None:
+    with Sandbox(supporters=20, seed=3) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        sid = ens.upsert_supporter({"Email Address": "api.made@example.org", "First Name": "Api"})
+        tx = ens.export_transactions("All supporters").filter(pl.col("supporterId") == sid)
+        assert tx.get_column("type").to_list() == ["SSC"]
+        table = by_acquisition(ens.export_supporters("All supporters"), ens.export_transactions("All supporters"),
+                               "Marketing Optin")
+        assert table.filter(pl.col("page") == "(no page submission)").item(0, "supporters") == 1

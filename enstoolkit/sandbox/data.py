@@ -425,6 +425,8 @@ class SupporterRecord:
     memberships: list[dict[str, Any]] | None = None
     #: questionId -> earlier answers, oldest first, that the latest one (in ``questions``) replaced
     earlier_answers: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+    #: created through the API (POST /supporter): the export's first row for them is an SSC, not a page
+    api_created: bool = False
 
     @property
     def email(self) -> str:

@@ -140,11 +140,11 @@ def _rows(state: ENSState, rec: SupporterRecord) -> Iterator[tuple[int, int, str
         else:
             yield when, 1, kind, tx["campaignId"], tx["name"], "", _data()
     created = int(rec.created.timestamp() * 1000)
-    if rec.source_page in (100, 102):
+    if rec.source_page in (100, 102) and not rec.api_created:
         welcome = created + 86_400_000
         if welcome <= state.now_ms():
             yield welcome, 0, "MBC", WELCOME_EMAIL[0], WELCOME_EMAIL[1], "R", _data(1, "received")
-    if rec.supporter_id % 9 == 0:  # created through the API first (as POST /supporter does), the page after
+    if rec.api_created or rec.supporter_id % 9 == 0:  # created through the API (POST /supporter), any page after
         yield created, -1, "SSC", "", "", "", _data()
     by_id = state.account.question_by_id
     unsubscribe = state.pages[103]
