@@ -172,6 +172,10 @@ def _ens_part(conn: Connection, report: Report, query: str | None, before: int) 
     report.shapes["ens_fields"] = shape_of(fields.head(3).to_dicts())
     email = ens.email_field
     report.add("email field", f"{email!r} (the field tagged Email Address)")
+    zone = ens.timezone
+    said = ", the default: ENS writes US/Eastern" if zone == "US/Eastern" else ""
+    report.add("export time zone", f"{zone} (ENS_TIMEZONE{said}): the transaction file's Campaign Date/Time are "
+                                   "read in it, then turned into UTC")
     tagged = dict(zip(fields["tag"], fields["name"], strict=True))
     required = [tagged[t] for t in REQUIRED_TAGS if t in tagged]
     missing_tags = [t for t in REQUIRED_TAGS if t not in tagged]

@@ -11,6 +11,7 @@ Example:
     [1, 2]
 """
 
+from .answer_history import answer_history
 from .audit import (
     CANNOT_CHECK,
     SEVERITY_ORDER,
@@ -31,7 +32,8 @@ from .audit import (
 from .optins import by_acquisition, by_country, cohorts, monthly_trend, optin_rates
 
 __all__ = [
-    "CANNOT_CHECK", "SEVERITY_ORDER", "by_acquisition", "by_country", "cannot_check", "cannot_check_rows", "cohorts",
+    "CANNOT_CHECK", "SEVERITY_ORDER", "answer_history", "by_acquisition", "by_country", "cannot_check",
+    "cannot_check_rows", "cohorts",
     "duplicate_supporters", "encharge_duplicates", "erased_still_in_ens",
     "invalid_emails", "missing_fields", "monthly_trend", "one_system_only", "optin_rates", "optin_state_conflicts",
     "run_audit", "stale_records", "summarise", "suppressed_with_optin",

@@ -275,6 +275,8 @@ class EnchargeApp:
             return encharge_error(400, "Query parameter 'people' is required, e.g. ?people[0][email]=...")
         include_archived = request.query_params.get("includeArchived", "false").lower() == "true"
         attributes = [a for a in request.query_params.get("attributes", "").split(",") if a]
+        if self.state.variant.lookup_cap != "none":  # a silent cap: the rest are left out, without a word
+            idents = idents[:int(self.state.variant.lookup_cap)]
         users = []
         seen = set()
         for ident in idents:

@@ -217,6 +217,7 @@ class ENSApp:
         rec = state.find_email(email)
         if rec is None:
             rec = state.create(fields)
+            rec.api_created = True
         else:
             state.apply_fields(rec, {k: v for k, v in fields.items() if k != "Email Address"})
         state.apply_questions(rec, answers)

@@ -51,7 +51,7 @@ from ..schemas import ConsentAction, ItemState
 from ..schemas.ens import UTC_MS
 from .apply import apply_plan
 from .dates import UnsubscribeDates, unsubscribe_changes
-from .live import DEFAULT_QUERY, known_statuses
+from .live import DEFAULT_QUERY
 from .plan import DEFAULT_OPTINS, UNSUBSCRIBED_AT, actionable, check_optins, consent_plan, plan_counts
 
 __all__ = ["ConsentWatch", "WatchRound"]
@@ -178,7 +178,7 @@ class ConsentWatch:
         events = events.filter(pl.col("seq") > self.dates.position(self._load(), source))
         if events.height:
             self.dates.set_position(self._load(), source, int(events.get_column("seq").max()))
-        people = known_statuses(self.encharge, self.encharge.list_people(progress=False), segment=self.status_segment)
+        people = self.encharge.people_with_status(segment=self.status_segment, progress=False)
         return events, people, False
 
     def _load(self) -> str:
