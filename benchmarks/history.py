@@ -169,7 +169,8 @@ def main() -> int:
     print(f"{args.days} daily snapshots of {args.supporters:,} supporters ({len(frame.columns)} columns), "
           f"{args.rate:.1%} changing a day: {versions:,} versions kept ({versions / frame.height:.2f} per supporter)"
           f" in {keeping:.0f} s ({keeping / args.days * 1000:.0f} ms a day)")
-    print(f"store {size / MB:.1f} MB on disk after the snapshots ({path.stat().st_size / MB:.1f} MB with the two runs); the same days as whole copies in memory would be "
+    print(f"store {size / MB:.1f} MB on disk after the snapshots ({path.stat().st_size / MB:.1f} MB with the two "
+          "runs); the same days as whole copies in memory would be "
           f"{full_copies / MB:,.0f} MB ({full_copies / size:,.0f}x)")
     print(f"as_of(day) for the whole list ({whole.height:,} rows): {t_as_of_all:.2f} s; diff found {new:,} new and "
           f"{resolved:,} resolved (2% of findings swapped: {int(frame.height * 0.02):,} expected each)")

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from enstoolkit import ENSClient, EnchargeClient
+from enstoolkit import EnchargeClient, ENSClient
 from enstoolkit.analysis import run_audit
 from enstoolkit.errors import ValidationError
 from enstoolkit.history import (
@@ -163,7 +163,7 @@ def test_missing_and_corrupt_stores_say_so(tmp_path: Path) -> None:
     other = tmp_path / "other.duckdb"
     with duckdb.connect(str(other)) as db:
         db.execute("CREATE TABLE t (x INT)")
-    with pytest.raises(StoreCorrupt, match="tables .* are missing"):
+    with pytest.raises(StoreCorrupt, match=r"tables .* are missing"):
         History("acct", other).runs()
     with pytest.raises(StoreCorrupt):
         History("acct", other).record_audit(_findings([1]), parameters={}, day=DAY)
@@ -216,7 +216,8 @@ def test_as_of_gives_back_every_day_exactly(tmp_path: Path) -> None:
     history.record_snapshot("ens", frame, DAY + dt.timedelta(days=11))  # the same day again changes nothing
     for day, expected in kept.items():
         assert history.as_of(day, "ens").equals(expected), day
-    gone = kept[DAY].join(kept[DAY + dt.timedelta(days=11)], on="supporterId", how="anti").item(0, "Email Address")
+    left = kept[DAY].join(kept[DAY + dt.timedelta(days=11)], on="supporterId", how="anti")
+    gone = str(left.item(0, "Email Address"))
     versions = history.person(gone)
     assert versions.item(-1, "valid_to") is not None  # it left: its last version is closed
 

@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import polars as pl
 
@@ -69,15 +69,19 @@ class History:
         return f"History(account={self.account!r}, path={str(self.path)!r})"
 
     @classmethod
-    def for_connection(cls, connection: Connection, path: str | Path | None = None) -> History:
+    def for_connection(cls, connection: Connection, path: str | Path | None = None, *,
+                       sandbox: str | None = None) -> History:
         """The history of the accounts a :class:`~enstoolkit.connect.Connection` works on.
+
+        ``sandbox`` describes the sandbox (size, variant) when the connection is to one: a sandbox of
+        another size is another account (see :func:`~enstoolkit.history.store.account_key`).
 
         Example:
             >>> from enstoolkit.connect import connect
             >>> History.for_connection(connect(environ={})).path.name
             'history.duckdb'
         """
-        return cls(account_key(connection), path, connection=connection)
+        return cls(account_key(connection, sandbox=sandbox), path, connection=connection)
 
     # -- writing -------------------------------------------------------------------------------
     def record_audit(self, findings: pl.DataFrame, *, parameters: Mapping[str, Any], day: dt.date,
@@ -184,6 +188,13 @@ class History:
         """
         with self._read() as db:
             return _runs.run_findings(db, self.account, run)
+
+    @overload
+    def as_of(self, day: dt.date | str, system: str, *, email: str | None = None) -> pl.DataFrame: ...
+
+    @overload
+    def as_of(self, day: dt.date | str, system: None = None, *, email: str | None = None
+              ) -> dict[str, pl.DataFrame]: ...
 
     def as_of(self, day: dt.date | str, system: str | None = None, *, email: str | None = None
               ) -> pl.DataFrame | dict[str, pl.DataFrame]:
@@ -426,6 +437,16 @@ def diff(before: str | None = None, after: str | None = None, *, account: str | 
     return _history(account, path).diff(before, after, rows=rows)
 
 
+@overload
+def as_of(day: dt.date | str, system: str, *, email: str | None = None, account: str | None = None,
+          path: str | Path | None = None) -> pl.DataFrame: ...
+
+
+@overload
+def as_of(day: dt.date | str, system: None = None, *, email: str | None = None, account: str | None = None,
+          path: str | Path | None = None) -> dict[str, pl.DataFrame]: ...
+
+
 def as_of(day: dt.date | str, system: str | None = None, *, email: str | None = None, account: str | None = None,
           path: str | Path | None = None) -> pl.DataFrame | dict[str, pl.DataFrame]:
     """The lists as they were on ``day``; see :meth:`History.as_of`.
@@ -440,7 +461,8 @@ def as_of(day: dt.date | str, system: str | None = None, *, email: str | None = 
         ...
         enstoolkit.history.errors.BeforeHistory: no history before 2026-03-01: ...
     """
-    return _history(account, path).as_of(day, system, email=email)
+    history = _history(account, path)
+    return history.as_of(day, system, email=email) if system is not None else history.as_of(day, email=email)
 
 
 def person(email: str, *, account: str | None = None, path: str | Path | None = None) -> pl.DataFrame:

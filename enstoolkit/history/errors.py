@@ -1,8 +1,9 @@
 """The errors of the history store: each says what is wrong and what to do instead.
 
 Example:
-    >>> str(BeforeHistory("2026-01-01", "2026-03-01"))
-    'no history before 2026-03-01: the store began then, so 2026-01-01 cannot be answered (ask for a day from 2026-03-01)'
+    >>> print(BeforeHistory("2026-01-01", "2026-03-01"))  # doctest: +NORMALIZE_WHITESPACE
+    no history before 2026-03-01: the store began then, so 2026-01-01 cannot be answered
+    (ask for a day from 2026-03-01)
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class StoreMissing(HistoryError, FileNotFoundError):
     def __init__(self, path: object) -> None:
         self.path = path
         super().__init__(f"no history store at {path}: nothing has been kept there yet (run `enstoolkit audit`, or "
-                         "History.record_audit / record_snapshot, to begin one; ENSTOOLKIT_DATA_DIR chooses the folder)")
+                         "History.record_audit / record_snapshot, to begin one; ENSTOOLKIT_DATA_DIR chooses the "
+                         "folder)")
 
 
 class StoreCorrupt(HistoryError):

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from .core import History
 
-__all__ = ["audit_changes", "changes_text", "summary_line", "trend_chart"]
+__all__ = ["audit_changes", "changes_text", "forget_marker", "summary_line", "trend_chart"]
 
 
 def trend_chart(trend: pl.DataFrame) -> alt.Chart:
@@ -56,7 +56,8 @@ def changes_text(history: History, run: str | None = None) -> str:
         >>> f = pl.DataFrame({"supporterId": [1, 2], "email": ["a@x.org", "b@x.org"], "check": ["c", "c"],
         ...                   "severity": ["low"] * 2, "detail": ["", ""]})
         >>> _ = h.record_audit(f, parameters={}, day=dt.date(2026, 3, 1))
-        >>> print(changes_text(h, h.record_audit(f.head(1), parameters={}, day=dt.date(2026, 3, 2))))  # doctest: +ELLIPSIS
+        >>> run = h.record_audit(f.head(1), parameters={}, day=dt.date(2026, 3, 2))
+        >>> print(changes_text(h, run))  # doctest: +ELLIPSIS
         Since the previous run (...):
           check                                      new  resolved  still open
           c                                            0         1           1
@@ -127,11 +128,27 @@ def audit_changes(folder: str | Path) -> str:
         >>> audit_changes(tempfile.mkdtemp())
         'History: this audit kept no run (KEEP_HISTORY was off, or the notebook stopped before keeping it).'
     """
+    from ..errors import MissingExtra
     from .core import MARKER, History
 
     if not (Path(folder) / MARKER).exists():
         return "History: this audit kept no run (KEEP_HISTORY was off, or the notebook stopped before keeping it)."
-    history, run = History.from_marker(folder)
-    return changes_text(history, run) + f"\n{summary_line(history, run)}"
+    try:
+        history, run = History.from_marker(folder)
+        return changes_text(history, run) + f"\n{summary_line(history, run)}"
+    except (HistoryError, MissingExtra) as exc:
+        return f"History: {exc}"
+
+
+def forget_marker(folder: str | Path) -> None:
+    """Remove an earlier audit's run marker from ``folder`` (a report folder used again), before a new audit.
+
+    Example:
+        >>> import tempfile
+        >>> forget_marker(tempfile.mkdtemp())
+    """
+    from .core import MARKER
+
+    (Path(folder) / MARKER).unlink(missing_ok=True)
 
 

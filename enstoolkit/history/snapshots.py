@@ -128,7 +128,7 @@ def record_snapshot(db: Any, account: str, system: str, frame: pl.DataFrame, day
     db.register("incoming_rows", incoming)
     try:
         db.execute("BEGIN TRANSACTION")
-        db.execute("CREATE OR REPLACE TEMP TABLE cur AS SELECT record_key, hash(record) AS h FROM versions "
+        db.execute("CREATE OR REPLACE TEMP TABLE cur AS SELECT record_key, record_hash AS h FROM versions "
                    "WHERE account = ? AND system = ? AND valid_to IS NULL", [account, system])
         db.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT *, hash(record) AS h FROM incoming_rows")
         db.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT i.*, c.record_key IS NOT NULL AS known FROM inc i "
@@ -138,11 +138,12 @@ def record_snapshot(db: Any, account: str, system: str, frame: pl.DataFrame, day
         db.execute("UPDATE versions SET valid_to = ? WHERE account = ? AND system = ? AND valid_to IS NULL AND "
                    "record_key IN (SELECT record_key FROM fresh WHERE known UNION ALL SELECT record_key FROM gone)",
                    [day, account, system])
-        db.execute("INSERT INTO versions SELECT ?, ?, record_key, email_key, ?, NULL, ?, by_toolkit AND known, record "
-                   "FROM fresh", [account, system, day, run_id])
+        db.execute("INSERT INTO versions SELECT ?, ?, record_key, email_key, ?, NULL, ?, by_toolkit AND known, record, "
+                   "h FROM fresh", [account, system, day, run_id])
         db.execute("DELETE FROM versions WHERE account = ? AND system = ? AND valid_from = valid_to",
                    [account, system])
-        added, changed = db.execute("SELECT count(*) FILTER (NOT known), count(*) FILTER (known) FROM fresh").fetchall()[0]
+        added, changed = db.execute("SELECT count(*) FILTER (NOT known), count(*) FILTER (known) "
+                                    "FROM fresh").fetchall()[0]
         removed = db.execute("SELECT count(*) FROM gone").fetchall()[0][0]
         db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    [account, system, day, run_id, incoming.height, added, changed, removed, _layout(frame)])

@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
     PRIMARY KEY (account, system, day));
 CREATE TABLE IF NOT EXISTS versions (
     account TEXT NOT NULL, system TEXT NOT NULL, record_key TEXT NOT NULL, email_key TEXT,
-    valid_from DATE NOT NULL, valid_to DATE, seen_run TEXT, by_toolkit BOOLEAN NOT NULL, record TEXT NOT NULL);
+    valid_from DATE NOT NULL, valid_to DATE, seen_run TEXT, by_toolkit BOOLEAN NOT NULL, record TEXT NOT NULL,
+    record_hash UBIGINT NOT NULL);
 """
 _TABLES = {"meta", "runs", "findings", "snapshots", "versions"}
 
@@ -136,13 +137,14 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def account_key(source: Connection | tuple[ENSClient, EnchargeClient]) -> str:
+def account_key(source: Connection | tuple[ENSClient, EnchargeClient], *, sandbox: str | None = None) -> str:
     """The identity of the pair of accounts a connection works on, without a secret: what every row is kept by.
 
     ENS: its base URL and a hash of the API user's key; Encharge: its base URL and the account's id
     (one request to GET /accounts/info, once per client). On the sandbox (a loopback address) the
     port is left out, since it changes each time the sandbox starts: the sandbox's seed gives its keys
-    and its Encharge account id, so one seed is one account.
+    and its Encharge account id, so one seed is one account; ``sandbox`` (its size and variant, say)
+    is added on a loopback address only, since a sandbox of another size is another account.
 
     Example:
         >>> from enstoolkit.connect import connect
@@ -161,4 +163,5 @@ def account_key(source: Connection | tuple[ENSClient, EnchargeClient]) -> str:
     else:
         ens_part = f"ENS {ens_base} API user " + _hash(ens_base + "\n" + api_key)
     enc_host = "sandbox" if _LOOPBACK.match(enc_base) else enc_base
-    return f"{ens_part} | Encharge {enc_host} account {encharge.account_id()}"
+    key = f"{ens_part} | Encharge {enc_host} account {encharge.account_id()}"
+    return key + (f" ({sandbox})" if sandbox and _LOOPBACK.match(ens_base) else "")
