@@ -31,6 +31,7 @@ from .store import account_key, default_path, open_store
 if TYPE_CHECKING:
     import altair as alt
 
+    from ..bulk import Journal
     from ..connect import Connection
 
 __all__ = ["MARKER", "History", "accounts", "as_of", "diff", "person", "runs"]
@@ -49,6 +50,7 @@ class History:
         path: the store (default: ``history.duckdb`` in the data folder).
         connection: the clients, when known: the toolkit's own writes to these accounts (its bulk
             journal) are then told apart from other changes.
+        journal: the bulk journal to read them from (default: the data folder's).
 
     Example:
         >>> from enstoolkit.connect import connect
@@ -58,19 +60,31 @@ class History:
         True
     """
 
-    def __init__(self, account: str, path: str | Path | None = None, *, connection: Connection | None = None) -> None:
+    def __init__(self, account: str, path: str | Path | None = None, *, connection: Connection | None = None,
+                 journal: Journal | None = None) -> None:
         if not isinstance(account, str) or not account.strip():
             raise ValidationError("account", account, "an account identity (History.for_connection gives it)")
         self.account = account
         self.path = Path(path) if path is not None else default_path()
         self.connection = connection
+        self.journal = journal
+
+    @property
+    def kept(self) -> bool:
+        """Whether anything has been kept for any account at ``path`` yet (the store exists).
+
+        Example:
+            >>> History("acct", "/nonexistent/history.duckdb").kept
+            False
+        """
+        return self.path.exists()
 
     def __repr__(self) -> str:
         return f"History(account={self.account!r}, path={str(self.path)!r})"
 
     @classmethod
     def for_connection(cls, connection: Connection, path: str | Path | None = None, *,
-                       sandbox: str | None = None) -> History:
+                       sandbox: str | None = None, journal: Journal | None = None) -> History:
         """The history of the accounts a :class:`~enstoolkit.connect.Connection` works on.
 
         ``sandbox`` describes the sandbox (size, variant) when the connection is to one: a sandbox of
@@ -81,7 +95,7 @@ class History:
             >>> History.for_connection(connect(environ={})).path.name
             'history.duckdb'
         """
-        return cls(account_key(connection, sandbox=sandbox), path, connection=connection)
+        return cls(account_key(connection, sandbox=sandbox), path, connection=connection, journal=journal)
 
     # -- writing -------------------------------------------------------------------------------
     def record_audit(self, findings: pl.DataFrame, *, parameters: Mapping[str, Any], day: dt.date,
@@ -132,7 +146,7 @@ class History:
         row = db.execute("SELECT max(day) FROM snapshots WHERE account = ? AND system = ?",
                          [self.account, system]).fetchall()[0]
         since = row[0] if row and row[0] is not None else None
-        return toolkit_writes(self.connection, since=since)
+        return toolkit_writes(self.connection, since=since, journal=self.journal)
 
     # -- reading -------------------------------------------------------------------------------
     def _read(self) -> Any:
@@ -343,7 +357,7 @@ class History:
             raise HistoryError(f"{marker} cannot be read ({exc}): it is not an audit's run marker") from None
 
 
-def toolkit_writes(connection: Connection, *, since: dt.date | None = None, journal: Any = None) -> set[str]:
+def toolkit_writes(connection: Connection, *, since: dt.date | None = None, journal: Journal | None = None) -> set[str]:
     """Emails (trimmed, lowercased) and supporter ids that the toolkit's bulk journal wrote to on this
     connection's accounts from ``since`` on (every write when ``since`` is None).
 
