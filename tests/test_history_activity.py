@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from enstoolkit import ENSClient, EnchargeClient
+from enstoolkit import EnchargeClient, ENSClient
 from enstoolkit.analysis import run_audit
 from enstoolkit.bulk import Journal, tag_people
 from enstoolkit.connect import Connection

@@ -181,13 +181,15 @@ def as_of(db: Any, account: str, day: dt.date | str, system: str, *, email: str 
         raise BeforeHistory(day, first)
     layout = db.execute("SELECT layout FROM snapshots WHERE account = ? AND system = ? AND day <= ? "
                         "ORDER BY day DESC LIMIT 1", [account, system, day]).fetchall()[0][0]
-    sql = ("SELECT record FROM versions WHERE account = ? AND system = ? AND valid_from <= ? "
-           "AND (valid_to IS NULL OR valid_to > ?)")
-    params: list[Any] = [account, system, day, day]
-    if email is not None:
-        sql += " AND email_key = ?"
-        params.append(_email_key(email))
-    records = [r[0] for r in db.execute(sql + " ORDER BY record_key", params).fetchall()]
+    if email is not None:  # by the email's index first (one person: a few rows), then the rest of the filter
+        rows = db.execute("SELECT account, system, valid_from, valid_to, record_key, record FROM versions "
+                          "WHERE email_key = ?", [_email_key(email)]).fetchall()
+        records = [r[5] for r in sorted(rows, key=lambda r: r[4]) if r[0] == account and r[1] == system
+                   and r[2] <= day and (r[3] is None or r[3] > day)]
+    else:
+        records = [r[0] for r in db.execute(
+            "SELECT record FROM versions WHERE account = ? AND system = ? AND valid_from <= ? "
+            "AND (valid_to IS NULL OR valid_to > ?) ORDER BY record_key", [account, system, day, day]).fetchall()]
     key = KEYS[system]
     frame = _decode(records, layout)
     return frame.sort(key) if key in frame.columns else frame
@@ -215,11 +217,15 @@ def person_versions(db: Any, account: str, email: str) -> pl.DataFrame:
     old -> new, "first seen", or "gone" for the day it left) and ``record`` (the fields, JSON).
     """
     key = _email_key(email)
-    rows = db.execute(
-        "SELECT v.system, v.record_key, v.valid_from, v.valid_to, v.seen_run, v.by_toolkit, v.record FROM versions v "
-        "JOIN (SELECT DISTINCT system, record_key FROM versions WHERE account = ? AND email_key = ?) k "
-        "USING (system, record_key) WHERE v.account = ? ORDER BY v.system, v.record_key, v.valid_from",
-        [account, key, account]).fetchall()
+    # the indexes answer one column each: the records that ever had this email, then each record's versions
+    records = {(r[1], r[2]) for r in db.execute("SELECT account, system, record_key FROM versions WHERE email_key = ?",
+                                                [key]).fetchall() if r[0] == account}
+    rows = []
+    for record_key in sorted({k for _, k in records}):
+        rows += [r[1:] for r in db.execute(
+            "SELECT account, system, record_key, valid_from, valid_to, seen_run, by_toolkit, record FROM versions "
+            "WHERE record_key = ?", [record_key]).fetchall() if r[0] == account and (r[1], r[2]) in records]
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
     out: list[dict[str, Any]] = []
     previous: dict[tuple[str, str], dict[str, Any]] = {}
     for system, record_key, valid_from, valid_to, seen_run, by_toolkit, record in rows:

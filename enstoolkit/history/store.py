@@ -15,8 +15,11 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import re
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,6 +57,8 @@ CREATE TABLE IF NOT EXISTS versions (
     account TEXT NOT NULL, system TEXT NOT NULL, record_key TEXT NOT NULL, email_key TEXT,
     valid_from DATE NOT NULL, valid_to DATE, seen_run TEXT, by_toolkit BOOLEAN NOT NULL, record TEXT NOT NULL,
     record_hash UBIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS versions_email ON versions (email_key);
+CREATE INDEX IF NOT EXISTS versions_record ON versions (record_key);
 """
 _TABLES = {"meta", "runs", "findings", "snapshots", "versions"}
 
@@ -76,6 +81,80 @@ def _duckdb() -> Any:
     return duckdb
 
 
+#: Seconds a store's connection stays open after its last use, so that a series of questions (a notebook
+#: asking about one person after another) opens the file once; then it is closed, freeing the file for
+#: other processes (a scheduled audit). A process finding the file busy waits up to :data:`LOCK_WAIT`.
+IDLE_SECONDS = 3.0
+LOCK_WAIT = 60.0
+
+
+class _Open:
+    """One process-wide connection per store file, closed when idle (see :data:`IDLE_SECONDS`)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.conns: dict[Path, list[Any]] = {}  # path -> [connection, users, last use]
+
+    def acquire(self, target: Path, fresh: bool) -> Any:
+        duckdb = _duckdb()
+        with self.lock:
+            entry = self.conns.get(target)
+            if entry is None:
+                deadline = time.monotonic() + LOCK_WAIT
+                while True:
+                    try:
+                        db = duckdb.connect(str(target))
+                        break
+                    except duckdb.IOException as exc:  # another process holds the file: wait for it
+                        if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                            raise StoreCorrupt(target, str(exc).splitlines()[0]) from None
+                        time.sleep(0.2)
+                    except duckdb.Error as exc:
+                        raise StoreCorrupt(target, str(exc).splitlines()[0]) from None
+                try:
+                    if fresh:
+                        db.execute(_SCHEMA)
+                        db.execute("INSERT INTO meta VALUES ('layout', ?)", [LAYOUT])
+                    else:
+                        _check(db, target)
+                except BaseException:
+                    db.close()
+                    raise
+                entry = self.conns[target] = [db, 0, 0.0]
+                threading.Thread(target=self._close_when_idle, args=(target,), daemon=True).start()
+            entry[1] += 1
+            return entry[0].cursor()
+
+    def release(self, target: Path, cursor: Any) -> None:
+        cursor.close()
+        with self.lock:
+            entry = self.conns[target]
+            entry[1] -= 1
+            entry[2] = time.monotonic()
+
+    def _close_when_idle(self, target: Path) -> None:
+        while True:
+            time.sleep(IDLE_SECONDS / 3)
+            with self.lock:
+                entry = self.conns.get(target)
+                if entry is None:
+                    return
+                if entry[1] == 0 and time.monotonic() - entry[2] >= IDLE_SECONDS:
+                    entry[0].close()
+                    del self.conns[target]
+                    return
+
+    def close_all(self) -> None:
+        with self.lock:
+            for entry in self.conns.values():
+                entry[0].close()
+            self.conns.clear()
+
+
+_OPEN = _Open()
+atexit.register(_OPEN.close_all)
+
+
 @contextmanager
 def open_store(path: str | Path | None = None, *, create: bool = False, read_only: bool = False
                ) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -83,8 +162,9 @@ def open_store(path: str | Path | None = None, *, create: bool = False, read_onl
 
     Raises :class:`StoreMissing` when there is no file and ``create`` is false, and
     :class:`StoreCorrupt` when the file is not a DuckDB database, lacks the store's tables, or
-    has another layout version. Writes happen in one transaction per call of the API, so an
-    interrupted write leaves the store as it was.
+    has another layout version (the file is left as it was). Writes happen in one transaction per
+    call of the API, so an interrupted write leaves the store as it was. ``read_only`` documents
+    the caller's intent: one connection per file serves a process's reads and writes.
 
     Example:
         >>> import tempfile
@@ -95,28 +175,19 @@ def open_store(path: str | Path | None = None, *, create: bool = False, read_onl
         ...     print(type(e).__name__)
         StoreMissing
     """
-    duckdb = _duckdb()
-    target = Path(path) if path is not None else default_path()
-    if not target.exists():
-        if not create:
-            raise StoreMissing(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fresh = True
-    else:
-        fresh = False
+    target = (Path(path) if path is not None else default_path()).resolve()
+    fresh = False
+    with _OPEN.lock:
+        if target not in _OPEN.conns and not target.exists():
+            if not create or read_only:
+                raise StoreMissing(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fresh = True
+        cursor = _OPEN.acquire(target, fresh)
     try:
-        db = duckdb.connect(str(target), read_only=read_only and not fresh)
-    except duckdb.Error as exc:
-        raise StoreCorrupt(target, str(exc).splitlines()[0]) from None
-    try:
-        if fresh:
-            db.execute(_SCHEMA)
-            db.execute("INSERT INTO meta VALUES ('layout', ?)", [LAYOUT])
-        else:
-            _check(db, target)
-        yield db
+        yield cursor
     finally:
-        db.close()
+        _OPEN.release(target, cursor)
 
 
 def _check(db: Any, target: Path) -> None:
