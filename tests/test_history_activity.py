@@ -78,3 +78,33 @@ def test_transactions_count_and_no_source_cannot_check() -> None:
     assert unable.height == 1 and unable.item(0, "detail").startswith("cannot check: no source of activity")
     with pytest.raises(Exception, match="lastActivity"):
         last_activity(ens, pl.DataFrame({"id": ["p1"], "email": ["a@x.org"]}))
+
+
+def test_cohorts_use_the_kept_answer_and_estimate_only_the_rest(tmp_path: Path) -> None:
+    from enstoolkit.analysis import cohorts
+    from enstoolkit.history.optins import cohorts_with_history, joined_answers
+
+    history = History("acct", tmp_path / "h.duckdb")
+    joined = dt.date(2026, 1, 5)
+    # 1 and 2 were there before the history began; 3 joined with "N" while it was kept, later said "Y", then "N"
+    day1 = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["a@x.org", "b@x.org"],
+                         "createdOn": [dt.date(2025, 12, 1)] * 2, "Marketing Optin": ["Y", "N"],
+                         "Marketing Optin Date": [dt.date(2025, 12, 1)] * 2})
+    history.record_snapshot("ens", day1, dt.date(2026, 1, 1))
+    three = pl.DataFrame({"supporterId": [3], "Email Address": ["c@x.org"], "createdOn": [joined],
+                          "Marketing Optin": ["N"], "Marketing Optin Date": [joined]})
+    history.record_snapshot("ens", pl.concat([day1, three]), joined)
+    later = pl.concat([day1, three.with_columns(pl.lit("Y").alias("Marketing Optin"),
+                                                pl.lit(dt.date(2026, 2, 1)).alias("Marketing Optin Date"))])
+    history.record_snapshot("ens", later, dt.date(2026, 2, 1))
+    now = pl.concat([day1, three.with_columns(pl.lit(dt.date(2026, 3, 1)).alias("Marketing Optin Date"))])
+    history.record_snapshot("ens", now, dt.date(2026, 3, 1))
+
+    assert joined_answers(now, "Marketing Optin", history=history).rows() == [(3, "N", "kept history")]
+    estimated = cohorts(now, "Marketing Optin").filter(pl.col("cohort") == dt.date(2026, 1, 1))
+    assert estimated.item(0, "joined_opted_in") == 1  # the estimate reads the later "N" as an opt-out after joining
+    kept = cohorts_with_history(now, "Marketing Optin", history=history)
+    january = kept.filter(pl.col("cohort") == dt.date(2026, 1, 1)).row(0, named=True)
+    assert (january["joined_opted_in"], january["estimated"], january["basis"]) == (0, 0, "kept")
+    december = kept.filter(pl.col("cohort") == dt.date(2025, 12, 1)).row(0, named=True)
+    assert (december["estimated"], december["basis"]) == (2, "estimate")
