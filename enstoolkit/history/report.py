@@ -37,9 +37,14 @@ def trend_chart(trend: pl.DataFrame) -> alt.Chart:
     """
     import altair as alt
 
-    data = trend.with_columns(pl.col("started_at").dt.strftime("%Y-%m-%d %H:%M").alias("run"))
+    order = trend.select("run_id", "started_at", "day").unique("run_id").sort("started_at")
+    labels = order.with_columns(  # the audit's day; several runs on one day are told apart by their time
+        pl.when(pl.col("day").is_duplicated()).then(pl.format("{} {}", pl.col("day"),
+                                                               pl.col("started_at").dt.strftime("%H:%M")))
+        .otherwise(pl.col("day").cast(pl.String)).alias("run"))
+    data = trend.join(labels.select("run_id", "run"), on="run_id", how="left")
     return alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("started_at:T", title="audit run"),
+        x=alt.X("run:O", sort=labels.get_column("run").to_list(), title="audit run"),
         y=alt.Y("findings:Q", title="findings"),
         color=alt.Color("check:N", title="check"),
         tooltip=["run", "check", "severity", "findings"],
@@ -100,8 +105,8 @@ def summary_line(history: History, run: str | None = None) -> str:
     picked = runs.filter(pl.col("run_id") == run) if run is not None else runs.tail(1)
     if picked.height == 0:
         raise HistoryError(f"no run {run!r} for this account")
-    started, total, unable = picked.select("started_at", "findings", "checks_not_run").row(0)
-    head = f"{started:%Y-%m-%d %H:%M} run {picked.item(0, 'run_id')}: {total - unable:,} findings"
+    total, unable = picked.select("findings", "checks_not_run").row(0)
+    head = f"{picked.item(0, 'day')} run {picked.item(0, 'run_id')}: {total - unable:,} findings"
     head += f" ({unable} checks could not run)" if unable else ""
     try:
         table = history.diff(None, picked.item(0, "run_id"))

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from ..encharge import EnchargeClient
     from ..ens import ENSClient
 
-__all__ = ["LAYOUT", "account_key", "default_path", "open_store"]
+__all__ = ["IDLE_SECONDS", "LAYOUT", "LOCK_WAIT", "account_key", "close_stores", "default_path", "open_store"]
 
 #: The store's layout version, kept in its ``meta`` table; a file with another is refused, never rewritten.
 LAYOUT = "1"
@@ -153,6 +153,17 @@ class _Open:
 
 _OPEN = _Open()
 atexit.register(_OPEN.close_all)
+
+
+def close_stores() -> None:
+    """Close this process's connections to history stores now (they close by themselves when idle).
+
+    Frees the files for other processes at once, and writes everything out (a checkpoint).
+
+    Example:
+        >>> close_stores()
+    """
+    _OPEN.close_all()
 
 
 @contextmanager
