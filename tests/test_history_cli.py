@@ -170,12 +170,17 @@ def test_dated_folders_keep_the_newest(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_scheduled_run_writes_a_dated_report_and_one_line_without_personal_data(tmp_path: Path) -> None:
+def test_a_scheduled_run_writes_a_dated_report_and_one_line_without_personal_data(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     reports = tmp_path / "reports"
     os.environ.pop("ENS_API_KEY", None)
     os.environ.pop("ENCHARGE_API_KEY", None)
-    for _ in range(2):
+    printed = []
+    for _ in range(2):  # the audit command keeps each run and prints, per check, what changed since the last
         assert run_scheduled_audit(reports, 1, audit_args=["--sandbox", "--supporters", "150"]) == 0
+        printed.append(capsys.readouterr().out)
+    assert "First run kept for this account" in printed[0]
+    assert "Since the previous run" in printed[1] and "still open" in printed[1]
     dated = [p for p in reports.iterdir() if p.is_dir()]
     assert len(dated) == 1 and (dated[0] / "audit_findings.csv").exists()
     lines = (reports / CHANGES_LOG).read_text().splitlines()
