@@ -35,8 +35,12 @@ def trend_chart(trend: pl.DataFrame) -> alt.Chart:
         >>> trend_chart(empty).to_dict()["title"]
         'Findings per check over audit runs'
     """
-    import altair as alt
+    try:
+        import altair as alt
+    except ImportError as exc:
+        from ..errors import MissingExtra
 
+        raise MissingExtra("notebook", "the trend chart (altair)") from exc
     order = trend.select("run_id", "started_at", "day").unique("run_id").sort("started_at")
     labels = order.with_columns(  # the audit's day; several runs on one day are told apart by their time
         pl.when(pl.col("day").is_duplicated()).then(pl.format("{} {}", pl.col("day"),

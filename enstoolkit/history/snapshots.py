@@ -130,7 +130,7 @@ def record_snapshot(db: Any, account: str, system: str, frame: pl.DataFrame, day
         db.execute("BEGIN TRANSACTION")
         db.execute("CREATE OR REPLACE TEMP TABLE cur AS SELECT record_key, record_hash AS h FROM versions "
                    "WHERE account = ? AND system = ? AND valid_to IS NULL", [account, system])
-        db.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT *, hash(record) AS h FROM incoming_rows")
+        db.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT *, md5_number_lower(record) AS h FROM incoming_rows")
         db.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT i.*, c.record_key IS NOT NULL AS known FROM inc i "
                    "LEFT JOIN cur c USING (record_key) WHERE c.record_key IS NULL OR c.h <> i.h")
         db.execute("CREATE OR REPLACE TEMP TABLE gone AS SELECT c.record_key FROM cur c "

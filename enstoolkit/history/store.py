@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
 CREATE TABLE IF NOT EXISTS versions (
     account TEXT NOT NULL, system TEXT NOT NULL, record_key TEXT NOT NULL, email_key TEXT,
     valid_from DATE NOT NULL, valid_to DATE, seen_run TEXT, by_toolkit BOOLEAN NOT NULL, record TEXT NOT NULL,
-    record_hash UBIGINT NOT NULL);
+    record_hash UBIGINT NOT NULL);  -- md5 (its lower 64 bits) of record: the same in every DuckDB version
 CREATE INDEX IF NOT EXISTS versions_email ON versions (email_key);
 CREATE INDEX IF NOT EXISTS versions_record ON versions (record_key);
 """
