@@ -241,3 +241,26 @@ def test_module_functions_use_the_only_account(tmp_path: Path) -> None:
     history.record_audit(_findings([1, 2]), parameters={}, day=DAY)
     history.record_audit(_findings([2]), parameters={}, day=DAY)
     assert diff(path=path).select("new", "resolved", "still_open").row(0) == (0, 1, 1)
+
+
+def test_a_store_busy_in_another_process_is_waited_for(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "h.duckdb"
+    History("acct", path).record_audit(_findings([1]), parameters={}, day=DAY)
+    from enstoolkit.history.store import close_stores
+
+    close_stores()
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; db = duckdb.connect({str(path)!r}); "
+                               "print('held', flush=True); time.sleep(3); db.close()"], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        History("acct", path).record_audit(_findings([1, 2]), parameters={}, day=DAY)
+        assert time.monotonic() - started > 1  # it waited for the other process, then wrote
+    finally:
+        holder.wait(timeout=30)
+    assert History("acct", path).diff().select("new", "still_open").row(0) == (1, 1)

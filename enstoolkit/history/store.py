@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingExtra
 from ..paths import data_dir
-from .errors import StoreCorrupt, StoreMissing
+from .errors import HistoryError, StoreCorrupt, StoreMissing
 
 if TYPE_CHECKING:
     import duckdb
@@ -106,8 +106,11 @@ class _Open:
                         db = duckdb.connect(str(target))
                         break
                     except duckdb.IOException as exc:  # another process holds the file: wait for it
-                        if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                        if "lock" not in str(exc).lower():
                             raise StoreCorrupt(target, str(exc).splitlines()[0]) from None
+                        if time.monotonic() > deadline:
+                            raise HistoryError(f"{target} has been in use by another process for {LOCK_WAIT:.0f} s "
+                                               f"({str(exc).splitlines()[0]}); try again when it is done") from None
                         time.sleep(0.2)
                     except duckdb.Error as exc:
                         raise StoreCorrupt(target, str(exc).splitlines()[0]) from None
