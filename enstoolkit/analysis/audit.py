@@ -413,13 +413,15 @@ def run_audit(
     required: Sequence[str] = ("First Name", "Last Name", "Postcode"),
     stale_days: int = 730,
     today: dt.date | None = None,
+    stale: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every check, as one findings frame sorted by severity, check and supporter.
 
     A check that cannot run on the frames given (a required field, an opt-in, ``suppressed``
     or ``modifiedOn`` not in the supporter file, or an opt-in, ``suppressed`` or ``modifiedOn``
     column without a value in any row) adds one row whose detail starts with "cannot check:"
-    and says why, instead of reporting nothing.
+    and says why, instead of reporting nothing. ``stale``: "stale record" findings judged by activity
+    (:func:`enstoolkit.history.activity.stale_by_activity`), used instead of the ``modifiedOn`` check.
 
     Example:
         >>> ens = pl.DataFrame({"supporterId": [1], "Email Address": ["a@x"], "First Name": ["A"],
@@ -446,7 +448,9 @@ def run_audit(
             "suppressed", "the supporter file has no suppressed column")))
     else:
         parts.append(suppressed_with_optin(ens, held))
-    if "modifiedOn" in columns:
+    if stale is not None:
+        parts.append(check_frame("stale", stale, tuple(FINDINGS), what="stale record findings (stale_by_activity)"))
+    elif "modifiedOn" in columns:
         parts.append(stale_records(ens, older_than_days=stale_days, today=today))
     else:
         parts.append(cannot_check("stale record", "low", blank.get(

@@ -224,6 +224,9 @@ def run_audit(args: argparse.Namespace) -> int:
     parameters = notebook_parameters(args)
     using = "your accounts" if os.environ.get("ENS_API_KEY") and os.environ.get("ENCHARGE_API_KEY") else "the sandbox"
     print(f"enstoolkit audit on {using}; reports go to {out}", flush=True)
+    from ..history.report import audit_changes, forget_marker
+
+    forget_marker(out)
     with shared_sandbox(args):
         failed = run_notebooks(out, parameters, timeout=args.timeout)
     summary = out / "audit_summary.csv"
@@ -240,6 +243,7 @@ def run_audit(args: argparse.Namespace) -> int:
         print("\nOpt-in rates:")
         for question, rate in pl.read_csv(rates).select("question", "rate").iter_rows():
             print(f"  {question:<24} {rate:.1%}")
+    print("\n" + audit_changes(out))
     csvs = sorted(p.name for p in out.glob("*.csv"))
     print(f"\n{len(csvs)} CSV files and {len(AUDIT_NOTEBOOKS) - len(failed)} HTML reports in {out}")
     if failed:
