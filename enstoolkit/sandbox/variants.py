@@ -54,6 +54,9 @@ class Variant:
         process_amount: how a donation page's process answer writes ``amount``: ``"number"`` (10.0,
             as the spec's example) or ``"text"`` (``"10.00 GBP"``, with its currency: an answer the
             toolkit cannot type, after ENS has charged the gift).
+        duplicates: ``"none"``, or ``"labelled"``: labelled true duplicate pairs of each kind and
+            look-alikes that are two people, added to the synthetic supporters (and, for the
+            cross-system kind, to Encharge), read with :mod:`enstoolkit.sandbox.truth`.
 
     Encharge:
 
@@ -83,6 +86,7 @@ class Variant:
     supporter_values: str = "typed"
     question_names: str = "list"
     process_amount: str = "number"
+    duplicates: str = "none"
     person_status: str = "field"
     user_id: bool = True
     empty_tags: str = "empty"
@@ -91,7 +95,7 @@ class Variant:
     _CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
         "headers": ("api", "dashboard"), "date_order": ("dmy", "mdy"), "field_names": ("uk", "us"),
         "optin_codes": ("YN", "YNP"), "supporter_values": ("typed", "text"),
-        "question_names": ("list", "short"), "process_amount": ("number", "text"),
+        "question_names": ("list", "short"), "process_amount": ("number", "text"), "duplicates": ("none", "labelled"),
         "person_status": ("field", "when-set", "absent"), "empty_tags": ("empty", "absent"),
         "custom_fields": ("top", "data"),
     }
@@ -161,5 +165,6 @@ PRESETS: dict[str, dict[str, Any]] = {
     "plain-questions": {"range_questions": False, "membership_history": False},
     "encharge-no-status": {"person_status": "absent", "user_id": False, "empty_tags": "absent",
                            "custom_fields": "data"},
+    "labelled-duplicates": {"duplicates": "labelled"},
     "encharge-status-when-set": {"person_status": "when-set", "user_id": False, "empty_tags": "absent"},
 }
