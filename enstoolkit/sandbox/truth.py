@@ -337,7 +337,8 @@ def score_pairs(pairs: pl.DataFrame, labels: pl.DataFrame, persons: pl.DataFrame
                     how="left"))
     right = judged.filter(pl.col("p1") == pl.col("p2")).height
     true = marked.filter(pl.col("duplicate"))
-    rows: list[tuple[str, float | None, float | None, int, int, int]] = [("all", right / found.height if found.height else 1.0,
+    Row = tuple[str, float | None, float | None, int, int, int]
+    rows: list[Row] = [("all", right / found.height if found.height else 1.0,
              float(true.get_column("__found").sum()) / true.height if true.height else 1.0, true.height,
              int(true.get_column("__found").sum()), found.height - right)]
     for kind in [*TRUE_KINDS, *LOOK_ALIKE_KINDS]:
