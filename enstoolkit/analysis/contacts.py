@@ -30,7 +30,7 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import ValidationError
+from ..errors import MissingExtra, ValidationError
 from ..people import email_column as find_email_column
 from ..people import email_key_expr
 from ..schemas.results import FINDINGS
@@ -69,7 +69,7 @@ def require_extra(module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError as e:
-        raise ImportError(f"{module} is needed here and is not installed: pip install 'enstoolkit[{EXTRA}]'") from e
+        raise MissingExtra(EXTRA, f"probable duplicates and contact quality ({module.split('.')[0]})") from e
 
 
 def normalise_email(value: Any) -> str | None:
@@ -204,7 +204,7 @@ def contact_quality(supporters: pl.DataFrame, people: pl.DataFrame | None = None
     every row, gives one "cannot check: ..." row instead.
 
     Example:
-        >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["jo@gmial.com", "info@x.org"],
+        >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["jo@gmial.com", "info@charity.org"],
         ...                     "Phone Number": ["07700 900123", ""], "Postcode": ["sw1a1aa", ""],
         ...                     "Country": ["GB", "GB"]})
         >>> contact_quality(ens).select("check", "suggestion").rows()

@@ -26,7 +26,7 @@ from ..errors import ValidationError
 from ..paths import data_dir
 from ..validate import check_frame
 
-__all__ = ["MARKS", "NOT_SAME", "SAME", "apply_marks", "mark_pairs", "marks_path", "read_marks"]
+__all__ = ["MARKS", "NOT_SAME", "SAME", "apply_marks", "duplicates_worklist", "mark_pairs", "marks_path", "read_marks"]
 
 SAME = "same person"
 NOT_SAME = "not the same person"
@@ -106,3 +106,38 @@ def apply_marks(pairs: pl.DataFrame, marks: pl.DataFrame) -> pl.DataFrame:
     joined = pairs.join(lookup, on=_KEY, how="left", maintain_order="left")
     current = pl.col("mark") if "mark" in pairs.columns else pl.lit(None, pl.String)
     return joined.with_columns(pl.coalesce("__mark", current).alias("mark")).drop("__mark")
+
+
+def duplicates_worklist(pairs: pl.DataFrame, path: str | Path) -> Path:
+    """Write duplicate pairs as a CSV worklist a person (or an ENS import, by ``Supporter ID``) can act on: the
+    record to keep and the one to merge into it, side by side, with the evidence and the mark.
+
+    Example:
+        >>> import tempfile
+        >>> pairs = pl.DataFrame({"system_1": ["ENS"], "id_1": ["1"], "email_1": ["a@x.org"], "system_2": ["ENS"],
+        ...                       "id_2": ["2"], "email_2": ["b@x.org"], "match_probability": [0.99],
+        ...                       "band": ["high"], "evidence": ["last name exact"], "keeper_system": ["ENS"],
+        ...                       "keeper_id": ["2"], "mark": [None]})
+        >>> out = duplicates_worklist(pairs, Path(tempfile.mkdtemp()) / "d.csv")
+        >>> out.read_text().splitlines()[1]
+        'ENS,2,b@x.org,ENS,1,a@x.org,0.990,high,last name exact,'
+    """
+    pairs = check_frame("pairs", pairs, [*_KEY, "email_1", "email_2", "match_probability", "band", "evidence",
+                                         "keeper_system", "keeper_id"], what="pairs from probable_duplicates")
+    first_keeps = (pl.col("keeper_system") == pl.col("system_1")) & (pl.col("keeper_id") == pl.col("id_1"))
+    mark = pl.col("mark") if "mark" in pairs.columns else pl.lit(None, pl.String)
+
+    def pick(one: str, two: str) -> pl.Expr:
+        return pl.when(first_keeps).then(pl.col(one)).otherwise(pl.col(two))
+
+    out = pairs.select(
+        pick("system_1", "system_2").alias("Keep system"), pick("id_1", "id_2").alias("Keep ID"),
+        pick("email_1", "email_2").alias("Keep email"), pick("system_2", "system_1").alias("Merge system"),
+        pick("id_2", "id_1").alias("Merge ID"), pick("email_2", "email_1").alias("Merge email"),
+        pl.col("match_probability").round(3).map_elements(lambda v: f"{v:.3f}", return_dtype=pl.String)
+        .alias("Match probability"),
+        pl.col("band").alias("Band"), pl.col("evidence").alias("Evidence"), mark.alias("Mark"))
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    out.write_csv(target)
+    return target

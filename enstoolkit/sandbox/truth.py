@@ -101,7 +101,7 @@ def seed_labelled(records: list[SupporterRecord], seed: int, now: dt.datetime, p
         >>> records = generate_supporters(50, 0, DEFAULT_NOW)
         >>> truth = seed_labelled(records, 0, DEFAULT_NOW, per_kind=2)
         >>> len(records), len(truth.pairs), len(truth.encharge)
-        (86, 20, 2)
+        (88, 18, 2)
     """
     rng = random.Random(f"labelled-duplicates-{seed}")
     truth = DuplicateTruth()
@@ -321,7 +321,7 @@ def score_pairs(pairs: pl.DataFrame, labels: pl.DataFrame, persons: pl.DataFrame
         >>> labels, persons = labelled_pairs(box), same_person(box)
         >>> perfect = labels.filter(pl.col("duplicate"))
         >>> score_pairs(perfect, labels, persons, band=None).filter(pl.col("kind") == "all").row(0)[1:]
-        (1.0, 1.0, 48, 48, 0)
+        (1.0, 1.0, 19, 19, 0)
     """
     key = ["system_1", "id_1", "system_2", "id_2"]
     chosen = pairs if band is None else pairs.filter(pl.col("band") == band)
