@@ -207,8 +207,8 @@ def contact_quality(supporters: pl.DataFrame, people: pl.DataFrame | None = None
         >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["jo@gmial.com", "info@charity.org"],
         ...                     "Phone Number": ["07700 900123", ""], "Postcode": ["sw1a1aa", ""],
         ...                     "Country": ["GB", "GB"]})
-        >>> contact_quality(ens).select("check", "suggestion").rows()
-        [('email domain typo', 'jo@gmail.com'), ('role address', None), ('phone not E.164', '+447700900123'), ('postcode not normalised', 'SW1A 1AA')]
+        >>> contact_quality(ens).select("check", "suggestion").rows()  # gmial.com is a listed disposable domain too
+        [('email domain typo', 'jo@gmail.com'), ('disposable address', None), ('role address', None), ('phone not E.164', '+447700900123'), ('postcode not normalised', 'SW1A 1AA')]
     """  # noqa: E501
     supporters = check_frame("supporters", supporters, ("supporterId",), what="a supporter frame (export_supporters)")
     email = find_email_column(supporters.columns, argument="supporters")
