@@ -20,8 +20,8 @@ from ._base import Panel
 from .grid import Grid
 
 #: The pair's columns shown side by side.
-SHOWN = ["band", "match_probability", "name_1", "email_1", "postcode_1", "name_2", "email_2", "postcode_2",
-         "evidence", "keeper_id", "mark", "system_1", "id_1", "system_2", "id_2"]
+SHOWN = ["band", "match_probability", "name_1", "name_2", "evidence", "email_1", "email_2", "postcode_1", "postcode_2",
+         "keeper_system", "keeper_id", "mark", "system_1", "id_1", "system_2", "id_2", "keeper_reason"]
 
 
 class DuplicatesPanel(Panel):
@@ -82,9 +82,11 @@ class DuplicatesPanel(Panel):
         self.show(f"{self.pairs.height:,} probable duplicate pairs ({high:,} high).", "success")
 
     def _shown(self) -> pl.DataFrame:
+        """The pairs of the band chosen, the two records' names and the evidence first."""
+        pairs = self.pairs.select(SHOWN) if not self.pairs.is_empty() else self.pairs
         if self.pairs.is_empty() or self.band.value == "high and review":
-            return self.pairs
-        return self.pairs.filter(pl.col("band") == self.band.value)
+            return pairs
+        return pairs.filter(pl.col("band") == self.band.value)
 
     def _show(self) -> None:
         self.grid.set_frame(self._shown())
