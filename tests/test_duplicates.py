@@ -148,3 +148,33 @@ def test_bad_input_is_refused_or_gives_a_clean_result() -> None:
                           "Postcode": ["SW1A 1AA", "SW1A 1AA", "SW1A 1AA"]})
     found = probable_duplicates(names, marks=False)
     assert found.select("id_1", "id_2", "band").rows() == [("1", "2", "high")]
+
+
+def test_all_null_columns_and_the_keeper_by_activity_then_age() -> None:
+    frame = pl.DataFrame({
+        "supporterId": [1, 2, 3, 4], "Email Address": ["ann.lee@x.org", "alee@y.org", "tom.fox@x.org", "tfox@y.org"],
+        "First Name": ["Ann", "Ann", "Tom", "Tom"], "Last Name": ["Lee", "Lee", "Fox", "Fox"],
+        "Postcode": [None, None, None, None], "Address 1": ["1 Elm Row", "1 Elm Row", "9 Oak Way", "9 Oak Way"],
+        "City": ["Leeds"] * 4, "Phone Number": ["07700900001", "+44 7700 900001", "07700900002", "07700900002"],
+        "createdOn": [dt.datetime(2020, 1, 1), dt.datetime(2021, 1, 1), dt.datetime(2022, 1, 1),
+                      dt.datetime(2019, 1, 1)],
+        "modifiedOn": [dt.datetime(2024, 1, 1), dt.datetime(2025, 1, 1), None, None]},
+        schema_overrides={"Postcode": pl.String})
+    pairs = probable_duplicates(frame, marks=False)
+    kept = dict(zip(pairs.get_column("id_1"), pairs.select("keeper_id", "keeper_reason").rows(), strict=True))
+    assert kept == {"1": ("2", "more recent activity"), "3": ("4", "older record")}
+    assert "phone exact" in pairs.item(0, "evidence")
+
+
+def test_run_audit_adds_contact_quality_when_asked() -> None:
+    ens = pl.DataFrame({"supporterId": [1], "Email Address": ["jo@hotmial.co.uk"], "First Name": ["Jo"],
+                        "Last Name": ["Lee"], "Postcode": ["n19gu"], "Country": ["GB"], "suppressed": [False],
+                        "Marketing Optin": [True], "modifiedOn": [dt.date(2026, 1, 1)],
+                        "Phone Number": ["07700 900123"]})
+    from enstoolkit.analysis import run_audit
+
+    plain = run_audit(ens, today=dt.date(2026, 2, 1))
+    full = run_audit(ens, today=dt.date(2026, 2, 1), contacts=True)
+    added = set(full.get_column("check")) - set(plain.get_column("check"))
+    assert added == {"email domain typo", "phone not E.164", "postcode not normalised"}
+    assert "jo@hotmail.co.uk" in full.filter(pl.col("check") == "email domain typo").item(0, "detail")

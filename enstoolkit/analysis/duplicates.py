@@ -40,7 +40,7 @@ from ..people import email_column as find_email_column
 from ..validate import check_frame
 from .contacts import _suggest, normalise_email, phone_e164, require_extra, uk_postcode
 
-__all__ = ["BANDS", "DEFAULT_SETTINGS", "PAIRS", "probable_duplicates"]
+__all__ = ["BANDS", "DEFAULT_SETTINGS", "PAIRS", "duplicates_from_accounts", "probable_duplicates"]
 
 #: The bands of a pair, most likely first.
 BANDS = ("high", "review")
@@ -115,6 +115,22 @@ def _suffix(*values: str | None) -> str | None:
     return None
 
 
+def _moment(frame: pl.DataFrame, column: str | None) -> pl.Expr:
+    """A date or time column as a UTC moment (text in ISO form is read; what cannot be read is null)."""
+    utc = pl.Datetime("us", "UTC")
+    if column is None:
+        return pl.lit(None, utc)
+    dtype = frame.schema[column]
+    if dtype == pl.Date:
+        return pl.col(column).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    if isinstance(dtype, pl.Datetime):
+        expr = pl.col(column).cast(pl.Datetime("us", dtype.time_zone))
+        return expr.dt.convert_time_zone("UTC") if dtype.time_zone else expr.dt.replace_time_zone("UTC")
+    if dtype == pl.String:
+        return pl.col(column).str.to_datetime(strict=False, time_zone="UTC")
+    return pl.lit(None, utc)
+
+
 def _prepare(frame: pl.DataFrame, system: str, idcol: str, email: str, cols: dict[str, str | None], region: str,
              start: int) -> pl.DataFrame:
     first, last = _text(frame, cols["first"]), _text(frame, cols["last"])
@@ -128,8 +144,7 @@ def _prepare(frame: pl.DataFrame, system: str, idcol: str, email: str, cols: dic
         _text(frame, cols["birth"]).str.slice(0, 4).alias("birth_text") if cols["birth"] and frame.schema[
             cols["birth"]] == pl.String else (pl.col(cols["birth"]).dt.year().cast(pl.String).alias("birth_text")
                                               if cols["birth"] else pl.lit(None, pl.String).alias("birth_text")),
-        (pl.col(cols["activity"]).cast(pl.String) if cols["activity"] else pl.lit(None, pl.String)).alias("activity"),
-        (pl.col(cols["created"]).cast(pl.String) if cols["created"] else pl.lit(None, pl.String)).alias("created"),
+        _moment(frame, cols["activity"]).alias("activity"), _moment(frame, cols["created"]).alias("created"),
     ).with_row_index("unique_id", offset=start)
     return out
 
@@ -462,3 +477,20 @@ def _finish(scored: pl.DataFrame, records: pl.DataFrame, high: float, review: fl
     out = out.select([pl.col(c).cast(t) for c, t in PAIRS.items()])
     return out.sort(["match_probability", "system_1", "id_1", "system_2", "id_2"],
                     descending=[True, False, False, False, False])
+
+
+def duplicates_from_accounts(ens: Any, encharge: Any | None = None, *, query: str = "All supporters",
+                             **settings: Any) -> tuple[pl.DataFrame, pl.DataFrame | None, pl.DataFrame]:
+    """The supporter file (ENS's export job ``query``), Encharge's people (when ``encharge`` is given) and
+    :func:`probable_duplicates` of them, as ``(supporters, people, pairs)``. Sends no change.
+
+    Example:
+        >>> from enstoolkit.connect import connect
+        >>> conn = connect(supporters=300, variant="labelled-duplicates")
+        >>> supporters, people, pairs = duplicates_from_accounts(conn.ens, conn.encharge, marks=False)
+        >>> set(pairs.get_column("system_2")) == {"ENS", "Encharge"}
+        True
+    """
+    supporters = ens.export_supporters(query)
+    people = encharge.list_people() if encharge is not None else None
+    return supporters, people, probable_duplicates(supporters, people, **settings)

@@ -12,7 +12,15 @@ from typing import Any
 import ipywidgets as w
 import polars as pl
 
-from ..analysis import NOT_SAME, SAME, duplicates_worklist, mark_pairs, probable_duplicates, read_marks
+from ..analysis import (
+    NOT_SAME,
+    SAME,
+    duplicates_from_accounts,
+    duplicates_worklist,
+    mark_pairs,
+    probable_duplicates,
+    read_marks,
+)
 from ..encharge import EnchargeClient
 from ..ens import ENSClient
 from ..paths import data_dir
@@ -71,12 +79,11 @@ class DuplicatesPanel(Panel):
 
     def find(self) -> None:
         """Read both accounts (or the frames given) and find the pairs."""
-        if self.supporters is None and self.ens is not None:
-            self.supporters = self.ens.export_supporters(self.query)
-        if self.people is None and self.encharge is not None:
-            self.people = self.encharge.list_people()
-        assert self.supporters is not None
-        self.pairs = probable_duplicates(self.supporters, self.people, marks=read_marks())
+        if self.supporters is None:
+            self.supporters, self.people, self.pairs = duplicates_from_accounts(
+                self.ens, self.encharge, query=self.query, marks=read_marks())
+        else:
+            self.pairs = probable_duplicates(self.supporters, self.people, marks=read_marks())
         self._show()
         high = self.pairs.filter(pl.col("band") == "high").height
         self.show(f"{self.pairs.height:,} probable duplicate pairs ({high:,} high).", "success")
