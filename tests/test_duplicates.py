@@ -178,3 +178,16 @@ def test_run_audit_adds_contact_quality_when_asked() -> None:
     added = set(full.get_column("check")) - set(plain.get_column("check"))
     assert added == {"email domain typo", "phone not E.164", "postcode not normalised"}
     assert "jo@hotmail.co.uk" in full.filter(pl.col("check") == "email domain typo").item(0, "detail")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["dashboard-headers,us-account,text-values", "encharge-no-status"])
+def test_targets_hold_on_other_account_shapes(variant: str) -> None:
+    with Sandbox(supporters=2000, seed=5, variant=f"labelled-duplicates,{variant}") as box:
+        ens = ENSClient(api_key=box.ens_api_key, base_url=box.ens_url).export_supporters("All supporters",
+                                                                                         poll_interval=0.1)
+        people = EnchargeClient(api_key=box.encharge_api_key, base_url=box.encharge_url).list_people()
+        labels, persons = labelled_pairs(box), same_person(box)
+    scores = score_pairs(probable_duplicates(ens, people, marks=False), labels, persons, band="high")
+    assert scores.item(0, "recall") >= 0.95 and scores.item(0, "precision") >= 0.98, scores
+    assert scores.filter(pl.col("recall").is_not_null()).get_column("recall").min() >= 0.9, scores

@@ -52,6 +52,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "region": "GB",  # where phone numbers without a country code are read
     "marks": None,  # the analyst's marks (None: the stored ones; False: none)
     "columns": None,  # {"first": ..., "last": ..., "postcode": ..., ...} when the automatic names do not fit
+    "progress": None,  # a progress bar (None: for more than 50,000 records)
 }
 #: The columns of :func:`probable_duplicates`'s result.
 PAIRS: dict[str, pl.DataType] = {
@@ -176,7 +177,7 @@ def _features(records: pl.DataFrame, region: str) -> pl.DataFrame:
     own = tuple(sorted(counts.filter(pl.col("count") >= max(3, 0.002 * len(domains))).get_column(
         domains.name).to_list()))
     folded = folded.with_columns(
-        pl.col("email_norm").str.split("@").list.first().alias("email_local"),
+        pl.col("email_norm").str.split("@").list.first().str.replace_all(".", "", literal=True).alias("email_local"),
         pl.col("email_norm").str.split("@").list.last().alias("email_domain"),
         mapped("first", alternatives, pl.List(pl.String()), folded).alias("first_alt"),
         pl.concat_str(pl.min_horizontal("first", "last"), pl.max_horizontal("first", "last"), separator=" ")
@@ -239,10 +240,13 @@ def _comparisons() -> list[Any]:
         cl.CustomComparison(output_column_name="email", comparison_levels=[
             _null("email_norm_l IS NULL OR email_norm_r IS NULL"),
             _level("email_norm_l = email_norm_r", "same", 0.35, 0.00001),
-            _level("email_fixed_l = email_fixed_r", "domain typo", 0.1, 0.000001),
+            _level("email_fixed_l = email_fixed_r OR (email_local_l = email_local_r AND ("
+                   "damerau_levenshtein(email_domain_l, email_domain_r) <= 2 OR (contains(email_domain_r, '.') AND "
+                   "starts_with(email_domain_l, email_domain_r || '.')) OR (contains(email_domain_l, '.') AND "
+                   "starts_with(email_domain_r, email_domain_l || '.'))))", "domain typo", 0.1, 0.000001),
             _level("email_local_l = email_local_r AND length(email_local_l) > 3", "same name at another domain",
-                   0.05, 0.001),
-            _level("ELSE", "differs", 0.5, 0.99899),
+                   0.05, 0.005),
+            _level("ELSE", "differs", 0.5, 0.99499),
         ]),
         cl.CustomComparison(output_column_name="postcode", comparison_levels=[
             _null("postcode_l IS NULL OR postcode_r IS NULL"),
@@ -289,7 +293,8 @@ def _blocking() -> list[Any]:
 def _predict(records: pl.DataFrame, threshold: float, prior: float) -> pl.DataFrame:
     splink = require_extra("splink")
     duckdb_api = require_extra("splink.internals.duckdb.database_api").DuckDBAPI
-    keep = ["unique_id", "first", "last", "first_alt", "email_norm", "email_fixed", "email_local", "postcode",
+    keep = ["unique_id", "first", "last", "first_alt", "email_norm", "email_fixed", "email_local", "email_domain",
+            "postcode",
             "outward", "phone", "address", "city", "birth_year", "suffix", "name_key"]
     settings = splink.SettingsCreator(
         link_type="dedupe_only", comparisons=_comparisons(), blocking_rules_to_generate_predictions=_blocking(),
@@ -334,6 +339,8 @@ def _evidence() -> pl.Expr:
         return expr
 
     email: pl.Expr = (pl.when(pl.col("gamma_email") == 3).then(pl.lit("email same"))
+             .when((pl.col("gamma_email") == 2) & (pl.col("email_domain_1") == pl.col("email_domain_2")))
+             .then(pl.lit("email same apart from dots"))
              .when(pl.col("gamma_email") == 2).then(pl.format("email domain typo {}~{}", pl.col("email_domain_1"),
                                                                pl.col("email_domain_2")))
              .when(pl.col("gamma_email") == 1).then(pl.lit("email: same name at another domain"))
@@ -368,7 +375,8 @@ def probable_duplicates(supporters: pl.DataFrame, people: pl.DataFrame | None = 
             ("GB"): where phones without a country code are; ``marks``: the analyst's marks (default the
             stored ones, :func:`~enstoolkit.analysis.marks.read_marks`; False for none); ``columns``: the
             frame's names for ``first``, ``last``, ``postcode``, ``phone``, ``city``, ``address``,
-            ``birth``, ``activity``, ``created`` when the usual ones are not there.
+            ``birth``, ``activity``, ``created`` when the usual ones are not there; ``progress``: a
+            progress bar of the steps (default: for more than 50,000 records).
 
     Returns one row per pair (schema :data:`PAIRS`): ``system_1``/``id_1``/``email_1`` and the same for the
     second record ("ENS" before "Encharge", ids as text), ``match_probability``, ``band`` ("high" or
@@ -416,11 +424,29 @@ def probable_duplicates(supporters: pl.DataFrame, people: pl.DataFrame | None = 
 
     marks = options["marks"]
     marks = read_marks() if marks is None else (None if marks is False else marks)
+    show = options["progress"] if options["progress"] is not None else records.height > 50_000
+    bar = None
+    if show:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=3, desc="probable duplicates", unit="step")
+        bar.set_postfix_str("normalising names, emails, phones, postcodes")
     records = _features(records, options["region"]).with_columns(
         pl.col("email").str.strip_chars().str.to_lowercase().alias("email_key"))
     prior = min(0.5, options["duplicate_share"] / max(records.height, 2))
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix_str("blocking and scoring (Splink)")
     scored = _predict(records, review, prior)
-    return _finish(scored, records, high, review, marks)
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix_str("evidence and keepers")
+    try:
+        return _finish(scored, records, high, review, marks)
+    finally:
+        if bar is not None:
+            bar.update(1)
+            bar.close()
 
 
 def _finish(scored: pl.DataFrame, records: pl.DataFrame, high: float, review: float,
