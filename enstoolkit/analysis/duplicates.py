@@ -38,7 +38,7 @@ import polars as pl
 from ..errors import ValidationError
 from ..people import email_column as find_email_column
 from ..validate import check_frame
-from .contacts import _suggest, normalise_email, phone_e164, require_extra, uk_postcode
+from .contacts import _suggest, phone_e164, require_extra, uk_postcode
 
 __all__ = ["BANDS", "DEFAULT_SETTINGS", "PAIRS", "duplicates_from_accounts", "probable_duplicates"]
 
@@ -150,6 +150,19 @@ def _prepare(frame: pl.DataFrame, system: str, idcol: str, email: str, cols: dic
     return out
 
 
+def _email_norm(column: str) -> pl.Expr:
+    """:func:`~enstoolkit.analysis.contacts.normalise_email` as an expression (one mailbox: ``+tag`` and Gmail dots
+    dropped, googlemail.com read as gmail.com)."""
+    key = pl.col(column).cast(pl.String).str.strip_chars().str.to_lowercase()
+    domain = key.str.extract(r"@([^@]*)$", 1)
+    local = key.str.extract(r"^(.*)@[^@]*$", 1).str.split("+").list.first()
+    gmail = domain.is_in(["gmail.com", "googlemail.com"])
+    return (pl.when(key.is_null() | (key == "")).then(pl.lit(None, pl.String))
+            .when(~key.str.contains("@", literal=True)).then(key)
+            .when(gmail).then(pl.concat_str(local.str.replace_all(".", "", literal=True), pl.lit("@gmail.com")))
+            .otherwise(pl.concat_str(local, pl.lit("@"), domain)))
+
+
 def _features(records: pl.DataFrame, region: str) -> pl.DataFrame:
     """Normalised columns the comparisons read; every mapping runs once per distinct value."""
     nick = require_extra("nicknames").NickNamer()
@@ -169,7 +182,7 @@ def _features(records: pl.DataFrame, region: str) -> pl.DataFrame:
             lambda s: pl.Series([_suffix(a, b) for a, b in zip(s.struct.field("first_raw").to_list(),
                                                                  s.struct.field("last_raw").to_list(), strict=True)],
                                 dtype=pl.String), return_dtype=pl.String).alias("suffix"),
-        mapped("email", normalise_email, pl.String()).alias("email_norm"),
+        _email_norm("email").alias("email_norm"),
         pl.col("birth_text").cast(pl.Int64, strict=False).alias("birth_year"),
     )
     domains = folded.get_column("email_norm").drop_nulls().str.split("@").list.last()
@@ -183,17 +196,19 @@ def _features(records: pl.DataFrame, region: str) -> pl.DataFrame:
         pl.concat_str(pl.min_horizontal("first", "last"), pl.max_horizontal("first", "last"), separator=" ")
         .alias("name_key"),
     )
-    postcode = folded.select(pl.col("postcode_raw").alias("p"), pl.col("country").alias("c")).unique()
-    pc = {(p, c): (uk_postcode(p) if (c or "GB").upper() in ("GB", "UK") else None) or p.upper().replace(" ", "")
-          for p, c in postcode.iter_rows() if p}
-    phones = folded.select(pl.col("phone_raw").alias("p"), pl.col("country").alias("c")).unique()
-    ph = {(p, c): phone_e164(p, c or region) for p, c in phones.iter_rows() if p}
+    where = pl.col("country").fill_null("").alias("__c")
+    postcodes = folded.select(pl.col("postcode_raw"), where).unique().filter(pl.col("postcode_raw").is_not_null())
+    phones = folded.select(pl.col("phone_raw"), where).unique().filter(pl.col("phone_raw").is_not_null())
+    postcode_of = postcodes.with_columns(pl.Series("postcode", [
+        (uk_postcode(p) if (c or "GB").upper() in ("GB", "UK") else None) or p.upper().replace(" ", "")
+        for p, c in postcodes.iter_rows()], dtype=pl.String))
+    phone_of = phones.with_columns(pl.Series("phone", [phone_e164(p, c or region) for p, c in phones.iter_rows()],
+                                             dtype=pl.String))
     fixed = {d: _suggest(d, own) or d for d in folded.get_column("email_domain").drop_nulls().unique().to_list()}
+    folded = (folded.with_columns(where)
+              .join(postcode_of, on=["postcode_raw", "__c"], how="left", maintain_order="left")
+              .join(phone_of, on=["phone_raw", "__c"], how="left", maintain_order="left").drop("__c"))
     return folded.with_columns(
-        pl.struct(pl.col("postcode_raw"), pl.col("country")).map_elements(
-            lambda r: pc.get((r["postcode_raw"], r["country"])), return_dtype=pl.String).alias("postcode"),
-        pl.struct(pl.col("phone_raw"), pl.col("country")).map_elements(
-            lambda r: ph.get((r["phone_raw"], r["country"])), return_dtype=pl.String).alias("phone"),
         pl.col("email_domain").replace_strict(fixed, default=None, return_dtype=pl.String).alias("domain_fixed"),
     ).with_columns(
         pl.col("postcode").str.split(" ").list.first().alias("outward"),
