@@ -191,3 +191,18 @@ def test_targets_hold_on_other_account_shapes(variant: str) -> None:
     scores = score_pairs(probable_duplicates(ens, people, marks=False), labels, persons, band="high")
     assert scores.item(0, "recall") >= 0.95 and scores.item(0, "precision") >= 0.98, scores
     assert scores.filter(pl.col("recall").is_not_null()).get_column("recall").min() >= 0.9, scores
+
+
+def test_plan_from_accounts_with_duplicates_adds_only_reviews(tmp_path: Path) -> None:
+    from enstoolkit.connect import connect
+    from enstoolkit.sync import plan_from_accounts
+
+    conn = connect(supporters=1500, variant="labelled-duplicates", environ={})
+    plain = plan_from_accounts(conn.ens, conn.encharge, optins="Marketing Optin", erasures=None)
+    with_pairs = plan_from_accounts(conn.ens, conn.encharge, optins="Marketing Optin", erasures=None,
+                                    duplicates=True)
+    extra = with_pairs.filter(pl.col("reason").str.contains("probably the same person"))
+    assert extra.height > 0 and set(extra.get_column("action")) == {"review"}
+    assert with_pairs.height == plain.height + extra.height
+    with pytest.raises(ValidationError, match="duplicates"):
+        plan_from_accounts(conn.ens, conn.encharge, optins="Marketing Optin", duplicates="yes")  # type: ignore[arg-type]
