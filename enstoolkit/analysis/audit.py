@@ -490,12 +490,15 @@ def run_audit(
 def summarise(findings: pl.DataFrame) -> pl.DataFrame:
     """Counts of findings by check and severity (most severe first), with a ``note`` for checks that could not run.
 
+    A check that could not be made for anyone (only "cannot check" rows) has no count (null), not
+    0: nothing was checked, so nothing can be said to be clean.
+
     Example:
         >>> f = pl.DataFrame({"supporterId": [1, 2, 3, None], "email": ["a", "b", "c", None],
         ...                   "check": ["x", "x", "y", "z"], "severity": ["low", "low", "high", "high"],
         ...                   "detail": ["", "", "", "cannot check: no column"]})
         >>> summarise(f).rows()
-        [('y', 'high', 1, None), ('z', 'high', 0, 'cannot check: no column'), ('x', 'low', 2, None)]
+        [('y', 'high', 1, None), ('z', 'high', None, 'cannot check: no column'), ('x', 'low', 2, None)]
     """
     findings = check_frame("findings", findings, ("check", "severity", "detail"))
     order = pl.col("severity").replace_strict(SEVERITY_ORDER, default=9, return_dtype=pl.Int64)
@@ -505,6 +508,8 @@ def summarise(findings: pl.DataFrame) -> pl.DataFrame:
                  pl.col("detail").filter(unable).unique(maintain_order=True).str.join("; ").alias("note"))
             .with_columns(pl.when(pl.col("note") == "").then(None).otherwise(pl.col("note")).alias("note"),
                           order.alias("__o"))
+            .with_columns(pl.when((pl.col("findings") == 0) & pl.col("note").is_not_null()).then(None)
+                          .otherwise(pl.col("findings")).alias("findings"))
             .sort("__o", "check").drop("__o"))
 
 

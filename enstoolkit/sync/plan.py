@@ -81,7 +81,8 @@ def _require(argument: str, frame: Any, columns: Sequence[str], what: str) -> pl
         shown = ", ".join(repr(c) for c in absent[:_SHOWN]) + (f" and {len(absent) - _SHOWN:,} more"
                                                                  if len(absent) > _SHOWN else "")
         raise ValidationError(argument, frame.columns[:12], f"{what} with the column(s) {shown}")
-    return frame
+    checked: pl.DataFrame = frame
+    return checked
 
 
 def check_optins(optins: Any) -> list[str]:
