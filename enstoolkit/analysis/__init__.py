@@ -38,8 +38,9 @@ from .optins import by_acquisition, by_country, cohorts, monthly_trend, optin_ra
 
 __all__ = [
     "CANNOT_CHECK", "NOT_SAME", "SAME", "SEVERITY_ORDER", "answer_history", "by_acquisition", "by_country",
-    "cannot_check", "cannot_check_rows", "cohorts", "contact_quality", "duplicate_supporters", "duplicates_from_accounts",
-    "duplicates_worklist", "encharge_duplicates", "erased_still_in_ens", "invalid_emails", "mark_pairs",
-    "missing_fields", "monthly_trend", "one_system_only", "optin_rates", "optin_state_conflicts", "probable_duplicates",
-    "read_marks", "run_audit", "stale_records", "summarise", "suppressed_with_optin", "worklist_csv",
+    "cannot_check", "cannot_check_rows", "cohorts", "contact_quality", "duplicate_supporters",
+    "duplicates_from_accounts", "duplicates_worklist", "encharge_duplicates", "erased_still_in_ens", "invalid_emails",
+    "mark_pairs", "missing_fields", "monthly_trend", "one_system_only", "optin_rates", "optin_state_conflicts",
+    "probable_duplicates", "read_marks", "run_audit", "stale_records", "summarise", "suppressed_with_optin",
+    "worklist_csv",
 ]
