@@ -414,8 +414,14 @@ def run_audit(
     stale_days: int = 730,
     today: dt.date | None = None,
     stale: pl.DataFrame | None = None,
+    contacts: bool = False,
 ) -> pl.DataFrame:
     """Every check, as one findings frame sorted by severity, check and supporter.
+
+    With ``contacts=True`` the contact-quality checks are added
+    (:func:`~enstoolkit.analysis.contacts.contact_quality`: domain typos, role and disposable
+    addresses, Encharge's verdicts, phones and postcodes; each detail says the fix). They need the
+    ``duplicates`` extra; without it, one "cannot check" row says so.
 
     A check that cannot run on the frames given (a required field, an opt-in, ``suppressed``
     or ``modifiedOn`` not in the supporter file, or an opt-in, ``suppressed`` or ``modifiedOn``
@@ -471,6 +477,14 @@ def run_audit(
         parts.append(encharge_duplicates(encharge))
     if erasures is not None:
         parts.append(erased_still_in_ens(ens, erasures))
+    if contacts:
+        from ..errors import MissingExtra
+        from .contacts import contact_quality
+
+        try:
+            parts.append(contact_quality(ens, encharge).drop("suggestion"))
+        except MissingExtra as exc:
+            parts.append(cannot_check("contact quality", "low", str(exc)))
     found = pl.concat([p for p in parts if p.height] or [_empty()])
     order = pl.col("severity").replace_strict(SEVERITY_ORDER, default=9, return_dtype=pl.Int64)
     return found.with_columns(order.alias("__o")).sort("__o", "check", "supporterId", "email",

@@ -35,6 +35,7 @@ from .data import (
     make_transactions,
     transaction_for,
 )
+from .truth import DuplicateTruth, seed_labelled
 from .variants import Variant
 
 __all__ = ["API_USERNAME", "BROADCASTS", "DECLINED_CARDS", "ENSState", "error"]
@@ -110,9 +111,12 @@ class ENSState:
         self.requests: deque[float] = deque()
         start = clock.start  # the account is generated as of the clock's start: the same seed, the same data
         self.pages: dict[int, Page] = {p.id: p for p in make_pages(start)}
-        self.records: dict[int, SupporterRecord] = {
-            r.supporter_id: r for r in generate_supporters(supporters, seed, start)
-        }
+        made = generate_supporters(supporters, seed, start)
+        #: the labelled duplicates of the ``duplicates="labelled"`` variant (:mod:`enstoolkit.sandbox.truth`)
+        self.duplicate_truth: DuplicateTruth | None = None
+        if self.variant.duplicates == "labelled":
+            self.duplicate_truth = seed_labelled(made, seed, start, per_kind=max(2, supporters // 400))
+        self.records: dict[int, SupporterRecord] = {r.supporter_id: r for r in made}
         self.next_id = max(self.records, default=100_000) + 1
         self._email_index: dict[str, int] = {}
         for sid, rec in self.records.items():

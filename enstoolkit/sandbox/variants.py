@@ -60,6 +60,9 @@ class Variant:
             ``"renamed"`` (the documented layout with columns an account renamed: ``Email``,
             ``Created``, ``EN Transaction ID``) or ``"user-data"`` (no ``Supporter ID``: people by
             their email only). ``headers`` shapes the supporter file only.
+        duplicates: ``"none"``, or ``"labelled"``: labelled true duplicate pairs of each kind and
+            look-alikes that are two people, added to the synthetic supporters (and, for the
+            cross-system kind, to Encharge), read with :mod:`enstoolkit.sandbox.truth`.
 
     Encharge:
 
@@ -92,6 +95,7 @@ class Variant:
     question_names: str = "list"
     process_amount: str = "number"
     transaction_file: str = "documented"
+    duplicates: str = "none"
     person_status: str = "field"
     user_id: bool = True
     empty_tags: str = "empty"
@@ -101,7 +105,7 @@ class Variant:
     _CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
         "headers": ("api", "dashboard"), "date_order": ("dmy", "mdy"), "field_names": ("uk", "us"),
         "optin_codes": ("YN", "YNP"), "supporter_values": ("typed", "text"),
-        "question_names": ("list", "short"), "process_amount": ("number", "text"),
+        "question_names": ("list", "short"), "process_amount": ("number", "text"), "duplicates": ("none", "labelled"),
         "transaction_file": ("documented", "api", "renamed", "user-data"),
         "person_status": ("field", "when-set", "absent"), "empty_tags": ("empty", "absent"),
         "custom_fields": ("top", "data"), "lookup_cap": ("none", "20"),
@@ -174,6 +178,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "plain-questions": {"range_questions": False, "membership_history": False},
     "encharge-no-status": {"person_status": "absent", "user_id": False, "empty_tags": "absent",
                            "custom_fields": "data"},
+    "labelled-duplicates": {"duplicates": "labelled"},
     "encharge-lookup-cap-20": {"lookup_cap": "20"},
     "encharge-status-when-set": {"person_status": "when-set", "user_id": False, "empty_tags": "absent"},
 }

@@ -79,13 +79,17 @@ def current_lists(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY, status
 def plan_from_accounts(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY,
                        optins: str | Sequence[str] = DEFAULT_OPTINS, erasures: pl.DataFrame | bool | None = True,
                        status_segment: str | None = "Unsubscribed", on_step: Step | None = None,
-                       unsubscribes: pl.DataFrame | None = None) -> pl.DataFrame:
+                       unsubscribes: pl.DataFrame | None = None, duplicates: pl.DataFrame | bool = False
+                       ) -> pl.DataFrame:
     """The consent plan (:func:`~enstoolkit.sync.consent_plan`) for both accounts as they are now.
 
     ``erasures``: True (the default) reads the toolkit's own record of erasures
     (:func:`enstoolkit.erasures.read_erasures`); a frame is used as it is; None or False, none.
     ``unsubscribes``: when people unsubscribed in Encharge (:func:`~enstoolkit.sync.dates.unsubscribe_dates`
     of recorded events), so that an ENS opt-in older than the unsubscribe can be opted out.
+    ``duplicates``: True finds the probable duplicates of both lists
+    (:func:`enstoolkit.analysis.probable_duplicates`, the analyst's marks applied), a frame of pairs is used
+    as it is; their "high" pairs whose records disagree get review rows.
     Sends no change: an export job, the people listing and, when needed, the "Unsubscribed" segment.
 
     Example:
@@ -110,4 +114,13 @@ def plan_from_accounts(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY,
         from .dates import with_unsubscribe_dates
 
         people = with_unsubscribe_dates(people, unsubscribes)
-    return consent_plan(supporters, people, optins=names, erasures=erasures)
+    pairs: pl.DataFrame | None = None
+    if duplicates is True:
+        from ..analysis import probable_duplicates
+
+        pairs = probable_duplicates(supporters, people)
+    elif isinstance(duplicates, pl.DataFrame):
+        pairs = duplicates
+    elif duplicates is not False:
+        raise ValidationError("duplicates", type(duplicates).__name__, "True, False, or a frame of pairs")
+    return consent_plan(supporters, people, optins=names, erasures=erasures, duplicates=pairs)

@@ -22,10 +22,11 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
     raise MissingExtra("notebook", "the notebook panels") from exc
 
 from .consent import ConsentPanel
+from .duplicates import DuplicatesPanel
 from .grid import Grid
 from .process import ProcessPanel
 from .search import SearchPanel
 from .tag import TagPanel
 from .toolkit import Toolkit
 
-__all__ = ["ConsentPanel", "Grid", "ProcessPanel", "SearchPanel", "TagPanel", "Toolkit"]
+__all__ = ["ConsentPanel", "DuplicatesPanel", "Grid", "ProcessPanel", "SearchPanel", "TagPanel", "Toolkit"]
