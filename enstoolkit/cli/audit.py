@@ -1,8 +1,10 @@
-"""``enstoolkit audit``: the audit and opt-in notebooks run headless, HTML reports and CSVs into a folder.
+"""``enstoolkit audit``: the audit and the opt-in analysis as self-contained HTML reports, CSVs (and a workbook).
 
-Without credentials (or with ``--sandbox``) the command starts one sandbox itself and points both
-notebooks' kernels at it through the environment, as ``enstoolkit demo`` does: the synthetic account
-is generated once, and served from this process while the kernels work in theirs.
+The command pulls the data once and builds both reports in this process from the library
+functions the notebooks call (:mod:`enstoolkit.reports`): no notebook kernel is started. Without
+credentials (or with ``--sandbox``) it starts one sandbox itself, as ``enstoolkit demo`` does.
+``--notebooks`` runs the two notebooks in kernels and exports them with their code instead (the
+way this command worked before; slower). The folder is written whole or not at all.
 
 Example:
     >>> import argparse
@@ -28,9 +30,12 @@ from .common import CREDENTIALS
 if TYPE_CHECKING:
     from ..sandbox import Sandbox
 
-__all__ = ["AUDIT_NOTEBOOKS", "environment", "register", "run_audit", "run_notebooks", "shared_sandbox"]
+__all__ = ["AUDIT_NOTEBOOKS", "PARAMETERS", "build_reports", "environment", "register", "run_audit", "run_notebooks",
+           "shared_sandbox"]
 
 AUDIT_NOTEBOOKS = ("supporter_audit.ipynb", "optin_analysis.ipynb")
+#: The notebooks' parameters ``-p`` may set.
+PARAMETERS = ("STALE_DAYS", "QUERY_NAME", "OPTINS", "REQUIRED_FIELDS", "SUPPORTERS", "SANDBOX_VARIANT", "OUT_DIR")
 
 
 def register(sub: Any) -> None:
@@ -42,24 +47,33 @@ def register(sub: Any) -> None:
         >>> str(args.out), args.optin, args.timeout, args.handler is run_audit
         ('reports', ['Marketing Optin'], 1800, True)
     """
-    audit = sub.add_parser("audit", help="run the audit and opt-in notebooks headless; HTML reports and CSVs",
-                           description="Run supporter_audit and optin_analysis headless, write the executed "
-                                       "notebooks as HTML and the findings as CSV into --out, print a summary.")
-    audit.add_argument("--out", type=Path, default=Path("audit-report"), help="output folder (default: audit-report)")
+    audit = sub.add_parser("audit", help="the audit and opt-in analysis: HTML reports, CSVs, a findings workbook",
+                           description="Pull the supporter data once, run the audit's checks and the opt-in "
+                                       "analysis, and write two self-contained HTML reports (they open offline, "
+                                       "without code), the findings as CSV and, with --excel, a workbook into --out; "
+                                       "print a summary.")
+    audit.add_argument("--out", type=Path, default=Path("audit-report"),
+                       help="output folder: new, empty, or written by an earlier run (default: audit-report)")
+    audit.add_argument("--excel", action="store_true",
+                       help="also write audit_findings.xlsx: one sheet per check, the columns to fix first")
+    audit.add_argument("--show-code", action="store_true",
+                       help="add the notebooks' code at the end of each report (readers get none by default)")
+    audit.add_argument("--notebooks", action="store_true",
+                       help="run the notebooks in kernels and export them with their code instead (slower)")
     audit.add_argument("--sandbox", action="store_true",
                        help="use the sandbox even when ENS_API_KEY / ENCHARGE_API_KEY are set")
     audit.add_argument("--supporters", type=int, default=5000, help="sandbox size (with no credentials or --sandbox)")
     audit.add_argument("--variant", action="append", default=[], metavar="PRESET|NAME=VALUE",
                        help="the sandbox's account shapes, e.g. us-account (repeatable; see enstoolkit sandbox --help)")
-    audit.add_argument("--timeout", type=int, default=1800, help="seconds allowed per notebook cell")
+    audit.add_argument("--timeout", type=int, default=1800, help="seconds allowed per notebook cell (--notebooks)")
     audit.add_argument("--query", help="the export query saved in your ENS dashboard (QUERY_NAME)")
     audit.add_argument("--optin", action="append", metavar="QUESTION",
                        help="an opt-in question Encharge's subscription should agree with (OPTINS; repeatable)")
     audit.add_argument("--required", action="append", metavar="FIELD",
                        help="a field every supporter should have (REQUIRED_FIELDS; repeatable)")
     audit.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                       help="any notebook parameter, as papermill takes it (the value is read as Python if it can be, "
-                            "else as text), e.g. -p STALE_DAYS 365")
+                       help="a notebook parameter, as papermill takes it (the value is read as Python if it can be, "
+                            f"else as text), e.g. -p STALE_DAYS 365; one of {', '.join(PARAMETERS)}")
     audit.set_defaults(handler=run_audit)
 
 
@@ -76,8 +90,8 @@ def notebook_parameters(args: argparse.Namespace) -> dict[str, object]:
 
     parameters: dict[str, object] = {}
     for name, value in args.parameter:
-        if not name.isidentifier():
-            raise SystemExit(f"-p {name!r}: expected a notebook parameter name such as STALE_DAYS")
+        if name not in PARAMETERS:
+            raise SystemExit(f"-p {name!r}: expected one of the notebooks' parameters: {', '.join(PARAMETERS)}")
         try:
             parameters[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
@@ -200,32 +214,9 @@ def run_notebooks(out: Path, parameters: Mapping[str, object], *, timeout: int) 
     return failed
 
 
-def run_audit(args: argparse.Namespace) -> int:
-    """``enstoolkit audit``: execute the audit notebooks headless; HTML and CSVs into ``--out``.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> build_parser().parse_args(["audit", "--sandbox", "--supporters", "500"]).handler is run_audit
-        True
-    """
+def _print_summary(out: Path) -> None:
     import polars as pl
 
-    out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    if args.sandbox:
-        for name in CREDENTIALS:
-            os.environ.pop(name, None)
-    if bool(os.environ.get("ENS_API_KEY")) != bool(os.environ.get("ENCHARGE_API_KEY")):
-        given, missing = (("ENS_API_KEY", "ENCHARGE_API_KEY") if os.environ.get("ENS_API_KEY")
-                          else ("ENCHARGE_API_KEY", "ENS_API_KEY"))
-        print(f"enstoolkit audit: {given} is set but {missing} is not: set {missing} too, or use --sandbox",
-              file=sys.stderr)
-        return 2
-    parameters = notebook_parameters(args)
-    using = "your accounts" if os.environ.get("ENS_API_KEY") and os.environ.get("ENCHARGE_API_KEY") else "the sandbox"
-    print(f"enstoolkit audit on {using}; reports go to {out}", flush=True)
-    with shared_sandbox(args):
-        failed = run_notebooks(out, parameters, timeout=args.timeout)
     summary = out / "audit_summary.csv"
     if summary.exists():
         print("\nAudit findings:")
@@ -238,12 +229,90 @@ def run_audit(args: argparse.Namespace) -> int:
     if rates.exists():
         print("\nOpt-in rates:")
         for question, rate in pl.read_csv(rates).select("question", "rate").iter_rows():
-            print(f"  {question:<24} {rate:.1%}")
-    csvs = sorted(p.name for p in out.glob("*.csv"))
-    print(f"\n{len(csvs)} CSV files and {len(AUDIT_NOTEBOOKS) - len(failed)} HTML reports in {out}")
-    if failed:
-        print(f"FAILED: {', '.join(failed)}", flush=True)
+            print(f"  {question:<24} " + ("cannot tell" if rate is None else f"{rate:.1%}"))
+
+
+def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, object]) -> None:
+    """Pull the data once and write both reports into ``out`` (whole or not at all), in this process.
+
+    Example:
+        >>> import tempfile
+        >>> from enstoolkit.cli import build_parser
+        >>> out = Path(tempfile.mkdtemp()) / "report"
+        >>> args = build_parser().parse_args(["audit", "--supporters", "200", "--excel"])
+        >>> with environment({"ENS_API_KEY": "", "ENCHARGE_API_KEY": ""}), shared_sandbox(args):  # doctest: +ELLIPSIS
+        ...     build_reports(out, args, notebook_parameters(args))
+          sandbox: 200 synthetic supporters ready in ... s
+          ... reports written in ... s
+        >>> (out / "supporter_audit.html").exists(), (out / "audit_findings.xlsx").exists()
+        (True, True)
+    """
+    from ..connect import connect
+    from ..reports.build import analyse, pull, warm_up, write_reports
+    from ..settings import audit_settings
+
+    started = time.perf_counter()
+    warm_up()
+    conn = connect(supporters=int(str(parameters.get("SUPPORTERS", args.supporters))),
+                   variant=parameters.get("SANDBOX_VARIANT"))  # type: ignore[arg-type]
+    try:
+        settings = audit_settings(conn, query=parameters.get("QUERY_NAME"),  # type: ignore[arg-type]
+                                  optins=parameters.get("OPTINS"),  # type: ignore[arg-type]
+                                  required=parameters.get("REQUIRED_FIELDS"))  # type: ignore[arg-type]
+        results = analyse(pull(conn, settings), stale_days=int(str(parameters.get("STALE_DAYS", 730))))
+        written = write_reports(out, results, excel=args.excel, show_code=args.show_code)
+    finally:
+        conn.close()
+    print(f"  {len(written)} files: reports written in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    """``enstoolkit audit``: both reports, the CSVs (and a workbook) into ``--out``; a summary on screen.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> build_parser().parse_args(["audit", "--sandbox", "--supporters", "500"]).handler is run_audit
+        True
+    """
+    from ..reports.folder import ReportFolderError, check_folder, report_folder
+
+    out = args.out.absolute()
+    try:
+        check_folder(out)
+    except ReportFolderError as exc:
+        print(f"enstoolkit audit: {exc}", file=sys.stderr)
+        return 2
+    if args.sandbox:
+        for name in CREDENTIALS:
+            os.environ.pop(name, None)
+    if bool(os.environ.get("ENS_API_KEY")) != bool(os.environ.get("ENCHARGE_API_KEY")):
+        given, missing = (("ENS_API_KEY", "ENCHARGE_API_KEY") if os.environ.get("ENS_API_KEY")
+                          else ("ENCHARGE_API_KEY", "ENS_API_KEY"))
+        print(f"enstoolkit audit: {given} is set but {missing} is not: set {missing} too, or use --sandbox",
+              file=sys.stderr)
+        return 2
+    parameters = notebook_parameters(args)
+    using = "your accounts" if os.environ.get("ENS_API_KEY") and os.environ.get("ENCHARGE_API_KEY") else "the sandbox"
+    print(f"enstoolkit audit on {using}; reports go to {out}", flush=True)
+    failed: list[str] = []
+    try:
+        with shared_sandbox(args):
+            if args.notebooks:
+                with report_folder(out) as staging:
+                    failed = run_notebooks(staging, {**parameters, "OUT_DIR": str(staging)}, timeout=args.timeout)
+                    if failed:
+                        raise ReportFolderError(f"notebooks failed: {', '.join(failed)}")
+            else:
+                build_reports(out, args, parameters)
+    except ReportFolderError as exc:
+        print(f"FAILED: {exc}; no report was written to {out}", flush=True)
         return 1
+    except Exception as exc:  # a failed build: said plainly, nothing left that looks complete
+        print(f"FAILED: {type(exc).__name__}: {exc}; no report was written to {out}", flush=True)
+        return 1
+    _print_summary(out)
+    csvs = sorted(p.name for p in out.glob("*.csv"))
+    htmls = sorted(p.name for p in out.glob("*.html"))
+    print(f"\n{len(csvs)} CSV files and {len(htmls)} HTML reports in {out}"
+          + (" (and audit_findings.xlsx)" if (out / "audit_findings.xlsx").exists() else ""))
     return 0
-
-
