@@ -20,7 +20,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..sandbox import Sandbox
 
 __all__ = ["AUDIT_NOTEBOOKS", "PARAMETERS", "build_reports", "environment", "register", "run_audit", "run_notebooks",
-           "shared_sandbox"]
+           "sandbox_process", "shared_sandbox"]
 
 AUDIT_NOTEBOOKS = ("supporter_audit.ipynb", "optin_analysis.ipynb")
 #: The notebooks' parameters ``-p`` may set.
@@ -167,6 +167,62 @@ def shared_sandbox(args: argparse.Namespace) -> Iterator[Sandbox | None]:
         sandbox.stop()
 
 
+@contextmanager
+def sandbox_process(args: argparse.Namespace, meanwhile: Callable[[], object] | None = None) -> Iterator[bool]:
+    """The sandbox in a process of its own (``enstoolkit sandbox``) when no credentials are set, by environment.
+
+    The report is built in this process: a sandbox served from here would share its interpreter
+    with the client reading the exports (one lock, so one core). In its own process it serves on
+    the other core, and generates the account while ``meanwhile`` runs here (imports, warm-up).
+    Yields whether a sandbox was started (``False`` when either API key is set).
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> args = build_parser().parse_args(["audit", "--supporters", "20"])
+        >>> with environment({"ENS_API_KEY": ""}), sandbox_process(args) as started:  # doctest: +ELLIPSIS
+        ...     started, os.environ["ENS_BASE_URL"].startswith("http://127.0.0.1:")
+          sandbox: 20 synthetic supporters ready in ... s
+        (True, True)
+    """
+    if os.environ.get("ENS_API_KEY") or os.environ.get("ENCHARGE_API_KEY"):
+        if meanwhile is not None:
+            meanwhile()
+        yield False
+        return
+    import subprocess
+
+    started = time.perf_counter()
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIALS}
+    command = [sys.executable, "-m", "enstoolkit.cli", "sandbox", "--supporters", str(args.supporters)]
+    for variant in args.variant:
+        command += ["--variant", variant]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        if meanwhile is not None:
+            meanwhile()
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(5)]
+        if not lines[4].strip():
+            rest = "".join(lines) + (proc.stdout.read() if proc.poll() is not None else "")
+            raise SystemExit(f"enstoolkit audit: the sandbox did not start:\n{rest.strip()}")
+        values = dict(line.split(":", 1) for line in lines[1:5])
+        settings = {"ENS_BASE_URL": values["  ENS base URL      "].strip(),
+                    "ENS_API_KEY": values["  ENS API key       "].strip(),
+                    "ENCHARGE_BASE_URL": values["  Encharge base URL "].strip(),
+                    "ENCHARGE_API_KEY": values["  Encharge API key  "].strip()}
+        print(f"  sandbox: {args.supporters:,} synthetic supporters ready in {time.perf_counter() - started:.0f} s",
+              flush=True)
+        with environment(settings):
+            yield True
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def run_notebooks(out: Path, parameters: Mapping[str, object], *, timeout: int) -> list[str]:
     """Execute the audit notebooks into ``out`` (HTML beside the CSVs they write); returns the ones that failed.
 
@@ -232,6 +288,18 @@ def _print_summary(out: Path) -> None:
             print(f"  {question:<24} " + ("cannot tell" if rate is None else f"{rate:.1%}"))
 
 
+def prepare() -> None:
+    """What building the reports needs, loaded (and the chart renderer started) while the sandbox starts.
+
+    Example:
+        >>> prepare()
+    """
+    from ..reports.build import warm_up
+
+    warm_up()
+    import great_tables  # noqa: F401
+
+
 def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, object]) -> None:
     """Pull the data once and write both reports into ``out`` (whole or not at all), in this process.
 
@@ -243,7 +311,7 @@ def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, 
         >>> with environment({"ENS_API_KEY": "", "ENCHARGE_API_KEY": ""}), shared_sandbox(args):  # doctest: +ELLIPSIS
         ...     build_reports(out, args, notebook_parameters(args))
           sandbox: 200 synthetic supporters ready in ... s
-          ... reports written in ... s
+          data pulled in ... s, analysed in ... s; ... files: reports written in ... s
         >>> (out / "supporter_audit.html").exists(), (out / "audit_findings.xlsx").exists()
         (True, True)
     """
@@ -259,11 +327,16 @@ def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, 
         settings = audit_settings(conn, query=parameters.get("QUERY_NAME"),  # type: ignore[arg-type]
                                   optins=parameters.get("OPTINS"),  # type: ignore[arg-type]
                                   required=parameters.get("REQUIRED_FIELDS"))  # type: ignore[arg-type]
-        results = analyse(pull(conn, settings), stale_days=int(str(parameters.get("STALE_DAYS", 730))))
+        data = pull(conn, settings)
+        pulled = time.perf_counter()
+        results = analyse(data, stale_days=int(str(parameters.get("STALE_DAYS", 730))))
+        analysed = time.perf_counter()
         written = write_reports(out, results, excel=args.excel, show_code=args.show_code)
     finally:
         conn.close()
-    print(f"  {len(written)} files: reports written in {time.perf_counter() - started:.1f} s", flush=True)
+    done = time.perf_counter()
+    print(f"  data pulled in {pulled - started:.1f} s, analysed in {analysed - pulled:.1f} s; {len(written)} files: "
+          f"reports written in {done - analysed:.1f} s", flush=True)
 
 
 def run_audit(args: argparse.Namespace) -> int:
@@ -296,7 +369,7 @@ def run_audit(args: argparse.Namespace) -> int:
     print(f"enstoolkit audit on {using}; reports go to {out}", flush=True)
     failed: list[str] = []
     try:
-        with shared_sandbox(args):
+        with sandbox_process(args, meanwhile=None if args.notebooks else prepare):
             if args.notebooks:
                 with report_folder(out) as staging:
                     failed = run_notebooks(staging, {**parameters, "OUT_DIR": str(staging)}, timeout=args.timeout)
