@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 import polars as pl
 
 from ..analysis import CANNOT_CHECK, summarise
+from ..schemas.results import FINDINGS
 from ..validate import check_frame
 from .charts import chart_svg, findings_chart
 from .page import chart_block, code_block, render_page, section
@@ -205,7 +206,7 @@ def audit_report(findings: pl.DataFrame, *, synthetic: bool, source: str, enchar
         >>> "Cannot check" in page and "no modifiedOn column" in page and "No record is stale." not in page
         True
     """
-    findings = check_frame("findings", findings, ("supporterId", "email", "check", "severity", "detail"))
+    findings = check_frame("findings", findings, tuple(FINDINGS)).cast(dict(FINDINGS))  # a null column as typed
     summary = summarise(findings)
     is_unable = pl.col("detail").fill_null("").str.starts_with(CANNOT_CHECK)
     unable = findings.filter(is_unable)

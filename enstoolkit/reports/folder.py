@@ -52,7 +52,7 @@ def check_folder(out: Path) -> None:
         >>> try:
         ...     check_folder(folder)
         ... except ReportFolderError as e:
-        ...     print(str(e).split(" holds ")[1][:22])
+        ...     print(str(e).split(" holds ")[1][:23])
         other files (notes.txt)
     """
     if out.exists() and not out.is_dir():

@@ -26,6 +26,7 @@ import polars as pl
 
 from ..analysis import CANNOT_CHECK, summarise
 from ..exports import neutralise
+from ..schemas.results import FINDINGS
 from ..validate import check_frame
 
 __all__ = ["FIX_COLUMNS", "findings_workbook", "sheet_name"]
@@ -74,7 +75,7 @@ def findings_workbook(findings: pl.DataFrame, path: str | Path) -> Path:
         from ..errors import MissingExtra
 
         raise MissingExtra("excel", "the findings workbook") from exc
-    findings = check_frame("findings", findings, ("supporterId", "email", "check", "severity", "detail"))
+    findings = check_frame("findings", findings, tuple(FINDINGS)).cast(dict(FINDINGS))  # a null column as typed
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     summary = summarise(findings)
