@@ -206,7 +206,7 @@ def audit_report(findings: pl.DataFrame, *, synthetic: bool, source: str, enchar
         >>> "Cannot check" in page and "no modifiedOn column" in page and "No record is stale." not in page
         True
     """
-    findings = check_frame("findings", findings, tuple(FINDINGS)).cast(dict(FINDINGS))  # a null column as typed
+    findings = check_frame("findings", findings, tuple(FINDINGS)).cast(pl.Schema(FINDINGS))  # a null column as typed
     summary = summarise(findings)
     is_unable = pl.col("detail").fill_null("").str.starts_with(CANNOT_CHECK)
     unable = findings.filter(is_unable)

@@ -75,7 +75,7 @@ def findings_workbook(findings: pl.DataFrame, path: str | Path) -> Path:
         from ..errors import MissingExtra
 
         raise MissingExtra("excel", "the findings workbook") from exc
-    findings = check_frame("findings", findings, tuple(FINDINGS)).cast(dict(FINDINGS))  # a null column as typed
+    findings = check_frame("findings", findings, tuple(FINDINGS)).cast(pl.Schema(FINDINGS))  # a null column as typed
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     summary = summarise(findings)
