@@ -213,7 +213,10 @@ def chart_svg(chart: Any) -> str:
 
         raise MissingExtra("report", "drawing charts without a browser") from exc
     spec = dict(chart.to_dict(validate=False) if hasattr(chart, "to_dict") else chart)
-    spec.setdefault("padding", 12)  # room for long axis labels
+    # Text is measured here but drawn by the reader's browser, in its own font: Arial's metrics (Liberation
+    # Sans is metric-compatible) where it exists, and room on the left for a wider fallback font.
+    spec.setdefault("padding", {"left": 48, "right": 12, "top": 8, "bottom": 8})
+    spec.setdefault("config", {"font": "Arial, 'Liberation Sans', Helvetica, sans-serif"})
     return str(vlc.vegalite_to_svg(spec, vl_version=VEGALITE_VERSION))
 
 
