@@ -311,12 +311,12 @@ def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, 
         >>> with environment({"ENS_API_KEY": "", "ENCHARGE_API_KEY": ""}), shared_sandbox(args):  # doctest: +ELLIPSIS
         ...     build_reports(out, args, notebook_parameters(args))
           sandbox: 200 synthetic supporters ready in ... s
-          data pulled in ... s, analysed in ... s; ... files: reports written in ... s
+          data pulled and analysed in ... s; ... files: reports written in ... s
         >>> (out / "supporter_audit.html").exists(), (out / "audit_findings.xlsx").exists()
         (True, True)
     """
     from ..connect import connect
-    from ..reports.build import analyse, pull, warm_up, write_reports
+    from ..reports.build import pull_and_analyse, warm_up, write_reports
     from ..settings import audit_settings
 
     started = time.perf_counter()
@@ -327,15 +327,13 @@ def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, 
         settings = audit_settings(conn, query=parameters.get("QUERY_NAME"),  # type: ignore[arg-type]
                                   optins=parameters.get("OPTINS"),  # type: ignore[arg-type]
                                   required=parameters.get("REQUIRED_FIELDS"))  # type: ignore[arg-type]
-        data = pull(conn, settings)
-        pulled = time.perf_counter()
-        results = analyse(data, stale_days=int(str(parameters.get("STALE_DAYS", 730))))
+        results = pull_and_analyse(conn, settings, stale_days=int(str(parameters.get("STALE_DAYS", 730))))
         analysed = time.perf_counter()
         written = write_reports(out, results, excel=args.excel, show_code=args.show_code)
     finally:
         conn.close()
     done = time.perf_counter()
-    print(f"  data pulled in {pulled - started:.1f} s, analysed in {analysed - pulled:.1f} s; {len(written)} files: "
+    print(f"  data pulled and analysed in {analysed - started:.1f} s; {len(written)} files: "
           f"reports written in {done - analysed:.1f} s", flush=True)
 
 

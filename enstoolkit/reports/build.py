@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +37,8 @@ from .audit import audit_report
 from .folder import report_folder
 from .optins import optin_report
 
-__all__ = ["AuditData", "Results", "analyse", "notebook_code", "pull", "warm_up", "write_reports"]
+__all__ = ["AuditData", "Results", "analyse", "notebook_code", "pull", "pull_and_analyse", "warm_up",
+           "write_reports"]
 
 
 @dataclass
@@ -72,28 +74,39 @@ class Results:
     notes: list[str] = field(default_factory=list)
 
 
+def _pull_ens_rest(conn: Connection, settings: AuditSettings, first: Future[pl.DataFrame]
+                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    first.result()  # ENS's export jobs one after the other
+    return conn.ens.export_transactions(settings.query), conn.ens.page_names()
+
+
+def _pull_encharge(conn: Connection) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from ..erasures import read_erasures
+
+    return conn.encharge.list_people(), read_erasures(account_id=conn.encharge.account_id())
+
+
 def pull(conn: Connection, settings: AuditSettings) -> AuditData:
     """The supporter file, Encharge's people, the recorded erasures, the transactions and page names.
 
-    ENS (its export jobs one after the other) and Encharge are pulled side by side, in two threads.
+    ENS (its export jobs one after the other) and Encharge are pulled side by side, in threads.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="enstoolkit-pull") as pool:
+        supporters = pool.submit(conn.ens.export_supporters, settings.query)
+        rest = pool.submit(_pull_ens_rest, conn, settings, supporters)
+        encharge = pool.submit(_pull_encharge, conn)
+        people, erasures = encharge.result()
+        transactions, pages = rest.result()
+        return AuditData(supporters.result(), people, erasures, transactions, pages, settings, conn.describe(),
+                         not (conn.ens_real or conn.encharge_real), conn.today())
 
-    from ..erasures import read_erasures
 
-    def ens() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-        return (conn.ens.export_supporters(settings.query), conn.ens.export_transactions(settings.query),
-                conn.ens.page_names())
-
-    def encharge() -> tuple[pl.DataFrame, pl.DataFrame]:
-        return conn.encharge.list_people(), read_erasures(account_id=conn.encharge.account_id())
-
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="enstoolkit-pull") as pool:
-        from_ens, from_encharge = pool.submit(ens), pool.submit(encharge)
-        supporters, transactions, pages = from_ens.result()
-        people, erasures = from_encharge.result()
-    return AuditData(supporters, people, erasures, transactions, pages, settings,
-                     conn.describe(), not (conn.ens_real or conn.encharge_real), conn.today())
+def _notes(s: AuditSettings, stale_days: int, supporters: int, people: int, erasures: int,
+           transactions: int) -> list[str]:
+    return [f"export query: {s.query}", f"opt-ins compared with Encharge: {', '.join(s.optins)}",
+            f"required fields: {', '.join(s.required)}", f"stale after {stale_days:,} days",
+            f"{supporters:,} ENS supporters, {people:,} Encharge people, {erasures:,} recorded erasures, "
+            f"{transactions:,} transactions"]
 
 
 def analyse(data: AuditData, *, stale_days: int = 730) -> Results:
@@ -110,10 +123,48 @@ def analyse(data: AuditData, *, stale_days: int = 730) -> Results:
         acquisition=by_acquisition(data.supporters, data.transactions, question, pages=data.pages),
         cohort=cohorts(data.supporters, question), question=question, source=data.source,
         synthetic=data.synthetic, today=data.today,
-        notes=[f"export query: {s.query}", f"opt-ins compared with Encharge: {', '.join(s.optins)}",
-               f"required fields: {', '.join(s.required)}", f"stale after {stale_days:,} days",
-               f"{data.supporters.height:,} ENS supporters, {data.people.height:,} Encharge people, "
-               f"{data.erasures.height:,} recorded erasures, {data.transactions.height:,} transactions"])
+        notes=_notes(s, stale_days, data.supporters.height, data.people.height, data.erasures.height,
+                     data.transactions.height))
+
+
+def pull_and_analyse(conn: Connection, settings: AuditSettings, *, stale_days: int = 730) -> Results:
+    """:func:`pull` then :func:`analyse`, overlapped: the checks run while the transaction file is still coming.
+
+    The same results as ``analyse(pull(conn, settings))``: only the order of the work differs (the
+    opt-in analysis by acquisition page, the one that needs the transactions, runs last).
+
+    Example:
+        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.settings import audit_settings
+        >>> conn = connect(supporters=300, environ={})
+        >>> settings = audit_settings(conn)
+        >>> a, b = pull_and_analyse(conn, settings), analyse(pull(conn, settings))
+        >>> a.findings.equals(b.findings) and a.acquisition.equals(b.acquisition) and a.notes == b.notes
+        True
+    """
+    s = settings
+    question = s.optins[0]
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="enstoolkit-pull") as pool:
+        supporters_job = pool.submit(conn.ens.export_supporters, settings.query)
+        rest = pool.submit(_pull_ens_rest, conn, settings, supporters_job)
+        encharge = pool.submit(_pull_encharge, conn)
+        today = conn.today()
+        supporters = supporters_job.result()
+        rates = optin_rates(supporters, s.optin_questions)
+        trend = monthly_trend(supporters, s.optin_questions)
+        countries = by_country(supporters, question)
+        cohort = cohorts(supporters, question)
+        people, erasures = encharge.result()
+        findings = run_audit(supporters, people, erasures=erasures, optins=s.optins, required=s.required,
+                             stale_days=stale_days, today=today)
+        summary = summarise(findings)
+        transactions, pages = rest.result()
+    acquisition = by_acquisition(supporters, transactions, question, pages=pages)
+    return Results(findings=findings, summary=summary, rates=rates, trend=trend, countries=countries,
+                   acquisition=acquisition, cohort=cohort, question=question, source=conn.describe(),
+                   synthetic=not (conn.ens_real or conn.encharge_real), today=today,
+                   notes=_notes(s, stale_days, supporters.height, people.height, erasures.height,
+                                transactions.height))
 
 
 def notebook_code(name: str) -> list[tuple[str, str]]:
