@@ -168,26 +168,28 @@ def shared_sandbox(args: argparse.Namespace) -> Iterator[Sandbox | None]:
 
 
 @contextmanager
-def sandbox_process(args: argparse.Namespace, meanwhile: Callable[[], object] | None = None) -> Iterator[bool]:
+def sandbox_process(args: argparse.Namespace, meanwhile: Callable[[], object] | None = None
+                    ) -> Iterator[Callable[[], None] | None]:
     """The sandbox in a process of its own (``enstoolkit sandbox``) when no credentials are set, by environment.
 
     The report is built in this process: a sandbox served from here would share its interpreter
     with the client reading the exports (one lock, so one core). In its own process it serves on
     the other core, and generates the account while ``meanwhile`` runs here (imports, warm-up).
-    Yields whether a sandbox was started (``False`` when either API key is set).
+    Yields a function that lets the sandbox stop once the data is pulled (it then stops while the
+    reports are written; the block's end waits for it), or ``None`` when either API key is set.
 
     Example:
         >>> from enstoolkit.cli import build_parser
         >>> args = build_parser().parse_args(["audit", "--supporters", "20"])
-        >>> with environment({"ENS_API_KEY": ""}), sandbox_process(args) as started:  # doctest: +ELLIPSIS
-        ...     started, os.environ["ENS_BASE_URL"].startswith("http://127.0.0.1:")
+        >>> with environment({"ENS_API_KEY": ""}), sandbox_process(args) as release:  # doctest: +ELLIPSIS
+        ...     release is not None, os.environ["ENS_BASE_URL"].startswith("http://127.0.0.1:")
           sandbox: 20 synthetic supporters ready in ... s
         (True, True)
     """
     if os.environ.get("ENS_API_KEY") or os.environ.get("ENCHARGE_API_KEY"):
         if meanwhile is not None:
             meanwhile()
-        yield False
+        yield None
         return
     import subprocess
 
@@ -213,7 +215,7 @@ def sandbox_process(args: argparse.Namespace, meanwhile: Callable[[], object] | 
         print(f"  sandbox: {args.supporters:,} synthetic supporters ready in {time.perf_counter() - started:.0f} s",
               flush=True)
         with environment(settings):
-            yield True
+            yield proc.terminate
     finally:
         proc.terminate()
         try:
@@ -300,7 +302,8 @@ def prepare() -> None:
     import great_tables  # noqa: F401
 
 
-def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, object]) -> None:
+def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, object],
+                  release: Callable[[], None] | None = None) -> None:
     """Pull the data once and write both reports into ``out`` (whole or not at all), in this process.
 
     Example:
@@ -328,6 +331,9 @@ def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, 
                                   optins=parameters.get("OPTINS"),  # type: ignore[arg-type]
                                   required=parameters.get("REQUIRED_FIELDS"))  # type: ignore[arg-type]
         results = pull_and_analyse(conn, settings, stale_days=int(str(parameters.get("STALE_DAYS", 730))))
+        conn.close()
+        if release is not None:
+            release()  # the data is in: the sandbox may stop while the reports are written
         analysed = time.perf_counter()
         written = write_reports(out, results, excel=args.excel, show_code=args.show_code)
     finally:
@@ -367,14 +373,14 @@ def run_audit(args: argparse.Namespace) -> int:
     print(f"enstoolkit audit on {using}; reports go to {out}", flush=True)
     failed: list[str] = []
     try:
-        with sandbox_process(args, meanwhile=None if args.notebooks else prepare):
+        with sandbox_process(args, meanwhile=None if args.notebooks else prepare) as release:
             if args.notebooks:
                 with report_folder(out) as staging:
                     failed = run_notebooks(staging, {**parameters, "OUT_DIR": str(staging)}, timeout=args.timeout)
                     if failed:
                         raise ReportFolderError(f"notebooks failed: {', '.join(failed)}")
             else:
-                build_reports(out, args, parameters)
+                build_reports(out, args, parameters, release)
     except ReportFolderError as exc:
         print(f"FAILED: {exc}; no report was written to {out}", flush=True)
         return 1
