@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import os
 import re
 from pathlib import Path
 
@@ -149,7 +150,22 @@ def test_a_folder_of_other_files_or_a_file_is_refused_before_any_work(tmp_path: 
     (tmp_path / "a-file").write_text("x")
     with pytest.raises(ReportFolderError, match="is a file"), report_folder(tmp_path / "a-file"):
         raise AssertionError("never reached")
+    with pytest.raises(ReportFolderError, match="a-file is a file, not a folder"), \
+            report_folder(tmp_path / "a-file" / "report"):
+        raise AssertionError("never reached")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "mine"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere: no folder is read-only to it")
+def test_a_folder_that_cannot_be_written_is_refused(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(ReportFolderError, match="no permission"), report_folder(locked / "report"):
+            raise AssertionError("never reached")
+    finally:
+        locked.chmod(0o700)
 
 
 def test_the_report_needs_no_network_and_no_script(tmp_path: Path, results) -> None:  # type: ignore[no-untyped-def]

@@ -70,7 +70,9 @@ def check_folder(out: Path) -> None:
     parent = out.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+    if not parent.is_dir():
+        raise ReportFolderError(f"--out {out}: {parent} is a file, not a folder: name a folder you can write")
+    if not os.access(parent, os.W_OK | os.X_OK):
         raise ReportFolderError(f"--out {out}: cannot write in {parent} (no permission): name a folder you can "
                                 "write")
 
