@@ -145,14 +145,19 @@ def tree_rss(pid: int) -> tuple[int, int]:
     return sum(sizes), max(sizes, default=0)
 
 
-def audit_command(supporters: int, timeout: float) -> dict[str, Any]:
-    """``enstoolkit audit --sandbox`` as a user runs it: wall time, peak memory of the process tree."""
+def audit_command(supporters: int, timeout: float, *, notebooks: bool = False) -> dict[str, Any]:
+    """``enstoolkit audit --sandbox`` as a user runs it: wall time, peak memory of the process tree.
+
+    ``notebooks``: the way the command built its reports before (``--notebooks``: both notebooks in
+    kernels, exported with nbconvert), measured in the same run for the side-by-side figures.
+    """
     with tempfile.TemporaryDirectory(prefix="enstoolkit-bench-") as out:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ENS_", "ENCHARGE_"))}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         started = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "enstoolkit.cli", "audit", "--sandbox", "--supporters",
-                                 str(supporters), "--out", out, "--timeout", str(int(timeout))],
+                                 str(supporters), "--out", out, "--timeout", str(int(timeout)),
+                                 *(["--notebooks"] if notebooks else [])],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         peak_tree, peak_one = 0, 0
         stop = threading.Event()
@@ -177,20 +182,29 @@ def audit_command(supporters: int, timeout: float) -> dict[str, Any]:
         maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # the largest child waited for
         if proc.returncode != 0:
             raise SystemExit(f"enstoolkit audit --supporters {supporters} failed:\n{output[-3000:]}")
-        steps = [line.strip() for line in output.splitlines() if " ready in " in line or ": ok in " in line]
-        return {"supporters": supporters, "seconds": seconds, "peak_tree_mb": peak_tree / 2**20,
+        steps = [line.strip() for line in output.splitlines()
+                 if " ready in " in line or ": ok in " in line or " written in " in line]
+        return {"supporters": supporters, "notebooks": notebooks, "seconds": seconds, "peak_tree_mb": peak_tree / 2**20,
                 "peak_process_mb": max(peak_one, maxrss) / 2**20, "steps": steps}
 
 
 def audit_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    base = results[0]
+    built = [r for r in results if not r["notebooks"]]
+    base = built[0] if built else results[0]
     rows = []
     for result in results:
         growth = ""
-        if result is not base:
+        if result["notebooks"]:
+            same = [r for r in built if r["supporters"] == result["supporters"]]
+            growth = (f"; the way before this release (two notebook kernels): "
+                      f"{ratio(result['seconds'], same[0]['seconds'])} the time of the kernel-free build"
+                      if same else "")
+        elif result is not base:
             growth = (f"; {ratio(result['seconds'], base['seconds'])} the time of {base['supporters']:,} for "
                       f"{result['supporters'] / base['supporters']:.0f}x the supporters")
-        rows.append({"method": f"enstoolkit audit --sandbox, {result['supporters']:,} supporters", "requests": None,
+        how = " --notebooks" if result["notebooks"] else ""
+        rows.append({"method": f"enstoolkit audit --sandbox{how}, {result['supporters']:,} supporters",
+                     "requests": None,
                      "seconds": result["seconds"],
                      "note": f"peak memory {result['peak_tree_mb']:,.0f} MB (all processes), largest process "
                              f"{result['peak_process_mb']:,.0f} MB{growth}"})
@@ -390,6 +404,8 @@ def main() -> int:
                         help="smaller sizes and one repeat (no 1,000,000 audit): the shape in a few minutes")
     parser.add_argument("--audit-timeout", type=float, default=3600, help="seconds allowed for one audit run")
     parser.add_argument("--out", type=Path, help="also write the table (Markdown) to this file")
+    parser.add_argument("--audit-only", action="store_true",
+                        help="only the audit command: the report built in-process beside the notebook kernels")
     args = parser.parse_args()
     repeat = 1 if args.quick else 3
     whole = 20_000 if args.quick else args.supporters
@@ -402,11 +418,20 @@ def main() -> int:
 
     audits = []
     for n in audit_sizes:
-        print(f"audit command, {n:,} supporters ...", flush=True)
-        audits.append(audit_command(n, args.audit_timeout))
-        figures.append(f"audit {n:,}: {audits[-1]['seconds']:.1f} s; " + "; ".join(audits[-1]["steps"]))
-        print("  " + figures[-1], flush=True)
+        for notebooks in ((False, True) if n <= 100_000 else (False,)):
+            how = " --notebooks" if notebooks else ""
+            print(f"audit command{how}, {n:,} supporters ...", flush=True)
+            audits.append(audit_command(n, args.audit_timeout, notebooks=notebooks))
+            figures.append(f"audit{how} {n:,}: {audits[-1]['seconds']:.1f} s; " + "; ".join(audits[-1]["steps"]))
+            print("  " + figures[-1], flush=True)
     sections.append(("The audit command, end to end", audit_rows(audits)))
+    if args.audit_only:
+        text = table(sections)
+        header = f"Measured on {machine()}; the audit command only."
+        print("\n" + header + "\n\n" + text + "\n\n" + "\n".join(figures))
+        if args.out:
+            args.out.write_text(header + "\n\n" + text + "\n")
+        return 0
 
     print(f"sandbox with {whole:,} supporters and {args.latency * 1000:.0f} ms latency ...", flush=True)
     with sandbox(whole, args.latency) as info:

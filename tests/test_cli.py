@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 def test_audit_writes_reports_and_csvs(tmp_path: Path) -> None:
     out = tmp_path / "report"
-    done = subprocess.run([*CLI, "audit", "--sandbox", "--out", str(out), "--supporters", "1500"],
+    done = subprocess.run([*CLI, "audit", "--sandbox", "--out", str(out), "--supporters", "1500", "--excel"],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (out / "supporter_audit.html").stat().st_size > 10_000
@@ -35,6 +35,37 @@ def test_audit_writes_reports_and_csvs(tmp_path: Path) -> None:
     assert summary.get_column("findings").sum() == findings.height > 0
     assert "Audit findings:" in done.stdout and "opted out, subscribed in Encharge" in done.stdout
     assert "7 CSV files and 2 HTML reports" in done.stdout
+    for report in ("supporter_audit.html", "optin_analysis.html"):  # built without a kernel: no code, no CDN
+        html = (out / report).read_text()
+        assert "Synthetic data" in html and "<svg" in html and "<script" not in html and "https://" not in html
+        assert "shape: (" not in html and "In&nbsp;[" not in html
+    import openpyxl
+
+    book = openpyxl.load_workbook(out / "audit_findings.xlsx")
+    checks = summary.filter(pl.col("findings") > 0).get_column("check").to_list()
+    assert book.sheetnames[0] == "summary" and len(book.sheetnames) == 1 + len(checks)
+    sheet = book[book.sheetnames[1]]
+    assert [c.value for c in sheet[1]][:3] == ["supporterId", "email", "detail"]  # the columns to fix first
+    rows = sum(book[name].max_row - 1 for name in book.sheetnames[1:])
+    assert rows == findings.filter(~pl.col("detail").str.starts_with("cannot check")).height
+
+
+def test_audit_refuses_a_folder_holding_other_files_and_replaces_its_own(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "budget.xlsx").write_text("not a report")
+    done = subprocess.run([*CLI, "audit", "--sandbox", "--out", str(out), "--supporters", "200"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2
+    assert "holds other files (budget.xlsx)" in done.stderr
+    assert [p.name for p in out.iterdir()] == ["budget.xlsx"]  # untouched
+    report = tmp_path / "report"
+    for _ in range(2):  # a folder an earlier run wrote is replaced whole
+        done = subprocess.run([*CLI, "audit", "--sandbox", "--out", str(report), "--supporters", "200"],
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert (report / "supporter_audit.html").exists()
+    assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name or ".old-" in p.name]
 
 
 def test_audit_exits_non_zero_when_a_notebook_fails(tmp_path: Path) -> None:
@@ -45,6 +76,7 @@ def test_audit_exits_non_zero_when_a_notebook_fails(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "FAILED" in done.stdout and "Invalid api key [***]" in done.stdout
     assert "not-the-key-123" not in done.stdout + done.stderr
+    assert list(tmp_path.iterdir()) == []  # no half-written report left looking complete
 
 
 def test_audit_refuses_one_real_key_without_the_other(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -25,6 +25,7 @@ def test_the_wheel_installs_and_the_audit_runs_from_a_temp_folder(tmp_path: Path
     assert {f"enstoolkit/notebooks/{n}" for n in ("quickstart.ipynb", "supporter_audit.ipynb",
                                                     "optin_analysis.ipynb", "actions.ipynb")} <= set(names)
     assert "enstoolkit/py.typed" in names and not any(n.startswith("tests/") for n in names)
+    assert {f"enstoolkit/widgets/voila/templates/enstoolkit/{n}" for n in ("conf.json", "index.html.j2")} <= set(names)
 
     # A fresh environment: the wheel installed on its own; the third-party packages come from this
     # environment's site-packages (a path, not its .pth files: the editable checkout is not seen).

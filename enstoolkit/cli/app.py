@@ -96,6 +96,7 @@ def voila_command(notebook: Path, *, port: int, ip: str) -> list[str]:
     """
     return [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", f"--Voila.ip={ip}",
             "--Voila.port_retries=0", "--Voila.auto_token=True", "--theme=light", "--show_tracebacks=False",
+            "--template=enstoolkit",  # the lab template without its CDN stylesheets (see voila_environment)
             # each page view has its own kernel: stop those of closed tabs (open pages keep theirs)
             "--MappingKernelManager.cull_idle_timeout=600", "--MappingKernelManager.cull_interval=60"]
 
@@ -104,14 +105,20 @@ def voila_environment(env: Mapping[str, str], token: str) -> dict[str, str]:
     """The environment of the Voilà process: ``env`` with the access token in ``JUPYTER_TOKEN``.
 
     A ``JUPYTER_TOKEN_FILE`` of the caller's is dropped, so the page's token is this one.
+    ``JUPYTER_PATH`` leads to the package's ``enstoolkit`` Voilà template: Voilà's lab template
+    without the icon stylesheets it loads from a CDN, so the app works with no network.
 
     Example:
         >>> child = voila_environment({"PATH": "/bin", "JUPYTER_TOKEN_FILE": "/tmp/t"}, "s3cr3t")
         >>> child["JUPYTER_TOKEN"], "JUPYTER_TOKEN_FILE" in child
         ('s3cr3t', False)
+        >>> (Path(child["JUPYTER_PATH"].split(os.pathsep)[0]) / "voila/templates/enstoolkit/conf.json").exists()
+        True
     """
     child = {k: v for k, v in env.items() if k != "JUPYTER_TOKEN_FILE"}
     child["JUPYTER_TOKEN"] = token
+    templates = str(Path(__file__).resolve().parents[1] / "widgets")
+    child["JUPYTER_PATH"] = os.pathsep.join(filter(None, [templates, env.get("JUPYTER_PATH")]))
     return child
 
 

@@ -1,8 +1,10 @@
-"""``enstoolkit audit``: the audit and opt-in notebooks run headless, HTML reports and CSVs into a folder.
+"""``enstoolkit audit``: the audit and the opt-in analysis as self-contained HTML reports, CSVs (and a workbook).
 
-Without credentials (or with ``--sandbox``) the command starts one sandbox itself and points both
-notebooks' kernels at it through the environment, as ``enstoolkit demo`` does: the synthetic account
-is generated once, and served from this process while the kernels work in theirs.
+The command pulls the data once and builds both reports in this process from the library
+functions the notebooks call (:mod:`enstoolkit.reports`): no notebook kernel is started. Without
+credentials (or with ``--sandbox``) it starts one sandbox itself, as ``enstoolkit demo`` does.
+``--notebooks`` runs the two notebooks in kernels and exports them with their code instead (the
+way this command worked before; slower). The folder is written whole or not at all.
 
 Example:
     >>> import argparse
@@ -18,7 +20,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,9 +30,13 @@ from .common import CREDENTIALS
 if TYPE_CHECKING:
     from ..sandbox import Sandbox
 
-__all__ = ["AUDIT_NOTEBOOKS", "environment", "register", "run_audit", "run_notebooks", "shared_sandbox"]
+__all__ = ["AUDIT_NOTEBOOKS", "PARAMETERS", "build_reports", "environment", "register", "run_audit", "run_notebooks",
+           "sandbox_process", "shared_sandbox"]
 
 AUDIT_NOTEBOOKS = ("supporter_audit.ipynb", "optin_analysis.ipynb")
+#: The notebooks' parameters ``-p`` may set.
+PARAMETERS = ("STALE_DAYS", "QUERY_NAME", "OPTINS", "REQUIRED_FIELDS", "SUPPORTERS", "SANDBOX_VARIANT", "OUT_DIR",
+              "KEEP_HISTORY")
 
 
 def register(sub: Any) -> None:
@@ -42,24 +48,33 @@ def register(sub: Any) -> None:
         >>> str(args.out), args.optin, args.timeout, args.handler is run_audit
         ('reports', ['Marketing Optin'], 1800, True)
     """
-    audit = sub.add_parser("audit", help="run the audit and opt-in notebooks headless; HTML reports and CSVs",
-                           description="Run supporter_audit and optin_analysis headless, write the executed "
-                                       "notebooks as HTML and the findings as CSV into --out, print a summary.")
-    audit.add_argument("--out", type=Path, default=Path("audit-report"), help="output folder (default: audit-report)")
+    audit = sub.add_parser("audit", help="the audit and opt-in analysis: HTML reports, CSVs, a findings workbook",
+                           description="Pull the supporter data once, run the audit's checks and the opt-in "
+                                       "analysis, and write two self-contained HTML reports (they open offline, "
+                                       "without code), the findings as CSV and, with --excel, a workbook into --out; "
+                                       "print a summary.")
+    audit.add_argument("--out", type=Path, default=Path("audit-report"),
+                       help="output folder: new, empty, or written by an earlier run (default: audit-report)")
+    audit.add_argument("--excel", action="store_true",
+                       help="also write audit_findings.xlsx: one sheet per check, the columns to fix first")
+    audit.add_argument("--show-code", action="store_true",
+                       help="add the notebooks' code at the end of each report (readers get none by default)")
+    audit.add_argument("--notebooks", action="store_true",
+                       help="run the notebooks in kernels and export them with their code instead (slower)")
     audit.add_argument("--sandbox", action="store_true",
                        help="use the sandbox even when ENS_API_KEY / ENCHARGE_API_KEY are set")
     audit.add_argument("--supporters", type=int, default=5000, help="sandbox size (with no credentials or --sandbox)")
     audit.add_argument("--variant", action="append", default=[], metavar="PRESET|NAME=VALUE",
                        help="the sandbox's account shapes, e.g. us-account (repeatable; see enstoolkit sandbox --help)")
-    audit.add_argument("--timeout", type=int, default=1800, help="seconds allowed per notebook cell")
+    audit.add_argument("--timeout", type=int, default=1800, help="seconds allowed per notebook cell (--notebooks)")
     audit.add_argument("--query", help="the export query saved in your ENS dashboard (QUERY_NAME)")
     audit.add_argument("--optin", action="append", metavar="QUESTION",
                        help="an opt-in question Encharge's subscription should agree with (OPTINS; repeatable)")
     audit.add_argument("--required", action="append", metavar="FIELD",
                        help="a field every supporter should have (REQUIRED_FIELDS; repeatable)")
     audit.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                       help="any notebook parameter, as papermill takes it (the value is read as Python if it can be, "
-                            "else as text), e.g. -p STALE_DAYS 365")
+                       help="a notebook parameter, as papermill takes it (the value is read as Python if it can be, "
+                            f"else as text), e.g. -p STALE_DAYS 365; one of {', '.join(PARAMETERS)}")
     audit.set_defaults(handler=run_audit)
 
 
@@ -76,8 +91,8 @@ def notebook_parameters(args: argparse.Namespace) -> dict[str, object]:
 
     parameters: dict[str, object] = {}
     for name, value in args.parameter:
-        if not name.isidentifier():
-            raise SystemExit(f"-p {name!r}: expected a notebook parameter name such as STALE_DAYS")
+        if name not in PARAMETERS:
+            raise SystemExit(f"-p {name!r}: expected one of the notebooks' parameters: {', '.join(PARAMETERS)}")
         try:
             parameters[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
@@ -153,6 +168,64 @@ def shared_sandbox(args: argparse.Namespace) -> Iterator[Sandbox | None]:
         sandbox.stop()
 
 
+@contextmanager
+def sandbox_process(args: argparse.Namespace, meanwhile: Callable[[], object] | None = None
+                    ) -> Iterator[Callable[[], None] | None]:
+    """The sandbox in a process of its own (``enstoolkit sandbox``) when no credentials are set, by environment.
+
+    The report is built in this process: a sandbox served from here would share its interpreter
+    with the client reading the exports (one lock, so one core). In its own process it serves on
+    the other core, and generates the account while ``meanwhile`` runs here (imports, warm-up).
+    Yields a function that lets the sandbox stop once the data is pulled (it then stops while the
+    reports are written; the block's end waits for it), or ``None`` when either API key is set.
+
+    Example:
+        >>> from enstoolkit.cli import build_parser
+        >>> args = build_parser().parse_args(["audit", "--supporters", "20"])
+        >>> with environment({"ENS_API_KEY": ""}), sandbox_process(args) as release:  # doctest: +ELLIPSIS
+        ...     release is not None, os.environ["ENS_BASE_URL"].startswith("http://127.0.0.1:")
+          sandbox: 20 synthetic supporters ready in ... s
+        (True, True)
+    """
+    if os.environ.get("ENS_API_KEY") or os.environ.get("ENCHARGE_API_KEY"):
+        if meanwhile is not None:
+            meanwhile()
+        yield None
+        return
+    import subprocess
+
+    started = time.perf_counter()
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIALS}
+    command = [sys.executable, "-m", "enstoolkit.cli", "sandbox", "--supporters", str(args.supporters)]
+    for variant in args.variant:
+        command += ["--variant", variant]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        if meanwhile is not None:
+            meanwhile()
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(5)]
+        if not lines[4].strip():
+            rest = "".join(lines) + (proc.stdout.read() if proc.poll() is not None else "")
+            raise SystemExit(f"enstoolkit audit: the sandbox did not start:\n{rest.strip()}")
+        values = dict(line.split(":", 1) for line in lines[1:5])
+        settings = {"ENS_BASE_URL": values["  ENS base URL      "].strip(),
+                    "ENS_API_KEY": values["  ENS API key       "].strip(),
+                    "ENCHARGE_BASE_URL": values["  Encharge base URL "].strip(),
+                    "ENCHARGE_API_KEY": values["  Encharge API key  "].strip()}
+        print(f"  sandbox: {args.supporters:,} synthetic supporters ready in {time.perf_counter() - started:.0f} s",
+              flush=True)
+        with environment(settings):
+            yield proc.terminate
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def run_notebooks(out: Path, parameters: Mapping[str, object], *, timeout: int) -> list[str]:
     """Execute the audit notebooks into ``out`` (HTML beside the CSVs they write); returns the ones that failed.
 
@@ -200,18 +273,103 @@ def run_notebooks(out: Path, parameters: Mapping[str, object], *, timeout: int) 
     return failed
 
 
+def _print_summary(out: Path) -> None:
+    import polars as pl
+
+    summary = out / "audit_summary.csv"
+    if summary.exists():
+        print("\nAudit findings:")
+        table = pl.read_csv(summary, schema_overrides={"note": pl.String})
+        notes = table.get_column("note") if "note" in table.columns else pl.Series([None] * table.height)
+        for (check, severity, count), note in zip(table.select("check", "severity", "findings").iter_rows(),
+                                                  notes, strict=True):
+            print(f"  {severity:<6}  {count:>7,}  {check}" + (f"  ({note})" if note else ""))
+    rates = out / "optin_rates.csv"
+    if rates.exists():
+        print("\nOpt-in rates:")
+        for question, rate in pl.read_csv(rates).select("question", "rate").iter_rows():
+            print(f"  {question:<24} " + ("cannot tell" if rate is None else f"{rate:.1%}"))
+
+
+def prepare() -> None:
+    """What building the reports needs, loaded (and the chart renderer started) while the sandbox starts.
+
+    Example:
+        >>> prepare()
+    """
+    from ..reports.build import warm_up
+
+    warm_up()
+    import great_tables  # noqa: F401
+
+
+def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, object],
+                  release: Callable[[], None] | None = None) -> None:
+    """Pull the data once and write both reports into ``out`` (whole or not at all), in this process.
+
+    Example:
+        >>> import tempfile
+        >>> from enstoolkit.cli import build_parser
+        >>> out = Path(tempfile.mkdtemp()) / "report"
+        >>> args = build_parser().parse_args(["audit", "--supporters", "200", "--excel"])
+        >>> with environment({"ENS_API_KEY": "", "ENCHARGE_API_KEY": ""}), shared_sandbox(args):  # doctest: +ELLIPSIS
+        ...     build_reports(out, args, notebook_parameters(args))
+          sandbox: 200 synthetic supporters ready in ... s
+          data pulled and analysed in ... s; ... files: reports written in ... s
+        >>> (out / "supporter_audit.html").exists(), (out / "audit_findings.xlsx").exists()
+        (True, True)
+    """
+    from ..connect import connect
+    from ..reports.build import keep_run, pull_and_analyse, warm_up, write_reports
+    from ..settings import audit_settings
+
+    started = time.perf_counter()
+    warm_up()
+    conn = connect(supporters=int(str(parameters.get("SUPPORTERS", args.supporters))),
+                   variant=parameters.get("SANDBOX_VARIANT"))  # type: ignore[arg-type]
+    try:
+        settings = audit_settings(conn, query=parameters.get("QUERY_NAME"),  # type: ignore[arg-type]
+                                  optins=parameters.get("OPTINS"),  # type: ignore[arg-type]
+                                  required=parameters.get("REQUIRED_FIELDS"))  # type: ignore[arg-type]
+        stale_days = int(str(parameters.get("STALE_DAYS", 730)))
+        history = None
+        if parameters.get("KEEP_HISTORY", True):
+            from ..history import History
+
+            history = History.for_connection(conn, sandbox=f"{parameters.get('SUPPORTERS', args.supporters)} "
+                                             f"supporters, variant {parameters.get('SANDBOX_VARIANT') or 'default'}")
+        data, results = pull_and_analyse(conn, settings, stale_days=stale_days, history=history)
+        conn.close()
+        if release is not None:
+            release()  # the data is in: the sandbox may stop while the reports are written
+        if history is not None:  # the run and the day's lists kept; the change since the previous run
+            keep_run(history, data, results, {"QUERY_NAME": settings.query, "OPTINS": settings.optins,
+                                              "REQUIRED_FIELDS": settings.required, "STALE_DAYS": stale_days})
+        analysed = time.perf_counter()
+        written = write_reports(out, results, excel=args.excel, show_code=args.show_code, history=history)
+    finally:
+        conn.close()
+    done = time.perf_counter()
+    print(f"  data pulled and analysed in {analysed - started:.1f} s; {len(written)} files: "
+          f"reports written in {done - analysed:.1f} s", flush=True)
+
+
 def run_audit(args: argparse.Namespace) -> int:
-    """``enstoolkit audit``: execute the audit notebooks headless; HTML and CSVs into ``--out``.
+    """``enstoolkit audit``: both reports, the CSVs (and a workbook) into ``--out``; a summary on screen.
 
     Example:
         >>> from enstoolkit.cli import build_parser
         >>> build_parser().parse_args(["audit", "--sandbox", "--supporters", "500"]).handler is run_audit
         True
     """
-    import polars as pl
+    from ..reports.folder import ReportFolderError, check_folder, report_folder
 
-    out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    out = args.out.absolute()
+    try:
+        check_folder(out)
+    except ReportFolderError as exc:
+        print(f"enstoolkit audit: {exc}", file=sys.stderr)
+        return 2
     if args.sandbox:
         for name in CREDENTIALS:
             os.environ.pop(name, None)
@@ -224,31 +382,28 @@ def run_audit(args: argparse.Namespace) -> int:
     parameters = notebook_parameters(args)
     using = "your accounts" if os.environ.get("ENS_API_KEY") and os.environ.get("ENCHARGE_API_KEY") else "the sandbox"
     print(f"enstoolkit audit on {using}; reports go to {out}", flush=True)
-    from ..history.report import audit_changes, forget_marker
+    failed: list[str] = []
+    try:
+        with sandbox_process(args, meanwhile=None if args.notebooks else prepare) as release:
+            if args.notebooks:
+                with report_folder(out) as staging:
+                    failed = run_notebooks(staging, {**parameters, "OUT_DIR": str(staging)}, timeout=args.timeout)
+                    if failed:
+                        raise ReportFolderError(f"notebooks failed: {', '.join(failed)}")
+            else:
+                build_reports(out, args, parameters, release)
+    except ReportFolderError as exc:
+        print(f"FAILED: {exc}; no report was written to {out}", flush=True)
+        return 1
+    except Exception as exc:  # a failed build: said plainly, nothing left that looks complete
+        print(f"FAILED: {type(exc).__name__}: {exc}; no report was written to {out}", flush=True)
+        return 1
+    _print_summary(out)
+    from ..history.report import audit_changes
 
-    forget_marker(out)
-    with shared_sandbox(args):
-        failed = run_notebooks(out, parameters, timeout=args.timeout)
-    summary = out / "audit_summary.csv"
-    if summary.exists():
-        print("\nAudit findings:")
-        table = pl.read_csv(summary, schema_overrides={"note": pl.String})
-        notes = table.get_column("note") if "note" in table.columns else pl.Series([None] * table.height)
-        for (check, severity, count), note in zip(table.select("check", "severity", "findings").iter_rows(),
-                                                  notes, strict=True):
-            shown = f"{count:>7,}" if count is not None else " " * 7  # could not check: no count, not 0
-            print(f"  {severity:<6}  {shown}  {check}" + (f"  ({note})" if note else ""))
-    rates = out / "optin_rates.csv"
-    if rates.exists():
-        print("\nOpt-in rates:")
-        for question, rate in pl.read_csv(rates).select("question", "rate").iter_rows():
-            print(f"  {question:<24} {rate:.1%}")
     print("\n" + audit_changes(out))
     csvs = sorted(p.name for p in out.glob("*.csv"))
-    print(f"\n{len(csvs)} CSV files and {len(AUDIT_NOTEBOOKS) - len(failed)} HTML reports in {out}")
-    if failed:
-        print(f"FAILED: {', '.join(failed)}", flush=True)
-        return 1
+    htmls = sorted(p.name for p in out.glob("*.html"))
+    print(f"\n{len(csvs)} CSV files and {len(htmls)} HTML reports in {out}"
+          + (" (and audit_findings.xlsx)" if (out / "audit_findings.xlsx").exists() else ""))
     return 0
-
-

@@ -1,0 +1,285 @@
+"""Both reports from one pull of the data, in this process: no notebook kernel.
+
+:func:`pull` fetches what the audit and the opt-in analysis need once (the supporter file is
+shared by both), :func:`analyse` runs the library functions the notebooks call, and
+:func:`write_reports` writes the HTML reports, the CSVs and (optionally) the findings workbook
+into a folder, whole or not at all (:func:`~enstoolkit.reports.folder.report_folder`).
+
+Example:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from enstoolkit.connect import connect
+    >>> from enstoolkit.settings import audit_settings
+    >>> conn = connect(supporters=300, environ={})
+    >>> results = analyse(pull(conn, audit_settings(conn)))
+    >>> written = write_reports(Path(tempfile.mkdtemp()) / "report", results)
+    >>> sorted(p.name for p in written if p.suffix == ".html")
+    ['optin_analysis.html', 'supporter_audit.html']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from ..analysis import (
+    answer_history,
+    by_acquisition,
+    by_country,
+    cohorts,
+    monthly_trend,
+    optin_rates,
+    run_audit,
+    summarise,
+)
+from ..connect import Connection
+from ..exports import export_csv
+from ..settings import AuditSettings
+from .audit import audit_report
+from .folder import report_folder
+from .optins import optin_report
+
+if TYPE_CHECKING:
+    from ..history import History
+
+__all__ = ["AuditData", "Results", "analyse", "keep_run", "notebook_code", "pull", "pull_and_analyse", "warm_up",
+           "write_reports"]
+
+
+@dataclass
+class AuditData:
+    """What both reports are made from, pulled once."""
+
+    supporters: pl.DataFrame
+    people: pl.DataFrame
+    erasures: pl.DataFrame
+    transactions: pl.DataFrame
+    pages: pl.DataFrame
+    settings: AuditSettings
+    source: str
+    synthetic: bool
+    today: dt.date
+
+
+@dataclass
+class Results:
+    """The frames both reports show (the same the notebooks compute), and the change since the last run."""
+
+    findings: pl.DataFrame
+    summary: pl.DataFrame
+    rates: pl.DataFrame
+    trend: pl.DataFrame
+    countries: pl.DataFrame
+    acquisition: pl.DataFrame
+    cohort: pl.DataFrame
+    question: str
+    source: str
+    synthetic: bool
+    today: dt.date
+    notes: list[str] = field(default_factory=list)
+    #: Per check since the previous kept run (``check``, ``new``, ``resolved``, ``still_open``), when there is one.
+    changes: pl.DataFrame | None = None
+    #: The previous kept run's id, when ``changes`` is given.
+    previous_run: str | None = None
+    #: This run's id in the history store, when it was kept.
+    run: str | None = None
+
+
+def _pull_ens_rest(conn: Connection, settings: AuditSettings, first: Future[pl.DataFrame]
+                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    first.result()  # ENS's export jobs one after the other
+    return conn.ens.export_transactions(settings.query), conn.ens.page_names()
+
+
+def _pull_encharge(conn: Connection) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from ..erasures import read_erasures
+
+    # statuses by the one rule: the record's field, else the account's "Unsubscribed" segment
+    return conn.encharge.people_with_status(), read_erasures(account_id=conn.encharge.account_id())
+
+
+def pull(conn: Connection, settings: AuditSettings) -> AuditData:
+    """The supporter file, Encharge's people, the recorded erasures, the transactions and page names.
+
+    ENS (its export jobs one after the other) and Encharge are pulled side by side, in threads.
+    """
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="enstoolkit-pull") as pool:
+        supporters = pool.submit(conn.ens.export_supporters, settings.query)
+        rest = pool.submit(_pull_ens_rest, conn, settings, supporters)
+        encharge = pool.submit(_pull_encharge, conn)
+        people, erasures = encharge.result()
+        transactions, pages = rest.result()
+        return AuditData(supporters.result(), people, erasures, transactions, pages, settings, conn.describe(),
+                         not (conn.ens_real or conn.encharge_real), conn.today())
+
+
+def _notes(s: AuditSettings, stale_days: int, supporters: int, people: int, erasures: int,
+           transactions: int) -> list[str]:
+    return [f"export query: {s.query}", f"opt-ins compared with Encharge: {', '.join(s.optins)}",
+            f"required fields: {', '.join(s.required)}", f"stale after {stale_days:,} days without activity",
+            f"{supporters:,} ENS supporters, {people:,} Encharge people, {erasures:,} recorded erasures, "
+            f"{transactions:,} transactions"]
+
+
+def analyse(data: AuditData, *, stale_days: int = 730, history: History | None = None) -> Results:
+    """Run the audit's checks and the opt-in analysis (the functions the notebooks call, as they call them).
+
+    Staleness is judged by activity in either system (and in ``history``, when it holds kept days);
+    the monthly trend and the cohorts are exact where the transaction file has answer rows, else the
+    cohorts come from the kept history where it saw supporters join, else they are estimates (each
+    frame's ``basis`` says which).
+    """
+    from ..history.activity import stale_by_activity
+    from ..history.optins import cohorts_with_history
+
+    s = data.settings
+    question = s.optins[0]
+    kept = history if history is not None and history.kept else None
+    stale = stale_by_activity(data.supporters, data.people, transactions=data.transactions, history=kept,
+                              older_than_days=stale_days, today=data.today)
+    findings = run_audit(data.supporters, data.people, erasures=data.erasures, optins=s.optins, required=s.required,
+                         stale_days=stale_days, today=data.today, stale=stale)
+    if answer_history(data.transactions, question).height:
+        cohort = cohorts(data.supporters, question, transactions=data.transactions)
+    else:
+        cohort = cohorts_with_history(data.supporters, question, history=kept)
+    return Results(
+        findings=findings, summary=summarise(findings),
+        rates=optin_rates(data.supporters, s.optin_questions),
+        trend=monthly_trend(data.supporters, s.optin_questions, transactions=data.transactions),
+        countries=by_country(data.supporters, question),
+        acquisition=by_acquisition(data.supporters, data.transactions, question, pages=data.pages),
+        cohort=cohort, question=question, source=data.source, synthetic=data.synthetic, today=data.today,
+        notes=_notes(s, stale_days, data.supporters.height, data.people.height, data.erasures.height,
+                     data.transactions.height))
+
+
+def keep_run(history: History, data: AuditData, results: Results, parameters: Mapping[str, object]) -> Results:
+    """Keep this audit in ``history`` (its findings, the day's lists as change intervals) and add the change
+    since the previous run of the same parameters to ``results`` (none for the account's first run).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.history import History
+        >>> from enstoolkit.settings import audit_settings
+        >>> conn = connect(supporters=200, environ={})
+        >>> history = History.for_connection(conn, Path(tempfile.mkdtemp()) / "h.duckdb", sandbox="200")
+        >>> data = pull(conn, audit_settings(conn))
+        >>> first = keep_run(history, data, analyse(data), {"STALE_DAYS": 730})
+        >>> second = keep_run(history, data, analyse(data, history=history), {"STALE_DAYS": 730})
+        >>> first.changes is None, int(second.changes.get_column("new").sum()), second.previous_run == first.run
+        (True, 0, True)
+    """
+    from ..history import NotComparable
+
+    run = history.record_audit(results.findings, parameters=dict(parameters), day=data.today,
+                               supporters=data.supporters, people=data.people)
+    results.run = run
+    try:
+        results.changes = history.diff(after=run)
+    except NotComparable:
+        return results  # the first run of this account and these parameters: nothing to compare
+    earlier = history.runs().filter(pl.col("run_id") != run)
+    results.previous_run = str(earlier.get_column("run_id").to_list()[-1]) if earlier.height else None
+    return results
+
+
+def pull_and_analyse(conn: Connection, settings: AuditSettings, *, stale_days: int = 730,
+                     history: History | None = None) -> tuple[AuditData, Results]:
+    """:func:`pull` then :func:`analyse`: the data (for keeping it in the history) and what the reports show.
+
+    Example:
+        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.settings import audit_settings
+        >>> conn = connect(supporters=300, environ={})
+        >>> data, results = pull_and_analyse(conn, audit_settings(conn))
+        >>> data.supporters.height, results.findings.height > 0
+        (300, True)
+    """
+    data = pull(conn, settings)
+    return data, analyse(data, stale_days=stale_days, history=history)
+
+
+def notebook_code(name: str) -> list[tuple[str, str]]:
+    """The code cells of a ready-made notebook, as (title, code) pairs: what ``--show-code`` shows.
+
+    Example:
+        >>> notebook_code("supporter_audit.ipynb")[0][0]
+        'supporter_audit.ipynb, cell 1'
+    """
+    from ..notebooks import notebook_path
+
+    cells = json.loads(notebook_path(name).read_text(encoding="utf-8"))["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    return [(f"{name}, cell {n}", text) for n, text in enumerate(code, 1) if text.strip()]
+
+
+def warm_up() -> threading.Thread:
+    """Start the chart renderer (its JavaScript engine) in a thread, while the data is pulled.
+
+    Example:
+        >>> warm_up().join()
+    """
+    def draw() -> None:
+        try:
+            from .charts import chart_svg
+
+            chart_svg({"mark": "point", "data": {"values": [{"a": 1}]}, "encoding": {"x": {"field": "a"}}})
+        except Exception:
+            pass
+
+    thread = threading.Thread(target=draw, name="enstoolkit-chart-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def write_reports(out: Path, results: Results, *, excel: bool = False, show_code: bool = False,
+                  changes: pl.DataFrame | None = None, previous_run: str | None = None,
+                  history: History | None = None) -> list[Path]:
+    """Write ``supporter_audit.html``, ``optin_analysis.html``, the CSVs and (``excel``) ``audit_findings.xlsx``.
+
+    The folder is written whole or not at all; ``changes`` (by default the results' own, from
+    :func:`keep_run`) feeds the report's "change since the last run" block (see
+    :func:`enstoolkit.reports.audit.audit_report`). With ``history`` and a kept run, the folder also
+    gets the run's marker (``enstoolkit history`` and the command's summary read it). Returns the
+    files written, in the folder's final place.
+    """
+    r = results
+    changes = changes if changes is not None else r.changes
+    previous_run = previous_run if previous_run is not None else r.previous_run
+    csvs = {"audit_findings.csv": r.findings, "audit_summary.csv": r.summary, "optin_rates.csv": r.rates,
+            "optin_monthly.csv": r.trend, "optin_by_country.csv": r.countries,
+            "optin_by_acquisition.csv": r.acquisition, "optin_cohorts.csv": r.cohort}
+    when = dt.datetime.now(dt.UTC)
+    names: list[str] = []
+    with report_folder(out) as staging:
+        for name, frame in csvs.items():
+            export_csv(frame, staging / name)
+            names.append(name)
+        audit_code: Sequence[tuple[str, str]] = notebook_code("supporter_audit.ipynb") if show_code else ()
+        optin_code: Sequence[tuple[str, str]] = notebook_code("optin_analysis.ipynb") if show_code else ()
+        page = audit_report(r.findings, synthetic=r.synthetic, source=r.source, changes=changes,
+                            previous_run=previous_run, notes=r.notes, code=audit_code, when=when)
+        (staging / "supporter_audit.html").write_text(page, encoding="utf-8")
+        page = optin_report(r.rates, r.trend, r.countries, r.acquisition, r.cohort, question=r.question,
+                            synthetic=r.synthetic, source=r.source, today=r.today, code=optin_code, when=when)
+        (staging / "optin_analysis.html").write_text(page, encoding="utf-8")
+        names += ["supporter_audit.html", "optin_analysis.html"]
+        if excel:
+            from .workbook import findings_workbook
+
+            findings_workbook(r.findings, staging / "audit_findings.xlsx")
+            names.append("audit_findings.xlsx")
+        if history is not None and r.run is not None:
+            names.append(history.write_marker(r.run, staging).name)
+    return [Path(out).absolute() / n for n in names]
