@@ -34,7 +34,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
 from ..people import records as records_of
@@ -45,6 +45,10 @@ from .operations import OPERATIONS, Operation, register
 from .review import DEFAULT_GRACE, review
 from .runner import BulkRun, Progress, RunInProgress, account_fingerprints
 
+if TYPE_CHECKING:
+    from ..encharge import EnchargeClient
+    from ..ens import ENSClient
+
 __all__ = [
     "DEFAULT_GRACE", "OPERATIONS", "BulkRun", "Journal", "Operation", "RunInProgress", "account_fingerprints",
     "delete_people",
@@ -54,7 +58,8 @@ __all__ = [
 
 
 def start(kind: str, params: Mapping[str, Any], payloads: list[dict[str, Any]], keys: list[str], *,
-          journal: Journal | None = None, ens: Any = None, encharge: Any = None, run: bool = True,
+          journal: Journal | None = None, ens: ENSClient | None = None, encharge: EnchargeClient | None = None,
+              run: bool = True,
           progress: bool | None = None, on_progress: Progress | None = None,
           transaction: Mapping[str, Any] | None = None) -> BulkRun:
     """Record a new run of a registered operation (every item pending) and, unless ``run=False``, work through it.
@@ -85,7 +90,7 @@ def start(kind: str, params: Mapping[str, Any], payloads: list[dict[str, Any]], 
     return bulk
 
 
-def _people_run(kind: str, encharge: Any, people: Any, params: Mapping[str, Any], *, journal: Journal | None,
+def _people_run(kind: str, encharge: EnchargeClient, people: Any, params: Mapping[str, Any], *, journal: Journal | None,
                 run: bool, progress: bool | None, on_progress: Progress | None) -> BulkRun:
     """A run with an item per person, in the order of their rows; a row with no email is an item too, ``skipped``.
 
@@ -119,7 +124,7 @@ def _people_run(kind: str, encharge: Any, people: Any, params: Mapping[str, Any]
     return bulk
 
 
-def tag_people(encharge: Any, people: Any, tags: Any, action: str = "add", *, journal: Journal | None = None,
+def tag_people(encharge: EnchargeClient, people: Any, tags: Any, action: str = "add", *, journal: Journal | None = None,
                run: bool = True, progress: bool | None = None, on_progress: Progress | None = None) -> BulkRun:
     """Tag (or untag) people in Encharge as a journalled, resumable run.
 
@@ -140,7 +145,7 @@ def tag_people(encharge: Any, people: Any, tags: Any, action: str = "add", *, jo
                        progress=progress, on_progress=on_progress)
 
 
-def upsert_people(encharge: Any, records: Any, *, journal: Journal | None = None, run: bool = True,
+def upsert_people(encharge: EnchargeClient, records: Any, *, journal: Journal | None = None, run: bool = True,
                   progress: bool | None = None, on_progress: Progress | None = None) -> BulkRun:
     """Create or update people in Encharge (batches of 100) as a journalled run.
 
@@ -161,7 +166,7 @@ def upsert_people(encharge: Any, records: Any, *, journal: Journal | None = None
                  on_progress=on_progress)
 
 
-def unsubscribe_people(encharge: Any, people: Any, *, journal: Journal | None = None, run: bool = True,
+def unsubscribe_people(encharge: EnchargeClient, people: Any, *, journal: Journal | None = None, run: bool = True,
                        progress: bool | None = None, on_progress: Progress | None = None) -> BulkRun:
     """Unsubscribe people in Encharge as a journalled run.
 
@@ -178,7 +183,7 @@ def unsubscribe_people(encharge: Any, people: Any, *, journal: Journal | None = 
                        on_progress=on_progress)
 
 
-def delete_people(encharge: Any, people: Any, *, force: bool = False, journal: Journal | None = None,
+def delete_people(encharge: EnchargeClient, people: Any, *, force: bool = False, journal: Journal | None = None,
                   run: bool = True, progress: bool | None = None, on_progress: Progress | None = None) -> BulkRun:
     """Archive people (or with ``force=True`` erase them, GDPR) as a journalled run.
 
@@ -197,7 +202,7 @@ def delete_people(encharge: Any, people: Any, *, force: bool = False, journal: J
                        progress=progress, on_progress=on_progress)
 
 
-def _supporter_bodies(ens: Any, supporters: Any, argument: str, *, with_questions: bool) -> list[dict[str, Any]]:
+def _supporter_bodies(ens: ENSClient, supporters: Any, argument: str, *, with_questions: bool) -> list[dict[str, Any]]:
     """Records checked against the account's fields (and questions) before a run starts; email required."""
     out = []
     for i, row in enumerate(records_of(supporters, argument=argument)):
@@ -211,7 +216,7 @@ def _supporter_bodies(ens: Any, supporters: Any, argument: str, *, with_question
     return out
 
 
-def upsert_supporters(ens: Any, supporters: Any, *, journal: Journal | None = None, run: bool = True,
+def upsert_supporters(ens: ENSClient, supporters: Any, *, journal: Journal | None = None, run: bool = True,
                       progress: bool | None = None, on_progress: Progress | None = None) -> BulkRun:
     """Add or update ENS supporters (POST /supporter, by email) as a journalled run.
 
@@ -232,7 +237,7 @@ def upsert_supporters(ens: Any, supporters: Any, *, journal: Journal | None = No
                  on_progress=on_progress)
 
 
-def process_pages(ens: Any, page_id: int, supporters: Any, *, questions: Mapping[str, Any] | None = None,
+def process_pages(ens: ENSClient, page_id: int, supporters: Any, *, questions: Mapping[str, Any] | None = None,
                   transaction: Mapping[str, Any] | None = None, contact_message: Mapping[str, str] | None = None,
                   demo: bool = False, suppress_auto_responder: bool = False, tracking_id: str | None = None,
                   appeal_code: str | None = None, journal: Journal | None = None, run: bool = True,
@@ -291,7 +296,8 @@ def process_pages(ens: Any, page_id: int, supporters: Any, *, questions: Mapping
     return bulk
 
 
-def resume(run_id: str, *, ens: Any = None, encharge: Any = None, journal: Journal | None = None,
+def resume(run_id: str, *, ens: ENSClient | None = None, encharge: EnchargeClient | None = None,
+           journal: Journal | None = None,
            transaction: Mapping[str, Any] | None = None, progress: bool | None = None,
            on_progress: Progress | None = None) -> BulkRun:
     """Carry on with a run: only what is left is sent (see the module's description).

@@ -19,9 +19,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..schemas import ItemState
+
+if TYPE_CHECKING:
+    from ..encharge import EnchargeClient
+    from ..ens import ENSClient
 
 __all__ = ["CLIENTS", "OPERATIONS", "Clients", "ItemOutcome", "Operation", "register"]
 
@@ -43,8 +47,8 @@ class Clients:
         'an ENSClient'
     """
 
-    ens: Any
-    encharge: Any
+    ens: ENSClient
+    encharge: EnchargeClient
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,8 @@ def _done(result: Any = None) -> ItemOutcome:
 
 
 def _tag(action: str) -> Execute:
-    def execute(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
+    def execute(enc: EnchargeClient, params: Mapping[str, Any], payloads: list[dict[str, Any]],
+                card: Any) -> list[ItemOutcome]:
         item = payloads[0]
         return [_done({"http_status": enc.tag_person(action, item["kind"], item["value"], params["tags"])})]
 
@@ -122,7 +127,8 @@ register("tag-remove", "encharge", idempotent=True)(_tag("remove"))
 
 
 @register("upsert-people", "encharge", idempotent=True, batch=100)
-def _upsert_people(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
+def _upsert_people(enc: EnchargeClient, params: Mapping[str, Any], payloads: list[dict[str, Any]],
+                   card: Any) -> list[ItemOutcome]:
     answered = enc.upsert_people(payloads, batch_size=len(payloads), progress=False)
     # each item is matched to Encharge's answer by its identifier, never by position
     by: dict[tuple[str, str], str] = {}
@@ -146,7 +152,8 @@ RUN_LIST_AGE = 60.0
 
 
 @register("unsubscribe", "encharge", idempotent=True)
-def _unsubscribe(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
+def _unsubscribe(enc: EnchargeClient, params: Mapping[str, Any], payloads: list[dict[str, Any]],
+                 card: Any) -> list[ItemOutcome]:
     item = payloads[0]
     # an email: everyone holding it, whatever its case (the list of everyone read at most once a minute)
     ids = enc.unsubscribe({item["kind"]: item["value"]}, list_age=RUN_LIST_AGE)
@@ -171,7 +178,8 @@ def _recorded_erasures(record: Any, kind: str, value: str) -> list[tuple[str, st
 
 
 def _delete(force: bool) -> Execute:
-    def execute(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
+    def execute(enc: EnchargeClient, params: Mapping[str, Any], payloads: list[dict[str, Any]],
+                card: Any) -> list[ItemOutcome]:
         from ..encharge.removal import LOST_ANSWER, remove_people
 
         item = payloads[0]
@@ -180,11 +188,11 @@ def _delete(force: bool) -> Execute:
             from ..erasures import ErasureLog
 
             enc.erasure_log = ErasureLog()
+        log = enc.erasure_log
         removal = remove_people(enc, [(item["kind"], item["value"])], force=force, list_age=RUN_LIST_AGE,
-                                log=enc.erasure_log,
-                                account_id=account)[0]
-        if not removal.found and force:  # erased already, as the record says (e.g. by another row of this run)
-            earlier = _recorded_erasures(enc.erasure_log.read(account_id=account), item["kind"], item["value"])
+                                log=log, account_id=account)[0]
+        if not removal.found and force and log is not None:  # erased already, as the record says (another row)
+            earlier = _recorded_erasures(log.read(account_id=account), item["kind"], item["value"])
             if earlier:
                 return [_done({"action": "erase", "ids": [pid for pid, _ in earlier],
                                "note": "erased already on " + ", ".join(sorted({day for _, day in earlier}))
@@ -209,13 +217,13 @@ register("erase", "encharge", idempotent=True)(_delete(True))
 
 
 @register("upsert-supporters", "ens", idempotent=True)
-def _upsert_supporters(ens: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]],
+def _upsert_supporters(ens: ENSClient, params: Mapping[str, Any], payloads: list[dict[str, Any]],
                        card: Any) -> list[ItemOutcome]:
     return [_done({"supporterId": ens.upsert_supporter(payloads[0])})]
 
 
 @register("process", "ens", idempotent=False, settle_by_evidence=True)
-def _process(ens: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
+def _process(ens: ENSClient, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
     item = payloads[0]
     result = ens.process_page(
         params["page_id"], item["supporter"], questions=params.get("questions") or None, transaction=card,

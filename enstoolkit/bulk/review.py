@@ -93,7 +93,7 @@ def _moment(ms: int) -> str:
 def _judge_group(run: BulkRun, items: list[tuple[int, dict[str, Any]]], email: str, campaign: int,
                  grace_ms: int, skew_ms: int) -> dict[int, _Verdict]:
     """Verdicts for the unknown items of one supporter (same page): see the module's rules."""
-    ens = run.ens
+    ens = run.ens_client()
     journal = run.journal
     windows = {seq: journal.window(run.run_id, seq) for seq, _ in items}
     missing = [seq for seq, (lo, hi) in windows.items() if lo is None or hi is None]
@@ -233,7 +233,7 @@ def review(run: BulkRun, *, grace: float = DEFAULT_GRACE, wait: float = 0.0, ske
         run.journal.set_status(run.run_id, RunStatus.STOPPED, f"reviewed {len(seqs):,} unknown items: resume()")
         return run.items().filter(pl.col("seq").is_in(seqs))
     run.check_accounts()  # evidence is looked for in the run's own account only
-    ens = run.ens
+    ens = run.ens_client()
     campaign = int(ens.get_page(run.params["page_id"]).item(0, "campaignId"))
     groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for seq, payload in unknown:

@@ -19,7 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -39,6 +39,10 @@ from ..schemas import ItemState, RunStatus
 from ..validate import check_int
 from .journal import Journal
 from .operations import OPERATIONS, Clients, ItemOutcome, Operation
+
+if TYPE_CHECKING:
+    from ..encharge import EnchargeClient
+    from ..ens import ENSClient
 
 __all__ = ["NOT_STORED", "BulkRun", "Progress", "RunInProgress", "account_fingerprints"]
 
@@ -66,7 +70,8 @@ class RunInProgress(EnstoolkitError):
         super().__init__(f"run {run_id} is being worked on by process {pid}; wait for it to finish, then resume")
 
 
-def account_fingerprints(client: str, *, ens: Any = None, encharge: Any = None) -> dict[str, str]:
+def account_fingerprints(client: str, *, ens: ENSClient | None = None,
+                         encharge: EnchargeClient | None = None) -> dict[str, str]:
     """The accounts the clients an operation sends through act on (``client``: "ens", "encharge" or "both").
 
     Each is the client's ``account_fingerprint()``: its base URL and the Encharge account id,
@@ -81,8 +86,8 @@ def account_fingerprints(client: str, *, ens: Any = None, encharge: Any = None) 
         (['ens'], False)
     """
     wanted = ("ens", "encharge") if client == "both" else (client,)
-    given = {"ens": ens, "encharge": encharge}
-    return {name: str(given[name].account_fingerprint()) for name in wanted if given[name] is not None}
+    given: dict[str, ENSClient | EnchargeClient | None] = {"ens": ens, "encharge": encharge}
+    return {name: str(c.account_fingerprint()) for name in wanted if (c := given[name]) is not None}
 
 
 class BulkRun:
@@ -101,7 +106,8 @@ class BulkRun:
         ('unsubscribe', True, {'pending': 1})
     """
 
-    def __init__(self, journal: Journal, run_id: str, *, ens: Any = None, encharge: Any = None) -> None:
+    def __init__(self, journal: Journal, run_id: str, *, ens: ENSClient | None = None,
+                 encharge: EnchargeClient | None = None) -> None:
         self.journal = journal
         self.run_id = run_id
         info = journal.run(run_id)
@@ -117,6 +123,22 @@ class BulkRun:
             needed = {"ens": "ens=ENSClient(...)", "encharge": "encharge=EnchargeClient(...)",
                       "both": "ens=ENSClient(...) and encharge=EnchargeClient(...)"}[self.operation.client]
             raise ValidationError(self.operation.client, None, f"{needed} to run a {self.kind!r} run")
+
+    def ens_client(self) -> ENSClient:
+        """The ENS client this run sends through (a run of an ENS operation is never made without one).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> from enstoolkit import ENSClient
+            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> ens = ENSClient("key-1234", "http://127.0.0.1:9/ens/service")
+            >>> run = BulkRun(journal, journal.create_run("process", {"page_id": 1}, [{"supporter": {}}]), ens=ens)
+            >>> run.ens_client() is ens
+            True
+        """
+        if self.ens is None:
+            raise ValidationError("ens", None, f"an ENSClient: a {self.kind} run sends to ENS")
+        return self.ens
 
     @property
     def client(self) -> Any:
@@ -295,7 +317,7 @@ class BulkRun:
         done_before = total - len(journal.pending(self.run_id, WAITING)) - self.counts().get(ItemState.UNKNOWN, 0)
         ens_items = self._ens_items([payload for _, payload in todo])
         if ens_items:
-            self.ens.ensure_budget(ens_items + 5, f"{self.kind} of {ens_items:,} items")
+            self.ens_client().ensure_budget(ens_items + 5, f"{self.kind} of {ens_items:,} items")
         card = self._card(transaction) if self.kind == "process" and todo else None  # needed only to send
         if op.settle_by_evidence and todo and self.client.server_clock.now_ms() is None:
             self.client.session_token()  # one answer's Date gives the server's clock, for the windows below
@@ -309,8 +331,8 @@ class BulkRun:
         try:
             for start in range(0, len(todo), op.batch):
                 chunk = todo[start:start + op.batch]
-                if self._ens_items([payload for _, payload in chunk]) and self.ens.budget_remaining <= 0:
-                    raise _Stop(f"the hourly ENS budget ({self.ens.hourly_limit:,} requests) is used up; "
+                if self._ens_items([payload for _, payload in chunk]) and self.ens_client().budget_remaining <= 0:
+                    raise _Stop(f"the hourly ENS budget ({self.ens_client().hourly_limit:,} requests) is used up; "
                                 "resume within the hour")
                 window = self._window()
                 seqs = journal.claim(self.run_id, [seq for seq, _ in chunk],  # the intent

@@ -28,13 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from ..erasures import ErasureLog
 from ..errors import APIError, NotFoundError, ServerError
 from ..people import email_key
+
+if TYPE_CHECKING:
+    from .people import PeopleMethods
 
 __all__ = ["LOST_ANSWER", "Removal", "holders", "remove_people"]
 
@@ -53,7 +56,7 @@ def _people(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return [{k: row.get(k) for k in ("id", "email", "userId")} for row in frame.select(columns).iter_rows(named=True)]
 
 
-def holders(client: Any, idents: Sequence[tuple[str, str]], *, include_archived: bool = True,
+def holders(client: PeopleMethods, idents: Sequence[tuple[str, str]], *, include_archived: bool = True,
             chunk_size: int = 50, list_age: float = 0.0) -> list[list[dict[str, Any]]]:
     """For each ``(kind, value)`` identifier, every person it names (``id``, ``email``, ``userId``), each once.
 
@@ -120,7 +123,7 @@ class Removal:
         return bool(self.people or self.lost)
 
 
-def _lost(client: Any, log: ErasureLog, account: int | None, chunk: Sequence[tuple[str, str]],
+def _lost(client: PeopleMethods, log: ErasureLog, account: int | None, chunk: Sequence[tuple[str, str]],
           present: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
     """Per identifier, the pending erasures of people no longer in Encharge (their answer was lost)."""
     pending = log.read(account_id=account, pending=True).filter(pl.col("pending"))
@@ -143,7 +146,7 @@ def _lost(client: Any, log: ErasureLog, account: int | None, chunk: Sequence[tup
     return out
 
 
-def remove_people(client: Any, idents: Sequence[tuple[str, str]], *, force: bool, chunk_size: int = 50,
+def remove_people(client: PeopleMethods, idents: Sequence[tuple[str, str]], *, force: bool, chunk_size: int = 50,
                   list_age: float = 0.0,
                   log: ErasureLog | None = None, account_id: int | None = None) -> list[Removal]:
     """Archive (or with ``force=True`` erase) everyone each identifier names, by id; one :class:`Removal` each.

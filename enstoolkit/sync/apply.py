@@ -32,7 +32,7 @@ import json
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -45,6 +45,10 @@ from ..schemas.results import CONSENT_EVIDENCE, CONSENT_PLAN, CONSENT_RESULT
 from ..validate import check_frame, is_valid_email
 from .changelog import ChangeLog, changelog_path, operator
 from .plan import SYSTEMS
+
+if TYPE_CHECKING:
+    from ..encharge import EnchargeClient
+    from ..ens import ENSClient
 
 __all__ = ["DEFAULT_MAX_AGE", "PLAN_COLUMNS", "apply_plan", "check_plan", "execute_change", "plan_results",
            "read_plan"]
@@ -196,7 +200,7 @@ def _check_age(plan: pl.DataFrame, max_age: dt.timedelta | None) -> None:
                               f"a plan made within {max_age}: plan again (both lists may have changed since)")
 
 
-def _check_questions(items: list[dict[str, Any]], ens: Any) -> None:
+def _check_questions(items: list[dict[str, Any]], ens: ENSClient) -> None:
     """Every opt-out names an opt-in question of the account (one cached lookup; nothing is changed)."""
     asked = {item["question"] for item in items if item["action"] == ConsentAction.OPT_OUT}
     if not asked:
@@ -214,7 +218,8 @@ def _check_questions(items: list[dict[str, Any]], ens: Any) -> None:
             item["question"] = known[item["question"].lower()]
 
 
-def apply_plan(plan: pl.DataFrame, *, ens: Any, encharge: Any, journal: Journal | None = None, by: str | None = None,
+def apply_plan(plan: pl.DataFrame, *, ens: ENSClient, encharge: EnchargeClient, journal: Journal | None = None,
+               by: str | None = None,
                progress: bool | None = None, on_progress: Progress | None = None, changelog: str | Path | None = None,
                max_age: dt.timedelta | None = DEFAULT_MAX_AGE) -> BulkRun:
     """Carry out a consent plan as one journalled run; returns the :class:`~enstoolkit.bulk.BulkRun`.

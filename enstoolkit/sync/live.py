@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from ..errors import ValidationError
 from .plan import DEFAULT_OPTINS, check_optins, consent_plan
+
+if TYPE_CHECKING:
+    from ..encharge import EnchargeClient
+    from ..ens import ENSClient
 
 __all__ = ["DEFAULT_QUERY", "Step", "current_lists", "known_statuses", "plan_from_accounts"]
 
@@ -35,7 +39,8 @@ DEFAULT_QUERY = "All supporters"
 Step = Callable[[int, int, str], None]
 
 
-def known_statuses(encharge: Any, people: pl.DataFrame, *, segment: str | None = "Unsubscribed") -> pl.DataFrame:
+def known_statuses(encharge: EnchargeClient, people: pl.DataFrame, *,
+                   segment: str | None = "Unsubscribed") -> pl.DataFrame:
     """``people`` with the statuses their records do not carry read from the "Unsubscribed" segment, when it exists.
 
     :meth:`EnchargeClient.known_statuses` (the one rule; :meth:`EnchargeClient.people_with_status`
@@ -52,7 +57,8 @@ def known_statuses(encharge: Any, people: pl.DataFrame, *, segment: str | None =
     return filled
 
 
-def current_lists(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY, status_segment: str | None = "Unsubscribed",
+def current_lists(ens: ENSClient, encharge: EnchargeClient, *, query: str = DEFAULT_QUERY,
+                  status_segment: str | None = "Unsubscribed",
                   on_step: Step | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Both lists as they are now: the ENS supporter file (an export job) and every Encharge person.
 
@@ -76,7 +82,7 @@ def current_lists(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY, status
     return supporters, people
 
 
-def plan_from_accounts(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY,
+def plan_from_accounts(ens: ENSClient, encharge: EnchargeClient, *, query: str = DEFAULT_QUERY,
                        optins: str | Sequence[str] = DEFAULT_OPTINS, erasures: pl.DataFrame | bool | None = True,
                        status_segment: str | None = "Unsubscribed", on_step: Step | None = None,
                        unsubscribes: pl.DataFrame | None = None, duplicates: pl.DataFrame | bool = False

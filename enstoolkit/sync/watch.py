@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -53,6 +53,10 @@ from .apply import apply_plan
 from .dates import UnsubscribeDates, unsubscribe_changes
 from .live import DEFAULT_QUERY
 from .plan import DEFAULT_OPTINS, UNSUBSCRIBED_AT, actionable, check_optins, consent_plan, plan_counts
+
+if TYPE_CHECKING:
+    from ..encharge import EnchargeClient
+    from ..ens import ENSClient
 
 __all__ = ["ConsentWatch", "WatchRound"]
 
@@ -130,7 +134,7 @@ class ConsentWatch:
         (True, True)
     """
 
-    def __init__(self, ens: Any, encharge: Any, *, snapshot: str | Path, query: str = DEFAULT_QUERY,
+    def __init__(self, ens: ENSClient, encharge: EnchargeClient, *, snapshot: str | Path, query: str = DEFAULT_QUERY,
                  optins: str | Sequence[str] = DEFAULT_OPTINS, listener: Any = None, journal: Journal | None = None,
                  by: str | None = None, changelog: str | Path | None = None,
                  status_segment: str | None = "Unsubscribed", dates: str | Path | None = None) -> None:
