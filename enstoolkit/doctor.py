@@ -199,14 +199,14 @@ def _ens_part(conn: Connection, report: Report, query: str | None, before: int) 
     sample = ens.query_supporters("latestModified", days_back=32, rows=1, limit=1, progress=False)
     if sample.height:
         sid = int(sample.item(0, "supporterId"))
-        response = ens.send("GET", f"/supporter/{sid}", params={"includeQuestions": "true",
+        response = ens._send("GET", f"/supporter/{sid}", params={"includeQuestions": "true",
                                                                 "includeMemberships": "true"}, ok=(200, 204, 404))
         body = response.json() if response.status_code == 200 and response.content else {}
         report.shapes["ens_supporter"] = shape_of(body)
         answers = sorted({str(q.get("response")) for q in body.get("questions") or [] if q.get("type") != "GENERAL"})
         report.add("sample supporter", f"{len(body)} keys, ids as {type(body.get('supporterId')).__name__}; "
                                        f"opt-in answers seen: {', '.join(answers) or 'none'}")
-        tx = ens.send("GET", f"/supporter/{sid}/transactions", ok=(200, 204, 404))
+        tx = ens._send("GET", f"/supporter/{sid}/transactions", ok=(200, 204, 404))
         items = tx.json() if tx.status_code == 200 and tx.content else []
         report.shapes["ens_transactions"] = shape_of(items)
         kinds = sorted({str(t.get("type")) for t in items})
@@ -245,7 +245,7 @@ def _encharge_part(conn: Connection, report: Report) -> None:
                            f"status {account.item(0, 'status')}")
     fields = enc.get_fields()
     report.shapes["encharge_fields"] = shape_of(fields.head(3).to_dicts())
-    body = enc.json("GET", "/people/all", params={"limit": 20, "offset": 0})
+    body = enc._json("GET", "/people/all", params={"limit": 20, "offset": 0})
     people = body.get("people", []) if isinstance(body, Mapping) else []
     report.shapes["encharge_people"] = shape_of(people)
     with_status = sum(1 for p in people if "unsubscribed" in p)
@@ -270,7 +270,7 @@ def diagnose(conn: Connection, *, query: str | None = None) -> Report:
         True
     """
     report = Report()
-    conn.ens.ensure_budget(ENS_REQUEST_LIMIT, "enstoolkit doctor")
+    conn.ens._ensure_budget(ENS_REQUEST_LIMIT, "enstoolkit doctor")
     before = conn.ens.requests_last_hour
     try:
         _ens_part(conn, report, query, before)

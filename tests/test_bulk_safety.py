@@ -307,7 +307,7 @@ def test_a_run_journalled_without_its_account_resumes_with_a_warning_and_is_boun
     assert run.status == "completed" and tagged(a, "legacy") == 2  # the item done before is not sent again
     assert any("without the accounts" in r.getMessage() and run_id in r.getMessage() for r in caplog.records)
     assert a.encharge_api_key not in caplog.text
-    assert journals[2].accounts(run_id) == {"encharge": enc_a.account_fingerprint()}
+    assert journals[2].accounts(run_id) == {"encharge": enc_a._account_fingerprint()}
     journals[2].mark(run_id, [3], "pending")
     with pytest.raises(ValidationError):
         resume(run_id, encharge=enc_b, journal=journals[3])

@@ -143,7 +143,7 @@ def test_an_encharge_error_echoing_a_hook_url_hides_its_secret(sandbox: Sandbox,
         # the secret in any other form an answer might carry it (alone, JSON-escaped) is kept out too
         for body in ({"error": {"message": f"secret {secret} refused"}},
                      {"error": f'{{"url": "https:\\/\\/hooks.example.org\\/hooks\\/{secret}"}}'}):
-            echoed = enc.error(httpx.Response(400, json=body), "POST", "/event-subscriptions")
+            echoed = enc._error(httpx.Response(400, json=body), "POST", "/event-subscriptions")
             assert secret not in str(echoed) and secret not in repr(echoed) and secret not in echoed.message
 
 

@@ -491,7 +491,7 @@ def test_process_page_bad_input(ens: ENSClient, recorder: RecordingTransport) ->
 def test_live_card_data_needs_the_vault_host() -> None:
     client = ENSClient("k" * 8, "https://ca.engagingnetworks.app")
     with pytest.raises(ValidationError, match="vault"):
-        client.process_body({"Email Address": "a@example.org"},
+        client._process_body({"Email Address": "a@example.org"},
                             transaction={"donationAmt": "5", "ccnumber": "4222222222222220"})
 
 
@@ -669,7 +669,7 @@ def test_export_arguments_are_checked_before_anything_is_sent(shared_sandbox: Sa
     transport = _ExportAnswers()
     ens = ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url, transport=transport)
     for call in (lambda: ens.export_supporters("All supporters", columns="x"),  # type: ignore[arg-type]
-                 lambda: ens.run_export_job("All supporters", field_group=5)):  # type: ignore[arg-type]
+                 lambda: ens._run_export_job("All supporters", field_group=5)):  # type: ignore[arg-type]
         with pytest.raises(ValidationError):
             call()
     assert transport.sent == 0

@@ -231,7 +231,7 @@ def test_a_run_by_email_reads_the_list_of_everyone_once_not_once_per_person(tmp_
 def test_a_kept_list_never_acts_on_someone_gone_since(tmp_path: Path) -> None:
     with Sandbox(supporters=100, seed=1) as sb, client(sb, tmp_path) as enc:
         old, twin = twin_of(sb)
-        assert len(enc.people_by_email()[old["email"].lower()]) == 2  # kept for a few minutes
+        assert len(enc._people_by_email()[old["email"].lower()]) == 2  # kept for a few minutes
         with client(sb, tmp_path) as other:
             other.delete_people(ids=[twin["id"]], force=True)  # the twin erased by someone else meanwhile
         assert enc.unsubscribe(old["email"]) == [old["id"]]

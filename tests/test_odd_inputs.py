@@ -129,7 +129,7 @@ def entry_points(setting: Setting) -> dict[str, Callable[[Any], Any]]:
         "ENSClient.get_supporters(emails=)": lambda x: ens.get_supporters(emails=x),
         "ENSClient.get_supporter(email=)": lambda x: ens.get_supporter(email=x),
         "ENSClient.update_supporter(fields)": lambda x: ens.update_supporter(setting.supporter_id, x),
-        "ENSClient.process_body(supporter)": lambda x: ens.process_body(x),
+        "ENSClient.process_body(supporter)": lambda x: ens._process_body(x),
         "ENSClient.process_page(supporter)": lambda x: ens.process_page(110, x, demo=True),
         # bulk runs (recorded, not run: the records are what is checked)
         "bulk.tag_people(people)": lambda x: bulk.tag_people(enc, x, "odd", journal=_journal(folder), run=False),

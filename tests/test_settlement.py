@@ -181,7 +181,7 @@ def test_settlement_is_right_or_unknown_never_wrong(shared_sandbox: Sandbox, cas
         process_pages(ens, PETITION, [{"Email Address": f"warm{n}@example.org"}], journal=journal)
         assert ens.server_clock.basis() == "stamp"
     else:
-        ens.session_token()
+        ens._session_token()
     start = sb.clock.now_ms()  # ENS's transaction clock, a few ms before the submission is sent
     gift = sb.clock.created_ms(int(start + (case["offset"] + case["skew"]) * 1000))
     sb.ens.add_transaction(email, case["page"], gift)

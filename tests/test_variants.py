@@ -168,7 +168,7 @@ def test_us_dates_are_month_first_and_read_as_such() -> None:
     with Sandbox(supporters=200, seed=3, variant="dashboard-headers,us-account") as sb, \
             ENSClient(sb.ens_api_key, sb.ens_url) as ens:
         rec = sb.ens.records[sb.ens.first_supporter_id()]
-        path = ens.run_export_job("All supporters")
+        path = ens._run_export_job("All supporters")
         try:
             text = path.read_text()
         finally:

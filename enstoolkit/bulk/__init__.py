@@ -74,7 +74,7 @@ def start(kind: str, params: Mapping[str, Any], payloads: list[dict[str, Any]], 
         >>> client = ENSClient("key-1234", "http://127.0.0.1:9/ens/service")
         >>> run = start("upsert-supporters", {}, [{"Email Address": "a@example.org"}], ["a@example.org"],
         ...             journal=j, ens=client, run=False)
-        >>> run.counts(), j.accounts(run.run_id) == {"ens": client.account_fingerprint()}
+        >>> run.counts(), j.accounts(run.run_id) == {"ens": client._account_fingerprint()}
         ({'pending': 1}, True)
     """
     if kind not in OPERATIONS:
@@ -207,9 +207,9 @@ def _supporter_bodies(ens: ENSClient, supporters: Any, argument: str, *, with_qu
     out = []
     for i, row in enumerate(records_of(supporters, argument=argument)):
         if with_questions:
-            out.append(ens.supporter_body(row, f"{argument}[{i}]"))
+            out.append(ens._supporter_body(row, f"{argument}[{i}]"))
             continue
-        body = ens.check_record(row, f"{argument}[{i}]")
+        body = ens._check_record(row, f"{argument}[{i}]")
         if ens.email_field not in body:
             raise ValidationError(f"{argument}[{i}]", sorted(row), f"a record with {ens.email_field!r}")
         out.append(body)
@@ -273,9 +273,9 @@ def process_pages(ens: ENSClient, page_id: int, supporters: Any, *, questions: M
         raise ValidationError("allow_repeats", allow_repeats, "True or False")
     payloads = [{"supporter": body} for body in _supporter_bodies(ens, supporters, "supporters", with_questions=False)]
     if questions:
-        ens.check_questions(questions, "questions")
+        ens._check_questions(questions, "questions")
     if transaction is not None:
-        ens.process_body({ens.email_field: "check@example.org"}, transaction=transaction, demo=demo)
+        ens._process_body({ens.email_field: "check@example.org"}, transaction=transaction, demo=demo)
     params = {"page_id": pid, "questions": dict(questions or {}), "transaction": dict(transaction or {}),
               "contact_message": dict(contact_message) if contact_message else None, "demo": demo,
               "suppress_auto_responder": suppress_auto_responder, "tracking_id": tracking_id,

@@ -117,7 +117,7 @@ def _tag(action: str) -> Execute:
     def execute(enc: EnchargeClient, params: Mapping[str, Any], payloads: list[dict[str, Any]],
                 card: Any) -> list[ItemOutcome]:
         item = payloads[0]
-        return [_done({"http_status": enc.tag_person(action, item["kind"], item["value"], params["tags"])})]
+        return [_done({"http_status": enc._tag_person(action, item["kind"], item["value"], params["tags"])})]
 
     return execute
 

@@ -87,7 +87,7 @@ def account_fingerprints(client: str, *, ens: ENSClient | None = None,
     """
     wanted = ("ens", "encharge") if client == "both" else (client,)
     given: dict[str, ENSClient | EnchargeClient | None] = {"ens": ens, "encharge": encharge}
-    return {name: str(c.account_fingerprint()) for name in wanted if (c := given[name]) is not None}
+    return {name: str(c._account_fingerprint()) for name in wanted if (c := given[name]) is not None}
 
 
 class BulkRun:
@@ -171,7 +171,7 @@ class BulkRun:
             >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
             >>> mine = ENSClient("key-1234", "http://127.0.0.1:9/ens/service")
             >>> run_id = journal.create_run("upsert-supporters", {}, [{"Email Address": "a@example.org"}],
-            ...                             accounts={"ens": mine.account_fingerprint()})
+            ...                             accounts={"ens": mine._account_fingerprint()})
             >>> BulkRun(journal, run_id, ens=mine).check_accounts()   # the run's own account
             >>> other = ENSClient("key-5678", "http://127.0.0.1:9/ens/service")   # another API user
             >>> try:
@@ -317,10 +317,10 @@ class BulkRun:
         done_before = total - len(journal.pending(self.run_id, WAITING)) - self.counts().get(ItemState.UNKNOWN, 0)
         ens_items = self._ens_items([payload for _, payload in todo])
         if ens_items:
-            self.ens_client().ensure_budget(ens_items + 5, f"{self.kind} of {ens_items:,} items")
+            self.ens_client()._ensure_budget(ens_items + 5, f"{self.kind} of {ens_items:,} items")
         card = self._card(transaction) if self.kind == "process" and todo else None  # needed only to send
         if op.settle_by_evidence and todo and self.client.server_clock.now_ms() is None:
-            self.client.session_token()  # one answer's Date gives the server's clock, for the windows below
+            self.client._session_token()  # one answer's Date gives the server's clock, for the windows below
         journal.set_status(self.run_id, RunStatus.RUNNING)
         bar = None
         if progress or (progress is None and len(todo) > 50):

@@ -139,16 +139,16 @@ class EnchargeCore(BaseClient):
         url = base_url or os.environ.get("ENCHARGE_BASE_URL") or DEFAULT_BASE_URL
         super().__init__(normalise_base_url(url), auth=self.auth, timeout=timeout, transport=transport, retry=retry)
 
-    def secrets(self) -> Iterable[str | None]:
+    def _secrets(self) -> Iterable[str | None]:
         """The API key and the secrets of the webhook URLs subscribed through this client (for redaction; never shown).
 
         Example:
-            >>> "key-1234" in EnchargeCore("key-1234", "http://127.0.0.1:9/v1").secrets()
+            >>> "key-1234" in EnchargeCore("key-1234", "http://127.0.0.1:9/v1")._secrets()
             True
         """
         return (*self.auth.secrets(), *sorted(self._hook_secrets))
 
-    def redact(self, text: str) -> str:
+    def _redact(self, text: str) -> str:
         """``text`` with the API key, and the secret of any webhook URL (``.../hooks/<secret>``), replaced by ``***``.
 
         Every error this client raises goes through it: an Encharge message that echoes a
@@ -156,22 +156,22 @@ class EnchargeCore(BaseClient):
 
         Example:
             >>> core = EnchargeCore("key-1234", "http://127.0.0.1:9/v1")
-            >>> core.redact("key-1234 may not subscribe 'https://hooks.example.org/hooks/s3cr3t-s3cr3t-s3cr3t'")
+            >>> core._redact("key-1234 may not subscribe 'https://hooks.example.org/hooks/s3cr3t-s3cr3t-s3cr3t'")
             "*** may not subscribe 'https://hooks.example.org/hooks/***'"
         """
-        return str(mask_url_secret(super().redact(text)))
+        return str(mask_url_secret(super()._redact(text)))
 
-    def parse_error(self, response: httpx.Response) -> ErrorBody:
+    def _parse_error(self, response: httpx.Response) -> ErrorBody:
         """Encharge's error body: ``{"error": {"message", "errorCode"?, ...}}``, ``{"error": "text"}``, or an
         HTML page ("Cannot GET /v1/...") for an unknown route.
 
         Example:
             >>> core = EnchargeCore("key-1234", "http://127.0.0.1:9/v1")
             >>> body = {"error": {"message": "Person not found.", "errorCode": 7}}
-            >>> core.parse_error(httpx.Response(400, json=body)).code
+            >>> core._parse_error(httpx.Response(400, json=body)).code
             7
             >>> page = "<html><body><pre>Cannot GET /v1/x</pre></body></html>"
-            >>> core.parse_error(httpx.Response(404, html=page)).message
+            >>> core._parse_error(httpx.Response(404, html=page)).message
             'Cannot GET /v1/x'
         """
         body = json_or_none(response)
@@ -199,7 +199,7 @@ class EnchargeCore(BaseClient):
             ...     enc.get_tags().columns
             ['tag', 'color', 'count', 'createdAt', 'description']
         """
-        return read_frame(self.send("GET", "/tags-management").content, schema.TAG, key="tags")
+        return read_frame(self._send("GET", "/tags-management").content, schema.TAG, key="tags")
 
     def get_fields(self) -> pl.DataFrame:
         """The person fields of the account (GET /fields).
@@ -211,7 +211,7 @@ class EnchargeCore(BaseClient):
             ...     "email" in enc.get_fields().get_column("name").to_list()
             True
         """
-        return read_frame(list_in(self.json("GET", "/fields"), "items"), schema.FIELD, extra=True)
+        return read_frame(list_in(self._json("GET", "/fields"), "items"), schema.FIELD, extra=True)
 
     def get_segments(self) -> pl.DataFrame:
         """The account's segments (GET /segments); ``conditions`` as JSON text.
@@ -223,7 +223,7 @@ class EnchargeCore(BaseClient):
             ...     enc.get_segments().get_column("name").to_list()[0]
             'Donors'
         """
-        return read_frame(list_in(self.json("GET", "/segments"), "segments"), schema.SEGMENT)
+        return read_frame(list_in(self._json("GET", "/segments"), "segments"), schema.SEGMENT)
 
     def get_account(self) -> pl.DataFrame:
         """The account (GET /accounts/info) as a one-row frame.
@@ -235,7 +235,7 @@ class EnchargeCore(BaseClient):
             ...     enc.get_account().item(0, "name")
             'Sandbox Charity'
         """
-        body = self.json("GET", "/accounts/info")
+        body = self._json("GET", "/accounts/info")
         if not isinstance(body, Mapping):
             raise APIError("Encharge", 200, "expected the account object")
         return read_frame([body], schema.ACCOUNT)
@@ -257,7 +257,7 @@ class EnchargeCore(BaseClient):
             self._account_id = int(value)
         return self._account_id
 
-    def account_fingerprint(self) -> str:
+    def _account_fingerprint(self) -> str:
         """Which account this client acts on, without a secret: the base URL and the account's id.
 
         Journalled runs record it, so a run is never resumed on another account (see
@@ -267,7 +267,7 @@ class EnchargeCore(BaseClient):
             >>> from enstoolkit import EnchargeClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=5, seed=3) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc.account_fingerprint() == f"{sb.encharge_url} account {sb.encharge.account_id}"
+            ...     enc._account_fingerprint() == f"{sb.encharge_url} account {sb.encharge.account_id}"
             True
         """
         return f"{self.base_url} account {self.account_id()}"
@@ -295,7 +295,7 @@ class EnchargeCore(BaseClient):
         body: dict[str, Any] = {"eventType": event, "url": url}
         if name is not None:
             body["eventName"] = str(name)
-        result = self.json("POST", "/event-subscriptions", json=body, ok=(200, 201), retry=False)
+        result = self._json("POST", "/event-subscriptions", json=body, ok=(200, 201), retry=False)
         if not isinstance(result, Mapping) or not isinstance(result.get("subscription"), Mapping):
             raise APIError("Encharge", 200, "expected {'subscription': {'id': ...}} in the response")
         sid = int(result["subscription"]["id"])
@@ -316,7 +316,7 @@ class EnchargeCore(BaseClient):
             ...     enc.list_subscriptions().get_column("eventType").to_list()
             ['unsubscribedUser']
         """
-        response = self.send("GET", "/event-subscriptions", ok=(200, 404))
+        response = self._send("GET", "/event-subscriptions", ok=(200, 404))
         if response.status_code == 404:
             records = list(self._created_subscriptions.values())
         else:
@@ -336,5 +336,5 @@ class EnchargeCore(BaseClient):
             0
         """
         sid = check_id("subscription_id", subscription_id)
-        self.send("DELETE", f"/event-subscriptions/{sid}", ok=(204, 200))
+        self._send("DELETE", f"/event-subscriptions/{sid}", ok=(204, 200))
         self._created_subscriptions.pop(sid, None)

@@ -198,7 +198,7 @@ class PeopleMethods(EnchargeCore):
         try:
             for chunk in _chunks(cleaned, size):
                 try:
-                    body = self.json("POST", "/people", json=chunk, retry=True)
+                    body = self._json("POST", "/people", json=chunk, retry=True)
                 except APIError as exc:
                     exc.completed = people_frame(saved)  # type: ignore[attr-defined]
                     raise
@@ -231,10 +231,10 @@ class PeopleMethods(EnchargeCore):
         payload = person_payload({**fields, **ident}, "fields")
         if "id" in ident or "userId" in ident:
             payload = {**payload, **ident}  # identified by id, an email in `fields` is a change, not a lookup
-        if not self.lookup(list(ident.items())).height:
+        if not self._lookup(list(ident.items())).height:
             kind, value = next(iter(ident.items()))
             raise NotFoundError("Encharge", 404, f"no person with {kind} {value!r}", method="POST", path="/people")
-        return people_frame(_people_in(self.json("POST", "/people", json=[payload], retry=True), "users"))
+        return people_frame(_people_in(self._json("POST", "/people", json=[payload], retry=True), "users"))
 
     def get_people(
         self,
@@ -261,10 +261,10 @@ class PeopleMethods(EnchargeCore):
         idents = _keyword_identifiers(emails, ids, user_ids)
         if not idents:
             raise ValidationError("emails/ids/user_ids", None, "at least one email, id or userId")
-        return self.lookup(idents, attributes=attributes, include_archived=include_archived, chunk_size=chunk_size,
+        return self._lookup(idents, attributes=attributes, include_archived=include_archived, chunk_size=chunk_size,
                            concurrency=concurrency)
 
-    def lookup(self, idents: Sequence[tuple[str, str]], *, attributes: Iterable[str] | None = None,
+    def _lookup(self, idents: Sequence[tuple[str, str]], *, attributes: Iterable[str] | None = None,
                include_archived: bool = False, chunk_size: int = 50, concurrency: int = 8) -> pl.DataFrame:
         """:meth:`get_people` for ``(kind, value)`` identifiers, as :func:`enstoolkit.people.identifiers` gives them.
 
@@ -272,7 +272,7 @@ class PeopleMethods(EnchargeCore):
             >>> from enstoolkit import EnchargeClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc.lookup([("email", "nobody@example.org")]).height
+            ...     enc._lookup([("email", "nobody@example.org")]).height
             0
         """
         size = check_int("chunk_size", chunk_size, 1, 100)
@@ -286,11 +286,11 @@ class PeopleMethods(EnchargeCore):
 
         def fetch(chunk: list[tuple[str, str]]) -> list[dict[str, Any]]:
             params = [(f"people[{i}][{kind}]", value) for i, (kind, value) in enumerate(chunk)] + extra
-            response = self.send("GET", "/people", params=params, ok=(200, 404))
+            response = self._send("GET", "/people", params=params, ok=(200, 404))
             return _people_in(response.json(), "users") if response.status_code == 200 else []
 
         chunks = list(_chunks(list(idents), size))
-        answers = self.concurrently(fetch, chunks, workers)
+        answers = self._concurrently(fetch, chunks, workers)
         found = [person for part in answers for person in part]
         again, self._answered_in_full = _asked_again(fetch, chunks, answers, getattr(self, "_answered_in_full", 0))
         return people_frame(found + again, asked=asked)
@@ -317,7 +317,7 @@ class PeopleMethods(EnchargeCore):
         bar = _bar(progress, None, desc, threshold=0) if progress else None
 
         def fetch(offset: int) -> list[dict[str, Any]]:
-            return _people_in(self.json("GET", path, params={**params, "offset": offset}), "people")
+            return _people_in(self._json("GET", path, params={**params, "offset": offset}), "people")
 
         # No total is given: keep up to `workers` pages in flight (a sliding window, growing from one page, as
         # most lists fit in a page or two), take them in order, and stop asking at the first short page.
@@ -356,7 +356,7 @@ class PeopleMethods(EnchargeCore):
         # columns in order of first appearance, as one frame of every record would have them
         return pl.concat(frames, how="diagonal")
 
-    def people_by_email(self, *, max_age: float = 300.0) -> dict[str, list[dict[str, Any]]]:
+    def _people_by_email(self, *, max_age: float = 300.0) -> dict[str, list[dict[str, Any]]]:
         """Everyone in the account (``id``, ``email``, ``userId``) by email, trimmed and lowercased.
 
         Read with :meth:`list_people` and kept for ``max_age`` seconds, so that a bulk run by
@@ -370,7 +370,7 @@ class PeopleMethods(EnchargeCore):
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
             ...     email = enc.list_people(max_people=1).item(0, "email")
-            ...     [p["email"] for p in enc.people_by_email()[email.strip().lower()]] == [email]
+            ...     [p["email"] for p in enc._people_by_email()[email.strip().lower()]] == [email]
             True
         """
         import time
@@ -584,14 +584,14 @@ class PeopleMethods(EnchargeCore):
         found = holders(self, [(kind, value)], include_archived=False, list_age=list_age)[0] if kind == "email" \
             else []
         if not found:  # an id or a userId, or an email nobody holds (Encharge answers for it)
-            self.send("POST", "/people/unsubscribe", params=ident, ok=(204, 200), retry=True)
+            self._send("POST", "/people/unsubscribe", params=ident, ok=(204, 200), retry=True)
             return [str(value)]
         for one in found:
-            self.send("POST", "/people/unsubscribe", params={"id": one["id"]}, ok=(204, 200), retry=True)
+            self._send("POST", "/people/unsubscribe", params={"id": one["id"]}, ok=(204, 200), retry=True)
         return [str(one["id"]) for one in found]
 
     # -- tags --------------------------------------------------------------------------------
-    def tag_person(self, action: str, kind: str, value: str, tags: Sequence[str]) -> int:
+    def _tag_person(self, action: str, kind: str, value: str, tags: Sequence[str]) -> int:
         """Add or remove tags for one person (one POST or DELETE /tags); returns the HTTP status.
 
         ``kind`` is "email", "id" or "userId". Raises the API's error (``NotFoundError`` for
@@ -603,14 +603,14 @@ class PeopleMethods(EnchargeCore):
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
             ...     email = enc.list_people(max_people=1).item(0, "email")
-            ...     enc.tag_person("add", "email", email, ["vip"])
+            ...     enc._tag_person("add", "email", email, ["vip"])
             201
         """
         method = {"add": "POST", "remove": "DELETE"}[check_choice("action", action, ("add", "remove"))]
         check_choice("kind", kind, IDENTIFIER_KINDS)
         names = check_tags(list(tags))
         body = {"tag": ",".join(names), kind: value}
-        return self.send(method, "/tags", json=body, ok=(200, 201, 204), retry=True).status_code
+        return self._send(method, "/tags", json=body, ok=(200, 201, 204), retry=True).status_code
 
     def _tagging(self, action: str, people: Any, tags: Any, progress: bool | None) -> pl.DataFrame:
         names = check_tags(tags)
@@ -623,7 +623,7 @@ class PeopleMethods(EnchargeCore):
         for kind, value in idents:
             row = {**_ident_columns(kind, value, known.get((kind, value))), "action": action, "tags": names}
             try:
-                status = self.tag_person(action, kind, value, names)
+                status = self._tag_person(action, kind, value, names)
                 row.update(status=Outcome.DONE, http_status=status, error=None)
             except (AuthenticationError, RateLimitExceeded):
                 raise  # nothing else can succeed with a refused key or a used-up limit

@@ -62,7 +62,7 @@ def holders(client: PeopleMethods, idents: Sequence[tuple[str, str]], *, include
 
     An email names everyone whose address matches it without case or spaces: the lookup
     (archived people too, with ``include_archived``) and the list of everyone
-    (:meth:`EnchargeClient.people_by_email`: read again unless a copy at most ``list_age``
+    (``EnchargeClient._people_by_email``: read again unless a copy at most ``list_age``
     seconds old is kept, as a bulk run allows; whoever it names is looked up again by id), so a
     second person holding the address in another case is not missed. An email thus costs a
     listing of the account; ids and userIds do not.
@@ -75,15 +75,15 @@ def holders(client: PeopleMethods, idents: Sequence[tuple[str, str]], *, include
         [[]]
     """
     known: dict[str, dict[str, Any]] = {}
-    for person in _people(client.lookup(idents, include_archived=include_archived, chunk_size=chunk_size)):
+    for person in _people(client._lookup(idents, include_archived=include_archived, chunk_size=chunk_size)):
         if person["id"]:
             known.setdefault(str(person["id"]), person)
     if any(kind == "email" for kind, _ in idents):
-        index = client.people_by_email(max_age=list_age)  # the list of everyone: it names the other holders ...
+        index = client._people_by_email(max_age=list_age)  # the list of everyone: it names the other holders ...
         others = sorted({str(p["id"]) for kind, value in idents if kind == "email"
                          for p in index.get(email_key(value), []) if str(p["id"]) not in known})
         if others:  # ... each looked up by id now: nobody gone or changed since is acted on
-            for person in _people(client.lookup([("id", i) for i in others], include_archived=include_archived,
+            for person in _people(client._lookup([("id", i) for i in others], include_archived=include_archived,
                                                 chunk_size=chunk_size)):
                 if person["id"]:
                     known.setdefault(str(person["id"]), person)
@@ -135,7 +135,7 @@ def _lost(client: PeopleMethods, log: ErasureLog, account: int | None, chunk: Se
                   for kind, value in chunk]
     ids = sorted({str(p["id"]) for group in candidates for p in group})
     if ids:  # still in Encharge under another address: not erased, whatever the record says
-        still = set(client.lookup([("id", i) for i in ids], include_archived=True).get_column("id").to_list())
+        still = set(client._lookup([("id", i) for i in ids], include_archived=True).get_column("id").to_list())
         candidates = [[p for p in group if str(p["id"]) not in still] for group in candidates]
     out: list[list[dict[str, Any]]] = []
     for group in candidates:
@@ -184,7 +184,7 @@ def remove_people(client: PeopleMethods, idents: Sequence[tuple[str, str]], *, f
             params = [(f"people[{i}][id]", pid) for i, pid in enumerate(targets)]
             params.append(("force", "true" if force else "false"))
             try:
-                status = client.send("DELETE", "/people", params=params, ok=(204, 200)).status_code
+                status = client._send("DELETE", "/people", params=params, ok=(204, 200)).status_code
             except NotFoundError:  # found a moment ago: gone now (a repeat whose first answer was lost)
                 status = 404
             except APIError as exc:

@@ -78,7 +78,7 @@ class ENSCore(BaseClient):
     """
 
     service: ClassVar[str] = "ENS"
-    auth_errors: ClassVar[tuple[tuple[str, type[APIError]], ...]] = (
+    _auth_errors: ClassVar[tuple[tuple[str, type[APIError]], ...]] = (
         ("invalid ens-auth-token", InvalidSessionToken),
         ("exceeded its api limit", RateLimitExceeded),
         ("invalid api key", InvalidAPIKey),
@@ -118,21 +118,21 @@ class ENSCore(BaseClient):
     def __repr__(self) -> str:
         return f"ENSClient(base_url={self.base_url!r}, session={'active' if self.auth.token else 'none'!r})"
 
-    def secrets(self) -> Iterable[str | None]:
+    def _secrets(self) -> Iterable[str | None]:
         """The API key and every session token issued (for redaction; never shown).
 
         Example:
-            >>> "key-1234" in ENSCore("key-1234", "http://127.0.0.1:9/ens/service").secrets()
+            >>> "key-1234" in ENSCore("key-1234", "http://127.0.0.1:9/ens/service")._secrets()
             True
         """
         return self.auth.secrets()
 
-    def parse_error(self, response: httpx.Response) -> ErrorBody:
+    def _parse_error(self, response: httpx.Response) -> ErrorBody:
         """ENS's error body: ``{"message", "messageId", "developerMessage"}``.
 
         Example:
             >>> answer = httpx.Response(401, json={"messageId": 10000006, "message": "Invalid ens-auth-token"})
-            >>> body = ENSCore("key-1234", "http://127.0.0.1:9/ens/service").parse_error(answer)
+            >>> body = ENSCore("key-1234", "http://127.0.0.1:9/ens/service")._parse_error(answer)
             >>> body.message, body.code
             ('Invalid ens-auth-token', 10000006)
         """
@@ -142,7 +142,7 @@ class ENSCore(BaseClient):
         return ErrorBody(str(body.get("message") or body.get("error") or ""), body.get("messageId"),
                          body.get("developerMessage"))
 
-    def account_fingerprint(self) -> str:
+    def _account_fingerprint(self) -> str:
         """Which account this client acts on, without a secret: the base URL and a hash of the API user's key.
 
         The same hash names the API user's requests in the hourly request count; the key cannot
@@ -151,23 +151,23 @@ class ENSCore(BaseClient):
 
         Example:
             >>> one = ENSCore("key-1234", "http://127.0.0.1:9/ens/service")
-            >>> one.account_fingerprint() == ENSCore("key-1234", "http://127.0.0.1:9/ens/service").account_fingerprint()
+            >>> one._account_fingerprint() == ENSCore("key-1234", "http://127.0.0.1:9/ens/service")._account_fingerprint()
             True
-            >>> one.account_fingerprint() == ENSCore("key-5678", "http://127.0.0.1:9/ens/service").account_fingerprint()
+            >>> one._account_fingerprint() == ENSCore("key-5678", "http://127.0.0.1:9/ens/service")._account_fingerprint()
             False
-            >>> "key-1234" in one.account_fingerprint(), one.account_fingerprint().startswith("http://127.0.0.1:9")
+            >>> "key-1234" in one._account_fingerprint(), one._account_fingerprint().startswith("http://127.0.0.1:9")
             (False, True)
         """
         return self._fingerprint
 
     @property
-    def live_card_host(self) -> bool:
+    def _live_card_host(self) -> bool:
         """Whether live card numbers may go to this host (a -vault host, or the sandbox on loopback).
 
         Example:
-            >>> ENSCore("key-1234", "https://ca.engagingnetworks.app").live_card_host
+            >>> ENSCore("key-1234", "https://ca.engagingnetworks.app")._live_card_host
             False
-            >>> ENSCore("key-1234", "https://ca-vault.engagingnetworks.app").live_card_host
+            >>> ENSCore("key-1234", "https://ca-vault.engagingnetworks.app")._live_card_host
             True
         """
         host = urlsplit(self.base_url).hostname or ""
@@ -187,35 +187,35 @@ class ENSCore(BaseClient):
         """
         return max(0, self.hourly_limit - self.requests_last_hour)
 
-    def ensure_budget(self, needed: int, what: str = "this job") -> None:
+    def _ensure_budget(self, needed: int, what: str = "this job") -> None:
         """Refuse to start work that cannot finish within the hour's remaining requests.
 
         Raises :class:`~enstoolkit.errors.BudgetExceeded` saying how many are needed and left.
 
         Example:
             >>> from enstoolkit import ENSClient
-            >>> ENSClient("key-1234", "http://127.0.0.1:9/ens/service", hourly_limit=10).ensure_budget(5)
+            >>> ENSClient("key-1234", "http://127.0.0.1:9/ens/service", hourly_limit=10)._ensure_budget(5)
         """
         left = self.budget_remaining
         if needed > left:
             raise BudgetExceeded(what, needed, left, self.hourly_limit)
 
     # -- session -------------------------------------------------------------------------
-    def session_token(self) -> str:
+    def _session_token(self) -> str:
         """The session token, authenticating first when there is none (never shown anywhere).
 
         Example:
             >>> from enstoolkit import ENSClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=5) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     sb.ens.token_valid(ens.session_token())
+            ...     sb.ens.token_valid(ens._session_token())
             True
         """
         with self.auth.lock:
             token = self.auth.fresh()
             if token is None:
                 login = self.auth.login_request()
-                response = self.send("POST", "/authenticate", content=login.content,
+                response = self._send("POST", "/authenticate", content=login.content,
                                      headers={"Content-Type": "application/json"}, retry=True)
                 token = self.auth.accept(response)
                 assert token is not None
@@ -233,7 +233,7 @@ class ENSCore(BaseClient):
             ...     ens.validate_session()
             True
         """
-        body = self.json("GET", f"/authenticate/{self.session_token()}")
+        body = self._json("GET", f"/authenticate/{self._session_token()}")
         return bool(isinstance(body, Mapping) and body.get("valid"))
 
     def close(self) -> None:
@@ -250,7 +250,7 @@ class ENSCore(BaseClient):
         token = self.auth.fresh()
         if token:
             try:
-                self.send("DELETE", f"/authenticate/{token}", ok=(200, 204), retry=False)
+                self._send("DELETE", f"/authenticate/{token}", ok=(200, 204), retry=False)
             except EnstoolkitError:
                 pass  # the session dies with its time to live anyway
             self.auth.forget()
@@ -270,7 +270,7 @@ class ENSCore(BaseClient):
             True
         """
         if self._fields is None or refresh:
-            self._fields = read_frame(self.send("GET", "/supporter/fields").content, schema.FIELDS)
+            self._fields = read_frame(self._send("GET", "/supporter/fields").content, schema.FIELDS)
         return self._fields
 
     def get_questions(self, *, refresh: bool = False) -> pl.DataFrame:
@@ -286,7 +286,7 @@ class ENSCore(BaseClient):
             ['CONF', 'GEN', 'OPT']
         """
         if self._questions is None or refresh:
-            self._questions = read_frame(self.send("GET", "/supporter/questions").content, schema.QUESTIONS)
+            self._questions = read_frame(self._send("GET", "/supporter/questions").content, schema.QUESTIONS)
         return self._questions
 
     def get_question(self, question_id: int | str) -> pl.DataFrame:
@@ -305,7 +305,7 @@ class ENSCore(BaseClient):
             [('en-GB', 'checkbox'), ('en-US', 'checkbox')]
         """
         qid = check_id("question_id", question_id)
-        response = self.send("GET", f"/supporter/questions/{qid}", ok=(200, 204, 404))
+        response = self._send("GET", f"/supporter/questions/{qid}", ok=(200, 204, 404))
         body = json_or_none(response) if response.status_code == 200 else []
         if not isinstance(body, list):
             raise APIError("ENS", 200, f"expected a list of question locales, got {type(body).__name__}")
@@ -342,7 +342,7 @@ class ENSCore(BaseClient):
         by_property = fields.filter(pl.col("property") == "emailAddress").get_column("name").to_list()
         return str(by_property[0]) if by_property else "Email Address"
 
-    def check_record(self, record: Mapping[str, Any], argument: str = "record") -> dict[str, Any]:
+    def _check_record(self, record: Mapping[str, Any], argument: str = "record") -> dict[str, Any]:
         """A supporter record with field names in the account's spelling and values as ENS takes them.
 
         Unknown field names are refused before anything is sent, listing the account's fields.
@@ -351,20 +351,20 @@ class ENSCore(BaseClient):
             >>> from enstoolkit import ENSClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens.check_record({"first name": "Jo", "city": "Leeds"})
+            ...     ens._check_record({"first name": "Jo", "city": "Leeds"})
             {'First Name': 'Jo', 'City': 'Leeds'}
         """
         names = self.get_fields().get_column("name").to_list()
         return canonical_record(record, names, self.email_field, argument)
 
-    def check_questions(self, questions: Any, argument: str = "questions") -> dict[str, str]:
+    def _check_questions(self, questions: Any, argument: str = "questions") -> dict[str, str]:
         """Question answers keyed by the account's question names, checked ("Y"/"N" for opt-ins).
 
         Example:
             >>> from enstoolkit import ENSClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens.check_questions({"marketing optin": True})
+            ...     ens._check_questions({"marketing optin": True})
             {'Marketing Optin': 'Y'}
         """
         known = self.get_questions()

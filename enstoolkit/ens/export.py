@@ -54,7 +54,7 @@ class ExportMethods(ENSCore):
         (True, 5)
     """
 
-    def run_export_job(self, query_name: str, *, format: str = "User data", field_group: str | None = None,
+    def _run_export_job(self, query_name: str, *, format: str = "User data", field_group: str | None = None,
                        file_type: str = "csv", poll_interval: float = 0.5, timeout: float = 600.0,
                        max_polls: int | None = None, head_bytes: int | None = None) -> Path:
         """POST /exportjob, poll until it completes (less often as it waits), download the file.
@@ -67,7 +67,7 @@ class ExportMethods(ENSCore):
             >>> from enstoolkit import ENSClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=20) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     path = ens.run_export_job("All supporters")
+            ...     path = ens._run_export_job("All supporters")
             ...     path.read_text().splitlines()[0].split(",")[0]
             'supporterId'
         """
@@ -83,7 +83,7 @@ class ExportMethods(ENSCore):
             if not isinstance(field_group, str) or not field_group.strip():
                 raise ValidationError("field_group", field_group, "the name of a field group in the ENS dashboard")
             body["fieldGroup"] = field_group
-        job = json_or_none(self.send("POST", "/exportjob", json=body, retry=True))
+        job = json_or_none(self._send("POST", "/exportjob", json=body, retry=True))
         if not isinstance(job, Mapping) or job.get("id") is None:
             raise APIError("ENS", 200, "export job answered without an id", method="POST", path="/exportjob")
         job_id = int(job["id"])
@@ -103,7 +103,7 @@ class ExportMethods(ENSCore):
             polls += 1
             time.sleep(wait)
             wait = min(wait * 1.5, 10.0)  # each poll is a request from the hourly budget
-            answer = json_or_none(self.send("GET", f"/exportjob/{job_id}"))
+            answer = json_or_none(self._send("GET", f"/exportjob/{job_id}"))
             status = answer if isinstance(answer, Mapping) else {}
         download = f"/exportjob/{job_id}/download"
         url = str(status.get("url") or "")
@@ -112,7 +112,7 @@ class ExportMethods(ENSCore):
         with tempfile.NamedTemporaryFile(prefix="enstoolkit-export-", suffix=".csv", delete=False) as spool:
             target = Path(spool.name)
         try:
-            self.send("GET", download, stream_to=target, head_bytes=head_bytes, read_timeout=DOWNLOAD_READ_TIMEOUT)
+            self._send("GET", download, stream_to=target, head_bytes=head_bytes, read_timeout=DOWNLOAD_READ_TIMEOUT)
             if target.stat().st_size == 0:  # even a query with no supporters has a header line
                 raise APIError("ENS", 200, f"export job {job_id} downloaded an empty file (not even a header)",
                                method="GET", path=download)
@@ -143,7 +143,7 @@ class ExportMethods(ENSCore):
             ...         ens.export_columns("All supporters")[:2]
             ['Supporter ID', 'Supporter Email']
         """
-        path = self.run_export_job(query_name, format=format, field_group=field_group, poll_interval=poll_interval,
+        path = self._run_export_job(query_name, format=format, field_group=field_group, poll_interval=poll_interval,
                                    timeout=timeout, max_polls=max_polls, head_bytes=1 << 16)
         try:
             return csv_header(path)
@@ -168,7 +168,7 @@ class ExportMethods(ENSCore):
             300
         """
         columns = check_names_map("columns", columns)
-        path = self.run_export_job(query_name, format=format, field_group=field_group, file_type=file_type,
+        path = self._run_export_job(query_name, format=format, field_group=field_group, file_type=file_type,
                                    poll_interval=poll_interval, timeout=timeout)
         try:
             return read_supporter_export(path, email_field=self.email_field, optins=self.optin_questions(),
@@ -198,7 +198,7 @@ class ExportMethods(ENSCore):
             (50, 3)
         """
         columns = check_names_map("columns", columns)
-        path = self.run_export_job(query_name, format="Transaction", file_type=file_type,
+        path = self._run_export_job(query_name, format="Transaction", file_type=file_type,
                                    poll_interval=poll_interval, timeout=timeout)
         try:
             return read_transaction_export(path, columns=columns, date_order=self.date_order, timezone=self.timezone)

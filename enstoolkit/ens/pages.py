@@ -79,7 +79,7 @@ class PageMethods(ENSCore):
         params = {"type": check_choice("type", type, PAGE_TYPES)}
         if status is not None:
             params["status"] = check_choice("status", status, PAGE_STATUSES)
-        return read_frame(self.send("GET", "/page", params=params).content, schema.PAGE, extra=True)
+        return read_frame(self._send("GET", "/page", params=params).content, schema.PAGE, extra=True)
 
     def page_names(self, types: Iterable[str] = PAGE_TYPES) -> pl.DataFrame:
         """Every page's ``campaignId``, ``name`` and ``type``, over the page types (one GET /page each).
@@ -118,12 +118,12 @@ class PageMethods(ENSCore):
             'Newsletter Sign Up'
         """
         pid = check_id("page_id", page_id)
-        body = json_or_none(self.send("GET", f"/page/{pid}"))
+        body = json_or_none(self._send("GET", f"/page/{pid}"))
         if not isinstance(body, Mapping):
             raise APIError("ENS", 200, "page answered without a page object", method="GET", path=f"/page/{pid}")
         return read_frame([body], schema.PAGE, extra=True)
 
-    def process_body(
+    def _process_body(
         self,
         supporter: Mapping[str, Any] | pl.DataFrame,
         *,
@@ -143,14 +143,14 @@ class PageMethods(ENSCore):
             >>> from enstoolkit import ENSClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens.process_body({"Email Address": "a@example.org"}, demo=True)
+            ...     ens._process_body({"Email Address": "a@example.org"}, demo=True)
             {'supporter': {'Email Address': 'a@example.org'}, 'demo': True}
         """
         data = one_record(supporter, "supporter")
         # checks that need no request first: nothing goes out when the input is wrong
         checked_transaction = None
         if transaction is not None:
-            checked_transaction = check_transaction(transaction, live_card_host=demo or self.live_card_host)
+            checked_transaction = check_transaction(transaction, live_card_host=demo or self._live_card_host)
         if contact_message is not None and not (isinstance(contact_message, Mapping) and all(
                 isinstance(contact_message.get(k), str) and str(contact_message.get(k, "")).strip()
                 for k in ("subject", "message"))):
@@ -160,13 +160,13 @@ class PageMethods(ENSCore):
         if standard_field_names:
             sup = standard_supporter(data, self.get_fields().get_column("property").drop_nulls().to_list())
         else:
-            sup = self.check_record(data, "supporter")
+            sup = self._check_record(data, "supporter")
             if self.email_field not in sup:
                 raise ValidationError("supporter", sorted(data), f"a supporter with {self.email_field!r}")
         merged: dict[str, Any] = dict(data.get("questions") or {})
         merged.update(questions or {})
         if merged:
-            sup["questions"] = self.check_questions(merged, "questions")
+            sup["questions"] = self._check_questions(merged, "questions")
         body: dict[str, Any] = {"supporter": sup}
         for flag, key in ((standard_field_names, "standardFieldNames"), (demo, "demo"),
                           (suppress_auto_responder, "suppressAutoResponder")):
@@ -222,13 +222,13 @@ class PageMethods(ENSCore):
             'SUCCESS'
         """
         pid = check_id("page_id", page_id)
-        body = self.process_body(
+        body = self._process_body(
             supporter, questions=questions, transaction=transaction, contact_message=contact_message,
             standard_field_names=standard_field_names, demo=demo, suppress_auto_responder=suppress_auto_responder,
             tracking_id=tracking_id, appeal_code=appeal_code, txn=txn)
-        return self.send_process(pid, body)
+        return self._send_process(pid, body)
 
-    def send_process(self, page_id: int, body: Mapping[str, Any]) -> pl.DataFrame:
+    def _send_process(self, page_id: int, body: Mapping[str, Any]) -> pl.DataFrame:
         """POST a checked body (from :meth:`process_body`) to a page, once; the result as a one-row frame.
 
         A SUCCESS answer is never lost to a value that does not fit its column (an ``amount``
@@ -240,16 +240,16 @@ class PageMethods(ENSCore):
             >>> from enstoolkit import ENSClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     body = ens.process_body({"Email Address": "a@example.org"}, demo=True)
-            ...     ens.send_process(110, body).item(0, "status")
+            ...     body = ens._process_body({"Email Address": "a@example.org"}, demo=True)
+            ...     ens._send_process(110, body).item(0, "status")
             'SUCCESS'
         """
         path = f"/page/{check_id('page_id', page_id)}/process"
-        result = json_or_none(self.send("POST", path, json=dict(body), retry=False))
+        result = json_or_none(self._send("POST", path, json=dict(body), retry=False))
         if not isinstance(result, Mapping):
             raise APIError("ENS", 200, "page processing answered without a result object", method="POST", path=path)
         if str(result.get("status", "")).upper() == "ERROR":
-            raise PageProcessingError(self.redact(str(result.get("error") or result.get("message")
+            raise PageProcessingError(self._redact(str(result.get("error") or result.get("message")
                                                       or "processing failed")), dict(result), method="POST", path=path)
         try:
             return read_frame([result], schema.PROCESS_RESULT, extra=True)
@@ -262,4 +262,4 @@ class PageMethods(ENSCore):
                 "(left empty; ENS's whole answer is in 'answer')")
         logger.warning("POST %s: %s", path, note)
         return frame.with_columns(pl.lit(note).alias("warning"),
-                                  pl.lit(self.redact(json.dumps(result, default=str))).alias("answer"))
+                                  pl.lit(self._redact(json.dumps(result, default=str))).alias("answer"))

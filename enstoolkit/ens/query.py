@@ -146,7 +146,7 @@ class QueryMethods(ENSCore):
                     workers: int, cap: int | None = None) -> list[dict[str, Any]]:
         """Every page's rows, in order: the first page gives the total, the others go out ``workers`` at a time."""
         size = int(params["rows"])
-        body = self.send("GET", "/supporter/query", params={**params, "start": 1}).json()
+        body = self._send("GET", "/supporter/query", params={**params, "start": 1}).json()
         if not isinstance(body, Mapping):
             raise APIError("ENS", 200, "query answered without a result object", method="GET",
                            path="/supporter/query")
@@ -156,7 +156,7 @@ class QueryMethods(ENSCore):
         last = total if cap is None else min(total, cap)
         starts = list(range(1 + got, last + 1, size)) if got == size else []
         if starts:
-            self.ensure_budget(len(starts), f"paging {total:,} query results")
+            self._ensure_budget(len(starts), f"paging {total:,} query results")
         bar = None
         if progress if progress is not None else last > size:
             from tqdm.auto import tqdm
@@ -165,12 +165,12 @@ class QueryMethods(ENSCore):
 
         def fetch(start: int) -> list[dict[str, Any]]:
             # decoded in the worker, while the other pages are still on their way
-            rows = _rows(self.send("GET", "/supporter/query", params={**params, "start": start}).json())
+            rows = _rows(self._send("GET", "/supporter/query", params={**params, "start": start}).json())
             if bar is not None:
                 bar.update(len(rows))
             return rows
 
-        pages = [first, *self.concurrently(fetch, starts, workers)]
+        pages = [first, *self._concurrently(fetch, starts, workers)]
         if bar is not None:
             bar.close()
         rows = [row for page in pages for row in page]

@@ -67,7 +67,7 @@ class SupporterMethods(ENSCore):
         (True, 1)
     """
 
-    def supporter_schema(self, *, questions: bool = False, memberships: bool = False) -> dict[str, pl.DataType]:
+    def _supporter_schema(self, *, questions: bool = False, memberships: bool = False) -> dict[str, pl.DataType]:
         """The columns of a supporter frame: ``supporterId``, ``suppressed``, the account's fields, then
         ``questions`` and ``memberships`` when asked for.
 
@@ -75,7 +75,7 @@ class SupporterMethods(ENSCore):
             >>> from enstoolkit import ENSClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     list(ens.supporter_schema(questions=True))[-1]
+            ...     list(ens._supporter_schema(questions=True))[-1]
             'questions'
         """
         columns: dict[str, pl.DataType] = dict(schema.SUPPORTER_BASE)
@@ -128,8 +128,8 @@ class SupporterMethods(ENSCore):
         else:
             path = "/supporter"
             params["email"] = check_email("email", email)
-        columns = self.supporter_schema(questions=questions, memberships=memberships)
-        record = self._supporter_record(self.send("GET", path, params=params, ok=(200, 204, 404)), questions,
+        columns = self._supporter_schema(questions=questions, memberships=memberships)
+        record = self._supporter_record(self._send("GET", path, params=params, ok=(200, 204, 404)), questions,
                                         memberships)
         return empty_frame(columns) if record is None else read_frame([record], columns, extra=True)
 
@@ -163,10 +163,10 @@ class SupporterMethods(ENSCore):
         if emails is not None:
             lookups += [("email", e) for e in listed_emails(emails, argument="emails")]
         workers = check_int("concurrency", concurrency, 1, 32)
-        columns = self.supporter_schema(questions=questions, memberships=memberships)
+        columns = self._supporter_schema(questions=questions, memberships=memberships)
         if not lookups:
             return empty_frame(columns)
-        self.ensure_budget(len(lookups), f"looking up {len(lookups):,} supporters")
+        self._ensure_budget(len(lookups), f"looking up {len(lookups):,} supporters")
         bar = None
         if progress if progress is not None else len(lookups) > 50:
             from tqdm.auto import tqdm
@@ -178,12 +178,12 @@ class SupporterMethods(ENSCore):
             kind, value = lookup
             path = f"/supporter/{value}" if kind == "id" else "/supporter"
             query = params if kind == "id" else {**params, "email": value}
-            response = self.send("GET", path, params=query, ok=(200, 204, 404))
+            response = self._send("GET", path, params=query, ok=(200, 204, 404))
             if bar is not None:
                 bar.update(1)
             return self._supporter_record(response, questions, memberships)
 
-        records = [r for r in self.concurrently(one, lookups, workers) if r is not None]
+        records = [r for r in self._concurrently(one, lookups, workers) if r is not None]
         if bar is not None:
             bar.close()
         return read_frame(records, columns, extra=True)  # one frame for all: no per-row frame cost
@@ -205,25 +205,25 @@ class SupporterMethods(ENSCore):
             ...     ens.get_supporter(sid).item(0, "First Name")
             'Joe'
         """
-        body = self.supporter_body(one_record(record, "record"), "record")
-        return _id_from(self.send("POST", "/supporter", json=body, retry=True), "POST /supporter")
+        body = self._supporter_body(one_record(record, "record"), "record")
+        return _id_from(self._send("POST", "/supporter", json=body, retry=True), "POST /supporter")
 
-    def supporter_body(self, data: Mapping[str, Any], argument: str) -> dict[str, Any]:
+    def _supporter_body(self, data: Mapping[str, Any], argument: str) -> dict[str, Any]:
         """The body of an upsert: checked fields (the email required) and questions.
 
         Example:
             >>> from enstoolkit import ENSClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens.supporter_body({"email address": "a@example.org", "questions": {"SMS Optin": False}}, "r")
+            ...     ens._supporter_body({"email address": "a@example.org", "questions": {"SMS Optin": False}}, "r")
             {'Email Address': 'a@example.org', 'questions': {'SMS Optin': 'N'}}
         """
-        body = self.check_record(data, argument)
+        body = self._check_record(data, argument)
         email_field = self.email_field
         if email_field not in body:
             raise ValidationError(argument, sorted(data), f"a record that includes {email_field!r}",
                                   detail="ENS matches supporters by email address")
-        questions = self.check_questions(data.get("questions"), f"{argument}['questions']")
+        questions = self._check_questions(data.get("questions"), f"{argument}['questions']")
         if questions:
             body["questions"] = questions
         return body
@@ -241,13 +241,13 @@ class SupporterMethods(ENSCore):
         """
         sid = check_id("supporter_id", supporter_id)
         data = one_record(fields, "fields")
-        body = self.check_record(data, "fields")
-        questions = self.check_questions(data.get("questions"), "fields['questions']")
+        body = self._check_record(data, "fields")
+        questions = self._check_questions(data.get("questions"), "fields['questions']")
         if questions:
             body["questions"] = questions
         if not body:
             raise ValidationError("fields", dict(data), "at least one field to change")
-        return _id_from(self.send("PUT", f"/supporter/{sid}", json=body), "PUT /supporter")
+        return _id_from(self._send("PUT", f"/supporter/{sid}", json=body), "PUT /supporter")
 
     def delete_supporter(self, supporter_id: int | str) -> int:
         """Delete one supporter (DELETE /supporter/{id}); returns the id.
@@ -263,7 +263,7 @@ class SupporterMethods(ENSCore):
             (True, 0)
         """
         sid = check_id("supporter_id", supporter_id)
-        response = self.send("DELETE", f"/supporter/{sid}", ok=(200, 204))
+        response = self._send("DELETE", f"/supporter/{sid}", ok=(200, 204))
         return _id_from(response, "DELETE /supporter") if response.content else sid
 
     def get_transactions(self, supporter_id: int | str) -> pl.DataFrame:
@@ -282,7 +282,7 @@ class SupporterMethods(ENSCore):
             ['id', 'type', 'subtype']
         """
         sid = check_id("supporter_id", supporter_id)
-        response = self.send("GET", f"/supporter/{sid}/transactions", ok=(200, 204, 404))
+        response = self._send("GET", f"/supporter/{sid}/transactions", ok=(200, 204, 404))
         if response.status_code != 200 or not response.content:
             return empty_frame(schema.TRANSACTION)
         raw = read_frame(response.content, {**schema.TRANSACTION, "createdOn": pl.String()}, extra=True)

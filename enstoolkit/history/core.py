@@ -373,7 +373,7 @@ def toolkit_writes(connection: Connection, *, since: dt.date | None = None, jour
     log = journal if journal is not None else Journal()
     if not log.path.exists():
         return set()
-    ours = {connection.ens.account_fingerprint(), connection.encharge.account_fingerprint()}
+    ours = {connection.ens._account_fingerprint(), connection.encharge._account_fingerprint()}
     keys: set[str] = set()
     runs = log.runs()
     for run_id in runs.get_column("run_id").to_list():

@@ -242,7 +242,7 @@ def account_key(source: Connection | tuple[ENSClient, EnchargeClient], *, sandbo
     """
     ens, encharge = (source.ens, source.encharge) if hasattr(source, "ens") else source  # type: ignore[union-attr]
     ens_base, enc_base = str(ens.base_url), str(encharge.base_url)
-    api_key = next(iter(ens.secrets()), "") or ""
+    api_key = next(iter(ens._secrets()), "") or ""
     if _LOOPBACK.match(ens_base):
         ens_part = "ENS sandbox API user " + _hash("sandbox\n" + api_key)
     else:

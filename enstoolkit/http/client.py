@@ -109,7 +109,7 @@ class BaseClient:
 
     service: ClassVar[str] = "API"
     #: (text in the message, error class) for 401/403 answers, checked in order.
-    auth_errors: ClassVar[tuple[tuple[str, type[APIError]], ...]] = ()
+    _auth_errors: ClassVar[tuple[tuple[str, type[APIError]], ...]] = ()
 
     def __init__(
         self,
@@ -148,38 +148,38 @@ class BaseClient:
         self.server_clock.observe(response)
 
     # -- to be provided by the API clients ---------------------------------------------
-    def secrets(self) -> Iterable[str | None]:
+    def _secrets(self) -> Iterable[str | None]:
         """The secrets to keep out of every message (API keys, session tokens).
 
         Example:
             >>> from enstoolkit import EnchargeClient
-            >>> "key-1234" in EnchargeClient("key-1234", "http://127.0.0.1:9/v1").secrets()
+            >>> "key-1234" in EnchargeClient("key-1234", "http://127.0.0.1:9/v1")._secrets()
             True
         """
         return ()
 
-    def parse_error(self, response: httpx.Response) -> ErrorBody:
+    def _parse_error(self, response: httpx.Response) -> ErrorBody:
         """Read the vendor's error body.
 
         Example:
             >>> from enstoolkit import EnchargeClient
             >>> answer = httpx.Response(404, json={"error": {"message": "Person not found.", "errorCode": 404}})
-            >>> body = EnchargeClient("key-1234", "http://127.0.0.1:9/v1").parse_error(answer)
+            >>> body = EnchargeClient("key-1234", "http://127.0.0.1:9/v1")._parse_error(answer)
             >>> body.message, body.code
             ('Person not found.', 404)
         """
         return ErrorBody()
 
     # -- helpers -----------------------------------------------------------------------
-    def redact(self, text: str) -> str:
+    def _redact(self, text: str) -> str:
         """``text`` with this client's secrets replaced by ``***``.
 
         Example:
             >>> from enstoolkit import EnchargeClient
-            >>> EnchargeClient("key-1234", "http://127.0.0.1:9/v1").redact("bad key-1234")
+            >>> EnchargeClient("key-1234", "http://127.0.0.1:9/v1")._redact("bad key-1234")
             'bad ***'
         """
-        return redact(text, self.secrets())
+        return redact(text, self._secrets())
 
     @property
     def requests_last_hour(self) -> int:
@@ -192,7 +192,7 @@ class BaseClient:
         """
         return self.request_log.count()
 
-    def error(self, response: httpx.Response, method: str, path: str) -> APIError:
+    def _error(self, response: httpx.Response, method: str, path: str) -> APIError:
         """The typed exception for a failed answer: one ladder for both APIs.
 
         401 is an :class:`AuthenticationError` (refined by :attr:`auth_errors`), 403
@@ -205,19 +205,19 @@ class BaseClient:
             >>> client = EnchargeClient("key-1234", "http://127.0.0.1:9/v1")
             >>> body = {"error": {"message": "Too many requests"}}
             >>> answer = httpx.Response(429, headers={"Retry-After": "5"}, json=body)
-            >>> e = client.error(answer, "GET", "/people")
+            >>> e = client._error(answer, "GET", "/people")
             >>> type(e).__name__, e.retry_after, str(e)
             ('RateLimitExceeded', 5.0, 'Encharge answered 429: Too many requests')
         """
-        body = self.parse_error(response)
-        message = self.redact(body.message or response.reason_phrase or f"HTTP {response.status_code}")
-        developer = self.redact(str(body.developer)) if body.developer else None
+        body = self._parse_error(response)
+        message = self._redact(body.message or response.reason_phrase or f"HTTP {response.status_code}")
+        developer = self._redact(str(body.developer)) if body.developer else None
         status = response.status_code
         cls: type[APIError] = APIError
         if status in (401, 403):
             cls = AuthenticationError if status == 401 else PermissionDenied
             lowered = message.lower()
-            for needle, candidate in self.auth_errors:
+            for needle, candidate in self._auth_errors:
                 if needle in lowered:
                     cls = candidate
                     break
@@ -230,13 +230,13 @@ class BaseClient:
         elif status >= 500:
             cls = ServerError
         kwargs: dict[str, Any] = {"message_id": body.code, "developer_message": developer, "method": method,
-                                  "path": self.redact(path)}
+                                  "path": self._redact(path)}
         if cls is RateLimitExceeded:
             kwargs["retry_after"] = retry_after(response)
         return cls(self.service, status, message, **kwargs)
 
     # -- the one send path ---------------------------------------------------------------
-    def send(
+    def _send(
         self,
         method: str,
         path: str,
@@ -264,13 +264,13 @@ class BaseClient:
             >>> from enstoolkit import EnchargeClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc.send("GET", "/accounts/info").status_code, enc.send("GET", "/nope", ok=(404,)).status_code
+            ...     enc._send("GET", "/accounts/info").status_code, enc._send("GET", "/nope", ok=(404,)).status_code
             (200, 404)
         """
         verb = method.upper()
         repeatable = verb in IDEMPOTENT_METHODS if retry is None else retry
         accepted = frozenset(ok)
-        shown = self.redact(path)
+        shown = self._redact(path)
         attempt = 0
         while True:
             started = time.perf_counter()
@@ -278,13 +278,13 @@ class BaseClient:
                 response = self._attempt(verb, path, params, json, content, headers, accepted, stream_to, head_bytes,
                                          read_timeout)
             except httpx.TransportError as exc:
-                reason = self.redact(f"{type(exc).__name__}: {exc}")
+                reason = self._redact(f"{type(exc).__name__}: {exc}")
                 wait = self.retry.wait(attempt, None) if repeatable else None
                 if wait is None:
                     failed_verb, failed_path = self._failed_request(exc, verb, path)
                     # a connection that failed while authenticating never carried this request
                     maybe_sent = not isinstance(exc, _NOT_SENT) and (failed_verb, failed_path) == (verb, path)
-                    raise TransportError(self.service, failed_verb, self.redact(failed_path), reason,
+                    raise TransportError(self.service, failed_verb, self._redact(failed_path), reason,
                                          maybe_sent=maybe_sent) from None
                 logger.warning("%s %s %s: %s; retry %d in %.2fs", self.service, verb, shown, reason, attempt + 1, wait)
                 attempt += 1
@@ -296,7 +296,7 @@ class BaseClient:
                 return response
             wait = self.retry.wait(attempt, response) if repeatable else None
             if wait is None:
-                raise self.error(response, *self._failed_request(response, verb, path))
+                raise self._error(response, *self._failed_request(response, verb, path))
             logger.warning("%s %s %s answered %d; retry %d in %.2fs", self.service, verb, shown,
                            response.status_code, attempt + 1, wait)
             attempt += 1
@@ -336,17 +336,17 @@ class BaseClient:
                         break  # the start is enough; the rest is not downloaded
             return response
 
-    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         """:meth:`send`, then the decoded JSON body (``None`` for an empty one).
 
         Example:
             >>> from enstoolkit.sandbox import Sandbox
             >>> from enstoolkit import EnchargeClient
             >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc.json("GET", "/accounts/info")["status"]
+            ...     enc._json("GET", "/accounts/info")["status"]
             'active'
         """
-        return json_or_none(self.send(method, path, **kwargs))
+        return json_or_none(self._send(method, path, **kwargs))
 
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json: Any = None) -> Any:
         """An authorised call to any endpoint the client does not wrap; returns the decoded JSON (or text).
@@ -368,12 +368,12 @@ class BaseClient:
         verb = check_choice("method", str(method).upper(), ("GET", "POST", "PUT", "PATCH", "DELETE"))
         if not isinstance(path, str) or not path.startswith("/") or "://" in path:
             raise ValidationError("path", path, "a path relative to the base URL, such as '/page'")
-        response = self.send(verb, path, params=params, json=json, ok=(200, 201, 202, 204))
+        response = self._send(verb, path, params=params, json=json, ok=(200, 201, 202, 204))
         if response.status_code == 204 or not response.content:
             return None
         return response.json() if "json" in response.headers.get("content-type", "") else response.text
 
-    def concurrently(self, fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    def _concurrently(self, fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
         """``[fn(x) for x in items]`` with up to ``workers`` requests in flight, results in order.
 
         Threads on the client's one connection pool (kept for the client's life): works the
@@ -382,7 +382,7 @@ class BaseClient:
 
         Example:
             >>> from enstoolkit import EnchargeClient
-            >>> EnchargeClient("key-1234", "http://127.0.0.1:9/v1").concurrently(str.upper, ["a", "b"], 4)
+            >>> EnchargeClient("key-1234", "http://127.0.0.1:9/v1")._concurrently(str.upper, ["a", "b"], 4)
             ['A', 'B']
         """
         if workers <= 1 or len(items) <= 1:

@@ -150,7 +150,7 @@ class ENSState:
             >>> from enstoolkit import ENSClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=3) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     token = ens.session_token()
+            ...     token = ens._session_token()
             ...     sb.ens.expire_tokens(), sb.ens.token_valid(token)
             (1, False)
         """
@@ -238,7 +238,7 @@ class ENSState:
             >>> from enstoolkit import ENSClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=3, token_ttl=60) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     token = ens.session_token()
+            ...     token = ens._session_token()
             ...     before = sb.ens.token_valid(token)
             ...     _ = sb.advance(minutes=2)   # past the token's time to live
             ...     before, sb.ens.token_valid(token), sb.ens.token_valid(None)

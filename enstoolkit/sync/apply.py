@@ -264,7 +264,7 @@ def apply_plan(plan: pl.DataFrame, *, ens: ENSClient, encharge: EnchargeClient, 
     _check_questions(items, ens)
     opt_outs = sum(1 for item in items if item["action"] == ConsentAction.OPT_OUT)
     if opt_outs:  # before anything is journalled: a run that cannot finish within the hour is not started
-        ens.ensure_budget(opt_outs + 5, f"a consent sync with {opt_outs:,} ENS opt-outs")
+        ens._ensure_budget(opt_outs + 5, f"a consent sync with {opt_outs:,} ENS opt-outs")
     journal = journal or Journal()
     log = ChangeLog(changelog if changelog is not None else changelog_path(journal))
     plan_id = plan_fingerprint(items, plan)
