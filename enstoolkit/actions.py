@@ -27,11 +27,11 @@ from .encharge import EnchargeClient, check_tags, people_frame
 from .ens import ENSClient
 from .errors import ValidationError
 from .frames import read_frame
-from .people import EMAIL_COLUMNS, email_columns
-from .people import email_column as find_email_column
-from .people import email_rows as people_email_rows
-from .people import emails as people_emails
-from .people import frame as rows_frame
+from .people_args import EMAIL_COLUMNS, email_columns
+from .people_args import email_column as find_email_column
+from .people_args import email_rows as people_email_rows
+from .people_args import emails as people_emails
+from .people_args import frame as rows_frame
 from .schemas import ItemState, Outcome
 from .schemas.results import PERSON_RESULT, PROCESS_PREVIEW, PROCESS_ROW_RESULT, TAG_PREVIEW
 from .validate import check_frame, check_id, is_valid_email
@@ -148,7 +148,7 @@ def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: s
     and ``encharge_status_source`` (where ``encharge_unsubscribed`` came from: null means
     Encharge gave no status, never "subscribed"). ``in_encharge`` is null for a row whose email
     could not be looked up (none, or one the toolkit does not take as an address), never False.
-    Each row's email is found by the one rule of :mod:`enstoolkit.people` (the first non-empty
+    Each row's email is found by the one rule of :mod:`enstoolkit.people_args` (the first non-empty
     of its email columns; ``email_column`` names one to look in first).
 
     Example:
@@ -164,7 +164,7 @@ def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: s
     for column in columns:
         if df.schema[column] not in (pl.String, pl.Null):
             raise ValidationError("df", f"{column!r} of {df.schema[column]}", "an email column of text")
-    # each row's email: the first non-empty of its email columns (the one rule of enstoolkit.people)
+    # each row's email: the first non-empty of its email columns (the one rule of enstoolkit.people_args)
     cells = [pl.col(c).cast(pl.String).str.strip_chars() for c in columns]
     key = pl.coalesce([pl.when(cell != "").then(cell) for cell in cells]).str.to_lowercase()
     emails = [e for e in df.select(key).to_series().drop_nulls().unique(maintain_order=True) if is_valid_email(e)]
@@ -226,7 +226,7 @@ def outcome_summary(results: pl.DataFrame, verb: str) -> tuple[str, bool]:
 def selected_people(people: Any) -> tuple[list[str], int]:
     """The people of a selection (a search's rows, a frame, pasted emails): their emails, and how many rows had none.
 
-    Emails are found by the one rule of :mod:`enstoolkit.people` (each row's first non-empty
+    Emails are found by the one rule of :mod:`enstoolkit.people_args` (each row's first non-empty
     email column), each once; rows without an email are counted, not passed over without a
     word, so a panel can say how many of the selection it cannot act on.
 
@@ -428,7 +428,7 @@ def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form
     """What a batch would submit: one row per input row (numbered from 1), with the supporter it would send
     and any problem.
 
-    ``frame`` is a frame, or rows as :func:`enstoolkit.people.frame` takes them (dicts, emails);
+    ``frame`` is a frame, or rows as :func:`enstoolkit.people_args.frame` takes them (dicts, emails);
     ``mapping`` maps its columns to the page form's fields. A row with a problem is not sent.
     A person is one submission: a row whose email (trimmed, ignoring case) is an earlier row's
     gets the problem "same person as row n", so one batch never charges anyone twice, unless

@@ -128,7 +128,7 @@ def connect(*, supporters: int = 5000, seed: int = 0, variant: str | None = None
 
     ``supporters``, ``seed`` and ``variant`` describe the sandbox, when one is used.
     ``ENS_DATE_ORDER`` ("dmy" or "mdy") says how the ENS account writes slash dates, for the
-    files whose dates read both ways (see :mod:`enstoolkit.dates`); ``ENS_TIMEZONE`` the zone of the
+    files whose dates read both ways (see :mod:`enstoolkit.date_order`); ``ENS_TIMEZONE`` the zone of the
     export files' times (US/Eastern unless set: :func:`enstoolkit.ens.readers.reporting_zone`).
 
     Example:

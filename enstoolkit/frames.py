@@ -26,8 +26,8 @@ from typing import Any
 
 import polars as pl
 
-from .dates import FORMATS, PARAMETER
-from .dates import date_order as proven_order
+from .date_order import FORMATS, PARAMETER
+from .date_order import date_order as proven_order
 from .errors import AmbiguousDates, DataShapeError, ValidationError
 
 __all__ = ["OPTIN_ANSWERS", "UTC_MS", "answers_to", "build_frame", "cast_text", "empty_frame", "optins",
@@ -309,7 +309,7 @@ def parse_temporal(values: Sequence[Any] | pl.Series, dtype: pl.DataType = UTC_M
     Epoch milliseconds, epoch seconds, ``YYYY-MM-DD``, ISO 8601 and slash dates may be
     mixed in one column. Slash dates are read in ``date_order`` ("dmy" DD/MM/YYYY or "mdy"
     MM/DD/YYYY) when given, else in the order the column's own values prove (see
-    :mod:`enstoolkit.dates`); when every slash date reads both ways and no order is given,
+    :mod:`enstoolkit.date_order`); when every slash date reads both ways and no order is given,
     :class:`~enstoolkit.errors.AmbiguousDates` is raised: day and month are never swapped in
     silence. Empty strings become null.
 

@@ -12,9 +12,9 @@ Example:
     >>> from enstoolkit.sandbox import Sandbox
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "supporters.parquet"
     >>> with Sandbox(supporters=200) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-    ...     first = sync_supporters(ens, path)
+    ...     first = refresh_supporters(ens, path)
     ...     _ = ens.update_supporter(sb.ens.first_supporter_id(), {"City": "Leeds"})
-    ...     again = sync_supporters(ens, path)
+    ...     again = refresh_supporters(ens, path)
     ...     first.height == again.height, again.filter(pl.col("City") == "Leeds").height >= 1
     (True, True)
 """
@@ -34,7 +34,7 @@ from .errors import ValidationError
 from .frames import OPTIN_TYPES, answers_to, optins
 from .store import read_json, write_whole
 
-__all__ = ["SyncReport", "last_sync", "sync_supporters"]
+__all__ = ["SyncReport", "last_sync", "refresh_supporters"]
 
 MAX_DAYS_BACK = 32
 
@@ -99,7 +99,7 @@ def _as_export_rows(ens: ENSClient, changed: pl.DataFrame, dates: pl.DataFrame,
     return wide.select([pl.col(c).cast(t) for c, t in layout.items()])
 
 
-def sync_supporters(ens: ENSClient, path: str | Path, *, query_name: str = "All supporters", full: bool = False,
+def refresh_supporters(ens: ENSClient, path: str | Path, *, query_name: str = "All supporters", full: bool = False,
                     today: dt.date | None = None) -> pl.DataFrame:
     """Bring the Parquet snapshot at ``path`` up to date and return it.
 
@@ -121,7 +121,7 @@ def sync_supporters(ens: ENSClient, path: str | Path, *, query_name: str = "All 
         >>> from enstoolkit.sandbox import Sandbox
         >>> path = Path(tempfile.mkdtemp()) / "supporters.parquet"
         >>> with Sandbox(supporters=30) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-        ...     sync_supporters(ens, path).height, last_sync(path)["mode"]
+        ...     refresh_supporters(ens, path).height, last_sync(path)["mode"]
         (30, 'full')
     """
     if not isinstance(path, (str, Path)) or Path(path).suffix.lower() != ".parquet":
@@ -165,7 +165,7 @@ def sync_supporters(ens: ENSClient, path: str | Path, *, query_name: str = "All 
 
 
 def last_sync(path: str | Path) -> SyncReport:
-    """The report of the last :func:`sync_supporters` for this snapshot.
+    """The report of the last :func:`refresh_supporters` for this snapshot.
 
     Example:
         >>> last_sync("/nonexistent/supporters.parquet")

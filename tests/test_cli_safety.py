@@ -19,10 +19,10 @@ from enstoolkit import EnchargeClient
 from enstoolkit.cli import build_parser, main
 from enstoolkit.cli.common import CREDENTIALS, EXIT_FAILED, EXIT_OK, EXIT_PARTLY_FAILED
 from enstoolkit.cli.sync import run_sync
+from enstoolkit.encharge import Listener
 from enstoolkit.errors import BadRequestError
 from enstoolkit.http import RetryPolicy
 from enstoolkit.sandbox import Sandbox
-from enstoolkit.webhooks import Listener
 
 pytestmark = pytest.mark.slow  # commands run in processes of their own, and the app: with the slow tests
 

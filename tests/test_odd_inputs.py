@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from enstoolkit import EnchargeClient, ENSClient, RetryPolicy, actions, bulk, people
+from enstoolkit import EnchargeClient, ENSClient, RetryPolicy, actions, bulk
+from enstoolkit import people_args as people
 from enstoolkit.analysis import duplicate_supporters, invalid_emails, one_system_only, run_audit
 from enstoolkit.bulk import Journal
 from enstoolkit.encharge.payloads import check_tags, single_identifier

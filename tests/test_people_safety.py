@@ -18,7 +18,7 @@ import pytest
 from enstoolkit import EnchargeClient, ENSClient, actions
 from enstoolkit.bulk import Journal, delete_people, process_pages, resume, tag_people, unsubscribe_people
 from enstoolkit.errors import ValidationError
-from enstoolkit.people import emails, identifiers
+from enstoolkit.people_args import emails, identifiers
 from enstoolkit.sandbox import Sandbox
 
 CARD = {"donationAmt": "25.00", "paymenttype": "VISA", "paycurrency": "GBP", "ccnumber": "4222222222222220",
@@ -41,7 +41,7 @@ def _joined(people: list[str]) -> pl.DataFrame:
 
 
 def test_a_frame_and_its_dicts_give_the_same_people() -> None:
-    from enstoolkit.people import row_identifiers
+    from enstoolkit.people_args import row_identifiers
 
     people = ["a@example.org", "b@example.org", "c@example.org", "d@example.org"]
     frame = _joined(people)

@@ -15,10 +15,10 @@ import pytest
 from conftest import CHAOS_FIGURES
 from enstoolkit import EnchargeClient, ENSClient
 from enstoolkit.bulk import process_pages, tag_people, upsert_people
+from enstoolkit.encharge import Listener
 from enstoolkit.errors import EnstoolkitError, ServerError
 from enstoolkit.notebooks import NOTEBOOK_DIR, execute
 from enstoolkit.sandbox import Faults, Sandbox
-from enstoolkit.webhooks import Listener
 from enstoolkit.widgets import Toolkit
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from enstoolkit import ENSClient
 from enstoolkit.sandbox import Sandbox
-from enstoolkit.snapshot import last_sync, sync_supporters
+from enstoolkit.snapshot import last_sync, refresh_supporters
 
 from .conftest import RecordingTransport
 
@@ -20,7 +20,7 @@ def test_incremental_refresh_matches_a_full_export(sandbox: Sandbox, tmp_path: P
     recorder = RecordingTransport()
     ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url, transport=recorder)
     path = tmp_path / "supporters.parquet"
-    first = sync_supporters(ens, path)
+    first = refresh_supporters(ens, path)
     assert last_sync(path)["mode"] == "full" and first.height == len(sandbox.ens.records)
 
     sid = sandbox.ens.first_supporter_id()
@@ -30,7 +30,7 @@ def test_incremental_refresh_matches_a_full_export(sandbox: Sandbox, tmp_path: P
     new_id = ens.upsert_supporter({"Email Address": "snapshot.new@example.org", "First Name": "Snap",
                                    "questions": {"Marketing Optin": "Y", "Interested Emails": "weekly digest"}})
     recorder.exchanges.clear()
-    refreshed = sync_supporters(ens, path)
+    refreshed = refresh_supporters(ens, path)
     report = last_sync(path)
     assert report["mode"] == "incremental" and report["changed"] >= 3
     assert len(recorder.exchanges) < 20  # a query page and one lookup per changed supporter, not a full pull
@@ -47,12 +47,12 @@ def test_incremental_refresh_matches_a_full_export(sandbox: Sandbox, tmp_path: P
 def test_old_snapshots_are_pulled_again(sandbox: Sandbox, tmp_path: Path) -> None:
     ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url)
     path = tmp_path / "s.parquet"
-    sync_supporters(ens, path, today=dt.date(2026, 1, 1))
-    sync_supporters(ens, path, today=dt.date(2026, 3, 1))  # older than ENS's 32-day window
+    refresh_supporters(ens, path, today=dt.date(2026, 1, 1))
+    refresh_supporters(ens, path, today=dt.date(2026, 3, 1))  # older than ENS's 32-day window
     assert last_sync(path)["mode"] == "full"
-    sync_supporters(ens, path, today=dt.date(2026, 3, 5))
+    refresh_supporters(ens, path, today=dt.date(2026, 3, 5))
     assert last_sync(path)["mode"] == "incremental"
-    sync_supporters(ens, path, today=dt.date(2026, 3, 5), full=True)
+    refresh_supporters(ens, path, today=dt.date(2026, 3, 5), full=True)
     assert last_sync(path)["mode"] == "full"
 
 
@@ -60,12 +60,12 @@ def test_columns_lookups_cannot_give_mean_the_whole_file_again(sandbox: Sandbox,
     recorder = RecordingTransport()
     ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url, transport=recorder)
     path = tmp_path / "supporters.parquet"
-    sync_supporters(ens, path)
+    refresh_supporters(ens, path)
     # a file with a column no supporter lookup gives (an export group's field, say)
     pl.read_parquet(path).with_columns(pl.lit("A").alias("Region of Interest")).write_parquet(path)
     ens.update_supporter(sandbox.ens.first_supporter_id(), {"City": "York"})
     recorder.exchanges.clear()
-    refreshed = sync_supporters(ens, path)
+    refreshed = refresh_supporters(ens, path)
     assert last_sync(path)["mode"].startswith("full")
     assert recorder.calls("POST", "/exportjob")  # pulled again, not left with an empty column for the changed
     assert refreshed.filter(pl.col("supporterId") == sandbox.ens.first_supporter_id()).item(0, "City") == "York"
@@ -77,7 +77,7 @@ def test_snapshot_arguments_are_checked(sandbox: Sandbox, tmp_path: Path) -> Non
     ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url)
     for kwargs in ({"path": tmp_path / "s.csv"}, {"path": tmp_path / "s.parquet", "today": "2026-10-01"}):
         with pytest.raises(ValidationError):
-            sync_supporters(ens, **kwargs)  # type: ignore[arg-type]
+            refresh_supporters(ens, **kwargs)  # type: ignore[arg-type]
     assert not list(tmp_path.iterdir())
 
 
@@ -111,12 +111,12 @@ def test_incremental_refresh_keeps_answers_when_records_name_questions_otherwise
         assert {q["id"] for q in record} <= set(listed["questionId"])  # ids in the spec's form
         assert not {q["name"] for q in record} & set(listed["name"])  # the names differ
         path = tmp_path / "supporters.parquet"
-        sync_supporters(ens, path)
+        refresh_supporters(ens, path)
         ens.update_supporter(sid, {"City": "Leeds", "questions": {"Marketing Optin": "N",
                                                                   "Interested Emails": "weekly digest"}})
         new_id = ens.upsert_supporter({"Email Address": "short.names@example.org",
                                        "questions": {"Email Opt-in (double)": "Y", "SMS Optin": "Y"}})
-        refreshed = sync_supporters(ens, path)
+        refreshed = refresh_supporters(ens, path)
         assert last_sync(path)["mode"] == "incremental"
         row = refreshed.filter(pl.col("supporterId") == sid).row(0, named=True)
         assert (row["City"], row["Marketing Optin"], row["Interested Emails"]) == ("Leeds", "N", "weekly digest")
@@ -149,12 +149,12 @@ def test_an_opt_in_answer_no_question_matches_means_the_whole_file_again(
     recorder = RecordingTransport()
     ens = StrayAnswers(sandbox.ens_api_key, sandbox.ens_url, transport=recorder, stray=stray)
     path = tmp_path / "supporters.parquet"
-    sync_supporters(ens, path)
+    refresh_supporters(ens, path)
     sid = sandbox.ens.first_supporter_id()
     ens.update_supporter(sid, {"City": "York", "questions": {"Marketing Optin": "N"}})
     recorder.exchanges.clear()
     with caplog.at_level("WARNING", logger="enstoolkit.snapshot"):
-        refreshed = sync_supporters(ens, path)
+        refreshed = refresh_supporters(ens, path)
     mode = last_sync(path)["mode"]
     assert mode.startswith("full (opt-in answers that match no question") and "'Opt-in EMAIL'" in mode
     assert recorder.calls("POST", "/exportjob")  # pulled again, not merged with the answer left empty

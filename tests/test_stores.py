@@ -24,7 +24,7 @@ from enstoolkit.errors import StoreError
 from enstoolkit.http.budget import RequestLog
 from enstoolkit.store import connect
 from enstoolkit.sync.changelog import CHANGELOG_SCHEMA, ChangeLog
-from enstoolkit.sync.dates import UnsubscribeDates
+from enstoolkit.sync.unsubscribe_dates import UnsubscribeDates
 
 FIXTURES = Path(__file__).parent / "fixtures" / "v0_2_0"
 OPENERS = {

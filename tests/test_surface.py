@@ -90,7 +90,7 @@ EXPORTS: dict[str, list[str] | None] = {
     ],
     "enstoolkit.cli": ["COMMANDS", "build_parser", "main"],
     "enstoolkit.connect": ["Connection", "connect", "default_sandbox"],
-    "enstoolkit.dates": [
+    "enstoolkit.date_order": [
         "DATE_ORDERS",
         "FORMATS",
         "check_order",
@@ -105,14 +105,20 @@ EXPORTS: dict[str, list[str] | None] = {
         "EVENTS",
         "EnchargeAuth",
         "EnchargeClient",
+        "Listener",
+        "SnapshotError",
         "check_event",
         "check_tag",
         "check_tags",
+        "event_row",
+        "event_rows",
         "mask_url_secret",
         "normalise_base_url",
         "people_frame",
         "person_payload",
+        "poll_events",
         "single_identifier",
+        "snapshot_info",
     ],
     "enstoolkit.ens": [
         "DEFAULT_BASE_URL",
@@ -204,7 +210,7 @@ EXPORTS: dict[str, list[str] | None] = {
     ],
     "enstoolkit.notebooks": None,
     "enstoolkit.paths": ["data_dir"],
-    "enstoolkit.people": [
+    "enstoolkit.people_args": [
         "ACCEPTED",
         "EMAIL_COLUMNS",
         "IDENTIFIER_KINDS",
@@ -262,7 +268,7 @@ EXPORTS: dict[str, list[str] | None] = {
         "results",
     ],
     "enstoolkit.settings": ["AuditSettings", "REQUIRED_TAGS", "SANDBOX_DEFAULTS", "audit_settings"],
-    "enstoolkit.snapshot": ["SyncReport", "last_sync", "sync_supporters"],
+    "enstoolkit.snapshot": ["SyncReport", "last_sync", "refresh_supporters"],
     "enstoolkit.store": [
         "Schema",
         "add_columns",
@@ -313,8 +319,6 @@ EXPORTS: dict[str, list[str] | None] = {
         "with_unsubscribe_dates",
     ],
     "enstoolkit.validate": None,
-    "enstoolkit.watch": ["DEFAULT_IGNORE", "FORMAT", "SnapshotError", "poll_events", "snapshot_info"],
-    "enstoolkit.webhooks": ["HOOK_PREFIX", "Listener", "event_row", "event_rows", "flatten_person"],
     "enstoolkit.widgets": [
         "ConsentPanel",
         "DuplicatesPanel",

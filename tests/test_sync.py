@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from enstoolkit import EnchargeClient, ENSClient, RetryPolicy
 from enstoolkit.analysis import run_audit
 from enstoolkit.bulk import BulkRun, Journal, resume
+from enstoolkit.encharge import Listener
 from enstoolkit.errors import BudgetExceeded, ValidationError
 from enstoolkit.sandbox import Faults, Sandbox
 from enstoolkit.sync import (
@@ -37,9 +38,8 @@ from enstoolkit.sync import (
     read_changes,
     read_plan,
 )
+from enstoolkit.sync.continuous import ConsentWatch
 from enstoolkit.sync.live import current_lists, known_statuses
-from enstoolkit.sync.watch import ConsentWatch
-from enstoolkit.webhooks import Listener
 
 OPTIN = "Marketing Optin"
 MARKETING = 4512  # the sandbox's question id of "Marketing Optin"

@@ -16,6 +16,7 @@ from enstoolkit.bulk import Journal
 from enstoolkit.cli import build_parser
 from enstoolkit.cli.sync import run_sync
 from enstoolkit.cli.watch import append_events
+from enstoolkit.encharge import Listener, poll_events
 from enstoolkit.errors import DataShapeError, ValidationError
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.sync import (
@@ -27,8 +28,6 @@ from enstoolkit.sync import (
     unsubscribe_dates,
     with_unsubscribe_dates,
 )
-from enstoolkit.watch import poll_events
-from enstoolkit.webhooks import Listener
 
 OPTIN = "Marketing Optin"
 

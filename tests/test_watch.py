@@ -11,11 +11,10 @@ import polars as pl
 import pytest
 
 from enstoolkit import EnchargeClient
+from enstoolkit.encharge import Listener, SnapshotError, poll_events, snapshot_info
 from enstoolkit.errors import ValidationError
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.schemas.encharge import EVENT
-from enstoolkit.watch import SnapshotError, poll_events, snapshot_info
-from enstoolkit.webhooks import Listener
 
 
 def people(sandbox: Sandbox, n: int, skip: int = 0) -> list[dict]:

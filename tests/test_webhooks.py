@@ -14,10 +14,10 @@ import polars as pl
 import pytest
 
 from enstoolkit import EnchargeClient
+from enstoolkit.encharge import Listener
 from enstoolkit.errors import ValidationError
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.schemas.encharge import EVENT
-from enstoolkit.webhooks import Listener
 
 
 @pytest.fixture
@@ -317,7 +317,7 @@ def test_an_entry_that_is_not_a_person_is_a_row_of_its_own(listener: Listener,
 
 
 def test_event_row_refuses_a_body_of_several_people() -> None:
-    from enstoolkit.webhooks import event_row, event_rows
+    from enstoolkit.encharge import event_row, event_rows
 
     with pytest.raises(ValidationError, match="3 people"):
         event_row(THREE)

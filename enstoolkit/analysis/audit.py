@@ -25,8 +25,8 @@ from collections.abc import Sequence
 import polars as pl
 
 from ..errors import ValidationError
-from ..people import email_column as find_email_column
-from ..people import email_key_expr as _key
+from ..people_args import email_column as find_email_column
+from ..people_args import email_key_expr as _key
 from ..schemas import Severity
 from ..schemas.results import FINDINGS
 from ..validate import blank_columns, check_frame, check_int, is_valid_email, text_flags
@@ -42,7 +42,7 @@ SEVERITY_ORDER = {str(s): n for n, s in enumerate(Severity)}
 
 
 def _email_column(df: pl.DataFrame, argument: str = "ens") -> str:
-    """The frame's email column (the one rule of :mod:`enstoolkit.people`), which must hold text."""
+    """The frame's email column (the one rule of :mod:`enstoolkit.people_args`), which must hold text."""
     column = find_email_column(df.columns, argument=argument)
     if df.schema[column] not in (pl.String, pl.Null):
         raise ValidationError(argument, f"{column!r} of {df.schema[column]}", "an email column of text")

@@ -31,8 +31,8 @@ from typing import Any
 import polars as pl
 
 from ..errors import MissingExtra, ValidationError
-from ..people import email_column as find_email_column
-from ..people import email_key_expr
+from ..people_args import email_column as find_email_column
+from ..people_args import email_key_expr
 from ..schemas.results import FINDINGS
 from ..validate import check_frame
 

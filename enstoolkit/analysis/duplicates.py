@@ -36,7 +36,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import ValidationError
-from ..people import email_column as find_email_column
+from ..people_args import email_column as find_email_column
 from ..validate import check_frame
 from .contacts import _suggest, phone_e164, require_extra, uk_postcode
 

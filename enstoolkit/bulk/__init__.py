@@ -37,8 +37,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
-from ..people import records as records_of
-from ..people import row_identifiers
+from ..people_args import records as records_of
+from ..people_args import row_identifiers
 from ..schemas import ItemState
 from .journal import Journal
 from .operations import OPERATIONS, Operation, register

@@ -163,7 +163,7 @@ def _unsubscribe(enc: EnchargeClient, params: Mapping[str, Any], payloads: list[
 def _recorded_erasures(record: Any, kind: str, value: str) -> list[tuple[str, str]]:
     """The confirmed erasures of the record an identifier names (by id, userId, or email without case):
     (person id, day)."""
-    from ..people import email_key
+    from ..people_args import email_key
 
     def key(held: Any) -> str:
         return email_key(held) if kind == "email" else str(held)

@@ -1,4 +1,4 @@
-"""``enstoolkit listen``: run a webhook :class:`~enstoolkit.webhooks.Listener` until Ctrl-C, printing what arrives.
+"""``enstoolkit listen``: run a webhook :class:`~enstoolkit.encharge.Listener` until Ctrl-C, printing what arrives.
 
 The URL (with its secret) is printed once, at the start, and only to a terminal: when the
 output goes to a file or a pipe, the secret is masked and the file it is kept in is named
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from ..webhooks import Listener
+    from ..encharge import Listener
 
 __all__ = ["DEFAULT_PORT", "listener_from", "register", "run_listen", "serve"]
 
@@ -69,8 +69,8 @@ def listener_from(args: argparse.Namespace) -> Listener:
     """
     import os
 
+    from ..encharge import Listener
     from ..errors import ValidationError
-    from ..webhooks import Listener
 
     encharge = None
     if not args.no_lookup and os.environ.get("ENCHARGE_API_KEY"):
@@ -92,7 +92,7 @@ def serve(listener: Listener, stop: threading.Event, *, show_secret: bool, out: 
 
     Example:
         >>> import io, tempfile
-        >>> from enstoolkit.webhooks import Listener
+        >>> from enstoolkit.encharge import Listener
         >>> stop = threading.Event()
         >>> stop.set()   # stop at once: the URL is printed, then what was kept
         >>> out = io.StringIO()

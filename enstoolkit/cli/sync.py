@@ -167,7 +167,7 @@ def _apply(args: argparse.Namespace, conn: Connection, plan: Any) -> int:
 
 def _listener(args: argparse.Namespace, conn: Connection) -> Any:
     """A started webhook listener; on the sandbox it is subscribed to unsubscribedUser events."""
-    from ..webhooks import Listener
+    from ..encharge import Listener
 
     listener = Listener(args.events, port=args.port, public_url=args.public_url).start()
     if conn.sandbox is not None or not conn.encharge_real:
@@ -188,9 +188,9 @@ def _listener(args: argparse.Namespace, conn: Connection) -> Any:
 def _watch(args: argparse.Namespace, conn: Connection, query: str, optins: list[str],
            wait: Callable[[float], bool] | None) -> int:
     from ..bulk import Journal
+    from ..encharge import SnapshotError
     from ..errors import APIError, AuthenticationError, RateLimitExceeded, ServerError, TransportError
-    from ..sync.watch import ConsentWatch
-    from ..watch import SnapshotError
+    from ..sync.continuous import ConsentWatch
 
     if args.interval < 0 or (args.rounds is not None and args.rounds < 1):
         raise SystemExit("--interval: minutes (0 or more); --rounds: 1 or more")
@@ -288,7 +288,7 @@ def run_sync(args: argparse.Namespace, *, wait: Callable[[float], bool] | None =
             return _watch(args, conn, settings.query, settings.optins, wait)
         dates = None
         if args.unsubscribes is not None:
-            from ..sync.dates import read_event_file, unsubscribe_dates
+            from ..sync.unsubscribe_dates import read_event_file, unsubscribe_dates
 
             dates = unsubscribe_dates(read_event_file(args.unsubscribes))
             print(f"  {dates.height:,} Encharge unsubscribes dated by {args.unsubscribes.name}", flush=True)

@@ -119,10 +119,10 @@ def run_watch(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from ..connect import connect
+    from ..encharge import SnapshotError, poll_events, snapshot_info
     from ..errors import APIError, AuthenticationError, RateLimitExceeded, ServerError, TransportError, ValidationError
     from ..frames import empty_frame
     from ..schemas.encharge import EVENT
-    from ..watch import SnapshotError, poll_events, snapshot_info
 
     out: Path = args.out
     if out.suffix.lower() not in (".csv", ".parquet"):

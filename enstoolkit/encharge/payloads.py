@@ -17,7 +17,7 @@ import polars as pl
 
 from ..errors import ValidationError
 from ..frames import read_frame
-from ..people import IDENTIFIER_KINDS
+from ..people_args import IDENTIFIER_KINDS
 from ..schemas import StatusSource
 from ..schemas import encharge as schema
 from ..validate import check_email

@@ -1,6 +1,6 @@
 """Encharge people: add or update, look up, list, delete or erase, unsubscribe, tag and untag.
 
-Bulk methods take people in any shape :mod:`enstoolkit.people` accepts and report what
+Bulk methods take people in any shape :mod:`enstoolkit.people_args` accepts and report what
 happened to each person; nothing is silently dropped.
 
 Example:
@@ -24,8 +24,8 @@ import polars as pl
 from ..erasures import ErasureLog
 from ..errors import APIError, AuthenticationError, NotFoundError, RateLimitExceeded, TransportError, ValidationError
 from ..frames import read_frame
-from ..people import IDENTIFIER_KINDS, email_key, known_fields, listed, listed_emails, row_identifiers
-from ..people import records as people_records
+from ..people_args import IDENTIFIER_KINDS, email_key, known_fields, listed, listed_emails, row_identifiers
+from ..people_args import records as people_records
 from ..schemas import Outcome, StatusSource
 from ..schemas.results import PERSON_RESULT
 from ..validate import check_choice, check_id, check_int
@@ -266,7 +266,8 @@ class PeopleMethods(EnchargeCore):
 
     def _lookup(self, idents: Sequence[tuple[str, str]], *, attributes: Iterable[str] | None = None,
                include_archived: bool = False, chunk_size: int = 50, concurrency: int = 8) -> pl.DataFrame:
-        """:meth:`get_people` for ``(kind, value)`` identifiers, as :func:`enstoolkit.people.identifiers` gives them.
+        """:meth:`get_people` for ``(kind, value)`` identifiers, as
+        :func:`enstoolkit.people_args.identifiers` gives them.
 
         Example:
             >>> from enstoolkit import EnchargeClient
@@ -643,7 +644,7 @@ class PeopleMethods(EnchargeCore):
     def add_tags(self, people: Any, tags: Any, *, progress: bool | None = None) -> pl.DataFrame:
         """Tag people (POST /tags, one request per person with the tags comma-joined).
 
-        ``people`` is any shape :mod:`enstoolkit.people` accepts (a frame with an email, id or
+        ``people`` is any shape :mod:`enstoolkit.people_args` accepts (a frame with an email, id or
         userId column, a list of emails, a Series, dicts). Returns one row per person:
         ``status`` "done", "not found" or "failed" with Encharge's message; then one row per
         input row that has no email (nor id, userId): "skipped", "row n has no email".

@@ -34,7 +34,7 @@ import polars as pl
 
 from ..erasures import ErasureLog
 from ..errors import APIError, NotFoundError, ServerError
-from ..people import email_key
+from ..people_args import email_key
 
 if TYPE_CHECKING:
     from .people import PeopleMethods

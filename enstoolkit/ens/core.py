@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import polars as pl
 
-from ..dates import check_order
+from ..date_order import check_order
 from ..errors import (
     APIError,
     BudgetExceeded,

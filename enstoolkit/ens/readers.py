@@ -15,7 +15,7 @@ without ``Supporter ID``, or in this project's older style with the list's own k
 A file in neither style raises :class:`~enstoolkit.errors.UnmappedColumns` naming the missing
 columns and the ``columns=`` mapping that reads it. Every column's dtype is decided once from
 the header; dates are read in the account's order (proven by the values, or configured with
-``date_order=``, never guessed: :mod:`enstoolkit.dates`); opt-in answers keep "P" (pending);
+``date_order=``, never guessed: :mod:`enstoolkit.date_order`); opt-in answers keep "P" (pending);
 a value that does not fit its column raises naming the column. No column becomes null in silence.
 
 Blank lines (before the header, between rows, at the end; LF or CRLF) are skipped and counted in
@@ -40,8 +40,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ..dates import date_order as proven_order
-from ..dates import order_for, parse_slash_dates
+from ..date_order import date_order as proven_order
+from ..date_order import order_for, parse_slash_dates
 from ..errors import AmbiguousDates, APIError, DataShapeError, UnmappedColumns, ValidationError
 from ..frames import OPTIN_ANSWERS, UTC_MS, cast_text, empty_frame, parse_temporal
 from ..schemas import ens as schema

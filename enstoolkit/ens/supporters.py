@@ -19,7 +19,7 @@ import polars as pl
 from ..errors import APIError, ValidationError
 from ..frames import empty_frame, read_frame
 from ..http import json_or_none
-from ..people import listed, listed_emails
+from ..people_args import listed, listed_emails
 from ..schemas import ens as schema
 from ..validate import check_email, check_id, check_int
 from .core import ENSCore

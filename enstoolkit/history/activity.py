@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from ..errors import ValidationError
-from ..people import email_column, email_key_expr
+from ..people_args import email_column, email_key_expr
 from ..schemas.results import FINDINGS
 from ..validate import check_frame, check_int
 

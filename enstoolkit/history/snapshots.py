@@ -31,7 +31,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import ValidationError
-from ..people import email_column, email_key_expr
+from ..people_args import email_column, email_key_expr
 from .errors import BeforeHistory, HistoryError
 
 __all__ = ["KEYS", "SYSTEMS", "as_of", "first_day", "person_versions", "record_snapshot"]

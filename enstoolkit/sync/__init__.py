@@ -8,8 +8,8 @@
 - :func:`read_changes` / :func:`export_changes` (:mod:`~enstoolkit.sync.changelog`): every change made,
   who, when, why and on what evidence, for the organisation's data-protection records.
 - :func:`plan_from_accounts` (:mod:`~enstoolkit.sync.live`): the plan from the current lists;
-  :class:`ConsentWatch` (:mod:`~enstoolkit.sync.watch`): keep consent in step, round after round.
-- :func:`unsubscribe_dates` (:mod:`~enstoolkit.sync.dates`): when people unsubscribed in Encharge, from
+  :class:`ConsentWatch` (:mod:`~enstoolkit.sync.continuous`): keep consent in step, round after round.
+- :func:`unsubscribe_dates` (:mod:`~enstoolkit.sync.unsubscribe_dates`): when people unsubscribed in Encharge, from
   recorded events (Encharge's records carry no date), for plans that may then opt out in ENS.
 
 Example:
@@ -25,14 +25,7 @@ Example:
 from ..schemas import ACTIONABLE, ConsentAction
 from .apply import DEFAULT_MAX_AGE, PLAN_COLUMNS, apply_plan, check_plan, execute_change, plan_results, read_plan
 from .changelog import CHANGELOG_NAME, ChangeLog, changelog_path, export_changes, operator, read_changes
-from .dates import (
-    WEBHOOK_MARGIN,
-    UnsubscribeDates,
-    read_event_file,
-    unsubscribe_changes,
-    unsubscribe_dates,
-    with_unsubscribe_dates,
-)
+from .continuous import ConsentWatch, WatchRound
 from .live import current_lists, known_statuses, plan_from_accounts
 from .plan import (
     ACTION_ORDER,
@@ -47,7 +40,14 @@ from .plan import (
     plan_counts,
     plan_summary,
 )
-from .watch import ConsentWatch, WatchRound
+from .unsubscribe_dates import (
+    WEBHOOK_MARGIN,
+    UnsubscribeDates,
+    read_event_file,
+    unsubscribe_changes,
+    unsubscribe_dates,
+    with_unsubscribe_dates,
+)
 
 __all__ = [
     "ACTIONABLE", "ACTION_ORDER", "CHANGELOG_NAME", "DEFAULT_MAX_AGE", "DEFAULT_OPTINS", "PLAN_COLUMNS", "SYSTEMS",

@@ -91,7 +91,7 @@ def plan_from_accounts(ens: ENSClient, encharge: EnchargeClient, *, query: str =
 
     ``erasures``: True (the default) reads the toolkit's own record of erasures
     (:func:`enstoolkit.erasures.read_erasures`); a frame is used as it is; None or False, none.
-    ``unsubscribes``: when people unsubscribed in Encharge (:func:`~enstoolkit.sync.dates.unsubscribe_dates`
+    ``unsubscribes``: when people unsubscribed in Encharge (:func:`~enstoolkit.sync.unsubscribe_dates.unsubscribe_dates`
     of recorded events), so that an ENS opt-in older than the unsubscribe can be opted out.
     ``duplicates``: True finds the probable duplicates of both lists
     (:func:`enstoolkit.analysis.probable_duplicates`, the analyst's marks applied), a frame of pairs is used
@@ -117,7 +117,7 @@ def plan_from_accounts(ens: ENSClient, encharge: EnchargeClient, *, query: str =
         raise ValidationError("query", query, "the name of an export query saved in the ENS dashboard")
     supporters, people = current_lists(ens, encharge, query=query, status_segment=status_segment, on_step=on_step)
     if unsubscribes is not None:
-        from .dates import with_unsubscribe_dates
+        from .unsubscribe_dates import with_unsubscribe_dates
 
         people = with_unsubscribe_dates(people, unsubscribes)
     pairs: pl.DataFrame | None = None

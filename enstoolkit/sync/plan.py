@@ -4,7 +4,7 @@
 <enstoolkit.ens.ENSClient.export_supporters>`: opt-in answers "Y"/"N"/"P" with their
 ``"<question> Date"``, and ``suppressed``) with Encharge's people (:meth:`EnchargeClient.list_people
 <enstoolkit.encharge.EnchargeClient.list_people>`: ``unsubscribed`` and its ``statusSource``), matched
-by email (trimmed and lowercased, the one rule of :mod:`enstoolkit.people`). It sends nothing.
+by email (trimmed and lowercased, the one rule of :mod:`enstoolkit.people_args`). It sends nothing.
 
 The rules, for each email in both lists (``optins`` are the opt-in questions that govern the
 email Encharge sends; Encharge's unsubscribe is from all email):
@@ -52,9 +52,9 @@ import polars as pl
 from ..analysis.answers import answer
 from ..errors import ValidationError
 from ..frames import parse_temporal, read_frame
-from ..people import email_column as find_email_column
-from ..people import email_key_expr as _key
-from ..people import listed
+from ..people_args import email_column as find_email_column
+from ..people_args import email_key_expr as _key
+from ..people_args import listed
 from ..schemas import ACTIONABLE, ConsentAction, StatusSource
 from ..schemas.ens import UTC_MS
 from ..schemas.results import CONSENT_PLAN
@@ -387,7 +387,7 @@ def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str 
             ``unsubscribedAt`` when known), as :meth:`EnchargeClient.list_people` gives them.
         optins: the opt-in question(s) governing the email Encharge sends.
         erasures: the toolkit's record of erasures (:func:`enstoolkit.erasures.read_erasures`), if any.
-        email_column: the supporters' email column, when the one rule of :mod:`enstoolkit.people` does not find it.
+        email_column: the supporters' email column, when the one rule of :mod:`enstoolkit.people_args` does not find it.
         planned_at: the moment recorded in ``plannedAt`` (default: now, UTC).
         duplicates: probable duplicate pairs (:func:`enstoolkit.analysis.probable_duplicates`): their "high"
             pairs whose records disagree get review rows (rule 6).

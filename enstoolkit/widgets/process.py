@@ -10,7 +10,7 @@ import polars as pl
 from ..actions import PAGE_KINDS, PageForm, auto_mapping, outcome_summary, page_form, preview_process, process_rows
 from ..ens import ENSClient
 from ..errors import ValidationError
-from ..people import frame as rows_frame
+from ..people_args import frame as rows_frame
 from ._base import STYLE, Budget, ExportBar, Panel, ResumeBar
 from .grid import Grid
 
@@ -142,7 +142,7 @@ class ProcessPanel(Panel):
     def set_batch(self, frame: Any) -> None:
         """Use these rows for a batch (e.g. a search selection); columns are mapped to fields.
 
-        A frame, or rows as :func:`enstoolkit.people.frame` takes them (dicts, emails).
+        A frame, or rows as :func:`enstoolkit.people_args.frame` takes them (dicts, emails).
 
         Example:
             >>> panel = ProcessPanel()

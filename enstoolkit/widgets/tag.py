@@ -10,7 +10,7 @@ import polars as pl
 from ..actions import apply_tags, outcome_summary, preview_tags, selected_people
 from ..encharge import EnchargeClient
 from ..errors import ValidationError
-from ..people import emails as people_emails
+from ..people_args import emails as people_emails
 from ._base import STYLE, ExportBar, Panel, ResumeBar
 from .grid import Grid
 
@@ -75,7 +75,7 @@ class TagPanel(Panel):
         self.set_people(people)
 
     def set_people(self, people: Any) -> None:
-        """Act on these people, e.g. a search selection: any shape :func:`enstoolkit.people.emails` takes.
+        """Act on these people, e.g. a search selection: any shape :func:`enstoolkit.people_args.emails` takes.
 
         A frame with an email column, a Series or list of emails, dicts with an email, or
         pasted text; anything else raises :class:`ValidationError` naming ``people``. The

@@ -2,8 +2,8 @@
 
 Encharge's person records carry no unsubscribe date, and a consent plan may opt someone out in
 ENS only when their Encharge unsubscribe is known to be newer than their ENS opt-in answer. The
-dates come from events: Encharge's webhooks (:class:`~enstoolkit.webhooks.Listener`) or the
-changes :func:`enstoolkit.watch.poll_events` finds (``enstoolkit watch --out events.csv``).
+dates come from events: Encharge's webhooks (:class:`~enstoolkit.encharge.Listener`) or the
+changes :func:`enstoolkit.encharge.poll_events` finds (``enstoolkit watch --out events.csv``).
 
 Each date is the *earliest* moment the unsubscribe can have happened, so that an ENS answer given
 after it is never taken for older:
@@ -100,9 +100,9 @@ def unsubscribe_changes(events: pl.DataFrame) -> list[tuple[str, dt.datetime | N
     """Each unsubscribe the events show, with the earliest moment it can have been, and each re-subscribe
     (``None``), in the events' order: ``(person id, moment)``.
 
-    ``events`` has the columns of :meth:`Listener.events() <enstoolkit.webhooks.Listener.events>`
+    ``events`` has the columns of :meth:`Listener.events() <enstoolkit.encharge.Listener.events>`
     (``eventType``, ``personId``, ``receivedAt``; ``eventPayload``, ``changedFields`` and ``seq`` when
-    there), as the listener, :func:`~enstoolkit.watch.poll_events` and :func:`read_event_file` give
+    there), as the listener, :func:`~enstoolkit.encharge.poll_events` and :func:`read_event_file` give
     them. See the module's description for how each is dated.
 
     Example:
@@ -223,7 +223,7 @@ def read_event_file(path: str | Path) -> pl.DataFrame:
                                        .str.split(",").list.eval(pl.element().str.strip_chars()))
         return frame
     if suffix in (".sqlite3", ".sqlite", ".db"):
-        from ..webhooks import Listener
+        from ..encharge import Listener
 
         return Listener(file).events()
     raise ValidationError("path", str(path), "a .csv, .parquet or .sqlite3 file of events")

@@ -3,7 +3,7 @@
 Most analysts cannot expose a URL for Encharge's webhooks. :func:`poll_events` keeps a
 Parquet snapshot of everyone in the account and, on each call, compares it with a fresh
 listing: what changed comes back in the columns of :meth:`Listener.events()
-<enstoolkit.webhooks.Listener.events>` (schema :data:`enstoolkit.schemas.encharge.EVENT`),
+<enstoolkit.encharge.Listener.events>` (schema :data:`enstoolkit.schemas.encharge.EVENT`),
 each event built as Encharge's own webhook body would be (naming one person: ``personIndex`` is 0)
 and read by the same :func:`~enstoolkit.webhooks.event_rows`:
 

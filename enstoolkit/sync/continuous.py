@@ -2,8 +2,8 @@
 directions (Encharge unsubscribes and ENS opt-outs), journalled.
 
 Each :meth:`ConsentWatch.round` reads what changed in Encharge, from
-:func:`enstoolkit.watch.poll_events` snapshots (no public URL needed) or from a webhook
-:class:`~enstoolkit.webhooks.Listener`; exports the ENS supporter file; makes the plan
+:func:`enstoolkit.encharge.poll_events` snapshots (no public URL needed) or from a webhook
+:class:`~enstoolkit.encharge.Listener`; exports the ENS supporter file; makes the plan
 (:func:`~enstoolkit.sync.consent_plan`) and applies its actionable rows
 (:func:`~enstoolkit.sync.apply_plan`): never a subscribe or an opt-in, and never a ``review`` row.
 
@@ -11,7 +11,8 @@ The events are what dates Encharge's unsubscribes (its records carry no date): a
 ``unsubscribedUser`` event seen by a poll happened after the previous poll, so that moment is
 taken as the unsubscribe's (the earliest it can have been: an ENS answer on the same day or later
 is never taken for older); a webhook's is when it arrived, for every person its ``endUserData``
-lists, less :data:`~enstoolkit.sync.dates.WEBHOOK_MARGIN` (see :mod:`enstoolkit.sync.dates`). Only
+lists, less :data:`~enstoolkit.sync.unsubscribe_dates.WEBHOOK_MARGIN` (see
+:mod:`enstoolkit.sync.unsubscribe_dates`). Only
 then can an ENS opt-in older than the unsubscribe become an ENS opt-out (rule 2 of
 :mod:`enstoolkit.sync.plan`). The unsubscribes the watch itself made are not taken for the
 person's own, and a re-subscribe forgets the date. The dates are kept in a small file beside the
@@ -50,9 +51,9 @@ from ..errors import ValidationError
 from ..schemas import ConsentAction, ItemState
 from ..schemas.ens import UTC_MS
 from .apply import apply_plan
-from .dates import UnsubscribeDates, unsubscribe_changes
 from .live import DEFAULT_QUERY
 from .plan import DEFAULT_OPTINS, UNSUBSCRIBED_AT, actionable, check_optins, consent_plan, plan_counts
+from .unsubscribe_dates import UnsubscribeDates, unsubscribe_changes
 
 if TYPE_CHECKING:
     from ..encharge import EnchargeClient
@@ -112,7 +113,7 @@ class ConsentWatch:
         snapshot: the Encharge people snapshot (``.parquet``) the polls compare with.
         query: the ENS export query.
         optins: the opt-ins governing Encharge's email.
-        listener: a started :class:`~enstoolkit.webhooks.Listener` to read events from, instead of polling.
+        listener: a started :class:`~enstoolkit.encharge.Listener` to read events from, instead of polling.
         journal: as :func:`~enstoolkit.sync.apply_plan` takes it.
         by: as :func:`~enstoolkit.sync.apply_plan` takes it.
         changelog: as :func:`~enstoolkit.sync.apply_plan` takes it.
@@ -168,7 +169,7 @@ class ConsentWatch:
     def _events(self) -> tuple[pl.DataFrame, pl.DataFrame, bool]:
         """The events since the last round, the people now, and whether this was the first poll."""
         if self.listener is None:
-            from ..watch import poll_events, snapshot_info
+            from ..encharge import poll_events, snapshot_info
 
             before = snapshot_info(self.snapshot)
             events = poll_events(self.encharge, self.snapshot, status_segment=self.status_segment)
