@@ -123,7 +123,7 @@ register("tag-remove", "encharge", idempotent=True)(_tag("remove"))
 
 @register("upsert-people", "encharge", idempotent=True, batch=100)
 def _upsert_people(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
-    answered = enc.upsert_people(payloads, batch_size=len(payloads), progress=False)
+    answered = enc.upsert_people(payloads, batch_size=len(payloads), progress=False, override=params.get("override"))
     # each item is matched to Encharge's answer by its identifier, never by position
     by: dict[tuple[str, str], str] = {}
     for row in answered.select("id", "userId", "email").iter_rows(named=True):
@@ -211,7 +211,7 @@ register("erase", "encharge", idempotent=True)(_delete(True))
 @register("upsert-supporters", "ens", idempotent=True)
 def _upsert_supporters(ens: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]],
                        card: Any) -> list[ItemOutcome]:
-    return [_done({"supporterId": ens.upsert_supporter(payloads[0])})]
+    return [_done({"supporterId": ens.upsert_supporter(payloads[0], override=params.get("override"))})]
 
 
 @register("process", "ens", idempotent=False, settle_by_evidence=True)
@@ -221,7 +221,7 @@ def _process(ens: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]]
         params["page_id"], item["supporter"], questions=params.get("questions") or None, transaction=card,
         contact_message=params.get("contact_message"), demo=bool(params.get("demo")),
         suppress_auto_responder=bool(params.get("suppress_auto_responder")), tracking_id=params.get("tracking_id"),
-        appeal_code=params.get("appeal_code"),
+        appeal_code=params.get("appeal_code"), override=params.get("override"),
     ).row(0, named=True)
     keep = {k: result.get(k) for k in ("status", "supporterId", "transactionId", "amount", "id", "createdOn")}
     if result.get("warning"):  # processed, but part of ENS's answer could not be read: done, saying which part

@@ -20,6 +20,7 @@ from ..errors import APIError, ValidationError
 from ..frames import empty_frame, read_frame
 from ..http import json_or_none
 from ..people import listed, listed_emails
+from ..protection.tombstones import check_writes
 from ..schemas import ens as schema
 from ..validate import check_email, check_id, check_int
 from .core import ENSCore
@@ -188,8 +189,12 @@ class SupporterMethods(ENSCore):
             bar.close()
         return read_frame(records, columns, extra=True)  # one frame for all: no per-row frame cost
 
-    def upsert_supporter(self, record: Mapping[str, Any] | pl.DataFrame) -> int:
+    def upsert_supporter(self, record: Mapping[str, Any] | pl.DataFrame, *, override: str | None = None) -> int:
         """Add a supporter, or update the one with the same email (POST /supporter).
+
+        An erased or suppressed address (a tombstone, see :mod:`enstoolkit.protection.tombstones`)
+        is refused with :class:`~enstoolkit.protection.Tombstoned` before anything is sent, unless
+        ``override`` gives the reason (logged).
 
         ``record`` is a dict (or a one-row frame) keyed by the account's field names,
         with an optional ``questions`` mapping of question name -> "Y"/"N" (True/False
@@ -206,6 +211,7 @@ class SupporterMethods(ENSCore):
             'Joe'
         """
         body = self.supporter_body(one_record(record, "record"), "record")
+        check_writes([body[self.email_field]], path="ENS POST /supporter", override=override)
         return _id_from(self.send("POST", "/supporter", json=body, retry=True), "POST /supporter")
 
     def supporter_body(self, data: Mapping[str, Any], argument: str) -> dict[str, Any]:
@@ -228,8 +234,13 @@ class SupporterMethods(ENSCore):
             body["questions"] = questions
         return body
 
-    def update_supporter(self, supporter_id: int | str, fields: Mapping[str, Any]) -> int:
+    def update_supporter(self, supporter_id: int | str, fields: Mapping[str, Any], *,
+                         override: str | None = None) -> int:
         """Change fields of one supporter (PUT /supporter/{id}), including their email.
+
+        A change to an erased or suppressed address, or an opt-in answered "Y" for a supporter
+        whose address is tombstoned, is refused (:class:`~enstoolkit.protection.Tombstoned`)
+        unless ``override`` gives the reason (logged); opting out is always allowed.
 
         Example:
             >>> from enstoolkit import ENSClient
@@ -247,6 +258,12 @@ class SupporterMethods(ENSCore):
             body["questions"] = questions
         if not body:
             raise ValidationError("fields", dict(data), "at least one field to change")
+        if self.email_field in body:
+            check_writes([body[self.email_field]], path="ENS PUT /supporter", override=override)
+        if any(answer == "Y" for answer in (questions or {}).values()):
+            held = self.get_supporter(sid)
+            if held.height and self.email_field in held.columns:
+                check_writes([held.item(0, self.email_field)], path="ENS PUT /supporter", override=override)
         return _id_from(self.send("PUT", f"/supporter/{sid}", json=body), "PUT /supporter")
 
     def delete_supporter(self, supporter_id: int | str) -> int:
