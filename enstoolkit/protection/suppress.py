@@ -118,13 +118,31 @@ def _approved(approved: Any) -> set[tuple[str, str, str]]:
     return out
 
 
+def _with_holders(matches: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """An ENS match also names the Encharge people holding its email (Encharge has no postcode to match on)."""
+    enc = records.filter(pl.col("system") == "Encharge").select("id", "email")
+    ens = matches.filter((pl.col("system") == "ENS") & pl.col("email").is_not_null())
+    extra = ens.join(enc, on="email", suffix="_enc").select(
+        "request_id", pl.lit("Encharge").alias("system"), pl.col("id_enc").alias("id"), "email", "band", "score",
+        (pl.col("evidence") + pl.lit(" (the Encharge person holding the ENS record's email)")).alias("evidence"))
+    out = pl.concat([matches, extra.select(matches.columns)])
+    return out.unique(["request_id", "system", "id"], keep="first", maintain_order=True)
+
+
 def _items(requests: pl.DataFrame, matches: pl.DataFrame, approved: set[tuple[str, str, str]],
            questions: Mapping[str, list[str]], ens_method: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """The run's items, and per request what keeps it pending (no item can meet it)."""
     channel = dict(requests.select("request_id", "channel").iter_rows())
     items: list[dict[str, Any]] = []
     waiting: dict[str, str] = {}
+    linked = {(r["request_id"], r["id"]): r["evidence"] for r in matches.iter_rows(named=True)
+              if r["system"] == "Encharge" and r["evidence"].endswith("holding the ENS record's email)")}
+    ens_ok = {(r, e) for r, s, i in approved if s == "ENS"
+              for m in matches.filter((pl.col("request_id") == r) & (pl.col("id") == i)).iter_rows(named=True)
+              for e in [m["email"]]}
     for m in matches.iter_rows(named=True):
+        if (m["request_id"], m["id"]) in linked and (m["request_id"], m["email"]) in ens_ok:
+            approved = approved | {(m["request_id"], "Encharge", m["id"])}  # approved with its ENS record
         rid = m["request_id"]
         if m["band"] == "not found":
             continue
@@ -228,9 +246,14 @@ def suppress(requests: pl.DataFrame, *, ens: Any, encharge: Any, supporters: pl.
         supporters = ens.export_supporters("All supporters")
     if people is None:
         people = encharge.list_people(progress=False)
-    actionable = requests.filter(pl.col("problem").is_null() & pl.col("duplicate_of").is_null())
-    matches = match_requests(actionable, system_records(supporters, people), fuzzy=fuzzy)
-    for email in matches.filter(pl.col("band") == "exact").join(
+    met = store.read().filter(pl.col("met").is_not_null()).get_column("request_id")
+    actionable = requests.filter(pl.col("problem").is_null() & pl.col("duplicate_of").is_null()
+                                 & ~pl.col("request_id").is_in(met.implode()))  # met before: never sent twice
+    records = system_records(supporters, people)
+    matches = _with_holders(match_requests(actionable, records, fuzzy=fuzzy), records)
+    acted = matches.filter((pl.col("band") == "exact") | pl.struct("request_id", "system", "id").map_elements(
+        lambda r: (r["request_id"], r["system"], r["id"]) in chosen, return_dtype=pl.Boolean))
+    for email in acted.join(
             actionable.filter(pl.col("channel").is_in(["email", "all"])).select("request_id"), on="request_id"
     ).get_column("email").drop_nulls().to_list():
         stones.add([email], reason="suppressed", source="suppression match", channel="email")
