@@ -232,7 +232,8 @@ class PageMethods(ENSCore):
             tracking_id=tracking_id, appeal_code=appeal_code, txn=txn)
         from ..protection.tombstones import check_writes
 
-        supporter_part = body.get("supporter") if isinstance(body.get("supporter"), Mapping) else {}
+        held = body.get("supporter")
+        supporter_part: Mapping[str, Any] = held if isinstance(held, Mapping) else {}
         check_writes([next((v for k, v in supporter_part.items() if k in (self.email_field, "emailAddress")), None)],
                      path="ENS page submission", override=override)
         return self.send_process(pid, body)

@@ -146,7 +146,7 @@ def load_requests(data: str | Path | BinaryIO | bytes | pl.DataFrame, *, source:
     if not isinstance(days, int) or isinstance(days, bool) or days < 1:
         raise ValidationError("deadline_days", deadline_days, "a whole number of days, 1 or more")
     if isinstance(data, pl.DataFrame):
-        frame = data.cast(dict.fromkeys(data.columns, pl.String()))  # type: ignore[arg-type]
+        frame = data.cast(dict.fromkeys(data.columns, pl.String()))
     else:
         text = _read_text(data, encoding)
         try:

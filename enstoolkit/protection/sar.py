@@ -220,8 +220,11 @@ def _encharge_part(enc: Any, email: str, people: pl.DataFrame | None, out: _Sour
         raw = [u for u in (body.get("users") or []) if isinstance(u, dict)]
     person = _records([{k: v for k, v in u.items() if k != "tags"} for u in raw])
     out.add("encharge_person", person)
-    tags = [{"personId": str(u.get("id")), "tag": str(t)} for u in raw for t in
-            (u.get("tags") if isinstance(u.get("tags"), list) else str(u.get("tags") or "").split(",")) if str(t)]
+    tags: list[dict[str, str]] = []
+    for u in raw:
+        held = u.get("tags")
+        names = [str(t) for t in held] if isinstance(held, list) else str(held or "").split(",")
+        tags += [{"personId": str(u.get("id")), "tag": t.strip()} for t in names if t.strip()]
     out.add("encharge_tags", pl.DataFrame(tags, schema={"personId": pl.String(), "tag": pl.String()}))
     return [{"system": "Encharge", "id": str(u.get("id")), "email": u.get("email")} for u in raw]
 

@@ -284,7 +284,7 @@ def _outcomes(requests: pl.DataFrame, matches: pl.DataFrame, bulk: BulkRun | Non
             payload = json.loads(row["payload"])
             states.setdefault(payload["request_id"], []).append(
                 (f"{payload['client']} {payload['action']} {payload['id']}", row["state"], row["error"]))
-    bands = {}
+    bands: dict[str, set[str]] = {}
     for rid, band in matches.select("request_id", "band").iter_rows():
         bands.setdefault(rid, set()).add(band)
     out: dict[str, tuple[bool, str]] = {}
