@@ -24,8 +24,9 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
 from .consent import ConsentPanel
 from .grid import Grid
 from .process import ProcessPanel
+from .protection import SubjectAccessPanel
 from .search import SearchPanel
 from .tag import TagPanel
 from .toolkit import Toolkit
 
-__all__ = ["ConsentPanel", "Grid", "ProcessPanel", "SearchPanel", "TagPanel", "Toolkit"]
+__all__ = ["ConsentPanel", "Grid", "ProcessPanel", "SearchPanel", "SubjectAccessPanel", "TagPanel", "Toolkit"]
