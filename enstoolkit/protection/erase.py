@@ -4,7 +4,8 @@
 anything is sent, every address is tombstoned (so no import, form or sync re-creates the person,
 even if the run is interrupted) and logged (:func:`erasure_log`: the salted hash, the systems and
 ids, the reason, who, when, the run; never the address). Then one run of the ``"erase-person"``
-bulk operation deletes each ENS supporter (``DELETE /supporter/{id}``) and erases each Encharge
+bulk operation deletes each ENS supporter (``DELETE /supporter/{id}``; then any other supporter ENS
+finds by the address, until none is left) and erases each Encharge
 person holding the address in any case (``DELETE /people?force=true``, recorded in the erasure
 record as every Encharge erasure is). Both requests are safe to repeat: a supporter already gone
 is done ("gone already").
@@ -44,6 +45,8 @@ from .tombstones import Tombstones
 
 __all__ = ["erase_people", "erasure_log"]
 
+#: The most ENS supporters one address is expected to name.
+_MAX_HOLDERS = 10
 _TABLE = ("CREATE TABLE IF NOT EXISTS dpo_erasures (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER, by TEXT, "
           "subject_hash TEXT, systems TEXT, ids TEXT, reason TEXT, run_id TEXT)")
 
@@ -52,12 +55,23 @@ _TABLE = ("CREATE TABLE IF NOT EXISTS dpo_erasures (seq INTEGER PRIMARY KEY AUTO
 def _erase_person(clients: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]],
                   card: Any) -> list[ItemOutcome]:
     item = payloads[0]
-    if item["client"] == "ens":
-        try:
-            clients.ens.delete_supporter(int(item["id"]))
-        except NotFoundError:  # deleted already (a repeat whose answer was lost, or by hand)
-            return [(ItemState.DONE, {"supporterId": int(item["id"]), "note": "gone already"}, None)]
-        return [(ItemState.DONE, {"supporterId": int(item["id"])}, None)]
+    if item["client"] == "ens":  # the supporter, then anyone else ENS finds by the address (a shared email)
+        ens, gone = clients.ens, []
+        if item.get("id") is not None:
+            try:
+                gone.append(ens.delete_supporter(int(item["id"])))
+            except NotFoundError:  # deleted already (a repeat whose answer was lost, or by hand)
+                pass
+        for _ in range(_MAX_HOLDERS):
+            found = ens.get_supporter(email=item["email"])
+            if not found.height:
+                return [(ItemState.DONE, {"supporterIds": gone}, None)]
+            try:
+                gone.append(ens.delete_supporter(int(found.item(0, "supporterId"))))
+            except NotFoundError:
+                continue
+        return [(ItemState.FAILED, {"supporterIds": gone}, f"ENS still finds a supporter with this address after "
+                 f"{_MAX_HOLDERS} deletions")]
     return OPERATIONS["erase"].execute(clients.encharge, params, [{"kind": "email", "value": item["email"]}], card)
 
 
@@ -115,6 +129,8 @@ def erase_people(people: Any, *, ens: Any, encharge: Any, reason: str, by: str |
                         for e, s, i in logged])
     if run:
         bulk.run(progress=progress)
+        if bulk.status != "completed":  # stopped by errors that may pass: a few more passes
+            bulk.complete()
     return bulk
 
 

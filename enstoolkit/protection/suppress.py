@@ -42,6 +42,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -92,7 +93,18 @@ def _suppress(clients: Any, params: Mapping[str, Any], payloads: list[dict[str, 
         affected = clients.ens.suppress_supporters([item["email"]])
         if not affected:
             return [(ItemState.FAILED, None, "not found: ENS holds no supporter with this email now")]
-        return [(ItemState.DONE, {"affected": affected}, None)]
+        held = clients.ens.get_supporter(int(item["id"]))  # by email: did it reach this record?
+        if held.height and bool(held.item(0, "suppressed")):
+            return [(ItemState.DONE, {"affected": affected}, None)]
+        if not held.height:
+            return [(ItemState.FAILED, None, f"not found: ENS holds no supporter {item['id']} now")]
+        if item.get("fallback"):  # another record holds the address: this one's email opt-ins answered "N"
+            clients.ens.update_supporter(int(item["id"]), {"questions": dict.fromkeys(item["fallback"], "N")})
+            return [(ItemState.DONE, {"questions": item["fallback"]},
+                     "the suppression reached another record holding this address; this one's email opt-ins "
+                     "were answered N")]
+        return [(ItemState.FAILED, None, f"the suppression reached another record holding this address, not "
+                 f"supporter {item['id']}, and the account has no email opt-in question to answer N")]
     if action == "opt-out":
         clients.ens.update_supporter(int(item["id"]), {"questions": dict.fromkeys(item["questions"], "N")})
         return [(ItemState.DONE, {"questions": item["questions"]}, None)]
@@ -157,7 +169,7 @@ def _items(requests: pl.DataFrame, matches: pl.DataFrame, approved: set[tuple[st
             continue
         asked = [c for c in ("email", "sms", "phone", "post") if wanted in (c, "all")]
         if wanted in ("email", "all") and ens_method == "suppress" and m["email"]:
-            items.append({**base, "client": "ens", "action": "suppress"})
+            items.append({**base, "client": "ens", "action": "suppress", "fallback": list(questions.get("email", []))})
             asked = [c for c in asked if c != "email"]
         names = sorted({q for c in asked for q in questions.get(c, [])})
         lacking = [c for c in asked if not questions.get(c)]
@@ -223,7 +235,9 @@ def suppress(requests: pl.DataFrame, *, ens: Any, encharge: Any, supporters: pl.
         fuzzy: the fuzzy band's function (None: exact matches only).
         ens_method: "suppress" (``PUT /supporter/bulk``) or "opt-out" (email questions answered "N").
         questions: the ENS opt-in questions per channel (default: read from their names).
-        journal, folder: the bulk journal, and the folder of the request store and tombstones.
+        journal, folder: the bulk journal, and the folder of the request store and tombstones. Called
+            again with the same requests after an interruption, the unfinished run is carried on
+            (nothing sent twice), and the requests it meets are marked met.
         run: False records the run without sending (resume it later).
         today: the day the deadlines are judged by.
     """
@@ -263,8 +277,19 @@ def suppress(requests: pl.DataFrame, *, ens: Any, encharge: Any, supporters: pl.
     bulk = None
     if items:
         keys = [f"{i['request_id']}:{i['client']}:{i['action']}:{i['id']}" for i in items]
-        bulk = start("suppress", {}, items, keys, journal=journal, ens=ens, encharge=encharge, run=run,
-                     progress=progress)
+        batch = hashlib.sha256(json.dumps(sorted(keys)).encode()).hexdigest()[:16]
+        journal = journal or Journal()
+        unfinished = journal.runs().filter((pl.col("kind") == "suppress") & (pl.col("status") != "completed")
+                                           & (pl.col("params") == json.dumps({"batch": batch})))
+        if unfinished.height:  # the same requests' run was interrupted (a killed kernel): carry it on
+            bulk = BulkRun(journal, unfinished.item(0, "run_id"), ens=ens, encharge=encharge)
+        else:
+            bulk = start("suppress", {"batch": batch}, items, keys, journal=journal, ens=ens, encharge=encharge,
+                         run=False)
+        if run:
+            bulk.run(progress=progress)
+            if bulk.status != "completed":  # stopped by errors that may pass: a few more passes
+                bulk.complete()
     outcome = _outcomes(actionable, matches, bulk, waiting)
     store.mark_met({rid: text for rid, (met, text) in outcome.items() if met}, run_id=bulk.run_id if bulk else None,
                    when=today)
