@@ -41,7 +41,7 @@ from ..people import records as records_of
 from ..people import row_identifiers
 from ..schemas import ItemState
 from .journal import Journal
-from .operations import OPERATIONS, Operation, register
+from .operations import OPERATIONS, Operation, known_kinds, load, register
 from .review import DEFAULT_GRACE, review
 from .runner import BulkRun, Progress, RunInProgress, account_fingerprints
 
@@ -72,8 +72,8 @@ def start(kind: str, params: Mapping[str, Any], payloads: list[dict[str, Any]], 
         >>> run.counts(), j.accounts(run.run_id) == {"ens": client.account_fingerprint()}
         ({'pending': 1}, True)
     """
-    if kind not in OPERATIONS:
-        raise ValidationError("kind", kind, "one of " + ", ".join(sorted(OPERATIONS)))
+    if load(kind) is None:
+        raise ValidationError("kind", kind, "one of " + ", ".join(known_kinds()))
     if not payloads:
         raise ValidationError("people", "nothing", "at least one item")
     journal = journal or Journal()

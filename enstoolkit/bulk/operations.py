@@ -7,9 +7,9 @@ settled by evidence, see :mod:`enstoolkit.bulk.review`), how many items go in on
 and the function that sends them. :func:`register` adds one; :data:`OPERATIONS` lists them.
 
 Example:
-    >>> sorted(OPERATIONS)  # doctest: +NORMALIZE_WHITESPACE
-    ['archive', 'consent', 'erase', 'process', 'tag-add', 'tag-remove', 'unsubscribe', 'upsert-people',
-     'upsert-supporters']
+    >>> sorted(known_kinds())  # doctest: +NORMALIZE_WHITESPACE
+    ['archive', 'consent', 'erase', 'erase-person', 'process', 'suppress', 'tag-add', 'tag-remove', 'unsubscribe',
+     'upsert-people', 'upsert-supporters']
     >>> OPERATIONS["process"].idempotent, OPERATIONS["tag-add"].client
     (False, 'encharge')
 """
@@ -23,7 +23,8 @@ from typing import Any
 
 from ..schemas import ItemState
 
-__all__ = ["CLIENTS", "OPERATIONS", "Clients", "ItemOutcome", "Operation", "register"]
+__all__ = ["CLIENTS", "ELSEWHERE", "OPERATIONS", "Clients", "ItemOutcome", "Operation", "known_kinds", "load",
+           "register"]
 
 #: What happened to one item: (state, result to keep, error message).
 ItemOutcome = tuple[str, Any, str | None]
@@ -79,6 +80,32 @@ class Operation:
 
 
 OPERATIONS: dict[str, Operation] = {}
+#: Operations registered by other modules, loaded when a run of theirs is first met (e.g. resumed in a new process).
+ELSEWHERE = {"suppress": "enstoolkit.protection.suppress", "erase-person": "enstoolkit.protection.erase"}
+
+
+def load(kind: str) -> Operation | None:
+    """The operation of this kind, its module imported if it registers elsewhere; None when unknown.
+
+    Example:
+        >>> load("suppress").client, load("no-such-kind")
+        ('both', None)
+    """
+    if kind not in OPERATIONS and kind in ELSEWHERE:
+        import importlib
+
+        importlib.import_module(ELSEWHERE[kind])
+    return OPERATIONS.get(kind)
+
+
+def known_kinds() -> list[str]:
+    """Every kind of run, those registered elsewhere included.
+
+    Example:
+        >>> "suppress" in known_kinds()
+        True
+    """
+    return sorted(set(OPERATIONS) | set(ELSEWHERE))
 
 
 def register(kind: str, client: str, *, idempotent: bool, batch: int = 1,

@@ -38,7 +38,7 @@ from ..errors import (
 from ..schemas import ItemState, RunStatus
 from ..validate import check_int
 from .journal import Journal
-from .operations import OPERATIONS, Clients, ItemOutcome, Operation
+from .operations import OPERATIONS, Clients, ItemOutcome, Operation, known_kinds, load
 
 __all__ = ["NOT_STORED", "BulkRun", "Progress", "RunInProgress", "account_fingerprints"]
 
@@ -107,8 +107,8 @@ class BulkRun:
         info = journal.run(run_id)
         self.kind: str = info["kind"]
         self.params: dict[str, Any] = info["params"]
-        if self.kind not in OPERATIONS:
-            raise ValidationError("kind", self.kind, "one of " + ", ".join(sorted(OPERATIONS)))
+        if load(self.kind) is None:
+            raise ValidationError("kind", self.kind, "one of " + ", ".join(known_kinds()))
         self.operation: Operation = OPERATIONS[self.kind]
         self.ens = ens
         self.encharge = encharge
