@@ -22,7 +22,7 @@ from enstoolkit.protection.erase import erase_people, erasure_log
 from enstoolkit.protection.requests import load_requests, request_report
 from enstoolkit.protection.retention import load_policy, retention_counts, retention_preview
 from enstoolkit.protection.sar import MAX_REQUESTS, export_log, subject_access
-from enstoolkit.protection.suppress import suppress
+from enstoolkit.protection.suppression import suppress
 from enstoolkit.protection.tombstones import default_tombstones
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.sandbox.requests_file import request_file

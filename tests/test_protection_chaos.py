@@ -18,7 +18,7 @@ from enstoolkit import EnchargeClient, ENSClient, RetryPolicy
 from enstoolkit.bulk import Journal, process_pages, upsert_people, upsert_supporters
 from enstoolkit.protection.erase import erase_people
 from enstoolkit.protection.requests import load_requests
-from enstoolkit.protection.suppress import suppress
+from enstoolkit.protection.suppression import suppress
 from enstoolkit.protection.tombstones import Tombstoned, default_tombstones
 from enstoolkit.sandbox import Faults, Sandbox
 from enstoolkit.sandbox.requests_file import request_file
@@ -144,7 +144,7 @@ from pathlib import Path
 from enstoolkit import ENSClient, EnchargeClient
 from enstoolkit.bulk import Journal
 from enstoolkit.protection.requests import load_requests
-from enstoolkit.protection.suppress import suppress
+from enstoolkit.protection.suppression import suppress
 path, today = Path(sys.argv[1]), dt.date.fromisoformat(sys.argv[2])
 requests = load_requests(path.with_suffix(".csv"), source="fps", today=today)
 suppress(requests, ens=ENSClient(), encharge=EnchargeClient(), journal=Journal(path), today=today, progress=False)

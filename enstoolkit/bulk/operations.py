@@ -81,7 +81,7 @@ class Operation:
 
 OPERATIONS: dict[str, Operation] = {}
 #: Operations registered by other modules, loaded when a run of theirs is first met (e.g. resumed in a new process).
-ELSEWHERE = {"suppress": "enstoolkit.protection.suppress", "erase-person": "enstoolkit.protection.erase"}
+ELSEWHERE = {"suppress": "enstoolkit.protection.suppression", "erase-person": "enstoolkit.protection.erase"}
 
 
 def load(kind: str) -> Operation | None:

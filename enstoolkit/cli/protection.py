@@ -121,7 +121,7 @@ def run_suppress(args: argparse.Namespace) -> int:
     from ..errors import EnstoolkitError
     from ..protection.matching import match_requests, system_records
     from ..protection.requests import load_requests
-    from ..protection.suppress import suppress
+    from ..protection.suppression import suppress
 
     try:
         conn = _connect(args)

@@ -32,7 +32,7 @@ _LAZY = {
     "SubjectAccess": "sar", "subject_access": "sar",
     "load_requests": "requests", "request_report": "requests",
     "match_requests": "matching", "exact_band": "matching", "fuzzy_band": "matching",
-    "suppress": "suppress",
+    "suppress": "suppression",
     "load_policy": "retention", "retention_preview": "retention", "erase_people": "erase",
 }
 
