@@ -118,6 +118,31 @@ def test_every_write_path_refuses_a_tombstoned_person(folder: Path, tmp_path: Pa
         assert log.select("path", "reason").row(0) == ("ENS POST /supporter", "asked to rejoin, letter of 2026-10-01")
 
 
+def test_consent_sync_unsubscribes_and_opts_out_a_tombstoned_person_who_is_back(folder: Path,
+                                                                                  tmp_path: Path) -> None:
+    from enstoolkit.sync.live import plan_from_accounts
+
+    with Sandbox(supporters=200, seed=5) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \
+            EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        back = "back.again@example.org"
+        stones = default_tombstones()
+        stones.add([back], reason="suppressed", source="FPS", channel="email")
+        reason = "re-joined at an event, signed form kept"  # the override is logged; the sync still acts
+        ens.upsert_supporter({"Email Address": back, "questions": {"Marketing Optin": "Y"}}, override=reason)
+        enc.upsert_people([{"email": back}], override=reason)
+        plan = plan_from_accounts(ens, enc, optins="Marketing Optin", erasures=False, tombstones=stones)
+        rows = plan.filter(pl.col("email") == back).select("system", "action").rows()
+        assert sorted(rows) == [("ENS", "opt out"), ("Encharge", "unsubscribe")]
+        without = plan_from_accounts(ens, enc, optins="Marketing Optin", erasures=False)
+        assert without.filter(pl.col("email") == back).height == 0  # rule 7 is what finds them
+        run = apply_plan(plan.filter(pl.col("email") == back), ens=ens, encharge=enc,
+                         journal=Journal(tmp_path / "j.sqlite3"), by="test")
+        assert run.counts() == {"done": 2}
+        assert sb.encharge.people[sb.encharge.by_email[back]]["unsubscribed"]
+        answers = ens.get_supporter(email=back, questions=True).item(0, "questions")
+        assert [q["response"] for q in answers if q["name"] == "Marketing Optin"] == ["N"]
+
+
 # -- subject access ---------------------------------------------------------------------------------
 
 

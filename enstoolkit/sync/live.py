@@ -86,13 +86,15 @@ def current_lists(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY, status
 def plan_from_accounts(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY,
                        optins: str | Sequence[str] = DEFAULT_OPTINS, erasures: pl.DataFrame | bool | None = True,
                        status_segment: str | None = "Unsubscribed", on_step: Step | None = None,
-                       unsubscribes: pl.DataFrame | None = None) -> pl.DataFrame:
+                       unsubscribes: pl.DataFrame | None = None, tombstones: Any = None) -> pl.DataFrame:
     """The consent plan (:func:`~enstoolkit.sync.consent_plan`) for both accounts as they are now.
 
     ``erasures``: True (the default) reads the toolkit's own record of erasures
     (:func:`enstoolkit.erasures.read_erasures`); a frame is used as it is; None or False, none.
     ``unsubscribes``: when people unsubscribed in Encharge (:func:`~enstoolkit.sync.dates.unsubscribe_dates`
     of recorded events), so that an ENS opt-in older than the unsubscribe can be opted out.
+    ``tombstones``: erased and suppressed addresses (:class:`enstoolkit.protection.Tombstones`): those back
+    subscribed or opted in are unsubscribed and opted out (rule 7 of :mod:`enstoolkit.sync.plan`).
     Sends no change: an export job, the people listing and, when needed, the "Unsubscribed" segment.
 
     Example:
@@ -117,4 +119,4 @@ def plan_from_accounts(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY,
         from .dates import with_unsubscribe_dates
 
         people = with_unsubscribe_dates(people, unsubscribes)
-    return consent_plan(supporters, people, optins=names, erasures=erasures)
+    return consent_plan(supporters, people, optins=names, erasures=erasures, tombstones=tombstones)

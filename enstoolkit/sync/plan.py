@@ -27,6 +27,9 @@ email Encharge sends; Encharge's unsubscribe is from all email):
    **review** of each, to merge them in ENS first (unless one is suppressed: rule 1).
 6. **Never subscribe or opt anyone in**: re-consent needs the person, not a sync. A pending double
    opt-in ("P") is not an answer to act on either way; nor is no answer.
+7. With ``tombstones`` (:class:`enstoolkit.protection.Tombstones`): an address erased or suppressed on
+   request that is back (a form, an import) subscribed in Encharge is **unsubscribed**, and opted in
+   ("Y") in ENS is **opted out**, whatever the other rules say.
 
 Example:
     >>> import datetime as dt
@@ -324,9 +327,32 @@ def _unsubscribed_but_opted_in(out: _Rows, key: str, record: dict[str, Any], per
     out.add(key, "ENS", ConsentAction.REVIEW, f"{why}; {said}: which came last cannot be told", record, person, i)
 
 
+def _tombstone_rules(out: _Rows, tombstones: Any, records: list[dict[str, Any]],
+                     persons: Mapping[str, list[dict[str, Any]]]) -> None:
+    """Rule 7: an erased or suppressed address back subscribed or opted in is unsubscribed and opted out."""
+    keys = sorted(set(persons) | {r["key"] for r in records})
+    hit = {k for k, flag in zip(keys, tombstones.hits(keys), strict=True) if flag}
+    if not hit:
+        return
+    said = "an erased or suppressed address (tombstone) is back"
+    have = {(r["personId"], r["supporterId"], r["action"], r["question"]) for r in out.rows}
+    for key in sorted(hit):
+        for person in persons.get(key, []):
+            if person["unsubscribed"] is not True and not any(
+                    p == person["personId"] and a == str(ConsentAction.UNSUBSCRIBE) for p, _, a, _ in have):
+                out.add(key, "Encharge", ConsentAction.UNSUBSCRIBE, f"{said}: {_encharge_state(person)}", None,
+                        person, None)
+        for record in (r for r in records if r["key"] == key):
+            for i, optin in enumerate(out.optins):
+                if record[f"a{i}"] == "Y" and (None, record["supporterId"], str(ConsentAction.OPT_OUT), optin) \
+                        not in {(None, s, a, q) for _, s, a, q in have}:
+                    out.add(key, "ENS", ConsentAction.OPT_OUT, f"{said}: {_answer_text(optin, record, i)}", record,
+                            None, i)
+
+
 def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str | Sequence[str] = DEFAULT_OPTINS,
                  erasures: pl.DataFrame | None = None, email_column: str | None = None,
-                 planned_at: dt.datetime | None = None) -> pl.DataFrame:
+                 planned_at: dt.datetime | None = None, tombstones: Any = None) -> pl.DataFrame:
     """The changes that would bring ENS and Encharge into agreement on consent (see the module's rules).
 
     Args:
@@ -338,6 +364,7 @@ def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str 
         erasures: the toolkit's record of erasures (:func:`enstoolkit.erasures.read_erasures`), if any.
         email_column: the supporters' email column, when the one rule of :mod:`enstoolkit.people` does not find it.
         planned_at: the moment recorded in ``plannedAt`` (default: now, UTC).
+        tombstones: erased and suppressed addresses (:class:`enstoolkit.protection.Tombstones`), for rule 7.
 
     Returns one row per proposed change (schema :data:`~enstoolkit.schemas.results.CONSENT_PLAN`),
     actionable rows first. Frames without the needed columns raise
@@ -376,6 +403,8 @@ def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str 
                 out.add(key, "ENS", ConsentAction.REVIEW, reason, record, holders[0] if holders else None, None)
         if key in persons:
             _people_rules(out, key, group, persons[key])
+    if tombstones is not None:
+        _tombstone_rules(out, tombstones, records, persons)
     plan = read_frame(out.rows, CONSENT_PLAN)
     order = pl.col("action").replace_strict({str(a): n for n, a in enumerate(ACTION_ORDER)}, return_dtype=pl.Int64)
     return plan.sort(order, "email", "supporterId", "question", nulls_last=True, maintain_order=True)
