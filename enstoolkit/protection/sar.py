@@ -67,7 +67,7 @@ __all__ = ["MAX_REQUESTS", "SENSITIVE", "SubjectAccess", "export_log", "subject_
 #: The most requests a subject access export should make per person (both APIs together).
 MAX_REQUESTS = 20
 #: Column names never exported: card and bank details.
-SENSITIVE = re.compile(r"(card|^cc|ccnumber|ccexp|cvv|cvc|expir|iban|bic$|swift|sort.?code|account.?(number|no|num)"
+SENSITIVE = re.compile(r"(card|^cc|ccnumber|ccexp|cvv|cvc|expiry|iban|^bic$|swift|sort.?code|account.?(number|no|num)"
                        r"|bank|routing|token|payment.?type|paymenttype)", re.IGNORECASE)
 _EXPORTS = ("CREATE TABLE IF NOT EXISTS exports (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER, by TEXT, "
             "subject_hash TEXT, zip TEXT, zip_sha256 TEXT, sources TEXT)")
@@ -98,8 +98,9 @@ def withheld_columns(frame: pl.DataFrame) -> list[str]:
     """The columns of a frame that hold card or bank details (never exported).
 
     Example:
-        >>> withheld_columns(pl.DataFrame({"amount": [1], "ccnumber": ["4222"], "Bank Sort Code": ["1"]}))
-        ['ccnumber', 'Bank Sort Code']
+        >>> withheld_columns(pl.DataFrame({"amount": [1], "ccnumber": ["4222"], "Bank Sort Code": ["1"],
+        ...                                "expireDays": [30], "Card Expiry": ["12/30"]}))
+        ['ccnumber', 'Bank Sort Code', 'Card Expiry']
     """
     return [c for c in frame.columns if SENSITIVE.search(c.replace(" ", ""))]
 
