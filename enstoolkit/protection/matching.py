@@ -36,7 +36,7 @@ from ..errors import MissingExtra, ValidationError
 from ..people import email_key
 
 __all__ = ["MATCH", "RECORDS", "Fuzzy", "exact_band", "fuzzy_band", "match_requests", "normal_name",
-           "normal_postcode", "system_records"]
+           "normal_postcode", "scorer_band", "system_records"]
 
 #: One frame of both systems' records.
 RECORDS: dict[str, pl.DataType] = {"system": pl.String(), "id": pl.String(), "email": pl.String(),
@@ -192,6 +192,62 @@ def fuzzy_band(requests: pl.DataFrame, records: pl.DataFrame, *, threshold: floa
                             "email": rec["email"], "band": "review", "score": round(score / 100, 3),
                             "evidence": f"name {score:.0f}/100 ({rec['name']!r}), postcode equal"})
     return pl.DataFrame(out, schema=MATCH) if out else pl.DataFrame(schema=MATCH)
+
+
+def scorer_band(supporters: pl.DataFrame, people: pl.DataFrame | None = None, **settings: Any) -> Fuzzy:
+    """A fuzzy band from the toolkit's probable-duplicates scorer (``enstoolkit.analysis.probable_duplicates``).
+
+    Each request (with a name) is scored as one more record of the ENS file against both systems'
+    records: the pairs it forms with real records (either band of the scorer) are ``review`` rows,
+    with the scorer's ``match_probability`` as the score and its evidence. Raises
+    :class:`~enstoolkit.errors.MissingExtra` where the scorer is not installed.
+
+    Example:
+        >>> callable(scorer_band) and "supporters" in scorer_band.__code__.co_varnames
+        True
+    """
+    try:
+        import importlib
+
+        score = importlib.import_module("enstoolkit.analysis").probable_duplicates
+    except (ImportError, AttributeError) as exc:
+        raise MissingExtra("protection", "the probable-duplicates band (enstoolkit.analysis.probable_duplicates)") \
+            from exc
+    from ..people import email_column as find_email
+
+    column = find_email(supporters.columns, argument="supporters")
+
+    def band(requests: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+        asks = [r for r in requests.iter_rows(named=True) if normal_name(r.get("name"))]
+        if not asks:
+            return pl.DataFrame(schema=MATCH)
+        pseudo = {}
+        rows = []
+        for n, req in enumerate(asks, start=1):
+            words = [w for w in re.split(r"\s+", str(req["name"]).strip()) if w.strip(".").lower() not in _TITLES]
+            pseudo[str(-n)] = req["request_id"]
+            rows.append({"supporterId": -n, column: req.get("email") or "", "First Name": words[0] if words else "",
+                         "Last Name": " ".join(words[1:]), "Postcode": req.get("postcode") or "",
+                         "Address 1": req.get("address") or ""})
+        asked = pl.DataFrame(rows, schema={"supporterId": pl.Int64(), column: pl.String(), "First Name": pl.String(),
+                                           "Last Name": pl.String(), "Postcode": pl.String(),
+                                           "Address 1": pl.String()})
+        frame = pl.concat([supporters.with_columns(pl.col("supporterId").cast(pl.Int64)), asked],
+                          how="diagonal_relaxed")
+        pairs = score(frame, people, marks=False, **settings)
+        out = []
+        for r in pairs.iter_rows(named=True):
+            for me, other in ((1, 2), (2, 1)):
+                mine = str(r[f"id_{me}"])
+                if r[f"system_{me}"] == "ENS" and mine in pseudo and str(r[f"id_{other}"]) not in pseudo:
+                    out.append({"request_id": pseudo[mine], "system": r[f"system_{other}"],
+                                "id": str(r[f"id_{other}"]),
+                                "email": email_key(r[f"email_{other}"]) or None, "band": "review",
+                                "score": round(float(r["match_probability"]), 3),
+                                "evidence": f"probable duplicate ({r['band']}): {r['evidence']}"})
+        return pl.DataFrame(out, schema=MATCH) if out else pl.DataFrame(schema=MATCH)
+
+    return band
 
 
 def match_requests(requests: pl.DataFrame, records: pl.DataFrame, *, fuzzy: Fuzzy | None = fuzzy_band) -> pl.DataFrame:

@@ -269,13 +269,21 @@ def _history(email: str, history: Callable[[str], pl.DataFrame] | None, out: _So
     source = history
     if source is None:
         try:  # the toolkit's history store, where it is installed
-            from .. import history as store  # type: ignore[attr-defined]
+            import importlib
 
-            source = store.person
+            source = importlib.import_module("enstoolkit.history").person
         except (ImportError, AttributeError):
             out.notes.append("history rows: no history store in this installation (pass history=)")
             return
-    frame = source(email)
+        try:
+            frame = source(email)
+        except Exception as exc:  # the store's own errors: none kept yet, or unreadable (said, never hidden)
+            if not type(exc).__module__.startswith("enstoolkit.history"):
+                raise
+            out.notes.append(f"history rows: {exc}")
+            return
+    else:
+        frame = source(email)
     if not isinstance(frame, pl.DataFrame):
         raise ValidationError("history", type(frame).__name__, "a function returning a polars DataFrame")
     out.add("history", frame)
@@ -289,6 +297,19 @@ def _duplicates(email: str, holders: list[dict[str, Any]], supporters: pl.DataFr
         out.notes.append("probable duplicates: not checked (pass supporters= and people= frames of both systems)")
         out.add("probable_duplicates", pl.DataFrame(schema=schema))
         return
+    scorer = _scorer() if fuzzy is fuzzy_band and supporters is not None else None
+    if scorer is not None:  # the toolkit's probable-duplicates scorer, where it is installed
+        key = email_key(email)
+        pairs = scorer(supporters, people)
+        mine = pairs.filter((pl.col("email_1").str.strip_chars().str.to_lowercase() == key)
+                            | (pl.col("email_2").str.strip_chars().str.to_lowercase() == key))
+        other = [(r["system_2"], r["id_2"], r["email_2"]) if email_key(r["email_1"]) == key
+                 else (r["system_1"], r["id_1"], r["email_1"]) for r in mine.iter_rows(named=True)]
+        out.add("probable_duplicates", pl.DataFrame(
+            [(s, str(i), e, float(r["match_probability"]), r["evidence"], "review")
+             for (s, i, e), r in zip(other, mine.iter_rows(named=True), strict=True) if email_key(e) != key],
+            schema=schema, orient="row"))
+        return
     records = system_records(supporters, people)
     mine = records.filter(pl.col("email") == email_key(email))
     if mine.height == 0:
@@ -301,6 +322,16 @@ def _duplicates(email: str, holders: list[dict[str, Any]], supporters: pl.DataFr
     out.add("probable_duplicates", found.select("system", "id", "email", "score", "evidence")
             .unique(["system", "id"], keep="first", maintain_order=True)
             .with_columns(pl.lit("review").alias("band")))
+
+
+def _scorer() -> Any:
+    """The probable-duplicates scorer (``enstoolkit.analysis.probable_duplicates``), or None where not installed."""
+    try:
+        import importlib
+
+        return importlib.import_module("enstoolkit.analysis").probable_duplicates
+    except (ImportError, AttributeError):
+        return None
 
 
 def _html(email: str, manifest: dict[str, Any], frames: dict[str, pl.DataFrame]) -> str:

@@ -53,9 +53,9 @@ import polars as pl
 
 from ..bulk import BulkRun, Journal, start
 from ..bulk.operations import ItemOutcome, register
-from ..errors import ValidationError
+from ..errors import MissingExtra, ValidationError
 from ..schemas import ItemState
-from .matching import Fuzzy, fuzzy_band, match_requests, system_records
+from .matching import Fuzzy, fuzzy_band, match_requests, scorer_band, system_records
 from .requests import RequestStore, request_report
 from .tombstones import Tombstones
 
@@ -219,7 +219,7 @@ class Suppression:
 
 
 def suppress(requests: pl.DataFrame, *, ens: Any, encharge: Any, supporters: pl.DataFrame | None = None,
-             people: pl.DataFrame | None = None, approved: Any = None, fuzzy: Fuzzy | None = fuzzy_band,
+             people: pl.DataFrame | None = None, approved: Any = None, fuzzy: Fuzzy | str | None = "auto",
              ens_method: str = "suppress", questions: Mapping[str, Iterable[str]] | None = None,
              journal: Journal | None = None, folder: str | Path | None = None, run: bool = True,
              progress: bool | None = None, today: dt.date | None = None) -> Suppression:
@@ -232,7 +232,8 @@ def suppress(requests: pl.DataFrame, *, ens: Any, encharge: Any, supporters: pl.
             export and Encharge's list of everyone, read now).
         approved: the ``review`` matches a person approved: ``(request_id, system, id)`` triples, or
             those rows of :attr:`Suppression.matches`.
-        fuzzy: the fuzzy band's function (None: exact matches only).
+        fuzzy: the fuzzy band: "auto" (the probable-duplicates scorer where installed, else names at the same
+            postcode), "scorer", "names", a function ``(requests, records) -> matches``, or None (exact only).
         ens_method: "suppress" (``PUT /supporter/bulk``) or "opt-out" (email questions answered "N").
         questions: the ENS opt-in questions per channel (default: read from their names).
         journal, folder: the bulk journal, and the folder of the request store and tombstones. Called
@@ -264,7 +265,8 @@ def suppress(requests: pl.DataFrame, *, ens: Any, encharge: Any, supporters: pl.
     actionable = requests.filter(pl.col("problem").is_null() & pl.col("duplicate_of").is_null()
                                  & ~pl.col("request_id").is_in(met.implode()))  # met before: never sent twice
     records = system_records(supporters, people)
-    matches = _with_holders(match_requests(actionable, records, fuzzy=fuzzy), records)
+    band = _band(fuzzy, supporters, people)
+    matches = _with_holders(match_requests(actionable, records, fuzzy=band), records)
     acted = matches.filter((pl.col("band") == "exact") | pl.struct("request_id", "system", "id").map_elements(
         lambda r: (r["request_id"], r["system"], r["id"]) in chosen, return_dtype=pl.Boolean))
     for email in acted.join(
@@ -298,6 +300,21 @@ def suppress(requests: pl.DataFrame, *, ens: Any, encharge: Any, supporters: pl.
         pl.col("request_id").replace_strict({k: v for k, (m, v) in outcome.items() if not m}, default=None,
                                             return_dtype=pl.String).alias("pending_reason"))
     return Suppression(report, matches, bulk)
+
+
+def _band(fuzzy: Fuzzy | str | None, supporters: pl.DataFrame, people: pl.DataFrame | None) -> Fuzzy | None:
+    if fuzzy is None or callable(fuzzy):
+        return fuzzy
+    if fuzzy == "names":
+        return fuzzy_band
+    if fuzzy == "scorer":
+        return scorer_band(supporters, people)
+    if fuzzy == "auto":
+        try:
+            return scorer_band(supporters, people)
+        except MissingExtra:
+            return fuzzy_band
+    raise ValidationError("fuzzy", fuzzy, "'auto', 'scorer', 'names', a function, or None")
 
 
 def _outcomes(requests: pl.DataFrame, matches: pl.DataFrame, bulk: BulkRun | None,
