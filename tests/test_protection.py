@@ -7,6 +7,9 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -310,3 +313,38 @@ def test_request_report_counts_overdue(folder: Path) -> None:
                           today=dt.date(2026, 10, 1))
     report = request_report(frame.with_columns(pl.lit(None, pl.Date).alias("met")), today=dt.date(2026, 10, 1))
     assert report.select("deadline", "status", "days_left").row(0) == (dt.date(2026, 9, 22), "overdue", -9)
+
+
+# -- the commands -----------------------------------------------------------------------------------
+
+
+def _command(args: list[str], data: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ENS_", "ENCHARGE_"))}
+    env["ENSTOOLKIT_DATA_DIR"] = str(data)
+    return subprocess.run([sys.executable, "-m", "enstoolkit.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)
+
+
+def test_the_commands_export_suppress_and_preview(tmp_path: Path) -> None:
+    with Sandbox(supporters=300, seed=0) as sb:  # the same account as the commands' sandbox
+        person = _both(sb)
+        data, _ = request_file(sb, exact=3, fuzzy=0, not_found=2)
+    (tmp_path / "fps.csv").write_bytes(data)
+    (tmp_path / "policy.toml").write_text("[inactivity]\nyears = 2\n[gift_aid]\nyears = 2\n")
+    sar = _command(["sar", person["email"], "--sandbox", "--out", str(tmp_path / "out")], tmp_path / "data")
+    assert sar.returncode == 0, sar.stdout + sar.stderr
+    assert "ens_supporter: 1 rows" in sar.stdout and "encharge_person: 1 rows" in sar.stdout
+    assert len(list((tmp_path / "out").glob("sar-*.zip"))) == 1
+    preview = _command(["suppress", str(tmp_path / "fps.csv"), "--source", "fps", "--sandbox"], tmp_path / "data")
+    assert preview.returncode == 2 and "nothing sent" in preview.stdout
+    done = _command(["suppress", str(tmp_path / "fps.csv"), "--source", "fps", "--sandbox", "--yes"],
+                    tmp_path / "data")
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["matched"] == {"exact": 3, "review": 0, "not found": 2}
+    assert figures["deadlines"] == {"met": 5, "pending": 0, "overdue": 0}
+    kept = _command(["retention", str(tmp_path / "policy.toml"), "--sandbox", "--preview",
+                     str(tmp_path / "preview.csv")], tmp_path / "data")
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    counts = json.loads(next(line for line in kept.stdout.splitlines() if line.startswith("{")))
+    assert counts["erase"] > 0 and pl.read_csv(tmp_path / "preview.csv").height == counts["people"]
