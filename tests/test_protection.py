@@ -343,6 +343,9 @@ def test_the_commands_export_suppress_and_preview(tmp_path: Path) -> None:
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert figures["matched"] == {"exact": 3, "review": 0, "not found": 2}
     assert figures["deadlines"] == {"met": 5, "pending": 0, "overdue": 0}
+    report = _command(["suppress", "--report", str(tmp_path / "report.csv")], tmp_path / "data")
+    assert json.loads(report.stdout.splitlines()[0]) == {"met": 5} and \
+        pl.read_csv(tmp_path / "report.csv").height == 5
     kept = _command(["retention", str(tmp_path / "policy.toml"), "--sandbox", "--preview",
                      str(tmp_path / "preview.csv")], tmp_path / "data")
     assert kept.returncode == 0, kept.stdout + kept.stderr

@@ -51,8 +51,11 @@ def register(sub: Any) -> None:
                        description="Load a request file, match it to both systems, and (with --yes) suppress per "
                                    "channel in one journalled run. Never subscribes anyone. Every request is kept "
                                    "with its deadline.")
-    s.add_argument("file", type=Path, help="the request file (CSV)")
-    s.add_argument("--source", required=True, choices=("fps", "deceased", "phone", "post", "email"))
+    s.add_argument("file", type=Path, nargs="?", help="the request file (CSV)")
+    s.add_argument("--source", choices=("fps", "deceased", "phone", "post", "email"))
+    s.add_argument("--report", type=Path, nargs="?", const=Path("-"), metavar="CSV",
+                   help="print every request kept with its deadline status (met, pending with days left, overdue); "
+                        "with a file name, write them there as CSV")
     s.add_argument("--encoding", default="utf-8", help="the file's encoding (e.g. cp1252)")
     s.add_argument("--channel", help="the channel of every row, when the file has no channel column")
     s.add_argument("--ens-method", default="suppress", choices=("suppress", "opt-out"))
@@ -120,9 +123,23 @@ def run_suppress(args: argparse.Namespace) -> int:
     """
     from ..errors import EnstoolkitError
     from ..protection.matching import match_requests, system_records
-    from ..protection.requests import load_requests
+    from ..protection.requests import load_requests, request_report
     from ..protection.suppression import suppress
 
+    if args.report is not None:
+        report = request_report()
+        print(json.dumps(dict(sorted(report.group_by("status").len().iter_rows()))))
+        if str(args.report) != "-":
+            report.write_csv(args.report)
+            print(f"wrote {report.height} requests to {args.report}")
+        else:
+            for row in report.select("request_id", "source", "channel", "received", "deadline", "status",
+                                     "days_left").iter_rows():
+                print("  " + "  ".join("" if v is None else str(v) for v in row))
+        return EXIT_OK
+    if args.file is None or args.source is None:
+        print("suppress needs a request FILE and --source (or --report)", flush=True)
+        return EXIT_REFUSED
     try:
         conn = _connect(args)
         print(conn.describe(), flush=True)
