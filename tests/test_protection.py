@@ -146,6 +146,22 @@ def test_consent_sync_unsubscribes_and_opts_out_a_tombstoned_person_who_is_back(
         assert [q["response"] for q in answers if q["name"] == "Marketing Optin"] == ["N"]
 
 
+def test_the_process_panel_never_submits_a_tombstoned_person(folder: Path) -> None:
+    from enstoolkit.widgets import ProcessPanel
+
+    with Sandbox(supporters=50, seed=4) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        default_tombstones().add(["asked.to.stop@example.org"], reason="suppressed", source="phone", channel="all")
+        panel = ProcessPanel(ens)
+        panel.page_type.value = "dcf"
+        panel.page.value = 100
+        panel.inputs["Email Address"].value = "Asked.To.Stop@example.org"
+        panel.preview_button.click()
+        assert panel.preview.item(0, "problem") == TOMBSTONE_PROBLEM
+        panel.confirm.click()
+        assert sb.ens.find_email("asked.to.stop@example.org") is None and not sb.ens.processed
+        assert dict(default_tombstones().refusals().select("path", "refused").iter_rows()) == {"Process panel": 1}
+
+
 # -- subject access ---------------------------------------------------------------------------------
 
 
