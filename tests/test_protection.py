@@ -146,6 +146,21 @@ def test_consent_sync_unsubscribes_and_opts_out_a_tombstoned_person_who_is_back(
         assert [q["response"] for q in answers if q["name"] == "Marketing Optin"] == ["N"]
 
 
+def test_a_person_tombstoned_while_a_run_waits_is_skipped_and_the_rest_sent(folder: Path, tmp_path: Path) -> None:
+    with Sandbox(supporters=30, seed=6) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \
+            EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+        journal = Journal(tmp_path / "j.sqlite3")
+        rows = [{"email": "will.be.gone@example.org"}, {"email": "stays@example.org"}]
+        ens_run = upsert_supporters(ens, [{"Email Address": r["email"]} for r in rows], journal=journal, run=False)
+        enc_run = upsert_people(enc, rows, journal=journal, run=False)  # one batch of two
+        default_tombstones().add(["will.be.gone@example.org"], reason="erased", source="test")
+        for run in (ens_run.run(), enc_run.run()):
+            assert run.status == "completed"
+            assert run.items().get_column("state").to_list() == ["skipped", "done"]
+        assert sb.ens.created["will.be.gone@example.org"] == 0 and sb.encharge.created["will.be.gone@example.org"] == 0
+        assert sb.ens.created["stays@example.org"] == 1 and sb.encharge.created["stays@example.org"] == 1
+
+
 def test_the_process_panel_never_submits_a_tombstoned_person(folder: Path) -> None:
     from enstoolkit.widgets import ProcessPanel
 

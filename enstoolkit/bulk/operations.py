@@ -150,7 +150,17 @@ register("tag-remove", "encharge", idempotent=True)(_tag("remove"))
 
 @register("upsert-people", "encharge", idempotent=True, batch=100)
 def _upsert_people(enc: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]], card: Any) -> list[ItemOutcome]:
-    answered = enc.upsert_people(payloads, batch_size=len(payloads), progress=False, override=params.get("override"))
+    from ..protection.tombstones import default_tombstones
+
+    override = params.get("override")
+    refused = set() if override else set(default_tombstones().guard([p.get("email") for p in payloads],
+                                                                    path="bulk upsert-people"))
+    if refused:  # tombstoned since the run began: skipped, the rest of the batch sent
+        sent = [p for i, p in enumerate(payloads) if i not in refused]
+        outcomes = iter(_upsert_people(enc, params, sent, card) if sent else [])
+        return [(ItemState.SKIPPED, None, "an erased or suppressed person (tombstone); not sent") if i in refused
+                else next(outcomes) for i in range(len(payloads))]
+    answered = enc.upsert_people(payloads, batch_size=len(payloads), progress=False, override=override)
     # each item is matched to Encharge's answer by its identifier, never by position
     by: dict[tuple[str, str], str] = {}
     for row in answered.select("id", "userId", "email").iter_rows(named=True):

@@ -35,6 +35,7 @@ from ..errors import (
     TransportError,
     ValidationError,
 )
+from ..protection.tombstones import Tombstoned
 from ..schemas import ItemState, RunStatus
 from ..validate import check_int
 from .journal import Journal
@@ -438,6 +439,8 @@ class BulkRun:
             raise _Stop(f"{which} was reached: {exc.message}{after}") from exc
         if isinstance(exc, AuthenticationError):
             raise _Stop(f"{exc.service} refused the credentials: {exc.message}") from exc
+        if isinstance(exc, Tombstoned):  # refused before anything was sent: an erased or suppressed person
+            return (ItemState.SKIPPED, None, str(exc))
         if isinstance(exc, (PageProcessingError, NotFoundError, PermissionDenied, ValidationError)):
             return (ItemState.FAILED, None, str(exc.message if isinstance(exc, APIError) else exc))
         if isinstance(exc, ServerError):
