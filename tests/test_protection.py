@@ -382,3 +382,8 @@ def test_the_commands_export_suppress_and_preview(tmp_path: Path) -> None:
     assert kept.returncode == 0, kept.stdout + kept.stderr
     counts = json.loads(next(line for line in kept.stdout.splitlines() if line.startswith("{")))
     assert counts["erase"] > 0 and pl.read_csv(tmp_path / "preview.csv").height == counts["people"]
+    unconfirmed = _command(["retention", str(tmp_path / "policy.toml"), "--sandbox", "--erase"], tmp_path / "data")
+    assert unconfirmed.returncode == 2 and "nothing erased" in unconfirmed.stdout
+    erased = _command(["retention", str(tmp_path / "policy.toml"), "--sandbox", "--erase", "--yes", "--by", "DPO"],
+                      tmp_path / "data")
+    assert erased.returncode == 0 and "'done'" in erased.stdout, erased.stdout + erased.stderr
