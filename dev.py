@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
-"""The project's two commands, on a fresh machine with only Python 3.11+:
+"""The project's commands, on a fresh machine with only Python 3.11+:
 
-    python3 dev.py demo    # start the sandbox (and print its URLs and demo keys)
-    python3 dev.py test    # install what is needed, then run the linters (ruff, mypy) and every test
+    python3 dev.py demo             # start the sandbox and JupyterLab on the ready-made notebooks
+    python3 dev.py ci               # what CI runs: install, linters, the docs build, every test (with coverage)
 
-and, for maintainers, ``python3 dev.py notebooks`` re-runs notebooks/ and saves their outputs.
+and, while working:
 
-Both create ``.venv`` beside this file on first use and install the project into it
+    python3 dev.py check            # ruff and mypy
+    python3 dev.py test [ARGS]      # pytest only, in parallel; ARGS pass through (-m "not slow", --lf, a path)
+    python3 dev.py docs [serve]     # build the documentation site strictly (or serve it on 127.0.0.1)
+    python3 dev.py modules          # rewrite docs/modules.md, the module map, from the modules' docstrings
+    python3 dev.py notebooks        # re-run notebooks/ against the sandbox and save their outputs
+
+Each creates ``.venv`` beside this file on first use and installs the project into it
 (again whenever pyproject.toml changes). Nothing else needs installing by hand.
 """
 
@@ -70,15 +76,64 @@ def ensure_chromium() -> None:
         sys.exit("could not install chromium with apt-get (needed for the browser tests)")
 
 
-def test(args: list[str]) -> int:
+LINTERS = (("ruff", "check", "enstoolkit", "tests", "benchmarks", "dev.py", "conftest.py"),
+           ("mypy", "enstoolkit"))
+
+
+def wants_browser(args: list[str]) -> bool:
+    """Whether these pytest arguments may select the browser tests (tests/e2e), which need Chromium."""
+    text = " ".join(args)
+    if "not slow" in text or "not e2e" in text:
+        return False
+    paths = [a for a in args if not a.startswith("-") and ("/" in a or a.endswith(".py") or "::" in a)]
+    return not paths or any("e2e" in p or p.rstrip("/") in ("tests", ".") for p in paths)
+
+
+def pytest_args(args: list[str]) -> list[str]:
+    """Parallel by default (one worker per core); ``-n``/``-p no:xdist`` given by the caller win."""
+    if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args) or "no:xdist" in args:
+        return args
+    return ["-n", "auto", *args]
+
+
+def check(args: list[str]) -> int:
     ensure_env()
-    ensure_chromium()
-    for check in (("ruff", "check", "enstoolkit", "tests", "benchmarks", "dev.py", "conftest.py"),
-                  ("mypy", "enstoolkit")):
-        code = run(PY, "-m", *check)
+    for linter in LINTERS:
+        code = run(PY, "-m", *linter)
         if code != 0:
             return code
-    return run(PY, "-m", "pytest", *args)
+    return 0
+
+
+def test(args: list[str]) -> int:
+    ensure_env()
+    if wants_browser(args):
+        ensure_chromium()
+    return run(PY, "-m", "pytest", *pytest_args(args))
+
+
+def docs(args: list[str]) -> int:
+    ensure_env()
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # the theme's notice about its successor, on every build
+    if args[:1] == ["serve"]:
+        return run(BIN / "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", *args[1:])
+    return run(BIN / "mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"), *args)
+
+
+def modules(args: list[str]) -> int:
+    ensure_env()
+    return run(PY, "-m", "tests.module_map", "--write", *args)
+
+
+def ci(args: list[str]) -> int:
+    """Everything CI checks, in the order a failure is cheapest to find."""
+    ensure_env()
+    ensure_chromium()
+    for step in (check, docs):
+        code = step([])
+        if code != 0:
+            return code
+    return run(PY, "-m", "pytest", *pytest_args(["--cov", "--cov-report=term", *args]))
 
 
 def demo(args: list[str]) -> int:
@@ -96,7 +151,8 @@ def notebooks(args: list[str]) -> int:
 
 
 def main() -> int:
-    commands = {"test": test, "demo": demo, "notebooks": notebooks}
+    commands = {"ci": ci, "check": check, "test": test, "docs": docs, "modules": modules, "demo": demo,
+                "notebooks": notebooks}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2

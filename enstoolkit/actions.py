@@ -170,6 +170,7 @@ def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: s
     key = pl.coalesce([pl.when(cell != "").then(cell) for cell in cells]).str.to_lowercase()
     emails = [e for e in df.select(key).to_series().drop_nulls().unique(maintain_order=True) if is_valid_email(e)]
     found = encharge.get_people(emails=emails) if emails else people_frame([])
+    found = encharge.known_statuses(found)  # statuses the records do not carry: from the "Unsubscribed" segment
     source = pl.col("statusSource") if "statusSource" in found.columns else pl.lit(None, pl.String)
     lookup = found.select(
         pl.col("email").str.to_lowercase().alias("__key"),

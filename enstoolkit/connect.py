@@ -128,7 +128,8 @@ def connect(*, supporters: int = 5000, seed: int = 0, variant: str | None = None
 
     ``supporters``, ``seed`` and ``variant`` describe the sandbox, when one is used.
     ``ENS_DATE_ORDER`` ("dmy" or "mdy") says how the ENS account writes slash dates, for the
-    files whose dates read both ways (see :mod:`enstoolkit.dates`).
+    files whose dates read both ways (see :mod:`enstoolkit.dates`); ``ENS_TIMEZONE`` the zone of the
+    export files' times (US/Eastern unless set: :func:`enstoolkit.ens.readers.reporting_zone`).
 
     Example:
         >>> conn = connect(environ={})
@@ -138,9 +139,10 @@ def connect(*, supporters: int = 5000, seed: int = 0, variant: str | None = None
     env = os.environ if environ is None else environ
     ens_key, enc_key = env.get("ENS_API_KEY"), env.get("ENCHARGE_API_KEY")
     order = env.get("ENS_DATE_ORDER") or None
+    zone = env.get("ENS_TIMEZONE") or None
     if _points_at_loopback(env.get("ENS_BASE_URL")) or _points_at_loopback(env.get("ENCHARGE_BASE_URL")):
         # a sandbox started elsewhere (e.g. by `enstoolkit demo`): use it, and say so
-        ens = ENSClient(ens_key, env.get("ENS_BASE_URL"), date_order=order) if ens_key else None
+        ens = ENSClient(ens_key, env.get("ENS_BASE_URL"), date_order=order, timezone=zone) if ens_key else None
         encharge = EnchargeClient(enc_key, env.get("ENCHARGE_BASE_URL")) if enc_key else None
         if ens is not None and encharge is not None:
             return Connection(ens, encharge, None, False, False)
@@ -151,10 +153,10 @@ def connect(*, supporters: int = 5000, seed: int = 0, variant: str | None = None
             "(one real account beside a synthetic one would compare real people with made-up ones)")
     sandbox = None if (ens_key and enc_key) else default_sandbox(supporters, seed, variant)
     if ens_key:
-        ens = ENSClient(ens_key, env.get("ENS_BASE_URL"), date_order=order)
+        ens = ENSClient(ens_key, env.get("ENS_BASE_URL"), date_order=order, timezone=zone)
     else:
         assert sandbox is not None
-        ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url, date_order=order)
+        ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url, date_order=order, timezone=zone)
     if enc_key:
         encharge = EnchargeClient(enc_key, env.get("ENCHARGE_BASE_URL"))
     else:

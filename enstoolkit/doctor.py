@@ -172,6 +172,10 @@ def _ens_part(conn: Connection, report: Report, query: str | None, before: int) 
     report.shapes["ens_fields"] = shape_of(fields.head(3).to_dicts())
     email = ens.email_field
     report.add("email field", f"{email!r} (the field tagged Email Address)")
+    zone = ens.timezone
+    said = ", the default: ENS writes US/Eastern" if zone == "US/Eastern" else ""
+    report.add("export time zone", f"{zone} (ENS_TIMEZONE{said}): the transaction file's Campaign Date/Time are "
+                                   "read in it, then turned into UTC")
     tagged = dict(zip(fields["tag"], fields["name"], strict=True))
     required = [tagged[t] for t in REQUIRED_TAGS if t in tagged]
     missing_tags = [t for t in REQUIRED_TAGS if t not in tagged]
@@ -248,7 +252,7 @@ def _encharge_part(conn: Connection, report: Report) -> None:
     need = "ok"
     if people and not with_status:
         need = ("no person carries 'unsubscribed': the consent checks will say 'cannot check' "
-                "(see the README on Encharge subscription status)")
+                "(see docs/consent-status.md)")
     report.add("Encharge people", f"{len(people)} sampled; 'unsubscribed' on {with_status}; "
                                   f"keys: {', '.join(sorted({k for p in people for k in p})[:10])}", need)
 

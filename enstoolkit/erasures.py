@@ -29,7 +29,6 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -39,11 +38,21 @@ import polars as pl
 from .frames import read_frame
 from .paths import data_dir
 from .schemas.results import ERASURE
+from .store import Schema, add_columns, open_store, transaction
 
-__all__ = ["ErasureLog", "read_erasures"]
+__all__ = ["ERASURES_SCHEMA", "ErasureLog", "read_erasures"]
 
 _PENDING, _CONFIRMED, _CANCELLED = "pending", "confirmed", "cancelled"
 _COLUMNS = "email, person_id, user_id, erased_at, account_id, state"
+
+#: The erasure record's file format (see :mod:`enstoolkit.store`): evidence, so written with synchronous=FULL.
+ERASURES_SCHEMA = Schema(
+    "erasure record", 1,
+    ("CREATE TABLE IF NOT EXISTS erasures (seq INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT, person_id TEXT,"
+     " user_id TEXT, erased_at INTEGER NOT NULL)",),
+    # a record from before erasures named their account, or had states (its rows are confirmed: NULL)
+    {0: lambda db: add_columns(db, "erasures", (("account_id", "INTEGER"), ("state", "TEXT")))},
+    evidence=True)
 
 
 class ErasureLog:
@@ -58,19 +67,7 @@ class ErasureLog:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else data_dir() / "erasures.sqlite3"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(self.path) as db:
-            db.execute("CREATE TABLE IF NOT EXISTS erasures (seq INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT,"
-                       " person_id TEXT, user_id TEXT, erased_at INTEGER NOT NULL)")
-            columns = {row[1] for row in db.execute("PRAGMA table_info(erasures)")}
-            # a record from before erasures named their account, or had states (its rows are confirmed: NULL)
-            for name, kind in (("account_id", "INTEGER"), ("state", "TEXT")):
-                if name not in columns:
-                    try:
-                        db.execute(f"ALTER TABLE erasures ADD COLUMN {name} {kind}")
-                    except sqlite3.OperationalError as exc:  # another process added it a moment ago
-                        if "duplicate column" not in str(exc):
-                            raise
+        open_store(self.path, ERASURES_SCHEMA)
 
     def record(self, people: Iterable[Mapping[str, Any]], when: dt.datetime | None = None, *,
                account_id: int | None = None) -> None:
@@ -89,7 +86,7 @@ class ErasureLog:
                 state: str) -> None:
         moment = int((when or dt.datetime.now(dt.UTC)).timestamp() * 1000)
         rows = [(p.get("email"), p.get("id"), p.get("userId"), moment, account_id, state) for p in people]
-        with sqlite3.connect(self.path) as db:
+        with transaction(self.path, ERASURES_SCHEMA) as db:
             db.executemany(f"INSERT INTO erasures ({_COLUMNS}) VALUES (?,?,?,?,?,?)", rows)
 
     def begin(self, people: Iterable[Mapping[str, Any]], when: dt.datetime | None = None, *,
@@ -103,7 +100,7 @@ class ErasureLog:
             >>> log.read(account_id=7).height, log.read(account_id=7, pending=True).item(0, "pending")
             (0, True)
         """
-        with sqlite3.connect(self.path) as db:  # a repeat of a pending erasure keeps its one row
+        with transaction(self.path, ERASURES_SCHEMA) as db:  # a repeat of a pending erasure keeps its one row
             waiting = {r[0] for r in db.execute("SELECT person_id FROM erasures WHERE state = ? AND account_id IS ?",
                                                 (_PENDING, account_id))}
         self._insert([p for p in people if p.get("id") is None or str(p["id"]) not in waiting], when, account_id,
@@ -114,7 +111,7 @@ class ErasureLog:
         if not wanted:
             return 0
         marks = ",".join("?" * len(wanted))
-        with sqlite3.connect(self.path) as db:
+        with transaction(self.path, ERASURES_SCHEMA) as db:
             return db.execute(f"UPDATE erasures SET state = ? WHERE state = ? AND account_id IS ? "
                               f"AND person_id IN ({marks})", (state, _PENDING, account_id, *wanted)).rowcount
 
@@ -163,7 +160,7 @@ class ErasureLog:
         args: tuple[Any, ...] = states
         if account_id is not None:
             query, args = query + " AND account_id = ?", (*args, int(account_id))
-        with sqlite3.connect(self.path) as db:
+        with transaction(self.path, ERASURES_SCHEMA) as db:
             rows = db.execute(query + " ORDER BY seq", args).fetchall()
         return read_frame([dict(zip(ERASURE, (*r[:5], r[5] == _PENDING), strict=True)) for r in rows], ERASURE)
 

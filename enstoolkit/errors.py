@@ -34,6 +34,7 @@ __all__ = [
     "PermissionDenied",
     "RateLimitExceeded",
     "ServerError",
+    "StoreError",
     "TransportError",
     "UnmappedColumns",
     "UnregisteredSourceAddress",
@@ -170,6 +171,28 @@ class ConfigurationError(EnstoolkitError):
         >>> str(ConfigurationError("no ENS API key"))
         'no ENS API key'
     """
+
+
+class StoreError(EnstoolkitError):
+    """A record file (journal, erasure record, consent change log, ...) cannot be used as it is; names the file
+    and what to do. The file is left untouched: never replaced by a fresh empty one.
+
+    Attributes:
+        path: the file.
+        problem: what is wrong ("written by a newer version", "damaged", "read-only", ...).
+        fix: what to do about it.
+
+    Example:
+        >>> error = StoreError("/data/journal.sqlite3", "it is damaged", "restore it from a backup")
+        >>> str(error)
+        '/data/journal.sqlite3: it is damaged; restore it from a backup. The file was left as it is.'
+    """
+
+    def __init__(self, path: Any, problem: str, fix: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{self.path}: {problem}; {fix}. The file was left as it is.")
 
 
 class MissingExtra(EnstoolkitError, ImportError):

@@ -35,9 +35,9 @@ __all__ = ["OPTIN_ANSWERS", "UTC_MS", "answers_to", "build_frame", "cast_text", 
 
 UTC_MS = pl.Datetime("ms", "UTC")
 #: An opt-in answer: "Y" (opted in), "N" (opted out) or "P" (a double opt-in still pending); null: never answered.
-OPTIN_ANSWERS = pl.Enum(["Y", "N", "P"])
+OPTIN_ANSWERS = pl.Enum(["Y", "N", "P", "D"])
 _OPTIN_TEXT = {"y": "Y", "yes": "Y", "true": "Y", "1": "Y", "n": "N", "no": "N", "false": "N", "0": "N",
-               "p": "P", "pending": "P"}
+               "p": "P", "pending": "P", "d": "D"}
 
 _TRUE = frozenset({"true", "y", "yes", "1", "t"})
 _FALSE = frozenset({"false", "n", "no", "0", "f", ""})
@@ -550,7 +550,7 @@ def cast_text(series: pl.Series, dtype: pl.DataType, name: str | None = None) ->
         mapped = text.str.to_lowercase().replace_strict(_OPTIN_TEXT, default=None, return_dtype=pl.String)
         bad = text.filter(mapped.is_null() & text.is_not_null())
         if bad.len():
-            raise DataShapeError(column, bad[0], "an opt-in answer: Y, N or P (pending); map other codes to these "
+            raise DataShapeError(column, bad[0], "an opt-in answer: Y, N, P (pending) or D; map other codes to these "
                                  "before reading, e.g. df.with_columns(pl.col(...).replace({...}))")
         return mapped.cast(OPTIN_ANSWERS).alias(column)
     if isinstance(dtype, pl.Boolean):

@@ -32,6 +32,7 @@ import polars as pl
 from .ens import ENSClient
 from .errors import ValidationError
 from .frames import OPTIN_TYPES, answers_to, optins
+from .store import read_json, write_whole
 
 __all__ = ["SyncReport", "last_sync", "sync_supporters"]
 
@@ -48,6 +49,9 @@ class SyncReport(dict[str, Any]):
         >>> report["mode"], report["changed"]
         ('incremental', 1)
     """
+
+
+_META_FIX = "delete it: the next sync then pulls the whole file again"
 
 
 def _meta_path(path: Path) -> Path:
@@ -129,7 +133,7 @@ def sync_supporters(ens: ENSClient, path: str | Path, *, query_name: str = "All 
     target = Path(path)
     meta_file = _meta_path(target)
     day = today or dt.date.today()
-    meta: dict[str, Any] = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+    meta: dict[str, Any] = read_json(meta_file, _META_FIX) if meta_file.exists() else {}
     used_before = ens.requests_last_hour
     synced = dt.date.fromisoformat(meta["synced_on"]) if meta.get("synced_on") else None
     age = (day - synced).days if synced else None
@@ -153,11 +157,10 @@ def sync_supporters(ens: ENSClient, path: str | Path, *, query_name: str = "All 
                 mode, changed_rows = f"full ({rows})", snapshot.height
             else:
                 snapshot = pl.concat([snapshot.filter(~pl.col("supporterId").is_in(ids)), rows]).sort("supporterId")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    snapshot.write_parquet(target)
+    write_whole(target, snapshot.write_parquet)  # the old snapshot or the new one, never half of one
     report = SyncReport(mode=mode, rows=snapshot.height, changed=changed_rows, synced_on=day.isoformat(),
                         query_name=query_name, requests=ens.requests_last_hour - used_before)
-    meta_file.write_text(json.dumps(report, indent=2))
+    write_whole(meta_file, lambda tmp: tmp.write_text(json.dumps(report, indent=2)))
     return snapshot
 
 
@@ -169,4 +172,4 @@ def last_sync(path: str | Path) -> SyncReport:
         {}
     """
     meta_file = _meta_path(Path(path))
-    return SyncReport(json.loads(meta_file.read_text())) if meta_file.exists() else SyncReport()
+    return SyncReport(read_json(meta_file, _META_FIX)) if meta_file.exists() else SyncReport()

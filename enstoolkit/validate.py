@@ -75,7 +75,7 @@ def check_int(argument: str, value: Any, low: int | None = None, high: int | Non
             raise ValidationError(argument, value, _range_text(low, high))
     if (low is not None and value < low) or (high is not None and value > high):
         raise ValidationError(argument, value, _range_text(low, high))
-    return value
+    return int(value)
 
 
 def check_id(argument: str, value: Any) -> int:

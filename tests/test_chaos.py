@@ -58,6 +58,16 @@ def per_supporter(sb: Sandbox, emails: list[str], campaign: int, before: dict[st
     return out
 
 
+def done_or_cannot_tell(run: BulkRun, total: int) -> int:
+    """Every item done, or unknown because a transaction lies inside the margin of its send moment (said so:
+    "cannot tell"; the sandbox counts decide lost and twice); returns how many are unknown."""
+    counts = run.counts()
+    assert set(counts) <= {"done", "unknown"} and sum(counts.values()) == total, counts
+    unknown = run.items().filter(pl.col("state") == "unknown")
+    assert unknown["error"].str.contains("cannot tell").all(), unknown["error"].to_list()
+    return counts.get("unknown", 0)
+
+
 def outcome_line(name: str, run: BulkRun, made: Counter, intended: int, extra: str = "") -> tuple[int, int]:
     lost = sum(1 for n in made.values() if n == 0)
     duplicated = sum(1 for n in made.values() if n > 1)
@@ -153,7 +163,7 @@ def test_process_500_submissions_under_chaos_with_token_expiry(tmp_path: Path) -
                                         f"; unknown after the first pass {unknown}; token expired midway {fired}; "
                                         f"faults {dict(sb.faults[0].counts)}, timeouts "
                                         f"{sb.faults[1].counts.get('timeout', 0)}")
-        assert run.counts() == {"done": 500} and fired
+        assert done_or_cannot_tell(run, 500) <= sb.faults[0].counts["drop_after"] + 10 and fired
         assert lost == 0 and duplicated == 0 and unknown > 0
         assert all(sb.ens.find_email(e).questions[4512][0] == "Y" for e in emails)
 
@@ -202,7 +212,7 @@ def test_repeat_supporters_lose_nothing_and_double_nothing(tmp_path: Path, kind:
         lost, duplicated = outcome_line(f"repeat {who}, {kind}", run, made, 40,
                                         f"; unknown after the first pass {unknown}; faults {dict(faults.counts)}")
         assert unknown > 0, "the faults must really have hidden some outcomes"
-        assert lost == 0 and duplicated == 0 and run.counts() == {"done": 40}
+        assert lost == 0 and duplicated == 0 and done_or_cannot_tell(run, 40) < 40
 
 
 CHILD = """
@@ -248,7 +258,7 @@ def test_a_run_killed_midway_resumes_without_doing_anything_twice(tmp_path: Path
         lost, duplicated = outcome_line("process 500, killed with SIGKILL midway", run, made, 500,
                                         f"; at the kill: {at_kill}")
         assert code == -signal.SIGKILL and 0 < at_kill.get("done", 0) < 500
-        assert run.counts() == {"done": 500} and lost == 0 and duplicated == 0
+        assert done_or_cannot_tell(run, 500) < 500 and lost == 0 and duplicated == 0
 
 
 def test_repeat_donors_killed_midway(tmp_path: Path) -> None:
@@ -264,7 +274,7 @@ def test_repeat_donors_killed_midway(tmp_path: Path) -> None:
         lost, duplicated = outcome_line("repeat donors, killed with SIGKILL midway", run, made, 40,
                                         f"; at the kill: {at_kill}")
         assert code == -signal.SIGKILL and 0 < at_kill.get("done", 0) < 40
-        assert run.counts() == {"done": 40} and lost == 0 and duplicated == 0
+        assert done_or_cannot_tell(run, 40) < 40 and lost == 0 and duplicated == 0
 
 
 # -- faults on one API only ------------------------------------------------------------------------------
@@ -295,7 +305,7 @@ def test_faults_on_one_api_leave_the_other_untouched(tmp_path: Path, faulty: str
                f"{dict(Counter(made.values()))}; faults {dict(faults.counts)}")
         assert set(acted) == {p["id"] for p in people}
         assert all(n == 1 for n in made.values()) and all(submissions[e] == 1 for e in signers)
-        assert tagging.counts() == {"done": 150} and signing.counts() == {"done": 150}
+        assert tagging.counts() == {"done": 150} and done_or_cannot_tell(signing, 150) < 150
         if faulty == "ENS":
             assert sum(acted.values()) == 150  # the untouched API saw exactly the intent
         else:

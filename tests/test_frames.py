@@ -138,7 +138,7 @@ def test_optins_widens_to_answers() -> None:
     assert wide.get_column("Email Opt-in (double)").to_list() == [None, None, "P"]  # pending is kept, not null
     assert wide.schema["Marketing Optin"] == OPTIN_ANSWERS
     odd = build_frame([{"supporterId": 4, "questions": [{"name": "Q", "type": "OPTIN", "response": "X"}]}], schema)
-    with pytest.raises(DataShapeError, match="Y, N or P"):
+    with pytest.raises(DataShapeError, match=r"Y, N, P \(pending\) or D"):
         optins(odd)
 
 

@@ -86,23 +86,33 @@ def test_values_that_do_not_fit_name_their_column(tmp_path: Path) -> None:
     bad_code = write(tmp_path, "supporterId,Email Address,Q\n1,a@x.org,X\n", "code.csv")
     with pytest.raises(DataShapeError, match="'Q'") as info:
         read_supporter_export(bad_code, email_field="Email Address", optins=["Q"])
-    assert "Y, N or P" in str(info.value)
+    assert "Y, N, P (pending) or D" in str(info.value)
     bad_id = write(tmp_path, "supporterId,Email Address\nabc,a@x.org\n", "id.csv")
     with pytest.raises(DataShapeError, match="supporterId"):
         read_supporter_export(bad_id, email_field="Email Address")
 
 
-def test_dashboard_transactions(tmp_path: Path) -> None:
-    path = write(tmp_path, "Supporter ID,Supporter Email,Campaign ID,Campaign Type,Campaign Date,Campaign Time,"
-                           "Campaign Status,Campaign Data 1,\n"
-                           "7,a@x.org,10100,DCF,25/03/2026,09:30:05,success,Sign up,\n"
-                           "7,a@x.org,10130,ND,01/04/2026,10:00:00,success,Appeal,\n")
+def test_documented_transactions(tmp_path: Path) -> None:
+    path = write(tmp_path, "Supporter ID,Supporter Email,Campaign Number,Campaign Type,Campaign ID,Campaign Date,"
+                           "Campaign Time,Campaign Status,Campaign Data 1,\n"
+                           "7,a@x.org,10100,DCF,Sign up ,2026-03-25,09:30:05,,,\n"
+                           "7,a@x.org,10130,PET,Appeal,2026-04-01,10:00:00,,,\n")
     df = read_transaction_export(path)
-    assert df.select("supporterId", "campaignId", "type", "createdOn", "createdDate").row(0) == (
-        7, 10100, "DCF", D(2026, 3, 25), dt.datetime(2026, 3, 25, 9, 30, 5, tzinfo=dt.UTC))
+    assert df.select("supporterId", "campaignId", "type", "name", "createdOn", "createdDate").row(0) == (
+        7, 10100, "DCF", "Sign up ", D(2026, 3, 25), dt.datetime(2026, 3, 25, 13, 30, 5, tzinfo=dt.UTC))  # EDT
     assert "Campaign Data 1" in df.columns and df.get_column("amount").null_count() == 2
-    with pytest.raises(UnmappedColumns, match="campaignId"):
+    with pytest.raises(UnmappedColumns, match="Campaign Number"):
         read_transaction_export(write(tmp_path, "Supporter ID,When\n1,x\n", "t2.csv"))
+
+
+def test_a_file_with_the_page_number_under_campaign_id_needs_a_mapping_and_reads_with_it(tmp_path: Path) -> None:
+    text = ("Supporter ID,Supporter Email,Campaign ID,Campaign Type,Campaign Date,Campaign Time,\n"
+            "7,a@x.org,10100,DCF,2026-03-25,09:30:05,\n")
+    path = write(tmp_path, text)
+    with pytest.raises(UnmappedColumns, match=r"Campaign Number.*columns=\{'<your column>': 'Campaign Number'\}"):
+        read_transaction_export(path)
+    df = read_transaction_export(path, columns={"Campaign ID": "Campaign Number"})
+    assert df.select("supporterId", "campaignId", "name").row(0) == (7, 10100, None)
 
 
 def test_transaction_dates_agree_with_created_date() -> None:
@@ -150,9 +160,9 @@ def test_a_latin1_file_keeps_its_letters(tmp_path: Path) -> None:
 SUPPORTERS = ("supporterId,Email Address,First Name,Last Name,Postcode,suppressed,modifiedOn,Q,Q Date\n"
               "1,a@x.org,A,A,P,false,2026-02-20,Y,2026-02-20\n"
               "2,b@x.org,B,B,P,false,2026-02-20,N,2026-02-20\n")
-TRANSACTIONS = ("Supporter ID,Campaign ID,Campaign Type,Campaign Date,Campaign Time,\n"
-                "1,10100,DCF,25/03/2026,09:30:00,\n"
-                "2,10100,DCF,25/03/2026,09:31:00,\n")
+TRANSACTIONS = ("Supporter ID,Campaign Number,Campaign Type,Campaign ID,Campaign Date,Campaign Time,\n"
+                "1,10100,DCF,Sign up,25/03/2026,09:30:00,\n"
+                "2,10100,DCF,Sign up,25/03/2026,09:31:00,\n")
 
 
 def blank_lines(text: str, where: str) -> str:
@@ -227,6 +237,6 @@ def test_a_row_with_values_but_no_supporter_id_names_its_line(tmp_path: Path) ->
     path = write(tmp_path, "\nsupporterId,Email Address\n1,a@x.org\n\n  ,b@x.org\n")
     with pytest.raises(DataShapeError, match=r"supporterId.*line 5"):
         read_supporter_export(path, email_field="Email Address")
-    tx = write(tmp_path, TRANSACTIONS + ",10100,DCF,25/03/2026,09:32:00,\n", "t.csv")
+    tx = write(tmp_path, TRANSACTIONS + ",10100,DCF,Sign up,25/03/2026,09:32:00,\n", "t.csv")
     with pytest.raises(DataShapeError, match=r"Supporter ID.*line 4"):
         read_transaction_export(tx)

@@ -55,10 +55,14 @@ def test_review_never_calls_a_run_complete_while_items_wait(tmp_path: Path) -> N
         counts = run.counts()
         assert counts.get("retry") and counts.get("unknown")
         review(run)
-        assert run.status == "stopped" and "left to send" in (run.note or "")
+        left = run.counts().get("unknown", 0)  # unknown: a transaction inside the send moment's margin
+        assert run.counts().get("retry") and run.status == ("needs review" if left else "stopped")
+        assert ("still unknown" if left else "left to send") in (run.note or "")
         sb.faults.clear()
         run.complete()
-        assert run.status == "completed" and run.counts() == {"done": 10}
+        counts = run.counts()
+        assert run.status == ("needs review" if counts.get("unknown") else "completed")
+        assert set(counts) <= {"done", "unknown"} and sum(counts.values()) == 10
         sent = Counter(p["body"]["supporter"]["Email Address"] for p in sb.ens.processed)
         assert set(sent) == {r["Email Address"] for r in rows} and set(sent.values()) == {1}
 

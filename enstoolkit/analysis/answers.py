@@ -2,8 +2,9 @@
 
 An export gives opt-in columns as "Y"/"N"/"P" (:data:`enstoolkit.frames.OPTIN_ANSWERS`); frames
 built by hand or by older code may hold Booleans or text. :func:`answer` turns any of them into
-"Y", "N", "P" or null, so each check reads them the same way, and a pending double opt-in is
-never taken for an opt-in, an opt-out or no answer.
+"Y", "N", "P", "D" or null, so each check reads them the same way, and a pending double opt-in is
+never taken for an opt-in, an opt-out or no answer. "D" (an answer code of ENS's question rows
+whose meaning the vendor does not document) is kept as itself: neither yes nor no.
 
 Example:
     >>> import polars as pl
@@ -21,11 +22,11 @@ from ..errors import ValidationError
 __all__ = ["answer", "is_no", "is_pending", "is_yes"]
 
 _TEXT = {"Y": "Y", "YES": "Y", "TRUE": "Y", "1": "Y", "N": "N", "NO": "N", "FALSE": "N", "0": "N", "P": "P",
-         "PENDING": "P"}
+         "PENDING": "P", "D": "D"}
 
 
 def answer(df: pl.DataFrame, column: str) -> pl.Expr:
-    """The answers of an opt-in column as "Y", "N", "P" or null (named as the column).
+    """The answers of an opt-in column as "Y", "N", "P", "D" or null (named as the column).
 
     Raises :class:`~enstoolkit.errors.ValidationError` when the column is missing, or holds a
     value that is none of these (naming the value: a code the toolkit does not know is not guessed).
@@ -47,7 +48,7 @@ def answer(df: pl.DataFrame, column: str) -> pl.Expr:
     raw = df.select(pl.col(column).cast(pl.String).str.strip_chars().unique().drop_nulls()).to_series().to_list()
     unknown = [v for v in raw if v and v.upper() not in _TEXT]
     if unknown:
-        raise ValidationError(column, unknown[:5], "opt-in answers Y, N or P (pending), or True/False")
+        raise ValidationError(column, unknown[:5], "opt-in answers Y, N, P (pending) or D, or True/False")
     return text.replace_strict(_TEXT, default=None, return_dtype=pl.String).alias(column)
 
 

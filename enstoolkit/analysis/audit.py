@@ -413,8 +413,14 @@ def run_audit(
     required: Sequence[str] = ("First Name", "Last Name", "Postcode"),
     stale_days: int = 730,
     today: dt.date | None = None,
+    contacts: bool = False,
 ) -> pl.DataFrame:
     """Every check, as one findings frame sorted by severity, check and supporter.
+
+    With ``contacts=True`` the contact-quality checks are added
+    (:func:`~enstoolkit.analysis.contacts.contact_quality`: domain typos, role and disposable
+    addresses, Encharge's verdicts, phones and postcodes; each detail says the fix). They need the
+    ``duplicates`` extra; without it, one "cannot check" row says so.
 
     A check that cannot run on the frames given (a required field, an opt-in, ``suppressed``
     or ``modifiedOn`` not in the supporter file, or an opt-in, ``suppressed`` or ``modifiedOn``
@@ -467,6 +473,14 @@ def run_audit(
         parts.append(encharge_duplicates(encharge))
     if erasures is not None:
         parts.append(erased_still_in_ens(ens, erasures))
+    if contacts:
+        from ..errors import MissingExtra
+        from .contacts import contact_quality
+
+        try:
+            parts.append(contact_quality(ens, encharge).drop("suggestion"))
+        except MissingExtra as exc:
+            parts.append(cannot_check("contact quality", "low", str(exc)))
     found = pl.concat([p for p in parts if p.height] or [_empty()])
     order = pl.col("severity").replace_strict(SEVERITY_ORDER, default=9, return_dtype=pl.Int64)
     return found.with_columns(order.alias("__o")).sort("__o", "check", "supporterId", "email",
@@ -476,12 +490,15 @@ def run_audit(
 def summarise(findings: pl.DataFrame) -> pl.DataFrame:
     """Counts of findings by check and severity (most severe first), with a ``note`` for checks that could not run.
 
+    A check that could not be made for anyone (only "cannot check" rows) has no count (null), not
+    0: nothing was checked, so nothing can be said to be clean.
+
     Example:
         >>> f = pl.DataFrame({"supporterId": [1, 2, 3, None], "email": ["a", "b", "c", None],
         ...                   "check": ["x", "x", "y", "z"], "severity": ["low", "low", "high", "high"],
         ...                   "detail": ["", "", "", "cannot check: no column"]})
         >>> summarise(f).rows()
-        [('y', 'high', 1, None), ('z', 'high', 0, 'cannot check: no column'), ('x', 'low', 2, None)]
+        [('y', 'high', 1, None), ('z', 'high', None, 'cannot check: no column'), ('x', 'low', 2, None)]
     """
     findings = check_frame("findings", findings, ("check", "severity", "detail"))
     order = pl.col("severity").replace_strict(SEVERITY_ORDER, default=9, return_dtype=pl.Int64)
@@ -491,6 +508,8 @@ def summarise(findings: pl.DataFrame) -> pl.DataFrame:
                  pl.col("detail").filter(unable).unique(maintain_order=True).str.join("; ").alias("note"))
             .with_columns(pl.when(pl.col("note") == "").then(None).otherwise(pl.col("note")).alias("note"),
                           order.alias("__o"))
+            .with_columns(pl.when((pl.col("findings") == 0) & pl.col("note").is_not_null()).then(None)
+                          .otherwise(pl.col("findings")).alias("findings"))
             .sort("__o", "check").drop("__o"))
 
 

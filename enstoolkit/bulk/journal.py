@@ -31,6 +31,7 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -42,30 +43,41 @@ from ..frames import read_frame
 from ..paths import data_dir
 from ..schemas import ItemState, RunStatus
 from ..schemas.results import ITEM, RUN
+from ..store import Schema, add_columns, connect, open_store
 
-__all__ = ["SENSITIVE", "STATES", "Journal", "scrub"]
+__all__ = ["JOURNAL_SCHEMA", "SENSITIVE", "STATES", "Journal", "scrub"]
 
 STATES = tuple(ItemState)
 SENSITIVE = frozenset({"ccnumber", "ccvv", "cccvv", "bankAccountNumber", "bankRoutingNumber", "bankaccnum",
                        "bankrtenum"})
 
-_SCHEMA_SQL = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, kind TEXT NOT NULL, params TEXT NOT NULL, status TEXT NOT NULL,
-    note TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS items (
-    run_id TEXT NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, payload TEXT NOT NULL,
-    state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, result TEXT, error TEXT,
-    updated_at INTEGER NOT NULL, PRIMARY KEY (run_id, seq)
-);
-CREATE INDEX IF NOT EXISTS items_state ON items (run_id, state);
-CREATE TABLE IF NOT EXISTS claims (
-    ref TEXT PRIMARY KEY, run_id TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL
-);
-"""
-_ADDED_COLUMNS = {"runs": (("owner", "TEXT"), ("owner_pid", "INTEGER"), ("accounts", "TEXT")),
-                  "items": (("window_lo", "INTEGER"), ("window_hi", "INTEGER"))}
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, kind TEXT NOT NULL, params TEXT NOT NULL,"
+    " status TEXT NOT NULL, note TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS items (run_id TEXT NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL,"
+    " payload TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, result TEXT, error TEXT,"
+    " updated_at INTEGER NOT NULL, PRIMARY KEY (run_id, seq))",
+    "CREATE INDEX IF NOT EXISTS items_state ON items (run_id, state)",
+    "CREATE TABLE IF NOT EXISTS claims (ref TEXT PRIMARY KEY, run_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " at INTEGER NOT NULL)",
+)
+
+
+def _to_v1(db: sqlite3.Connection) -> None:
+    """0.2.0 and earlier: the owner and account columns, the window; new in version 1: the send moment's upper
+    bound (``window_sent_hi``) and which clock the window was read in (``window_clock``: "date" or "stamp")."""
+    add_columns(db, "runs", (("owner", "TEXT"), ("owner_pid", "INTEGER"), ("accounts", "TEXT")))
+    add_columns(db, "items", (("window_lo", "INTEGER"), ("window_hi", "INTEGER"), ("window_sent_hi", "INTEGER"),
+                              ("window_clock", "TEXT")))
+
+
+#: The journal's file format (see :mod:`enstoolkit.store`).
+JOURNAL_SCHEMA = Schema("journal", 1, _CREATE, {0: _to_v1})
+
+
+def _close_all(connections: list[sqlite3.Connection]) -> None:
+    while connections:
+        connections.pop().close()
 
 
 def _alive(pid: int | None) -> bool:
@@ -116,42 +128,36 @@ class Journal:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else data_dir() / "journal.sqlite3"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self._db() as db:
-            for attempt in range(100):  # a brand-new file being set up by another process at the same moment
-                try:
-                    db.execute("PRAGMA journal_mode=WAL")
-                    break
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or attempt == 99:
-                        raise
-                    time.sleep(0.05)
-            db.executescript(_SCHEMA_SQL)
-            # journals written by earlier versions gain their new columns, once, even when two processes
-            # open the same new journal at the same moment (the write lock makes them take turns)
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for table, columns in _ADDED_COLUMNS.items():
-                    present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-                    for name, kind in columns:
-                        if name not in present:
-                            db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        open_store(self.path, JOURNAL_SCHEMA)
+        weakref.finalize(self, _close_all, self._connections)
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            db.execute("PRAGMA synchronous=NORMAL")
+        if db is None:  # one connection per thread, closed by close() or when the journal is let go
+            db = connect(self.path, JOURNAL_SCHEMA, autocommit=True, check_same_thread=False)
             self._local.db = db
+            with self._connections_lock:
+                self._connections.append(db)
         return db
+
+    def close(self) -> None:
+        """Close the journal's connections (it opens them again when used).
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal.close(); journal.runs().height
+            0
+        """
+        with self._connections_lock:
+            _close_all(self._connections)
+        self._local = threading.local()
 
     # -- writing -------------------------------------------------------------------------
     def create_run(self, kind: str, params: Mapping[str, Any], payloads: Iterable[Mapping[str, Any]],
@@ -299,7 +305,8 @@ class Journal:
             db.execute("UPDATE runs SET owner = NULL, owner_pid = NULL WHERE run_id = ? AND owner = ?",
                        (run_id, token))
 
-    def claim(self, run_id: str, seqs: Iterable[int], *, window: tuple[int, int] | None = None) -> list[int]:
+    def claim(self, run_id: str, seqs: Iterable[int], *, window: tuple[int, int] | None = None,
+              sent_hi: int | None = None, clock: str | None = None) -> list[int]:
         """Mark items ``sending`` (the intent, before the request) if they are still waiting; returns those claimed.
 
         ``window`` records, in the server's clock (epoch ms), the earliest moment the request
@@ -316,22 +323,25 @@ class Journal:
         claimed = []
         now = _now()
         low, high = window if window is not None else (None, None)
+        if clock not in (None, "date", "stamp"):
+            raise ValueError(f"clock={clock!r}: expected 'date' or 'stamp'")
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
             for seq in seqs:
                 cursor = db.execute(
                     "UPDATE items SET state = 'sending', attempts = attempts + 1, updated_at = ?, window_lo = ?,"
-                    " window_hi = ? WHERE run_id = ? AND seq = ? AND state IN ('pending', 'retry')",
-                    (now, low, high, run_id, seq))
+                    " window_hi = ?, window_sent_hi = ?, window_clock = ? WHERE run_id = ? AND seq = ?"
+                    " AND state IN ('pending', 'retry')", (now, low, high, sent_hi, clock, run_id, seq))
                 if cursor.rowcount == 1:
                     claimed.append(seq)
         finally:
             db.execute("COMMIT")
         return claimed
 
-    def close_window(self, run_id: str, seq: int, high: int) -> None:
-        """Record when this machine stopped waiting for an item's answer (server clock, epoch ms).
+    def close_window(self, run_id: str, seq: int, high: int, *, sent_hi: int | None = None) -> None:
+        """Record when this machine stopped waiting for an item's answer (server clock, epoch ms), and the upper
+        bound of the server's clock when the request went out (``sent_hi``), when it is known more exactly.
 
         Example:
             >>> import tempfile
@@ -343,7 +353,8 @@ class Journal:
             (1000, 1500)
         """
         with self._db() as db:
-            db.execute("UPDATE items SET window_hi = ? WHERE run_id = ? AND seq = ?", (high, run_id, seq))
+            db.execute("UPDATE items SET window_hi = ?, window_sent_hi = MAX(COALESCE(window_sent_hi, ?), ?) WHERE"
+                       " run_id = ? AND seq = ?", (high, sent_hi, sent_hi, run_id, seq))
 
     def window(self, run_id: str, seq: int) -> tuple[int | None, int | None]:
         """The item's window (see :meth:`claim`): when it may have reached the server, server clock, epoch ms.
@@ -359,6 +370,24 @@ class Journal:
         row = self._db().execute("SELECT window_lo, window_hi FROM items WHERE run_id = ? AND seq = ?",
                                  (run_id, seq)).fetchone()
         return (row[0], row[1]) if row else (None, None)
+
+    def send_moment(self, run_id: str, seq: int) -> tuple[int | None, int | None, str | None]:
+        """Bounds on the server's clock when the item was last sent (epoch ms), and which clock they were read
+        in: "stamp" (ENS's own millisecond timestamps, the clock its transactions are dated by) or "date"
+        (``Date`` headers only). ``(None, None, None)`` when not recorded; a journal from 0.2.0 has the lower
+        bound only.
+
+        Example:
+            >>> import tempfile
+            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}])
+            >>> _ = journal.claim(run, [1], window=(1_000, 9_000), sent_hi=2_000, clock="date")
+            >>> journal.send_moment(run, 1)
+            (1000, 2000, 'date')
+        """
+        row = self._db().execute("SELECT window_lo, window_sent_hi, window_clock FROM items WHERE run_id = ? AND"
+                                 " seq = ?", (run_id, seq)).fetchone()
+        return (row[0], row[1], row[2]) if row else (None, None, None)
 
     def claim_evidence(self, ref: str, run_id: str, seq: int) -> bool:
         """Make ``ref`` (a transaction, say) the evidence of one item; False when another item holds it already.

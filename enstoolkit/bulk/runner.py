@@ -217,7 +217,8 @@ class BulkRun:
             >>> run.note
             'the hourly limit was reached'
         """
-        return self.journal.run(self.run_id)["note"]
+        note: str | None = self.journal.run(self.run_id)["note"]
+        return note
 
     def counts(self) -> dict[str, int]:
         """Items by state.
@@ -312,7 +313,10 @@ class BulkRun:
                 if self._ens_items([payload for _, payload in chunk]) and self.ens.budget_remaining <= 0:
                     raise _Stop(f"the hourly ENS budget ({self.ens.hourly_limit:,} requests) is used up; "
                                 "resume within the hour")
-                seqs = journal.claim(self.run_id, [seq for seq, _ in chunk], window=self._window())  # the intent
+                window = self._window()
+                seqs = journal.claim(self.run_id, [seq for seq, _ in chunk],  # the intent
+                                     window=window[:2] if window else None, sent_hi=window[2] if window else None,
+                                     clock=window[3] if window else None)
                 chunk = [(seq, payload) for seq, payload in chunk if seq in seqs]
                 if not chunk:
                     continue
@@ -358,14 +362,16 @@ class BulkRun:
         ENS like a live one, a test transaction, so it is settled by evidence too)."""
         return self.operation.idempotent
 
-    def _window(self) -> tuple[int, int] | None:
-        """For evidence-settled operations: the server-clock window in which this request can be acted on."""
+    def _window(self) -> tuple[int, int, int, str] | None:
+        """For evidence-settled operations: the server-clock window in which this request can be acted on
+        (lower bound, upper bound), the upper bound of the server's clock as it is sent, and which clock."""
         if not self.operation.settle_by_evidence:
             return None
-        now = self.client.server_clock.now_ms()
-        if now is None:
+        clock = self.client.server_clock
+        now, basis = clock.now_ms(), clock.basis()
+        if now is None or basis is None:
             return None
-        return now[0], now[1] + int(self.client.timeout * 1000)
+        return now[0], now[1] + int(self.client.timeout * 1000), now[1], basis
 
     def _record(self, seqs: list[int], outcomes: list[ItemOutcome], sent: float) -> None:
         journal = self.journal
@@ -375,8 +381,9 @@ class BulkRun:
                 continue
             if state == ItemState.UNKNOWN:
                 stopped = self.client.server_clock.now_ms()
+                went = self.client.server_clock.at_ms(sent)  # the request went out after `sent`: a later bound
                 if stopped is not None:
-                    journal.close_window(self.run_id, seq, stopped[1])
+                    journal.close_window(self.run_id, seq, stopped[1], sent_hi=went[1] if went else None)
             elif state == ItemState.DONE and isinstance(result, Mapping):
                 if result.get("createdOn") is not None:  # ENS stamped it in milliseconds while we waited
                     created = result["createdOn"]
@@ -386,13 +393,14 @@ class BulkRun:
                     journal.claim_evidence(f"ens:{result['supporterId']}:{result['id']}", self.run_id, seq)
 
     def complete(self, *, passes: int = 5, transaction: Mapping[str, Any] | None = None,
-                 grace: float | None = None, wait: float | None = None,
+                 grace: float | None = None, wait: float | None = None, skew: float | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> BulkRun:
         """Run, review what is unknown, and run again, until nothing is left (at most ``passes`` times).
 
         A page submission whose answer was lost is settled by :func:`~enstoolkit.bulk.review.review`;
         when that needs ENS's window on it to close first, this waits for it (at most ``wait``
-        seconds; default: the grace period plus the request timeout), with ``sleep``.
+        seconds; default: the grace period plus the request timeout), with ``sleep``. ``skew``: the seconds
+        ENS's ``Date`` header and its transaction clock may differ by (see the review's margin).
 
         Example:
             >>> import tempfile, pathlib
@@ -406,14 +414,14 @@ class BulkRun:
             ...     run.status, run.counts()
             ('completed', {'done': 3})
         """
-        from .review import DEFAULT_GRACE, review
+        from .review import DEFAULT_GRACE, DEFAULT_SKEW, review
 
         grace = DEFAULT_GRACE if grace is None else grace
         wait = grace + float(getattr(self.client, "timeout", 30.0)) + 5 if wait is None else wait
         for _ in range(passes):
             self.run(transaction=transaction)
             if self.counts().get(ItemState.UNKNOWN):
-                review(self, grace=grace, wait=wait, sleep=sleep)
+                review(self, grace=grace, wait=wait, skew=DEFAULT_SKEW if skew is None else skew, sleep=sleep)
             counts = self.counts()
             if not (counts.get(ItemState.PENDING) or counts.get(ItemState.RETRY)):
                 break

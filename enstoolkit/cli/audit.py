@@ -233,7 +233,8 @@ def run_audit(args: argparse.Namespace) -> int:
         notes = table.get_column("note") if "note" in table.columns else pl.Series([None] * table.height)
         for (check, severity, count), note in zip(table.select("check", "severity", "findings").iter_rows(),
                                                   notes, strict=True):
-            print(f"  {severity:<6}  {count:>7,}  {check}" + (f"  ({note})" if note else ""))
+            shown = f"{count:>7,}" if count is not None else " " * 7  # could not check: no count, not 0
+            print(f"  {severity:<6}  {shown}  {check}" + (f"  ({note})" if note else ""))
     rates = out / "optin_rates.csv"
     if rates.exists():
         print("\nOpt-in rates:")

@@ -42,7 +42,7 @@ def register(sub: Any) -> None:
     """
     text = "receive Encharge webhooks on a secret URL and keep every delivery, until Ctrl-C"
     p = sub.add_parser("listen", help=text, description=text + ". Loopback only, unless --expose; behind a tunnel or "
-                       "reverse proxy give --public-url (see the README, 'Webhooks from a real account').")
+                       "reverse proxy give --public-url (see docs/webhooks.md, 'Webhooks from a real account').")
     p.add_argument("--events", type=Path, default=None,
                    help="the SQLite file deliveries are kept in (default: webhooks.sqlite3 in the enstoolkit data "
                         "folder); the URL's secret is kept beside it")

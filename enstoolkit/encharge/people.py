@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,6 +33,8 @@ from ..validate import check_choice, check_id, check_int
 from .core import EnchargeCore
 from .payloads import check_names, check_tags, people_frame, person_payload, single_identifier
 from .removal import holders, remove_people
+
+_log = logging.getLogger("enstoolkit.encharge")
 
 __all__ = ["PeopleMethods"]
 
@@ -93,6 +96,63 @@ def _each_once(people: Any) -> tuple[list[tuple[str, str]], list[dict[str, Any]]
         elif ident not in idents:
             idents.append(ident)
     return idents, blank
+
+
+def _answers(chunk: Sequence[tuple[str, str]], people: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """The identifiers of ``chunk`` that the people of one lookup's answer hold."""
+    emails = {email_key(str(p.get("email") or "")) for p in people}
+    ids = {str(p.get("id")) for p in people if p.get("id") is not None}
+    users = {str(p.get("userId")) for p in people if p.get("userId") is not None}
+    held = {"email": lambda v: email_key(v) in emails, "id": lambda v: v in ids, "userId": lambda v: v in users}
+    return {(kind, value) for kind, value in chunk if kind in held and held[kind](value)}
+
+
+def _asked_again(fetch: Any, chunks: Sequence[list[tuple[str, str]]], answers: Sequence[list[dict[str, Any]]],
+                 known: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """The people a lookup left out of answers shorter than what was asked, asked again in smaller batches.
+
+    A lookup may answer fewer people than it was asked for because they are not in the account,
+    or because the service silently caps how many it answers (a claim of 20 per request has been
+    published). A batch no larger than the most people one response has held is answered in full:
+    who is missing from it is absent. When a short answer leaves that in doubt, one request asks
+    again for people already found, as many as a batch holds: how many come back is how many the
+    service answers in full. The people missing from larger batches are then asked again in batches
+    of that size, before anyone is reported absent. (When nobody at all was found there is nobody
+    to ask about: the missing are reported absent, and the log says it could not be checked.)
+    ``known`` is the size this client has already seen answered in full; the size now known is
+    returned with the people found.
+    """
+    trusted = known
+    short: list[tuple[int, list[tuple[str, str]]]] = []  # (the size of the batch asked, who it left out)
+    present: list[tuple[str, str]] = []
+    for chunk, people in zip(chunks, answers, strict=True):
+        held = _answers(chunk, people)
+        trusted = max(trusted, len(held))
+        present += [ident for ident in chunk if ident in held]
+        if len(held) < len(chunk):
+            short.append((len(chunk), [ident for ident in chunk if ident not in held]))
+    doubtful = [entry for entry in short if entry[0] > trusted]
+    if not doubtful:
+        return [], trusted
+    if not present:
+        _log.info("an Encharge lookup found nobody: whether the service caps its answers could not be checked")
+        return [], trusted
+    probe = present[:max(size for size, _ in doubtful)]
+    if len(probe) > trusted:
+        trusted = max(trusted, len(_answers(probe, fetch(probe))))
+    found: list[dict[str, Any]] = []
+    asked_again = 0
+    for size, missing in doubtful:
+        if size <= trusted:
+            continue  # asked in a batch the service answers in full: these people are absent
+        for part in _chunks(missing, max(trusted, 1)):
+            found.extend(fetch(part))
+            asked_again += 1
+    if asked_again:
+        _log.warning("Encharge answered some lookups with fewer people than asked (it answers %d per request in "
+                     "full): the missing were asked again in %d smaller request(s), %d more found", trusted,
+                     asked_again, len(found))
+    return found, trusted
 
 
 def _ident_columns(kind: str, value: str, person: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -246,10 +306,11 @@ class PeopleMethods(EnchargeCore):
             response = self.send("GET", "/people", params=params, ok=(200, 404))
             return _people_in(response.json(), "users") if response.status_code == 200 else []
 
-        found: list[dict[str, Any]] = []
-        for part in self.concurrently(fetch, list(_chunks(list(idents), size)), workers):
-            found.extend(part)
-        return people_frame(found, asked=asked)
+        chunks = list(_chunks(list(idents), size))
+        answers = self.concurrently(fetch, chunks, workers)
+        found = [person for part in answers for person in part]
+        again, self._answered_in_full = _asked_again(fetch, chunks, answers, getattr(self, "_answered_in_full", 0))
+        return people_frame(found + again, asked=asked)
 
     def _paged(self, path: str, *, limit: int, attributes: Iterable[str] | None, sort: str | None,
                order: str | None, ignore_anonymous: bool | None, max_people: int | None,
@@ -424,6 +485,49 @@ class PeopleMethods(EnchargeCore):
             pl.when(unknown).then(pl.lit(str(StatusSource.SEGMENT))).otherwise(pl.col("statusSource"))
             .alias("statusSource"),
         )
+
+    def people_with_status(self, *, segment: str | None = "Unsubscribed", progress: bool | None = None
+                           ) -> pl.DataFrame:
+        """Everyone in the account with their subscription status: the one way the toolkit reads it.
+
+        :meth:`list_people`, then :meth:`known_statuses`: the record's own field where it has one
+        (``statusSource`` "field"), else the account's "Unsubscribed" segment. The audit, the consent
+        plan, the panels and the watch read statuses this way.
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=50, variant="encharge-no-status") as sb, \\
+            ...         EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.people_with_status()["statusSource"].unique().to_list()
+            ["the account's Unsubscribed segment"]
+        """
+        return self.known_statuses(self.list_people(progress=progress), segment=segment)
+
+    def known_statuses(self, people: pl.DataFrame, *, segment: str | None = "Unsubscribed") -> pl.DataFrame:
+        """``people`` (from this client) with the statuses their records do not carry read from the segment.
+
+        Only where neither exists (no field, no such segment, or ``segment=None``) does a status stay
+        unknown (``unsubscribed`` null, ``statusSource`` "unknown: ..."), with a warning: the checks
+        then say "cannot check", never "agrees".
+
+        Example:
+            >>> from enstoolkit import EnchargeClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=50, variant="encharge-no-status") as sb, \\
+            ...         EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
+            ...     enc.known_statuses(enc.list_people(), segment=None)["statusSource"].unique().to_list()[0][:7]
+            'unknown'
+        """
+        if segment is None or not people.height or "statusSource" not in people.columns:
+            return people
+        if not people.select(pl.col("statusSource").str.starts_with(str(StatusSource.UNKNOWN)).any()).item():
+            return people
+        try:
+            return self.status_from_segment(people, segment=segment)
+        except NotFoundError as exc:
+            _log.warning("Encharge statuses stay unknown: the records carry none, and %s", exc.message)
+            return people
 
     def delete_people(self, people: Any = None, *, emails: Iterable[str] | None = None,
                       ids: Iterable[str] | None = None, user_ids: Iterable[str] | None = None, force: bool = False,

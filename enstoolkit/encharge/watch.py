@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ..errors import APIError, EnstoolkitError, NotFoundError, ValidationError
+from ..errors import APIError, EnstoolkitError, ValidationError
 from ..frames import empty_frame, read_frame
 from ..schemas import StatusSource
 from ..schemas import encharge as schema
@@ -280,15 +280,11 @@ def poll_events(encharge: EnchargeClient, snapshot: str | Path, *, ignore: Itera
     skip = frozenset(ignore) if not isinstance(ignore, str) else frozenset([ignore])
     account = _account_id(encharge)
     previous, info = _load(path, account)
-    people = encharge.list_people()
+    people = encharge.people_with_status(segment=status_segment)
     taken = _now_ms(encharge)
-    if status_segment is not None and people.height and \
-            people.select(pl.col("statusSource").str.starts_with(str(StatusSource.UNKNOWN)).any()).item():
-        try:
-            people = encharge.status_from_segment(people, segment=status_segment)
-        except NotFoundError as exc:
-            logger.warning("unsubscribes cannot be seen: Encharge records carry no subscription status, and %s",
-                           exc.message)
+    if people.height and people.select(pl.col("statusSource").str.starts_with(str(StatusSource.UNKNOWN)).any()).item():
+        logger.warning("unsubscribes cannot be seen: Encharge records carry no subscription status, and the "
+                       "segment %r is not there to read them from", status_segment)
     last_seq = int(info.get("lastSeq", 0))
     if previous is None:
         _write(path, people, {"accountId": account, "takenAt": taken, "lastSeq": last_seq})

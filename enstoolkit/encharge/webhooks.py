@@ -62,6 +62,7 @@ from ..errors import ValidationError
 from ..frames import read_frame
 from ..paths import data_dir
 from ..schemas import encharge as schema
+from ..store import Schema, add_columns, connect, open_store
 from ..validate import is_loopback
 from .payloads import flatten_person, read_status
 
@@ -74,22 +75,25 @@ logger = logging.getLogger("enstoolkit.webhooks")
 HOOK_PREFIX = "/hooks/"
 MIN_SECRET = 16
 
-_CREATE = """
-CREATE TABLE IF NOT EXISTS deliveries (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    received_at INTEGER NOT NULL,
-    body_hash TEXT NOT NULL,
-    event_type TEXT, tag TEXT, person_id TEXT, email TEXT, email_source TEXT, user_id TEXT,
-    unsubscribed INTEGER, changed_fields TEXT, person TEXT, event_payload TEXT, body TEXT
-);
-CREATE INDEX IF NOT EXISTS deliveries_hash ON deliveries (body_hash);
-CREATE TABLE IF NOT EXISTS delivery_people (
-    seq INTEGER NOT NULL, person_index INTEGER NOT NULL,
-    person_id TEXT, email TEXT, email_source TEXT, user_id TEXT, unsubscribed INTEGER, person TEXT,
-    PRIMARY KEY (seq, person_index)
-);
-CREATE TABLE IF NOT EXISTS file (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL,"
+    " body_hash TEXT NOT NULL, event_type TEXT, tag TEXT, person_id TEXT, email TEXT, email_source TEXT,"
+    " user_id TEXT, unsubscribed INTEGER, changed_fields TEXT, person TEXT, event_payload TEXT, body TEXT)",
+    "CREATE INDEX IF NOT EXISTS deliveries_hash ON deliveries (body_hash)",
+    "CREATE TABLE IF NOT EXISTS delivery_people (seq INTEGER NOT NULL, person_index INTEGER NOT NULL,"
+    " person_id TEXT, email TEXT, email_source TEXT, user_id TEXT, unsubscribed INTEGER, person TEXT,"
+    " PRIMARY KEY (seq, person_index))",
+    "CREATE TABLE IF NOT EXISTS file (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+
+def _to_v1(db: sqlite3.Connection) -> None:
+    add_columns(db, "deliveries", (("body", "TEXT"),))  # a file from before deliveries kept their body
+    db.execute("INSERT OR IGNORE INTO file VALUES ('id', ?)", (uuid.uuid4().hex,))  # made once, with the file
+
+
+#: The listener's events file format (see :mod:`enstoolkit.store`).
+EVENTS_SCHEMA = Schema("listener events", 1, _CREATE, {0: _to_v1})
 # One row per delivery in ``deliveries``; one per person of its endUserData in ``delivery_people``.
 # ``deliveries`` keeps the first person in its own person columns, as before (an earlier version
 # reads the file as it did); a delivery with no rows in ``delivery_people`` (one from an earlier
@@ -266,7 +270,7 @@ class Listener:
         path: the SQLite file (default: ``webhooks.sqlite3`` in the user's enstoolkit data folder);
             the secret is kept beside it (``<path>.secret``).
         host: where to listen; loopback unless ``expose=True`` (for use behind a tunnel or a
-            reverse proxy: see the README).
+            reverse proxy: see docs/webhooks.md).
         port: 0 for a free port.
         secret: the URL's secret (at least 16 characters); generated and stored when not given.
         max_body: the largest body accepted, in bytes (larger: 413).
@@ -293,7 +297,7 @@ class Listener:
             raise ValidationError("host", host, "a loopback address (127.0.0.1, ::1, localhost), or expose=True "
                                   "to listen elsewhere behind a tunnel or reverse proxy")
         self.path_file = Path(path) if path is not None else data_dir() / "webhooks.sqlite3"
-        self.path_file.parent.mkdir(parents=True, exist_ok=True)
+        open_store(self.path_file, EVENTS_SCHEMA)  # a file it cannot use stops here, before the secret is written
         self.host = host
         self.port = port
         self.max_body = max_body
@@ -306,17 +310,6 @@ class Listener:
         self._lookups: queue.Queue[int | None] = queue.Queue()
         self._server: _Server | None = None
         self._threads: list[threading.Thread] = []
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_CREATE)
-            db.execute("INSERT OR IGNORE INTO file VALUES ('id', ?)", (uuid.uuid4().hex,))  # made once, with the file
-            if "body" not in {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}:
-                try:
-                    db.execute("ALTER TABLE deliveries ADD COLUMN body TEXT")  # a file from an earlier version
-                except sqlite3.OperationalError as exc:  # another process added it a moment ago
-                    if "duplicate column" not in str(exc):
-                        raise
-
     def _load_secret(self, given: str | None) -> str:
         stored = self.path_file.with_name(self.path_file.name + ".secret")
         if given is not None:
@@ -334,7 +327,7 @@ class Listener:
         return value
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path_file, timeout=30)
+        return connect(self.path_file, EVENTS_SCHEMA, timeout=30)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Listener:
@@ -478,7 +471,7 @@ class Listener:
             >>> first == Listener(path).file_id, len(first)
             (True, 32)
         """
-        with self._connect() as db:
+        with closing(self._connect()) as db:
             return str(db.execute("SELECT value FROM file WHERE key = 'id'").fetchone()[0])
 
     def count(self) -> int:

@@ -12,10 +12,16 @@ from .core import DEFAULT_BASE_URL, ENS_HOSTS, normalise_base_url
 from .export import EXPORT_FILE_TYPES, EXPORT_FORMATS
 from .pages import PAGE_STATUSES, PAGE_TYPES
 from .query import QUERY_TYPES, search_filter
-from .readers import export_layout, read_supporter_export, read_transaction_export, transaction_dates
+from .readers import (
+    export_layout,
+    read_supporter_export,
+    read_transaction_export,
+    supporter_ids_by_email,
+    transaction_dates,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL", "ENS_HOSTS", "EXPORT_FILE_TYPES", "EXPORT_FORMATS", "PAGE_STATUSES", "PAGE_TYPES",
     "QUERY_TYPES", "ENSAuth", "ENSClient", "export_layout", "normalise_base_url", "read_supporter_export",
-    "read_transaction_export", "search_filter", "transaction_dates",
+    "read_transaction_export", "search_filter", "supporter_ids_by_email", "transaction_dates",
 ]

@@ -40,6 +40,7 @@ from ..schemas import ens as schema
 from ..validate import api_key_from, check_base_url, check_id, check_int
 from .auth import ENSAuth
 from .payloads import canonical_questions, canonical_record
+from .readers import reporting_zone
 
 __all__ = ["DEFAULT_BASE_URL", "ENS_HOSTS", "ENSCore", "normalise_base_url"]
 
@@ -97,9 +98,12 @@ class ENSCore(BaseClient):
         retry: RetryPolicy | None = None,
         hourly_limit: int = HOURLY_LIMIT,
         date_order: str | None = None,
+        timezone: str | None = None,
     ) -> None:
         key = api_key_from(api_key, "ENS_API_KEY", "ENS")
         self.date_order = check_order(date_order)
+        #: the zone of the export files' dates and times (``timezone``, else ``ENS_TIMEZONE``, else US/Eastern)
+        self.timezone = reporting_zone(timezone)
         base = normalise_base_url(base_url or os.environ.get("ENS_BASE_URL") or DEFAULT_BASE_URL)
         self.hourly_limit = check_int("hourly_limit", hourly_limit, 1, None)
         self.auth = ENSAuth(key, base)

@@ -181,21 +181,26 @@ class ExportMethods(ENSCore):
                             poll_interval: float = 0.5, timeout: float = 600.0) -> pl.DataFrame:
         """Every transaction of a saved query's supporters, through a "Transaction" export job.
 
-        One row per transaction: ``supporterId`` and the columns of :meth:`get_transactions`
-        (``createdOn`` as a Date), then any columns the file adds. The way to see acquisition
-        pages for a whole file.
+        One row per transaction, engagement and answer: ``supporterId`` and the columns of
+        :meth:`get_transactions`, ``isSupporter`` (False on account-level rows), then the columns the
+        file adds. Read with :func:`~enstoolkit.ens.readers.read_transaction_export`: the vendor's
+        documented layout (``Campaign Number`` the number, ``Campaign ID`` the name, times in the
+        account's reporting zone, :attr:`timezone`, turned into UTC ``createdDate``), with renamed
+        columns or without ``Supporter ID``, or this project's older style. The way to see acquisition
+        pages and the dated history of opt-in answers for a whole file.
 
         Example:
             >>> from enstoolkit import ENSClient
             >>> from enstoolkit.sandbox import Sandbox
             >>> with Sandbox(supporters=50) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens.export_transactions("All supporters").get_column("supporterId").n_unique()
-            50
+            ...     tx = ens.export_transactions("All supporters")
+            >>> tx.filter("isSupporter").get_column("supporterId").n_unique(), tx.filter(~pl.col("isSupporter")).height
+            (50, 3)
         """
         columns = check_names_map("columns", columns)
         path = self.run_export_job(query_name, format="Transaction", file_type=file_type,
                                    poll_interval=poll_interval, timeout=timeout)
         try:
-            return read_transaction_export(path, columns=columns, date_order=self.date_order)
+            return read_transaction_export(path, columns=columns, date_order=self.date_order, timezone=self.timezone)
         finally:
             path.unlink(missing_ok=True)

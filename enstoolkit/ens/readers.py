@@ -1,13 +1,16 @@
 """Reading what ENS sends in shapes that vary by account: export files and transaction dates.
 
-No real export file has been published, so both known header styles are read:
+No real supporter file has been published, so both known header styles are read:
 
 - the ``api`` style: ``supporterId``, ``suppressed``, fields by name, ``createdOn``, ``modifiedOn``,
-  each question and its ``"<question> Date"``; transactions with the list's own keys;
+  each question and its ``"<question> Date"``;
 - the ``dashboard`` style: ``Supporter ID``, ``Supporter Email``, fields, ``Suppressed``,
-  ``Date Created``, ``Date Modified``, questions, and often an unnamed last column; transactions
-  as ``Campaign ID``, ``Campaign Type``, ``Campaign Date``, ``Campaign Time``, ``Campaign Status``,
-  ``Campaign Data 1..N``.
+  ``Date Created``, ``Date Modified``, questions, and often an unnamed last column.
+
+The transaction file is read in the vendor's documented layout (``Campaign Number`` the number,
+``Campaign ID`` the name, ``Campaign Date``/``Campaign Time`` in the reporting time zone), renamed,
+without ``Supporter ID``, or in this project's older style with the list's own keys
+(:func:`read_transaction_export`).
 
 A file in neither style raises :class:`~enstoolkit.errors.UnmappedColumns` naming the missing
 columns and the ``columns=`` mapping that reads it. Every column's dtype is decided once from
@@ -23,7 +26,7 @@ reads as an empty account. A file with no bytes at all reads as an empty frame.
 
 Example:
     >>> export_layout(["Supporter ID", "Date Created", "Q", "Q Date"], optins={"Q"})
-    {'Supporter ID': Int64, 'Date Created': Date, 'Q': Enum(categories=['Y', 'N', 'P']), 'Q Date': Date}
+    {'Supporter ID': Int64, 'Date Created': Date, 'Q': Enum(categories=['Y', 'N', 'P', 'D']), 'Q Date': Date}
 """
 
 from __future__ import annotations
@@ -39,24 +42,32 @@ import polars as pl
 
 from ..dates import date_order as proven_order
 from ..dates import order_for, parse_slash_dates
-from ..errors import AmbiguousDates, APIError, DataShapeError, UnmappedColumns
+from ..errors import AmbiguousDates, APIError, DataShapeError, UnmappedColumns, ValidationError
 from ..frames import OPTIN_ANSWERS, UTC_MS, cast_text, empty_frame, parse_temporal
 from ..schemas import ens as schema
+from .transaction_types import DONATION_TYPES, RECURRING_TYPES
 
 _log = logging.getLogger("enstoolkit.ens")
 
 __all__ = [
-    "DASHBOARD_SUPPORTER", "DASHBOARD_TRANSACTION", "csv_header", "export_layout", "header_style",
-    "read_supporter_export", "read_transaction_export", "transaction_dates",
+    "DASHBOARD_SUPPORTER", "DEFAULT_TIMEZONE", "EXPORT_TRANSACTION", "csv_header", "export_layout", "header_style",
+    "read_supporter_export", "read_transaction_export", "reporting_zone", "supporter_ids_by_email",
+    "transaction_dates", "transaction_layout",
 ]
 
 #: Dashboard-style supporter export headers -> the toolkit's names (the email goes to the account's email field).
 DASHBOARD_SUPPORTER = {"Supporter ID": "supporterId", "Supporter Email": "email", "Suppressed": "suppressed",
                        "Date Created": "createdOn", "Date Modified": "modifiedOn"}
-#: Dashboard-style transaction export headers -> the toolkit's names.
-DASHBOARD_TRANSACTION = {"Supporter ID": "supporterId", "Supporter Email": "email", "Campaign ID": "campaignId",
-                         "Campaign Type": "type", "Campaign Status": "status", "Campaign Date": "createdOn",
-                         "Campaign Time": "createdTime"}
+#: The documented transaction export's columns, and the names accounts rename them to -> the toolkit's names.
+#: ``Campaign Number`` is the number and ``Campaign ID`` the reference name (see :func:`read_transaction_export`).
+EXPORT_TRANSACTION = {"Account ID": "accountId", "Supporter ID": "supporterId", "Supporter Email": "email",
+                      "Email": "email", "Date Created": "supporterCreated", "Created": "supporterCreated",
+                      "Date Modified": "supporterModified", "Modified": "supporterModified",
+                      "Campaign Number": "campaignNumber", "Campaign Type": "type", "Campaign ID": "name",
+                      "Campaign Date": "campaignDate", "Campaign Time": "campaignTime", "Campaign Status": "status",
+                      "EN Transaction ID": "Campaign Data 1"}
+#: The reporting time zone of ENS's export files, unless ``ENS_TIMEZONE`` says otherwise.
+DEFAULT_TIMEZONE = "US/Eastern"
 DATE_NAMES = frozenset({"createdOn", "modifiedOn"})
 
 
@@ -159,7 +170,7 @@ def export_layout(header: Sequence[str], *, optins: Iterable[str] = (), question
     """The dtype of each column of a supporter export (by the toolkit's names), decided once from the header.
 
     Supporter ids are Int64; ``suppressed`` Boolean; opt-in questions :data:`~enstoolkit.frames.OPTIN_ANSWERS`
-    ("Y", "N", "P"); creation and modification dates, and each question's ``"<question> Date"``,
+    ("Y", "N", "P", "D"); creation and modification dates, and each question's ``"<question> Date"``,
     Date; the rest String.
 
     Example:
@@ -319,66 +330,275 @@ def read_supporter_export(path: Path, *, email_field: str, optins: Iterable[str]
     return pl.DataFrame(out)
 
 
-def read_transaction_export(path: Path, *, columns: Mapping[str, str] | None = None,
-                            date_order: str | None = None) -> pl.DataFrame:
+def reporting_zone(name: str | None = None) -> str:
+    """The account's reporting time zone: ``name``, else the ``ENS_TIMEZONE`` setting, else US/Eastern.
+
+    ENS writes ``Campaign Date`` and ``Campaign Time`` in US/Eastern ("The reference timezone for
+    this service is US/Eastern"). A name that is not a time zone raises
+    :class:`~enstoolkit.errors.ValidationError` naming the setting: never a shifted time.
+
+    Example:
+        >>> reporting_zone(), reporting_zone("Europe/London")
+        ('US/Eastern', 'Europe/London')
+        >>> try:
+        ...     reporting_zone("US/Eastren")
+        ... except ValidationError as error:
+        ...     print(error.argument)
+        ENS_TIMEZONE (timezone=)
+    """
+    import os
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    zone = name if name is not None else (os.environ.get("ENS_TIMEZONE") or DEFAULT_TIMEZONE)
+    try:
+        if not isinstance(zone, str) or not zone.strip() or zone != zone.strip():
+            raise ValueError(zone)
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError("ENS_TIMEZONE (timezone=)", zone, "a time zone name such as 'US/Eastern' (ENS's "
+                              "reporting zone) or 'America/Chicago'") from None
+    return zone
+
+
+def transaction_layout(header: Sequence[str], columns: Mapping[str, str] | None = None) -> str | None:
+    """"documented" (the vendor's layout, renamed columns too), "api" (the transaction list's keys), or None.
+
+    Example:
+        >>> transaction_layout(["Account ID", "Supporter ID", "Campaign Number", "Campaign Type", ""])
+        'documented'
+        >>> transaction_layout(["supporterId", "id", "type", "campaignId"]), transaction_layout(["ID", "Page"])
+        ('api', None)
+    """
+    names = [(columns or {}).get(h, h) for h in header]
+    if {"supporterId", "campaignId"} <= set(names) and "Campaign Type" not in names:
+        return "api"
+    if any(n in EXPORT_TRANSACTION for n in names if n.startswith("Campaign")):
+        return "documented"
+    return None
+
+
+def _eastern(days: pl.Series, times: pl.Series, zone: str) -> pl.Series:
+    """``Campaign Date`` (a Date) + ``Campaign Time`` (text) read in ``zone``, as UTC instants.
+
+    A time that is not HH:MM:SS (or HH:MM) raises naming it, and so does a local time the zone
+    skips (a clock change): the ``ENS_TIMEZONE`` setting is then wrong. An hour the zone has
+    twice (the autumn change) is read as its first occurrence, and counted in the log.
+    """
+    text = times.str.strip_chars().replace("", None)
+    frame = pl.DataFrame({"d": days, "t": text})
+    naive = frame.select(pl.coalesce(
+        (pl.col("d").cast(pl.String) + " " + pl.col("t")).str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False,
+                                                                           time_unit="ms"),
+        (pl.col("d").cast(pl.String) + " " + pl.col("t")).str.to_datetime("%Y-%m-%d %H:%M", strict=False,
+                                                                           time_unit="ms"))).to_series()
+    bad = text.filter(naive.is_null() & text.is_not_null() & days.is_not_null())
+    if bad.len():
+        raise DataShapeError("Campaign Time", bad[0], "a time written HH:MM:SS")
+    local = naive.dt.replace_time_zone(zone, ambiguous="null", non_existent="null")
+    skipped = naive.filter(local.is_null() & naive.is_not_null())
+    if skipped.len():
+        earliest = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+        gap = naive.filter(earliest.is_null() & naive.is_not_null())
+        if gap.len():
+            raise DataShapeError("Campaign Date/Campaign Time", str(gap[0]),
+                                 f"a local time in {zone} (the clocks skip it): set ENS_TIMEZONE (or timezone=) to "
+                                 "the account's reporting time zone")
+        _log.warning("the transaction file has %d time(s) in the hour %s has twice (e.g. %s): read as the first",
+                     skipped.len(), zone, skipped[0])
+        local = earliest
+    return local.dt.convert_time_zone("UTC").cast(UTC_MS)
+
+
+def _whole_numbers(series: pl.Series, column: str) -> pl.Series:
+    """Text cells as Int64 where they are whole numbers; other text is logged (kept in its own column), never raised."""
+    text = series.str.strip_chars().replace("", None)
+    numbers = text.cast(pl.Int64, strict=False)
+    other = text.filter(numbers.is_null() & text.is_not_null())
+    if other.len():
+        _log.warning("%s: %d value(s) are not numbers (e.g. %r): kept as text in campaignNumber, campaignId null",
+                     column, other.len(), other[0])
+    return numbers
+
+
+def read_transaction_export(path: Path, *, columns: Mapping[str, str] | None = None, date_order: str | None = None,
+                            timezone: str | None = None) -> pl.DataFrame:
     """A "Transaction" export file as a typed frame: ``supporterId`` and the transaction columns, then extras.
 
-    In the dashboard style, ``Campaign Date`` and ``Campaign Time`` give ``createdOn`` and
-    ``createdDate`` (UTC); ``Campaign Data N`` columns are kept as text.
+    The vendor's documented layout (``Account ID, Supporter ID, Supporter Email, Date Created, Date
+    Modified, Campaign Number, Campaign Type, Campaign ID, Campaign Date, Campaign Time, Campaign
+    Status, Campaign Data 1..N``, tagged supporter fields, an unnamed last column), with the
+    renamings accounts make (``Email``, ``Created``, ``EN Transaction ID``), or without a
+    ``Supporter ID`` (people by ``email`` only; see :func:`supporter_ids_by_email`):
+
+    - ``Campaign Number`` -> ``campaignId`` (text there is kept in ``campaignNumber``, campaignId null);
+      ``Campaign ID`` -> ``name``, exactly as written (trailing spaces kept); ``Campaign Type`` -> ``type``
+      (every code kept, known or not: :mod:`enstoolkit.ens.transaction_types`); ``Campaign Status`` ->
+      ``status`` (a question row's answer: Y, N, P, D);
+    - ``createdOn`` is ``Campaign Date`` (the account's day) and ``createdDate`` the moment in UTC,
+      ``Campaign Date`` + ``Campaign Time`` read in ``timezone`` (US/Eastern unless ``ENS_TIMEZONE``
+      says otherwise: :func:`reporting_zone`);
+    - donation rows get ``id`` (``Campaign Data 1``), ``amount`` (``Campaign Data 4``, Float64),
+      ``currency`` (``Campaign Data 5``) and ``recurringPayment``;
+    - ``isSupporter`` is False on account-level rows (``Supporter ID`` 0): kept, never dropped.
+
+    The project's older style (the transaction list's keys) is read too. A file in neither raises
+    :class:`~enstoolkit.errors.UnmappedColumns` naming the ``columns=`` mapping that reads it.
 
     Example:
         >>> import tempfile
         >>> f = Path(tempfile.mkdtemp()) / "t.csv"
-        >>> _ = f.write_text("Supporter ID,Campaign ID,Campaign Type,Campaign Date,Campaign Time,\\n"
-        ...                  "7,10100,DCF,03/25/2026,09:30:00,\\n")
-        >>> read_transaction_export(f).select("supporterId", "campaignId", "createdOn").row(0)
-        (7, 10100, datetime.date(2026, 3, 25))
+        >>> _ = f.write_text("Supporter ID,Campaign Number,Campaign Type,Campaign ID,Campaign Date,Campaign Time,\\n"
+        ...                  "7,10100,DCF,Sign up ,2024-12-01,13:53:02,\\n")
+        >>> read_transaction_export(f).select("supporterId", "campaignId", "name", "createdDate").row(0)
+        (7, 10100, 'Sign up ', datetime.datetime(2024, 12, 1, 18, 53, 2, tzinfo=zoneinfo.ZoneInfo(key='UTC')))
     """
+    zone = reporting_zone(timezone)
     wanted = {"supporterId": pl.Int64(), **schema.TRANSACTION}
     encoding = _encoding(path)
     header, start = _start(path, encoding)
     if not header:
-        return empty_frame(wanted)
-    style = header_style([(columns or {}).get(h, h) for h in header])
-    style_map = DASHBOARD_TRANSACTION if style == "dashboard" else {}
-    raw = _raw(path, encoding, header, start, _id_position(header, style_map, columns))
-    targets = _targets(header, style_map, columns, raw)
-    present = {t for t in targets if t}
-    missing = [n for n in ("supporterId", "campaignId") if n not in present]
+        return empty_frame({**wanted, "isSupporter": pl.Boolean()})
+    layout = transaction_layout(header, columns)
+    if layout is None:
+        raise UnmappedColumns("the transaction export", ["Campaign Number", "Campaign Type"], list(header),
+                              "export_transactions(..., columns={'<your supporter id column>': 'Supporter ID', "
+                              "'<your page number column>': 'Campaign Number', '<your type column>': 'Campaign Type', "
+                              "'<your date column>': 'Campaign Date', '<your time column>': 'Campaign Time'})")
+    if layout == "api":
+        return _read_api_transactions(path, encoding, header, start, columns, date_order, wanted)
+    style_map = {**EXPORT_TRANSACTION, **{k: EXPORT_TRANSACTION.get(v, v) for k, v in (columns or {}).items()}}
+    raw = _raw(path, encoding, header, start, _id_position(header, style_map, None))
+    targets = _targets(header, style_map, None, raw)
+    present = [t for t in targets if t]
+    dupes = sorted({t for t in present if present.count(t) > 1})
+    if dupes:
+        raise DataShapeError("transaction export header", dupes, "each column once: map only one of them with "
+                             "columns={...}")
+    need = ["campaignNumber", "type", "campaignDate"]
+    missing = [{"campaignNumber": "Campaign Number", "type": "Campaign Type", "campaignDate": "Campaign Date"}[n]
+               for n in need if n not in present]
+    if "supporterId" not in present and "email" not in present:
+        missing.append("Supporter ID (or Supporter Email)")
     if missing:
         raise UnmappedColumns("the transaction export", missing, list(header),
-                              "export_transactions(..., columns={'<your id column>': 'supporterId', "
-                              "'<your campaign column>': 'campaignId'})")
-    order = order_for(_date_columns(raw, targets, {"createdOn"}), date_order)
+                              "export_transactions(..., columns={'<your column>': '" + missing[0].split(" (")[0]
+                              + "'}) (the documented names: Supporter ID, Campaign Number, Campaign Type, "
+                              "Campaign ID, Campaign Date, Campaign Time)")
     cells = {t: raw.get_column(f"c{i}").alias(t) for i, t in enumerate(targets) if t is not None}
+    order = order_for(_date_columns(raw, targets, {"campaignDate", "supporterCreated", "supporterModified"}),
+                      date_order)
+    days = _parse_dates(cells["campaignDate"], order, "Campaign Date")
+    kind = cells["type"].str.strip_chars()
+    number = cells["campaignNumber"].str.strip_chars().replace("", None)
     out: dict[str, pl.Series] = {}
-    for name, series in cells.items():
-        dtype = wanted.get(name)
-        if name == "createdOn":
-            out[name] = _parse_dates(series, order, name)
-        elif name == "createdTime":
-            continue
-        elif dtype is not None:
-            out[name] = cast_text(series, dtype, name)
-        else:
-            out[name] = series
-    if "createdTime" in cells and "createdOn" in out and "createdDate" not in out:
-        times = cells["createdTime"].str.strip_chars().replace("", None)
-        stamp = pl.DataFrame({"d": out["createdOn"], "t": times}).select(
-            pl.when(pl.col("t").is_not_null()).then(
-                (pl.col("d").cast(pl.String) + " " + pl.col("t")).str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False,
-                                                                                  time_zone="UTC", time_unit="ms"))
-        ).to_series()
-        bad = times.filter(stamp.is_null() & times.is_not_null())
+    ids = cast_text(cells["supporterId"], pl.Int64(), "Supporter ID") if "supporterId" in cells else \
+        pl.Series("supporterId", [None] * raw.height, pl.Int64())
+    out["supporterId"] = ids.alias("supporterId")
+    donation = kind.is_in(list(DONATION_TYPES))
+    data1 = cells.get("Campaign Data 1")
+    tx_ids = (data1.str.strip_chars().cast(pl.Int64, strict=False) if data1 is not None
+              else pl.Series([None] * raw.height, dtype=pl.Int64()))
+    out["id"] = pl.select(pl.when(donation).then(tx_ids)).to_series().alias("id")
+    out["type"] = kind.alias("type")
+    out["name"] = cells["name"] if "name" in cells else pl.Series("name", [None] * raw.height, pl.String())
+    out["campaignId"] = _whole_numbers(number, "Campaign Number").alias("campaignId")
+    out["createdOn"] = days.alias("createdOn")
+    times = cells.get("campaignTime", pl.Series([None] * raw.height, dtype=pl.String()))
+    out["createdDate"] = _eastern(days, times, zone).alias("createdDate")
+    out["status"] = cells["status"] if "status" in cells else pl.Series("status", [None] * raw.height, pl.String())
+    amount_text = cells.get("Campaign Data 4")
+    if amount_text is not None:
+        given = amount_text.str.strip_chars().replace("", None)
+        amounts = given.cast(pl.Float64, strict=False)
+        bad = given.filter(donation & amounts.is_null() & given.is_not_null())
         if bad.len():
-            from ..errors import DataShapeError
-
-            raise DataShapeError("Campaign Time", bad[0], "a time written HH:MM:SS")
-        out["createdDate"] = stamp.cast(UTC_MS).alias("createdDate")
+            raise DataShapeError("Campaign Data 4 (a donation's amount)", bad[0], "an amount without currency "
+                                 "symbol, such as 5.0")
+        out["amount"] = pl.select(pl.when(donation).then(amounts)).to_series().alias("amount")
+    currency = cells.get("Campaign Data 5")
+    if currency is not None:
+        out["currency"] = pl.select(pl.when(donation).then(currency.str.strip_chars())).to_series().alias("currency")
+    out["recurringPayment"] = pl.select(pl.when(donation).then(kind.is_in(list(RECURRING_TYPES)))).to_series() \
+        .alias("recurringPayment")
+    email = cells.get("email")
+    has_email = (email.str.strip_chars().fill_null("") != "") if email is not None else None
+    supporter = (ids != 0) if "supporterId" in cells else has_email
+    out["isSupporter"] = pl.Series("isSupporter", supporter).fill_null(False)
+    for name in ("supporterCreated", "supporterModified"):
+        if name in cells:
+            out[name] = _parse_dates(cells[name], order, name)
+    out["campaignNumber"] = number.alias("campaignNumber")
+    for name, series in cells.items():
+        if name not in out and name not in ("campaignDate", "campaignTime"):
+            out[name] = series
     frame = pl.DataFrame(list(out.values()))
     filled = [pl.lit(None, dtype).alias(n) for n, dtype in wanted.items() if n not in frame.columns]
     extras = [n for n in frame.columns if n not in wanted]
     return frame.with_columns(filled).select(*wanted, *extras)
+
+
+def _read_api_transactions(path: Path, encoding: str, header: list[str], start: int,
+                           columns: Mapping[str, str] | None, date_order: str | None,
+                           wanted: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The project's older transaction file: the transaction list's own keys, ``supporterId`` first."""
+    raw = _raw(path, encoding, header, start, _id_position(header, {}, columns))
+    targets = _targets(header, {}, columns, raw)
+    order = order_for(_date_columns(raw, targets, {"createdOn"}), date_order)
+    out: dict[str, pl.Series] = {}
+    for i, name in enumerate(targets):
+        if name is None:
+            continue
+        series = raw.get_column(f"c{i}").alias(name)
+        dtype = wanted.get(name)
+        if name == "createdOn":
+            out[name] = _parse_dates(series, order, name)
+        elif dtype is not None:
+            out[name] = cast_text(series, dtype, name)
+        else:
+            out[name] = series
+    frame = pl.DataFrame(list(out.values()))
+    frame = frame.with_columns((pl.col("supporterId") != 0).fill_null(False).alias("isSupporter"))
+    filled = [pl.lit(None, dtype).alias(n) for n, dtype in wanted.items() if n not in frame.columns]
+    extras = [n for n in frame.columns if n not in wanted]
+    return frame.with_columns(filled).select(*wanted, *extras)
+
+
+def supporter_ids_by_email(transactions: pl.DataFrame, supporters: pl.DataFrame, email_field: str) -> pl.DataFrame:
+    """A transaction file without ``Supporter ID`` (the "User data" format) with its people's ids, by email.
+
+    Each row's ``email`` is matched exactly (as ENS wrote it in both files) to ``supporters``'
+    ``email_field``. An email that more than one supporter holds raises
+    :class:`~enstoolkit.errors.DataShapeError` naming it (which one made the transaction cannot
+    be told); an email no supporter holds leaves ``supporterId`` null (not in the supporter file).
+    Rows that already have a ``supporterId`` keep it (a file with every id is returned as it is).
+
+    Example:
+        >>> tx = pl.DataFrame({"supporterId": [None, None], "email": ["a@x.org", "b@x.org"]},
+        ...                   schema={"supporterId": pl.Int64, "email": pl.String})
+        >>> people = pl.DataFrame({"supporterId": [7], "Email Address": ["a@x.org"]})
+        >>> supporter_ids_by_email(tx, people, "Email Address").get_column("supporterId").to_list()
+        [7, None]
+    """
+    if "supporterId" in transactions.columns:
+        people = transactions.filter(pl.col("isSupporter")) if "isSupporter" in transactions.columns else transactions
+        if not people.get_column("supporterId").null_count():
+            return transactions  # every row has its id already
+    if "email" not in transactions.columns:
+        raise ValidationError("transactions", transactions.columns[:12], "a transaction frame with an email column")
+    if email_field not in supporters.columns:
+        raise ValidationError("email_field", email_field,
+                              f"a column of supporters ({', '.join(supporters.columns[:12])})")
+    book = supporters.select(pl.col(email_field).alias("email"), pl.col("supporterId").alias("__id")) \
+        .filter(pl.col("email").is_not_null() & (pl.col("email") != ""))
+    shared = book.group_by("email").len().filter(pl.col("len") > 1).get_column("email")
+    used = transactions.get_column("email").drop_nulls().unique()
+    clash = shared.filter(shared.is_in(used.implode()))
+    if clash.len():
+        raise DataShapeError("email (transaction file without Supporter ID)", clash.sort().head(3).to_list(),
+                             "an address one supporter holds: the file cannot tell these supporters apart; "
+                             "export with the Supporter ID column (format 'Transaction')")
+    joined = transactions.join(book.unique("email"), on="email", how="left", maintain_order="left")
+    return joined.with_columns(pl.coalesce("supporterId", "__id").alias("supporterId")).drop("__id")
 
 
 def transaction_dates(frame: pl.DataFrame, date_order: str | None) -> pl.DataFrame:

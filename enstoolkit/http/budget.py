@@ -21,9 +21,17 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from ..store import Schema, connect, open_store, transaction
+
 _log = logging.getLogger("enstoolkit.http")
 
 __all__ = ["RequestLog"]
+
+
+#: The shared request count's file format (see :mod:`enstoolkit.store`).
+REQUESTS_SCHEMA = Schema("request count", 1, (
+    "CREATE TABLE IF NOT EXISTS requests (scope TEXT NOT NULL, at REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS requests_scope_at ON requests (scope, at)"))
 
 
 class RequestLog:
@@ -57,14 +65,11 @@ class RequestLog:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with sqlite3.connect(path, timeout=30) as db:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("CREATE TABLE IF NOT EXISTS requests (scope TEXT NOT NULL, at REAL NOT NULL)")
-                db.execute("CREATE INDEX IF NOT EXISTS requests_scope_at ON requests (scope, at)")
+            open_store(path, REQUESTS_SCHEMA, timeout=30)
+            with transaction(path, REQUESTS_SCHEMA, timeout=30) as db:
                 db.execute("DELETE FROM requests WHERE at < ?", (clock() - window,))
-            self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
-            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: no fsync per commit; a counter needs no more
+            # WAL, synchronous=NORMAL: no fsync per commit; a counter needs no more
+            self._db = connect(path, REQUESTS_SCHEMA, timeout=30, check_same_thread=False)
             atexit.register(self.close)
 
     def _flush(self) -> None:

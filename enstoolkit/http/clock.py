@@ -8,6 +8,12 @@ machine's clock); :class:`ServerClock` keeps their intersection, which narrows a
 come in, and starts again from the latest answer when they disagree (the server's clock was
 set, or jumped).
 
+Two clocks are kept apart: the ``Date`` header's (ENS's web servers) and ENS's own millisecond
+stamps (a processed page's ``createdOn``: the clock its transactions are dated by). They may
+disagree; once a stamp has been seen, :meth:`ServerClock.offset` is the stamps' (``basis()``
+"stamp"), before that the ``Date`` headers' ("date"), which a reader of transaction dates must
+widen by an allowance for that disagreement (see :mod:`enstoolkit.bulk.review`).
+
 Example:
     >>> import httpx
     >>> clock = ServerClock()
@@ -17,13 +23,14 @@ Example:
     >>> clock.offset()
     (-0.2, 1.0)
     >>> clock.calibrate(1_000.0, 1_000.1, 1_000_500)   # the server stamped 1,000.5 s within that exchange
-    >>> clock.offset()
-    (0.4, 0.5)
+    >>> clock.offset(), clock.basis()   # a stamp in whole milliseconds: up to 1 ms later
+    ((0.4, 0.501), 'stamp')
 """
 
 from __future__ import annotations
 
 import email.utils
+import math
 import threading
 import time
 
@@ -44,27 +51,28 @@ class ServerClock:
         (True, True)
         >>> clock.calibrate(100.0, 100.5, 160_000)   # the server wrote 160.0 s while this machine read 100.0-100.5
         >>> clock.offset()
-        (59.5, 60.0)
+        (59.5, 60.001)
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._offset: tuple[float, float] | None = None
+        self._bounds: dict[str, tuple[float, float]] = {}
         self.observed = 0
         self.resets = 0
 
-    def _take(self, low: float, high: float) -> None:
+    def _take(self, basis: str, low: float, high: float) -> None:
         with self._lock:
             self.observed += 1
-            if self._offset is None:
-                self._offset = (low, high)
+            known = self._bounds.get(basis)
+            if known is None:
+                self._bounds[basis] = (low, high)
                 return
-            lo, hi = max(self._offset[0], low), min(self._offset[1], high)
-            if lo > hi:  # the server's clock moved: believe the latest answer
-                self._offset = (low, high)
+            lo, hi = max(known[0], low), min(known[1], high)
+            if lo > hi:  # the server's clock moved: believe the latest answer, and forget the other clock's
+                self._bounds = {basis: (low, high)}
                 self.resets += 1
             else:
-                self._offset = (lo, hi)
+                self._bounds[basis] = (lo, hi)
 
     def observe(self, response: httpx.Response, *, received: float | None = None) -> None:
         """Take the bounds from one answer's ``Date`` header (called for every response, as an event hook).
@@ -89,7 +97,7 @@ class ServerClock:
         except (TypeError, ValueError, IndexError):
             return
         now = time.time() if received is None else received
-        self._take(round(stamped - now, 6), round(stamped + 1.0 - sent, 6))
+        self._take("date", round(stamped - now, 6), round(stamped + 1.0 - sent, 6))
 
     def calibrate(self, sent: float, received: float, server_ms: int | float) -> None:
         """Narrow the bounds with a millisecond timestamp the server wrote while handling one request.
@@ -100,10 +108,10 @@ class ServerClock:
             >>> clock = ServerClock()
             >>> clock.calibrate(1_000.0, 1_000.1, 1_000_500)
             >>> clock.offset()
-            (0.4, 0.5)
+            (0.4, 0.501)
         """
-        stamped = float(server_ms) / 1000
-        self._take(round(stamped - received, 6), round(stamped - sent, 6))
+        stamped = float(server_ms) / 1000  # whole milliseconds: the moment was up to 1 ms later
+        self._take("stamp", round(stamped - received, 6), round(stamped + 0.001 - sent, 6))
 
     def offset(self) -> tuple[float, float] | None:
         """``(low, high)``: the server's clock is this machine's plus between low and high seconds.
@@ -112,10 +120,22 @@ class ServerClock:
             >>> clock = ServerClock()
             >>> clock.calibrate(100.0, 100.0, 40_000)   # the server's clock is a minute behind
             >>> clock.offset()
-            (-60.0, -60.0)
+            (-60.0, -59.999)
         """
         with self._lock:
-            return self._offset
+            return self._bounds.get("stamp") or self._bounds.get("date")
+
+    def basis(self) -> str | None:
+        """Which clock :meth:`offset` is of: "stamp" (ENS's millisecond stamps, the clock its transactions
+        are dated by), "date" (``Date`` headers only), or None before any answer.
+
+        Example:
+            >>> clock = ServerClock()
+            >>> clock.basis(), clock.calibrate(100.0, 100.0, 40_000), clock.basis()
+            (None, None, 'stamp')
+        """
+        with self._lock:
+            return "stamp" if "stamp" in self._bounds else "date" if "date" in self._bounds else None
 
     def now_ms(self) -> tuple[int, int] | None:
         """Bounds on the server's clock now, in epoch milliseconds, or None before any answer.
@@ -124,8 +144,8 @@ class ServerClock:
             >>> clock = ServerClock()
             >>> clock.calibrate(100.0, 100.0, 160_000)   # the server's clock is a minute ahead
             >>> low, high = clock.now_ms()
-            >>> round(low / 1000 - time.time()), high - low
-            (60, 1)
+            >>> round(low / 1000 - time.time()), 1 <= high - low <= 2   # 1 ms wide, on whole milliseconds
+            (60, True)
         """
         return self.at_ms(time.time())
 
@@ -141,4 +161,4 @@ class ServerClock:
         offset = self.offset()
         if offset is None:
             return None
-        return int((moment + offset[0]) * 1000), int((moment + offset[1]) * 1000) + 1
+        return math.floor(round((moment + offset[0]) * 1000, 3)), math.ceil(round((moment + offset[1]) * 1000, 3))

@@ -111,7 +111,7 @@ class RetryPolicy:
             asked = retry_after(response)
             if asked is not None:
                 return asked if asked <= self.max_wait else None
-        delay = min(self.cap, self.backoff * (2**attempt))
+        delay = float(min(self.cap, self.backoff * (2**attempt)))
         return delay * (0.5 + random.random() / 2) if self.jitter else delay
 
 

@@ -66,7 +66,7 @@ class DateMiddleware:
         async def dated(message: Any) -> None:
             if message["type"] == "http.response.start" and not any(
                     name.lower() == b"date" for name, _ in message.get("headers", [])):
-                stamp = email.utils.formatdate(self.clock.time(), usegmt=True).encode()
+                stamp = email.utils.formatdate(self.clock.date_header_time(), usegmt=True).encode()
                 message = {**message, "headers": [*message.get("headers", []), (b"date", stamp)]}
             await send(message)
 
@@ -91,15 +91,22 @@ class Sandbox:
         latency: seconds added to every response (a simulated round trip).
         faults: :class:`~enstoolkit.sandbox.faults.Faults` (one, or several for different
             routes): server errors, dropped connections, timeouts, latency spikes, token expiry.
+        date_skew: seconds the ``Date`` header of every answer is ahead of the clock ENS dates its
+            transactions by (negative: behind); changeable later as ``sandbox.clock.date_skew``.
+        round_dates: transactions' ``createdDate`` in whole seconds, rounded down ("floor") or to the
+            nearest second ("nearest"), as live accounts show them; None: to the millisecond.
         variant: the account's shapes where real accounts differ
             (:class:`~enstoolkit.sandbox.variants.Variant`, or preset names such as "us-account").
 
     Attributes:
-        url: the server root; ``ens_url``/``ens_api_key`` and ``encharge_url``/``encharge_api_key``:
-        the base URLs and demo keys; ``ens`` and ``encharge``: the emulated accounts'
-        state (:class:`~enstoolkit.sandbox.ens_state.ENSState`,
-        :class:`~enstoolkit.sandbox.encharge.EnchargeState`), for tests and inspection; ``received``:
-        how many requests the sandbox received, per ``(method, path)`` (those failed on purpose too).
+        url: The server root.
+        ens_url: The ENS base URL (``ens_api_key`` is its demo key).
+        encharge_url: The Encharge base URL (``encharge_api_key`` is its demo key).
+        ens: The emulated ENS account's state (:class:`~enstoolkit.sandbox.ens_state.ENSState`), for tests
+            and inspection.
+        encharge: The emulated Encharge account's state
+            (:class:`~enstoolkit.sandbox.encharge_state.EnchargeState`).
+        received: How many requests the sandbox received, per ``(method, path)`` (those failed on purpose too).
 
     Example:
         >>> with Sandbox(supporters=10) as sb:
@@ -122,6 +129,8 @@ class Sandbox:
         latency: float = 0.0,
         faults: Faults | Iterable[Faults] | None = None,
         variant: Variant | str | Iterable[str] | None = None,
+        date_skew: float = 0.0,
+        round_dates: str | None = None,
     ) -> None:
         if not is_loopback(host):
             raise ValueError(f"host={host!r}: the sandbox binds to loopback only (127.0.0.1, ::1, localhost)")
@@ -137,6 +146,10 @@ class Sandbox:
         else:
             self.faults = list(faults)
         self.clock = SandboxClock(start)
+        if round_dates not in (None, "floor", "nearest"):
+            raise ValueError(f"round_dates={round_dates!r}: expected None, 'floor' or 'nearest'")
+        self.clock.date_skew = float(date_skew)
+        self.clock.round_dates = round_dates
         self.variant = Variant.of(variant)
         self.ens = ENSState(variant=self.variant,
             supporters=supporters, seed=seed, clock=self.clock, hourly_limit=hourly_limit,
@@ -217,7 +230,7 @@ class Sandbox:
                         return status, []
                     if not header.startswith("date:"):
                         return status, [(b"retry-after", header.encode())]
-                    now = int(self.clock.time())  # one instant for both headers: the wait is exact
+                    now = int(self.clock.date_header_time())  # one instant for both headers: the wait is exact
                     return status, [(b"retry-after", email.utils.formatdate(now + float(header[5:]),
                                                                             usegmt=True).encode()),
                                     (b"date", email.utils.formatdate(now, usegmt=True).encode())]

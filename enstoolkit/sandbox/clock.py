@@ -43,6 +43,12 @@ class SandboxClock:
         self._t0 = time.monotonic()
         self._jumped = 0.0
         self._lock = threading.Lock()
+        #: Seconds the ``Date`` header of every answer is ahead of this clock (negative: behind), as when
+        #: ENS's web servers and the clock its transactions are dated by disagree.
+        self.date_skew = 0.0
+        #: How transactions' ``createdDate`` is written: to the millisecond (None), or in whole seconds,
+        #: rounded down ("floor") or to the nearest second ("nearest"), as live ENS accounts show them.
+        self.round_dates: str | None = None
 
     def elapsed(self) -> float:
         """Seconds since the start (real time plus every jump): a monotonic reading for timeouts and windows.
@@ -87,6 +93,37 @@ class SandboxClock:
             True
         """
         return int(self.time() * 1000)
+
+    def date_header_time(self) -> float:
+        """The time an answer's ``Date`` header states: this clock plus :attr:`date_skew` (seconds since the epoch).
+
+        Example:
+            >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
+            >>> clock.date_skew = -3.0
+            >>> round(clock.time() - clock.date_header_time())
+            3
+        """
+        return self.time() + self.date_skew
+
+    def created_ms(self, moment_ms: int) -> int:
+        """A transaction's ``createdDate`` for a moment (epoch ms), written as :attr:`round_dates` says.
+
+        Example:
+            >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
+            >>> clock.created_ms(1_790_000_000_700), (setattr(clock, "round_dates", "floor"), 0)[1]
+            (1790000000700, 0)
+            >>> clock.created_ms(1_790_000_000_700), (setattr(clock, "round_dates", "nearest"), 0)[1]
+            (1790000000000, 0)
+            >>> clock.created_ms(1_790_000_000_700)
+            1790000001000
+        """
+        if self.round_dates == "floor":
+            return moment_ms - moment_ms % 1000
+        if self.round_dates == "nearest":
+            return (moment_ms + 500) // 1000 * 1000
+        if self.round_dates is not None:
+            raise ValueError(f"round_dates={self.round_dates!r}: expected None, 'floor' or 'nearest'")
+        return moment_ms
 
     def advance(self, seconds: float = 0.0, *, minutes: float = 0.0, hours: float = 0.0, days: float = 0.0
                 ) -> dt.datetime:

@@ -423,6 +423,10 @@ class SupporterRecord:
     source_page: int = 100
     transactions: list[dict[str, Any]] | None = None  # made on first use
     memberships: list[dict[str, Any]] | None = None
+    #: questionId -> earlier answers, oldest first, that the latest one (in ``questions``) replaced
+    earlier_answers: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+    #: created through the API (POST /supporter): the export's first row for them is an SSC, not a page
+    api_created: bool = False
 
     @property
     def email(self) -> str:
@@ -563,9 +567,18 @@ def _answer_questions(rng: random.Random, rec: SupporterRecord, now: dt.datetime
         response = "Y" if rng.random() < yes_p else "N"
         leaves, moment = rng.random(), rng.random()  # drawn always: the stream does not depend on answers
         if response == "Y" and leaves < 0.14:
-            # opted out later
+            # opted out later: the opt-in at sign-up stays in the history of answers
+            rec.earlier_answers[q.question_id] = [("Y", when)]
             response = "N"
             when = when + int((now_ms - when) * moment)
+        elif q.question_id == 4513 and response == "N":
+            # some who declined the newsletter at sign-up took it later and left it again: only the history
+            # of answers shows it (a stream of its own, so the other answers stay as they were)
+            later = random.Random(f"newsletter-{rec.supporter_id}")
+            if later.random() < 0.3:
+                opted, left = sorted((later.random(), later.random()))
+                rec.earlier_answers[q.question_id] = [("N", when), ("Y", when + int((now_ms - when) * opted))]
+                when = when + int((now_ms - when) * left)
         rec.questions[q.question_id] = (response, when)
 
 

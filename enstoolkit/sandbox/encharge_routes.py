@@ -115,7 +115,8 @@ class EnchargeApp:
             with self.state.lock:
                 if request.method != "GET":
                     self.orders.written()  # a write: the kept orders are stale
-                return await handler(request)
+                response: Response = await handler(request)
+                return response
 
         return guarded
 
@@ -276,6 +277,8 @@ class EnchargeApp:
             return encharge_error(400, "Query parameter 'people' is required, e.g. ?people[0][email]=...")
         include_archived = request.query_params.get("includeArchived", "false").lower() == "true"
         attributes = [a for a in request.query_params.get("attributes", "").split(",") if a]
+        if self.state.variant.lookup_cap != "none":  # a silent cap: the rest are left out, without a word
+            idents = idents[:int(self.state.variant.lookup_cap)]
         users = []
         seen = set()
         for ident in idents:
@@ -433,8 +436,8 @@ class EnchargeApp:
 
         def matches(p: dict[str, Any]) -> bool:
             if cond["type"] == "tag":
-                return cond["value"] in p["tags"]
-            return p.get(cond["field"]) == cond["value"]
+                return bool(cond["value"] in p["tags"])
+            return bool(p.get(cond["field"]) == cond["value"])
 
         return self._page(request, f"segment {segment[0]}", matches)
 

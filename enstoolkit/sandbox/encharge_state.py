@@ -175,6 +175,13 @@ class EnchargeState:
             )
             person["archived"] = rng.random() < 0.015
             self._index(person)
+        for cross in ens.duplicate_truth.encharge if ens.duplicate_truth else ():  # a supporter under another email
+            person = self._new_person(self._uuid(rng), cross["email"], None, cross["firstName"], cross["lastName"],
+                                      self.start_ms - rng.randint(1, 400) * 86_400_000, ["newsletter"],
+                                      unsubscribed=rng.random() < 0.2, lead_score=rng.randint(0, 60),
+                                      country=cross["country"], city=cross["city"])
+            person["phone"] = cross["phone"]
+            self._index(person)
         extra = max(1, len(ens.records) // 20)  # in Encharge only
         for i in range(extra):
             first, last = rng.choice(_FIRST), rng.choice(_LAST)

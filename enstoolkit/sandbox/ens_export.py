@@ -1,11 +1,11 @@
 """The ENS half of the sandbox, its export files: the CSV an export job downloads, in the variant's style.
 
-No real ``/exportjob`` file has been published. Code that reads real ENS export files uses
+Supporter files: no real one has been published. Code that reads real ENS export files uses
 dashboard-style headers ("Supporter ID", "Supporter Email", "Date Created", ..., an unnamed last
-column; transactions as "Campaign ID", "Campaign Type", "Campaign Date", "Campaign Time",
-"Campaign Status", "Campaign Data 1..N"), with dates in the account's order; the ``api`` style
-(``supporterId``, ``createdOn``, ISO dates) is this project's own. Both are emulated
-(:attr:`~enstoolkit.sandbox.variants.Variant.headers`).
+column) with dates in the account's order; the ``api`` style (``supporterId``, ``createdOn``, ISO
+dates) is this project's own. Both are emulated (:attr:`~enstoolkit.sandbox.variants.Variant.headers`).
+Transaction files: the vendor's documented layout and its variants, in
+:mod:`~enstoolkit.sandbox.ens_transactions`.
 
 Example:
     >>> from enstoolkit.sandbox.clock import SandboxClock
@@ -24,9 +24,9 @@ from typing import Any
 
 from .data import EXPORT_GROUPS, FIELD_NAMES, SupporterRecord
 from .ens_state import ENSState
+from .ens_transactions import api_transactions_csv, documented_transactions_csv
 
-__all__ = ["DASHBOARD_TRANSACTION_COLUMNS", "TRANSACTION_COLUMNS", "export_csv", "export_transactions_csv",
-           "in_query"]
+__all__ = ["export_csv", "export_transactions_csv", "in_query"]
 
 
 def in_query(rec: SupporterRecord, query: str) -> bool:
@@ -45,49 +45,24 @@ def in_query(rec: SupporterRecord, query: str) -> bool:
     return True
 
 
-TRANSACTION_COLUMNS = ("supporterId", "id", "type", "subtype", "name", "campaignId", "createdOn", "createdDate",
-                       "xref1", "xref2", "txType", "recurringPayment", "status", "amount", "currency", "broadcastId")
-DASHBOARD_TRANSACTION_COLUMNS = ("Supporter ID", "Supporter Email", "Campaign ID", "Campaign Type", "Campaign Date",
-                                 "Campaign Time", "Campaign Status", "Campaign Data 1", "Campaign Data 2",
-                                 "Campaign Data 3", "Campaign Data 4", "")
-
-
 def _moment(ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(ms) / 1000, dt.UTC)
 
 
 def export_transactions_csv(state: ENSState, query: str) -> bytes:
-    """The CSV of a "Transaction" export job: one row per transaction of the query's supporters.
+    """The CSV of a "Transaction" export job, in the variant's layout (:mod:`~enstoolkit.sandbox.ens_transactions`).
 
     Example:
         >>> from enstoolkit.sandbox import Sandbox
         >>> export_transactions_csv(Sandbox(supporters=3).ens, "All supporters").split(b",")[:3]
-        [b'supporterId', b'id', b'type']
-        >>> state = Sandbox(supporters=3, variant="dashboard-headers").ens
+        [b'Account ID', b'Supporter ID', b'Supporter Email']
+        >>> state = Sandbox(supporters=3, variant="api-headers").ens
         >>> export_transactions_csv(state, "All supporters").split(b",")[:2]
-        [b'Supporter ID', b'Supporter Email']
+        [b'supporterId', b'id']
     """
-    account = state.account
-    dashboard = state.variant.headers == "dashboard"
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(DASHBOARD_TRANSACTION_COLUMNS if dashboard else TRANSACTION_COLUMNS)
-    for sid in sorted(state.records):
-        rec = state.records[sid]
-        if not in_query(rec, query):
-            continue
-        for tx in state.history(rec):  # not kept: an export holds no histories
-            moment = _moment(tx["createdDate"])
-            if dashboard:
-                kind = tx.get("subtype") or str(tx.get("type", "")).upper()
-                data = [tx.get("name", ""), tx.get("amount", tx.get("xref1", "")) or "",
-                        tx.get("currency", tx.get("xref2", "")) or "", tx.get("txType", "")]
-                writer.writerow([sid, rec.email, tx["campaignId"], kind, account.date(moment.date()),
-                                 moment.strftime("%H:%M:%S"), tx.get("status", "success"), *data, ""])
-            else:
-                row: dict[str, Any] = {**tx, "supporterId": sid, "createdOn": moment.date().isoformat()}
-                writer.writerow(["" if row.get(c) is None else row.get(c) for c in TRANSACTION_COLUMNS])
-    return out.getvalue().encode()
+    if state.variant.transaction_file == "api":
+        return api_transactions_csv(state, query)
+    return documented_transactions_csv(state, query)
 
 
 def export_csv(state: ENSState, query: str, group: str | None) -> bytes:

@@ -117,7 +117,8 @@ class ENSApp:
             with self.state.lock:
                 if request.method != "GET":
                     self.state.version += 1  # a write: cached query results are stale
-                return await handler(request)
+                response: Response = await handler(request)
+                return response
 
         return guarded
 
@@ -218,6 +219,7 @@ class ENSApp:
         rec = state.find_email(email)
         if rec is None:
             rec = state.create(fields)
+            rec.api_created = True
         else:
             state.apply_fields(rec, {k: v for k, v in fields.items() if k != "Email Address"})
         state.apply_questions(rec, answers)
@@ -481,6 +483,7 @@ class ENSApp:
         state.apply_questions(rec, answers)
         tx_id = state.next_transaction_id()
         tx = transaction_for(page, state.now, None, tx_id, amount=amount, recurring=recurring, currency=currency)
+        tx["createdDate"] = state.clock.created_ms(int(tx["createdDate"]))
         state.transactions(rec).append(tx)
         if page.sub_type == "MEMBERSHIP":
             state.memberships(rec).append(state._membership(rec, tx))

@@ -33,7 +33,9 @@ from .data import (
     generate_supporters,
     make_pages,
     make_transactions,
+    transaction_for,
 )
+from .truth import DuplicateTruth, seed_labelled
 from .variants import Variant
 
 __all__ = ["API_USERNAME", "BROADCASTS", "DECLINED_CARDS", "ENSState", "error"]
@@ -48,8 +50,9 @@ MSG_LIMIT = "The user with username [{user}] has exceeded its api limit."
 MSG_TOKEN = "Invalid ens-auth-token"
 
 DECLINED_CARDS = frozenset({"4000000000000002", "4000000000009995"})
-#: Broadcast campaigns whose emails appear in supporters' histories as EMAIL transactions.
-BROADCASTS = ((20_001, "Monthly Newsletter"), (20_002, "Rivers Campaign Update"), (20_003, "Spring Appeal Email"))
+#: Broadcast campaigns whose emails appear in supporters' histories as EMAIL transactions (names may end in
+#: spaces: the export keeps them).
+BROADCASTS = ((20_001, "Monthly Newsletter"), (20_002, "Rivers Campaign Update"), (20_003, "Spring Appeal Email "))
 
 
 def error(status: int, message: str, message_id: int, developer: str | None = None) -> JSONResponse:
@@ -108,9 +111,12 @@ class ENSState:
         self.requests: deque[float] = deque()
         start = clock.start  # the account is generated as of the clock's start: the same seed, the same data
         self.pages: dict[int, Page] = {p.id: p for p in make_pages(start)}
-        self.records: dict[int, SupporterRecord] = {
-            r.supporter_id: r for r in generate_supporters(supporters, seed, start)
-        }
+        made = generate_supporters(supporters, seed, start)
+        #: the labelled duplicates of the ``duplicates="labelled"`` variant (:mod:`enstoolkit.sandbox.truth`)
+        self.duplicate_truth: DuplicateTruth | None = None
+        if self.variant.duplicates == "labelled":
+            self.duplicate_truth = seed_labelled(made, seed, start, per_kind=max(2, supporters // 400))
+        self.records: dict[int, SupporterRecord] = {r.supporter_id: r for r in made}
         self.next_id = max(self.records, default=100_000) + 1
         self._email_index: dict[str, int] = {}
         for sid, rec in self.records.items():
@@ -404,6 +410,23 @@ class ENSState:
         """
         return self.account.answers(rec.supporter_id, rec.questions, int(rec.created.timestamp() * 1000))
 
+    def answer_history(self, rec: SupporterRecord) -> list[tuple[int, str, int]]:
+        """Every answer the supporter gave, oldest first: ``(questionId, answer, epoch ms)``.
+
+        What the transaction export writes as question rows (QCB, CQS, QMR): the answers the
+        latest one replaced, then the latest (as :meth:`answers` shows it in the variant).
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=60).ens
+            >>> rec = next(r for r in state.records.values() if 4512 in r.earlier_answers)
+            >>> [answer for qid, answer, _ in state.answer_history(rec) if qid == 4512]
+            ['Y', 'N']
+        """
+        out = [(qid, answer, when) for qid, earlier in rec.earlier_answers.items() for answer, when in earlier]
+        out += [(qid, answer, when) for qid, (answer, when) in self.answers(rec).items()]
+        return sorted(out, key=lambda a: (a[2], a[0]))
+
     def supporter_body(self, rec: SupporterRecord, questions: bool, memberships: bool) -> dict[str, Any]:
         """GET /supporter's flat object: ids, then fields by the account's names (empty ones left out).
 
@@ -473,6 +496,8 @@ class ENSState:
         for qid, response in answers.items():
             if response == "Y" and rec.questions.get(qid, ("", 0))[0] != "Y":
                 self.optins_set[rec.email.strip().lower()] += 1
+            if qid in rec.questions:  # the answer it replaces stays in the history of answers
+                rec.earlier_answers.setdefault(qid, []).append(rec.questions[qid])
             rec.questions[qid] = (response, self.now_ms())
         if answers:
             rec.modified = self.now.replace(microsecond=0).replace(microsecond=0)
@@ -573,6 +598,25 @@ class ENSState:
                     continue
             answers[question.question_id] = answer
         return answers, unknown
+
+    def add_transaction(self, email: str, page_id: int, created_ms: int) -> int:
+        """Record a transaction on a page for a supporter (made if new), dated ``created_ms`` as given (epoch ms):
+        a gift or signature made outside the toolkit, for tests; returns its id.
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=3).ens
+            >>> tx = state.add_transaction("new.donor@example.org", 130, 1_790_000_000_000)
+            >>> [t["createdDate"] for t in state.transactions(state.find_email("new.donor@example.org"))]
+            [1790000000000]
+        """
+        page = self.pages[page_id]
+        rec = self.find_email(email) or self.create({"Email Address": email})
+        tx = transaction_for(page, dt.datetime.fromtimestamp(created_ms / 1000, dt.UTC), None,
+                             self.next_transaction_id(), amount=10.0 if page.type == "nd" else None)
+        tx["createdDate"] = int(created_ms)
+        self.transactions(rec).append(tx)
+        return int(tx["id"])
 
     def next_transaction_id(self) -> int:
         """A fresh transaction id.

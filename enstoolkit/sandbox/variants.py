@@ -54,6 +54,15 @@ class Variant:
         process_amount: how a donation page's process answer writes ``amount``: ``"number"`` (10.0,
             as the spec's example) or ``"text"`` (``"10.00 GBP"``, with its currency: an answer the
             toolkit cannot type, after ENS has charged the gift).
+        transaction_file: the "Transaction" export file: ``"documented"`` (the vendor's documented
+            layout: ``Campaign Number``, ``Campaign ID`` as the name, US/Eastern date and time, export
+            type codes), ``"api"`` (this project's own older style: the transaction list's keys),
+            ``"renamed"`` (the documented layout with columns an account renamed: ``Email``,
+            ``Created``, ``EN Transaction ID``) or ``"user-data"`` (no ``Supporter ID``: people by
+            their email only). ``headers`` shapes the supporter file only.
+        duplicates: ``"none"``, or ``"labelled"``: labelled true duplicate pairs of each kind and
+            look-alikes that are two people, added to the synthetic supporters (and, for the
+            cross-system kind, to Encharge), read with :mod:`enstoolkit.sandbox.truth`.
 
     Encharge:
 
@@ -65,6 +74,8 @@ class Variant:
         user_id: person records carry ``userId``.
         empty_tags: ``"empty"`` (``"tags": ""``) or ``"absent"`` (no ``tags`` key when there are none).
         custom_fields: custom fields at the top level of a person (``"top"``) or under ``data``.
+        lookup_cap: ``"none"``, or ``"20"``: a lookup (GET /people) answers the first 20 people asked
+            and silently drops the rest (a published claim of 20 per request).
 
     Example:
         >>> variant = Variant(date_order="mdy", optin_codes="YNP")
@@ -83,17 +94,21 @@ class Variant:
     supporter_values: str = "typed"
     question_names: str = "list"
     process_amount: str = "number"
+    transaction_file: str = "documented"
+    duplicates: str = "none"
     person_status: str = "field"
     user_id: bool = True
     empty_tags: str = "empty"
     custom_fields: str = "top"
+    lookup_cap: str = "none"
 
     _CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
         "headers": ("api", "dashboard"), "date_order": ("dmy", "mdy"), "field_names": ("uk", "us"),
         "optin_codes": ("YN", "YNP"), "supporter_values": ("typed", "text"),
-        "question_names": ("list", "short"), "process_amount": ("number", "text"),
+        "question_names": ("list", "short"), "process_amount": ("number", "text"), "duplicates": ("none", "labelled"),
+        "transaction_file": ("documented", "api", "renamed", "user-data"),
         "person_status": ("field", "when-set", "absent"), "empty_tags": ("empty", "absent"),
-        "custom_fields": ("top", "data"),
+        "custom_fields": ("top", "data"), "lookup_cap": ("none", "20"),
     }
 
     def __post_init__(self) -> None:
@@ -152,7 +167,9 @@ class Variant:
 #: Named variants (combine them, and override single settings with NAME=VALUE).
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
-    "api-headers": {"headers": "api"},
+    "api-headers": {"headers": "api", "transaction_file": "api"},
+    "renamed-export-columns": {"transaction_file": "renamed"},
+    "user-data-transactions": {"transaction_file": "user-data"},
     "dashboard-headers": {"headers": "dashboard"},
     "us-account": {"date_order": "mdy", "field_names": "us", "email_field": "Email"},
     "pending-optins": {"optin_codes": "YNP"},
@@ -161,5 +178,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "plain-questions": {"range_questions": False, "membership_history": False},
     "encharge-no-status": {"person_status": "absent", "user_id": False, "empty_tags": "absent",
                            "custom_fields": "data"},
+    "labelled-duplicates": {"duplicates": "labelled"},
+    "encharge-lookup-cap-20": {"lookup_cap": "20"},
     "encharge-status-when-set": {"person_status": "when-set", "user_id": False, "empty_tags": "absent"},
 }

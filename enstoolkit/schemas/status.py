@@ -89,7 +89,7 @@ class StatusSource(StrEnum):
     Encharge documents a default field "Unsubscribed" that is empty for subscribed people,
     and the API leaves empty fields out: so a record without the key is subscribed only if
     the same answer shows the key for others (the account does return it); otherwise the
-    status is unknown. See the README, "Consent status in Encharge".
+    status is unknown. See docs/consent-status.md.
 
     Example:
         >>> StatusSource.FIELD.value, StatusSource("unknown") is StatusSource.UNKNOWN

@@ -27,16 +27,17 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from ..bulk import BulkRun, Journal, Progress, start
+from ..bulk import BulkRun, Journal, start
+from ..bulk.runner import Progress
 from ..errors import ValidationError
 from ..frames import read_frame
 from ..schemas import ACTIONABLE, ConsentAction, ItemState, Outcome
@@ -125,7 +126,8 @@ def check_plan(plan: Any) -> pl.DataFrame:
         more = f"; and {len(bad) - _SHOWN:,} more rows" if len(bad) > _SHOWN else ""
         raise ValidationError("plan", bad[:50], "rows a consent plan proposes (nothing was sent)",
                               detail="; ".join(told) + more)
-    return plan
+    checked: pl.DataFrame = plan
+    return checked
 
 
 def read_plan(path: str | Path) -> pl.DataFrame:
@@ -219,10 +221,12 @@ def apply_plan(plan: pl.DataFrame, *, ens: Any, encharge: Any, journal: Journal 
 
     Args:
         plan: a plan from :func:`~enstoolkit.sync.consent_plan` (or :func:`read_plan`), checked by :func:`check_plan`.
-        ens, encharge: the clients (both: a plan may touch either system).
+        ens: the ENS client (a plan may touch either system: give both).
+        encharge: the Encharge client.
         journal: the bulk journal (default: the data folder's); resume with :func:`enstoolkit.bulk.resume`.
         by: who is making the changes, for the change log (default: the OS user).
-        progress, on_progress: a progress bar, and ``on_progress(done, total)``.
+        progress: whether to show a progress bar.
+        on_progress: called as ``on_progress(done, total)``.
         changelog: the change log file (default: ``consent-changes.sqlite3`` beside the journal).
         max_age: refuse a plan older than this (by its ``plannedAt``); None: any age.
 
@@ -258,11 +262,17 @@ def apply_plan(plan: pl.DataFrame, *, ens: Any, encharge: Any, journal: Journal 
         ens.ensure_budget(opt_outs + 5, f"a consent sync with {opt_outs:,} ENS opt-outs")
     journal = journal or Journal()
     log = ChangeLog(changelog if changelog is not None else changelog_path(journal))
-    plan_id = uuid.uuid4().hex
+    plan_id = plan_fingerprint(items, plan)
     params = {"plan_id": plan_id, "changelog": str(log.path), "by": who}
     keys = [item["email"] or str(item["supporterId"] or item["personId"]) for item in items]
-    run = start("consent", params, items, keys, journal=journal, ens=ens, encharge=encharge, run=False)
-    log.link(plan_id, run.run_id)
+    run_id, new = log.claim_plan(plan_id, lambda: start("consent", params, items, keys, journal=journal, ens=ens,
+                                                        encharge=encharge, run=False).run_id)
+    if not new:  # the same plan, applied already or being applied: its own run, never a second one
+        if journal.run(run_id) is None:
+            raise ValidationError("journal", str(journal.path), f"the journal of run {run_id}, which this plan was "
+                                  f"applied as (see the change log {log.path}): resume that run with it")
+        return BulkRun(journal, run_id, ens=ens, encharge=encharge).run(progress=progress, on_progress=on_progress)
+    run = BulkRun(journal, run_id, ens=ens, encharge=encharge)
     skipped: dict[str, list[int]] = {}
     first: dict[tuple[Any, ...], int] = {}
     for item in items:
@@ -275,6 +285,19 @@ def apply_plan(plan: pl.DataFrame, *, ens: Any, encharge: Any, journal: Journal 
     for error, seqs in skipped.items():
         journal.mark(run.run_id, seqs, ItemState.SKIPPED, error=error)
     return run.run(progress=progress, on_progress=on_progress)
+
+
+def plan_fingerprint(items: list[dict[str, Any]], plan: pl.DataFrame) -> str:
+    """The plan's identity: its rows and when it was made. Applying the same plan again (or at the same
+    moment, from another process) continues its one run instead of starting a second.
+
+    Example:
+        >>> plan_fingerprint([{"row": 1, "action": "unsubscribe"}], pl.DataFrame({"plannedAt": [None]}))[:12]
+        'plan-9625e54'
+    """
+    planned = plan.get_column("plannedAt").cast(pl.String).to_list() if "plannedAt" in plan.columns else []
+    text = json.dumps([items, planned], sort_keys=True, default=str)
+    return "plan-" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _server_now(client: Any) -> dt.datetime:

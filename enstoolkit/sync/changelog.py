@@ -30,7 +30,8 @@ import getpass
 import json
 import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, closing
 from pathlib import Path
 from typing import Any
 
@@ -41,20 +42,22 @@ from ..exports import export_csv
 from ..frames import read_frame
 from ..paths import data_dir
 from ..schemas.results import CONSENT_CHANGE, CONSENT_EVIDENCE
+from ..store import Schema, connect, open_store, transaction
 
-__all__ = ["CHANGELOG_NAME", "ChangeLog", "changelog_path", "export_changes", "operator", "read_changes"]
+__all__ = ["CHANGELOG_NAME", "CHANGELOG_SCHEMA", "ChangeLog", "changelog_path", "export_changes", "operator",
+           "read_changes"]
 
 #: The change log's file name (beside the journal: in the enstoolkit data folder by default).
 CHANGELOG_NAME = "consent-changes.sqlite3"
 
-_SCHEMA_SQL = """
-CREATE TABLE IF NOT EXISTS changes (
-    plan_id TEXT NOT NULL, row INTEGER NOT NULL, changed_at INTEGER NOT NULL, by TEXT NOT NULL, email TEXT,
-    supporter_id INTEGER, person_id TEXT, system TEXT NOT NULL, action TEXT NOT NULL, question TEXT, reason TEXT,
-    evidence TEXT NOT NULL, PRIMARY KEY (plan_id, row)
-);
-CREATE TABLE IF NOT EXISTS runs (plan_id TEXT PRIMARY KEY, run_id TEXT NOT NULL);
-"""
+#: The consent change log's file format (see :mod:`enstoolkit.store`): evidence, so written with synchronous=FULL.
+CHANGELOG_SCHEMA = Schema(
+    "consent change log", 1,
+    ("CREATE TABLE IF NOT EXISTS changes (plan_id TEXT NOT NULL, row INTEGER NOT NULL, changed_at INTEGER NOT NULL,"
+     " by TEXT NOT NULL, email TEXT, supporter_id INTEGER, person_id TEXT, system TEXT NOT NULL, action TEXT NOT NULL,"
+     " question TEXT, reason TEXT, evidence TEXT NOT NULL, PRIMARY KEY (plan_id, row))",
+     "CREATE TABLE IF NOT EXISTS runs (plan_id TEXT PRIMARY KEY, run_id TEXT NOT NULL)"),
+    evidence=True)
 
 
 def operator(by: str | None = None) -> str:
@@ -106,15 +109,13 @@ class ChangeLog:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else changelog_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.executescript(_SCHEMA_SQL)
+        open_store(self.path, CHANGELOG_SCHEMA)
 
     def __repr__(self) -> str:
         return f"ChangeLog({str(self.path)!r})"
 
-    def _db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=60)
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.path, CHANGELOG_SCHEMA)
 
     def record(self, plan_id: str, item: Mapping[str, Any], *, by: str, when: dt.datetime) -> bool:
         """Append one change made (a plan row as :func:`~enstoolkit.sync.apply_plan` journals it); True if new.
@@ -155,6 +156,31 @@ class ChangeLog:
         """
         with self._db() as db:
             db.execute("INSERT OR IGNORE INTO runs (plan_id, run_id) VALUES (?, ?)", (plan_id, run_id))
+
+    def claim_plan(self, plan_id: str, make_run: Callable[[], str]) -> tuple[str, bool]:
+        """The run that carries out a plan: the one linked already (and False), or one made now by ``make_run``
+        and linked (and True). Two processes applying the same plan at once get the same run.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> log = ChangeLog(pathlib.Path(tempfile.mkdtemp()) / "log.sqlite3")
+            >>> log.claim_plan("plan-1", lambda: "run-1"), log.claim_plan("plan-1", lambda: "run-2")
+            (('run-1', True), ('run-1', False))
+        """
+        with closing(connect(self.path, CHANGELOG_SCHEMA, autocommit=True)) as db:
+            db.execute("BEGIN IMMEDIATE")  # one process at a time: the other finds the run linked
+            try:
+                row = db.execute("SELECT run_id FROM runs WHERE plan_id = ?", (plan_id,)).fetchone()
+                if row is not None:
+                    db.execute("COMMIT")
+                    return str(row[0]), False
+                run_id = make_run()
+                db.execute("INSERT INTO runs (plan_id, run_id) VALUES (?, ?)", (plan_id, run_id))
+                db.execute("COMMIT")
+                return run_id, True
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
 
     def read(self) -> pl.DataFrame:
         """Every change, oldest first (schema :data:`~enstoolkit.schemas.results.CONSENT_CHANGE`).

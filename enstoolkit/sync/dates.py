@@ -36,6 +36,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ import polars as pl
 from ..errors import ValidationError
 from ..frames import parse_temporal
 from ..schemas.ens import UTC_MS
+from ..store import Schema, open_store, transaction
 from ..validate import check_frame, text_flags
 from .plan import UNSUBSCRIBED_AT
 
@@ -227,6 +229,15 @@ def read_event_file(path: str | Path) -> pl.DataFrame:
     raise ValidationError("path", str(path), "a .csv, .parquet or .sqlite3 file of events")
 
 
+#: The unsubscribe dates' file format (see :mod:`enstoolkit.store`).
+DATES_SCHEMA = Schema("unsubscribe dates", 1, (
+    "CREATE TABLE IF NOT EXISTS unsubscribes (account TEXT NOT NULL, person_id TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (account, person_id))",
+    "CREATE TABLE IF NOT EXISTS own (account TEXT NOT NULL, person_id TEXT NOT NULL, PRIMARY KEY (account, person_id))",
+    "CREATE TABLE IF NOT EXISTS positions (account TEXT NOT NULL, source TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " PRIMARY KEY (account, source))"))
+
+
 class UnsubscribeDates:
     """Unsubscribe dates kept in a SQLite file, per Encharge account (the earliest known since any re-subscribe).
 
@@ -247,20 +258,13 @@ class UnsubscribeDates:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS unsubscribes (account TEXT NOT NULL, person_id TEXT NOT NULL, "
-                       "at_ms INTEGER NOT NULL, PRIMARY KEY (account, person_id))")
-            db.execute("CREATE TABLE IF NOT EXISTS own (account TEXT NOT NULL, person_id TEXT NOT NULL, "
-                       "PRIMARY KEY (account, person_id))")
-            db.execute("CREATE TABLE IF NOT EXISTS positions (account TEXT NOT NULL, source TEXT NOT NULL, "
-                       "seq INTEGER NOT NULL, PRIMARY KEY (account, source))")
+        open_store(self.path, DATES_SCHEMA)
 
     def __repr__(self) -> str:
         return f"UnsubscribeDates({self.path.name})"
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=30)
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.path, DATES_SCHEMA)
 
     def load(self, account: str) -> dict[str, dt.datetime]:
         """The dates kept for ``account``, by Encharge person id.

@@ -22,8 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from ..errors import NotFoundError, ValidationError
-from ..schemas import StatusSource
+from ..errors import ValidationError
 from .plan import DEFAULT_OPTINS, check_optins, consent_plan
 
 __all__ = ["DEFAULT_QUERY", "Step", "current_lists", "known_statuses", "plan_from_accounts"]
@@ -39,7 +38,9 @@ Step = Callable[[int, int, str], None]
 def known_statuses(encharge: Any, people: pl.DataFrame, *, segment: str | None = "Unsubscribed") -> pl.DataFrame:
     """``people`` with the statuses their records do not carry read from the "Unsubscribed" segment, when it exists.
 
-    ``segment=None`` reads nothing; a missing segment leaves the statuses unknown (with a warning).
+    :meth:`EnchargeClient.known_statuses` (the one rule; :meth:`EnchargeClient.people_with_status`
+    lists and reads in one step). ``segment=None`` reads nothing; a missing segment leaves the
+    statuses unknown (with a warning).
 
     Example:
         >>> from enstoolkit.connect import connect
@@ -47,15 +48,8 @@ def known_statuses(encharge: Any, people: pl.DataFrame, *, segment: str | None =
         >>> known_statuses(enc, enc.list_people(max_people=3)).get_column("statusSource").unique().to_list()
         ['field']
     """
-    if segment is None or not people.height or "statusSource" not in people.columns:
-        return people
-    if not people.select(pl.col("statusSource").str.starts_with(str(StatusSource.UNKNOWN)).any()).item():
-        return people
-    try:
-        return encharge.status_from_segment(people, segment=segment)
-    except NotFoundError as exc:
-        logger.warning("Encharge statuses stay unknown: the records carry none, and %s", exc.message)
-        return people
+    filled: pl.DataFrame = encharge.known_statuses(people, segment=segment)
+    return filled
 
 
 def current_lists(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY, status_segment: str | None = "Unsubscribed",
@@ -75,10 +69,9 @@ def current_lists(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY, status
 
     step(0, "Exporting the ENS supporter file...")
     supporters = ens.export_supporters(query)
-    step(1, "Listing Encharge's people...")
-    people = encharge.list_people(progress=False)
-    step(2, "Reading Encharge's subscription statuses...")
-    people = known_statuses(encharge, people, segment=status_segment)
+    step(1, "Exported the ENS supporter file.")
+    step(2, "Reading Encharge's people and their subscription statuses...")
+    people = encharge.people_with_status(segment=status_segment, progress=False)
     step(3, f"{supporters.height:,} ENS supporters and {people.height:,} Encharge people read.")
     return supporters, people
 
@@ -86,15 +79,19 @@ def current_lists(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY, status
 def plan_from_accounts(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY,
                        optins: str | Sequence[str] = DEFAULT_OPTINS, erasures: pl.DataFrame | bool | None = True,
                        status_segment: str | None = "Unsubscribed", on_step: Step | None = None,
-                       unsubscribes: pl.DataFrame | None = None, tombstones: Any = None) -> pl.DataFrame:
+                       unsubscribes: pl.DataFrame | None = None, duplicates: pl.DataFrame | bool = False,
+                       tombstones: Any = None) -> pl.DataFrame:
     """The consent plan (:func:`~enstoolkit.sync.consent_plan`) for both accounts as they are now.
 
     ``erasures``: True (the default) reads the toolkit's own record of erasures
     (:func:`enstoolkit.erasures.read_erasures`); a frame is used as it is; None or False, none.
     ``unsubscribes``: when people unsubscribed in Encharge (:func:`~enstoolkit.sync.dates.unsubscribe_dates`
     of recorded events), so that an ENS opt-in older than the unsubscribe can be opted out.
+    ``duplicates``: True finds the probable duplicates of both lists
+    (:func:`enstoolkit.analysis.probable_duplicates`, the analyst's marks applied), a frame of pairs is used
+    as it is; their "high" pairs whose records disagree get review rows.
     ``tombstones``: erased and suppressed addresses (:class:`enstoolkit.protection.Tombstones`): those back
-    subscribed or opted in are unsubscribed and opted out (rule 7 of :mod:`enstoolkit.sync.plan`).
+    subscribed or opted in are unsubscribed and opted out (rule 8 of :mod:`enstoolkit.sync.plan`).
     Sends no change: an export job, the people listing and, when needed, the "Unsubscribed" segment.
 
     Example:
@@ -119,4 +116,14 @@ def plan_from_accounts(ens: Any, encharge: Any, *, query: str = DEFAULT_QUERY,
         from .dates import with_unsubscribe_dates
 
         people = with_unsubscribe_dates(people, unsubscribes)
-    return consent_plan(supporters, people, optins=names, erasures=erasures, tombstones=tombstones)
+    pairs: pl.DataFrame | None = None
+    if duplicates is True:
+        from ..analysis import probable_duplicates
+
+        pairs = probable_duplicates(supporters, people)
+    elif isinstance(duplicates, pl.DataFrame):
+        pairs = duplicates
+    elif duplicates is not False:
+        raise ValidationError("duplicates", type(duplicates).__name__, "True, False, or a frame of pairs")
+    return consent_plan(supporters, people, optins=names, erasures=erasures, duplicates=pairs,
+                        tombstones=tombstones)

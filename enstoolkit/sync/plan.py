@@ -25,9 +25,12 @@ email Encharge sends; Encharge's unsubscribe is from all email):
    automatic).
 5. Several ENS records share the email and disagree (one "Y", another "N" to the same question):
    **review** of each, to merge them in ENS first (unless one is suppressed: rule 1).
-6. **Never subscribe or opt anyone in**: re-consent needs the person, not a sync. A pending double
+6. With ``duplicates`` (:func:`enstoolkit.analysis.probable_duplicates`): for each pair in the "high"
+   band whose two records disagree, **review** of the record that would still be mailed: an opt-out
+   (or suppression, or Encharge unsubscribe) on either record wins. Only ever towards no.
+7. **Never subscribe or opt anyone in**: re-consent needs the person, not a sync. A pending double
    opt-in ("P") is not an answer to act on either way; nor is no answer.
-7. With ``tombstones`` (:class:`enstoolkit.protection.Tombstones`): an address erased or suppressed on
+8. With ``tombstones`` (:class:`enstoolkit.protection.Tombstones`): an address erased or suppressed on
    request that is back (a form, an import) subscribed in Encharge is **unsubscribed**, and opted in
    ("Y") in ENS is **opted out**, whatever the other rules say.
 
@@ -81,7 +84,8 @@ def _require(argument: str, frame: Any, columns: Sequence[str], what: str) -> pl
         shown = ", ".join(repr(c) for c in absent[:_SHOWN]) + (f" and {len(absent) - _SHOWN:,} more"
                                                                  if len(absent) > _SHOWN else "")
         raise ValidationError(argument, frame.columns[:12], f"{what} with the column(s) {shown}")
-    return frame
+    checked: pl.DataFrame = frame
+    return checked
 
 
 def check_optins(optins: Any) -> list[str]:
@@ -329,7 +333,7 @@ def _unsubscribed_but_opted_in(out: _Rows, key: str, record: dict[str, Any], per
 
 def _tombstone_rules(out: _Rows, tombstones: Any, records: list[dict[str, Any]],
                      persons: Mapping[str, list[dict[str, Any]]]) -> None:
-    """Rule 7: an erased or suppressed address back subscribed or opted in is unsubscribed and opted out."""
+    """Rule 8: an erased or suppressed address back subscribed or opted in is unsubscribed and opted out."""
     keys = sorted(set(persons) | {r["key"] for r in records})
     hit = {k for k, flag in zip(keys, tombstones.hits(keys), strict=True) if flag}
     if not hit:
@@ -350,9 +354,57 @@ def _tombstone_rules(out: _Rows, tombstones: Any, records: list[dict[str, Any]],
                             None, i)
 
 
+def _says_no(out: _Rows, record: Mapping[str, Any]) -> str | None:
+    """Why the ENS record says no to email (suppressed, or an opt-in answered "N"), or None."""
+    if record["suppressed"]:
+        return f"supporter {record['supporterId']} is suppressed"
+    for i, optin in enumerate(out.optins):
+        if record[f"a{i}"] == "N":
+            return f"supporter {record['supporterId']} answered N to {optin} ({_day(record[f'd{i}'])})"
+    return None
+
+
+def _duplicate_rules(out: _Rows, duplicates: pl.DataFrame, records: list[dict[str, Any]],
+                     persons: Mapping[str, list[dict[str, Any]]]) -> None:
+    """Rule 6: review rows for "high" duplicate pairs whose records disagree; the opt-out on either wins."""
+    pairs = _require("duplicates", duplicates, ("system_1", "id_1", "system_2", "id_2", "band", "evidence"),
+                     "pairs from probable_duplicates")
+    by_id = {str(r["supporterId"]): r for r in records}
+    people = {p["personId"]: (key, p) for key, group in persons.items() for p in group}
+    for row in pairs.filter(pl.col("band") == "high").iter_rows(named=True):
+        sides: list[tuple[str, Any]] = []
+        for n in ("1", "2"):
+            system, rid = row[f"system_{n}"], str(row[f"id_{n}"])
+            found = by_id.get(rid) if system == "ENS" else people.get(rid)
+            sides.append((system, found))
+        if any(found is None for _, found in sides):
+            continue
+        evidence = row["evidence"] or ""
+        for (system_a, a), (system_b, b) in (tuple(sides), tuple(reversed(sides))):
+            no = _says_no(out, a) if system_a == "ENS" else (
+                f"Encharge person {a[1]['personId']} is unsubscribed" if a[1]["unsubscribed"] else None)
+            if no is None:
+                continue
+            why = f"probably the same person ({evidence}) as a record that says no: {no}; an opt-out on either wins"
+            if system_b == "ENS" and _says_no(out, b) is None:
+                for i, optin in enumerate(out.optins):
+                    if b[f"a{i}"] == "Y":
+                        out.add(b["key"], "ENS", ConsentAction.REVIEW,
+                                f"{_answer_text(optin, b, i)}; {why}: opt out here once confirmed", b, None, i)
+                for person in persons.get(b["key"], []):  # the same person's Encharge record, by this email
+                    if person["unsubscribed"] is not True:
+                        out.add(b["key"], "Encharge", ConsentAction.REVIEW,
+                                f"{_encharge_state(person)}; {why}: unsubscribe here once confirmed", b, person, None)
+            elif system_b == "Encharge" and b[1]["unsubscribed"] is not True:
+                out.add(b[0], "Encharge", ConsentAction.REVIEW,
+                        f"{_encharge_state(b[1])}; {why}: unsubscribe here once confirmed",
+                        a if system_a == "ENS" else None, b[1], None)
+
+
 def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str | Sequence[str] = DEFAULT_OPTINS,
                  erasures: pl.DataFrame | None = None, email_column: str | None = None,
-                 planned_at: dt.datetime | None = None, tombstones: Any = None) -> pl.DataFrame:
+                 planned_at: dt.datetime | None = None, duplicates: pl.DataFrame | None = None,
+                 tombstones: Any = None) -> pl.DataFrame:
     """The changes that would bring ENS and Encharge into agreement on consent (see the module's rules).
 
     Args:
@@ -364,7 +416,9 @@ def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str 
         erasures: the toolkit's record of erasures (:func:`enstoolkit.erasures.read_erasures`), if any.
         email_column: the supporters' email column, when the one rule of :mod:`enstoolkit.people` does not find it.
         planned_at: the moment recorded in ``plannedAt`` (default: now, UTC).
-        tombstones: erased and suppressed addresses (:class:`enstoolkit.protection.Tombstones`), for rule 7.
+        duplicates: probable duplicate pairs (:func:`enstoolkit.analysis.probable_duplicates`): their "high"
+            pairs whose records disagree get review rows (rule 6).
+        tombstones: erased and suppressed addresses (:class:`enstoolkit.protection.Tombstones`), for rule 8.
 
     Returns one row per proposed change (schema :data:`~enstoolkit.schemas.results.CONSENT_PLAN`),
     actionable rows first. Frames without the needed columns raise
@@ -403,6 +457,8 @@ def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str 
                 out.add(key, "ENS", ConsentAction.REVIEW, reason, record, holders[0] if holders else None, None)
         if key in persons:
             _people_rules(out, key, group, persons[key])
+    if duplicates is not None:
+        _duplicate_rules(out, duplicates, records, persons)
     if tombstones is not None:
         _tombstone_rules(out, tombstones, records, persons)
     plan = read_frame(out.rows, CONSENT_PLAN)

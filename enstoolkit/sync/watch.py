@@ -51,7 +51,7 @@ from ..schemas import ConsentAction, ItemState
 from ..schemas.ens import UTC_MS
 from .apply import apply_plan
 from .dates import UnsubscribeDates, unsubscribe_changes
-from .live import DEFAULT_QUERY, known_statuses
+from .live import DEFAULT_QUERY
 from .plan import DEFAULT_OPTINS, UNSUBSCRIBED_AT, actionable, check_optins, consent_plan, plan_counts
 
 __all__ = ["ConsentWatch", "WatchRound"]
@@ -103,11 +103,15 @@ class ConsentWatch:
     """A standing consent sync between ENS and Encharge (see the module's description).
 
     Args:
-        ens, encharge: the clients.
+        ens: the ENS client.
+        encharge: the Encharge client.
         snapshot: the Encharge people snapshot (``.parquet``) the polls compare with.
-        query: the ENS export query; ``optins``: the opt-ins governing Encharge's email.
+        query: the ENS export query.
+        optins: the opt-ins governing Encharge's email.
         listener: a started :class:`~enstoolkit.webhooks.Listener` to read events from, instead of polling.
-        journal, by, changelog: as :func:`~enstoolkit.sync.apply_plan` takes them.
+        journal: as :func:`~enstoolkit.sync.apply_plan` takes it.
+        by: as :func:`~enstoolkit.sync.apply_plan` takes it.
+        changelog: as :func:`~enstoolkit.sync.apply_plan` takes it.
         status_segment: the segment statuses are read from when the records carry none.
         dates: the file unsubscribe dates are kept in (default: ``<snapshot>.unsubscribes.sqlite3``
             beside the snapshot).
@@ -174,7 +178,7 @@ class ConsentWatch:
         events = events.filter(pl.col("seq") > self.dates.position(self._load(), source))
         if events.height:
             self.dates.set_position(self._load(), source, int(events.get_column("seq").max()))
-        people = known_statuses(self.encharge, self.encharge.list_people(progress=False), segment=self.status_segment)
+        people = self.encharge.people_with_status(segment=self.status_segment, progress=False)
         return events, people, False
 
     def _load(self) -> str:

@@ -22,6 +22,7 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
     raise MissingExtra("notebook", "the notebook panels") from exc
 
 from .consent import ConsentPanel
+from .duplicates import DuplicatesPanel
 from .grid import Grid
 from .process import ProcessPanel
 from .protection import SubjectAccessPanel
@@ -29,4 +30,5 @@ from .search import SearchPanel
 from .tag import TagPanel
 from .toolkit import Toolkit
 
-__all__ = ["ConsentPanel", "Grid", "ProcessPanel", "SearchPanel", "SubjectAccessPanel", "TagPanel", "Toolkit"]
+__all__ = ["ConsentPanel", "DuplicatesPanel", "Grid", "ProcessPanel", "SearchPanel", "SubjectAccessPanel", "TagPanel",
+           "Toolkit"]

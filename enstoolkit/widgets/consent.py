@@ -248,7 +248,8 @@ class ConsentPanel(Panel):
 
     def _export_frame(self, scope: str) -> pl.DataFrame:
         if scope == "results":
-            return self.results
+            results: pl.DataFrame = self.results
+            return results
         if scope == "changes":
             return read_changes(run_id=self.run.run_id) if self.run is not None else pl.DataFrame()
         return self.plan

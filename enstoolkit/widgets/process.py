@@ -25,8 +25,12 @@ class ProcessPanel(Panel):
     donation pages, the message only on advocacy pages. Preview, then confirm.
 
     Attributes:
-        pages: the listed pages; ``form``: the chosen page's form; ``batch``: rows for a
-        batch; ``preview``, ``results`` (one row per supporter); ``status``.
+        pages: The listed pages.
+        form: The chosen page's form.
+        batch: Rows for a batch.
+        preview: The preview, one row per supporter.
+        results: The results, one row per supporter.
+        status: The status line's text.
 
     Example:
         >>> panel = ProcessPanel()

@@ -9,13 +9,14 @@ from ..encharge import EnchargeClient
 from ..ens import ENSClient
 from ..errors import ValidationError
 from .consent import ConsentPanel
+from .duplicates import DuplicatesPanel
 from .process import ProcessPanel
 from .search import SearchPanel
 from .tag import TagPanel
 
 
 class Toolkit:
-    """Search, Tag, Process and Consent in one tabbed panel.
+    """Search, Tag, Process, Consent and Duplicates in one tabbed panel.
 
     Example:
         >>> kit = Toolkit()
@@ -36,9 +37,11 @@ class Toolkit:
         self.tag = TagPanel(encharge)
         self.process = ProcessPanel(ens)
         self.consent = ConsentPanel(ens, encharge)
+        self.duplicates = DuplicatesPanel(ens, encharge)
         self.search.on_selection(self._selection)
-        self.widget = w.Tab(children=[self.search.widget, self.tag.widget, self.process.widget, self.consent.widget])
-        for i, title in enumerate(("Search", "Tag", "Process", "Consent")):
+        self.widget = w.Tab(children=[self.search.widget, self.tag.widget, self.process.widget, self.consent.widget,
+                                    self.duplicates.widget])
+        for i, title in enumerate(("Search", "Tag", "Process", "Consent", "Duplicates")):
             self.widget.set_title(i, title)
 
     def _selection(self, selection: pl.DataFrame) -> None:
