@@ -429,12 +429,14 @@ TOMBSTONE_PROBLEM = "erased or suppressed person (tombstone): not sent"
 
 
 def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form: PageForm, *,
-                    questions: Mapping[str, bool] | None = None, allow_repeats: bool = False) -> pl.DataFrame:
+                    questions: Mapping[str, bool] | None = None, allow_repeats: bool = False,
+                    ens: Any = None) -> pl.DataFrame:
     """What a batch would submit: one row per input row (numbered from 1), with the supporter it would send
     and any problem.
 
     ``frame`` is a frame, or rows as :func:`enstoolkit.people.frame` takes them (dicts, emails);
-    ``mapping`` maps its columns to the page form's fields. A row with a problem is not sent.
+    ``mapping`` maps its columns to the page form's fields. A row with a problem is not sent; an
+    erased or suppressed person (a tombstone of the account ``ens`` acts on) is one.
     A person is one submission: a row whose email (trimmed, ignoring case) is an earlier row's
     gets the problem "same person as row n", so one batch never charges anyone twice, unless
     ``allow_repeats=True`` (a deliberate second gift; pass it to :func:`process_rows` too).
@@ -480,8 +482,8 @@ def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form
                      "problem": problem})
     from .protection.tombstones import default_tombstones
 
-    for row, hit in zip(rows, default_tombstones().hits([r["email"] if r["problem"] is None else None for r in rows]),
-                        strict=True):
+    hits = default_tombstones(ens).hits([r["email"] if r["problem"] is None else None for r in rows])
+    for row, hit in zip(rows, hits, strict=True):
         if hit:  # never submitted from the panel: the person was erased or asked to be suppressed
             row["problem"] = TOMBSTONE_PROBLEM
     return read_frame(rows, PROCESS_PREVIEW)
@@ -543,7 +545,7 @@ def process_rows(
     if refused:  # each refusal logged for the DPO (hashes only)
         from .protection.tombstones import default_tombstones
 
-        default_tombstones().guard(refused, path="Process panel")
+        default_tombstones(ens).guard(refused, path="Process panel")
     valid = preview.filter(pl.col("problem").is_null())
     total = preview.height
     invalid = total - valid.height

@@ -72,7 +72,7 @@ def test_every_write_path_refuses_a_tombstoned_person(folder: Path, tmp_path: Pa
             EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
         person = _both(sb)
         gone, kept = "gone.person@example.org", person["email"]
-        stones = default_tombstones()
+        stones = default_tombstones(ens)
         stones.add([gone, kept], reason="erased", source="test")
         journal = Journal(tmp_path / "j.sqlite3")
         optins_before = sum(sb.ens.optins_set.values())
@@ -94,7 +94,7 @@ def test_every_write_path_refuses_a_tombstoned_person(folder: Path, tmp_path: Pa
         bulk_page = process_pages(ens, 110, [{"Email Address": gone}], journal=journal)
         form = PageForm(110, "Petition", "dc", "PET", ["Email Address"], [], False, False)
         preview = preview_process(pl.DataFrame({"email": [gone, "panel.person@example.org"]}),
-                                  {"email": "Email Address"}, form)
+                                  {"email": "Email Address"}, form, ens=ens)
         assert preview.get_column("problem").to_list() == [TOMBSTONE_PROBLEM, None]
         panel = process_rows(ens, form, preview, journal=journal)
         forged = pl.DataFrame({"email": [gone], "supporterId": [None], "personId": ["p1"], "system": ["Encharge"],
@@ -128,7 +128,7 @@ def test_consent_sync_unsubscribes_and_opts_out_a_tombstoned_person_who_is_back(
     with Sandbox(supporters=200, seed=5) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \
             EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
         back = "back.again@example.org"
-        stones = default_tombstones()
+        stones = default_tombstones(ens)
         stones.add([back], reason="suppressed", source="FPS", channel="email")
         reason = "re-joined at an event, signed form kept"  # the override is logged; the sync still acts
         ens.upsert_supporter({"Email Address": back, "questions": {"Marketing Optin": "Y"}}, override=reason)
@@ -153,7 +153,7 @@ def test_a_person_tombstoned_while_a_run_waits_is_skipped_and_the_rest_sent(fold
         rows = [{"email": "will.be.gone@example.org"}, {"email": "stays@example.org"}]
         ens_run = upsert_supporters(ens, [{"Email Address": r["email"]} for r in rows], journal=journal, run=False)
         enc_run = upsert_people(enc, rows, journal=journal, run=False)  # one batch of two
-        default_tombstones().add(["will.be.gone@example.org"], reason="erased", source="test")
+        default_tombstones(ens).add(["will.be.gone@example.org"], reason="erased", source="test")
         for run in (ens_run.run(), enc_run.run()):
             assert run.status == "completed"
             assert run.items().get_column("state").to_list() == ["skipped", "done"]
@@ -165,7 +165,7 @@ def test_the_process_panel_never_submits_a_tombstoned_person(folder: Path) -> No
     from enstoolkit.widgets import ProcessPanel
 
     with Sandbox(supporters=50, seed=4) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-        default_tombstones().add(["asked.to.stop@example.org"], reason="suppressed", source="phone", channel="all")
+        default_tombstones(ens).add(["asked.to.stop@example.org"], reason="suppressed", source="phone", channel="all")
         panel = ProcessPanel(ens)
         panel.page_type.value = "dcf"
         panel.page.value = 100
@@ -174,7 +174,7 @@ def test_the_process_panel_never_submits_a_tombstoned_person(folder: Path) -> No
         assert panel.preview.item(0, "problem") == TOMBSTONE_PROBLEM
         panel.confirm.click()
         assert sb.ens.find_email("asked.to.stop@example.org") is None and not sb.ens.processed
-        assert dict(default_tombstones().refusals().select("path", "refused").iter_rows()) == {"Process panel": 1}
+        assert dict(default_tombstones(ens).refusals().select("path", "refused").iter_rows()) == {"Process panel": 1}
 
 
 # -- subject access ---------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def test_fps_file_matched_exact_fuzzy_and_not_found_never_subscribing(folder: Pa
                        if c == "post")
     assert statuses.get("met", 0) == 11 - pending_post and statuses.get("overdue", 0) == pending_post
     assert second.figures()["suppressed"]["ENS"] >= 3
-    stones = default_tombstones()
+    stones = default_tombstones(ens)
     assert all(stones.hits([t["email"] for t in truth if t["kind"] != "fuzzy"]))  # not found ones kept too
 
 
@@ -331,7 +331,7 @@ def test_retention_preview_and_erasure_in_both_systems(folder: Path, tmp_path: P
     assert run.status == "completed" and run.counts().get("done", 0) >= 5
     assert erasure_log().height == 5 and set(erasure_log().get_column("reason")) == {
         "retention policy: 2 years inactive"}
-    assert all(default_tombstones().hits(gone.get_column("email").to_list()))
+    assert all(default_tombstones(ens).hits(gone.get_column("email").to_list()))
 
 
 def test_erasure_is_refused_without_a_reason(folder: Path) -> None:

@@ -56,6 +56,15 @@ def _until_done(call, attempts: int = 12):  # type: ignore[no-untyped-def]
     return call()
 
 
+def _awaiting_review(done) -> int:  # type: ignore[no-untyped-def]
+    """Requests met on their exact match but kept pending for another record a person must review (a probable
+    duplicate under another address); every other pending request is a failure."""
+    pending = done.requests.filter(done.requests["status"] != "met")
+    reasons = pending.get_column("pending_reason").to_list()
+    assert all(r and r.startswith("a review match awaits approval") for r in reasons), reasons
+    return len(reasons)
+
+
 def _subscribes(sb: Sandbox) -> int:
     return (sum(sb.ens.optins_set.values()) + sum(sb.encharge.resubscribes.values())
             + sum(n for (_, value), n in sb.ens.bulk_suppressions.items() if value == "N"))
@@ -99,13 +108,15 @@ def test_suppression_under_chaos_meets_every_request_and_subscribes_nobody(data_
         not_suppressed = sum(1 for e in exact if not sb.ens.find_email(e).suppressed)
         still_subscribed = sum(1 for p in sb.encharge.people.values() if p["email"] in exact and not p["unsubscribed"])
         figures = done.figures()
+        awaiting = _awaiting_review(done)
         reentry = _try_every_write_path(ens, enc, [t["email"] for t in truth], tmp_path)
         reentries = _reentries(sb, [t["email"] for t in truth if t["kind"] == "not found"])
         figure(f"suppression under chaos ({CHAOS}): {figures}; not suppressed in ENS {not_suppressed}, still "
                f"subscribed in Encharge {still_subscribed}; subscribes at the sandbox {_subscribes(sb)}; "
-               f"re-entry attempts refused {reentry}; re-entries at the sandbox {reentries}")
+               f"re-entry attempts refused {reentry}; re-entries at the sandbox {reentries}; pending only for a "
+               f"probable duplicate to review {awaiting}")
     assert not_suppressed == 0 and still_subscribed == 0 and _subscribes(sb) == 0
-    assert figures["deadlines"] == {"met": 75, "pending": 0, "overdue": 0}
+    assert figures["deadlines"]["met"] == 75 - awaiting and figures["deadlines"]["overdue"] == 0
     assert reentries == 0 and all(n > 0 for n in reentry.values())
 
 
@@ -135,7 +146,7 @@ def test_erasure_under_chaos_then_no_write_path_re_enters(data_dir: Path, tmp_pa
     assert run.counts() == {"done": 80} and left_ens == 0 and left_enc == 0
     assert reentries == 0 and _subscribes(sb) == 0
     assert reentry["bulk upsert-supporters"] == 40 and reentry["bulk upsert-people"] == 40
-    assert all(default_tombstones().hits(emails))
+    assert all(default_tombstones(ens).hits(emails))
 
 
 CHILD = """
@@ -181,4 +192,5 @@ def test_suppression_killed_midway_is_carried_on_without_subscribing(data_dir: P
     assert child.returncode == -signal.SIGKILL and 0 < at_kill.get("done", 0) < total
     assert runs.height == 1 and done.run is not None and done.run.counts() == {"done": total}
     assert missing == 0 and _subscribes(sb) == 0
-    assert done.figures()["deadlines"] == {"met": 85, "pending": 0, "overdue": 0}
+    awaiting = _awaiting_review(done)
+    assert done.figures()["deadlines"] == {"met": 85 - awaiting, "pending": awaiting, "overdue": 0}

@@ -90,11 +90,11 @@ TOMBSTONE_SKIP = ("an erased or suppressed person (tombstone); not sent (overrid
                   "logged)")
 
 
-def _skip_tombstoned(bulk: BulkRun, keys: list[str | None], path: str, override: str | None) -> None:
+def _skip_tombstoned(bulk: BulkRun, keys: list[str | None], path: str, override: str | None, client: Any) -> None:
     """Journal the items whose address is tombstoned ``skipped`` (each refusal logged), unless overridden."""
     from ..protection.tombstones import default_tombstones
 
-    hit = default_tombstones().guard(keys, path=path, override=override)
+    hit = default_tombstones(client).guard(keys, path=path, override=override)
     if hit:
         bulk.journal.mark(bulk.run_id, [i + 1 for i in hit], ItemState.SKIPPED, error=TOMBSTONE_SKIP)
 
@@ -178,7 +178,7 @@ def upsert_people(encharge: Any, records: Any, *, journal: Journal | None = None
     keys = [str(r.get("email") or r.get("userId") or r.get("id")) for r in rows]
     params = {"override": override} if override else {}
     bulk = start("upsert-people", params, rows, keys, journal=journal, encharge=encharge, run=False)
-    _skip_tombstoned(bulk, [r.get("email") for r in rows], "bulk upsert-people", override)
+    _skip_tombstoned(bulk, [r.get("email") for r in rows], "bulk upsert-people", override, encharge)
     if run:
         bulk.run(progress=progress, on_progress=on_progress)
     return bulk
@@ -257,7 +257,7 @@ def upsert_supporters(ens: Any, supporters: Any, *, journal: Journal | None = No
     keys = [str(p[ens.email_field]).strip().lower() for p in payloads]
     params = {"override": override} if override else {}
     bulk = start("upsert-supporters", params, payloads, keys, journal=journal, ens=ens, run=False)
-    _skip_tombstoned(bulk, list(keys), "bulk upsert-supporters", override)
+    _skip_tombstoned(bulk, list(keys), "bulk upsert-supporters", override, ens)
     if run:
         bulk.run(progress=progress, on_progress=on_progress)
     return bulk
@@ -321,7 +321,8 @@ def process_pages(ens: Any, page_id: int, supporters: Any, *, questions: Mapping
     for n, earlier in repeats.items():
         bulk.journal.mark(bulk.run_id, [n], ItemState.SKIPPED,
                           error=f"same person as row {earlier}; not sent (allow_repeats=True sends it)")
-    _skip_tombstoned(bulk, [k if n + 1 not in repeats else None for n, k in enumerate(keys)], write_path, override)
+    _skip_tombstoned(bulk, [k if n + 1 not in repeats else None for n, k in enumerate(keys)], write_path, override,
+                     ens)
     if run:
         bulk.run(progress=progress, on_progress=on_progress, transaction=transaction)
     return bulk

@@ -153,7 +153,7 @@ def _upsert_people(enc: Any, params: Mapping[str, Any], payloads: list[dict[str,
     from ..protection.tombstones import default_tombstones
 
     override = params.get("override")
-    refused = set() if override else set(default_tombstones().guard([p.get("email") for p in payloads],
+    refused = set() if override else set(default_tombstones(enc).guard([p.get("email") for p in payloads],
                                                                     path="bulk upsert-people"))
     if refused:  # tombstoned since the run began: skipped, the rest of the batch sent
         sent = [p for i, p in enumerate(payloads) if i not in refused]

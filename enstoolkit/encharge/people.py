@@ -199,7 +199,7 @@ class PeopleMethods(EnchargeCore):
             raise ValidationError("records", records, "at least one person")
         size = check_int("batch_size", batch_size, 1, 1000)
         cleaned = [person_payload(row, f"records[{i}]") for i, row in enumerate(rows)]
-        check_writes([c.get("email") for c in cleaned], path="Encharge POST /people", override=override)
+        check_writes([c.get("email") for c in cleaned], path="Encharge POST /people", override=override, client=self)
         saved: list[dict[str, Any]] = []
         bar = _bar(progress, len(cleaned), "Encharge upsert", threshold=size)
         try:
@@ -245,9 +245,10 @@ class PeopleMethods(EnchargeCore):
             payload = {**payload, **ident}  # identified by id, an email in `fields` is a change, not a lookup
         found = self.lookup(list(ident.items()))
         if "email" in payload:
-            check_writes([payload["email"]], path="Encharge POST /people", override=override)
+            check_writes([payload["email"]], path="Encharge POST /people", override=override, client=self)
         if "unsubscribed" in payload and payload["unsubscribed"] in (False, "false", "False", 0) and found.height:
-            check_writes(found.get_column("email").to_list(), path="Encharge POST /people", override=override)
+            check_writes(found.get_column("email").to_list(), path="Encharge POST /people", override=override,
+                         client=self)
         if not found.height:
             kind, value = next(iter(ident.items()))
             raise NotFoundError("Encharge", 404, f"no person with {kind} {value!r}", method="POST", path="/people")

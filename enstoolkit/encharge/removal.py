@@ -181,7 +181,7 @@ def remove_people(client: Any, idents: Sequence[tuple[str, str]], *, force: bool
                 log.begin(targets.values(), account_id=account_id)  # before the request: never forgotten
                 from ..protection.tombstones import default_tombstones  # nobody re-adds them after
 
-                default_tombstones().add([p.get("email") for p in targets.values()], reason="erased",
+                default_tombstones(client).add([p.get("email") for p in targets.values()], reason="erased",
                                          source="Encharge erasure")
             params = [(f"people[{i}][id]", pid) for i, pid in enumerate(targets)]
             params.append(("force", "true" if force else "false"))

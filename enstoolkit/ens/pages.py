@@ -235,7 +235,7 @@ class PageMethods(ENSCore):
         held = body.get("supporter")
         supporter_part: Mapping[str, Any] = held if isinstance(held, Mapping) else {}
         check_writes([next((v for k, v in supporter_part.items() if k in (self.email_field, "emailAddress")), None)],
-                     path="ENS page submission", override=override)
+                     path="ENS page submission", override=override, client=self)
         return self.send_process(pid, body)
 
     def send_process(self, page_id: int, body: Mapping[str, Any]) -> pl.DataFrame:

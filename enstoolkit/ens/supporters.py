@@ -211,7 +211,7 @@ class SupporterMethods(ENSCore):
             'Joe'
         """
         body = self.supporter_body(one_record(record, "record"), "record")
-        check_writes([body[self.email_field]], path="ENS POST /supporter", override=override)
+        check_writes([body[self.email_field]], path="ENS POST /supporter", override=override, client=self)
         return _id_from(self.send("POST", "/supporter", json=body, retry=True), "POST /supporter")
 
     def supporter_body(self, data: Mapping[str, Any], argument: str) -> dict[str, Any]:
@@ -259,11 +259,12 @@ class SupporterMethods(ENSCore):
         if not body:
             raise ValidationError("fields", dict(data), "at least one field to change")
         if self.email_field in body:
-            check_writes([body[self.email_field]], path="ENS PUT /supporter", override=override)
+            check_writes([body[self.email_field]], path="ENS PUT /supporter", override=override, client=self)
         if any(answer == "Y" for answer in (questions or {}).values()):
             held = self.get_supporter(sid)
             if held.height and self.email_field in held.columns:
-                check_writes([held.item(0, self.email_field)], path="ENS PUT /supporter", override=override)
+                check_writes([held.item(0, self.email_field)], path="ENS PUT /supporter", override=override,
+                             client=self)
         return _id_from(self.send("PUT", f"/supporter/{sid}", json=body), "PUT /supporter")
 
     def delete_supporter(self, supporter_id: int | str) -> int:
@@ -346,7 +347,7 @@ class SupporterMethods(ENSCore):
         if not wanted:
             raise ValidationError("emails", emails, "at least one email address")
         if not suppressed:
-            check_writes(wanted, path="ENS PUT /supporter/bulk")
+            check_writes(wanted, path="ENS PUT /supporter/bulk", client=self)
         affected = 0
         for start in range(0, len(wanted), 200):
             body = {"field": "suppressed", "value": "Y" if suppressed else "N",

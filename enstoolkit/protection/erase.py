@@ -41,7 +41,7 @@ from ..bulk.operations import OPERATIONS, ItemOutcome, register
 from ..errors import NotFoundError, ValidationError
 from ..people import email_key, listed_emails
 from ..schemas import ItemState
-from .tombstones import Tombstones
+from .tombstones import Tombstones, scope_of
 
 __all__ = ["erase_people", "erasure_log"]
 
@@ -115,7 +115,7 @@ def erase_people(people: Any, *, ens: Any, encharge: Any, reason: str, by: str |
             systems, ids = ["ENS", "Encharge"], [str(sid), "by email"]
         items.append({"client": "encharge", "email": email})
         logged.append((email, systems, ids))
-    stones = Tombstones(folder)
+    stones = Tombstones(folder, scope=scope_of(ens))
     stones.add([e for e, _, _ in logged], reason="erased", source="erasure")  # before anything is sent
     keys = [f"{i['client']}:{i.get('id') or i['email']}" for i in items]
     bulk = start("erase-person", {"reason": reason.strip(), "by": who}, items, keys, journal=journal, ens=ens,

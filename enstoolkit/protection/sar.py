@@ -384,7 +384,7 @@ def subject_access(email: str, *, ens: Any = None, encharge: Any = None, out: st
     from ..sync.changelog import operator
 
     who = operator(by)
-    stones = tombstones or default_tombstones()
+    stones = tombstones or default_tombstones(ens if ens is not None else encharge)
     sources = _Sources()
     before = {"ENS": _count(ens), "Encharge": _count(encharge)}
     holders: list[dict[str, Any]] = []

@@ -57,7 +57,7 @@ from ..errors import MissingExtra, ValidationError
 from ..schemas import ItemState
 from .matching import Fuzzy, fuzzy_band, match_requests, scorer_band, system_records
 from .requests import RequestStore, request_report
-from .tombstones import Tombstones
+from .tombstones import Tombstones, scope_of
 
 __all__ = ["CHANNEL_WORDS", "Suppression", "channel_questions", "suppress"]
 
@@ -252,7 +252,7 @@ def suppress(requests: pl.DataFrame, *, ens: Any, encharge: Any, supporters: pl.
     chosen = _approved(approved)
     store = RequestStore(folder)
     store.add(requests)
-    stones = Tombstones(store.folder)
+    stones = Tombstones(store.folder, scope=scope_of(ens))
     for (source, channel), group in requests.filter(pl.col("problem").is_null()).group_by(["source", "channel"]):
         if channel in ("email", "all"):  # kept on the suppression list, found or not
             stones.add(group.get_column("email").drop_nulls().to_list(), reason="suppressed", source=str(source),

@@ -42,7 +42,11 @@ from ..errors import EnstoolkitError, ValidationError
 from ..paths import data_dir
 from ..people import email_key
 
-__all__ = ["REASONS", "TOMBSTONE_SCHEMA", "Tombstoned", "Tombstones", "check_writes", "default_tombstones"]
+__all__ = ["LIVE", "REASONS", "TOMBSTONE_SCHEMA", "Tombstoned", "Tombstones", "check_writes", "default_tombstones",
+           "scope_of"]
+
+#: The scope of the tombstones of real accounts (a sandbox's are its own: :func:`scope_of`).
+LIVE = "live"
 
 #: Why an address was tombstoned.
 REASONS = ("erased", "suppressed")
@@ -79,6 +83,26 @@ class Tombstoned(EnstoolkitError):
                          f'pass override="the reason" (it is logged)')
 
 
+def scope_of(client: Any) -> str:
+    """Whose tombstones a client's writes check: a sandbox's own (by its loopback address), else :data:`LIVE`.
+
+    Erasing someone on a sandbox never blocks a real account's write of the same address, and
+    each sandbox (each test) keeps its own.
+
+    Example:
+        >>> from enstoolkit import ENSClient
+        >>> scope_of(ENSClient("key-1234", "http://127.0.0.1:9/ens/service")), scope_of(None)
+        ('sandbox 127.0.0.1:9', 'live')
+    """
+    from urllib.parse import urlsplit
+
+    from ..validate import is_loopback
+
+    parts = urlsplit(str(getattr(client, "base_url", "") or ""))
+    host = parts.hostname or ""
+    return f"sandbox {host}:{parts.port}" if host and is_loopback(host) else LIVE
+
+
 def _now_ms() -> int:
     return int(dt.datetime.now(dt.UTC).timestamp() * 1000)
 
@@ -95,19 +119,20 @@ class Tombstones:
         [('suppressed', 'FPS', 'email')]
     """
 
-    def __init__(self, folder: str | Path | None = None) -> None:
+    def __init__(self, folder: str | Path | None = None, *, scope: str = LIVE) -> None:
+        self.scope = scope
         self.folder = Path(folder) if folder is not None else data_dir()
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / "protection.sqlite3"
         self._salt_path = self.folder / "tombstone.salt"
         with sqlite3.connect(self.path) as db:
-            db.execute("CREATE TABLE IF NOT EXISTS tombstones (hash TEXT PRIMARY KEY, reason TEXT NOT NULL, "
-                       "source TEXT, channel TEXT, at INTEGER NOT NULL)")
-            db.execute("CREATE TABLE IF NOT EXISTS refusals (seq INTEGER PRIMARY KEY AUTOINCREMENT, path TEXT, "
-                       "hash TEXT, overridden INTEGER, reason TEXT, by TEXT, at INTEGER)")
+            db.execute("CREATE TABLE IF NOT EXISTS tombstones (hash TEXT NOT NULL, scope TEXT NOT NULL, reason TEXT "
+                       "NOT NULL, source TEXT, channel TEXT, at INTEGER NOT NULL, PRIMARY KEY (hash, scope))")
+            db.execute("CREATE TABLE IF NOT EXISTS refusals (seq INTEGER PRIMARY KEY AUTOINCREMENT, scope TEXT, "
+                       "path TEXT, hash TEXT, overridden INTEGER, reason TEXT, by TEXT, at INTEGER)")
 
     def __repr__(self) -> str:
-        return f"Tombstones({str(self.folder)!r})"
+        return f"Tombstones({str(self.folder)!r}, scope={self.scope!r})"
 
     def _salt(self) -> bytes:
         if not self._salt_path.exists():
@@ -156,12 +181,13 @@ class Tombstones:
         rows = {self.hash(e): (reason, source, channel, moment) for e in emails if email_key(e)}
         with sqlite3.connect(self.path) as db:
             marks = ",".join("?" * len(rows))
-            known = {r[0] for r in db.execute(f"SELECT hash FROM tombstones WHERE hash IN ({marks})", list(rows))} \
-                if rows else set()
-            db.executemany("INSERT OR IGNORE INTO tombstones (hash, reason, source, channel, at) VALUES (?,?,?,?,?)",
-                           [(h, *rest) for h, rest in rows.items()])
+            known = {r[0] for r in db.execute(f"SELECT hash FROM tombstones WHERE scope = ? AND hash IN ({marks})",
+                                              [self.scope, *rows])} if rows else set()
+            db.executemany("INSERT OR IGNORE INTO tombstones (hash, scope, reason, source, channel, at) "
+                           "VALUES (?,?,?,?,?,?)", [(h, self.scope, *rest) for h, rest in rows.items()])
             if reason == "erased":  # an erasure outranks a suppression already held for the address
-                db.executemany("UPDATE tombstones SET reason = 'erased' WHERE hash = ?", [(h,) for h in rows])
+                db.executemany("UPDATE tombstones SET reason = 'erased' WHERE hash = ? AND scope = ?",
+                               [(h, self.scope) for h in rows])
         return len(set(rows) - known)
 
     def hits(self, emails: Sequence[Any]) -> list[bool]:
@@ -181,7 +207,8 @@ class Tombstones:
             for start in range(0, len(wanted), 500):
                 part = wanted[start:start + 500]
                 found |= {r[0] for r in db.execute(
-                    f"SELECT hash FROM tombstones WHERE hash IN ({','.join('?' * len(part))})", part)}
+                    f"SELECT hash FROM tombstones WHERE scope = ? AND hash IN ({','.join('?' * len(part))})",
+                    [self.scope, *part])}
         return [h is not None and h in found for h in hashes]
 
     def contains(self, email: Any) -> bool:
@@ -221,8 +248,9 @@ class Tombstones:
             who = operator(by)
             moment = _now_ms()
             with sqlite3.connect(self.path) as db:
-                db.executemany("INSERT INTO refusals (path, hash, overridden, reason, by, at) VALUES (?,?,?,?,?,?)",
-                               [(path, self.hash(emails[i]), int(override is not None),
+                db.executemany("INSERT INTO refusals (scope, path, hash, overridden, reason, by, at) "
+                               "VALUES (?,?,?,?,?,?,?)",
+                               [(self.scope, path, self.hash(emails[i]), int(override is not None),
                                  override.strip() if override else None, who, moment) for i in hit])
         return [] if override is not None else hit
 
@@ -235,7 +263,8 @@ class Tombstones:
             ['hash', 'reason', 'source', 'channel', 'tombstonedAt']
         """
         with sqlite3.connect(self.path) as db:
-            rows = db.execute("SELECT hash, reason, source, channel, at FROM tombstones ORDER BY at, hash").fetchall()
+            rows = db.execute("SELECT hash, reason, source, channel, at FROM tombstones WHERE scope = ? "
+                              "ORDER BY at, hash", (self.scope,)).fetchall()
         return pl.DataFrame(rows, schema=TOMBSTONE_SCHEMA, orient="row") if rows else \
             pl.DataFrame(schema=TOMBSTONE_SCHEMA)
 
@@ -248,7 +277,8 @@ class Tombstones:
             0
         """
         with sqlite3.connect(self.path) as db:
-            rows = db.execute("SELECT path, hash, overridden, reason, by, at FROM refusals ORDER BY seq").fetchall()
+            rows = db.execute("SELECT path, hash, overridden, reason, by, at FROM refusals WHERE scope = ? "
+                              "ORDER BY seq", (self.scope,)).fetchall()
         frame = pl.DataFrame([(p, h, bool(o), r, b, a) for p, h, o, r, b, a in rows], schema={
             **_REFUSALS, "at": pl.Int64()}, orient="row")
         return frame.with_columns(pl.from_epoch("at", time_unit="ms").dt.replace_time_zone("UTC")
@@ -268,26 +298,27 @@ class Tombstones:
                 .sort("path"))
 
 
-def default_tombstones() -> Tombstones:
-    """The tombstones of the data folder (:func:`enstoolkit.paths.data_dir`) as it is now.
+def default_tombstones(client: Any = None) -> Tombstones:
+    """The tombstones of the data folder (:func:`enstoolkit.paths.data_dir`) for a client's account
+    (:func:`scope_of`; without a client, the real accounts').
 
     Example:
-        >>> default_tombstones().path.name
-        'protection.sqlite3'
+        >>> default_tombstones().path.name, default_tombstones().scope
+        ('protection.sqlite3', 'live')
     """
-    return Tombstones(data_dir())
+    return Tombstones(data_dir(), scope=scope_of(client) if client is not None else LIVE)
 
 
 def check_writes(emails: Sequence[Any], *, path: str, override: str | None = None, by: str | None = None,
-                 tombstones: Tombstones | None = None) -> None:
+                 tombstones: Tombstones | None = None, client: Any = None) -> None:
     """Raise :class:`Tombstoned` when any address is tombstoned (each refusal logged), unless ``override`` is given.
 
     Used by every write that could re-create or re-subscribe a person; ``tombstones`` defaults
-    to the data folder's.
+    to the data folder's, for the account ``client`` acts on.
 
     Example:
         >>> check_writes(["never.erased@example.org"], path="example")
     """
-    hit = (tombstones or default_tombstones()).guard(emails, path=path, override=override, by=by)
+    hit = (tombstones or default_tombstones(client)).guard(emails, path=path, override=override, by=by)
     if hit:
         raise Tombstoned(path, hit)
