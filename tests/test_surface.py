@@ -25,6 +25,7 @@ EXPORTS: dict[str, list[str] | None] = {
         "PAGE_KINDS",
         "PageForm",
         "SEARCH_MODES",
+        "TOMBSTONE_PROBLEM",
         "apply_tags",
         "auto_mapping",
         "build_filter",
@@ -76,6 +77,7 @@ EXPORTS: dict[str, list[str] | None] = {
         "OPERATIONS",
         "Operation",
         "RunInProgress",
+        "TOMBSTONE_SKIP",
         "account_fingerprints",
         "delete_people",
         "process_pages",
@@ -203,6 +205,11 @@ EXPORTS: dict[str, list[str] | None] = {
         "row_email",
         "row_identifiers",
     ],
+    "enstoolkit.protection": [
+        "SubjectAccess", "Tombstoned", "Tombstones", "check_writes", "default_tombstones", "erase_people",
+        "exact_band", "fuzzy_band", "load_policy", "load_requests", "match_requests", "request_report",
+        "retention_preview", "subject_access", "suppress",
+    ],
     "enstoolkit.sandbox": ["DEFAULT_NOW", "Faults", "PRESETS", "Sandbox", "SandboxClock", "Variant"],
     "enstoolkit.schemas": [
         "ACTIONABLE",
@@ -271,7 +278,8 @@ EXPORTS: dict[str, list[str] | None] = {
     "enstoolkit.validate": None,
     "enstoolkit.watch": ["DEFAULT_IGNORE", "FORMAT", "SnapshotError", "poll_events", "snapshot_info"],
     "enstoolkit.webhooks": ["HOOK_PREFIX", "Listener", "event_row", "event_rows", "flatten_person"],
-    "enstoolkit.widgets": ["ConsentPanel", "DuplicatesPanel", "Grid", "ProcessPanel", "SearchPanel", "TagPanel",
+    "enstoolkit.widgets": ["ConsentPanel", "DuplicatesPanel", "Grid", "ProcessPanel", "SearchPanel",
+                           "SubjectAccessPanel", "TagPanel",
                            "Toolkit"],
 }
 ENSCLIENT_ATTRIBUTES = [
@@ -294,6 +302,7 @@ ENSCLIENT_ATTRIBUTES = [
     "get_pages",
     "get_question",
     "get_questions",
+    "get_recurring",
     "get_supporter",
     "get_supporters",
     "get_transactions",
@@ -316,6 +325,7 @@ ENSCLIENT_ATTRIBUTES = [
     "session_token",
     "supporter_body",
     "supporter_schema",
+    "suppress_supporters",
     "update_supporter",
     "upsert_supporter",
     "validate_session",
