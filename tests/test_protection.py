@@ -196,7 +196,8 @@ def test_subject_access_zip_for_a_person_in_both_systems(folder: Path, tmp_path:
         with ENSClient(sb.ens_api_key, sb.ens_url, transport=recorder) as ens, \
                 EnchargeClient(sb.encharge_api_key, sb.encharge_url, transport=recorder) as enc:
             sar = subject_access(person["email"].title(), ens=ens, encharge=enc, out=tmp_path / "out", by="dpo",
-                                 journal=journal)
+                                 journal=journal, history=lambda email: pl.DataFrame(
+                                     {"email": [email], "system": ["encharge"], "changes": ["first seen"]}))
         made = len(recorder.exchanges) - before
         closing = len(recorder.calls("DELETE", "/authenticate/"))  # the session ended after the export
     assert 0 < made <= MAX_REQUESTS
@@ -212,6 +213,7 @@ def test_subject_access_zip_for_a_person_in_both_systems(folder: Path, tmp_path:
     rows = {name: s["rows"] for name, s in manifest["sources"].items()}
     assert rows["ens_supporter"] == 1 and rows["encharge_person"] == 2 and rows["ens_questions"] > 0
     assert rows["ens_transactions"] >= 1 and rows["journal_items"] == 1 and rows["holders"] == 3
+    assert rows["history"] == 1 and "history.csv" in names  # history rows: one more source
     assert twin["id"] in sar.sources["encharge_person"].get_column("id").to_list()
     assert b"4222222222222220" not in everything and b"ccnumber" not in everything.lower()
     salt = (folder / "tombstone.salt").read_bytes()
@@ -313,6 +315,8 @@ def test_retention_preview_and_erasure_in_both_systems(folder: Path, tmp_path: P
         preview = retention_preview(load_policy(policy_file), supporters=supporters, transactions=transactions,
                                     people=people, ens=ens, today=today)
         counts = retention_counts(preview)
+        assert preview.filter(pl.col("lastGift").is_not_null()).height > 0  # gifts read from the export's codes
+        assert preview.filter(pl.col("lastAction").is_not_null()).height > 0
         erase = preview.filter(pl.col("decision") == "erase")
         cutoff = today.replace(year=today.year - 2)
         for row in erase.iter_rows(named=True):  # real activity dates, never modifiedOn

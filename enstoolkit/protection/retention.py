@@ -14,7 +14,8 @@ The policy (every key optional; these are the defaults)::
 
 Activity dates are the real ones, never ``modifiedOn`` (which any import or sync moves):
 "action" is an ENS transaction of a page that is not a gift or an email (data capture,
-petitions, advocacy, events), "gift" a donation (``nd``), "email" Encharge's ``lastActivity``
+petitions, advocacy, events; a transaction type of unknown kind counts too, so it keeps the person),
+"gift" a donation (by :mod:`enstoolkit.ens.transaction_types`), "email" Encharge's ``lastActivity``
 (opens, clicks, visits; an email *sent* to a person is not their activity). A person is proposed
 for erasure only when every rule says so; anything that cannot be told (a recurring status not
 checked, no date at all) keeps them, with the reason saying what is unknown.
@@ -52,7 +53,7 @@ PREVIEW: dict[str, pl.DataType] = {
     "lastAction": pl.Date(), "lastGift": pl.Date(), "lastEmail": pl.Date(), "activeRecurring": pl.Boolean(),
     "decision": pl.String(), "reason": pl.String(),
 }
-_NOT_ACTIONS = {"nd", "EMAIL", "email", "mem"}
+_GIFT_KINDS = ("donation", "peer-to-peer donation")
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,13 @@ def _latest(transactions: pl.DataFrame | None, gifts: bool) -> dict[int, dt.date
         if column not in transactions.columns:
             raise ValidationError("transactions", transactions.columns, "a transaction export (export_transactions) "
                                   "with supporterId, type and createdDate")
-    kind = pl.col("type") == "nd" if gifts else ~pl.col("type").is_in(list(_NOT_ACTIONS))
+    from ..ens.transaction_types import is_page_submission, type_kind
+
+    codes = transactions.get_column("type").drop_nulls().unique().to_list()
+    gift_codes = [c for c in codes if type_kind(c) in _GIFT_KINDS]
+    # an action: a page submission that is not a gift; a code of unknown kind counts too (it keeps the person)
+    action_codes = [c for c in codes if c not in gift_codes and is_page_submission(c) is not False]
+    kind = pl.col("type").is_in(gift_codes if gifts else action_codes)
     frame = (transactions.filter(kind & pl.col("createdDate").is_not_null())
              .group_by("supporterId").agg(pl.col("createdDate").max().dt.date().alias("last")))
     return dict(frame.iter_rows())
