@@ -39,6 +39,7 @@ from .validate import check_frame, check_id, is_valid_email
 __all__ = [
     "PAGE_KINDS",
     "SEARCH_MODES",
+    "TOMBSTONE_PROBLEM",
     "PageForm",
     "apply_tags",
     "auto_mapping",
@@ -423,13 +424,19 @@ def _request_for(row: Mapping[str, Any], mapping: Mapping[str, str | None]) -> d
     return supporter
 
 
+#: The problem a preview gives a row whose address is tombstoned (erased or suppressed).
+TOMBSTONE_PROBLEM = "erased or suppressed person (tombstone): not sent"
+
+
 def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form: PageForm, *,
-                    questions: Mapping[str, bool] | None = None, allow_repeats: bool = False) -> pl.DataFrame:
+                    questions: Mapping[str, bool] | None = None, allow_repeats: bool = False,
+                    ens: Any = None) -> pl.DataFrame:
     """What a batch would submit: one row per input row (numbered from 1), with the supporter it would send
     and any problem.
 
     ``frame`` is a frame, or rows as :func:`enstoolkit.people_args.frame` takes them (dicts, emails);
-    ``mapping`` maps its columns to the page form's fields. A row with a problem is not sent.
+    ``mapping`` maps its columns to the page form's fields. A row with a problem is not sent; an
+    erased or suppressed person (a tombstone of the account ``ens`` acts on) is one.
     A person is one submission: a row whose email (trimmed, ignoring case) is an earlier row's
     gets the problem "same person as row n", so one batch never charges anyone twice, unless
     ``allow_repeats=True`` (a deliberate second gift; pass it to :func:`process_rows` too).
@@ -473,6 +480,12 @@ def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form
         rows.append({"row": n + 1, "email": email or None, "supporter": json.dumps(supporter, default=str),
                      "questions": json.dumps({q: "Y" if v else "N" for q, v in (questions or {}).items()}),
                      "problem": problem})
+    from .protection.tombstones import default_tombstones
+
+    hits = default_tombstones(ens).hits([r["email"] if r["problem"] is None else None for r in rows])
+    for row, hit in zip(rows, hits, strict=True):
+        if hit:  # never submitted from the panel: the person was erased or asked to be suppressed
+            row["problem"] = TOMBSTONE_PROBLEM
     return read_frame(rows, PROCESS_PREVIEW)
 
 
@@ -528,6 +541,11 @@ def process_rows(
     if repeats:
         problems = [repeats.get(n, problem) for n, problem in preview.select("row", "problem").iter_rows()]
         preview = preview.with_columns(pl.Series("problem", problems, dtype=pl.String))
+    refused = preview.filter(pl.col("problem") == TOMBSTONE_PROBLEM).get_column("email").to_list()
+    if refused:  # each refusal logged for the DPO (hashes only)
+        from .protection.tombstones import default_tombstones
+
+        default_tombstones(ens).guard(refused, path="Process panel")
     valid = preview.filter(pl.col("problem").is_null())
     total = preview.height
     invalid = total - valid.height
@@ -547,7 +565,7 @@ def process_rows(
             questions=questions or None, transaction=transaction if form.donation else None,
             contact_message=contact_message if form.advocacy else None, demo=demo,
             suppress_auto_responder=suppress_auto_responder, journal=journal, on_progress=progress,
-            progress=False, allow_repeats=allow_repeats,
+            progress=False, allow_repeats=allow_repeats, write_path="Process panel",
         )
         items = run.items().iter_rows(named=True)
         for preview_row, entry in zip(valid.get_column("row").to_list(), items, strict=True):

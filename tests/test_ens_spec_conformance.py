@@ -57,6 +57,9 @@ def exercise_everything(sb: Sandbox, ens: ENSClient, transport: RecordingTranspo
     ens.process_page(120, {E: "conformance@example.org"},
                      contact_message={"subject": "Rivers", "message": "Please act"})
     ens.get_transactions(new_id)
+    for r in list(sb.ens.records.values())[:40]:
+        ens.get_recurring(r.supporter_id)
+    ens.suppress_supporters([sb.ens.records[sid].email, "conformance@example.org", "nobody@example.org"])
     ens.get_supporter(new_id, questions=True, memberships=True)
     ens.delete_supporter(new_id)
     ens.export_supporters("All supporters", poll_interval=0.05)
@@ -93,6 +96,7 @@ EVIDENCE_DEPARTURES = {
     "a demo donation answers paymentType 'TEST: <type>' and is recorded": "waysact/active_merchant (recorded)",
     "a refused submission answers 200 with status ERROR and five keys": "waysact/active_merchant (recorded)",
     "supporterId and suppressed as strings (variant text-values)": "OpenPublicMedia tests/fixtures/getSupporter.json",
+    "recurring schedules' amount as text (\"40.00\")": "real-world-evidence.md, recurring amount (observed)",
 }
 
 
@@ -125,6 +129,8 @@ def test_sandbox_responses_validate_against_the_ens_spec(variant: str) -> None:
         exercise_everything(sb, ens, recorder)
     follows_the_evidence(recorder)
     problems = checker.all_errors(recorder.exchanges)
+    # listed in EVIDENCE_DEPARTURES: a recurring schedule's amount is text on live accounts
+    problems = [p for p in problems if not ("is not of type 'number'" in p and p.endswith("'amount']"))]
     if "text-values" in variant:  # listed in EVIDENCE_DEPARTURES: ids and flags as text (another client's fixture)
         as_text = ("is not of type 'integer'", "is not of type 'boolean'", "is not one of [True, False]")
         problems = [p for p in problems
@@ -161,6 +167,7 @@ def test_sandbox_responses_validate_against_the_ens_spec(variant: str) -> None:
         ("GET", "/supporter/{supporterId}/transactions", 200), ("GET", "/supporter/query", 200),
         ("GET", "/page", 200), ("GET", "/page/{id}", 200), ("POST", "/page/{id}/process", 200),
         ("POST", "/exportjob", 200), ("GET", "/exportjob/{id}", 200),
+        ("PUT", "/supporter/bulk", 200), ("GET", "/supporter/{supporterId}/transactions/recurring", 200),
     }
     assert expected <= checker.checked, sorted(expected - checker.checked)
     print(f"validated {len(recorder.exchanges)} responses over {len(checker.checked)} operation/status pairs")

@@ -41,7 +41,7 @@ from ..people_args import records as records_of
 from ..people_args import row_identifiers
 from ..schemas import ItemState
 from .journal import Journal
-from .operations import OPERATIONS, Operation, register
+from .operations import OPERATIONS, Operation, known_kinds, load, register
 from .review import DEFAULT_GRACE, review
 from .runner import BulkRun, Progress, RunInProgress, account_fingerprints
 
@@ -50,8 +50,8 @@ if TYPE_CHECKING:
     from ..ens import ENSClient
 
 __all__ = [
-    "DEFAULT_GRACE", "OPERATIONS", "BulkRun", "Journal", "Operation", "RunInProgress", "account_fingerprints",
-    "delete_people",
+    "DEFAULT_GRACE", "OPERATIONS", "TOMBSTONE_SKIP", "BulkRun", "Journal", "Operation", "RunInProgress",
+    "account_fingerprints", "delete_people",
     "process_pages", "register", "resume", "review", "start", "tag_people", "unsubscribe_people", "upsert_people",
     "upsert_supporters",
 ]
@@ -77,8 +77,8 @@ def start(kind: str, params: Mapping[str, Any], payloads: list[dict[str, Any]], 
         >>> run.counts(), j.accounts(run.run_id) == {"ens": client._account_fingerprint()}
         ({'pending': 1}, True)
     """
-    if kind not in OPERATIONS:
-        raise ValidationError("kind", kind, "one of " + ", ".join(sorted(OPERATIONS)))
+    if load(kind) is None:
+        raise ValidationError("kind", kind, "one of " + ", ".join(known_kinds()))
     if not payloads:
         raise ValidationError("people", "nothing", "at least one item")
     journal = journal or Journal()
@@ -88,6 +88,20 @@ def start(kind: str, params: Mapping[str, Any], payloads: list[dict[str, Any]], 
     if run:
         bulk.run(progress=progress, on_progress=on_progress, transaction=transaction)
     return bulk
+
+
+#: The error a row refused by a tombstone is journalled ``skipped`` with.
+TOMBSTONE_SKIP = ("an erased or suppressed person (tombstone); not sent (override=\"the reason\" sends it, "
+                  "logged)")
+
+
+def _skip_tombstoned(bulk: BulkRun, keys: list[str | None], path: str, override: str | None, client: Any) -> None:
+    """Journal the items whose address is tombstoned ``skipped`` (each refusal logged), unless overridden."""
+    from ..protection.tombstones import default_tombstones
+
+    hit = default_tombstones(client).guard(keys, path=path, override=override)
+    if hit:
+        bulk.journal.mark(bulk.run_id, [i + 1 for i in hit], ItemState.SKIPPED, error=TOMBSTONE_SKIP)
 
 
 def _people_run(kind: str, encharge: EnchargeClient, people: Any, params: Mapping[str, Any], *, journal: Journal | None,
@@ -146,8 +160,13 @@ def tag_people(encharge: EnchargeClient, people: Any, tags: Any, action: str = "
 
 
 def upsert_people(encharge: EnchargeClient, records: Any, *, journal: Journal | None = None, run: bool = True,
-                  progress: bool | None = None, on_progress: Progress | None = None) -> BulkRun:
+                  progress: bool | None = None, on_progress: Progress | None = None,
+                  override: str | None = None) -> BulkRun:
     """Create or update people in Encharge (batches of 100) as a journalled run.
+
+    A record whose email is tombstoned (erased or suppressed, see
+    :mod:`enstoolkit.protection.tombstones`) is journalled ``skipped`` and never sent, unless
+    ``override`` gives the reason (logged).
 
     Example:
         >>> import tempfile, pathlib
@@ -162,8 +181,12 @@ def upsert_people(encharge: EnchargeClient, records: Any, *, journal: Journal | 
 
     rows = [person_payload(r, f"records[{i}]") for i, r in enumerate(records_of(records, argument="records"))]
     keys = [str(r.get("email") or r.get("userId") or r.get("id")) for r in rows]
-    return start("upsert-people", {}, rows, keys, journal=journal, encharge=encharge, run=run, progress=progress,
-                 on_progress=on_progress)
+    params = {"override": override} if override else {}
+    bulk = start("upsert-people", params, rows, keys, journal=journal, encharge=encharge, run=False)
+    _skip_tombstoned(bulk, [r.get("email") for r in rows], "bulk upsert-people", override, encharge)
+    if run:
+        bulk.run(progress=progress, on_progress=on_progress)
+    return bulk
 
 
 def unsubscribe_people(encharge: EnchargeClient, people: Any, *, journal: Journal | None = None, run: bool = True,
@@ -217,8 +240,12 @@ def _supporter_bodies(ens: ENSClient, supporters: Any, argument: str, *, with_qu
 
 
 def upsert_supporters(ens: ENSClient, supporters: Any, *, journal: Journal | None = None, run: bool = True,
-                      progress: bool | None = None, on_progress: Progress | None = None) -> BulkRun:
+                      progress: bool | None = None, on_progress: Progress | None = None,
+                      override: str | None = None) -> BulkRun:
     """Add or update ENS supporters (POST /supporter, by email) as a journalled run.
+
+    A supporter whose email is tombstoned (erased or suppressed) is journalled ``skipped`` and
+    never sent, unless ``override`` gives the reason (logged).
 
     Records are checked against the account's fields before the run starts.
 
@@ -233,8 +260,12 @@ def upsert_supporters(ens: ENSClient, supporters: Any, *, journal: Journal | Non
     """
     payloads = _supporter_bodies(ens, supporters, "supporters", with_questions=True)
     keys = [str(p[ens.email_field]).strip().lower() for p in payloads]
-    return start("upsert-supporters", {}, payloads, keys, journal=journal, ens=ens, run=run, progress=progress,
-                 on_progress=on_progress)
+    params = {"override": override} if override else {}
+    bulk = start("upsert-supporters", params, payloads, keys, journal=journal, ens=ens, run=False)
+    _skip_tombstoned(bulk, list(keys), "bulk upsert-supporters", override, ens)
+    if run:
+        bulk.run(progress=progress, on_progress=on_progress)
+    return bulk
 
 
 def process_pages(ens: ENSClient, page_id: int, supporters: Any, *, questions: Mapping[str, Any] | None = None,
@@ -242,8 +273,12 @@ def process_pages(ens: ENSClient, page_id: int, supporters: Any, *, questions: M
                   demo: bool = False, suppress_auto_responder: bool = False, tracking_id: str | None = None,
                   appeal_code: str | None = None, journal: Journal | None = None, run: bool = True,
                   progress: bool | None = None, on_progress: Progress | None = None,
-                  allow_repeats: bool = False) -> BulkRun:
+                  allow_repeats: bool = False, override: str | None = None,
+                  write_path: str = "bulk process") -> BulkRun:
     """Submit a page for many supporters as a journalled run; a lost answer is never resent blindly.
+
+    A supporter whose email is tombstoned (erased or suppressed) is journalled ``skipped`` and
+    never sent, unless ``override`` gives the reason (logged under ``write_path``).
 
     Card details (``transaction``) are used but never journalled: resuming a donation run
     needs them again.
@@ -279,7 +314,7 @@ def process_pages(ens: ENSClient, page_id: int, supporters: Any, *, questions: M
     params = {"page_id": pid, "questions": dict(questions or {}), "transaction": dict(transaction or {}),
               "contact_message": dict(contact_message) if contact_message else None, "demo": demo,
               "suppress_auto_responder": suppress_auto_responder, "tracking_id": tracking_id,
-              "appeal_code": appeal_code}
+              "appeal_code": appeal_code, **({"override": override} if override else {})}
     keys = [str(p["supporter"][ens.email_field]).strip().lower() for p in payloads]
     first: dict[str, int] = {}
     repeats: dict[int, int] = {}  # a row -> the earlier row of the same person
@@ -291,6 +326,8 @@ def process_pages(ens: ENSClient, page_id: int, supporters: Any, *, questions: M
     for n, earlier in repeats.items():
         bulk.journal.mark(bulk.run_id, [n], ItemState.SKIPPED,
                           error=f"same person as row {earlier}; not sent (allow_repeats=True sends it)")
+    _skip_tombstoned(bulk, [k if n + 1 not in repeats else None for n, k in enumerate(keys)], write_path, override,
+                     ens)
     if run:
         bulk.run(progress=progress, on_progress=on_progress, transaction=transaction)
     return bulk

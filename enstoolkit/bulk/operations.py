@@ -7,9 +7,9 @@ settled by evidence, see :mod:`enstoolkit.bulk.review`), how many items go in on
 and the function that sends them. :func:`register` adds one; :data:`OPERATIONS` lists them.
 
 Example:
-    >>> sorted(OPERATIONS)  # doctest: +NORMALIZE_WHITESPACE
-    ['archive', 'consent', 'erase', 'process', 'tag-add', 'tag-remove', 'unsubscribe', 'upsert-people',
-     'upsert-supporters']
+    >>> sorted(known_kinds())  # doctest: +NORMALIZE_WHITESPACE
+    ['archive', 'consent', 'erase', 'erase-person', 'process', 'suppress', 'tag-add', 'tag-remove', 'unsubscribe',
+     'upsert-people', 'upsert-supporters']
     >>> OPERATIONS["process"].idempotent, OPERATIONS["tag-add"].client
     (False, 'encharge')
 """
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from ..encharge import EnchargeClient
     from ..ens import ENSClient
 
-__all__ = ["CLIENTS", "OPERATIONS", "Clients", "ItemOutcome", "Operation", "register"]
+__all__ = ["CLIENTS", "ELSEWHERE", "OPERATIONS", "Clients", "ItemOutcome", "Operation", "known_kinds", "load",
+           "register"]
 
 #: What happened to one item: (state, result to keep, error message).
 ItemOutcome = tuple[str, Any, str | None]
@@ -83,6 +84,33 @@ class Operation:
 
 
 OPERATIONS: dict[str, Operation] = {}
+#: Operations registered by other modules, loaded when a run of theirs is first met (e.g. resumed in a new process).
+ELSEWHERE = {"consent": "enstoolkit.sync.apply", "suppress": "enstoolkit.protection.suppression",
+             "erase-person": "enstoolkit.protection.erase"}
+
+
+def load(kind: str) -> Operation | None:
+    """The operation of this kind, its module imported if it registers elsewhere; None when unknown.
+
+    Example:
+        >>> load("suppress").client, load("no-such-kind")
+        ('both', None)
+    """
+    if kind not in OPERATIONS and kind in ELSEWHERE:
+        import importlib
+
+        importlib.import_module(ELSEWHERE[kind])
+    return OPERATIONS.get(kind)
+
+
+def known_kinds() -> list[str]:
+    """Every kind of run, those registered elsewhere included.
+
+    Example:
+        >>> "suppress" in known_kinds()
+        True
+    """
+    return sorted(set(OPERATIONS) | set(ELSEWHERE))
 
 
 def register(kind: str, client: str, *, idempotent: bool, batch: int = 1,
@@ -129,7 +157,17 @@ register("tag-remove", "encharge", idempotent=True)(_tag("remove"))
 @register("upsert-people", "encharge", idempotent=True, batch=100)
 def _upsert_people(enc: EnchargeClient, params: Mapping[str, Any], payloads: list[dict[str, Any]],
                    card: Any) -> list[ItemOutcome]:
-    answered = enc.upsert_people(payloads, batch_size=len(payloads), progress=False)
+    from ..protection.tombstones import default_tombstones
+
+    override = params.get("override")
+    refused = set() if override else set(default_tombstones(enc).guard([p.get("email") for p in payloads],
+                                                                    path="bulk upsert-people"))
+    if refused:  # tombstoned since the run began: skipped, the rest of the batch sent
+        sent = [p for i, p in enumerate(payloads) if i not in refused]
+        outcomes = iter(_upsert_people(enc, params, sent, card) if sent else [])
+        return [(ItemState.SKIPPED, None, "an erased or suppressed person (tombstone); not sent") if i in refused
+                else next(outcomes) for i in range(len(payloads))]
+    answered = enc.upsert_people(payloads, batch_size=len(payloads), progress=False, override=override)
     # each item is matched to Encharge's answer by its identifier, never by position
     by: dict[tuple[str, str], str] = {}
     for row in answered.select("id", "userId", "email").iter_rows(named=True):
@@ -219,7 +257,7 @@ register("erase", "encharge", idempotent=True)(_delete(True))
 @register("upsert-supporters", "ens", idempotent=True)
 def _upsert_supporters(ens: ENSClient, params: Mapping[str, Any], payloads: list[dict[str, Any]],
                        card: Any) -> list[ItemOutcome]:
-    return [_done({"supporterId": ens.upsert_supporter(payloads[0])})]
+    return [_done({"supporterId": ens.upsert_supporter(payloads[0], override=params.get("override"))})]
 
 
 @register("process", "ens", idempotent=False, settle_by_evidence=True)
@@ -229,7 +267,7 @@ def _process(ens: ENSClient, params: Mapping[str, Any], payloads: list[dict[str,
         params["page_id"], item["supporter"], questions=params.get("questions") or None, transaction=card,
         contact_message=params.get("contact_message"), demo=bool(params.get("demo")),
         suppress_auto_responder=bool(params.get("suppress_auto_responder")), tracking_id=params.get("tracking_id"),
-        appeal_code=params.get("appeal_code"),
+        appeal_code=params.get("appeal_code"), override=params.get("override"),
     ).row(0, named=True)
     keep = {k: result.get(k) for k in ("status", "supporterId", "transactionId", "amount", "id", "createdOn")}
     if result.get("warning"):  # processed, but part of ENS's answer could not be read: done, saying which part
@@ -239,11 +277,3 @@ def _process(ens: ENSClient, params: Mapping[str, Any], payloads: list[dict[str,
 
 
 # -- both ----------------------------------------------------------------------------------------
-
-
-@register("consent", "both", idempotent=True)
-def _consent(clients: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]],
-             card: Any) -> list[ItemOutcome]:
-    from ..sync.apply import execute_change  # the consent sync's step (enstoolkit.sync): an unsubscribe or opt-out
-
-    return [execute_change(clients, params, payloads[0])]

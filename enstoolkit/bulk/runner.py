@@ -35,10 +35,11 @@ from ..errors import (
     TransportError,
     ValidationError,
 )
+from ..protection.tombstones import Tombstoned
 from ..schemas import ItemState, RunStatus
 from ..validate import check_int
 from .journal import Journal
-from .operations import OPERATIONS, Clients, ItemOutcome, Operation
+from .operations import OPERATIONS, Clients, ItemOutcome, Operation, known_kinds, load
 
 if TYPE_CHECKING:
     from ..encharge import EnchargeClient
@@ -113,8 +114,8 @@ class BulkRun:
         info = journal.run(run_id)
         self.kind: str = info["kind"]
         self.params: dict[str, Any] = info["params"]
-        if self.kind not in OPERATIONS:
-            raise ValidationError("kind", self.kind, "one of " + ", ".join(sorted(OPERATIONS)))
+        if load(self.kind) is None:
+            raise ValidationError("kind", self.kind, "one of " + ", ".join(known_kinds()))
         self.operation: Operation = OPERATIONS[self.kind]
         self.ens = ens
         self.encharge = encharge
@@ -468,6 +469,8 @@ class BulkRun:
             raise _Stop(f"{which} was reached: {exc.message}{after}") from exc
         if isinstance(exc, AuthenticationError):
             raise _Stop(f"{exc.service} refused the credentials: {exc.message}") from exc
+        if isinstance(exc, Tombstoned):  # refused before anything was sent: an erased or suppressed person
+            return (ItemState.SKIPPED, None, str(exc))
         if isinstance(exc, (PageProcessingError, NotFoundError, PermissionDenied, ValidationError)):
             return (ItemState.FAILED, None, str(exc.message if isinstance(exc, APIError) else exc))
         if isinstance(exc, ServerError):

@@ -12,12 +12,12 @@ import argparse
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import app, audit, doctor, history, listen, serve, sync, watch
+from . import app, audit, doctor, history, listen, protection, serve, sync, watch
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: The modules that add a subcommand, in the order ``--help`` lists them.
-COMMANDS = (serve, audit, sync, doctor, app, watch, listen, history)
+COMMANDS = (serve, audit, sync, doctor, app, watch, listen, history, protection)
 
 
 def build_parser() -> argparse.ArgumentParser:

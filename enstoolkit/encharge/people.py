@@ -26,6 +26,7 @@ from ..errors import APIError, AuthenticationError, NotFoundError, RateLimitExce
 from ..frames import read_frame
 from ..people_args import IDENTIFIER_KINDS, email_key, known_fields, listed, listed_emails, row_identifiers
 from ..people_args import records as people_records
+from ..protection.tombstones import check_writes
 from ..schemas import Outcome, StatusSource
 from ..schemas.results import PERSON_RESULT
 from ..validate import check_choice, check_id, check_int
@@ -173,8 +174,13 @@ class PeopleMethods(EnchargeCore):
 
     erasure_log: ErasureLog | None = None  # opened on the first forced deletion
 
-    def upsert_people(self, records: Any, *, batch_size: int = 100, progress: bool | None = None) -> pl.DataFrame:
+    def upsert_people(self, records: Any, *, batch_size: int = 100, progress: bool | None = None,
+                      override: str | None = None) -> pl.DataFrame:
         """Create or update people (POST /people with an array), in batches.
+
+        A record whose email is an erased or suppressed address (a tombstone) is refused, with
+        nothing sent (:class:`~enstoolkit.protection.Tombstoned` naming the records), unless
+        ``override`` gives the reason (logged).
 
         Each record needs one of ``id``, ``userId`` or ``email``; ``tags`` may be a list or a
         comma-separated string. Returns the people as Encharge answered them. A batch that
@@ -193,6 +199,7 @@ class PeopleMethods(EnchargeCore):
             raise ValidationError("records", records, "at least one person")
         size = check_int("batch_size", batch_size, 1, 1000)
         cleaned = [person_payload(row, f"records[{i}]") for i, row in enumerate(rows)]
+        check_writes([c.get("email") for c in cleaned], path="Encharge POST /people", override=override, client=self)
         saved: list[dict[str, Any]] = []
         bar = _bar(progress, len(cleaned), "Encharge upsert", threshold=size)
         try:
@@ -210,8 +217,13 @@ class PeopleMethods(EnchargeCore):
                 bar.close()
         return people_frame(saved)
 
-    def update_person(self, person: str | Mapping[str, Any], fields: Mapping[str, Any]) -> pl.DataFrame:
+    def update_person(self, person: str | Mapping[str, Any], fields: Mapping[str, Any], *,
+                      override: str | None = None) -> pl.DataFrame:
         """Update one person: ``person`` is an email, an Encharge id, or ``{"userId": ...}``.
+
+        Moving a person to an erased or suppressed address, or re-subscribing a person whose
+        address is one (``unsubscribed`` false), is refused (:class:`~enstoolkit.protection.Tombstoned`)
+        unless ``override`` gives the reason (logged).
 
         To change someone's email, identify them by id (or userId) and put the new address
         in ``fields``. Raises :class:`~enstoolkit.errors.NotFoundError` for someone Encharge
@@ -231,7 +243,13 @@ class PeopleMethods(EnchargeCore):
         payload = person_payload({**fields, **ident}, "fields")
         if "id" in ident or "userId" in ident:
             payload = {**payload, **ident}  # identified by id, an email in `fields` is a change, not a lookup
-        if not self._lookup(list(ident.items())).height:
+        found = self._lookup(list(ident.items()))
+        if "email" in payload:
+            check_writes([payload["email"]], path="Encharge POST /people", override=override, client=self)
+        if "unsubscribed" in payload and payload["unsubscribed"] in (False, "false", "False", 0) and found.height:
+            check_writes(found.get_column("email").to_list(), path="Encharge POST /people", override=override,
+                         client=self)
+        if not found.height:
             kind, value = next(iter(ident.items()))
             raise NotFoundError("Encharge", 404, f"no person with {kind} {value!r}", method="POST", path="/people")
         return people_frame(_people_in(self._json("POST", "/people", json=[payload], retry=True), "users"))

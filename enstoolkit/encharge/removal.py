@@ -10,7 +10,8 @@ An id or a userId
 names one person.
 
 An erasure is written to the :class:`~enstoolkit.erasures.ErasureLog` as pending before the
-request goes out and confirmed when Encharge answers. When the answer is lost (every retry
+request goes out and confirmed when Encharge answers; the address is tombstoned then too
+(:mod:`enstoolkit.protection.tombstones`), so no later write re-creates the person. When the answer is lost (every retry
 dropped), the next attempt (e.g. resuming the run) finds the person gone, and the pending
 erasure is confirmed then: reported done, never "not found".
 
@@ -181,6 +182,10 @@ def remove_people(client: PeopleMethods, idents: Sequence[tuple[str, str]], *, f
         if targets:
             if force and log is not None:
                 log.begin(targets.values(), account_id=account_id)  # before the request: never forgotten
+                from ..protection.tombstones import default_tombstones  # nobody re-adds them after
+
+                default_tombstones(client).add([p.get("email") for p in targets.values()], reason="erased",
+                                         source="Encharge erasure")
             params = [(f"people[{i}][id]", pid) for i, pid in enumerate(targets)]
             params.append(("force", "true" if force else "false"))
             try:

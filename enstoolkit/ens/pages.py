@@ -197,8 +197,12 @@ class PageMethods(ENSCore):
         tracking_id: str | None = None,
         appeal_code: str | None = None,
         txn: Mapping[int, str] | Iterable[str] | None = None,
+        override: str | None = None,
     ) -> pl.DataFrame:
         """Submit a page as a supporter would (POST /page/{id}/process).
+
+        An erased or suppressed address (a tombstone) is refused before anything is sent
+        (:class:`~enstoolkit.protection.Tombstoned`), unless ``override`` gives the reason (logged).
 
         Works for data capture (sign-up, opt-in, petition), donation and advocacy (email
         to target) pages. Never retried automatically: a repeat would sign a petition or
@@ -226,6 +230,12 @@ class PageMethods(ENSCore):
             supporter, questions=questions, transaction=transaction, contact_message=contact_message,
             standard_field_names=standard_field_names, demo=demo, suppress_auto_responder=suppress_auto_responder,
             tracking_id=tracking_id, appeal_code=appeal_code, txn=txn)
+        from ..protection.tombstones import check_writes
+
+        held = body.get("supporter")
+        supporter_part: Mapping[str, Any] = held if isinstance(held, Mapping) else {}
+        check_writes([next((v for k, v in supporter_part.items() if k in (self.email_field, "emailAddress")), None)],
+                     path="ENS page submission", override=override, client=self)
         return self._send_process(pid, body)
 
     def _send_process(self, page_id: int, body: Mapping[str, Any]) -> pl.DataFrame:

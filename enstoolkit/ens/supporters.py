@@ -20,6 +20,7 @@ from ..errors import APIError, ValidationError
 from ..frames import empty_frame, read_frame
 from ..http import json_or_none
 from ..people_args import listed, listed_emails
+from ..protection.tombstones import check_writes
 from ..schemas import ens as schema
 from ..validate import check_email, check_id, check_int
 from .core import ENSCore
@@ -188,8 +189,12 @@ class SupporterMethods(ENSCore):
             bar.close()
         return read_frame(records, columns, extra=True)  # one frame for all: no per-row frame cost
 
-    def upsert_supporter(self, record: Mapping[str, Any] | pl.DataFrame) -> int:
+    def upsert_supporter(self, record: Mapping[str, Any] | pl.DataFrame, *, override: str | None = None) -> int:
         """Add a supporter, or update the one with the same email (POST /supporter).
+
+        An erased or suppressed address (a tombstone, see :mod:`enstoolkit.protection.tombstones`)
+        is refused with :class:`~enstoolkit.protection.Tombstoned` before anything is sent, unless
+        ``override`` gives the reason (logged).
 
         ``record`` is a dict (or a one-row frame) keyed by the account's field names,
         with an optional ``questions`` mapping of question name -> "Y"/"N" (True/False
@@ -206,6 +211,7 @@ class SupporterMethods(ENSCore):
             'Joe'
         """
         body = self._supporter_body(one_record(record, "record"), "record")
+        check_writes([body[self.email_field]], path="ENS POST /supporter", override=override, client=self)
         return _id_from(self._send("POST", "/supporter", json=body, retry=True), "POST /supporter")
 
     def _supporter_body(self, data: Mapping[str, Any], argument: str) -> dict[str, Any]:
@@ -228,8 +234,13 @@ class SupporterMethods(ENSCore):
             body["questions"] = questions
         return body
 
-    def update_supporter(self, supporter_id: int | str, fields: Mapping[str, Any]) -> int:
+    def update_supporter(self, supporter_id: int | str, fields: Mapping[str, Any], *,
+                         override: str | None = None) -> int:
         """Change fields of one supporter (PUT /supporter/{id}), including their email.
+
+        A change to an erased or suppressed address, or an opt-in answered "Y" for a supporter
+        whose address is tombstoned, is refused (:class:`~enstoolkit.protection.Tombstoned`)
+        unless ``override`` gives the reason (logged); opting out is always allowed.
 
         Example:
             >>> from enstoolkit import ENSClient
@@ -247,6 +258,13 @@ class SupporterMethods(ENSCore):
             body["questions"] = questions
         if not body:
             raise ValidationError("fields", dict(data), "at least one field to change")
+        if self.email_field in body:
+            check_writes([body[self.email_field]], path="ENS PUT /supporter", override=override, client=self)
+        if any(answer == "Y" for answer in (questions or {}).values()):
+            held = self.get_supporter(sid)
+            if held.height and self.email_field in held.columns:
+                check_writes([held.item(0, self.email_field)], path="ENS PUT /supporter", override=override,
+                             client=self)
         return _id_from(self._send("PUT", f"/supporter/{sid}", json=body), "PUT /supporter")
 
     def delete_supporter(self, supporter_id: int | str) -> int:
@@ -287,3 +305,56 @@ class SupporterMethods(ENSCore):
             return empty_frame(schema.TRANSACTION)
         raw = read_frame(response.content, {**schema.TRANSACTION, "createdOn": pl.String()}, extra=True)
         return transaction_dates(raw, self.date_order)
+
+    def get_recurring(self, supporter_id: int | str) -> pl.DataFrame:
+        """A supporter's recurring schedules (GET /supporter/{id}/transactions/recurring).
+
+        Columns: ``id``, ``transactionId``, ``campaignId``, ``amount`` (Float64: live answers
+        send it as text, "40.00"), ``currency``, ``paymentDay``, ``frequency``, ``status``
+        (ACTIVE, SUSPENDED, ...), ``startDate`` (Date); keys this schema does not know are kept.
+
+        Example:
+            >>> from enstoolkit import ENSClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+            ...     ens.get_recurring(sb.ens.first_supporter_id()).columns[:3]
+            ['id', 'transactionId', 'campaignId']
+        """
+        sid = check_id("supporter_id", supporter_id)
+        response = self._send("GET", f"/supporter/{sid}/transactions/recurring", ok=(200, 204, 404))
+        if response.status_code != 200 or not response.content:
+            return empty_frame(schema.RECURRING)
+        return read_frame(response.content, schema.RECURRING, extra=True)
+
+    def suppress_supporters(self, emails: Iterable[str], *, suppressed: bool = True) -> int:
+        """Set supporters' ``suppressed`` flag by email (PUT /supporter/bulk, 200 a request); how many ENS changed.
+
+        ENS documents this endpoint as "currently limited to the field 'suppressed'": a
+        suppressed supporter receives no email. ``suppressed=False`` lifts it, which re-subscribes
+        a person: an address that is tombstoned (erased or suppressed on request) is refused then.
+
+        Example:
+            >>> from enstoolkit import ENSClient
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+            ...     email = sb.ens.records[sb.ens.first_supporter_id()].email
+            ...     ens.suppress_supporters([email, "nobody@example.org"])
+            1
+        """
+        if not isinstance(suppressed, bool):
+            raise ValidationError("suppressed", suppressed, "True or False")
+        wanted = [check_email("emails", e) for e in listed(emails, argument="emails")]
+        if not wanted:
+            raise ValidationError("emails", emails, "at least one email address")
+        if not suppressed:
+            check_writes(wanted, path="ENS PUT /supporter/bulk", client=self)
+        affected = 0
+        for start in range(0, len(wanted), 200):
+            body = {"field": "suppressed", "value": "Y" if suppressed else "N",
+                    "campaigners": wanted[start:start + 200]}
+            answer = json_or_none(self._send("PUT", "/supporter/bulk", json=body, retry=True))
+            if isinstance(answer, bool) or not isinstance(answer, int | float):
+                raise APIError("ENS", 200, f"PUT /supporter/bulk answered {answer!r}, not the number of supporters")
+            affected += int(answer)
+        return affected
+

@@ -265,6 +265,8 @@ class EnchargeApp:
                       shown={**before, "updatedAt": iso(person["updatedAt"])})
         if person["unsubscribed"] and not was_unsubscribed:
             self._emit("unsubscribedUser", person)
+        if was_unsubscribed and not person["unsubscribed"]:
+            state.resubscribes[str(person.get("email") or "").lower()] += 1
         for tag in added:
             self._emit(f"added-tag-{tag}", person, {"tag": tag})
         return person

@@ -138,6 +138,7 @@ class EnchargeState:
         self.upserts: Counter[str] = Counter()  # people upserted (POST /people items), per id/userId/email
         self.created: Counter[str] = Counter()  # people created, per lowercased email
         self.unsubscribes: Counter[str] = Counter()  # POST /people/unsubscribe acted on, per person id
+        self.resubscribes: Counter[str] = Counter()  # people whose unsubscribed went true -> false, per email
         self._tasks: set[asyncio.Task[None]] = set()
         self._seed(ens, rng)
 

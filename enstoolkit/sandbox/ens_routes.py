@@ -90,6 +90,8 @@ class ENSApp:
             Route("/supporter/questions", r(self._questions), methods=["GET"]),
             Route("/supporter/questions/{qid}", r(self._question), methods=["GET"]),
             Route("/supporter/query", r(self._query), methods=["GET"]),
+            Route("/supporter/bulk", r(self._bulk), methods=["PUT"]),
+            Route("/supporter/{sid}/transactions/recurring", r(self._recurring), methods=["GET"]),
             Route("/supporter/{sid}/transactions", r(self._transactions), methods=["GET"]),
             Route("/supporter/{sid}", r(self._supporter_by_id), methods=["GET", "PUT", "DELETE"]),
             Route("/supporter", r(self._supporter), methods=["GET", "POST"]),
@@ -258,6 +260,40 @@ class ENSApp:
         if rec is None:
             return Response(status_code=204)
         return JSONResponse([self.state.transaction_view(t) for t in self.state.transactions(rec)])
+
+    async def _recurring(self, request: Request) -> Response:
+        """GET /supporter/{id}/transactions/recurring: the schedules (shape from a published live answer)."""
+        text = request.path_params["sid"]
+        rec = self.state.records.get(int(text)) if text.isdigit() else None
+        if rec is None:
+            return Response(status_code=204)
+        return JSONResponse(self.state.recurring(rec))
+
+    async def _bulk(self, request: Request) -> Response:
+        """PUT /supporter/bulk: set ``suppressed`` for up to 200 supporters by email; the number affected (spec)."""
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError:
+            return error(400, "The request body is not valid JSON", 10000011)
+        if not isinstance(body, dict) or body.get("field") != "suppressed" or body.get("value") not in ("Y", "N"):
+            return error(400, "Only the field 'suppressed' can be updated, with the value Y or N", 10000011)
+        emails = body.get("campaigners")
+        if not isinstance(emails, list) or not 1 <= len(emails) <= 200 or \
+                not all(isinstance(e, str) for e in emails):
+            return error(400, "campaigners must list 1 to 200 email addresses", 10000011)
+        affected = 0
+        for email in emails:
+            rec = self.state.find_email(email)
+            if rec is None:
+                continue
+            value = body["value"] == "Y"
+            self.state.bulk_suppressions[(email.strip().lower(), body["value"])] += 1
+            if rec.suppressed != value:
+                rec.suppressed = value
+                rec.suppressed_on = self.state.now.replace(microsecond=0) if value else None
+                rec.modified = self.state.now.replace(microsecond=0)
+            affected += 1
+        return JSONResponse(affected)
 
     async def _query(self, request: Request) -> Response:
         """GET /supporter/query with the ``{pagination, data, scores, summary}`` envelope.

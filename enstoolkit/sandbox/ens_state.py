@@ -128,6 +128,8 @@ class ENSState:
         self.processed: list[dict[str, Any]] = []  # every page request processed (pageId, body, at)
         self.upserts: Counter[str] = Counter()  # POST /supporter acted on, per lowercased email
         self.created: Counter[str] = Counter()  # supporters created, per lowercased email
+        self.optins_set: Counter[str] = Counter()  # a question answered "Y" that was not, per lowercased email
+        self.bulk_suppressions: Counter[tuple[str, str]] = Counter()  # PUT /supporter/bulk, per (email, Y/N)
         self.version = 0  # bumped by every write; query results are cached per version
         self._query_cache: dict[tuple[Any, ...], tuple[int, list[SupporterRecord]]] = {}
 
@@ -302,6 +304,33 @@ class ENSState:
                         "createdDate": created + int(span * rng.random())})
         return out
 
+    def recurring(self, rec: SupporterRecord) -> list[dict[str, Any]]:
+        """The supporter's recurring schedules: one per recurring gift page given to, and, for about one
+        donor in six, a monthly schedule of their own stream (ACTIVE, or SUSPENDED for a third of them).
+
+        Example:
+            >>> from enstoolkit.sandbox import Sandbox
+            >>> state = Sandbox(supporters=40).ens
+            >>> sum(bool(state.recurring(r)) for r in state.records.values()) > 0
+            True
+        """
+        out: list[dict[str, Any]] = []
+        gifts = [t for t in self.history(rec) if t.get("type") == "nd"]
+        for tx in gifts:
+            if tx.get("recurringPayment") == "Y":
+                out.append(self._schedule(tx, "ACTIVE"))
+        rng = random.Random(f"recurring-{self.seed}-{rec.supporter_id}")
+        if gifts and not out and rng.random() < 0.17:
+            out.append(self._schedule(gifts[0], "SUSPENDED" if rng.random() < 0.34 else "ACTIVE"))
+        return out
+
+    def _schedule(self, tx: Mapping[str, Any], status: str) -> dict[str, Any]:
+        start = dt.datetime.fromtimestamp(tx["createdDate"] / 1000, dt.UTC).date()
+        return {"amount": f"{float(tx.get('amount') or 10):.2f}", "paymentDay": start.day,
+                "campaignId": tx["campaignId"], "currency": tx.get("currency") or "GBP", "id": tx["id"] + 1,
+                "transactionId": f"sub_{tx['id']}", "startDate": start.isoformat(), "status": status,
+                "frequency": "MONTHLY"}
+
     def transaction_view(self, tx: dict[str, Any]) -> dict[str, Any]:
         """A transaction as the live service lists it.
 
@@ -465,6 +494,8 @@ class ENSState:
             'Y'
         """
         for qid, response in answers.items():
+            if response == "Y" and rec.questions.get(qid, ("", 0))[0] != "Y":
+                self.optins_set[rec.email.strip().lower()] += 1
             if qid in rec.questions:  # the answer it replaces stays in the history of answers
                 rec.earlier_answers.setdefault(qid, []).append(rec.questions[qid])
             rec.questions[qid] = (response, self.now_ms())

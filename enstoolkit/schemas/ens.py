@@ -14,7 +14,7 @@ import polars as pl
 
 __all__ = [
     "FIELDS", "MEMBERSHIP_STRUCT", "PAGE", "PROCESS_RESULT", "QUERY_ROW", "QUESTIONS", "QUESTION_DETAIL",
-    "QUESTION_STRUCT", "SUPPORTER_BASE", "TRANSACTION", "UTC_MS",
+    "QUESTION_STRUCT", "RECURRING", "SUPPORTER_BASE", "TRANSACTION", "UTC_MS",
 ]
 
 UTC_MS = pl.Datetime("ms", "UTC")
@@ -64,6 +64,13 @@ TRANSACTION: dict[str, pl.DataType] = {
     "createdOn": pl.Date(), "createdDate": UTC_MS, "xref1": pl.String(), "xref2": pl.String(),
     "exportType": pl.String(), "txType": pl.String(), "recurringPayment": pl.Boolean(), "status": pl.String(),
     "amount": pl.Float64(), "currency": pl.String(), "broadcastId": pl.Int64(),
+}
+
+#: GET /supporter/{id}/transactions/recurring (keys from a published live answer).
+RECURRING: dict[str, pl.DataType] = {
+    "id": pl.Int64(), "transactionId": pl.String(), "campaignId": pl.Int64(), "amount": pl.Float64(),
+    "currency": pl.String(), "paymentDay": pl.Int64(), "frequency": pl.String(), "status": pl.String(),
+    "startDate": pl.Date(),
 }
 
 PAGE: dict[str, pl.DataType] = {

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ..bulk import BulkRun, Journal, start
+from ..bulk import BulkRun, Journal, register, start
 from ..bulk.runner import Progress
 from ..errors import ValidationError
 from ..frames import read_frame
@@ -310,6 +310,13 @@ def _server_now(client: Any) -> dt.datetime:
     bounds = client.server_clock.now_ms() if hasattr(client, "server_clock") else None
     millis = bounds[0] if bounds is not None else int(time.time() * 1000)
     return dt.datetime.fromtimestamp(millis / 1000, dt.UTC)
+
+
+@register("consent", "both", idempotent=True)
+def _consent(clients: Any, params: Mapping[str, Any], payloads: list[dict[str, Any]],
+             card: Any) -> list[tuple[str, Any, str | None]]:
+    """The bulk operation "consent" (registered here; :mod:`enstoolkit.bulk` loads this module for such a run)."""
+    return [execute_change(clients, params, payloads[0])]
 
 
 def execute_change(clients: Any, params: Mapping[str, Any], item: Mapping[str, Any]) -> tuple[str, Any, str | None]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -85,8 +85,8 @@ def current_lists(ens: ENSClient, encharge: EnchargeClient, *, query: str = DEFA
 def plan_from_accounts(ens: ENSClient, encharge: EnchargeClient, *, query: str = DEFAULT_QUERY,
                        optins: str | Sequence[str] = DEFAULT_OPTINS, erasures: pl.DataFrame | bool | None = True,
                        status_segment: str | None = "Unsubscribed", on_step: Step | None = None,
-                       unsubscribes: pl.DataFrame | None = None, duplicates: pl.DataFrame | bool = False
-                       ) -> pl.DataFrame:
+                       unsubscribes: pl.DataFrame | None = None, duplicates: pl.DataFrame | bool = False,
+                       tombstones: Any = None) -> pl.DataFrame:
     """The consent plan (:func:`~enstoolkit.sync.consent_plan`) for both accounts as they are now.
 
     ``erasures``: True (the default) reads the toolkit's own record of erasures
@@ -96,6 +96,8 @@ def plan_from_accounts(ens: ENSClient, encharge: EnchargeClient, *, query: str =
     ``duplicates``: True finds the probable duplicates of both lists
     (:func:`enstoolkit.analysis.probable_duplicates`, the analyst's marks applied), a frame of pairs is used
     as it is; their "high" pairs whose records disagree get review rows.
+    ``tombstones``: erased and suppressed addresses (:class:`enstoolkit.protection.Tombstones`): those back
+    subscribed or opted in are unsubscribed and opted out (rule 8 of :mod:`enstoolkit.sync.plan`).
     Sends no change: an export job, the people listing and, when needed, the "Unsubscribed" segment.
 
     Example:
@@ -129,4 +131,5 @@ def plan_from_accounts(ens: ENSClient, encharge: EnchargeClient, *, query: str =
         pairs = duplicates
     elif duplicates is not False:
         raise ValidationError("duplicates", type(duplicates).__name__, "True, False, or a frame of pairs")
-    return consent_plan(supporters, people, optins=names, erasures=erasures, duplicates=pairs)
+    return consent_plan(supporters, people, optins=names, erasures=erasures, duplicates=pairs,
+                        tombstones=tombstones)

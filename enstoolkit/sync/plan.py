@@ -30,6 +30,9 @@ email Encharge sends; Encharge's unsubscribe is from all email):
    (or suppression, or Encharge unsubscribe) on either record wins. Only ever towards no.
 7. **Never subscribe or opt anyone in**: re-consent needs the person, not a sync. A pending double
    opt-in ("P") is not an answer to act on either way; nor is no answer.
+8. With ``tombstones`` (:class:`enstoolkit.protection.Tombstones`): an address erased or suppressed on
+   request that is back (a form, an import) subscribed in Encharge is **unsubscribed**, and opted in
+   ("Y") in ENS is **opted out**, whatever the other rules say.
 
 Example:
     >>> import datetime as dt
@@ -328,6 +331,29 @@ def _unsubscribed_but_opted_in(out: _Rows, key: str, record: dict[str, Any], per
     out.add(key, "ENS", ConsentAction.REVIEW, f"{why}; {said}: which came last cannot be told", record, person, i)
 
 
+def _tombstone_rules(out: _Rows, tombstones: Any, records: list[dict[str, Any]],
+                     persons: Mapping[str, list[dict[str, Any]]]) -> None:
+    """Rule 8: an erased or suppressed address back subscribed or opted in is unsubscribed and opted out."""
+    keys = sorted(set(persons) | {r["key"] for r in records})
+    hit = {k for k, flag in zip(keys, tombstones.hits(keys), strict=True) if flag}
+    if not hit:
+        return
+    said = "an erased or suppressed address (tombstone) is back"
+    have = {(r["personId"], r["supporterId"], r["action"], r["question"]) for r in out.rows}
+    for key in sorted(hit):
+        for person in persons.get(key, []):
+            if person["unsubscribed"] is not True and not any(
+                    p == person["personId"] and a == str(ConsentAction.UNSUBSCRIBE) for p, _, a, _ in have):
+                out.add(key, "Encharge", ConsentAction.UNSUBSCRIBE, f"{said}: {_encharge_state(person)}", None,
+                        person, None)
+        for record in (r for r in records if r["key"] == key):
+            for i, optin in enumerate(out.optins):
+                if record[f"a{i}"] == "Y" and (None, record["supporterId"], str(ConsentAction.OPT_OUT), optin) \
+                        not in {(None, s, a, q) for _, s, a, q in have}:
+                    out.add(key, "ENS", ConsentAction.OPT_OUT, f"{said}: {_answer_text(optin, record, i)}", record,
+                            None, i)
+
+
 def _says_no(out: _Rows, record: Mapping[str, Any]) -> str | None:
     """Why the ENS record says no to email (suppressed, or an opt-in answered "N"), or None."""
     if record["suppressed"]:
@@ -377,7 +403,8 @@ def _duplicate_rules(out: _Rows, duplicates: pl.DataFrame, records: list[dict[st
 
 def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str | Sequence[str] = DEFAULT_OPTINS,
                  erasures: pl.DataFrame | None = None, email_column: str | None = None,
-                 planned_at: dt.datetime | None = None, duplicates: pl.DataFrame | None = None) -> pl.DataFrame:
+                 planned_at: dt.datetime | None = None, duplicates: pl.DataFrame | None = None,
+                 tombstones: Any = None) -> pl.DataFrame:
     """The changes that would bring ENS and Encharge into agreement on consent (see the module's rules).
 
     Args:
@@ -391,6 +418,7 @@ def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str 
         planned_at: the moment recorded in ``plannedAt`` (default: now, UTC).
         duplicates: probable duplicate pairs (:func:`enstoolkit.analysis.probable_duplicates`): their "high"
             pairs whose records disagree get review rows (rule 6).
+        tombstones: erased and suppressed addresses (:class:`enstoolkit.protection.Tombstones`), for rule 8.
 
     Returns one row per proposed change (schema :data:`~enstoolkit.schemas.results.CONSENT_PLAN`),
     actionable rows first. Frames without the needed columns raise
@@ -431,6 +459,8 @@ def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str 
             _people_rules(out, key, group, persons[key])
     if duplicates is not None:
         _duplicate_rules(out, duplicates, records, persons)
+    if tombstones is not None:
+        _tombstone_rules(out, tombstones, records, persons)
     plan = read_frame(out.rows, CONSENT_PLAN)
     order = pl.col("action").replace_strict({str(a): n for n, a in enumerate(ACTION_ORDER)}, return_dtype=pl.Int64)
     return plan.sort(order, "email", "supporterId", "question", nulls_last=True, maintain_order=True)

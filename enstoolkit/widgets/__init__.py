@@ -25,8 +25,10 @@ from .consent import ConsentPanel
 from .duplicates import DuplicatesPanel
 from .grid import Grid
 from .process import ProcessPanel
+from .protection import SubjectAccessPanel
 from .search import SearchPanel
 from .tag import TagPanel
 from .toolkit import Toolkit
 
-__all__ = ["ConsentPanel", "DuplicatesPanel", "Grid", "ProcessPanel", "SearchPanel", "TagPanel", "Toolkit"]
+__all__ = ["ConsentPanel", "DuplicatesPanel", "Grid", "ProcessPanel", "SearchPanel", "SubjectAccessPanel", "TagPanel",
+           "Toolkit"]

@@ -238,7 +238,7 @@ class ProcessPanel(Panel):
             raise ValidationError("page", None, "a page (pick a page type and a page)")
         frame, mapping = self._rows_and_mapping()
         questions = {q: True for q, box in self.optin_boxes.items() if box.value}
-        preview = preview_process(frame, mapping, self.form, questions=questions)
+        preview = preview_process(frame, mapping, self.form, questions=questions, ens=self.ens)
         if self.form.advocacy and not (self.subject.value.strip() and self.message.value.strip()):
             raise ValidationError("message", "", "a subject and a message for an advocacy page")
         self.transaction()  # checks the amount before anything is sent
