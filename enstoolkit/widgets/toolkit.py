@@ -1,4 +1,5 @@
-"""The panels in tabs (Search, Tag, Process, Consent); a search selection flows into the tag and process tabs."""
+"""The panels in tabs (Search, Tag, Process, Consent, Duplicates, Subject access); a search selection flows into
+the tag and process tabs."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from ..errors import ValidationError
 from .consent import ConsentPanel
 from .duplicates import DuplicatesPanel
 from .process import ProcessPanel
+from .protection import SubjectAccessPanel
 from .search import SearchPanel
 from .tag import TagPanel
 
 
 class Toolkit:
-    """Search, Tag, Process, Consent and Duplicates in one tabbed panel.
+    """Search, Tag, Process, Consent, Duplicates and Subject access in one tabbed panel.
 
     Example:
         >>> kit = Toolkit()
@@ -38,10 +40,11 @@ class Toolkit:
         self.process = ProcessPanel(ens)
         self.consent = ConsentPanel(ens, encharge)
         self.duplicates = DuplicatesPanel(ens, encharge)
+        self.subject_access = SubjectAccessPanel(ens, encharge)
         self.search.on_selection(self._selection)
         self.widget = w.Tab(children=[self.search.widget, self.tag.widget, self.process.widget, self.consent.widget,
-                                    self.duplicates.widget])
-        for i, title in enumerate(("Search", "Tag", "Process", "Consent", "Duplicates")):
+                                    self.duplicates.widget, self.subject_access.widget])
+        for i, title in enumerate(("Search", "Tag", "Process", "Consent", "Duplicates", "Subject access")):
             self.widget.set_title(i, title)
 
     def _selection(self, selection: pl.DataFrame) -> None:
