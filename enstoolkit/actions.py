@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from .bulk import Journal
+from .bulk import Journal, outcome
 from .encharge import EnchargeClient, check_tags, people_frame
 from .ens import ENSClient
 from .errors import ValidationError
@@ -299,7 +299,7 @@ def apply_tags(encharge: EnchargeClient, preview: pl.DataFrame, *, on_progress: 
     skipped = total - len(targets)
     if on_progress:
         on_progress(skipped, total)
-    outcome: dict[str, dict[str, Any]] = {}
+    journalled: dict[str, dict[str, Any]] = {}
     run_id = None
     if targets:
         from .bulk import tag_people
@@ -311,36 +311,22 @@ def apply_tags(encharge: EnchargeClient, preview: pl.DataFrame, *, on_progress: 
         run = tag_people(encharge, targets, tags, action, journal=journal, on_progress=progress, progress=False)
         run_id = run.run_id
         for entry in run.items().iter_rows(named=True):
-            outcome[entry["key"]] = entry
+            journalled[entry["key"]] = entry
     rows = []
     for person in preview.iter_rows(named=True):
-        item = outcome.get(person["email"])
+        item = journalled.get(person["email"])
         row: dict[str, Any] = {"email": person["email"], "id": person["id"], "userId": None, "action": action,
                                "tags": tags, "http_status": None, "error": None, "run_id": run_id}
         if item is None:
             row.update(status=Outcome.SKIPPED, error="not in Encharge", run_id=None)
         else:
-            row.update(status=_outcome(item), error=item["error"] if item["state"] != ItemState.DONE else None)
+            row.update(status=outcome(item["state"]), error=item["error"] if item["state"] != ItemState.DONE else None)
             if item["state"] == ItemState.DONE:
                 row["http_status"] = json.loads(item["result"] or "{}").get("http_status")
             elif row["status"] == Outcome.NOT_ATTEMPTED:
                 row["error"] = "the run stopped first: resume it"
         rows.append(row)
     return read_frame(rows, {**PERSON_RESULT, "run_id": pl.String()})
-
-
-def _outcome(item: Mapping[str, Any]) -> Outcome:
-    """A journal item's state as the outcome a result frame shows."""
-    state = item["state"]
-    if state == ItemState.DONE:
-        return Outcome.DONE
-    if state == ItemState.FAILED:
-        return Outcome.NOT_FOUND if "not found" in (item["error"] or "").lower() else Outcome.FAILED
-    if state == ItemState.UNKNOWN:
-        return Outcome.UNKNOWN
-    if state == ItemState.SKIPPED:
-        return Outcome.SKIPPED
-    return Outcome.NOT_ATTEMPTED
 
 
 # -- page processing ---------------------------------------------------------------------------
@@ -580,7 +566,7 @@ def process_rows(
             results.append({**base, "status": Outcome.INVALID, "error": row["problem"], "run_id": None})
             continue
         result = json.loads(item["result"] or "{}")
-        status = _outcome(item)
+        status = outcome(item["state"])
         entry = {**base, "status": status}
         if status == Outcome.DONE:
             entry.update(ens_status=result.get("status"), supporterId=result.get("supporterId"),

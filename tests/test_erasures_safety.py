@@ -47,7 +47,7 @@ def test_an_erasure_whose_answer_was_lost_is_done_and_recorded_on_resume(tmp_pat
         emails = [p["email"] for p in chosen]
         sb.faults.append(Faults(**DROP_DELETES))
         run = delete_people(enc, [*emails, "never.there@example.org"], force=True, journal=journal)
-        assert run.counts() == {"retry": 3, "failed": 1}
+        assert run.counts() == {"retry": 3, "not found": 1}
         assert erased_ids(sb) == Counter(p["id"] for p in chosen)  # Encharge acted on each; no answer came back
         assert enc.erasure_log.read().height == 0  # nothing confirmed yet, but nothing forgotten either:
         pending = enc.erasure_log.read(pending=True)
@@ -56,7 +56,7 @@ def test_an_erasure_whose_answer_was_lost_is_done_and_recorded_on_resume(tmp_pat
 
         sb.faults.clear()
         run = resume(run.run_id, encharge=enc, journal=journal)
-        assert run.status == "completed" and run.counts() == {"done": 3, "failed": 1}
+        assert run.status == "completed" and run.counts() == {"done": 3, "not found": 1}
         items = {r["key"]: r for r in run.items().iter_rows(named=True)}
         for person in chosen:
             assert items[person["email"]]["state"] == "done"

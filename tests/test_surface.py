@@ -80,6 +80,7 @@ EXPORTS: dict[str, list[str] | None] = {
         "TOMBSTONE_SKIP",
         "account_fingerprints",
         "delete_people",
+        "outcome",
         "process_pages",
         "register",
         "resume",

@@ -43,7 +43,7 @@ from ..schemas import ItemState
 from .journal import Journal
 from .operations import OPERATIONS, Operation, known_kinds, load, register
 from .review import DEFAULT_GRACE, review
-from .runner import BulkRun, Progress, RunInProgress, account_fingerprints
+from .runner import BulkRun, Progress, RunInProgress, account_fingerprints, outcome
 
 if TYPE_CHECKING:
     from ..encharge import EnchargeClient
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_GRACE", "OPERATIONS", "TOMBSTONE_SKIP", "BulkRun", "Journal", "Operation", "RunInProgress",
-    "account_fingerprints", "delete_people",
+    "account_fingerprints", "delete_people", "outcome",
     "process_pages", "register", "resume", "review", "start", "tag_people", "unsubscribe_people", "upsert_people",
     "upsert_supporters",
 ]
@@ -200,7 +200,7 @@ def unsubscribe_people(encharge: EnchargeClient, people: Any, *, journal: Journa
         >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
         >>> with Sandbox(supporters=10) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
         ...     unsubscribe_people(enc, ["nobody@example.org"], journal=j).counts()
-        {'failed': 1}
+        {'not found': 1}
     """
     return _people_run("unsubscribe", encharge, people, {}, journal=journal, run=run, progress=progress,
                        on_progress=on_progress)

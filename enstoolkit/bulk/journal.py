@@ -72,7 +72,14 @@ def _to_v1(db: sqlite3.Connection) -> None:
 
 
 #: The journal's file format (see :mod:`enstoolkit.store`).
-JOURNAL_SCHEMA = Schema("journal", 1, _CREATE, {0: _to_v1})
+def _to_v2(db: sqlite3.Connection) -> None:
+    """Version 2: "not found" is an item state of its own. Items of earlier versions that failed because the
+    API said the person or supporter does not exist carried it only in their error text: moved once, here."""
+    db.execute("UPDATE items SET state = 'not found' WHERE state = 'failed' AND lower(COALESCE(error, ''))"
+               " LIKE '%not found%'")
+
+
+JOURNAL_SCHEMA = Schema("journal", 2, _CREATE, {0: _to_v1, 1: _to_v2})
 
 
 def _close_all(connections: list[sqlite3.Connection]) -> None:
@@ -522,7 +529,7 @@ class Journal:
         rows = self._db().execute(
             "SELECT r.run_id, r.kind, r.status, r.note, COUNT(i.seq),"
             " SUM(i.state = 'done'), SUM(i.state IN ('pending', 'retry', 'sending')), SUM(i.state = 'unknown'),"
-            " SUM(i.state = 'failed'), r.created_at, r.updated_at, r.params"
+            " SUM(i.state IN ('failed', 'not found')), r.created_at, r.updated_at, r.params"
             " FROM runs r LEFT JOIN items i ON i.run_id = r.run_id GROUP BY r.run_id"
             " ORDER BY r.created_at DESC, r.run_id DESC").fetchall()
         return read_frame([dict(zip(RUN, r, strict=True)) for r in rows], RUN)

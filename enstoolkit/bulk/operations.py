@@ -236,7 +236,7 @@ def _delete(force: bool) -> Execute:
                                "note": "erased already on " + ", ".join(sorted({day for _, day in earlier}))
                                        + " (the erasure record)"})]
         if not removal.found:  # never found, and no earlier attempt of ours erased anyone it names
-            return [(ItemState.FAILED, None, "not found (already gone?)")]
+            return [(ItemState.NOT_FOUND, None, "not found (already gone?)")]
         result: dict[str, Any] = {"action": "erase" if force else "archive",
                                   "ids": [str(p["id"]) for p in [*removal.people, *removal.lost]]}
         if removal.lost:

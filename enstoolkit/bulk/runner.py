@@ -9,7 +9,7 @@ Example:
     >>> run_id = journal.create_run("tag-add", {"tags": ["vip"]}, [{"kind": "email", "value": "nobody@example.org"}])
     >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
     ...     BulkRun(journal, run_id, encharge=enc).run().counts()
-    {'failed': 1}
+    {'not found': 1}
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from ..errors import (
     ValidationError,
 )
 from ..protection.tombstones import Tombstoned
-from ..schemas import ItemState, RunStatus
+from ..schemas import ItemState, Outcome, RunStatus
 from ..validate import check_int
 from .journal import Journal
 from .operations import OPERATIONS, Clients, ItemOutcome, Operation, known_kinds, load
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from ..encharge import EnchargeClient
     from ..ens import ENSClient
 
-__all__ = ["NOT_STORED", "BulkRun", "Progress", "RunInProgress", "account_fingerprints"]
+__all__ = ["NOT_STORED", "BulkRun", "Progress", "RunInProgress", "account_fingerprints", "outcome"]
 
 logger = logging.getLogger("enstoolkit.bulk")
 Progress = Callable[[int, int], None]
@@ -89,6 +89,18 @@ def account_fingerprints(client: str, *, ens: ENSClient | None = None,
     wanted = ("ens", "encharge") if client == "both" else (client,)
     given: dict[str, ENSClient | EnchargeClient | None] = {"ens": ens, "encharge": encharge}
     return {name: str(c._account_fingerprint()) for name in wanted if (c := given[name]) is not None}
+
+
+def outcome(state: str) -> Outcome:
+    """A journal item's state as the outcome every result frame shows (panels, the consent sync, bulk results).
+
+    Example:
+        >>> [str(outcome(s)) for s in ("done", "not found", "failed", "pending")]
+        ['done', 'not found', 'failed', 'not attempted']
+    """
+    return {ItemState.DONE: Outcome.DONE, ItemState.NOT_FOUND: Outcome.NOT_FOUND, ItemState.FAILED: Outcome.FAILED,
+            ItemState.SKIPPED: Outcome.SKIPPED, ItemState.UNKNOWN: Outcome.UNKNOWN}.get(ItemState(state),
+                                                                                       Outcome.NOT_ATTEMPTED)
 
 
 class BulkRun:
@@ -471,7 +483,9 @@ class BulkRun:
             raise _Stop(f"{exc.service} refused the credentials: {exc.message}") from exc
         if isinstance(exc, Tombstoned):  # refused before anything was sent: an erased or suppressed person
             return (ItemState.SKIPPED, None, str(exc))
-        if isinstance(exc, (PageProcessingError, NotFoundError, PermissionDenied, ValidationError)):
+        if isinstance(exc, NotFoundError):
+            return (ItemState.NOT_FOUND, None, exc.message)
+        if isinstance(exc, (PageProcessingError, PermissionDenied, ValidationError)):
             return (ItemState.FAILED, None, str(exc.message if isinstance(exc, APIError) else exc))
         if isinstance(exc, ServerError):
             if repeatable or exc.status_code == 503:

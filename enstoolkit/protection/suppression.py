@@ -96,12 +96,12 @@ def _suppress(clients: Any, params: Mapping[str, Any], payloads: list[dict[str, 
     if action == "suppress":
         affected = clients.ens.suppress_supporters([item["email"]])
         if not affected:
-            return [(ItemState.FAILED, None, "not found: ENS holds no supporter with this email now")]
+            return [(ItemState.NOT_FOUND, None, "not found: ENS holds no supporter with this email now")]
         held = clients.ens.get_supporter(int(item["id"]))  # by email: did it reach this record?
         if held.height and bool(held.item(0, "suppressed")):
             return [(ItemState.DONE, {"affected": affected}, None)]
         if not held.height:
-            return [(ItemState.FAILED, None, f"not found: ENS holds no supporter {item['id']} now")]
+            return [(ItemState.NOT_FOUND, None, f"not found: ENS holds no supporter {item['id']} now")]
         if item.get("fallback"):  # another record holds the address: this one's email opt-ins answered "N"
             clients.ens.update_supporter(int(item["id"]), {"questions": dict.fromkeys(item["fallback"], "N")})
             return [(ItemState.DONE, {"questions": item["fallback"]},

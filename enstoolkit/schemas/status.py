@@ -50,6 +50,7 @@ class ItemState(StrEnum):
     SENDING = "sending"  # the intent is recorded; the request is (being) sent
     DONE = "done"
     FAILED = "failed"
+    NOT_FOUND = "not found"  # the person or supporter does not exist (a fact the API gave, never read from text)
     RETRY = "retry"  # not carried out, safe to send again
     UNKNOWN = "unknown"  # a non-idempotent request whose answer was lost
     SKIPPED = "skipped"

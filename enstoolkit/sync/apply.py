@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ..bulk import BulkRun, Journal, register, start
+from ..bulk import BulkRun, Journal, outcome, register, start
 from ..bulk.runner import Progress
 from ..errors import ValidationError
 from ..frames import read_frame
@@ -344,18 +344,6 @@ def execute_change(clients: Any, params: Mapping[str, Any], item: Mapping[str, A
     return (str(ItemState.DONE), {"changedAt": when.isoformat()}, None)
 
 
-def _outcome(state: str, error: str | None) -> str:
-    if state == ItemState.DONE:
-        return str(Outcome.DONE)
-    if state == ItemState.FAILED:
-        return str(Outcome.NOT_FOUND if "not found" in (error or "").lower() else Outcome.FAILED)
-    if state == ItemState.SKIPPED:
-        return str(Outcome.SKIPPED)
-    if state == ItemState.UNKNOWN:
-        return str(Outcome.UNKNOWN)
-    return str(Outcome.NOT_ATTEMPTED)
-
-
 def plan_results(run: BulkRun) -> pl.DataFrame:
     """One row per plan row of a consent run: its ``status`` (an :class:`~enstoolkit.schemas.Outcome`) and why.
 
@@ -382,7 +370,7 @@ def plan_results(run: BulkRun) -> pl.DataFrame:
     rows = []
     for item in run.items().iter_rows(named=True):
         payload = json.loads(item["payload"])
-        status = _outcome(item["state"], item["error"])
+        status = str(outcome(item["state"]))
         error = item["error"] if status != Outcome.DONE else None
         if status == Outcome.NOT_ATTEMPTED:
             error = run.note or "the run stopped first: resume it"
