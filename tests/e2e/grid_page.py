@@ -44,7 +44,7 @@ class GridOnPage:
         while True:
             try:
                 seen = set(self.column(name))
-            except ValueError:  # the column is not shown yet
+            except (ValueError, IndexError):  # the column is not shown yet, or the rows are still the old frame's
                 seen = set()
             if seen == values:
                 return
