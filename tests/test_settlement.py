@@ -7,7 +7,6 @@ import email.utils
 import random
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,25 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import CHAOS_FIGURES
-from enstoolkit import ENSClient, RetryPolicy
+from enstoolkit import ENSClient
 from enstoolkit.bulk import Journal, process_pages, review
 from enstoolkit.sandbox import Faults, Sandbox
 
-APPEAL, APPEAL_CAMPAIGN = 130, 10130
-PETITION, PETITION_CAMPAIGN = 110, 10110
-CARD = {"donationAmt": "12.00", "paymenttype": "VISA", "ccnumber": "4222222222222220", "ccexpire": "12/2030",
-        "ccvv": "123"}
-FAST = RetryPolicy(backoff=0.005)
-
-
-def figure(line: str) -> None:
-    CHAOS_FIGURES.append(line)
-    print(line)
-
-
-def advancer(sb: Sandbox) -> Callable[[float], None]:
-    return lambda seconds: sb.advance(seconds=seconds + 1)
+from .test_chaos import APPEAL, APPEAL_CAMPAIGN, CARD, FAST, PETITION, PETITION_CAMPAIGN, advancer, figure
 
 
 def on_page(sb: Sandbox, email: str, campaign: int) -> int:

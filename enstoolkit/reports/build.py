@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -235,8 +236,8 @@ def warm_up() -> threading.Thread:
             from .charts import chart_svg
 
             chart_svg({"mark": "point", "data": {"values": [{"a": 1}]}, "encoding": {"x": {"field": "a"}}})
-        except Exception:
-            pass
+        except Exception as exc:  # only a head start: the report's own charts raise if drawing fails
+            logging.getLogger("enstoolkit.reports").debug("chart renderer warm-up failed: %s", exc)
 
     thread = threading.Thread(target=draw, name="enstoolkit-chart-warm-up", daemon=True)
     thread.start()

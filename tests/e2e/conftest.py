@@ -19,6 +19,17 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The offline browser tests' counts (charts drawn, requests blocked), one entry per page looked at.
+BROWSER_COUNTS = ROOT / "test-artifacts" / "report-browser-counts.json"
+
+
+def record_counts(name: str, figures: dict[str, object]) -> None:
+    """Keep (and print) what an offline browser test counted on one page."""
+    BROWSER_COUNTS.parent.mkdir(parents=True, exist_ok=True)
+    seen = json.loads(BROWSER_COUNTS.read_text()) if BROWSER_COUNTS.exists() else {}
+    seen[name] = figures
+    BROWSER_COUNTS.write_text(json.dumps(seen, indent=2))
+    print(name, figures)
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = os.environ.get("ENSTOOLKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CREDENTIALS = ("ENS_API_KEY", "ENCHARGE_API_KEY", "ENS_BASE_URL", "ENCHARGE_BASE_URL")

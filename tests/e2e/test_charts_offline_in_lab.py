@@ -6,16 +6,14 @@ kernel instead, so they show with no network. Counted: the chart outputs drawn, 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from .conftest import ROOT, App, Lab
+from .conftest import ROOT, App, Lab, record_counts
 
 TIMEOUT = 180_000
-COUNTS = ROOT / "test-artifacts" / "report-browser-counts.json"
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
@@ -33,14 +31,6 @@ class LoopbackOnly:
         else:
             self.blocked.append(url)
             route.abort("internetdisconnected")
-
-
-def record(name: str, figures: dict[str, object]) -> None:
-    COUNTS.parent.mkdir(parents=True, exist_ok=True)
-    seen = json.loads(COUNTS.read_text()) if COUNTS.exists() else {}
-    seen[name] = figures
-    COUNTS.write_text(json.dumps(seen, indent=2))
-    print(name, figures)
 
 
 @pytest.mark.parametrize(("notebook", "charts", "last"), [
@@ -65,7 +55,7 @@ def test_the_notebooks_draw_their_charts_with_no_network(page: Page, lab: Lab, n
     text = page.locator(".jp-Notebook").inner_text()
     assert "Error loading script" not in text and "Traceback" not in text
     assert offline.blocked == []
-    record(f"JupyterLab {notebook}", {"charts_drawn": drawn.count(), "blocked_requests": len(offline.blocked)})
+    record_counts(f"JupyterLab {notebook}", {"charts_drawn": drawn.count(), "blocked_requests": len(offline.blocked)})
 
 
 def test_the_voila_app_fetches_nothing_off_this_machine(page: Page, sandbox_app: App) -> None:
@@ -76,7 +66,7 @@ def test_the_voila_app_fetches_nothing_off_this_machine(page: Page, sandbox_app:
     page.wait_for_load_state("networkidle")
     assert "Error loading script" not in page.locator("body").inner_text()
     assert offline.blocked == []
-    record("Voila app", {"blocked_requests": len(offline.blocked)})
+    record_counts("Voila app", {"blocked_requests": len(offline.blocked)})
 
 
 def test_the_counts_can_fail(page: Page, tmp_path: Path) -> None:

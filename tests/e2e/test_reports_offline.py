@@ -6,7 +6,6 @@ and no code unless ``--show-code`` asked for it; the first screen of each is sav
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,12 +17,13 @@ from enstoolkit.connect import connect
 from enstoolkit.reports import analyse, pull, write_reports
 from enstoolkit.settings import audit_settings
 
+from .conftest import record_counts
+
 ROOT = Path(__file__).resolve().parents[2]
 #: The docs' screenshots are rewritten only when asked (ENSTOOLKIT_DOC_IMAGES=1),
 #: otherwise they go with the test artifacts.
 IMAGES = (ROOT / "docs" / "images" if os.environ.get("ENSTOOLKIT_DOC_IMAGES")
           else ROOT / "test-artifacts" / "screenshots")
-COUNTS = ROOT / "test-artifacts" / "report-browser-counts.json"
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
@@ -64,14 +64,6 @@ def open_offline(page: Page, path: Path) -> Offline:
     return offline
 
 
-def record(name: str, figures: dict[str, object]) -> None:
-    COUNTS.parent.mkdir(parents=True, exist_ok=True)
-    seen = json.loads(COUNTS.read_text()) if COUNTS.exists() else {}
-    seen[name] = figures
-    COUNTS.write_text(json.dumps(seen, indent=2))
-    print(name, figures)
-
-
 @pytest.mark.parametrize(("report", "charts", "image"), [
     ("supporter_audit.html", 1, "report-audit-first-screen.png"),
     ("optin_analysis.html", 4, "report-optins-first-screen.png"),
@@ -97,7 +89,7 @@ def test_report_draws_every_chart_offline_with_no_request(page: Page, reports: d
     assert not [m for m in offline.console if "error" in m.lower()]
     IMAGES.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(IMAGES / image))  # the first screen, as a reader sees it
-    record(report, {"charts_drawn": drawn.count(), "tables": tables.count(), "csv_links": links.count(),
+    record_counts(report, {"charts_drawn": drawn.count(), "tables": tables.count(), "csv_links": links.count(),
                     "blocked_requests": len(offline.blocked), "failed_requests": len(offline.failed)})
 
 
