@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from enstoolkit import EnchargeClient, ENSClient  # noqa: E402
 from enstoolkit.analysis import run_audit  # noqa: E402
-from enstoolkit.connect import Connection  # noqa: E402
+from enstoolkit.config.connect import Connection  # noqa: E402
 from enstoolkit.history import History  # noqa: E402
 from enstoolkit.history.activity import stale_by_activity  # noqa: E402
 from enstoolkit.sandbox import Sandbox  # noqa: E402

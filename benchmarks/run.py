@@ -290,7 +290,7 @@ def lookups(info: dict[str, str], latency: float, repeat: int, count: int,
             concurrency: int = 16) -> list[dict[str, Any]]:
     import pandas as pd
 
-    from enstoolkit.validate import is_valid_email
+    from enstoolkit.inputs.arguments import is_valid_email
 
     ens = ens_client(info)
     frame = ens.query_supporters("search", filter={"country": "GB"}, progress=False)

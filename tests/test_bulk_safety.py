@@ -16,12 +16,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from enstoolkit import EnchargeClient, ENSClient, RetryPolicy, actions
+from enstoolkit import EnchargeClient, ENSClient, RetryPolicy
 from enstoolkit.bulk import BulkRun, Journal, process_pages, resume, review, tag_people
 from enstoolkit.errors import AmbiguousDates, DataShapeError, ValidationError
 from enstoolkit.sandbox import Faults, Sandbox
 from enstoolkit.sync import apply_plan, plan_results
-from enstoolkit.widgets import ProcessPanel, TagPanel
+from enstoolkit.widgets import ProcessPanel, TagPanel, actions
 
 #: Seconds ENS takes before acting on a page submission, in the tests that need it to act late.
 ACTS_LATE = 3.3

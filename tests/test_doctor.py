@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from enstoolkit import EnchargeClient, ENSClient
-from enstoolkit.connect import Connection
-from enstoolkit.doctor import ENS_REQUEST_LIMIT, diagnose
+from enstoolkit.config import Connection
+from enstoolkit.config.doctor import ENS_REQUEST_LIMIT, diagnose
 from enstoolkit.errors import BudgetExceeded
 from enstoolkit.sandbox import Sandbox
 

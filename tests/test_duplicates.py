@@ -194,7 +194,7 @@ def test_targets_hold_on_other_account_shapes(variant: str) -> None:
 
 
 def test_plan_from_accounts_with_duplicates_adds_only_reviews(tmp_path: Path) -> None:
-    from enstoolkit.connect import connect
+    from enstoolkit.config import connect
     from enstoolkit.sync import plan_from_accounts
 
     conn = connect(supporters=1500, variant="labelled-duplicates", environ={})

@@ -235,7 +235,7 @@ def test_archive_and_erase(enc: EnchargeClient, sandbox: Sandbox) -> None:
     assert erased.select("id", "action", "status").row(0) == (b["id"], "erase", "done")
     assert b["id"] not in sandbox.encharge.people
     assert sandbox.encharge.erased[-1]["email"] == b["email"]
-    from enstoolkit.erasures import read_erasures
+    from enstoolkit.records import read_erasures
 
     mine = read_erasures(account_id=sandbox.encharge.account_id)
     assert b["email"] in mine.get_column("email").to_list()

@@ -16,13 +16,13 @@ from enstoolkit.errors import (
     PageProcessingError,
     ValidationError,
 )
-from enstoolkit.frames import OPTIN_ANSWERS
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.sandbox.data import FIELD_NAMES
 from enstoolkit.schemas.ens import PAGE as PAGE_SCHEMA
 from enstoolkit.schemas.ens import PROCESS_RESULT as PROCESS_RESULT_SCHEMA
 from enstoolkit.schemas.ens import QUERY_ROW as QUERY_SCHEMA
 from enstoolkit.schemas.ens import TRANSACTION as TRANSACTION_SCHEMA
+from enstoolkit.schemas.frames import OPTIN_ANSWERS
 
 from .conftest import RecordingTransport
 

@@ -15,8 +15,8 @@ import pytest
 from enstoolkit import EnchargeClient, RetryPolicy
 from enstoolkit.analysis import erased_still_in_ens, run_audit
 from enstoolkit.bulk import Journal, delete_people, resume, unsubscribe_people
-from enstoolkit.erasures import ErasureLog, read_erasures
 from enstoolkit.errors import BadRequestError, TransportError
+from enstoolkit.records import ErasureLog, read_erasures
 from enstoolkit.sandbox import Faults, Sandbox
 from enstoolkit.sync import consent_plan
 

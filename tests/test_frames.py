@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from enstoolkit.errors import AmbiguousDates, DataShapeError, ValidationError
-from enstoolkit.frames import OPTIN_ANSWERS, build_frame, empty_frame, optins, parse_temporal
 from enstoolkit.schemas.ens import PAGE as PAGE_SCHEMA
 from enstoolkit.schemas.ens import QUESTION_STRUCT
 from enstoolkit.schemas.ens import SUPPORTER_BASE as SUPPORTER_BASE_SCHEMA
 from enstoolkit.schemas.ens import TRANSACTION as TRANSACTION_SCHEMA
+from enstoolkit.schemas.frames import OPTIN_ANSWERS, build_frame, empty_frame, optins, parse_temporal
 
 UTC = dt.UTC
 
@@ -177,7 +177,7 @@ def test_optins_needs_questions() -> None:
 @pytest.mark.parametrize("value", ["21/03/18", "03/04/18", "20180321", 20180321])
 def test_dates_that_could_be_read_wrongly_raise(value: object) -> None:
     from enstoolkit.errors import DataShapeError
-    from enstoolkit.frames import parse_temporal
+    from enstoolkit.schemas.frames import parse_temporal
 
     with pytest.raises(DataShapeError):
         parse_temporal([value], pl.Date, name="createdOn", date_order="dmy")
@@ -188,7 +188,7 @@ def test_numbers_never_lose_their_fraction_or_come_from_booleans(body: bytes) ->
     import json
 
     from enstoolkit.errors import DataShapeError
-    from enstoolkit.frames import read_frame
+    from enstoolkit.schemas.frames import read_frame
 
     for data in (body, json.loads(body)):  # the fast reader and the tolerant one agree
         with pytest.raises(DataShapeError, match="column 'n'"):

@@ -11,7 +11,7 @@ import pytest
 from enstoolkit import EnchargeClient, ENSClient
 from enstoolkit.analysis import run_audit
 from enstoolkit.bulk import Journal, tag_people
-from enstoolkit.connect import Connection
+from enstoolkit.config import Connection
 from enstoolkit.history import History
 from enstoolkit.history.activity import kept_changes, last_activity, stale_by_activity
 from enstoolkit.sandbox import Sandbox

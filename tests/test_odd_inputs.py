@@ -22,15 +22,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from enstoolkit import EnchargeClient, ENSClient, RetryPolicy, actions, bulk
-from enstoolkit import people_args as people
+from enstoolkit import EnchargeClient, ENSClient, RetryPolicy, bulk
 from enstoolkit.analysis import duplicate_supporters, invalid_emails, one_system_only, run_audit
 from enstoolkit.bulk import Journal
 from enstoolkit.encharge.payloads import check_tags, single_identifier
 from enstoolkit.errors import BudgetExceeded, NotFoundError, ValidationError
+from enstoolkit.inputs import people_args as people
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.sync import apply_plan, check_plan, consent_plan
-from enstoolkit.widgets import ProcessPanel, TagPanel
+from enstoolkit.widgets import ProcessPanel, TagPanel, actions
 from enstoolkit.widgets.grid import Grid, display_frame
 
 ODD_EMAILS = ["  A@Example.org ", "josé@example.org", "a b@example.org", "名前@例え.jp", "a@example.org\n",
@@ -107,10 +107,10 @@ def entry_points(setting: Setting) -> dict[str, Callable[[Any], Any]]:
     form = actions.page_form(ens, 110)
     return {
         # the one rule for people arguments
-        "people.emails": people.emails,
+        "people.people_emails": people.people_emails,
         "people.identifiers": people.identifiers,
-        "people.records": people.records,
-        "people.frame": people.frame,
+        "people.people_records": people.people_records,
+        "people.rows_frame": people.rows_frame,
         "encharge.payloads.check_tags": check_tags,
         "encharge.payloads.single_identifier": single_identifier,
         # the clients
@@ -205,7 +205,7 @@ def _check_all(points: dict[str, Callable[[Any], Any]], value: Any, names: list[
 def test_the_entry_points_are_all_walked(clients: Setting) -> None:
     names = set(entry_points(clients))
     for expected in ("TagPanel(people=)", "ProcessPanel(batch=)", "EnchargeClient.add_tags(people)",
-                     "ENSClient.get_supporters(emails=)", "bulk.process_pages(supporters)", "people.emails"):
+                     "ENSClient.get_supporters(emails=)", "bulk.process_pages(supporters)", "people.people_emails"):
         assert expected in names
     assert len(names) >= 45
 
@@ -254,6 +254,6 @@ def _large_values() -> list[Any]:
 
 def _valid(value: Any) -> bool:
     try:
-        return bool(people.emails(value))
+        return bool(people.people_emails(value))
     except ValidationError:
         return False

@@ -15,11 +15,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from enstoolkit import EnchargeClient, ENSClient, actions
+from enstoolkit import EnchargeClient, ENSClient
 from enstoolkit.bulk import Journal, delete_people, process_pages, resume, tag_people, unsubscribe_people
 from enstoolkit.errors import ValidationError
-from enstoolkit.people_args import emails, identifiers
+from enstoolkit.inputs.people_args import identifiers, people_emails
 from enstoolkit.sandbox import Sandbox
+from enstoolkit.widgets import actions
 
 CARD = {"donationAmt": "25.00", "paymenttype": "VISA", "paycurrency": "GBP", "ccnumber": "4222222222222220",
         "ccexpire": "12/2030", "ccvv": "123"}
@@ -41,15 +42,15 @@ def _joined(people: list[str]) -> pl.DataFrame:
 
 
 def test_a_frame_and_its_dicts_give_the_same_people() -> None:
-    from enstoolkit.people_args import row_identifiers
+    from enstoolkit.inputs.people_args import row_identifiers
 
     people = ["a@example.org", "b@example.org", "c@example.org", "d@example.org"]
     frame = _joined(people)
-    assert emails(frame) == emails(frame.to_dicts()) == people
+    assert people_emails(frame) == people_emails(frame.to_dicts()) == people
     assert identifiers(frame) == identifiers(frame.to_dicts()) == [("email", e) for e in people]
     # blank cells are passed over too, not only nulls; the first non-empty column wins, in EMAIL_COLUMNS order
     spaced = pl.DataFrame({"email": ["  ", "X@example.org"], "Email Address": ["y@example.org", "z@example.org"]})
-    assert emails(spaced) == emails(spaced.to_dicts()) == ["y@example.org", "x@example.org"]
+    assert people_emails(spaced) == people_emails(spaced.to_dicts()) == ["y@example.org", "x@example.org"]
     # a row with no email at all is counted the same way whatever its shape
     empty = pl.DataFrame({"email": ["a@example.org", None], "Email Address": [None, " "], "First Name": ["A", "B"]})
     assert row_identifiers(empty) == row_identifiers(empty.to_dicts()) == [("email", "a@example.org"), None]

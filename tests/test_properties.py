@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from enstoolkit.encharge import people_frame
 from enstoolkit.errors import DataShapeError
-from enstoolkit.exports import neutralise
-from enstoolkit.frames import build_frame, parse_temporal
+from enstoolkit.records import neutralise
 from enstoolkit.schemas.encharge import PERSON as ENCHARGE_PERSON_SCHEMA
 from enstoolkit.schemas.ens import PAGE as PAGE_SCHEMA
 from enstoolkit.schemas.ens import PROCESS_RESULT as PROCESS_RESULT_SCHEMA
@@ -19,6 +18,7 @@ from enstoolkit.schemas.ens import QUESTION_DETAIL as QUESTION_DETAIL_SCHEMA
 from enstoolkit.schemas.ens import QUESTION_STRUCT
 from enstoolkit.schemas.ens import SUPPORTER_BASE as SUPPORTER_BASE_SCHEMA
 from enstoolkit.schemas.ens import TRANSACTION as TRANSACTION_SCHEMA
+from enstoolkit.schemas.frames import build_frame, parse_temporal
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1)

@@ -17,7 +17,6 @@ import polars as pl
 import pytest
 
 from enstoolkit import EnchargeClient, ENSClient
-from enstoolkit.actions import TOMBSTONE_PROBLEM, PageForm, preview_process, process_rows
 from enstoolkit.bulk import Journal, process_pages, upsert_people, upsert_supporters
 from enstoolkit.errors import ValidationError
 from enstoolkit.protection import Tombstoned, Tombstones
@@ -30,6 +29,7 @@ from enstoolkit.protection.tombstones import default_tombstones
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.sandbox.requests_file import request_file
 from enstoolkit.sync.apply import apply_plan
+from enstoolkit.widgets.actions import TOMBSTONE_PROBLEM, PageForm, preview_process, process_rows
 
 from .conftest import RecordingTransport
 

@@ -10,7 +10,7 @@ import pytest
 
 from enstoolkit.ens import read_supporter_export, read_transaction_export, transaction_dates
 from enstoolkit.errors import AmbiguousDates, DataShapeError, UnmappedColumns
-from enstoolkit.frames import OPTIN_ANSWERS
+from enstoolkit.schemas.frames import OPTIN_ANSWERS
 
 D = dt.date
 
@@ -131,7 +131,7 @@ def test_transaction_dates_agree_with_created_date() -> None:
 
 
 def test_the_date_order_comes_from_the_environment(shared_sandbox) -> None:
-    from enstoolkit.connect import connect
+    from enstoolkit.config import connect
     from enstoolkit.errors import ValidationError
 
     env = {"ENS_API_KEY": shared_sandbox.ens_api_key, "ENS_BASE_URL": shared_sandbox.ens_url,

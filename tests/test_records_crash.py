@@ -21,8 +21,7 @@ import pytest
 from conftest import CHAOS_FIGURES
 from enstoolkit import EnchargeClient, ENSClient
 from enstoolkit.bulk import Journal, process_pages
-from enstoolkit.erasures import ErasureLog
-from enstoolkit.exports import export_csv
+from enstoolkit.records import ErasureLog, export_csv
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.sync import consent_plan
 from enstoolkit.sync.changelog import ChangeLog
@@ -32,7 +31,7 @@ BATCH = 5  # people per erasure write: one transaction, all of them or none
 
 WRITER = """
 import datetime as dt, sys
-from enstoolkit.erasures import ErasureLog
+from enstoolkit.records import ErasureLog
 from enstoolkit.sync.changelog import ChangeLog
 erasures, changes, start = ErasureLog(sys.argv[1]), ChangeLog(sys.argv[2]), int(sys.argv[3])
 when = dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC)

@@ -12,7 +12,7 @@ import openpyxl
 import polars as pl
 import pytest
 
-from enstoolkit.connect import connect
+from enstoolkit.config import audit_settings, connect
 from enstoolkit.reports import (
     AUDIT_CHECKS,
     ReportFolderError,
@@ -25,7 +25,6 @@ from enstoolkit.reports import (
     write_reports,
 )
 from enstoolkit.schemas.results import FINDINGS
-from enstoolkit.settings import audit_settings
 
 
 def findings(rows: list[tuple[int | None, str | None, str, str, str]]) -> pl.DataFrame:

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from enstoolkit import EnchargeClient, ENSClient
 from enstoolkit.bulk import Journal, process_pages, resume, upsert_supporters
 from enstoolkit.errors import BudgetExceeded
-from enstoolkit.exports import export_csv, export_excel
+from enstoolkit.records import export_csv, export_excel
 from enstoolkit.sandbox import Faults, Sandbox
 from enstoolkit.sandbox.faults import parse_faults
 

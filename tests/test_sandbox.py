@@ -25,7 +25,7 @@ def test_same_seed_same_account() -> None:
 
 
 def test_seeded_data_has_the_defects_an_audit_must_find() -> None:
-    from enstoolkit.validate import is_valid_email
+    from enstoolkit.inputs.arguments import is_valid_email
 
     people = generate_supporters(20_000, 0, DEFAULT_NOW)
     emails = [p.email for p in people]

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from enstoolkit import ENSClient
+from enstoolkit.ens import last_sync, refresh_supporters
 from enstoolkit.sandbox import Sandbox
-from enstoolkit.snapshot import last_sync, refresh_supporters
 
 from .conftest import RecordingTransport
 
@@ -86,8 +86,8 @@ def test_snapshot_arguments_are_checked(sandbox: Sandbox, tmp_path: Path) -> Non
 # The ids agree (a record's questions[].id is the list's questionId): answers are matched by id.
 
 def test_the_spec_example_widened_by_id_keeps_its_answer() -> None:
-    from enstoolkit.frames import build_frame, optins
     from enstoolkit.schemas.ens import QUESTION_STRUCT, SUPPORTER_BASE
+    from enstoolkit.schemas.frames import build_frame, optins
 
     rec = {"supporterId": 5361945, "suppressed": False, "Email Address": "otton.v@example.com",
            "questions": [{"id": 279, "componentId": 0, "name": "Opt-in", "type": "OPTIN", "response": "N",
@@ -153,7 +153,7 @@ def test_an_opt_in_answer_no_question_matches_means_the_whole_file_again(
     sid = sandbox.ens.first_supporter_id()
     ens.update_supporter(sid, {"City": "York", "questions": {"Marketing Optin": "N"}})
     recorder.exchanges.clear()
-    with caplog.at_level("WARNING", logger="enstoolkit.snapshot"):
+    with caplog.at_level("WARNING", logger="enstoolkit.ens.snapshot"):
         refreshed = refresh_supporters(ens, path)
     mode = last_sync(path)["mode"]
     assert mode.startswith("full (opt-in answers that match no question") and "'Opt-in EMAIL'" in mode

@@ -19,10 +19,10 @@ from conftest import CHAOS_FIGURES
 from enstoolkit.bulk import Journal
 from enstoolkit.bulk.journal import JOURNAL_SCHEMA
 from enstoolkit.encharge.webhooks import Listener
-from enstoolkit.erasures import ERASURES_SCHEMA, ErasureLog
 from enstoolkit.errors import StoreError
 from enstoolkit.http.budget import RequestLog
-from enstoolkit.store import connect
+from enstoolkit.records.erasures import ERASURES_SCHEMA, ErasureLog
+from enstoolkit.records.store import connect
 from enstoolkit.sync.changelog import CHANGELOG_SCHEMA, ChangeLog
 from enstoolkit.sync.unsubscribe_dates import UnsubscribeDates
 
@@ -164,7 +164,7 @@ def test_a_read_only_folder_is_an_error_naming_the_file(tmp_path: Path) -> None:
     os.chmod(folder, 0o555)
     script = (
         "import sys\n"
-        "from enstoolkit.erasures import ErasureLog\n"
+        "from enstoolkit.records import ErasureLog\n"
         "from enstoolkit.bulk import Journal\n"
         "from enstoolkit.errors import StoreError\n"
         "for make in (lambda: Journal(sys.argv[1] + '/journal.sqlite3'),\n"
@@ -189,7 +189,7 @@ def test_a_read_only_folder_is_an_error_naming_the_file(tmp_path: Path) -> None:
 def test_an_unversioned_file_is_migrated_once_by_two_processes_at_the_same_moment(tmp_path: Path) -> None:
     paths = [_copy(name, tmp_path) for name in ("journal.sqlite3", "erasures.sqlite3")]
     before = [_rows(p) for p in paths]
-    script = ("import sys\nfrom enstoolkit.bulk import Journal\nfrom enstoolkit.erasures import ErasureLog\n"
+    script = ("import sys\nfrom enstoolkit.bulk import Journal\nfrom enstoolkit.records import ErasureLog\n"
               "Journal(sys.argv[1]); ErasureLog(sys.argv[2]); print('ok')")
     procs = [subprocess.Popen([sys.executable, "-c", script, *map(str, paths)], stdout=subprocess.PIPE, text=True,
                               cwd=Path(__file__).parent.parent) for _ in range(4)]
@@ -207,7 +207,7 @@ def test_moments_in_the_record_are_kept_to_the_millisecond(tmp_path: Path) -> No
 
 
 def test_a_damaged_snapshot_report_is_an_error_naming_it(tmp_path: Path) -> None:
-    from enstoolkit.snapshot import last_sync
+    from enstoolkit.ens import last_sync
 
     report = tmp_path / "supporters.parquet.json"
     report.write_text('{"mode": "full", "rows": 3')  # cut short by a crash of an earlier version

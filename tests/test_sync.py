@@ -264,7 +264,7 @@ def test_a_hand_edited_plan_is_refused_before_anything_is_sent(tmp_path: Path, c
     edited = plan.with_row_index("n").with_columns(
         pl.when(pl.col("n").is_in([1, 3])).then(pl.lit(value)).otherwise(pl.col(column)).alias(column)).drop("n")
     saved = tmp_path / "plan.csv"
-    from enstoolkit.exports import export_csv
+    from enstoolkit.records import export_csv
 
     export_csv(edited, saved)
     before = sum(sb.received.values())

@@ -227,8 +227,7 @@ def test_the_audit_reads_statuses_from_the_segment_and_says_cannot_check_only_wi
 
 
 def test_doctor_says_which_time_zone_it_reads_exports_in() -> None:
-    from enstoolkit.connect import Connection
-    from enstoolkit.doctor import diagnose
+    from enstoolkit.config import Connection, diagnose
 
     with Sandbox(supporters=50) as sb, ENSClient(sb.ens_api_key, sb.ens_url, timezone="America/Chicago") as ens, \
             EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
@@ -238,7 +237,7 @@ def test_doctor_says_which_time_zone_it_reads_exports_in() -> None:
 
 
 def test_the_search_panel_reads_statuses_the_same_way() -> None:
-    from enstoolkit.actions import with_encharge
+    from enstoolkit.widgets.actions import with_encharge
 
     with Sandbox(supporters=200, seed=3, variant="encharge-no-status") as sb, \
             ENSClient(sb.ens_api_key, sb.ens_url) as ens, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:

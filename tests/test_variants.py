@@ -26,11 +26,10 @@ from enstoolkit.analysis import (
     run_audit,
     summarise,
 )
-from enstoolkit.connect import Connection
+from enstoolkit.config import Connection, audit_settings
 from enstoolkit.ens.readers import supporter_ids_by_email
+from enstoolkit.inputs.arguments import is_valid_email
 from enstoolkit.sandbox import Sandbox
-from enstoolkit.settings import audit_settings
-from enstoolkit.validate import is_valid_email
 
 pytestmark = pytest.mark.slow  # a dozen sandboxes, each exported and audited: with the slow tests
 

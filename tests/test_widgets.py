@@ -528,7 +528,7 @@ def test_app_page_reports_a_bad_setting_without_a_traceback() -> None:
 
 
 def test_with_encharge_never_says_absent_for_an_email_it_could_not_look_up(clients, sandbox: Sandbox) -> None:
-    from enstoolkit.actions import with_encharge
+    from enstoolkit.widgets.actions import with_encharge
 
     _, enc = clients
     known = next(p for p in sandbox.encharge.people.values() if not p["archived"])

@@ -21,7 +21,7 @@ import polars as pl
 
 from ..ens.transaction_types import ANSWER_TYPES
 from ..errors import ValidationError
-from ..validate import check_frame
+from ..inputs.arguments import check_frame
 from .answers import answer
 
 __all__ = ["ESTIMATE", "EXACT", "answer_history", "linked_transactions"]

@@ -1,6 +1,6 @@
 """Opt-in answers in any of the forms a frame may hold them, read one way.
 
-An export gives opt-in columns as "Y"/"N"/"P" (:data:`enstoolkit.frames.OPTIN_ANSWERS`); frames
+An export gives opt-in columns as "Y"/"N"/"P" (:data:`enstoolkit.schemas.frames.OPTIN_ANSWERS`); frames
 built by hand or by older code may hold Booleans or text. :func:`answer` turns any of them into
 "Y", "N", "P", "D" or null, so each check reads them the same way, and a pending double opt-in is
 never taken for an opt-in, an opt-out or no answer. "D" (an answer code of ENS's question rows

@@ -25,11 +25,10 @@ from collections.abc import Sequence
 import polars as pl
 
 from ..errors import ValidationError
-from ..people_args import email_column as find_email_column
-from ..people_args import email_key_expr as _key
+from ..inputs.arguments import blank_columns, check_frame, check_int, is_valid_email, text_flags
+from ..inputs.people_args import email_key_expr, find_email_column
 from ..schemas import Severity
 from ..schemas.results import FINDINGS
-from ..validate import blank_columns, check_frame, check_int, is_valid_email, text_flags
 from .answers import is_no, is_pending, is_yes
 
 __all__ = [
@@ -42,7 +41,7 @@ SEVERITY_ORDER = {str(s): n for n, s in enumerate(Severity)}
 
 
 def _email_column(df: pl.DataFrame, argument: str = "ens") -> str:
-    """The frame's email column (the one rule of :mod:`enstoolkit.people_args`), which must hold text."""
+    """The frame's email column (the one rule of :mod:`enstoolkit.inputs.people_args`), which must hold text."""
     column = find_email_column(df.columns, argument=argument)
     if df.schema[column] not in (pl.String, pl.Null):
         raise ValidationError(argument, f"{column!r} of {df.schema[column]}", "an email column of text")
@@ -99,7 +98,8 @@ def duplicate_supporters(ens: pl.DataFrame) -> pl.DataFrame:
     """
     ens = check_frame("ens", ens, ("supporterId",), what="a supporter frame (export_supporters)")
     email = _email_column(ens)
-    keyed = ens.filter(pl.col(email).is_not_null() & (_key(email) != "")).with_columns(_key(email).alias("__k"))
+    keyed = ens.filter(pl.col(email).is_not_null() & (email_key_expr(email) != ""))
+    keyed = keyed.with_columns(email_key_expr(email).alias("__k"))
     groups = (
         keyed.group_by("__k")
         .agg(pl.len().alias("__n"), pl.col("supporterId").sort().cast(pl.String).str.join(", ").alias("__ids"))
@@ -122,8 +122,8 @@ def encharge_duplicates(encharge: pl.DataFrame) -> pl.DataFrame:
         ['2 Encharge people share jo@x.org: p1, p2', '2 Encharge people share jo@x.org: p1, p2']
     """
     encharge = _encharge(encharge)
-    keyed = encharge.filter(pl.col("email").is_not_null() & (_key("email") != "")).with_columns(
-        _key("email").alias("__k"), pl.col("id").cast(pl.String).alias("__id"))
+    keyed = encharge.filter(pl.col("email").is_not_null() & (email_key_expr("email") != "")).with_columns(
+        email_key_expr("email").alias("__k"), pl.col("id").cast(pl.String).alias("__id"))
     keyed = keyed.unique("__id", keep="first", maintain_order=True)
     groups = (keyed.group_by("__k").agg(pl.len().alias("__n"), pl.col("__id").sort().str.join(", ").alias("__ids"))
               .filter(pl.col("__n") > 1))
@@ -259,9 +259,11 @@ def _joined(ens: pl.DataFrame, encharge: pl.DataFrame) -> pl.DataFrame:
     source = (pl.col("statusSource").cast(pl.String) if "statusSource" in encharge.columns
               else pl.when(status.is_null()).then(pl.lit("unknown")).otherwise(pl.lit("field")))
     people = encharge.select(  # every person of an email: one finding per person who disagrees
-        _key("email").alias("__k"), status.alias("__unsub"), source.alias("__source"), pl.col("id").alias("__enc_id"),
+        email_key_expr("email").alias("__k"), status.alias("__unsub"), source.alias("__source"),
+        pl.col("id").alias("__enc_id"),
     ).filter(pl.col("__k").is_not_null()).unique(maintain_order=True)
-    return ens.with_columns(_key(email).alias("__k")).join(people, on="__k", how="inner", maintain_order="left")
+    keyed = ens.with_columns(email_key_expr(email).alias("__k"))
+    return keyed.join(people, on="__k", how="inner", maintain_order="left")
 
 
 def _cannot_check(check: str, severity: str, unknown: int, matched: int, who: str) -> pl.DataFrame:
@@ -359,8 +361,8 @@ def one_system_only(ens: pl.DataFrame, encharge: pl.DataFrame) -> pl.DataFrame:
     ens = check_frame("ens", ens)
     encharge = _encharge(encharge)
     email = _email_column(ens)
-    ens_keys = ens.filter(pl.col(email).is_not_null()).with_columns(_key(email).alias("__k"))
-    enc_keys = encharge.filter(pl.col("email").is_not_null()).with_columns(_key("email").alias("__k"))
+    ens_keys = ens.filter(pl.col(email).is_not_null()).with_columns(email_key_expr(email).alias("__k"))
+    enc_keys = encharge.filter(pl.col("email").is_not_null()).with_columns(email_key_expr("email").alias("__k"))
     only_ens = ens_keys.join(enc_keys.select("__k"), on="__k", how="anti").unique("__k", keep="first",
                                                                                  maintain_order=True)
     only_enc = enc_keys.join(ens_keys.select("__k"), on="__k", how="anti")
@@ -374,7 +376,7 @@ def one_system_only(ens: pl.DataFrame, encharge: pl.DataFrame) -> pl.DataFrame:
 def erased_still_in_ens(ens: pl.DataFrame, erasures: pl.DataFrame) -> pl.DataFrame:
     """People erased (GDPR) in Encharge through the toolkit who are still in ENS.
 
-    ``erasures`` is the toolkit's own record (:func:`enstoolkit.erasures.read_erasures`); rows
+    ``erasures`` is the toolkit's own record (:func:`enstoolkit.records.erasures.read_erasures`); rows
     still ``pending`` (sent, answer lost, not yet confirmed) are not erasures yet and are left out.
 
     Example:
@@ -390,9 +392,9 @@ def erased_still_in_ens(ens: pl.DataFrame, erasures: pl.DataFrame) -> pl.DataFra
         erasures = erasures.filter(~pl.col("pending").fill_null(False))
     if erasures.height == 0:
         return _empty()
-    gone = erasures.select(_key("email").alias("__k"), pl.col("erasedAt")).filter(pl.col("__k").is_not_null())
+    gone = erasures.select(email_key_expr("email").alias("__k"), pl.col("erasedAt")).filter(pl.col("__k").is_not_null())
     gone = gone.unique("__k", keep="last", maintain_order=True)
-    hit = ens.with_columns(_key(email).alias("__k")).join(gone, on="__k", how="inner")
+    hit = ens.with_columns(email_key_expr(email).alias("__k")).join(gone, on="__k", how="inner")
     detail = pl.format("erased in Encharge on {} but still in ENS", pl.col("erasedAt").cast(pl.Date).cast(pl.String))
     return _findings(hit, "erased in Encharge, still in ENS", "high", detail, email)
 

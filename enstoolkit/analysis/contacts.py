@@ -31,10 +31,9 @@ from typing import Any
 import polars as pl
 
 from ..errors import MissingExtra, ValidationError
-from ..people_args import email_column as find_email_column
-from ..people_args import email_key_expr
+from ..inputs.arguments import check_frame
+from ..inputs.people_args import email_key_expr, find_email_column
 from ..schemas.results import FINDINGS
-from ..validate import check_frame
 
 __all__ = ["COMMON_DOMAINS", "ROLE_LOCALS", "contact_quality", "domain_suggestion", "is_disposable", "is_role",
            "normalise_email", "phone_e164", "require_extra", "uk_postcode", "worklist_csv"]

@@ -36,8 +36,8 @@ from typing import Any
 import polars as pl
 
 from ..errors import ValidationError
-from ..people_args import email_column as find_email_column
-from ..validate import check_frame
+from ..inputs.arguments import check_frame
+from ..inputs.people_args import find_email_column
 from .contacts import _suggest, phone_e164, require_extra, uk_postcode
 
 __all__ = ["BANDS", "DEFAULT_SETTINGS", "PAIRS", "duplicates_from_accounts", "probable_duplicates"]
@@ -526,7 +526,7 @@ def duplicates_from_accounts(ens: Any, encharge: Any | None = None, *, query: st
     :func:`probable_duplicates` of them, as ``(supporters, people, pairs)``. Sends no change.
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> conn = connect(supporters=300, variant="labelled-duplicates")
         >>> supporters, people, pairs = duplicates_from_accounts(conn.ens, conn.encharge, marks=False)
         >>> set(pairs.get_column("system_2")) == {"ENS", "Encharge"}

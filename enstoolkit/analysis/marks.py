@@ -1,6 +1,6 @@
 """The analyst's marks on duplicate pairs ("same person", "not the same person"), kept between runs.
 
-The marks live in one CSV file under the data folder (:func:`enstoolkit.paths.data_dir`), one row
+The marks live in one CSV file under the data folder (:func:`enstoolkit.records.paths.data_dir`), one row
 per pair, the latest mark winning. :func:`~enstoolkit.analysis.duplicates.probable_duplicates`
 reads them: a pair marked "not the same person" is never proposed again, and one marked "same
 person" carries the mark.
@@ -23,8 +23,8 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import ValidationError
-from ..paths import data_dir
-from ..validate import check_frame
+from ..inputs.arguments import check_frame
+from ..records.paths import data_dir
 
 __all__ = ["MARKS", "NOT_SAME", "SAME", "apply_marks", "duplicates_worklist", "mark_pairs", "marks_path", "read_marks"]
 

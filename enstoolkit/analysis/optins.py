@@ -21,7 +21,7 @@ import polars as pl
 
 from ..ens.transaction_types import TRANSACTION_TYPES
 from ..errors import ValidationError
-from ..validate import check_frame
+from ..inputs.arguments import check_frame
 from .answer_history import ESTIMATE, EXACT, answer_history, linked_transactions
 from .answers import answer, is_no, is_pending, is_yes
 

@@ -37,8 +37,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
-from ..people_args import records as records_of
-from ..people_args import row_identifiers
+from ..inputs.people_args import people_records, row_identifiers
 from ..schemas import ItemState
 from .journal import Journal
 from .operations import OPERATIONS, Operation, known_kinds, load, register
@@ -179,7 +178,7 @@ def upsert_people(encharge: EnchargeClient, records: Any, *, journal: Journal | 
     """
     from ..encharge.payloads import person_payload
 
-    rows = [person_payload(r, f"records[{i}]") for i, r in enumerate(records_of(records, argument="records"))]
+    rows = [person_payload(r, f"records[{i}]") for i, r in enumerate(people_records(records, argument="records"))]
     keys = [str(r.get("email") or r.get("userId") or r.get("id")) for r in rows]
     params = {"override": override} if override else {}
     bulk = start("upsert-people", params, rows, keys, journal=journal, encharge=encharge, run=False)
@@ -228,7 +227,7 @@ def delete_people(encharge: EnchargeClient, people: Any, *, force: bool = False,
 def _supporter_bodies(ens: ENSClient, supporters: Any, argument: str, *, with_questions: bool) -> list[dict[str, Any]]:
     """Records checked against the account's fields (and questions) before a run starts; email required."""
     out = []
-    for i, row in enumerate(records_of(supporters, argument=argument)):
+    for i, row in enumerate(people_records(supporters, argument=argument)):
         if with_questions:
             out.append(ens._supporter_body(row, f"{argument}[{i}]"))
             continue
@@ -301,7 +300,7 @@ def process_pages(ens: ENSClient, page_id: int, supporters: Any, *, questions: M
         {'done': 1}
         [('done', None), ('skipped', 'same person as row 1; not sent (allow_repeats=True sends it)')]
     """
-    from ..validate import check_id
+    from ..inputs.arguments import check_id
 
     pid = check_id("page_id", page_id)
     if not isinstance(allow_repeats, bool):

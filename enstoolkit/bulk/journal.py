@@ -38,12 +38,12 @@ from typing import Any
 
 import polars as pl
 
-from ..exports import export_csv
-from ..frames import read_frame
-from ..paths import data_dir
+from ..records.exports import export_csv
+from ..records.paths import data_dir
+from ..records.store import Schema, add_columns, connect, open_store
 from ..schemas import ItemState, RunStatus
+from ..schemas.frames import read_frame
 from ..schemas.results import ITEM, RUN
-from ..store import Schema, add_columns, connect, open_store
 
 __all__ = ["JOURNAL_SCHEMA", "SENSITIVE", "STATES", "Journal", "scrub"]
 
@@ -71,7 +71,7 @@ def _to_v1(db: sqlite3.Connection) -> None:
                               ("window_clock", "TEXT")))
 
 
-#: The journal's file format (see :mod:`enstoolkit.store`).
+#: The journal's file format (see :mod:`enstoolkit.records.store`).
 def _to_v2(db: sqlite3.Connection) -> None:
     """Version 2: "not found" is an item state of its own. Items of earlier versions that failed because the
     API said the person or supporter does not exist carried it only in their error text: moved once, here."""

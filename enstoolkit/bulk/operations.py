@@ -201,7 +201,7 @@ def _unsubscribe(enc: EnchargeClient, params: Mapping[str, Any], payloads: list[
 def _recorded_erasures(record: Any, kind: str, value: str) -> list[tuple[str, str]]:
     """The confirmed erasures of the record an identifier names (by id, userId, or email without case):
     (person id, day)."""
-    from ..people_args import email_key
+    from ..inputs.people_args import email_key
 
     def key(held: Any) -> str:
         return email_key(held) if kind == "email" else str(held)
@@ -223,7 +223,7 @@ def _delete(force: bool) -> Execute:
         item = payloads[0]
         account = enc.account_id() if force else None  # asked before erasing: the record must not fail after
         if force and enc.erasure_log is None:
-            from ..erasures import ErasureLog
+            from ..records.erasures import ErasureLog
 
             enc.erasure_log = ErasureLog()
         log = enc.erasure_log

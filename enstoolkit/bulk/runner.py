@@ -35,9 +35,9 @@ from ..errors import (
     TransportError,
     ValidationError,
 )
+from ..inputs.arguments import check_int
 from ..protection.tombstones import Tombstoned
 from ..schemas import ItemState, Outcome, RunStatus
-from ..validate import check_int
 from .journal import Journal
 from .operations import OPERATIONS, Clients, ItemOutcome, Operation, known_kinds, load
 

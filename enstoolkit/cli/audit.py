@@ -229,7 +229,7 @@ def sandbox_process(args: argparse.Namespace, meanwhile: Callable[[], object] | 
 def run_notebooks(out: Path, parameters: Mapping[str, object], *, timeout: int) -> list[str]:
     """Execute the audit notebooks into ``out`` (HTML beside the CSVs they write); returns the ones that failed.
 
-    The kernels connect as :func:`enstoolkit.connect.connect` does: to the accounts or the sandbox the
+    The kernels connect as :func:`enstoolkit.config.connect.connect` does: to the accounts or the sandbox the
     environment names (see :func:`shared_sandbox`).
 
     Example:
@@ -319,9 +319,9 @@ def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, 
         >>> (out / "supporter_audit.html").exists(), (out / "audit_findings.xlsx").exists()
         (True, True)
     """
-    from ..connect import connect
+    from ..config.connect import connect
+    from ..config.settings import audit_settings
     from ..reports.build import keep_run, pull_and_analyse, warm_up, write_reports
-    from ..settings import audit_settings
 
     started = time.perf_counter()
     warm_up()

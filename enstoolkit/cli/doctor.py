@@ -50,8 +50,8 @@ def run_doctor(args: argparse.Namespace) -> int:
         >>> build_parser().parse_args(["doctor", "--query", "All supporters"]).handler is run_doctor
         True
     """
-    from ..connect import connect
-    from ..doctor import diagnose
+    from ..config.connect import connect
+    from ..config.doctor import diagnose
     from ..errors import EnstoolkitError
 
     environ = {k: v for k, v in os.environ.items() if not (args.sandbox and k in CREDENTIALS)}

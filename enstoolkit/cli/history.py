@@ -50,10 +50,10 @@ def register(sub: Any) -> None:
     t.add_argument("--chart", type=Path)
     history.set_defaults(handler=run_history)
 
-    schedule = sub.add_parser("schedule", help="run the audit by itself: a crontab line or systemd user timer",
+    schedule_parser = sub.add_parser("schedule", help="run the audit by itself: a crontab line or systemd user timer",
                               description="Show, then install, a schedule that runs `enstoolkit audit` into dated "
                                           "report folders (the last --keep kept) with a one-line change summary.")
-    jobs = schedule.add_subparsers(dest="job", required=True)
+    jobs = schedule_parser.add_subparsers(dest="job", required=True)
     s = jobs.add_parser("audit", help="schedule the audit (shows what it installs; installs with --yes)")
     when = s.add_mutually_exclusive_group(required=True)
     when.add_argument("--daily", metavar="HH:MM")
@@ -75,7 +75,7 @@ def register(sub: Any) -> None:
     r.add_argument("--keep", type=int, default=30)
     r.add_argument("--env-file", type=Path)
     r.add_argument("audit_args", nargs=argparse.REMAINDER)
-    schedule.set_defaults(handler=run_schedule)
+    schedule_parser.set_defaults(handler=run_schedule)
 
 
 def _print_frame(frame: Any) -> None:
@@ -115,7 +115,7 @@ def run_history(args: argparse.Namespace) -> int:
             if args.before is not None:
                 _print_frame(table.drop("before", "after"))
             if args.rows:
-                from ..exports import export_csv
+                from ..records.exports import export_csv
 
                 rows = history.diff(args.before, args.after, rows=True)
                 print(f"every finding with its status: {export_csv(rows, args.rows)}")
@@ -156,7 +156,7 @@ def run_schedule(args: argparse.Namespace) -> int:
         0
     """
     from ..errors import EnstoolkitError
-    from ..history import schedule as sched
+    from ..history import schedule
 
     extra = [a for a in args.audit_args if a != "--"] if args.audit_args else []
     try:
@@ -164,23 +164,23 @@ def run_schedule(args: argparse.Namespace) -> int:
             from ..history.runner import run_scheduled_audit
 
             return run_scheduled_audit(args.reports, args.keep, env_file=args.env_file, audit_args=extra)
-        p = sched.plan(daily=args.daily, weekly=args.weekly, reports=args.reports.resolve(), keep=args.keep,
+        p = schedule.plan(daily=args.daily, weekly=args.weekly, reports=args.reports.resolve(), keep=args.keep,
                        sandbox=args.sandbox, env_file=args.env_file.resolve() if args.env_file else None,
                        audit_args=extra)
-        scheduler = args.scheduler or sched.default_scheduler()
+        scheduler = args.scheduler or schedule.default_scheduler()
         print(f"Scheduled audit {p.when} ({scheduler}); this would be installed:\n")
         if scheduler == "windows":
-            print(sched.windows_command(p))
+            print(schedule.windows_command(p))
             print("\nOn Windows, run that command in a terminal to create the task (nothing was installed).")
             return 0
         if scheduler == "cron":
-            target: Any = sched.CrontabTarget(command=args.crontab.split())
+            target: Any = schedule.CrontabTarget(command=args.crontab.split())
             print(p.cron)
         else:
-            target = sched.SystemdTarget(unit_dir=args.unit_dir or sched.SystemdTarget().unit_dir,
+            target = schedule.SystemdTarget(unit_dir=args.unit_dir or schedule.SystemdTarget().unit_dir,
                                          systemctl=args.systemctl.split())
-            print(f"# {target.unit_dir / (sched.UNIT + '.service')}\n{p.service}\n"
-                  f"# {target.unit_dir / (sched.UNIT + '.timer')}\n{p.timer}")
+            print(f"# {target.unit_dir / (schedule.UNIT + '.service')}\n{p.service}\n"
+                  f"# {target.unit_dir / (schedule.UNIT + '.timer')}\n{p.timer}")
         if args.dry_run:
             print("dry run: nothing installed")
             return 0

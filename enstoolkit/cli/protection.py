@@ -76,7 +76,7 @@ def register(sub: Any) -> None:
 
 
 def _connect(args: argparse.Namespace) -> Any:
-    from ..connect import connect
+    from ..config.connect import connect
 
     environ = {k: v for k, v in os.environ.items() if not (args.sandbox and k in CREDENTIALS)}
     return connect(supporters=args.supporters, environ=environ)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from .common import EXIT_CODES_HELP, EXIT_FAILED, EXIT_OK, EXIT_PARTLY_FAILED, EXIT_REFUSED, shown
 
 if TYPE_CHECKING:
-    from ..connect import Connection
+    from ..config.connect import Connection
 
 __all__ = ["confirm", "register", "run_sync"]
 
@@ -101,7 +101,7 @@ def confirm(question: str, *, yes: bool, stdin: TextIO | None = None, out: TextI
 
 
 def _connect(args: argparse.Namespace) -> Connection:
-    from ..connect import connect
+    from ..config.connect import connect
 
     variant = ",".join(args.variant) or None
     return connect(supporters=args.supporters, variant=variant, environ={} if args.sandbox else None)
@@ -131,7 +131,7 @@ def _failures(results: Any, limit: int = 5) -> tuple[int, list[str]]:
 
 def _apply(args: argparse.Namespace, conn: Connection, plan: Any) -> int:
     from ..bulk import Journal
-    from ..exports import export_csv
+    from ..records.exports import export_csv
     from ..sync import actionable, apply_plan, export_changes, plan_results
 
     todo = actionable(plan)
@@ -271,9 +271,9 @@ def run_sync(args: argparse.Namespace, *, wait: Callable[[float], bool] | None =
         >>> code, out.exists()
         (0, True)
     """
+    from ..config.settings import audit_settings
     from ..errors import ConfigurationError, EnstoolkitError
-    from ..exports import export_csv
-    from ..settings import audit_settings
+    from ..records.exports import export_csv
     from ..sync.live import plan_from_accounts
 
     conn = _connect(args)

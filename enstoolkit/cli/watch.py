@@ -59,7 +59,7 @@ def append_events(events: Any, out: Path) -> int:
 
     Example:
         >>> import tempfile
-        >>> from enstoolkit.frames import empty_frame
+        >>> from enstoolkit.schemas.frames import empty_frame
         >>> from enstoolkit.schemas.encharge import EVENT
         >>> append_events(empty_frame(EVENT), Path(tempfile.mkdtemp()) / "e.csv")
         0
@@ -70,7 +70,7 @@ def append_events(events: Any, out: Path) -> int:
     import polars as pl
 
     from ..errors import ValidationError
-    from ..exports import neutralise
+    from ..records.exports import neutralise
 
     temporary = out.with_name(f".{out.name}.tmp")
     if out.suffix.lower() == ".parquet":
@@ -118,11 +118,11 @@ def run_watch(args: argparse.Namespace) -> int:
     import logging
     from collections import Counter
 
-    from ..connect import connect
+    from ..config.connect import connect
     from ..encharge import SnapshotError, poll_events, snapshot_info
     from ..errors import APIError, AuthenticationError, RateLimitExceeded, ServerError, TransportError, ValidationError
-    from ..frames import empty_frame
     from ..schemas.encharge import EVENT
+    from ..schemas.frames import empty_frame
 
     out: Path = args.out
     if out.suffix.lower() not in (".csv", ".parquet"):

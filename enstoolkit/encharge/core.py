@@ -22,10 +22,10 @@ import httpx
 import polars as pl
 
 from ..errors import APIError, ValidationError
-from ..frames import read_frame
 from ..http import BaseClient, ErrorBody, RetryPolicy, json_or_none
-from ..schemas import encharge as schema
-from ..validate import api_key_from, check_base_url, check_id
+from ..inputs.arguments import api_key_from, check_base_url, check_id
+from ..schemas.encharge import ACCOUNT, FIELD, SEGMENT, SUBSCRIPTION, TAG
+from ..schemas.frames import read_frame
 from .payloads import check_event, mask_url_secret
 
 __all__ = ["DEFAULT_BASE_URL", "ENCHARGE_HOSTS", "EnchargeAuth", "EnchargeCore", "html_message", "list_in",
@@ -199,7 +199,7 @@ class EnchargeCore(BaseClient):
             ...     enc.get_tags().columns
             ['tag', 'color', 'count', 'createdAt', 'description']
         """
-        return read_frame(self._send("GET", "/tags-management").content, schema.TAG, key="tags")
+        return read_frame(self._send("GET", "/tags-management").content, TAG, key="tags")
 
     def get_fields(self) -> pl.DataFrame:
         """The person fields of the account (GET /fields).
@@ -211,7 +211,7 @@ class EnchargeCore(BaseClient):
             ...     "email" in enc.get_fields().get_column("name").to_list()
             True
         """
-        return read_frame(list_in(self._json("GET", "/fields"), "items"), schema.FIELD, extra=True)
+        return read_frame(list_in(self._json("GET", "/fields"), "items"), FIELD, extra=True)
 
     def get_segments(self) -> pl.DataFrame:
         """The account's segments (GET /segments); ``conditions`` as JSON text.
@@ -223,7 +223,7 @@ class EnchargeCore(BaseClient):
             ...     enc.get_segments().get_column("name").to_list()[0]
             'Donors'
         """
-        return read_frame(list_in(self._json("GET", "/segments"), "segments"), schema.SEGMENT)
+        return read_frame(list_in(self._json("GET", "/segments"), "segments"), SEGMENT)
 
     def get_account(self) -> pl.DataFrame:
         """The account (GET /accounts/info) as a one-row frame.
@@ -238,7 +238,7 @@ class EnchargeCore(BaseClient):
         body = self._json("GET", "/accounts/info")
         if not isinstance(body, Mapping):
             raise APIError("Encharge", 200, "expected the account object")
-        return read_frame([body], schema.ACCOUNT)
+        return read_frame([body], ACCOUNT)
 
     def account_id(self) -> int:
         """The account's id (from GET /accounts/info, asked once per client): what the toolkit's records are kept by.
@@ -322,7 +322,7 @@ class EnchargeCore(BaseClient):
         else:
             records = list_in(response.json(), "subscriptions")
         records = [{**r, "url": mask_url_secret(r.get("url"))} if isinstance(r, Mapping) else r for r in records]
-        return read_frame(records, schema.SUBSCRIPTION)
+        return read_frame(records, SUBSCRIPTION)
 
     def delete_subscription(self, subscription_id: int | str) -> None:
         """Delete an event subscription (DELETE /event-subscriptions/{id}).

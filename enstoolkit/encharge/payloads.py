@@ -16,11 +16,11 @@ from typing import Any
 import polars as pl
 
 from ..errors import ValidationError
-from ..frames import read_frame
-from ..people_args import IDENTIFIER_KINDS
+from ..inputs.arguments import check_email
+from ..inputs.people_args import IDENTIFIER_KINDS
 from ..schemas import StatusSource
-from ..schemas import encharge as schema
-from ..validate import check_email
+from ..schemas.encharge import PERSON
+from ..schemas.frames import read_frame
 
 __all__ = ["EVENTS", "check_event", "check_names", "check_tag", "check_tags", "flatten_person", "mask_url_secret",
            "people_frame", "person_payload", "read_status", "single_identifier", "subscription_status"]
@@ -256,7 +256,7 @@ def people_frame(records: Iterable[Mapping[str, Any]], *, asked: Iterable[str] |
         row["statusSource"] = source
         if row.get("tags") is None and (named is None or "tags" in named):
             row["tags"] = ""
-    return read_frame(rows, schema.PERSON, extra=True)
+    return read_frame(rows, PERSON, extra=True)
 
 
 _HOOK_SECRET = re.compile(r"(/hooks/|\\/hooks\\/)[^/?#\s'\"<>\\]+")

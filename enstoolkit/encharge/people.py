@@ -1,6 +1,6 @@
 """Encharge people: add or update, look up, list, delete or erase, unsubscribe, tag and untag.
 
-Bulk methods take people in any shape :mod:`enstoolkit.people_args` accepts and report what
+Bulk methods take people in any shape :mod:`enstoolkit.inputs.people_args` accepts and report what
 happened to each person; nothing is silently dropped.
 
 Example:
@@ -21,15 +21,22 @@ from typing import Any
 
 import polars as pl
 
-from ..erasures import ErasureLog
 from ..errors import APIError, AuthenticationError, NotFoundError, RateLimitExceeded, TransportError, ValidationError
-from ..frames import read_frame
-from ..people_args import IDENTIFIER_KINDS, email_key, known_fields, listed, listed_emails, row_identifiers
-from ..people_args import records as people_records
+from ..inputs.arguments import check_choice, check_id, check_int
+from ..inputs.people_args import (
+    IDENTIFIER_KINDS,
+    email_key,
+    known_fields,
+    listed,
+    listed_emails,
+    people_records,
+    row_identifiers,
+)
 from ..protection.tombstones import check_writes
+from ..records.erasures import ErasureLog
 from ..schemas import Outcome, StatusSource
+from ..schemas.frames import read_frame
 from ..schemas.results import PERSON_RESULT
-from ..validate import check_choice, check_id, check_int
 from .core import EnchargeCore
 from .payloads import check_names, check_tags, people_frame, person_payload, single_identifier
 from .removal import holders, remove_people
@@ -285,7 +292,7 @@ class PeopleMethods(EnchargeCore):
     def _lookup(self, idents: Sequence[tuple[str, str]], *, attributes: Iterable[str] | None = None,
                include_archived: bool = False, chunk_size: int = 50, concurrency: int = 8) -> pl.DataFrame:
         """:meth:`get_people` for ``(kind, value)`` identifiers, as
-        :func:`enstoolkit.people_args.identifiers` gives them.
+        :func:`enstoolkit.inputs.people_args.identifiers` gives them.
 
         Example:
             >>> from enstoolkit import EnchargeClient
@@ -541,7 +548,7 @@ class PeopleMethods(EnchargeCore):
         email names everyone whose address matches it without case or spaces (Encharge can hold
         two such people): each is acted on by id and has a row with their own id and email.
         Erasures are also written to the toolkit's own record
-        (:class:`~enstoolkit.erasures.ErasureLog`), which the audit checks against ENS: pending
+        (:class:`~enstoolkit.records.erasures.ErasureLog`), which the audit checks against ENS: pending
         before the request, confirmed after. If the answer is lost, the error is raised; calling
         again finds the person gone and reports them done with ``http_status`` null (the
         erasure confirmed in the record), never "not found". Then one "skipped" row ("row n has
@@ -662,7 +669,7 @@ class PeopleMethods(EnchargeCore):
     def add_tags(self, people: Any, tags: Any, *, progress: bool | None = None) -> pl.DataFrame:
         """Tag people (POST /tags, one request per person with the tags comma-joined).
 
-        ``people`` is any shape :mod:`enstoolkit.people_args` accepts (a frame with an email, id or
+        ``people`` is any shape :mod:`enstoolkit.inputs.people_args` accepts (a frame with an email, id or
         userId column, a list of emails, a Series, dicts). Returns one row per person:
         ``status`` "done", "not found" or "failed" with Encharge's message; then one row per
         input row that has no email (nor id, userId): "skipped", "row n has no email".

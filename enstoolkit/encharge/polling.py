@@ -59,9 +59,9 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ..errors import APIError, EnstoolkitError, ValidationError
-from ..frames import empty_frame, read_frame
 from ..schemas import StatusSource
-from ..schemas import encharge as schema
+from ..schemas.encharge import EVENT
+from ..schemas.frames import empty_frame, read_frame
 from .webhooks import event_rows
 
 if TYPE_CHECKING:
@@ -288,7 +288,7 @@ def poll_events(encharge: EnchargeClient, snapshot: str | Path, *, ignore: Itera
     last_seq = int(info.get("lastSeq", 0))
     if previous is None:
         _write(path, people, {"accountId": account, "takenAt": taken, "lastSeq": last_seq})
-        return empty_frame(schema.EVENT)
+        return empty_frame(EVENT)
     before, after = _by_id(previous), _by_id(people)
     since = info.get("takenAt")
     bodies = _bodies(before, after, skip, None if since is None else
@@ -305,4 +305,4 @@ def poll_events(encharge: EnchargeClient, snapshot: str | Path, *, ignore: Itera
                        redelivery=False, emailSource="snapshot" if row["email"] else None)
             rows.append(row)
     _write(path, people, {"accountId": account, "takenAt": taken, "lastSeq": last_seq + len(bodies)})
-    return read_frame(rows, schema.EVENT) if rows else empty_frame(schema.EVENT)
+    return read_frame(rows, EVENT) if rows else empty_frame(EVENT)

@@ -9,7 +9,7 @@ call (a bulk run reads it at most once a minute), each person it names looked up
 An id or a userId
 names one person.
 
-An erasure is written to the :class:`~enstoolkit.erasures.ErasureLog` as pending before the
+An erasure is written to the :class:`~enstoolkit.records.erasures.ErasureLog` as pending before the
 request goes out and confirmed when Encharge answers; the address is tombstoned then too
 (:mod:`enstoolkit.protection.tombstones`), so no later write re-creates the person. When the answer is lost (every retry
 dropped), the next attempt (e.g. resuming the run) finds the person gone, and the pending
@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from ..erasures import ErasureLog
 from ..errors import APIError, NotFoundError, ServerError
-from ..people_args import email_key
+from ..inputs.people_args import email_key
+from ..records.erasures import ErasureLog
 
 if TYPE_CHECKING:
     from .people import PeopleMethods

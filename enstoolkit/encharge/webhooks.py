@@ -59,11 +59,11 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ..errors import ValidationError
-from ..frames import read_frame
-from ..paths import data_dir
-from ..schemas import encharge as schema
-from ..store import Schema, add_columns, connect, open_store
-from ..validate import is_loopback
+from ..inputs.arguments import is_loopback
+from ..records.paths import data_dir
+from ..records.store import Schema, add_columns, connect, open_store
+from ..schemas.encharge import EVENT
+from ..schemas.frames import read_frame
 from .payloads import flatten_person, read_status
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def _to_v1(db: sqlite3.Connection) -> None:
     db.execute("INSERT OR IGNORE INTO file VALUES ('id', ?)", (uuid.uuid4().hex,))  # made once, with the file
 
 
-#: The listener's events file format (see :mod:`enstoolkit.store`).
+#: The listener's events file format (see :mod:`enstoolkit.records.store`).
 EVENTS_SCHEMA = Schema("listener events", 1, _CREATE, {0: _to_v1})
 # One row per delivery in ``deliveries``; one per person of its endUserData in ``delivery_people``.
 # ``deliveries`` keeps the first person in its own person columns, as before (an earlier version
@@ -516,12 +516,12 @@ class Listener:
             rows = db.execute(query + " ORDER BY d.seq, p.person_index", args).fetchall()
         records = []
         for row in rows:
-            record = dict(zip(schema.EVENT, row, strict=True))
+            record = dict(zip(EVENT, row, strict=True))
             record["changedFields"] = json.loads(record["changedFields"]) if record["changedFields"] else None
             record["unsubscribed"] = None if record["unsubscribed"] is None else bool(record["unsubscribed"])
             record["redelivery"] = bool(record["redelivery"])
             records.append(record)
-        frame = read_frame(records, schema.EVENT)
+        frame = read_frame(records, EVENT)
         return frame.filter(~pl.col("redelivery")) if unique else frame
 
     def wait_for(self, count: int, *, timeout: float = 10.0, event_type: str | None = None) -> pl.DataFrame:

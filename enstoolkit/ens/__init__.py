@@ -19,9 +19,26 @@ from .readers import (
     supporter_ids_by_email,
     transaction_dates,
 )
+from .snapshot import SyncReport, last_sync, refresh_supporters
 
 __all__ = [
-    "DEFAULT_BASE_URL", "ENS_HOSTS", "EXPORT_FILE_TYPES", "EXPORT_FORMATS", "PAGE_STATUSES", "PAGE_TYPES",
-    "QUERY_TYPES", "ENSAuth", "ENSClient", "export_layout", "normalise_base_url", "read_supporter_export",
-    "read_transaction_export", "search_filter", "supporter_ids_by_email", "transaction_dates",
+    "DEFAULT_BASE_URL",
+    "ENS_HOSTS",
+    "EXPORT_FILE_TYPES",
+    "EXPORT_FORMATS",
+    "PAGE_STATUSES",
+    "PAGE_TYPES",
+    "QUERY_TYPES",
+    "ENSAuth",
+    "ENSClient",
+    "SyncReport",
+    "export_layout",
+    "last_sync",
+    "normalise_base_url",
+    "read_supporter_export",
+    "read_transaction_export",
+    "refresh_supporters",
+    "search_filter",
+    "supporter_ids_by_email",
+    "transaction_dates",
 ]

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import httpx
 import polars as pl
 
-from ..date_order import check_order
 from ..errors import (
     APIError,
     BudgetExceeded,
@@ -33,11 +32,12 @@ from ..errors import (
     UnregisteredSourceAddress,
     UserNotFound,
 )
-from ..frames import read_frame
 from ..http import BaseClient, ErrorBody, RequestLog, RetryPolicy, json_or_none
-from ..paths import data_dir
-from ..schemas import ens as schema
-from ..validate import api_key_from, check_base_url, check_id, check_int
+from ..inputs.arguments import api_key_from, check_base_url, check_id, check_int
+from ..records.paths import data_dir
+from ..schemas.date_order import check_order
+from ..schemas.ens import FIELDS, QUESTION_DETAIL, QUESTIONS
+from ..schemas.frames import read_frame
 from .auth import ENSAuth
 from .payloads import canonical_questions, canonical_record
 from .readers import reporting_zone
@@ -270,7 +270,7 @@ class ENSCore(BaseClient):
             True
         """
         if self._fields is None or refresh:
-            self._fields = read_frame(self._send("GET", "/supporter/fields").content, schema.FIELDS)
+            self._fields = read_frame(self._send("GET", "/supporter/fields").content, FIELDS)
         return self._fields
 
     def get_questions(self, *, refresh: bool = False) -> pl.DataFrame:
@@ -286,7 +286,7 @@ class ENSCore(BaseClient):
             ['CONF', 'GEN', 'OPT']
         """
         if self._questions is None or refresh:
-            self._questions = read_frame(self._send("GET", "/supporter/questions").content, schema.QUESTIONS)
+            self._questions = read_frame(self._send("GET", "/supporter/questions").content, QUESTIONS)
         return self._questions
 
     def get_question(self, question_id: int | str) -> pl.DataFrame:
@@ -309,7 +309,7 @@ class ENSCore(BaseClient):
         body = json_or_none(response) if response.status_code == 200 else []
         if not isinstance(body, list):
             raise APIError("ENS", 200, f"expected a list of question locales, got {type(body).__name__}")
-        return read_frame([_question_locale(item) for item in body], schema.QUESTION_DETAIL)
+        return read_frame([_question_locale(item) for item in body], QUESTION_DETAIL)
 
     def optin_questions(self) -> list[str]:
         """The names of the account's opt-in (and confirmation) questions.

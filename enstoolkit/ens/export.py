@@ -26,7 +26,7 @@ import polars as pl
 
 from ..errors import APIError, DataShapeError, EnstoolkitError, ValidationError
 from ..http import json_or_none
-from ..validate import check_choice, check_names_map
+from ..inputs.arguments import check_choice, check_names_map
 from .core import ENSCore
 from .readers import csv_header, read_supporter_export, read_transaction_export
 

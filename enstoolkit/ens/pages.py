@@ -18,10 +18,10 @@ from typing import Any
 import polars as pl
 
 from ..errors import APIError, BadRequestError, DataShapeError, NotFoundError, PageProcessingError, ValidationError
-from ..frames import read_frame
 from ..http import json_or_none
-from ..schemas import ens as schema
-from ..validate import check_choice, check_id
+from ..inputs.arguments import check_choice, check_id
+from ..schemas.ens import PAGE, PROCESS_RESULT
+from ..schemas.frames import read_frame
 from .core import ENSCore
 from .payloads import check_transaction, one_record, standard_supporter, txn_fields
 
@@ -46,7 +46,7 @@ def _partial_result(result: Mapping[str, Any], first: DataShapeError) -> tuple[p
         problems.append(str(problem))
         answer[problem.column] = None
         try:
-            return read_frame([answer], schema.PROCESS_RESULT, extra=True), problems
+            return read_frame([answer], PROCESS_RESULT, extra=True), problems
         except DataShapeError as again:
             problem = again
     raise first
@@ -79,7 +79,7 @@ class PageMethods(ENSCore):
         params = {"type": check_choice("type", type, PAGE_TYPES)}
         if status is not None:
             params["status"] = check_choice("status", status, PAGE_STATUSES)
-        return read_frame(self._send("GET", "/page", params=params).content, schema.PAGE, extra=True)
+        return read_frame(self._send("GET", "/page", params=params).content, PAGE, extra=True)
 
     def page_names(self, types: Iterable[str] = PAGE_TYPES) -> pl.DataFrame:
         """Every page's ``campaignId``, ``name`` and ``type``, over the page types (one GET /page each).
@@ -121,7 +121,7 @@ class PageMethods(ENSCore):
         body = json_or_none(self._send("GET", f"/page/{pid}"))
         if not isinstance(body, Mapping):
             raise APIError("ENS", 200, "page answered without a page object", method="GET", path=f"/page/{pid}")
-        return read_frame([body], schema.PAGE, extra=True)
+        return read_frame([body], PAGE, extra=True)
 
     def _process_body(
         self,
@@ -262,7 +262,7 @@ class PageMethods(ENSCore):
             raise PageProcessingError(self._redact(str(result.get("error") or result.get("message")
                                                       or "processing failed")), dict(result), method="POST", path=path)
         try:
-            return read_frame([result], schema.PROCESS_RESULT, extra=True)
+            return read_frame([result], PROCESS_RESULT, extra=True)
         except DataShapeError as exc:
             if str(result.get("status", "")).upper() != "SUCCESS":
                 raise

@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import ValidationError
-from ..validate import check_email, check_int
+from ..inputs.arguments import check_email, check_int
 
 __all__ = [
     "READ_ONLY_KEYS", "canonical_questions", "canonical_record", "check_transaction", "field_value", "one_record",

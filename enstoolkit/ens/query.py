@@ -17,9 +17,9 @@ from typing import Any
 import polars as pl
 
 from ..errors import APIError, ValidationError
-from ..frames import read_frame
-from ..schemas import ens as schema
-from ..validate import check_choice, check_id, check_int, unknown_names
+from ..inputs.arguments import check_choice, check_id, check_int, unknown_names
+from ..schemas.ens import QUERY_ROW
+from ..schemas.frames import read_frame
 from .core import ENSCore
 
 __all__ = ["QUERY_TYPES", "QueryMethods", "search_filter"]
@@ -134,13 +134,13 @@ class QueryMethods(ENSCore):
             records = records[:cap]
         if export_group is None:
             # one typed read of every page's rows (polars' reader, dates parsed once), not one per page
-            return read_frame(json.dumps(records).encode(), schema.QUERY_ROW)
+            return read_frame(json.dumps(records).encode(), QUERY_ROW)
         # Export-group rows carry the group's fields by name; keep emailAddress filled from the email field.
         email_field = self.email_field
         for row in records:
             if "emailAddress" not in row and email_field in row:
                 row["emailAddress"] = row[email_field]
-        return read_frame(records, schema.QUERY_ROW, extra=True)
+        return read_frame(records, QUERY_ROW, extra=True)
 
     def _query_rows(self, params: dict[str, Any], qtype: str, progress: bool | None,
                     workers: int, cap: int | None = None) -> list[dict[str, Any]]:

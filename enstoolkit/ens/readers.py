@@ -15,7 +15,7 @@ without ``Supporter ID``, or in this project's older style with the list's own k
 A file in neither style raises :class:`~enstoolkit.errors.UnmappedColumns` naming the missing
 columns and the ``columns=`` mapping that reads it. Every column's dtype is decided once from
 the header; dates are read in the account's order (proven by the values, or configured with
-``date_order=``, never guessed: :mod:`enstoolkit.date_order`); opt-in answers keep "P" (pending);
+``date_order=``, never guessed: :mod:`enstoolkit.schemas.date_order`); opt-in answers keep "P" (pending);
 a value that does not fit its column raises naming the column. No column becomes null in silence.
 
 Blank lines (before the header, between rows, at the end; LF or CRLF) are skipped and counted in
@@ -40,11 +40,10 @@ from pathlib import Path
 
 import polars as pl
 
-from ..date_order import date_order as proven_order
-from ..date_order import order_for, parse_slash_dates
 from ..errors import AmbiguousDates, APIError, DataShapeError, UnmappedColumns, ValidationError
-from ..frames import OPTIN_ANSWERS, UTC_MS, cast_text, empty_frame, parse_temporal
-from ..schemas import ens as schema
+from ..schemas.date_order import order_for, parse_slash_dates, proven_order
+from ..schemas.ens import TRANSACTION
+from ..schemas.frames import OPTIN_ANSWERS, UTC_MS, cast_text, empty_frame, parse_temporal
 from .transaction_types import DONATION_TYPES, RECURRING_TYPES
 
 _log = logging.getLogger("enstoolkit.ens")
@@ -169,7 +168,7 @@ def export_layout(header: Sequence[str], *, optins: Iterable[str] = (), question
                   ) -> dict[str, pl.DataType]:
     """The dtype of each column of a supporter export (by the toolkit's names), decided once from the header.
 
-    Supporter ids are Int64; ``suppressed`` Boolean; opt-in questions :data:`~enstoolkit.frames.OPTIN_ANSWERS`
+    Supporter ids are Int64; ``suppressed`` Boolean; opt-in questions :data:`~enstoolkit.schemas.frames.OPTIN_ANSWERS`
     ("Y", "N", "P", "D"); creation and modification dates, and each question's ``"<question> Date"``,
     Date; the rest String.
 
@@ -453,7 +452,7 @@ def read_transaction_export(path: Path, *, columns: Mapping[str, str] | None = N
         (7, 10100, 'Sign up ', datetime.datetime(2024, 12, 1, 18, 53, 2, tzinfo=zoneinfo.ZoneInfo(key='UTC')))
     """
     zone = reporting_zone(timezone)
-    wanted = {"supporterId": pl.Int64(), **schema.TRANSACTION}
+    wanted = {"supporterId": pl.Int64(), **TRANSACTION}
     encoding = _encoding(path)
     header, start = _start(path, encoding)
     if not header:

@@ -17,12 +17,12 @@ import httpx
 import polars as pl
 
 from ..errors import APIError, ValidationError
-from ..frames import empty_frame, read_frame
 from ..http import json_or_none
-from ..people_args import listed, listed_emails
+from ..inputs.arguments import check_email, check_id, check_int
+from ..inputs.people_args import listed, listed_emails
 from ..protection.tombstones import check_writes
-from ..schemas import ens as schema
-from ..validate import check_email, check_id, check_int
+from ..schemas.ens import MEMBERSHIP_STRUCT, QUESTION_STRUCT, RECURRING, SUPPORTER_BASE, TRANSACTION
+from ..schemas.frames import empty_frame, read_frame
 from .core import ENSCore
 from .payloads import one_record
 from .readers import transaction_dates
@@ -79,13 +79,13 @@ class SupporterMethods(ENSCore):
             ...     list(ens._supporter_schema(questions=True))[-1]
             'questions'
         """
-        columns: dict[str, pl.DataType] = dict(schema.SUPPORTER_BASE)
+        columns: dict[str, pl.DataType] = dict(SUPPORTER_BASE)
         for name in self.get_fields().get_column("name").to_list():
             columns.setdefault(name, pl.String())
         if questions:
-            columns["questions"] = pl.List(schema.QUESTION_STRUCT)
+            columns["questions"] = pl.List(QUESTION_STRUCT)
         if memberships:
-            columns["memberships"] = pl.List(schema.MEMBERSHIP_STRUCT)
+            columns["memberships"] = pl.List(MEMBERSHIP_STRUCT)
         return columns
 
     def _supporter_record(self, response: httpx.Response, questions: bool, memberships: bool) -> dict[str, Any] | None:
@@ -302,8 +302,8 @@ class SupporterMethods(ENSCore):
         sid = check_id("supporter_id", supporter_id)
         response = self._send("GET", f"/supporter/{sid}/transactions", ok=(200, 204, 404))
         if response.status_code != 200 or not response.content:
-            return empty_frame(schema.TRANSACTION)
-        raw = read_frame(response.content, {**schema.TRANSACTION, "createdOn": pl.String()}, extra=True)
+            return empty_frame(TRANSACTION)
+        raw = read_frame(response.content, {**TRANSACTION, "createdOn": pl.String()}, extra=True)
         return transaction_dates(raw, self.date_order)
 
     def get_recurring(self, supporter_id: int | str) -> pl.DataFrame:
@@ -323,8 +323,8 @@ class SupporterMethods(ENSCore):
         sid = check_id("supporter_id", supporter_id)
         response = self._send("GET", f"/supporter/{sid}/transactions/recurring", ok=(200, 204, 404))
         if response.status_code != 200 or not response.content:
-            return empty_frame(schema.RECURRING)
-        return read_frame(response.content, schema.RECURRING, extra=True)
+            return empty_frame(RECURRING)
+        return read_frame(response.content, RECURRING, extra=True)
 
     def suppress_supporters(self, emails: Iterable[str], *, suppressed: bool = True) -> int:
         """Set supporters' ``suppressed`` flag by email (PUT /supporter/bulk, 200 a request); how many ENS changed.

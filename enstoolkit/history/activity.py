@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from ..errors import ValidationError
-from ..people_args import email_column, email_key_expr
+from ..inputs.arguments import check_frame, check_int
+from ..inputs.people_args import email_key_expr, find_email_column
 from ..schemas.results import FINDINGS
-from ..validate import check_frame, check_int
 
 if TYPE_CHECKING:
     from .core import History
@@ -85,7 +85,7 @@ def last_activity(ens: pl.DataFrame, encharge: pl.DataFrame | None = None, *,
         (datetime.date(2026, 2, 3), 'Encharge activity')
     """
     ens = check_frame("ens", ens, ("supporterId",), what="a supporter frame (export_supporters)")
-    email = email_column(ens.columns, argument="ens")
+    email = find_email_column(ens.columns, argument="ens")
     base = ens.select(pl.col("supporterId").cast(pl.Int64), pl.col(email).cast(pl.String).alias("email"),
                       email_key_expr(email).alias("__k"))
     candidates: list[pl.DataFrame] = []
@@ -108,7 +108,7 @@ def last_activity(ens: pl.DataFrame, encharge: pl.DataFrame | None = None, *,
         by_id(transactions.select("supporterId", pl.col("createdOn").alias("day")), "ENS transaction")
         used.append("ENS transactions")
     if encharge is not None and "lastActivity" in encharge.columns:
-        enc_email = email_column(encharge.columns, argument="encharge")
+        enc_email = find_email_column(encharge.columns, argument="encharge")
         by_email(encharge.select(email_key_expr(enc_email).alias("__k"),
                                  pl.col("lastActivity").cast(pl.Date).alias("day")), "Encharge activity")
         used.append("Encharge lastActivity")

@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any, overload
 import polars as pl
 
 from ..errors import ValidationError
-from . import runs as _runs
-from . import snapshots as _snaps
+from . import audit_runs, snapshots
 from .database import account_key, default_path, open_store
 from .errors import HistoryError, StoreMissing
 
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
     import altair as alt
 
     from ..bulk import Journal
-    from ..connect import Connection
+    from ..config.connect import Connection
 
 __all__ = ["MARKER", "History", "accounts", "as_of", "diff", "person", "runs"]
 
@@ -53,7 +52,7 @@ class History:
         journal: the bulk journal to read them from (default: the data folder's).
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> import tempfile, pathlib
         >>> history = History.for_connection(connect(environ={}), pathlib.Path(tempfile.mkdtemp()) / "h.duckdb")
         >>> history.account.startswith("ENS sandbox")
@@ -85,13 +84,13 @@ class History:
     @classmethod
     def for_connection(cls, connection: Connection, path: str | Path | None = None, *,
                        sandbox: str | None = None, journal: Journal | None = None) -> History:
-        """The history of the accounts a :class:`~enstoolkit.connect.Connection` works on.
+        """The history of the accounts a :class:`~enstoolkit.config.connect.Connection` works on.
 
         ``sandbox`` describes the sandbox (size, variant) when the connection is to one: a sandbox of
         another size is another account (see :func:`~enstoolkit.history.database.account_key`).
 
         Example:
-            >>> from enstoolkit.connect import connect
+            >>> from enstoolkit.config import connect
             >>> History.for_connection(connect(environ={})).path.name
             'history.duckdb'
         """
@@ -114,10 +113,10 @@ class History:
             True
         """
         with open_store(self.path, create=True) as db:
-            run = _runs.record_run(db, self.account, findings, parameters, day, started_at=started_at)
+            run = audit_runs.record_run(db, self.account, findings, parameters, day, started_at=started_at)
             for system, frame in (("ens", supporters), ("encharge", people)):
                 if frame is not None:
-                    _snaps.record_snapshot(db, self.account, system, frame, day, run_id=run,
+                    snapshots.record_snapshot(db, self.account, system, frame, day, run_id=run,
                                            toolkit_keys=self._toolkit_keys(db, system, day))
         return run
 
@@ -137,7 +136,7 @@ class History:
         """
         with open_store(self.path, create=True) as db:
             keys = self._toolkit_keys(db, system, day) if toolkit_keys is None else toolkit_keys
-            return _snaps.record_snapshot(db, self.account, system, frame, day, toolkit_keys=keys)
+            return snapshots.record_snapshot(db, self.account, system, frame, day, toolkit_keys=keys)
 
     def _toolkit_keys(self, db: Any, system: str, day: dt.date | str) -> set[str]:
         """Emails and supporter ids the bulk journal wrote to on these accounts since the previous snapshot."""
@@ -165,7 +164,7 @@ class History:
             enstoolkit.history.errors.StoreMissing: no history store at ...
         """
         with self._read() as db:
-            return _runs.list_runs(db, self.account)
+            return audit_runs.list_runs(db, self.account)
 
     def diff(self, before: str | None = None, after: str | None = None, *, rows: bool = False) -> pl.DataFrame:
         """Per check: ``new``, ``resolved`` and ``still_open`` findings between two runs (default: the last two).
@@ -187,7 +186,7 @@ class History:
             enstoolkit.history.errors.NotComparable: nothing to compare: run '...' is this account's first; ...
         """
         with self._read() as db:
-            return _runs.diff_runs(db, self.account, before, after, rows=rows)
+            return audit_runs.diff_runs(db, self.account, before, after, rows=rows)
 
     def findings(self, run: str) -> pl.DataFrame:
         """Every finding of one of this account's runs.
@@ -201,7 +200,7 @@ class History:
             1
         """
         with self._read() as db:
-            return _runs.run_findings(db, self.account, run)
+            return audit_runs.run_findings(db, self.account, run)
 
     @overload
     def as_of(self, day: dt.date | str, system: str, *, email: str | None = None) -> pl.DataFrame: ...
@@ -226,12 +225,12 @@ class History:
         """
         with self._read() as db:
             if system is not None:
-                return _snaps.as_of(db, self.account, day, system, email=email)
-            kept = [s for s in _snaps.SYSTEMS if _snaps.first_day(db, self.account, s) is not None]
+                return snapshots.as_of(db, self.account, day, system, email=email)
+            kept = [s for s in snapshots.SYSTEMS if snapshots.first_day(db, self.account, s) is not None]
             if not kept:
                 raise HistoryError("no snapshot has been kept for this account (record_snapshot, or "
                                    "`enstoolkit audit`, keeps one)")
-            return {s: _snaps.as_of(db, self.account, day, s, email=email) for s in kept}
+            return {s: snapshots.as_of(db, self.account, day, s, email=email) for s in kept}
 
     def person(self, email: str) -> pl.DataFrame:
         """Every version of this person in both systems, oldest first, with the run or day that saw each change.
@@ -249,7 +248,7 @@ class History:
             [(datetime.date(2026, 3, 1), 'first seen'), (datetime.date(2026, 3, 4), 'unsubscribed: False -> True')]
         """
         with self._read() as db:
-            found = _snaps.person_versions(db, self.account, email)
+            found = snapshots.person_versions(db, self.account, email)
             if found.height == 0:
                 days = db.execute("SELECT min(day), max(day) FROM snapshots WHERE account = ?",
                                   [self.account]).fetchall()[0]
@@ -272,7 +271,7 @@ class History:
             [1, 0]
         """
         with self._read() as db:
-            return _runs.trend(db, self.account)
+            return audit_runs.trend(db, self.account)
 
     def trend_chart(self) -> alt.Chart:
         """An altair line chart of findings per check over this account's runs (for the audit report).
@@ -362,7 +361,7 @@ def toolkit_writes(connection: Connection, *, since: dt.date | None = None, jour
     connection's accounts from ``since`` on (every write when ``since`` is None).
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> import tempfile, pathlib
         >>> from enstoolkit.bulk import Journal
         >>> toolkit_writes(connect(environ={}), journal=Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3"))

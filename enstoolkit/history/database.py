@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingExtra
-from ..paths import data_dir
+from ..records.paths import data_dir
 from .errors import HistoryError, StoreCorrupt, StoreMissing
 
 if TYPE_CHECKING:
     import duckdb
 
-    from ..connect import Connection
+    from ..config.connect import Connection
     from ..encharge import EnchargeClient
     from ..ens import ENSClient
 
@@ -64,7 +64,7 @@ _TABLES = {"meta", "runs", "findings", "snapshots", "versions"}
 
 
 def default_path() -> Path:
-    """Where the history is kept: ``history.duckdb`` in the data folder (:func:`enstoolkit.paths.data_dir`).
+    """Where the history is kept: ``history.duckdb`` in the data folder (:func:`enstoolkit.records.paths.data_dir`).
 
     Example:
         >>> default_path().name
@@ -232,7 +232,7 @@ def account_key(source: Connection | tuple[ENSClient, EnchargeClient], *, sandbo
     is added on a loopback address only, since a sandbox of another size is another account.
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> conn = connect(environ={})
         >>> key = account_key(conn)
         >>> key.startswith("ENS sandbox API user "), " | Encharge sandbox account " in key

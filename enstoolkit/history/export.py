@@ -47,7 +47,7 @@ def write_as_of(history: History, day: str, out: str | Path, *, system: str | No
         if suffix == ".parquet":
             frame.write_parquet(path)
         else:
-            from ..exports import export_csv
+            from ..records.exports import export_csv
 
             lists = [c for c, t in frame.schema.items() if isinstance(t, pl.List)]
             export_csv(frame.with_columns(pl.col(c).cast(pl.List(pl.String)).list.join("; ") for c in lists), path)

@@ -26,7 +26,7 @@ import polars as pl
 
 from ..analysis.answers import is_no, is_yes
 from ..errors import ValidationError
-from ..validate import check_frame
+from ..inputs.arguments import check_frame
 
 if TYPE_CHECKING:
     from .core import History

@@ -31,7 +31,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import ValidationError
-from ..people_args import email_column, email_key_expr
+from ..inputs.people_args import email_key_expr, find_email_column
 from .errors import BeforeHistory, HistoryError
 
 __all__ = ["KEYS", "SYSTEMS", "as_of", "first_day", "person_versions", "record_snapshot"]
@@ -66,7 +66,7 @@ def _encode(frame: pl.DataFrame, system: str) -> pl.DataFrame:
     if frame.get_column(key).null_count():
         raise ValidationError("frame", f"{frame.get_column(key).null_count()} rows without {key}",
                               f"every {system} record with its {key}")
-    email = email_column(frame.columns, argument="frame")
+    email = find_email_column(frame.columns, argument="frame")
     columns = sorted(frame.columns)
     rows = frame.unique(maintain_order=True) if frame.get_column(key).is_duplicated().any() else frame
     duplicated = rows.filter(pl.col(key).is_duplicated()).get_column(key).unique().sort().cast(pl.String).to_list()

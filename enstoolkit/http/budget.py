@@ -21,14 +21,14 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from ..store import Schema, connect, open_store, transaction
+from ..records.store import Schema, connect, open_store, transaction
 
 _log = logging.getLogger("enstoolkit.http")
 
 __all__ = ["RequestLog"]
 
 
-#: The shared request count's file format (see :mod:`enstoolkit.store`).
+#: The shared request count's file format (see :mod:`enstoolkit.records.store`).
 REQUESTS_SCHEMA = Schema("request count", 1, (
     "CREATE TABLE IF NOT EXISTS requests (scope TEXT NOT NULL, at REAL NOT NULL)",
     "CREATE INDEX IF NOT EXISTS requests_scope_at ON requests (scope, at)"))

@@ -44,10 +44,10 @@ from ..errors import (
     ValidationError,
     redact,
 )
-from ..validate import check_choice
+from ..inputs.arguments import check_choice
 from .budget import RequestLog
 from .clock import SENT_AT, ServerClock
-from .redact import install as install_redaction
+from .redact import install_redaction
 from .retry import IDEMPOTENT_METHODS, RetryPolicy, retry_after
 
 __all__ = ["USER_AGENT", "BaseClient", "ErrorBody", "json_or_none"]

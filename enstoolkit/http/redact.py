@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["RedactTokenPaths", "install"]
+__all__ = ["RedactTokenPaths", "install_redaction"]
 
 _TOKEN_IN_PATH = re.compile(r"(/authenticate/|/hooks/)[^/\s\"'?]+")
 
@@ -53,11 +53,11 @@ for _name in ("httpx", "httpcore"):
     logging.getLogger(_name).addFilter(RedactTokenPaths())
 
 
-def install() -> None:
+def install_redaction() -> None:
     """Add the filter to httpx's and httpcore's loggers (once).
 
     Example:
-        >>> install(); install()
+        >>> install_redaction(); install_redaction()
         >>> sum(isinstance(f, RedactTokenPaths) for f in logging.getLogger("httpx").filters)
         1
     """

@@ -39,7 +39,7 @@ import polars as pl
 from ..bulk import BulkRun, Journal, start
 from ..bulk.operations import OPERATIONS, ItemOutcome, register
 from ..errors import NotFoundError, ValidationError
-from ..people_args import email_key, listed_emails
+from ..inputs.people_args import email_key, listed_emails
 from ..schemas import ItemState
 from .tombstones import Tombstones, scope_of
 

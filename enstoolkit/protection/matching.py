@@ -33,7 +33,7 @@ from typing import Any
 import polars as pl
 
 from ..errors import MissingExtra, ValidationError
-from ..people_args import email_key
+from ..inputs.people_args import email_key
 
 __all__ = ["MATCH", "RECORDS", "Fuzzy", "exact_band", "fuzzy_band", "match_requests", "normal_name",
            "normal_postcode", "scorer_band", "system_records"]
@@ -94,7 +94,7 @@ def system_records(supporters: pl.DataFrame | None = None, people: pl.DataFrame 
         >>> system_records(ens).row(0)
         ('ENS', '7', 'a@x.org', 'ana miller', 'LS14AB')
     """
-    from ..people_args import email_column as find_email
+    from ..inputs.people_args import find_email_column
 
     rows: list[dict[str, Any]] = []
 
@@ -105,7 +105,7 @@ def system_records(supporters: pl.DataFrame | None = None, people: pl.DataFrame 
         if not isinstance(supporters, pl.DataFrame) or "supporterId" not in supporters.columns:
             raise ValidationError("supporters", type(supporters).__name__, "a frame of ENS supporters with "
                                   "supporterId and an email column (export_supporters)")
-        column = find_email(supporters.columns, preferred=email_column, argument="supporters")
+        column = find_email_column(supporters.columns, preferred=email_column, argument="supporters")
         for row in supporters.iter_rows(named=True):
             name = " ".join(str(x) for x in (pick(row, "First Name", "firstName"), pick(row, "Last Name", "lastName"))
                             if x)
@@ -213,9 +213,9 @@ def scorer_band(supporters: pl.DataFrame, people: pl.DataFrame | None = None, **
     except (ImportError, AttributeError) as exc:
         raise MissingExtra("protection", "the probable-duplicates band (enstoolkit.analysis.probable_duplicates)") \
             from exc
-    from ..people_args import email_column as find_email
+    from ..inputs.people_args import find_email_column
 
-    column = find_email(supporters.columns, argument="supporters")
+    column = find_email_column(supporters.columns, argument="supporters")
 
     def band(requests: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
         asks = [r for r in requests.iter_rows(named=True) if normal_name(r.get("name"))]

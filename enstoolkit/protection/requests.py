@@ -38,9 +38,9 @@ from typing import Any, BinaryIO
 import polars as pl
 
 from ..errors import ValidationError
-from ..paths import data_dir
-from ..people_args import email_key
-from ..validate import is_valid_email
+from ..inputs.arguments import is_valid_email
+from ..inputs.people_args import email_key
+from ..records.paths import data_dir
 from .matching import normal_name, normal_postcode
 
 __all__ = ["CHANNELS", "DEADLINE_DAYS", "REQUEST", "SOURCES", "RequestStore", "load_requests", "request_report"]

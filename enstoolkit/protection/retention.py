@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ..errors import ValidationError
-from ..people_args import email_column, email_key
+from ..inputs.people_args import email_key, find_email_column
 
 if TYPE_CHECKING:
     from ..ens import ENSClient
@@ -170,7 +170,7 @@ def retention_preview(policy: Policy, *, supporters: pl.DataFrame | None = None,
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     if supporters is not None:
-        column = email_column(supporters.columns, argument="supporters")
+        column = find_email_column(supporters.columns, argument="supporters")
         if "createdOn" not in supporters.columns:
             raise ValidationError("supporters", supporters.columns, "an ENS supporter file with createdOn")
         for rec in supporters.iter_rows(named=True):

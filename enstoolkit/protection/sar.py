@@ -56,9 +56,9 @@ import polars as pl
 
 from .._version import __version__
 from ..errors import ValidationError
-from ..paths import data_dir
-from ..people_args import email_key
-from ..validate import check_email
+from ..inputs.arguments import check_email
+from ..inputs.people_args import email_key
+from ..records.paths import data_dir
 from .matching import Fuzzy, fuzzy_band, system_records
 from .tombstones import Tombstones, default_tombstones
 
@@ -238,7 +238,7 @@ def _encharge_part(enc: EnchargeClient, email: str, people: pl.DataFrame | None,
 def _own_records(email: str, out: _Sources, *, journal: Any, changelog: Any, erasures: Any,
                  tombstones: Tombstones) -> None:
     from ..bulk import Journal
-    from ..erasures import read_erasures
+    from ..records.erasures import read_erasures
     from ..sync.changelog import read_changes
 
     key = email_key(email)

@@ -39,8 +39,8 @@ from typing import Any
 import polars as pl
 
 from ..errors import EnstoolkitError, ValidationError
-from ..paths import data_dir
-from ..people_args import email_key
+from ..inputs.people_args import email_key
+from ..records.paths import data_dir
 
 __all__ = ["LIVE", "REASONS", "TOMBSTONE_SCHEMA", "Tombstoned", "Tombstones", "check_writes", "default_tombstones",
            "scope_of"]
@@ -96,7 +96,7 @@ def scope_of(client: Any) -> str:
     """
     from urllib.parse import urlsplit
 
-    from ..validate import is_loopback
+    from ..inputs.arguments import is_loopback
 
     parts = urlsplit(str(getattr(client, "base_url", "") or ""))
     host = parts.hostname or ""
@@ -299,7 +299,7 @@ class Tombstones:
 
 
 def default_tombstones(client: Any = None) -> Tombstones:
-    """The tombstones of the data folder (:func:`enstoolkit.paths.data_dir`) for a client's account
+    """The tombstones of the data folder (:func:`enstoolkit.records.paths.data_dir`) for a client's account
     (:func:`scope_of`; without a client, the real accounts').
 
     Example:

@@ -27,8 +27,8 @@ from collections.abc import Callable, Sequence
 import polars as pl
 
 from ..analysis import CANNOT_CHECK, summarise
+from ..inputs.arguments import check_frame
 from ..schemas.results import FINDINGS
-from ..validate import check_frame
 from .charts import chart_svg, findings_chart
 from .page import chart_block, code_block, render_page, section
 from .tables import csv_data_uri, table_html

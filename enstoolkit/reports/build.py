@@ -8,8 +8,8 @@ into a folder, whole or not at all (:func:`~enstoolkit.reports.folder.report_fol
 Example:
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from enstoolkit.connect import connect
-    >>> from enstoolkit.settings import audit_settings
+    >>> from enstoolkit.config import connect
+    >>> from enstoolkit.config import audit_settings
     >>> conn = connect(supporters=300, environ={})
     >>> results = analyse(pull(conn, audit_settings(conn)))
     >>> written = write_reports(Path(tempfile.mkdtemp()) / "report", results)
@@ -41,9 +41,9 @@ from ..analysis import (
     run_audit,
     summarise,
 )
-from ..connect import Connection
-from ..exports import export_csv
-from ..settings import AuditSettings
+from ..config.connect import Connection
+from ..config.settings import AuditSettings
+from ..records.exports import export_csv
 from .audit import audit_report
 from .folder import report_folder
 from .optins import optin_report
@@ -101,7 +101,7 @@ def _pull_ens_rest(conn: Connection, settings: AuditSettings, first: Future[pl.D
 
 
 def _pull_encharge(conn: Connection) -> tuple[pl.DataFrame, pl.DataFrame]:
-    from ..erasures import read_erasures
+    from ..records.erasures import read_erasures
 
     # statuses by the one rule: the record's field, else the account's "Unsubscribed" segment
     return conn.encharge.people_with_status(), read_erasures(account_id=conn.encharge.account_id())
@@ -170,9 +170,9 @@ def keep_run(history: History, data: AuditData, results: Results, parameters: Ma
     Example:
         >>> import tempfile
         >>> from pathlib import Path
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> from enstoolkit.history import History
-        >>> from enstoolkit.settings import audit_settings
+        >>> from enstoolkit.config import audit_settings
         >>> conn = connect(supporters=200, environ={})
         >>> history = History.for_connection(conn, Path(tempfile.mkdtemp()) / "h.duckdb", sandbox="200")
         >>> data = pull(conn, audit_settings(conn))
@@ -200,8 +200,8 @@ def pull_and_analyse(conn: Connection, settings: AuditSettings, *, stale_days: i
     """:func:`pull` then :func:`analyse`: the data (for keeping it in the history) and what the reports show.
 
     Example:
-        >>> from enstoolkit.connect import connect
-        >>> from enstoolkit.settings import audit_settings
+        >>> from enstoolkit.config import connect
+        >>> from enstoolkit.config import audit_settings
         >>> conn = connect(supporters=300, environ={})
         >>> data, results = pull_and_analyse(conn, audit_settings(conn))
         >>> data.supporters.height, results.findings.height > 0

@@ -5,7 +5,7 @@ developers. :func:`table_html` formats a frame with great_tables (the counts wit
 separators, the rates as percentages, every text in full, cells escaped) and puts beneath it a
 link that downloads the whole table as CSV from the page itself (a ``data:`` URI: nothing is
 fetched, so it works from a file opened offline). The CSV is formula-safe
-(:func:`enstoolkit.exports.neutralise`).
+(:func:`enstoolkit.records.exports.neutralise`).
 
 Example:
     >>> import polars as pl
@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from ..exports import neutralise
+from ..records.exports import neutralise
 
 __all__ = ["column_label", "csv_data_uri", "table_html"]
 

@@ -3,7 +3,7 @@
 The first sheet counts the findings by check; then each check has its own sheet whose first
 columns are what a person fixing the record needs (supporter ID, email, what is wrong), then the
 check and severity, then an empty "fixed" column to tick. Every text cell is written as text:
-cells starting with ``=``, ``+``, ``-`` or ``@`` are neutralised (:func:`enstoolkit.exports.neutralise`)
+cells starting with ``=``, ``+``, ``-`` or ``@`` are neutralised (:func:`enstoolkit.records.exports.neutralise`)
 and the workbook never turns text into formulas or links.
 
 Example:
@@ -25,9 +25,9 @@ from pathlib import Path
 import polars as pl
 
 from ..analysis import CANNOT_CHECK, summarise
-from ..exports import neutralise
+from ..inputs.arguments import check_frame
+from ..records.exports import neutralise
 from ..schemas.results import FINDINGS
-from ..validate import check_frame
 
 __all__ = ["FIX_COLUMNS", "findings_workbook", "sheet_name"]
 

@@ -1,7 +1,7 @@
 """Every schema of the toolkit, declared once: ENS's and Encharge's resources, and the toolkit's own frames.
 
 Frames get their dtypes from here and nowhere else: the clients hand these schemas to
-:func:`enstoolkit.frames.read_frame`, the result frames to :func:`enstoolkit.frames.build_frame`.
+:func:`enstoolkit.schemas.frames.read_frame`, the result frames to :func:`enstoolkit.schemas.frames.build_frame`.
 :data:`SCHEMAS` lists them all by name.
 
 Example:

@@ -1,7 +1,7 @@
 """The schemas of ENS's resources, declared once.
 
 Every frame the ENS client returns gets its dtypes from here (through
-:func:`enstoolkit.frames.read_frame`); nothing is inferred.
+:func:`enstoolkit.schemas.frames.read_frame`); nothing is inferred.
 
 Example:
     >>> TRANSACTION["createdDate"]

@@ -39,10 +39,10 @@ import polars as pl
 from ..bulk import BulkRun, Journal, outcome, register, start
 from ..bulk.runner import Progress
 from ..errors import ValidationError
-from ..frames import read_frame
+from ..inputs.arguments import check_frame, is_valid_email
 from ..schemas import ACTIONABLE, ConsentAction, ItemState, Outcome
+from ..schemas.frames import read_frame
 from ..schemas.results import CONSENT_EVIDENCE, CONSENT_PLAN, CONSENT_RESULT
-from ..validate import check_frame, is_valid_email
 from .changelog import ChangeLog, changelog_path, operator
 from .plan import SYSTEMS
 
@@ -135,14 +135,14 @@ def check_plan(plan: Any) -> pl.DataFrame:
 
 
 def read_plan(path: str | Path) -> pl.DataFrame:
-    """A plan saved as CSV (by :func:`enstoolkit.exports.export_csv`, perhaps edited), typed again.
+    """A plan saved as CSV (by :func:`enstoolkit.records.exports.export_csv`, perhaps edited), typed again.
 
     The apostrophe the export put before text a spreadsheet would run as a formula is removed.
     A file without the plan's columns raises, naming them.
 
     Example:
         >>> import tempfile, pathlib
-        >>> from enstoolkit.exports import export_csv
+        >>> from enstoolkit.records import export_csv
         >>> plan = pl.DataFrame({c: ["x"] for c in PLAN_COLUMNS}).with_columns(pl.lit(5).alias("supporterId"))
         >>> path = export_csv(plan, pathlib.Path(tempfile.mkdtemp()) / "plan.csv")
         >>> read_plan(path).get_column("supporterId").to_list()

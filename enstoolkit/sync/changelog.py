@@ -38,11 +38,11 @@ from typing import Any
 import polars as pl
 
 from ..errors import ValidationError
-from ..exports import export_csv
-from ..frames import read_frame
-from ..paths import data_dir
+from ..records.exports import export_csv
+from ..records.paths import data_dir
+from ..records.store import Schema, connect, open_store, transaction
+from ..schemas.frames import read_frame
 from ..schemas.results import CONSENT_CHANGE, CONSENT_EVIDENCE
-from ..store import Schema, connect, open_store, transaction
 
 __all__ = ["CHANGELOG_NAME", "CHANGELOG_SCHEMA", "ChangeLog", "changelog_path", "export_changes", "operator",
            "read_changes"]
@@ -50,7 +50,8 @@ __all__ = ["CHANGELOG_NAME", "CHANGELOG_SCHEMA", "ChangeLog", "changelog_path", 
 #: The change log's file name (beside the journal: in the enstoolkit data folder by default).
 CHANGELOG_NAME = "consent-changes.sqlite3"
 
-#: The consent change log's file format (see :mod:`enstoolkit.store`): evidence, so written with synchronous=FULL.
+#: The consent change log's file format (see :mod:`enstoolkit.records.store`): evidence, so written with
+#: synchronous=FULL.
 CHANGELOG_SCHEMA = Schema(
     "consent change log", 1,
     ("CREATE TABLE IF NOT EXISTS changes (plan_id TEXT NOT NULL, row INTEGER NOT NULL, changed_at INTEGER NOT NULL,"

@@ -7,7 +7,7 @@ Where that segment is missing too they stay unknown, and the plan shows those pe
 ``cannot check`` (or proposes the safe unsubscribe), never as agreeing.
 
 Example:
-    >>> from enstoolkit.connect import connect
+    >>> from enstoolkit.config import connect
     >>> conn = connect(environ={})
     >>> plan = plan_from_accounts(conn.ens, conn.encharge, erasures=None)
     >>> plan.columns[:5]
@@ -48,7 +48,7 @@ def known_statuses(encharge: EnchargeClient, people: pl.DataFrame, *,
     statuses unknown (with a warning).
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> enc = connect(environ={}).encharge
         >>> known_statuses(enc, enc.list_people(max_people=3)).get_column("statusSource").unique().to_list()
         ['field']
@@ -63,7 +63,7 @@ def current_lists(ens: ENSClient, encharge: EnchargeClient, *, query: str = DEFA
     """Both lists as they are now: the ENS supporter file (an export job) and every Encharge person.
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> conn = connect(environ={})
         >>> supporters, people = current_lists(conn.ens, conn.encharge)
         >>> supporters.height > people.height > 0
@@ -90,7 +90,7 @@ def plan_from_accounts(ens: ENSClient, encharge: EnchargeClient, *, query: str =
     """The consent plan (:func:`~enstoolkit.sync.consent_plan`) for both accounts as they are now.
 
     ``erasures``: True (the default) reads the toolkit's own record of erasures
-    (:func:`enstoolkit.erasures.read_erasures`); a frame is used as it is; None or False, none.
+    (:func:`enstoolkit.records.erasures.read_erasures`); a frame is used as it is; None or False, none.
     ``unsubscribes``: when people unsubscribed in Encharge (:func:`~enstoolkit.sync.unsubscribe_dates.unsubscribe_dates`
     of recorded events), so that an ENS opt-in older than the unsubscribe can be opted out.
     ``duplicates``: True finds the probable duplicates of both lists
@@ -101,14 +101,14 @@ def plan_from_accounts(ens: ENSClient, encharge: EnchargeClient, *, query: str =
     Sends no change: an export job, the people listing and, when needed, the "Unsubscribed" segment.
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> conn = connect(environ={})
         >>> plan_from_accounts(conn.ens, conn.encharge, optins="Marketing Optin").height > 0
         True
     """
     names = check_optins(optins)
     if erasures is True:
-        from ..erasures import read_erasures
+        from ..records.erasures import read_erasures
 
         erasures = read_erasures()
     elif erasures is False:

@@ -4,7 +4,7 @@
 <enstoolkit.ens.ENSClient.export_supporters>`: opt-in answers "Y"/"N"/"P" with their
 ``"<question> Date"``, and ``suppressed``) with Encharge's people (:meth:`EnchargeClient.list_people
 <enstoolkit.encharge.EnchargeClient.list_people>`: ``unsubscribed`` and its ``statusSource``), matched
-by email (trimmed and lowercased, the one rule of :mod:`enstoolkit.people_args`). It sends nothing.
+by email (trimmed and lowercased, the one rule of :mod:`enstoolkit.inputs.people_args`). It sends nothing.
 
 The rules, for each email in both lists (``optins`` are the opt-in questions that govern the
 email Encharge sends; Encharge's unsubscribe is from all email):
@@ -54,14 +54,12 @@ import polars as pl
 
 from ..analysis.answers import answer
 from ..errors import ValidationError
-from ..frames import parse_temporal, read_frame
-from ..people_args import email_column as find_email_column
-from ..people_args import email_key_expr as _key
-from ..people_args import listed
+from ..inputs.arguments import blank_columns, check_frame, text_flags
+from ..inputs.people_args import email_key_expr, find_email_column, listed
 from ..schemas import ACTIONABLE, ConsentAction, StatusSource
 from ..schemas.ens import UTC_MS
+from ..schemas.frames import parse_temporal, read_frame
 from ..schemas.results import CONSENT_PLAN
-from ..validate import blank_columns, check_frame, text_flags
 
 __all__ = ["ACTION_ORDER", "DEFAULT_OPTINS", "SYSTEMS", "UNSUBSCRIBED_AT", "actionable", "by_action",
            "change_summary", "check_optins", "consent_plan", "plan_counts", "plan_summary"]
@@ -151,7 +149,7 @@ def _supporter_records(supporters: pl.DataFrame, optins: list[str], email_column
     except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError):
         raise ValidationError("supporters", "supporterId", "supporter ids as whole numbers") from None
     frame = supporters.select(
-        ids.alias("supporterId"), _key(email).alias("key"),
+        ids.alias("supporterId"), email_key_expr(email).alias("key"),
         _flag(supporters, "suppressed", "supporters").fill_null(False).alias("suppressed"),
         *[answer(supporters, q).alias(f"a{i}") for i, q in enumerate(optins)],
     ).with_columns([_temporal(supporters, f"{q} Date", pl.Date(), "supporters").alias(f"d{i}")
@@ -170,7 +168,7 @@ def _encharge_people(people: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
                   pl.lit(str(StatusSource.FIELD))))
     at = (_temporal(people, UNSUBSCRIBED_AT, UTC_MS, "people") if UNSUBSCRIBED_AT in people.columns
           else pl.Series(UNSUBSCRIBED_AT, [None] * people.height, dtype=UTC_MS))
-    frame = people.select(_key("email").alias("key"), pl.col("id").cast(pl.String).alias("personId"),
+    frame = people.select(email_key_expr("email").alias("key"), pl.col("id").cast(pl.String).alias("personId"),
                           status.alias("unsubscribed"), source.alias("statusSource")).with_columns(
         at.alias("unsubscribedAt"))
     frame = frame.filter(pl.col("key").is_not_null() & (pl.col("key") != ""))
@@ -188,7 +186,7 @@ def _erased(erasures: Any) -> dict[str, dt.datetime]:
     if "pending" in frame.columns and frame.schema["pending"] == pl.Boolean:
         frame = frame.filter(~pl.col("pending").fill_null(False))
     when = _temporal(frame, "erasedAt", UTC_MS, "erasures")
-    keyed = frame.select(_key("email").alias("key")).with_columns(when.alias("erasedAt"))
+    keyed = frame.select(email_key_expr("email").alias("key")).with_columns(when.alias("erasedAt"))
     out: dict[str, dt.datetime] = {}
     for key, moment in keyed.filter(pl.col("key").is_not_null()).iter_rows():
         if moment is not None and (key not in out or moment > out[key]):
@@ -413,8 +411,9 @@ def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str 
         people: Encharge people (``email``, ``id``, ``unsubscribed``; ``statusSource`` and
             ``unsubscribedAt`` when known), as :meth:`EnchargeClient.list_people` gives them.
         optins: the opt-in question(s) governing the email Encharge sends.
-        erasures: the toolkit's record of erasures (:func:`enstoolkit.erasures.read_erasures`), if any.
-        email_column: the supporters' email column, when the one rule of :mod:`enstoolkit.people_args` does not find it.
+        erasures: the toolkit's record of erasures (:func:`enstoolkit.records.erasures.read_erasures`), if any.
+        email_column: the supporters' email column, when the one rule of :mod:`enstoolkit.inputs.people_args`
+            does not find it.
         planned_at: the moment recorded in ``plannedAt`` (default: now, UTC).
         duplicates: probable duplicate pairs (:func:`enstoolkit.analysis.probable_duplicates`): their "high"
             pairs whose records disagree get review rows (rule 6).

@@ -43,10 +43,10 @@ from typing import Any
 import polars as pl
 
 from ..errors import ValidationError
-from ..frames import parse_temporal
+from ..inputs.arguments import check_frame, text_flags
+from ..records.store import Schema, open_store, transaction
 from ..schemas.ens import UTC_MS
-from ..store import Schema, open_store, transaction
-from ..validate import check_frame, text_flags
+from ..schemas.frames import parse_temporal
 from .plan import UNSUBSCRIBED_AT
 
 __all__ = ["WEBHOOK_MARGIN", "UnsubscribeDates", "read_event_file", "unsubscribe_changes", "unsubscribe_dates",
@@ -202,7 +202,7 @@ def read_event_file(path: str | Path) -> pl.DataFrame:
 
     Example:
         >>> import tempfile
-        >>> from enstoolkit.frames import empty_frame
+        >>> from enstoolkit.schemas.frames import empty_frame
         >>> from enstoolkit.schemas.encharge import EVENT
         >>> path = Path(tempfile.mkdtemp()) / "events.parquet"
         >>> empty_frame(EVENT).write_parquet(path)
@@ -229,7 +229,7 @@ def read_event_file(path: str | Path) -> pl.DataFrame:
     raise ValidationError("path", str(path), "a .csv, .parquet or .sqlite3 file of events")
 
 
-#: The unsubscribe dates' file format (see :mod:`enstoolkit.store`).
+#: The unsubscribe dates' file format (see :mod:`enstoolkit.records.store`).
 DATES_SCHEMA = Schema("unsubscribe dates", 1, (
     "CREATE TABLE IF NOT EXISTS unsubscribes (account TEXT NOT NULL, person_id TEXT NOT NULL, at_ms INTEGER NOT NULL,"
     " PRIMARY KEY (account, person_id))",

@@ -2,7 +2,7 @@
 
 Each panel is a plain class whose ``.widget`` displays in JupyterLab (the panel object
 displays itself too). Panels keep their state in attributes (``results``, ``selection``,
-``status``) and call the plain functions of :mod:`enstoolkit.actions`. Their tables are
+``status``) and call the plain functions of :mod:`enstoolkit.widgets.actions`. Their tables are
 :class:`Grid` (:mod:`enstoolkit.widgets.grid`); :mod:`enstoolkit.widgets.app` is the page
 ``enstoolkit app`` serves.
 

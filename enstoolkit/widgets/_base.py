@@ -17,7 +17,7 @@ import polars as pl
 
 from ..ens import ENSClient
 from ..errors import APIError, EnstoolkitError, ValidationError
-from ..exports import export_csv
+from ..records.exports import export_csv
 
 STYLE = w.HTML(
     "<style>"
@@ -252,7 +252,7 @@ class Budget:
         """Update the line.
 
         Example:
-            >>> from enstoolkit.connect import connect
+            >>> from enstoolkit.config import connect
             >>> budget = Budget(connect(environ={}).ens)
             >>> _ = budget.ens.get_fields()
             >>> budget.refresh()

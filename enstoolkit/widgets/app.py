@@ -117,7 +117,7 @@ class AppPage:
         self.widget.add_class("enstk-app")
 
     def _panels(self, env: Mapping[str, str]) -> list[w.Widget]:
-        from ..connect import connect
+        from ..config.connect import connect
 
         try:
             conn = connect(environ=env)

@@ -12,10 +12,10 @@ from typing import Any
 import ipywidgets as w
 import polars as pl
 
+from ..config.settings import SANDBOX_DEFAULTS
 from ..encharge import EnchargeClient
 from ..ens import ENSClient
 from ..errors import ValidationError
-from ..settings import SANDBOX_DEFAULTS
 from ..sync import (
     ACTION_ORDER,
     actionable,
@@ -66,7 +66,7 @@ class ConsentPanel(Panel):
                  query: str | None = None, optins: list[str] | None = None) -> None:
         super().__init__()
         if ens is None or encharge is None:
-            from ..connect import connect
+            from ..config.connect import connect
 
             conn = connect()
             ens = ens or conn.ens

@@ -23,7 +23,7 @@ from ..analysis import (
 )
 from ..encharge import EnchargeClient
 from ..ens import ENSClient
-from ..paths import data_dir
+from ..records.paths import data_dir
 from ._base import Panel
 from .grid import Grid
 
@@ -52,7 +52,7 @@ class DuplicatesPanel(Panel):
                  people: pl.DataFrame | None = None) -> None:
         super().__init__()
         if (ens is None or encharge is None) and supporters is None:
-            from ..connect import connect
+            from ..config.connect import connect
 
             conn = connect()
             ens = ens or conn.ens

@@ -7,11 +7,11 @@ from typing import Any
 import ipywidgets as w
 import polars as pl
 
-from ..actions import PAGE_KINDS, PageForm, auto_mapping, outcome_summary, page_form, preview_process, process_rows
 from ..ens import ENSClient
 from ..errors import ValidationError
-from ..people_args import frame as rows_frame
+from ..inputs.people_args import rows_frame
 from ._base import STYLE, Budget, ExportBar, Panel, ResumeBar
+from .actions import PAGE_KINDS, PageForm, auto_mapping, outcome_summary, page_form, preview_process, process_rows
 from .grid import Grid
 
 SKIP = "(not sent)"
@@ -46,7 +46,7 @@ class ProcessPanel(Panel):
     def __init__(self, ens: ENSClient | None = None, batch: Any = None) -> None:
         super().__init__()
         if ens is None:
-            from ..connect import connect
+            from ..config.connect import connect
 
             ens = connect().ens
         self.ens = ens
@@ -142,7 +142,7 @@ class ProcessPanel(Panel):
     def set_batch(self, frame: Any) -> None:
         """Use these rows for a batch (e.g. a search selection); columns are mapped to fields.
 
-        A frame, or rows as :func:`enstoolkit.people_args.frame` takes them (dicts, emails).
+        A frame, or rows as :func:`enstoolkit.inputs.people_args.rows_frame` takes them (dicts, emails).
 
         Example:
             >>> panel = ProcessPanel()

@@ -31,7 +31,7 @@ class SubjectAccessPanel(Panel):
     def __init__(self, ens: Any = None, encharge: Any = None, *, out: Any = None) -> None:
         super().__init__()
         if ens is None or encharge is None:
-            from ..connect import connect
+            from ..config.connect import connect
 
             conn = connect()
             ens, encharge = ens or conn.ens, encharge or conn.encharge

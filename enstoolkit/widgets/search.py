@@ -7,11 +7,11 @@ from collections.abc import Callable
 import ipywidgets as w
 import polars as pl
 
-from ..actions import SEARCH_MODES, build_filter, search_supporters, with_encharge
 from ..encharge import EnchargeClient
 from ..ens import ENSClient
 from ..errors import ValidationError
 from ._base import STYLE, Budget, ExportBar, Panel
+from .actions import SEARCH_MODES, build_filter, search_supporters, with_encharge
 from .grid import Grid
 
 
@@ -37,7 +37,7 @@ class SearchPanel(Panel):
     def __init__(self, ens: ENSClient | None = None, encharge: EnchargeClient | None = None) -> None:
         super().__init__()
         if ens is None or encharge is None:
-            from ..connect import connect
+            from ..config.connect import connect
 
             conn = connect()
             ens = ens or conn.ens

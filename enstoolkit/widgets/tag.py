@@ -7,11 +7,11 @@ from typing import Any
 import ipywidgets as w
 import polars as pl
 
-from ..actions import apply_tags, outcome_summary, preview_tags, selected_people
 from ..encharge import EnchargeClient
 from ..errors import ValidationError
-from ..people_args import emails as people_emails
+from ..inputs.people_args import people_emails
 from ._base import STYLE, ExportBar, Panel, ResumeBar
+from .actions import apply_tags, outcome_summary, preview_tags, selected_people
 from .grid import Grid
 
 
@@ -36,7 +36,7 @@ class TagPanel(Panel):
     def __init__(self, encharge: EnchargeClient | None = None, people: Any = None) -> None:
         super().__init__()
         if encharge is None:
-            from ..connect import connect
+            from ..config.connect import connect
 
             encharge = connect().encharge
         self.encharge = encharge
@@ -75,7 +75,7 @@ class TagPanel(Panel):
         self.set_people(people)
 
     def set_people(self, people: Any) -> None:
-        """Act on these people, e.g. a search selection: any shape :func:`enstoolkit.people_args.emails` takes.
+        """Act on these people, e.g. a search selection: any shape :func:`enstoolkit.inputs.people_emails` takes.
 
         A frame with an email column, a Series or list of emails, dicts with an email, or
         pasted text; anything else raises :class:`ValidationError` naming ``people``. The

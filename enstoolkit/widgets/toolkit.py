@@ -30,7 +30,7 @@ class Toolkit:
 
     def __init__(self, ens: ENSClient | None = None, encharge: EnchargeClient | None = None) -> None:
         if ens is None or encharge is None:
-            from ..connect import connect
+            from ..config.connect import connect
 
             conn = connect()
             ens = ens or conn.ens

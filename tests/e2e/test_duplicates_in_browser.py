@@ -21,7 +21,7 @@ from .test_panels_in_browser import TIMEOUT, status, visible
 #: otherwise they go with the test artifacts.
 DOCS = (ROOT / "docs" / "images" if os.environ.get("ENSTOOLKIT_DOC_IMAGES")
         else ROOT / "test-artifacts" / "screenshots")
-SETUP = """from enstoolkit.connect import connect
+SETUP = """from enstoolkit.config import connect
 from enstoolkit.widgets import Toolkit
 
 conn = connect(supporters=1500, variant="labelled-duplicates")

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Route
 
-from enstoolkit.connect import connect
+from enstoolkit.config import audit_settings, connect
 from enstoolkit.reports import analyse, pull, write_reports
-from enstoolkit.settings import audit_settings
 
 from .conftest import record_counts
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import StoreError
+from ..errors import StoreError
 
 __all__ = ["Schema", "add_columns", "connect", "open_store", "read_json", "transaction", "version", "write_whole"]
 

@@ -29,8 +29,8 @@ from typing import Any
 import polars as pl
 
 from ..errors import ValidationError
+from ..inputs.arguments import check_frame
 from ..schemas.results import FINDINGS
-from ..validate import check_frame
 from .errors import AccountMismatch, NoSuchRun, NotComparable, ParametersMismatch
 
 __all__ = ["DIFF", "IGNORED_PARAMETERS", "RUNS", "diff_runs", "finding_keys", "list_runs", "record_run", "run_findings",

@@ -83,7 +83,7 @@ def export_excel(df: pl.DataFrame, path: str | Path, *, sheet: str = "data") -> 
     try:
         import xlsxwriter  # noqa: F401  (polars writes Excel files through it)
     except ImportError as exc:
-        from .errors import MissingExtra
+        from ..errors import MissingExtra
 
         raise MissingExtra("excel", "writing Excel files") from exc
     target = Path(path)

@@ -12,7 +12,7 @@ With ``record=`` it writes the *shapes* it saw (keys and value types, never valu
 user can attach to a bug report.
 
 Example:
-    >>> from enstoolkit.connect import connect
+    >>> from enstoolkit.config import connect
     >>> report = diagnose(connect(environ={}), query="All supporters")
     >>> report.settings["QUERY_NAME"], report.settings["OPTINS"]
     ('All supporters', ['Marketing Optin'])
@@ -29,9 +29,9 @@ from urllib.parse import urlsplit
 
 import polars as pl
 
+from ..ens.readers import header_style
+from ..errors import EnstoolkitError
 from .connect import Connection
-from .ens.readers import header_style
-from .errors import EnstoolkitError
 from .settings import REQUIRED_TAGS
 
 __all__ = ["ENS_REQUEST_LIMIT", "Report", "diagnose", "shape_of"]
@@ -264,7 +264,7 @@ def diagnose(conn: Connection, *, query: str | None = None) -> Report:
     :data:`ENS_REQUEST_LIMIT` requests.
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> report = diagnose(connect(environ={}))
         >>> report.problems[0].startswith("QUERY_NAME")
         True

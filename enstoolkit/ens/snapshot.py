@@ -29,16 +29,16 @@ from typing import Any
 
 import polars as pl
 
-from .ens import ENSClient
-from .errors import ValidationError
-from .frames import OPTIN_TYPES, answers_to, optins
-from .store import read_json, write_whole
+from ..errors import ValidationError
+from ..records.store import read_json, write_whole
+from ..schemas.frames import OPTIN_TYPES, answers_to, optins
+from .client import ENSClient
 
 __all__ = ["SyncReport", "last_sync", "refresh_supporters"]
 
 MAX_DAYS_BACK = 32
 
-logger = logging.getLogger("enstoolkit.snapshot")
+logger = logging.getLogger("enstoolkit.ens.snapshot")
 
 
 class SyncReport(dict[str, Any]):
@@ -114,7 +114,7 @@ def refresh_supporters(ens: ENSClient, path: str | Path, *, query_name: str = "A
     ``/supporter/questions`` and the file do), by name only where ids are absent. When the file has
     columns that supporter lookups cannot give, or a changed supporter has an opt-in answer that
     matches no question of the account, the whole file is pulled again, the reason logged (logger
-    ``enstoolkit.snapshot``) and given in the report's mode: never a row merged with those left empty.
+    ``enstoolkit.ens.snapshot``) and given in the report's mode: never a row merged with those left empty.
 
     Example:
         >>> import tempfile

@@ -13,7 +13,7 @@ fills what was left out only where the account itself says what it is:
   questions, and ``enstoolkit doctor`` prints the values to use.
 
 Example:
-    >>> from enstoolkit.connect import connect
+    >>> from enstoolkit.config import connect
     >>> s = audit_settings(connect(environ={}))
     >>> s.query, s.optins, s.required
     ('All supporters', ['Marketing Optin'], ['First Name', 'Last Name', 'Postcode'])
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from ..errors import ConfigurationError
 from .connect import Connection
-from .errors import ConfigurationError
 
 __all__ = ["REQUIRED_TAGS", "SANDBOX_DEFAULTS", "AuditSettings", "audit_settings"]
 
@@ -49,7 +49,7 @@ class AuditSettings:
         notes: what was filled in, and from where.
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> settings = audit_settings(connect(environ={}))
         >>> settings.email_field, settings.required[0]
         ('Email Address', 'First Name')
@@ -80,7 +80,7 @@ def audit_settings(conn: Connection, *, query: str | None = None, optins: Sequen
     value cannot be known, or a given name is not the account's.
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> audit_settings(connect(environ={}), optins=["sms optin"]).optins
         ['SMS Optin']
     """

@@ -35,9 +35,9 @@ from typing import Any
 
 import polars as pl
 
-from .frames import read_frame
+from ..schemas.frames import read_frame
+from ..schemas.results import ERASURE
 from .paths import data_dir
-from .schemas.results import ERASURE
 from .store import Schema, add_columns, open_store, transaction
 
 __all__ = ["ERASURES_SCHEMA", "ErasureLog", "read_erasures"]
@@ -45,7 +45,7 @@ __all__ = ["ERASURES_SCHEMA", "ErasureLog", "read_erasures"]
 _PENDING, _CONFIRMED, _CANCELLED = "pending", "confirmed", "cancelled"
 _COLUMNS = "email, person_id, user_id, erased_at, account_id, state"
 
-#: The erasure record's file format (see :mod:`enstoolkit.store`): evidence, so written with synchronous=FULL.
+#: The erasure record's file format (see :mod:`enstoolkit.records.store`): evidence, so written with synchronous=FULL.
 ERASURES_SCHEMA = Schema(
     "erasure record", 1,
     ("CREATE TABLE IF NOT EXISTS erasures (seq INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT, person_id TEXT,"

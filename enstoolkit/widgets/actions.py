@@ -6,7 +6,7 @@ that says who gets what (and flags what cannot be done), then an *apply* step th
 reports, row by row, what happened.
 
 Example:
-    >>> from enstoolkit.connect import connect
+    >>> from enstoolkit.config import connect
     >>> conn = connect(environ={})
     >>> found = search_supporters(conn.ens, "latest created", days_back=3)
     >>> found.columns[:2]
@@ -22,19 +22,22 @@ from typing import Any
 
 import polars as pl
 
-from .bulk import Journal, outcome
-from .encharge import EnchargeClient, check_tags, people_frame
-from .ens import ENSClient
-from .errors import ValidationError
-from .frames import read_frame
-from .people_args import EMAIL_COLUMNS, email_columns
-from .people_args import email_column as find_email_column
-from .people_args import email_rows as people_email_rows
-from .people_args import emails as people_emails
-from .people_args import frame as rows_frame
-from .schemas import ItemState, Outcome
-from .schemas.results import PERSON_RESULT, PROCESS_PREVIEW, PROCESS_ROW_RESULT, TAG_PREVIEW
-from .validate import check_frame, check_id, is_valid_email
+from ..bulk import Journal, outcome
+from ..encharge import EnchargeClient, check_tags, people_frame
+from ..ens import ENSClient
+from ..errors import ValidationError
+from ..inputs.arguments import check_frame, check_id, is_valid_email
+from ..inputs.people_args import (
+    EMAIL_COLUMNS,
+    email_columns,
+    find_email_column,
+    people_email_rows,
+    people_emails,
+    rows_frame,
+)
+from ..schemas import ItemState, Outcome
+from ..schemas.frames import read_frame
+from ..schemas.results import PERSON_RESULT, PROCESS_PREVIEW, PROCESS_ROW_RESULT, TAG_PREVIEW
 
 __all__ = [
     "PAGE_KINDS",
@@ -121,7 +124,7 @@ def search_supporters(
         value: the email or supporter id for the direct lookups.
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> search_supporters(connect(environ={}).ens, "email", value="nobody@example.org").height
         0
     """
@@ -149,11 +152,11 @@ def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: s
     and ``encharge_status_source`` (where ``encharge_unsubscribed`` came from: null means
     Encharge gave no status, never "subscribed"). ``in_encharge`` is null for a row whose email
     could not be looked up (none, or one the toolkit does not take as an address), never False.
-    Each row's email is found by the one rule of :mod:`enstoolkit.people_args` (the first non-empty
+    Each row's email is found by the one rule of :mod:`enstoolkit.inputs.people_args` (the first non-empty
     of its email columns; ``email_column`` names one to look in first).
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> conn = connect(environ={})
         >>> df = search_supporters(conn.ens, "latest created", days_back=2)
         >>> with_encharge(df, conn.encharge).columns[-5:]
@@ -165,7 +168,7 @@ def with_encharge(df: pl.DataFrame, encharge: EnchargeClient, *, email_column: s
     for column in columns:
         if df.schema[column] not in (pl.String, pl.Null):
             raise ValidationError("df", f"{column!r} of {df.schema[column]}", "an email column of text")
-    # each row's email: the first non-empty of its email columns (the one rule of enstoolkit.people_args)
+    # each row's email: the first non-empty of its email columns (the one rule of enstoolkit.inputs.people_args)
     cells = [pl.col(c).cast(pl.String).str.strip_chars() for c in columns]
     key = pl.coalesce([pl.when(cell != "").then(cell) for cell in cells]).str.to_lowercase()
     emails = [e for e in df.select(key).to_series().drop_nulls().unique(maintain_order=True) if is_valid_email(e)]
@@ -227,7 +230,7 @@ def outcome_summary(results: pl.DataFrame, verb: str) -> tuple[str, bool]:
 def selected_people(people: Any) -> tuple[list[str], int]:
     """The people of a selection (a search's rows, a frame, pasted emails): their emails, and how many rows had none.
 
-    Emails are found by the one rule of :mod:`enstoolkit.people_args` (each row's first non-empty
+    Emails are found by the one rule of :mod:`enstoolkit.inputs.people_args` (each row's first non-empty
     email column), each once; rows without an email are counted, not passed over without a
     word, so a panel can say how many of the selection it cannot act on.
 
@@ -246,7 +249,7 @@ def preview_tags(encharge: EnchargeClient, people: Any, tags: str | Iterable[str
     Nothing is sent but lookups.
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> conn = connect(environ={})
         >>> preview_tags(conn.encharge, ["nobody@example.org"], "vip", "add").item(0, "change")
         'skip: not in Encharge'
@@ -283,7 +286,7 @@ def apply_tags(encharge: EnchargeClient, preview: pl.DataFrame, *, on_progress: 
     (to resume an interrupted run).
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> conn = connect(environ={})
         >>> preview = preview_tags(conn.encharge, ["nobody@example.org"], "vip", "add")
         >>> apply_tags(conn.encharge, preview).item(0, "status")
@@ -302,7 +305,7 @@ def apply_tags(encharge: EnchargeClient, preview: pl.DataFrame, *, on_progress: 
     journalled: dict[str, dict[str, Any]] = {}
     run_id = None
     if targets:
-        from .bulk import tag_people
+        from ..bulk import tag_people
 
         def progress(done: int, _all: int) -> None:
             if on_progress:
@@ -337,7 +340,7 @@ class PageForm:
     """What a page's form asks for, built from the page type and the account.
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> form = page_form(connect(environ={}).ens, 100)
         >>> form.name, form.kind, form.sub_type, form.donation, form.optins[0]
         ('Newsletter Sign Up', 'dc', 'DCF', False, 'Marketing Optin')
@@ -363,7 +366,7 @@ def page_form(ens: ENSClient, page_id: int | str) -> PageForm:
     """The form for a page: supporter fields, opt-in checkboxes, and donation or message parts.
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> form = page_form(connect(environ={}).ens, 130)
         >>> form.donation, form.advocacy, form.fields[0]
         (True, False, 'Email Address')
@@ -420,7 +423,7 @@ def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form
     """What a batch would submit: one row per input row (numbered from 1), with the supporter it would send
     and any problem.
 
-    ``frame`` is a frame, or rows as :func:`enstoolkit.people_args.frame` takes them (dicts, emails);
+    ``frame`` is a frame, or rows as :func:`enstoolkit.inputs.people_args.rows_frame` takes them (dicts, emails);
     ``mapping`` maps its columns to the page form's fields. A row with a problem is not sent; an
     erased or suppressed person (a tombstone of the account ``ens`` acts on) is one.
     A person is one submission: a row whose email (trimmed, ignoring case) is an earlier row's
@@ -466,7 +469,7 @@ def preview_process(frame: pl.DataFrame, mapping: Mapping[str, str | None], form
         rows.append({"row": n + 1, "email": email or None, "supporter": json.dumps(supporter, default=str),
                      "questions": json.dumps({q: "Y" if v else "N" for q, v in (questions or {}).items()}),
                      "problem": problem})
-    from .protection.tombstones import default_tombstones
+    from ..protection.tombstones import default_tombstones
 
     hits = default_tombstones(ens).hits([r["email"] if r["problem"] is None else None for r in rows])
     for row, hit in zip(rows, hits, strict=True):
@@ -504,7 +507,7 @@ def process_rows(
     at the hourly limit; resume it). ``run_id`` names the journalled run.
 
     Example:
-        >>> from enstoolkit.connect import connect
+        >>> from enstoolkit.config import connect
         >>> ens = connect(environ={}).ens
         >>> form = page_form(ens, 110)
         >>> preview = preview_process(pl.DataFrame({"email": ["p@example.org"]}), {"email": "Email Address"}, form)
@@ -512,7 +515,7 @@ def process_rows(
         'done'
     """
     preview = check_frame("preview", preview, PROCESS_PREVIEW, what="a preview from preview_process")
-    from .bulk import process_pages
+    from ..bulk import process_pages
 
     if not isinstance(allow_repeats, bool):
         raise ValidationError("allow_repeats", allow_repeats, "True or False")
@@ -529,7 +532,7 @@ def process_rows(
         preview = preview.with_columns(pl.Series("problem", problems, dtype=pl.String))
     refused = preview.filter(pl.col("problem") == TOMBSTONE_PROBLEM).get_column("email").to_list()
     if refused:  # each refusal logged for the DPO (hashes only)
-        from .protection.tombstones import default_tombstones
+        from ..protection.tombstones import default_tombstones
 
         default_tombstones(ens).guard(refused, path="Process panel")
     valid = preview.filter(pl.col("problem").is_null())

@@ -1,18 +1,18 @@
 """Day-first or month-first: reading an account's slash dates without ever swapping day and month in silence.
 
 ENS writes some dates as DD/MM/YYYY (the EU datacentre; the spec says so for transactions), and
-a US account may write MM/DD/YYYY. :func:`date_order` looks at a column's values: a first part
+a US account may write MM/DD/YYYY. :func:`proven_order` looks at a column's values: a first part
 above 12 proves day-first, a second part above 12 proves month-first. When every value reads
 both ways the order cannot be known from the data: the caller's configured order is used, or
 :class:`~enstoolkit.errors.AmbiguousDates` is raised naming the parameter to set. When the
 values prove both orders, or neither, that is raised too.
 
 Example:
-    >>> date_order(["25/03/2026", "01/04/2026"])
+    >>> proven_order(["25/03/2026", "01/04/2026"])
     'dmy'
-    >>> date_order(["03/25/2026"])
+    >>> proven_order(["03/25/2026"])
     'mdy'
-    >>> date_order(["03/04/2026"]) is None
+    >>> proven_order(["03/04/2026"]) is None
     True
 """
 
@@ -23,9 +23,9 @@ from collections.abc import Iterable, Mapping
 
 import polars as pl
 
-from .errors import AmbiguousDates
+from ..errors import AmbiguousDates
 
-__all__ = ["DATE_ORDERS", "FORMATS", "check_order", "date_order", "order_for", "parse_slash_dates"]
+__all__ = ["DATE_ORDERS", "FORMATS", "check_order", "order_for", "parse_slash_dates", "proven_order"]
 
 DATE_ORDERS = ("dmy", "mdy")
 FORMATS = {"dmy": "%d/%m/%Y", "mdy": "%m/%d/%Y"}
@@ -41,13 +41,13 @@ def check_order(value: str | None) -> str | None:
         'mdy'
     """
     if value is not None and value not in DATE_ORDERS:
-        from .errors import ValidationError
+        from ..errors import ValidationError
 
         raise ValidationError("date_order", value, "'dmy' (DD/MM/YYYY), 'mdy' (MM/DD/YYYY) or None (from the data)")
     return value
 
 
-def date_order(values: Iterable[object], *, column: str = "date") -> str | None:
+def proven_order(values: Iterable[object], *, column: str = "date") -> str | None:
     """The order the slash dates among ``values`` prove ("dmy" or "mdy"), or None when every one reads both ways.
 
     Values that are not slash dates are ignored. Raises :class:`AmbiguousDates` when the values
@@ -55,7 +55,7 @@ def date_order(values: Iterable[object], *, column: str = "date") -> str | None:
 
     Example:
         >>> try:
-        ...     date_order(["12/13/2026", "13/12/2026"])
+        ...     proven_order(["12/13/2026", "13/12/2026"])
         ... except AmbiguousDates as e:
         ...     print(e.examples)
         ['12/13/2026', '13/12/2026']
@@ -95,7 +95,7 @@ def order_for(columns: Mapping[str, Iterable[object]], configured: str | None) -
     undecided: list[tuple[str, str]] = []
     for name, values in columns.items():
         items = list(values)
-        order = date_order(items, column=name)
+        order = proven_order(items, column=name)
         if order is not None:
             found[name] = order
         else:
@@ -120,7 +120,7 @@ def parse_slash_dates(series: pl.Series, order: str, name: str | None = None) ->
         >>> parse_slash_dates(pl.Series(["03/04/2026", ""]), "mdy").to_list()
         [datetime.date(2026, 3, 4), None]
     """
-    from .errors import DataShapeError
+    from ..errors import DataShapeError
 
     column = name or series.name
     text = series.cast(pl.String).str.strip_chars().replace("", None)

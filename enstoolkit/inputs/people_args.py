@@ -1,7 +1,7 @@
 """One rule for "people" arguments: which column holds the email, and which shapes are accepted.
 
 Every public function that takes people, supporters or emails (the clients' bulk methods,
-:mod:`enstoolkit.bulk`, :mod:`enstoolkit.actions`, the panels) goes through here, so all of
+:mod:`enstoolkit.bulk`, :mod:`enstoolkit.widgets.actions`, the panels) goes through here, so all of
 them accept the same shapes and refuse the rest the same way:
 
 - a polars DataFrame with an email column (:data:`EMAIL_COLUMNS`, in that order of
@@ -17,7 +17,7 @@ accepted shapes, before any request is sent.
 
 Example:
     >>> import polars as pl
-    >>> emails(pl.DataFrame({"Email Address": [" A@example.org", "b@example.org"]}))
+    >>> people_emails(pl.DataFrame({"Email Address": [" A@example.org", "b@example.org"]}))
     ['a@example.org', 'b@example.org']
 """
 
@@ -29,13 +29,27 @@ from typing import Any
 
 import polars as pl
 
-from .errors import ValidationError
-from .validate import is_valid_email
+from ..errors import ValidationError
+from .arguments import is_valid_email
 
 __all__ = [
-    "ACCEPTED", "EMAIL_COLUMNS", "IDENTIFIER_KINDS", "email_column", "email_columns", "email_key", "email_key_expr",
-    "email_rows", "emails", "frame", "identifiers", "known_fields", "listed", "listed_emails", "records",
-    "row_email", "row_identifiers",
+    "ACCEPTED",
+    "EMAIL_COLUMNS",
+    "IDENTIFIER_KINDS",
+    "email_columns",
+    "email_key",
+    "email_key_expr",
+    "find_email_column",
+    "identifiers",
+    "known_fields",
+    "listed",
+    "listed_emails",
+    "people_email_rows",
+    "people_emails",
+    "people_records",
+    "row_email",
+    "row_identifiers",
+    "rows_frame",
 ]
 
 #: Email column names, in order of preference: Encharge's, ENS's field name, ENS's property, ENS's export
@@ -69,16 +83,16 @@ def email_key_expr(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.String).str.strip_chars().str.to_lowercase()
 
 
-def email_column(columns: Sequence[str], *, preferred: str | None = None, argument: str = "people") -> str:
+def find_email_column(columns: Sequence[str], *, preferred: str | None = None, argument: str = "people") -> str:
     """The email column among ``columns``: ``preferred`` when given, else the first of :data:`EMAIL_COLUMNS`.
 
     Raises :class:`ValidationError` naming the columns looked for (a frame without one can
     not be matched by email, and guessing would give a quiet wrong answer).
 
     Example:
-        >>> email_column(["supporterId", "Email Address"])
+        >>> find_email_column(["supporterId", "Email Address"])
         'Email Address'
-        >>> email_column(["id", "E-mail"], preferred="E-mail")
+        >>> find_email_column(["id", "E-mail"], preferred="E-mail")
         'E-mail'
     """
     names = list(columns)
@@ -166,7 +180,7 @@ def _values(people: Any, argument: str, email_field: str | None) -> list[tuple[s
     if isinstance(people, str):
         return [(argument, v) for v in _SEPARATORS.split(people) if v]
     if isinstance(people, pl.DataFrame):
-        email_column(people.columns, preferred=email_field, argument=argument)  # a frame without one is refused
+        find_email_column(people.columns, preferred=email_field, argument=argument)  # a frame without one is refused
         columns = _candidates(people.columns, email_field)
         return [(argument, row_email(row, email_field=email_field)[1])
                 for row in people.select(columns).iter_rows(named=True)]
@@ -182,16 +196,16 @@ def _values(people: Any, argument: str, email_field: str | None) -> list[tuple[s
     return values
 
 
-def email_rows(people: Any, *, argument: str = "people", email_field: str | None = None) -> list[str | None]:
+def people_email_rows(people: Any, *, argument: str = "people", email_field: str | None = None) -> list[str | None]:
     """Per input row, in order, its email (trimmed, lowercased), or None for a row with no email.
 
-    The rows :func:`emails` reads, before repeats are dropped and rows without an email
+    The rows :func:`people_emails` reads, before repeats are dropped and rows without an email
     passed over: callers that must account for every row (the bulk runs, the panels) count
     the Nones. Each row's email is found by :func:`row_email`; an invalid address raises
     (listing the first few).
 
     Example:
-        >>> email_rows(pl.DataFrame({"Email Address": ["a@example.org", "b@example.org", None],
+        >>> people_email_rows(pl.DataFrame({"Email Address": ["a@example.org", "b@example.org", None],
         ...                          "email": ["a@example.org", None, None]}))
         ['a@example.org', 'b@example.org', None]
     """
@@ -209,23 +223,23 @@ def email_rows(people: Any, *, argument: str = "people", email_field: str | None
     return out
 
 
-def emails(people: Any, *, argument: str = "people", email_field: str | None = None) -> list[str]:
+def people_emails(people: Any, *, argument: str = "people", email_field: str | None = None) -> list[str]:
     """Email addresses from any accepted shape: trimmed, lowercased, each once, in order.
 
     Each row's email is the first non-empty of its email columns (:func:`row_email`: the same
     rule for a frame and for dicts); ``email_field`` names a column to look in first when it
     is none of :data:`EMAIL_COLUMNS`. Rows without an email are passed over (see
-    :func:`email_rows` to count them); an invalid address raises (listing the first few).
+    :func:`people_email_rows` to count them); an invalid address raises (listing the first few).
 
     Example:
-        >>> emails("A@example.org; b@example.org\\nA@example.org")
+        >>> people_emails("A@example.org; b@example.org\\nA@example.org")
         ['a@example.org', 'b@example.org']
-        >>> emails(pl.Series(["c@example.org", None]))
+        >>> people_emails(pl.Series(["c@example.org", None]))
         ['c@example.org']
-        >>> emails(pl.DataFrame({"email": [None, "d@example.org"], "Email Address": ["c@example.org", None]}))
+        >>> people_emails(pl.DataFrame({"email": [None, "d@example.org"], "Email Address": ["c@example.org", None]}))
         ['c@example.org', 'd@example.org']
     """
-    return list(dict.fromkeys(e for e in email_rows(people, argument=argument, email_field=email_field)
+    return list(dict.fromkeys(e for e in people_email_rows(people, argument=argument, email_field=email_field)
                               if e is not None))
 
 
@@ -244,7 +258,7 @@ def row_identifiers(people: Any, *, argument: str = "people",
     """
     if isinstance(people, str) or (isinstance(people, pl.DataFrame) and not {"id", "userId"} & set(people.columns)):
         return [None if e is None else ("email", e)
-                for e in email_rows(people, argument=argument, email_field=email_field)]
+                for e in people_email_rows(people, argument=argument, email_field=email_field)]
     out: list[tuple[str, str] | None] = []
     for n, row in enumerate(_rows(people, argument)):
         ident: tuple[str, str] | None = None
@@ -252,7 +266,7 @@ def row_identifiers(people: Any, *, argument: str = "people",
             out.append(None)  # an empty cell of a Series or list: no one to act on
             continue
         if isinstance(row, str):
-            found = emails(row, argument=f"{argument}[{n}]")
+            found = people_emails(row, argument=f"{argument}[{n}]")
             if len(found) != 1:
                 raise ValidationError(f"{argument}[{n}]", row, "one email address per item")
             ident = ("email", found[0])
@@ -266,7 +280,7 @@ def row_identifiers(people: Any, *, argument: str = "people",
             if ident is None:
                 column, value = row_email(row, email_field=email_field)
                 if column is not None:
-                    ident = ("email", emails([value], argument=f"{argument}[{n}][{column!r}]")[0])
+                    ident = ("email", people_emails([value], argument=f"{argument}[{n}][{column!r}]")[0])
                 elif all(_blank(row.get(k)) for k in ("id", "userId")) and (
                         any(k in row for k in ("id", "userId")) or _candidates(row, email_field)
                         or all(v is None for v in row.values())):
@@ -324,11 +338,11 @@ def known_fields(people: Any) -> dict[tuple[str, str], dict[str, str]]:
     return out
 
 
-def records(data: Any, *, argument: str = "records") -> list[dict[str, Any]]:
+def people_records(data: Any, *, argument: str = "records") -> list[dict[str, Any]]:
     """Records (dicts) from a frame, one dict, or an iterable of dicts; null values dropped.
 
     Example:
-        >>> records(pl.DataFrame({"email": ["a@example.org"], "city": [None]}))
+        >>> people_records(pl.DataFrame({"email": ["a@example.org"], "city": [None]}))
         [{'email': 'a@example.org'}]
     """
     accepted = "a frame, a dict, or a list of dicts"
@@ -351,7 +365,7 @@ def records(data: Any, *, argument: str = "records") -> list[dict[str, Any]]:
     return out
 
 
-def frame(rows: Any, *, argument: str = "rows") -> pl.DataFrame:
+def rows_frame(rows: Any, *, argument: str = "rows") -> pl.DataFrame:
     """Rows to act on (supporters to process, people to tag) as a frame: a frame as it is, anything else as text.
 
     A frame is returned unchanged. A dict is one row; a list of dicts is rows (each column
@@ -359,9 +373,9 @@ def frame(rows: Any, *, argument: str = "rows") -> pl.DataFrame:
     becomes its one column; emails (one, a list, or pasted text) become an ``email`` column.
 
     Example:
-        >>> frame([{"Email Address": "a@example.org", "Amount": 5}]).rows()
+        >>> rows_frame([{"Email Address": "a@example.org", "Amount": 5}]).rows()
         [('a@example.org', '5')]
-        >>> frame("a@example.org, b@example.org").get_column("email").to_list()
+        >>> rows_frame("a@example.org, b@example.org").get_column("email").to_list()
         ['a@example.org', 'b@example.org']
     """
     if isinstance(rows, pl.DataFrame):
@@ -369,11 +383,11 @@ def frame(rows: Any, *, argument: str = "rows") -> pl.DataFrame:
     if isinstance(rows, pl.Series):
         return rows.to_frame(rows.name or "email")
     if isinstance(rows, str):
-        return pl.DataFrame({"email": emails(rows, argument=argument)}, schema={"email": pl.String})
+        return pl.DataFrame({"email": people_emails(rows, argument=argument)}, schema={"email": pl.String})
     accepted = "a frame, a dict, a list of dicts, or emails"
     items = _rows(rows, argument)
     if items and all(isinstance(item, str) or item is None for item in items):
-        return pl.DataFrame({"email": emails(items, argument=argument)}, schema={"email": pl.String})
+        return pl.DataFrame({"email": people_emails(items, argument=argument)}, schema={"email": pl.String})
     columns: dict[str, None] = {}
     out: list[dict[str, str | None]] = []
     for n, item in enumerate(items):
@@ -424,7 +438,7 @@ def listed_emails(values: Any, *, argument: str = "emails") -> list[str]:
         ['a@example.org']
     """
     if isinstance(values, pl.DataFrame):
-        return emails(values, argument=argument)
+        return people_emails(values, argument=argument)
     items = listed(values, argument=argument)
     bad = [v for v in items if not isinstance(v, str) or not is_valid_email(v.strip().lower())]
     if bad:

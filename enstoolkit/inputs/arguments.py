@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from .errors import ValidationError
+from ..errors import ValidationError
 
 # Pragmatic address syntax: one @, no spaces, a dot in the domain, no empty labels.
 _EMAIL = re.compile(
@@ -160,7 +160,7 @@ def api_key_from(api_key: str | None, variable: str, service: str) -> str:
 
     key = api_key if api_key is not None else os.environ.get(variable)
     if not key or not key.strip():
-        from .errors import ConfigurationError
+        from ..errors import ConfigurationError
 
         raise ConfigurationError(f"no {service} API key: pass api_key=... or set the {variable} environment variable")
     return check_api_key(key, variable)
@@ -177,7 +177,7 @@ def check_api_key(value: str, variable: str) -> str:
     """
     key = value.strip()
     if any(ch.isspace() or not ch.isprintable() for ch in key):
-        from .errors import ConfigurationError
+        from ..errors import ConfigurationError
 
         raise ConfigurationError(f"the API key ({variable} or api_key=) contains spaces, line breaks or control "
                                  "characters; check how it was copied")

@@ -10,7 +10,7 @@ the values or configured, never guessed). A value that cannot be coerced raises
 
 Example:
     >>> import polars as pl
-    >>> from enstoolkit.frames import build_frame
+    >>> from enstoolkit.schemas.frames import build_frame
     >>> build_frame([{"id": "7", "when": "21/03/2018"}], {"id": pl.Int64, "when": pl.Date}).row(0)
     (7, datetime.date(2018, 3, 21))
 """
@@ -26,9 +26,8 @@ from typing import Any
 
 import polars as pl
 
-from .date_order import FORMATS, PARAMETER
-from .date_order import date_order as proven_order
-from .errors import AmbiguousDates, DataShapeError, ValidationError
+from ..errors import AmbiguousDates, DataShapeError, ValidationError
+from .date_order import FORMATS, PARAMETER, proven_order
 
 __all__ = ["OPTIN_ANSWERS", "UTC_MS", "answers_to", "build_frame", "cast_text", "empty_frame", "optins",
            "parse_temporal", "read_frame"]
@@ -309,7 +308,7 @@ def parse_temporal(values: Sequence[Any] | pl.Series, dtype: pl.DataType = UTC_M
     Epoch milliseconds, epoch seconds, ``YYYY-MM-DD``, ISO 8601 and slash dates may be
     mixed in one column. Slash dates are read in ``date_order`` ("dmy" DD/MM/YYYY or "mdy"
     MM/DD/YYYY) when given, else in the order the column's own values prove (see
-    :mod:`enstoolkit.date_order`); when every slash date reads both ways and no order is given,
+    :mod:`enstoolkit.schemas.date_order`); when every slash date reads both ways and no order is given,
     :class:`~enstoolkit.errors.AmbiguousDates` is raised: day and month are never swapped in
     silence. Empty strings become null.
 

@@ -2,7 +2,7 @@
 
 Example:
     >>> import os
-    >>> from enstoolkit.connect import connect
+    >>> from enstoolkit.config import connect
     >>> conn = connect(environ={})          # no credentials: the sandbox
     >>> conn.describe()
     'ENS: the enstoolkit sandbox (synthetic data). Encharge: the enstoolkit sandbox (synthetic data).'
@@ -18,13 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .encharge import EnchargeClient
-from .ens import ENSClient
-from .errors import ConfigurationError
-from .validate import is_loopback
+from ..encharge import EnchargeClient
+from ..ens import ENSClient
+from ..errors import ConfigurationError
+from ..inputs.arguments import is_loopback
 
 if TYPE_CHECKING:
-    from .sandbox import Sandbox
+    from ..sandbox import Sandbox
 
 __all__ = ["Connection", "connect", "default_sandbox"]
 
@@ -44,7 +44,7 @@ def default_sandbox(supporters: int = 5000, seed: int = 0, variant: str | None =
         True
     """
     global _sandbox
-    from .sandbox import Sandbox, Variant  # the [sandbox] extra, loaded only when it is needed
+    from ..sandbox import Sandbox, Variant  # the [sandbox] extra, loaded only when it is needed
 
     global _spec
     spec = (supporters, seed, Variant.of(variant))
@@ -128,7 +128,7 @@ def connect(*, supporters: int = 5000, seed: int = 0, variant: str | None = None
 
     ``supporters``, ``seed`` and ``variant`` describe the sandbox, when one is used.
     ``ENS_DATE_ORDER`` ("dmy" or "mdy") says how the ENS account writes slash dates, for the
-    files whose dates read both ways (see :mod:`enstoolkit.date_order`); ``ENS_TIMEZONE`` the zone of the
+    files whose dates read both ways (see :mod:`enstoolkit.schemas.date_order`); ``ENS_TIMEZONE`` the zone of the
     export files' times (US/Eastern unless set: :func:`enstoolkit.ens.readers.reporting_zone`).
 
     Example:
