@@ -1,5 +1,5 @@
 """The module map in docs/modules.md, made from each module's docstring: ``python3 dev.py modules`` rewrites it,
-and tests/test_docs.py checks that it lists every module as it is."""
+and tests/project/test_docs.py checks that it lists every module as it is."""
 
 from __future__ import annotations
 

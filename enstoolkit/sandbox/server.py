@@ -5,6 +5,8 @@ Used by the sandbox (the webhook listener uses the standard library's server).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import socket
 import threading
@@ -12,6 +14,9 @@ import time
 from typing import Any
 
 import uvicorn
+
+#: The longest a stopping server waits for requests still being answered before it cancels them.
+STOP_GRACE = 5.0
 
 
 def is_loopback(host: str) -> bool:
@@ -27,6 +32,52 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+class _PromptServer(uvicorn.Server):
+    """uvicorn's server, stopping as soon as it is asked.
+
+    uvicorn looks at ``should_exit`` every 0.1 s and then waits a fixed 0.1 s for connections to close;
+    a sandbox is started and stopped for each test, so here a stop wakes the loop at once, and the
+    connections (idle keep-alive ones close straight away) are waited for only as long as they are open.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.1)
+
+    def request_exit(self) -> None:
+        """Ask the server to stop (from any thread)."""
+        self.should_exit = True
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                loop.call_soon_threadsafe(wake.set)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_GRACE
+        while (self.server_state.connections or self.server_state.tasks) and loop.time() < deadline:
+            await asyncio.sleep(0.005)
+        for task in list(self.server_state.tasks):
+            task.cancel(msg="the sandbox stopped")
+        for server in self.servers:
+            await server.wait_closed()
 
 
 class ServerThread:
@@ -47,7 +98,7 @@ class ServerThread:
         self.host = host
         self.port = port
         self.name = name
-        self._server: uvicorn.Server | None = None
+        self._server: _PromptServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -97,7 +148,7 @@ class ServerThread:
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
                                 timeout_keep_alive=30, date_header=False, server_header=False)
-        self._server = uvicorn.Server(config)
+        self._server = _PromptServer(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name=self.name, daemon=True
         )
@@ -120,7 +171,7 @@ class ServerThread:
             False
         """
         if self._server is not None:
-            self._server.should_exit = True
+            self._server.request_exit()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._server = None

@@ -12,8 +12,8 @@ from enstoolkit import ENSClient
 from enstoolkit.errors import EnstoolkitError
 from enstoolkit.sandbox import Sandbox
 
-from .conftest import SPECS, RecordingTransport
-from .spec_validation import SpecChecker
+from ..conftest import SPECS, RecordingTransport
+from ..spec_validation import SpecChecker
 
 ERROR_SHAPE_KEYS = {"message", "messageId", "developerMessage"}
 

@@ -26,7 +26,7 @@ from enstoolkit.sandbox import Sandbox
 from enstoolkit.sync import consent_plan
 from enstoolkit.sync.changelog import ChangeLog
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 BATCH = 5  # people per erasure write: one transaction, all of them or none
 
 WRITER = """

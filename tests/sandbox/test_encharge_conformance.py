@@ -27,8 +27,8 @@ from enstoolkit import EnchargeClient, RetryPolicy
 from enstoolkit.errors import EnstoolkitError
 from enstoolkit.sandbox import Sandbox
 
-from .conftest import SPECS, RecordingTransport
-from .spec_validation import SpecChecker
+from ..conftest import SPECS, RecordingTransport
+from ..spec_validation import SpecChecker
 
 
 def openapi30_to_jsonschema(node: Any) -> Any:

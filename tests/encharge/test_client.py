@@ -24,7 +24,7 @@ from enstoolkit.errors import (
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.schemas.encharge import PERSON as ENCHARGE_PERSON_SCHEMA
 
-from .conftest import RecordingTransport
+from ..conftest import RecordingTransport
 
 
 def some_people(sandbox: Sandbox, n: int, **where: object) -> list[dict]:

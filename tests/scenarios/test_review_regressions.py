@@ -15,7 +15,7 @@ from enstoolkit.errors import ConfigurationError
 from enstoolkit.http import RequestLog
 from enstoolkit.sandbox import Faults, Sandbox
 
-from .conftest import RecordingTransport
+from ..conftest import RecordingTransport
 
 
 def test_two_workers_never_send_a_page_twice(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from enstoolkit.records import export_csv, export_excel
 from enstoolkit.sandbox import Faults, Sandbox
 from enstoolkit.sandbox.faults import parse_faults
 
-from .conftest import RecordingTransport
+from ..conftest import RecordingTransport
 
 # -- the hourly budget ---------------------------------------------------------------------------
 

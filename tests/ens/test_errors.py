@@ -21,7 +21,7 @@ from enstoolkit.errors import (
 )
 from enstoolkit.sandbox import Sandbox
 
-from .conftest import RecordingTransport
+from ..conftest import RecordingTransport
 
 
 def test_invalid_api_key_carries_ens_message_without_the_key(sandbox: Sandbox) -> None:

@@ -26,7 +26,7 @@ from enstoolkit.records.store import connect
 from enstoolkit.sync.changelog import CHANGELOG_SCHEMA, ChangeLog
 from enstoolkit.sync.unsubscribe_dates import UnsubscribeDates
 
-FIXTURES = Path(__file__).parent / "fixtures" / "v0_2_0"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "v0_2_0"
 OPENERS = {
     "journal.sqlite3": Journal,
     "erasures.sqlite3": ErasureLog,
@@ -176,7 +176,7 @@ def test_a_read_only_folder_is_an_error_naming_the_file(tmp_path: Path) -> None:
         "        print('StoreError:', exc)\n")
     as_other = {} if os.getuid() != 0 else {"user": 65534, "group": 65534, "extra_groups": []}
     done = subprocess.run([sys.executable, "-c", script, str(folder)], capture_output=True, text=True, timeout=60,
-                          cwd=Path(__file__).parent.parent, **as_other)  # type: ignore[call-overload]
+                          cwd=Path(__file__).parents[2], **as_other)  # type: ignore[call-overload]
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 2, done.stderr
     for line, name in zip(lines, ("journal.sqlite3", "erasures.sqlite3"), strict=True):
@@ -192,7 +192,7 @@ def test_an_unversioned_file_is_migrated_once_by_two_processes_at_the_same_momen
     script = ("import sys\nfrom enstoolkit.bulk import Journal\nfrom enstoolkit.records import ErasureLog\n"
               "Journal(sys.argv[1]); ErasureLog(sys.argv[2]); print('ok')")
     procs = [subprocess.Popen([sys.executable, "-c", script, *map(str, paths)], stdout=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).parent.parent) for _ in range(4)]
+                              cwd=Path(__file__).parents[2]) for _ in range(4)]
     assert [p.communicate(timeout=120)[0].strip() for p in procs] == ["ok"] * 4
     for path, rows in zip(paths, before, strict=True):
         after = _rows(path)

@@ -13,7 +13,7 @@ from enstoolkit import ENSClient
 from enstoolkit.ens import last_sync, refresh_supporters
 from enstoolkit.sandbox import Sandbox
 
-from .conftest import RecordingTransport
+from ..conftest import RecordingTransport
 
 
 def test_incremental_refresh_matches_a_full_export(sandbox: Sandbox, tmp_path: Path) -> None:

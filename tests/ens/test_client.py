@@ -24,7 +24,7 @@ from enstoolkit.schemas.ens import QUERY_ROW as QUERY_SCHEMA
 from enstoolkit.schemas.ens import TRANSACTION as TRANSACTION_SCHEMA
 from enstoolkit.schemas.frames import OPTIN_ANSWERS
 
-from .conftest import RecordingTransport
+from ..conftest import RecordingTransport
 
 
 def writes(recorder: RecordingTransport) -> list[str]:

@@ -31,7 +31,7 @@ from enstoolkit.sandbox.requests_file import request_file
 from enstoolkit.sync.apply import apply_plan
 from enstoolkit.widgets.actions import TOMBSTONE_PROBLEM, PageForm, preview_process, process_rows
 
-from .conftest import RecordingTransport
+from ..conftest import RecordingTransport
 
 
 @pytest.fixture
