@@ -10,7 +10,7 @@ import httpx
 import polars as pl
 import pytest
 
-from enstoolkit import EnchargeClient, RetryPolicy
+from enstoolkit import EnchargeClient, RetryPolicy, schemas
 from enstoolkit.bulk import Journal, tag_people
 from enstoolkit.errors import (
     AuthenticationError,
@@ -22,7 +22,6 @@ from enstoolkit.errors import (
     ValidationError,
 )
 from enstoolkit.sandbox import Sandbox
-from enstoolkit.schemas.encharge import PERSON as ENCHARGE_PERSON_SCHEMA
 
 from ..conftest import RecordingTransport
 
@@ -150,7 +149,7 @@ def test_upsert_people_batched_with_tags(enc: EnchargeClient, recorder: Recordin
     assert first["email"] == "person0@example.org" and first["tags"] == "spring,vip"
     assert df.schema["tags"] == pl.List(pl.String) and df.schema["leadScore"] == pl.Float64
     assert df.row(0, named=True)["tags"] == ["spring", "vip"]
-    assert df.columns[:len(ENCHARGE_PERSON_SCHEMA)] == list(ENCHARGE_PERSON_SCHEMA)
+    assert df.columns[:len(schemas.encharge.PERSON)] == list(schemas.encharge.PERSON)
     again = enc.upsert_people(pl.DataFrame({"email": ["person0@example.org"], "lastName": ["Zed"]}))
     assert again.item(0, "id") == df.item(0, "id") and again.item(0, "name") == "P0 Zed"
 

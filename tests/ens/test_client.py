@@ -9,7 +9,7 @@ import httpx
 import polars as pl
 import pytest
 
-from enstoolkit import ENSClient
+from enstoolkit import ENSClient, schemas
 from enstoolkit.errors import (
     BadRequestError,
     NotFoundError,
@@ -18,10 +18,6 @@ from enstoolkit.errors import (
 )
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.sandbox.data import FIELD_NAMES
-from enstoolkit.schemas.ens import PAGE as PAGE_SCHEMA
-from enstoolkit.schemas.ens import PROCESS_RESULT as PROCESS_RESULT_SCHEMA
-from enstoolkit.schemas.ens import QUERY_ROW as QUERY_SCHEMA
-from enstoolkit.schemas.ens import TRANSACTION as TRANSACTION_SCHEMA
 from enstoolkit.schemas.frames import OPTIN_ANSWERS
 
 from ..conftest import RecordingTransport
@@ -256,14 +252,14 @@ def test_transactions_schema_and_dates(shared_ens: ENSClient, shared_sandbox: Sa
     donor = next(r for r in shared_sandbox.ens.records.values()
                  if any(t["type"] == "nd" for t in shared_sandbox.ens.transactions(r)))
     df = shared_ens.get_transactions(donor.supporter_id)
-    assert df.schema == pl.Schema(TRANSACTION_SCHEMA)
+    assert df.schema == pl.Schema(schemas.ens.TRANSACTION)
     donation = df.filter(pl.col("type") == "nd").row(0, named=True)
     # as a live account sends them: createdDate only, no amount or currency, recurringPayment "Y"/"N"
     assert donation["amount"] is None and donation["createdOn"] is None and donation["currency"] is None
     assert donation["txType"].startswith("CREDIT_") and donation["recurringPayment"] in (True, False)
     signed = df.filter(pl.col("type") == "dc").row(0, named=True)
     assert signed["createdOn"] == signed["createdDate"].date()
-    assert shared_ens.get_transactions(999_999_999).schema == pl.Schema(TRANSACTION_SCHEMA)
+    assert shared_ens.get_transactions(999_999_999).schema == pl.Schema(schemas.ens.TRANSACTION)
 
 
 def test_fields_questions_and_question_detail(shared_ens: ENSClient) -> None:
@@ -287,7 +283,7 @@ def test_query_fetches_every_page(shared_ens: ENSClient, shared_sandbox: Sandbox
     transport = RecordingTransport()
     with ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url, transport=transport) as ens:
         df = ens.query_supporters("latestCreated", days_back=32, rows=7, progress=False)
-    assert df.schema == pl.Schema(QUERY_SCHEMA)
+    assert df.schema == pl.Schema(schemas.ens.QUERY_ROW)
     assert df.get_column("supporterId").to_list() == expected
     pages = transport.calls("GET", "/supporter/query")
     assert len(pages) == -(-len(expected) // 7)
@@ -321,7 +317,7 @@ def test_query_profile_and_search_and_export_group(shared_ens: ENSClient, shared
 
 def test_query_empty_result_keeps_columns(shared_ens: ENSClient) -> None:
     df = shared_ens.query_supporters("search", filter={"country": "ZZ"})
-    assert df.height == 0 and df.schema == pl.Schema(QUERY_SCHEMA)
+    assert df.height == 0 and df.schema == pl.Schema(schemas.ens.QUERY_ROW)
 
 
 @pytest.mark.parametrize(
@@ -364,7 +360,7 @@ def test_query_errors_from_ens(ens: ENSClient) -> None:
 )
 def test_pages_by_type(shared_ens: ENSClient, qtype: str, type_: str, sub: str | None) -> None:
     df = shared_ens.get_pages(qtype)
-    assert df.height > 0 and df.schema == pl.Schema(PAGE_SCHEMA)
+    assert df.height > 0 and df.schema == pl.Schema(schemas.ens.PAGE)
     assert set(df.get_column("type")) == {type_}
     if sub is not None:
         assert set(df.get_column("subType")) == {sub}
@@ -399,7 +395,7 @@ def test_process_data_capture_as_in_the_overview(ens: ENSClient, sandbox: Sandbo
         suppress_auto_responder=True, tracking_id="fb111", appeal_code="client appeal code",
         txn=["client-ext-ref-value1", "client-ext-ref-value2"],
     )
-    assert result.schema == pl.Schema(PROCESS_RESULT_SCHEMA)
+    assert result.schema == pl.Schema(schemas.ens.PROCESS_RESULT)
     assert result.item(0, "status") == "SUCCESS"
     sent = json.loads(recorder.calls("POST", "/process")[0][0].content)
     assert sent == {

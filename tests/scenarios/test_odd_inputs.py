@@ -27,7 +27,7 @@ from enstoolkit.analysis import duplicate_supporters, invalid_emails, one_system
 from enstoolkit.bulk import Journal
 from enstoolkit.encharge.payloads import check_tags, single_identifier
 from enstoolkit.errors import BudgetExceeded, NotFoundError, ValidationError
-from enstoolkit.inputs import people_args as people
+from enstoolkit.inputs import people_args
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.sync import apply_plan, check_plan, consent_plan
 from enstoolkit.widgets import ProcessPanel, TagPanel, actions
@@ -107,10 +107,10 @@ def entry_points(setting: Setting) -> dict[str, Callable[[Any], Any]]:
     form = actions.page_form(ens, 110)
     return {
         # the one rule for people arguments
-        "people.people_emails": people.people_emails,
-        "people.identifiers": people.identifiers,
-        "people.people_records": people.people_records,
-        "people.rows_frame": people.rows_frame,
+        "people.people_emails": people_args.people_emails,
+        "people.identifiers": people_args.identifiers,
+        "people.people_records": people_args.people_records,
+        "people.rows_frame": people_args.rows_frame,
         "encharge.payloads.check_tags": check_tags,
         "encharge.payloads.single_identifier": single_identifier,
         # the clients
@@ -254,6 +254,6 @@ def _large_values() -> list[Any]:
 
 def _valid(value: Any) -> bool:
     try:
-        return bool(people.people_emails(value))
+        return bool(people_args.people_emails(value))
     except ValidationError:
         return False

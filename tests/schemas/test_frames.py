@@ -10,11 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from enstoolkit import schemas
 from enstoolkit.errors import AmbiguousDates, DataShapeError, ValidationError
-from enstoolkit.schemas.ens import PAGE as PAGE_SCHEMA
 from enstoolkit.schemas.ens import QUESTION_STRUCT
-from enstoolkit.schemas.ens import SUPPORTER_BASE as SUPPORTER_BASE_SCHEMA
-from enstoolkit.schemas.ens import TRANSACTION as TRANSACTION_SCHEMA
 from enstoolkit.schemas.frames import OPTIN_ANSWERS, build_frame, empty_frame, optins, parse_temporal
 
 UTC = dt.UTC
@@ -64,7 +62,7 @@ def test_strings_and_numbers_are_coerced_both_ways() -> None:
         {"supporterId": "1234567890", "suppressed": "false", "Age": 32, "Phone Number": 2023456789},
         {"supporterId": 212200, "suppressed": True, "Age": "41", "Phone Number": "+44 20"},
     ]
-    schema = {**SUPPORTER_BASE_SCHEMA, "Age": pl.String(), "Phone Number": pl.String()}
+    schema = {**schemas.ens.SUPPORTER_BASE, "Age": pl.String(), "Phone Number": pl.String()}
     df = build_frame(records, schema)
     assert df.schema == pl.Schema(schema)
     assert df.rows() == [(1234567890, False, "32", "2023456789"), (212200, True, "41", "+44 20")]
@@ -83,7 +81,7 @@ def test_extra_keys_are_kept_as_strings_in_order() -> None:
 
 
 def test_empty_results_keep_their_columns() -> None:
-    for schema in (PAGE_SCHEMA, TRANSACTION_SCHEMA):
+    for schema in (schemas.ens.PAGE, schemas.ens.TRANSACTION):
         df = build_frame([], schema)
         assert df.height == 0
         assert df.schema == pl.Schema(schema)
@@ -110,7 +108,7 @@ def test_comma_string_to_list() -> None:
 
 
 def test_optins_widens_to_answers() -> None:
-    schema = {**SUPPORTER_BASE_SCHEMA, "questions": pl.List(QUESTION_STRUCT)}
+    schema = {**schemas.ens.SUPPORTER_BASE, "questions": pl.List(QUESTION_STRUCT)}
     df = build_frame(
         [
             {"supporterId": 1, "suppressed": False, "questions": [
@@ -143,7 +141,7 @@ def test_optins_widens_to_answers() -> None:
 
 
 def test_optins_match_the_account_questions_by_id() -> None:
-    schema = {**SUPPORTER_BASE_SCHEMA, "questions": pl.List(QUESTION_STRUCT)}
+    schema = {**schemas.ens.SUPPORTER_BASE, "questions": pl.List(QUESTION_STRUCT)}
     df = build_frame([
         {"supporterId": 1, "suppressed": False, "questions": [  # the record's names, not the list's
             {"id": 279, "name": "Opt-in", "type": "OPTIN", "response": "N"},

@@ -8,16 +8,11 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from enstoolkit import schemas
 from enstoolkit.encharge import people_frame
 from enstoolkit.errors import DataShapeError
 from enstoolkit.records import neutralise
-from enstoolkit.schemas.encharge import PERSON as ENCHARGE_PERSON_SCHEMA
-from enstoolkit.schemas.ens import PAGE as PAGE_SCHEMA
-from enstoolkit.schemas.ens import PROCESS_RESULT as PROCESS_RESULT_SCHEMA
-from enstoolkit.schemas.ens import QUESTION_DETAIL as QUESTION_DETAIL_SCHEMA
 from enstoolkit.schemas.ens import QUESTION_STRUCT
-from enstoolkit.schemas.ens import SUPPORTER_BASE as SUPPORTER_BASE_SCHEMA
-from enstoolkit.schemas.ens import TRANSACTION as TRANSACTION_SCHEMA
 from enstoolkit.schemas.frames import build_frame, parse_temporal
 
 JSON = st.recursive(
@@ -34,12 +29,12 @@ LIKELY = st.one_of(
     st.integers(min_value=0, max_value=2_000_000_000_000),
 )
 SCHEMAS = {
-    "supporter": {**SUPPORTER_BASE_SCHEMA, "First Name": pl.String(), "questions": pl.List(QUESTION_STRUCT)},
-    "transaction": TRANSACTION_SCHEMA,
-    "page": PAGE_SCHEMA,
-    "process": PROCESS_RESULT_SCHEMA,
-    "question": QUESTION_DETAIL_SCHEMA,
-    "person": ENCHARGE_PERSON_SCHEMA,
+    "supporter": {**schemas.ens.SUPPORTER_BASE, "First Name": pl.String(), "questions": pl.List(QUESTION_STRUCT)},
+    "transaction": schemas.ens.TRANSACTION,
+    "page": schemas.ens.PAGE,
+    "process": schemas.ens.PROCESS_RESULT,
+    "question": schemas.ens.QUESTION_DETAIL,
+    "person": schemas.encharge.PERSON,
 }
 
 
@@ -84,7 +79,7 @@ def test_people_frames(records: list) -> None:
     try:
         df = people_frame(records)
     except DataShapeError as exc:
-        assert exc.column.split(".")[0] in ENCHARGE_PERSON_SCHEMA or exc.column.startswith("row ")
+        assert exc.column.split(".")[0] in schemas.encharge.PERSON or exc.column.startswith("row ")
         return
     assert df.schema["tags"] == pl.List(pl.String) and df.height == len(records)
 
