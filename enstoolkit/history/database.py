@@ -6,8 +6,7 @@ version of a record, valid from one day to the day it changed or went: change in
 whole copies). Every table carries ``account``: two accounts never mix, whatever is asked.
 
 Example:
-    >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "history.duckdb"
+    >>> path = folder / "history.duckdb"
     >>> with open_store(path, create=True) as db:
     ...     db.execute("SELECT value FROM meta WHERE name = 'layout'").fetchall()[0][0]
     '1'
@@ -181,9 +180,8 @@ def open_store(path: str | Path | None = None, *, create: bool = False, read_onl
     the caller's intent: one connection per file serves a process's reads and writes.
 
     Example:
-        >>> import tempfile
         >>> try:
-        ...     with open_store(Path(tempfile.mkdtemp()) / "none.duckdb"):
+        ...     with open_store(folder / "none.duckdb"):
         ...         pass
         ... except StoreMissing as e:
         ...     print(type(e).__name__)

@@ -6,12 +6,11 @@ check that could not run in one of the two runs is said to be not comparable, ne
 all resolved or all new.
 
 Example:
-    >>> import tempfile, pathlib, datetime as dt
     >>> from enstoolkit.history.database import open_store
     >>> f1 = pl.DataFrame({"supporterId": [1, 2], "email": ["a@x.org", "b@x.org"], "check": ["invalid email"] * 2,
     ...                    "severity": ["high"] * 2, "detail": ["", ""]})
     >>> f2 = f1.slice(1).vstack(f1.slice(0, 1).with_columns(supporterId=pl.lit(3, pl.Int64)))
-    >>> with open_store(pathlib.Path(tempfile.mkdtemp()) / "h.duckdb", create=True) as db:
+    >>> with open_store(folder / "h.duckdb", create=True) as db:
     ...     r1 = record_run(db, "acct", f1, {"STALE_DAYS": 730}, dt.date(2026, 3, 1))
     ...     r2 = record_run(db, "acct", f2, {"STALE_DAYS": 730}, dt.date(2026, 3, 2))
     ...     diff_runs(db, "acct").select("check", "new", "resolved", "still_open").rows()

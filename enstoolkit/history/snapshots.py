@@ -8,9 +8,8 @@ copies. Each version says which audit run (if any) saw it, and whether the chang
 toolkit itself made (its bulk journal wrote to that person since the previous snapshot).
 
 Example:
-    >>> import tempfile, pathlib, datetime as dt
     >>> from enstoolkit.history.database import open_store
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "h.duckdb"
+    >>> path = folder / "h.duckdb"
     >>> people = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["a@x.org", "b@x.org"], "City": ["X", "Y"]})
     >>> with open_store(path, create=True) as db:
     ...     first = record_snapshot(db, "acct", "ens", people, dt.date(2026, 3, 1))
@@ -91,9 +90,8 @@ def first_day(db: Any, account: str, system: str) -> dt.date | None:
     """The first day kept for that account's system, or None when none is.
 
     Example:
-        >>> import tempfile, pathlib
         >>> from enstoolkit.history.database import open_store
-        >>> with open_store(pathlib.Path(tempfile.mkdtemp()) / "h.duckdb", create=True) as db:
+        >>> with open_store(folder / "h.duckdb", create=True) as db:
         ...     first_day(db, "acct", "ens") is None
         True
     """

@@ -56,10 +56,9 @@ class Panel:
         """After a resumed run: its items become the panel's results, and the status says how it ended.
 
         Example:
-            >>> import tempfile, pathlib
             >>> from enstoolkit import EnchargeClient
             >>> from enstoolkit.bulk import BulkRun, Journal
-            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
             >>> journal.mark(run_id, [1], "done")
             >>> panel = Panel()
@@ -198,15 +197,13 @@ class ResumeBar:
         :func:`~enstoolkit.bulk.review` first, as :meth:`~enstoolkit.bulk.BulkRun.complete` does.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
             >>> from enstoolkit.bulk import Journal
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     email = enc.list_people(max_people=1).item(0, "email")
-            ...     bar = ResumeBar(Panel(), lambda: {"encharge": enc})
-            ...     bar.track(Journal().create_run("unsubscribe", {}, [{"kind": "email", "value": email}]))
-            ...     bar.resume()
-            ...     bar.run.counts(), bar.button.layout.display
+            >>> email = "resumed@example.org"
+            >>> _ = encharge.upsert_people([{"email": email}])
+            >>> bar = ResumeBar(Panel(), lambda: {"encharge": encharge})
+            >>> bar.track(Journal().create_run("unsubscribe", {}, [{"kind": "email", "value": email}]))
+            >>> bar.resume()
+            >>> bar.run.counts(), bar.button.layout.display
             ({'done': 1}, 'none')
         """
         if self.run is None:
