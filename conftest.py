@@ -24,9 +24,6 @@ for _name in ("ENS_API_KEY", "ENS_BASE_URL", "ENCHARGE_API_KEY", "ENCHARGE_BASE_
 #: Not test modules: the script that made the 0.2.0 record files (it runs only against a 0.2.0 checkout).
 collect_ignore_glob = ["tests/fixtures/*"]
 
-#: Docstring examples that run whole notebooks: with the slow tests (CI runs them; the fast loop does not).
-SLOW_DOCTESTS = {"enstoolkit.cli.audit.run_notebooks"}
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The fast loop (``pytest -m "not slow"``) leaves out the notebooks and the browser tests.
@@ -35,8 +32,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     notebook's cells run in order on one kernel, as nbval needs.
     """
     for item in items:
-        if item.name in SLOW_DOCTESTS:
-            item.add_marker(pytest.mark.slow)
         if item.path.suffix == ".ipynb" or "e2e" in item.path.parts:
             item.add_marker(pytest.mark.slow)
         if "e2e" in item.path.parts:

@@ -162,7 +162,8 @@ class PeopleMethods(EnchargeCore):
 
     Example:
         >>> added = encharge.upsert_people([{"email": "new.person@example.org", "firstName": "New"}])
-        >>> isinstance(encharge, PeopleMethods), encharge.get_people(emails=["new.person@example.org"]).item(0, "firstName")
+        >>> found = encharge.get_people(emails=["new.person@example.org"])
+        >>> isinstance(encharge, PeopleMethods), found.item(0, "firstName")
         (True, 'New')
     """
 

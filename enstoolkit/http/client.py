@@ -261,7 +261,8 @@ class BaseClient:
         large export file may take the server a while to start sending).
 
         Example:
-            >>> encharge._send("GET", "/accounts/info").status_code, encharge._send("GET", "/nope", ok=(404,)).status_code
+            >>> info, nope = encharge._send("GET", "/accounts/info"), encharge._send("GET", "/nope", ok=(404,))
+            >>> info.status_code, nope.status_code
             (200, 404)
         """
         verb = method.upper()
