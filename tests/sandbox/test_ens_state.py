@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
 import json
+from collections.abc import Coroutine
+from typing import Any
 
 from starlette.requests import Request
 
-from enstoolkit.sandbox.ens_state import (
-    ENSState,
-    bool_param,
-    error,
-    json_body,
-    not_present,
-    supporter_write,
-)
+from enstoolkit.sandbox.ens_state import ENSState, bool_param, error, json_body, not_present, supporter_write
+
+
+def _sent(data: bytes) -> Request:
+    """A POST request whose body is ``data``."""
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": data}
+
+    return Request({"type": "http", "method": "POST", "headers": []}, receive)
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coro`` on a thread of its own: the caller may already be inside an event loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def test_module() -> None:
@@ -313,25 +325,12 @@ def test_not_present() -> None:
 
 def test_supporter_write() -> None:
     """supporter_write: The fields and question answers of a POST/PUT /supporter body, or the error to answer."""
-    import asyncio
-    import concurrent.futures
-
-    def sent(data):  # a POST request whose body is ``data``
-        async def receive():
-            return {"type": "http.request", "body": data}
-
-        return Request({"type": "http", "method": "POST", "headers": []}, receive)
-
-    def run(coro):  # on a thread of its own: the caller may already be inside an event loop
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, coro).result()
-
     from enstoolkit.sandbox import Sandbox
 
     state = Sandbox(supporters=3).ens
     body = b'{"Email Address": "jo@x.org", "questions": {"Marketing Optin": "y"}}'
-    assert run(supporter_write(state, sent(body))) == ({"Email Address": "jo@x.org"}, {4512: "Y"})
-    assert run(supporter_write(state, sent(b'{"Shoe Size": "9"}'))).status_code == 400
+    assert _run(supporter_write(state, _sent(body))) == ({"Email Address": "jo@x.org"}, {4512: "Y"})
+    assert _run(supporter_write(state, _sent(b'{"Shoe Size": "9"}'))).status_code == 400
 
 
 def test_bool_param() -> None:
@@ -346,18 +345,5 @@ def test_bool_param() -> None:
 
 def test_json_body() -> None:
     """json_body: The request's JSON body: None when it is empty, ``...`` (Ellipsis) when it is not JSON."""
-    import asyncio
-    import concurrent.futures
-
-    def sent(data):  # a POST request whose body is ``data``
-        async def receive():
-            return {"type": "http.request", "body": data}
-
-        return Request({"type": "http", "method": "POST", "headers": []}, receive)
-
-    def run(coro):  # on a thread of its own: the caller may already be inside an event loop
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            return pool.submit(asyncio.run, coro).result()
-
-    assert (run(json_body(sent(b'{"supporter": {}}'))), run(json_body(sent(b" ")))) == ({"supporter": {}}, None)
-    assert run(json_body(sent(b"not json"))) is ...
+    assert (_run(json_body(_sent(b'{"supporter": {}}'))), _run(json_body(_sent(b" ")))) == ({"supporter": {}}, None)
+    assert _run(json_body(_sent(b"not json"))) is ...
