@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from ..encharge import EnchargeClient
     from ..ens import ENSClient
 
-__all__ = ["IDLE_SECONDS", "LAYOUT", "LOCK_WAIT", "account_key", "close_stores", "default_path", "open_store"]
+__all__ = ["IDLE_SECONDS", "LAYOUT", "LOCK_WAIT", "account_key", "close_stores", "default_path", "loading",
+           "open_store"]
 
 #: The store's layout version, kept in its ``meta`` table; a file with another is refused, never rewritten.
 LAYOUT = "1"
@@ -200,6 +201,31 @@ def open_store(path: str | Path | None = None, *, create: bool = False, read_onl
         yield cursor
     finally:
         _OPEN.release(target, cursor)
+
+
+@contextmanager
+def loading(db: Any, name: str, frame: Any) -> Iterator[None]:
+    """One transaction that reads ``frame`` as the table ``name``: committed whole, or rolled back on any
+    error (the error raised again); the frame is unregistered after either.
+
+    Example:
+        >>> with open_store(folder / "h.duckdb", create=True) as db:
+        ...     _ = db.execute("CREATE TABLE t (n INTEGER)")
+        ...     with loading(db, "incoming", pl.DataFrame({"n": [1, 2]})):
+        ...         _ = db.execute("INSERT INTO t SELECT n FROM incoming")
+        ...     db.execute("SELECT sum(n) FROM t").fetchall()
+        [(3,)]
+    """
+    db.register(name, frame)
+    try:
+        db.execute("BEGIN TRANSACTION")
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    finally:
+        db.unregister(name)
 
 
 def _check(db: Any, target: Path) -> None:

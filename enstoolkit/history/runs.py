@@ -30,6 +30,7 @@ import polars as pl
 from ..errors import ValidationError
 from ..schemas.results import FINDINGS
 from ..validate import check_frame
+from .database import loading
 from .errors import AccountMismatch, NoSuchRun, NotComparable, ParametersMismatch
 
 __all__ = ["DIFF", "IGNORED_PARAMETERS", "RUNS", "diff_runs", "finding_keys", "list_runs", "record_run", "run_findings",
@@ -91,18 +92,10 @@ def record_run(db: Any, account: str, findings: pl.DataFrame, parameters: Mappin
     rows = keyed.select(pl.lit(account).alias("account"), pl.lit(rid).alias("run_id"),
                         pl.col("check").alias("check_name"), "severity", "finding_key",
                         pl.col("supporterId").alias("supporter_id"), "email", "detail", "cannot_check")
-    db.register("incoming_findings", rows)
-    try:
-        db.execute("BEGIN TRANSACTION")
+    with loading(db, "incoming_findings", rows):
         db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
                    [account, rid, started, day, _jsonable(parameters), summary, keyed.height])
         db.execute("INSERT INTO findings SELECT * FROM incoming_findings")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    finally:
-        db.unregister("incoming_findings")
     return rid
 
 

@@ -31,6 +31,7 @@ import polars as pl
 
 from ..errors import ValidationError
 from ..people_args import email_column, email_key_expr
+from .database import loading
 from .errors import BeforeHistory, HistoryError
 
 __all__ = ["KEYS", "SYSTEMS", "as_of", "first_day", "person_versions", "record_snapshot"]
@@ -123,9 +124,7 @@ def record_snapshot(db: Any, account: str, system: str, frame: pl.DataFrame, day
     marked = {str(k) for k in toolkit_keys}
     incoming = incoming.with_columns((pl.col("email_key").is_in(sorted(marked)) | pl.col("record_key").is_in(
         sorted(marked))).fill_null(False).alias("by_toolkit"))
-    db.register("incoming_rows", incoming)
-    try:
-        db.execute("BEGIN TRANSACTION")
+    with loading(db, "incoming_rows", incoming):
         db.execute("CREATE OR REPLACE TEMP TABLE cur AS SELECT record_key, record_hash AS h FROM versions "
                    "WHERE account = ? AND system = ? AND valid_to IS NULL", [account, system])
         db.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT *, md5_number_lower(record) AS h FROM incoming_rows")
@@ -145,12 +144,6 @@ def record_snapshot(db: Any, account: str, system: str, frame: pl.DataFrame, day
         removed = db.execute("SELECT count(*) FROM gone").fetchall()[0][0]
         db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    [account, system, day, run_id, incoming.height, added, changed, removed, _layout(frame)])
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    finally:
-        db.unregister("incoming_rows")
     return {"system": system, "day": day, "records": incoming.height, "added": int(added), "changed": int(changed),
             "removed": int(removed)}
 

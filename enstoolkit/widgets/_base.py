@@ -10,7 +10,7 @@ import html
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 import polars as pl
@@ -25,6 +25,26 @@ STYLE = w.HTML(
     ".enstk-status-error{color:#b00020}.enstk-status-success{color:#1b7f3b}"
     "</style>"
 )
+if TYPE_CHECKING:
+    from ..encharge import EnchargeClient
+
+
+def clients(ens: ENSClient | None, encharge: EnchargeClient | None) -> tuple[ENSClient, EnchargeClient]:
+    """The clients a panel was given; a missing one from :func:`~enstoolkit.connect.connect` (the
+    environment's credentials, else the sandbox), which is called only when one is missing.
+
+    Example:
+        >>> clients(ens, encharge) == (ens, encharge)
+        True
+    """
+    if ens is None or encharge is None:
+        from ..connect import connect
+
+        conn = connect()
+        ens = ens or conn.ens
+        encharge = encharge or conn.encharge
+    return ens, encharge
+
 
 class Panel:
     """Base of the panels: a status area, and actions that never run twice at once.
