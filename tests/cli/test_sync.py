@@ -10,9 +10,7 @@ from enstoolkit.cli.sync import confirm, register, run_sync
 
 
 def test_module() -> None:
-    """enstoolkit.cli.sync: ``enstoolkit sync``: the consent plan (counts per action, and the plan as CSV); ``--apply``
-    carries it out
-    """
+    """``enstoolkit sync`` parses its options: the optins, apply off by default, its handler."""
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["sync", "--sandbox", "--optin", "Marketing Optin", "--apply", "--yes"])

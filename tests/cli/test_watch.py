@@ -27,9 +27,7 @@ def test_register() -> None:
 
 
 def test_append_events() -> None:
-    """append_events: Append an events frame to ``out`` (.csv: spreadsheet-safe text, a header only when the file is
-    new;
-    """
+    """append_events: an events frame appended to a file (.csv: spreadsheet-safe, a header only when new)."""
     import tempfile
 
     from enstoolkit.frames import empty_frame

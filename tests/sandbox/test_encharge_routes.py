@@ -18,7 +18,7 @@ def test_module() -> None:
 
 
 def test_cannot_route() -> None:
-    """cannot_route: Express's default answer for a route it does not have (404, HTML, no JSON): as Encharge answers"""
+    """cannot_route: a path the emulated Encharge does not have answers 404 in HTML, as Encharge does."""
     assert b"<pre>Cannot GET /v1/nope</pre>" in cannot_route("GET", "/v1/nope").body
 
 

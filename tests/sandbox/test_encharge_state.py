@@ -99,7 +99,7 @@ def test_encharge_state_find() -> None:
 
 
 def test_encharge_state_public() -> None:
-    """EnchargeState.public: A person as the API shows it, in the account's variant: tags as one comma-separated"""
+    """EnchargeState.public: a person as the API shows them in the account's variant."""
     from enstoolkit.sandbox.clock import SandboxClock
     from enstoolkit.sandbox.data import DEFAULT_NOW
     from enstoolkit.sandbox.ens_state import ENSState

@@ -30,9 +30,7 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
 
 
 def test_module() -> None:
-    """enstoolkit.sandbox.ens_state: The ENS half of the sandbox, its state: the account's supporters, pages, tokens,
-    rate limit and jobs,
-    """
+    """enstoolkit.sandbox.ens_state: the emulated ENS account's supporters, pages, tokens, rate limit and jobs."""
     from enstoolkit.sandbox.clock import SandboxClock
     from enstoolkit.sandbox.data import DEFAULT_NOW
 
@@ -160,9 +158,7 @@ def test_ensstate_history() -> None:
 
 
 def test_ensstate_recurring() -> None:
-    """ENSState.recurring: The supporter's recurring schedules: one per recurring gift page given to, and, for about
-    one
-    """
+    """ENSState.recurring: a supporter's recurring schedules, one per recurring gift page given to."""
     from enstoolkit.sandbox import Sandbox
 
     state = Sandbox(supporters=40).ens

@@ -6,9 +6,7 @@ from enstoolkit.sandbox.faults import DroppedConnection, Faults, parse_faults
 
 
 def test_module() -> None:
-    """enstoolkit.sandbox.faults: Fault injection for the sandbox: server errors, latency and spikes, dropped
-    connections,
-    """
+    """enstoolkit.sandbox.faults: faults apply to the routes they name only."""
     faults = Faults(error_rate=0.1, routes=("/ens/service/page",))
     assert (faults.applies("/ens/service/page/100/process"), faults.applies("/v1/tags")) == (True, False)
 

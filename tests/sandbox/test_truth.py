@@ -18,9 +18,7 @@ def test_module() -> None:
 
 
 def test_seed_labelled() -> None:
-    """seed_labelled: Append ``per_kind`` labelled pairs of each kind to ``records`` (new supporter ids after the last)
-    and say
-    """
+    """seed_labelled: labelled pairs of each kind appended to the records, with new supporter ids."""
     from enstoolkit.sandbox.data import DEFAULT_NOW, generate_supporters
 
     records = generate_supporters(50, 0, DEFAULT_NOW)
@@ -29,9 +27,7 @@ def test_seed_labelled() -> None:
 
 
 def test_labelled_pairs() -> None:
-    """labelled_pairs: The labelled pairs of a sandbox made with ``variant="labelled-duplicates"``: ``system_1``,
-    ``id_1``,
-    """
+    """labelled_pairs: the labelled pairs of a sandbox made with the labelled-duplicates variant."""
     from enstoolkit.sandbox import Sandbox
 
     box = Sandbox(supporters=400, variant="labelled-duplicates")
@@ -50,9 +46,7 @@ def test_same_person() -> None:
 
 
 def test_anchor_pairs() -> None:
-    """anchor_pairs: The simple anchor rule duplicate checks are measured against: last name exact, the first three
-    letters of
-    """
+    """anchor_pairs: the simple anchor rule that duplicate checks are measured against."""
     ens = pl.DataFrame(
         {
             "supporterId": [1, 2],
@@ -66,9 +60,7 @@ def test_anchor_pairs() -> None:
 
 
 def test_score_pairs() -> None:
-    """score_pairs: Precision and recall of ``pairs`` (``system_1``, ``id_1``, ``system_2``, ``id_2``, and ``band``
-    unless
-    """
+    """score_pairs: precision and recall of pairs against the labelled truth."""
     from enstoolkit.sandbox import Sandbox
 
     box = Sandbox(supporters=400, variant="labelled-duplicates")
