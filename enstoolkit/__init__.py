@@ -12,10 +12,7 @@ Where things are (a map of the package):
 - a click goes: :mod:`enstoolkit.widgets` wires it to :mod:`enstoolkit.widgets.actions` (``[notebook]``).
 
 Example:
-    >>> from enstoolkit import ENSClient
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> with Sandbox(supporters=50) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-    ...     ens.get_fields().height > 0
+    >>> ens.get_fields().height > 0
     True
 """
 

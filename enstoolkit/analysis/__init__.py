@@ -7,7 +7,6 @@ probable duplicates (with :mod:`~enstoolkit.analysis.marks`, the analyst's marks
 :mod:`~enstoolkit.analysis.contacts` the contact-quality checks.
 
 Example:
-    >>> import polars as pl
     >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["A@x.org ", "a@x.org"]})
     >>> duplicate_supporters(ens).get_column("supporterId").to_list()
     [1, 2]

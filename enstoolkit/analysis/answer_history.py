@@ -7,7 +7,6 @@ the opt-in trend and the cohorts are exact (:func:`enstoolkit.analysis.monthly_t
 :func:`enstoolkit.analysis.cohorts`); where it holds none they are estimates, and say so.
 
 Example:
-    >>> import datetime as dt
     >>> tx = pl.DataFrame({"supporterId": [1, 1], "type": ["QCB", "QCB"], "name": ["Q", "Q"],
     ...                    "status": ["Y", "N"], "createdDate": [dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     ...                                                          dt.datetime(2026, 3, 1, tzinfo=dt.UTC)]})
@@ -67,7 +66,6 @@ def answer_history(transactions: pl.DataFrame, question: str) -> pl.DataFrame:
     An empty frame means the file holds no answer rows for the question.
 
     Example:
-        >>> import datetime as dt
         >>> tx = pl.DataFrame({"supporterId": [3], "type": ["CQS"], "name": ["Q "], "status": ["p"],
         ...                    "createdDate": [dt.datetime(2026, 1, 1, tzinfo=dt.UTC)]})
         >>> answer_history(tx, "Q").row(0)[2]

@@ -7,7 +7,6 @@ never taken for an opt-in, an opt-out or no answer. "D" (an answer code of ENS's
 whose meaning the vendor does not document) is kept as itself: neither yes nor no.
 
 Example:
-    >>> import polars as pl
     >>> df = pl.DataFrame({"a": [True, False, None], "b": ["Y", "P", None]})
     >>> df.select(answer(df, "a"), answer(df, "b")).rows()
     [('Y', 'Y'), ('N', 'P'), (None, None)]

@@ -11,7 +11,6 @@ with a ``"<question> Date"`` beside them), Encharge people from
 :meth:`ENSClient.export_transactions`.
 
 Example:
-    >>> import polars as pl
     >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["A@x.org ", "a@x.org"]})
     >>> duplicate_supporters(ens).get_column("supporterId").to_list()
     [1, 2]

@@ -307,11 +307,10 @@ def worklist_csv(findings: pl.DataFrame, path: str | Path) -> Path:
     the check, what was found and the suggested fix).
 
     Example:
-        >>> import tempfile
         >>> f = pl.DataFrame({"supporterId": [1], "email": ["jo@gmial.com"], "check": ["email domain typo"],
         ...                   "severity": ["medium"], "detail": ["did you mean jo@gmail.com?"],
         ...                   "suggestion": ["jo@gmail.com"]})
-        >>> out = worklist_csv(f, Path(tempfile.mkdtemp()) / "w.csv")
+        >>> out = worklist_csv(f, folder / "w.csv")
         >>> out.read_text().splitlines()[0]
         'Supporter ID,Email Address,Check,Severity,Found,Suggested fix'
     """

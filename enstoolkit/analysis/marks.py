@@ -6,8 +6,7 @@ reads them: a pair marked "not the same person" is never proposed again, and one
 person" carries the mark.
 
 Example:
-    >>> import tempfile
-    >>> store = Path(tempfile.mkdtemp()) / "marks.csv"
+    >>> store = folder / "marks.csv"
     >>> pair = pl.DataFrame({"system_1": ["ENS"], "id_1": ["1"], "system_2": ["ENS"], "id_2": ["2"]})
     >>> mark_pairs(pair, NOT_SAME, path=store).height
     1
@@ -49,8 +48,7 @@ def read_marks(path: str | Path | None = None) -> pl.DataFrame:
     """The marks kept (the latest per pair), or none.
 
     Example:
-        >>> import tempfile
-        >>> read_marks(Path(tempfile.mkdtemp()) / "none.csv").height
+        >>> read_marks(folder / "none.csv").height
         0
     """
     target = Path(path) if path is not None else marks_path()
@@ -71,8 +69,7 @@ def mark_pairs(pairs: pl.DataFrame, mark: str, *, path: str | Path | None = None
     (rows with ``system_1``, ``id_1``, ``system_2``, ``id_2``); returns the marks now kept.
 
     Example:
-        >>> import tempfile
-        >>> store = Path(tempfile.mkdtemp()) / "m.csv"
+        >>> store = folder / "m.csv"
         >>> pair = pl.DataFrame({"system_1": ["ENS"], "id_1": ["1"], "system_2": ["Encharge"], "id_2": ["p"]})
         >>> mark_pairs(pair, SAME, path=store).item(0, "mark")
         'same person'
@@ -113,12 +110,11 @@ def duplicates_worklist(pairs: pl.DataFrame, path: str | Path) -> Path:
     record to keep and the one to merge into it, side by side, with the evidence and the mark.
 
     Example:
-        >>> import tempfile
         >>> pairs = pl.DataFrame({"system_1": ["ENS"], "id_1": ["1"], "email_1": ["a@x.org"], "system_2": ["ENS"],
         ...                       "id_2": ["2"], "email_2": ["b@x.org"], "match_probability": [0.99],
         ...                       "band": ["high"], "evidence": ["last name exact"], "keeper_system": ["ENS"],
         ...                       "keeper_id": ["2"], "mark": [None]})
-        >>> out = duplicates_worklist(pairs, Path(tempfile.mkdtemp()) / "d.csv")
+        >>> out = duplicates_worklist(pairs, folder / "d.csv")
         >>> out.read_text().splitlines()[1]
         'ENS,2,b@x.org,ENS,1,a@x.org,0.990,high,last name exact,'
     """

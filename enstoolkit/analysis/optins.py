@@ -7,7 +7,6 @@ history of answers that makes the monthly trend and the cohorts exact
 (:mod:`enstoolkit.analysis.answer_history`); without answer rows these are estimates, and say so.
 
 Example:
-    >>> import polars as pl
     >>> optin_rates(pl.DataFrame({"Q": [True, None]}), ["Q"]).item(0, "rate")
     0.5
 """
@@ -81,7 +80,6 @@ def monthly_trend(ens: pl.DataFrame, questions: Iterable[str], *,
     of ``ens`` are counted.
 
     Example:
-        >>> import datetime as dt
         >>> df = pl.DataFrame({"Q": [True, False, True], "Q Date": [dt.date(2026, 1, 5), dt.date(2026, 1, 9),
         ...                                                        dt.date(2026, 2, 1)]})
         >>> monthly_trend(df, ["Q"]).drop("basis").rows()
@@ -163,7 +161,6 @@ def by_acquisition(ens: pl.DataFrame, transactions: pl.DataFrame, question: str,
     :meth:`ENSClient.page_names`), else "campaign <id>".
 
     Example:
-        >>> import datetime as dt
         >>> ens = pl.DataFrame({"supporterId": [1, 2, 3], "Q": [True, False, True]})
         >>> tx = pl.DataFrame({"supporterId": [1, 1, 2, 3, 3], "campaignId": [10, 20, 10, 9, 20],
         ...                    "type": ["DCF", "PET", "DCF", "SSC", "PET"],
@@ -250,7 +247,6 @@ def cohorts(ens: pl.DataFrame, question: str, *, created: str = "createdOn",
     than a day after signing up. ``retention`` is still / joined; ``basis`` says which.
 
     Example:
-        >>> import datetime as dt
         >>> df = pl.DataFrame({"createdOn": [dt.date(2026, 1, 3)] * 3, "Q": [True, False, False],
         ...                    "Q Date": [dt.date(2026, 1, 3), dt.date(2026, 3, 1), dt.date(2026, 1, 3)]})
         >>> cohorts(df, "Q").rows()

@@ -20,14 +20,11 @@ What each kind of run sends is in one registry, :data:`OPERATIONS`. ENS jobs che
 hourly request budget before starting and stop cleanly when it runs out.
 
 Example:
-    >>> import tempfile, pathlib
-    >>> from enstoolkit import EnchargeClient
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
-    >>> with Sandbox(supporters=30) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-    ...     emails = enc.list_people(max_people=3).get_column("email").to_list()
-    ...     run = tag_people(enc, emails, ["vip"], journal=journal)
-    ...     run.counts()
+    >>> journal = Journal(folder / "j.sqlite3")
+    >>> emails = [f"vip{n}@example.org" for n in range(3)]
+    >>> _ = encharge.upsert_people([{"email": e} for e in emails])
+    >>> run = tag_people(encharge, emails, ["vip"], journal=journal)
+    >>> run.counts()
     {'done': 3}
 """
 
@@ -67,8 +64,7 @@ def start(kind: str, params: Mapping[str, Any], payloads: list[dict[str, Any]], 
     only ever resumed on those accounts.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> j = Journal(folder / "j.sqlite3")
         >>> from enstoolkit import ENSClient
         >>> client = ENSClient("key-1234", "http://127.0.0.1:9/ens/service")
         >>> run = start("upsert-supporters", {}, [{"Email Address": "a@example.org"}], ["a@example.org"],
@@ -142,12 +138,8 @@ def tag_people(encharge: EnchargeClient, people: Any, tags: Any, action: str = "
     """Tag (or untag) people in Encharge as a journalled, resumable run.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> from enstoolkit import EnchargeClient
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
-        >>> with Sandbox(supporters=10) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-        ...     tag_people(enc, ["nobody@example.org"], "vip", journal=j).items().item(0, "error")
+        >>> j = Journal(folder / "j.sqlite3")
+        >>> tag_people(encharge, ["nobody@example.org"], "vip", journal=j).items().item(0, "error")
         'Person not found.'
     """
     from ..encharge.payloads import check_tags
@@ -168,12 +160,8 @@ def upsert_people(encharge: EnchargeClient, records: Any, *, journal: Journal | 
     ``override`` gives the reason (logged).
 
     Example:
-        >>> import tempfile, pathlib
-        >>> from enstoolkit import EnchargeClient
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
-        >>> with Sandbox(supporters=10) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-        ...     upsert_people(enc, [{"email": "new@example.org"}], journal=j).counts()
+        >>> j = Journal(folder / "j.sqlite3")
+        >>> upsert_people(encharge, [{"email": "new@example.org"}], journal=j).counts()
         {'done': 1}
     """
     from ..encharge.payloads import person_payload
@@ -193,12 +181,8 @@ def unsubscribe_people(encharge: EnchargeClient, people: Any, *, journal: Journa
     """Unsubscribe people in Encharge as a journalled run.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> from enstoolkit import EnchargeClient
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
-        >>> with Sandbox(supporters=10) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-        ...     unsubscribe_people(enc, ["nobody@example.org"], journal=j).counts()
+        >>> j = Journal(folder / "j.sqlite3")
+        >>> unsubscribe_people(encharge, ["nobody@example.org"], journal=j).counts()
         {'not found': 1}
     """
     return _people_run("unsubscribe", encharge, people, {}, journal=journal, run=run, progress=progress,
@@ -210,12 +194,8 @@ def delete_people(encharge: EnchargeClient, people: Any, *, force: bool = False,
     """Archive people (or with ``force=True`` erase them, GDPR) as a journalled run.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> from enstoolkit import EnchargeClient
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
-        >>> with Sandbox(supporters=10) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-        ...     delete_people(enc, ["nobody@example.org"], journal=j).items().item(0, "error")
+        >>> j = Journal(folder / "j.sqlite3")
+        >>> delete_people(encharge, ["nobody@example.org"], journal=j).items().item(0, "error")
         'not found (already gone?)'
     """
     if not isinstance(force, bool):
@@ -249,12 +229,8 @@ def upsert_supporters(ens: ENSClient, supporters: Any, *, journal: Journal | Non
     Records are checked against the account's fields before the run starts.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> from enstoolkit import ENSClient
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
-        >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-        ...     upsert_supporters(ens, [{"Email Address": "new@example.org"}], journal=j).counts()
+        >>> j = Journal(folder / "j.sqlite3")
+        >>> upsert_supporters(ens, [{"Email Address": "new@example.org"}], journal=j).counts()
         {'done': 1}
     """
     payloads = _supporter_bodies(ens, supporters, "supporters", with_questions=True)
@@ -288,16 +264,12 @@ def process_pages(ens: ENSClient, page_id: int, supporters: Any, *, questions: M
     sends every row (a deliberate second gift).
 
     Example:
-        >>> import tempfile, pathlib
-        >>> from enstoolkit import ENSClient
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
-        >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-        ...     process_pages(ens, 110, [{"Email Address": "signer@example.org"}], journal=j).counts()
-        ...     twice = process_pages(ens, 110, [{"Email Address": "jo@example.org"},
-        ...                                      {"Email Address": " Jo@example.org"}], journal=j)
-        ...     twice.items().select("state", "error").rows()
+        >>> j = Journal(folder / "j.sqlite3")
+        >>> process_pages(ens, 110, [{"Email Address": "signer@example.org"}], journal=j).counts()
         {'done': 1}
+        >>> twice = process_pages(ens, 110, [{"Email Address": "jo@example.org"},
+        ...                                  {"Email Address": " Jo@example.org"}], journal=j)
+        >>> twice.items().select("state", "error").rows()
         [('done', None), ('skipped', 'same person as row 1; not sent (allow_repeats=True sends it)')]
     """
     from ..inputs.arguments import check_id
@@ -343,13 +315,9 @@ def resume(run_id: str, *, ens: ENSClient | None = None, encharge: EnchargeClien
     the run's account, before anything is sent.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> from enstoolkit import EnchargeClient
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
-        >>> with Sandbox(supporters=10) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-        ...     started = tag_people(enc, ["nobody@example.org"], "vip", journal=j, run=False)
-        ...     resume(started.run_id, encharge=enc, journal=j).status
+        >>> j = Journal(folder / "j.sqlite3")
+        >>> started = tag_people(encharge, ["nobody@example.org"], "vip", journal=j, run=False)
+        >>> resume(started.run_id, encharge=encharge, journal=j).status
         'completed'
     """
     bulk = BulkRun(journal or Journal(), run_id, ens=ens, encharge=encharge)

@@ -15,8 +15,7 @@ the base URL and the Encharge account id, or a hash of the ENS API user's key; s
 :meth:`Journal.accounts`), so that it is never resumed on another account.
 
 Example:
-    >>> import tempfile, pathlib
-    >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "journal.sqlite3")
+    >>> journal = Journal(folder / "journal.sqlite3")
     >>> run = journal.create_run("tag-add", {"tags": ["vip"]}, [{"email": "a@example.org"}])
     >>> journal.items(run).select("seq", "state").rows()
     [(1, 'pending')]
@@ -126,8 +125,7 @@ class Journal:
     Safe to use from several threads and processes (SQLite WAL, short transactions).
 
     Example:
-        >>> import tempfile
-        >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> journal = Journal(folder / "j.sqlite3")
         >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
         >>> journal.counts(run), journal.run(run)["status"]
         ({'pending': 2}, 'created')
@@ -157,8 +155,7 @@ class Journal:
         """Close the journal's connections (it opens them again when used).
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> journal.close(); journal.runs().height
             0
         """
@@ -176,8 +173,7 @@ class Journal:
         is bound to the accounts of its first worker, see :meth:`bind_accounts`).
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("tag-add", {"tags": ["vip"]}, [{"kind": "email", "value": "a@example.org"}],
             ...                          accounts={"encharge": "https://api.encharge.io/v1 account 48214"})
             >>> journal.items(run).select("seq", "state").rows(), journal.accounts(run)
@@ -204,8 +200,7 @@ class Journal:
         """The accounts a run acts on, per client ("ens", "encharge"): ``{}`` for a run journalled without them.
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}])
             >>> journal.accounts(run)
             {}
@@ -222,8 +217,7 @@ class Journal:
         passed): two workers binding at the same moment agree on the first one's.
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}])
             >>> journal.bind_accounts(run, {"encharge": "https://api.encharge.io/v1 account 1"})
             {'encharge': 'https://api.encharge.io/v1 account 1'}
@@ -250,8 +244,7 @@ class Journal:
         """Move items to ``state`` (``attempt=True`` counts a request being sent).
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
             >>> journal.mark(run, [1], "done", result={"id": "p1"}, attempt=True)
             >>> journal.items(run).select("state", "attempts", "result").row(0)
@@ -274,8 +267,7 @@ class Journal:
         A run whose worker process has died (a killed kernel) can be taken over at once.
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
             >>> journal.acquire(run, "worker-1") is None   # taken
             True
@@ -300,8 +292,7 @@ class Journal:
         """Let go of a run acquired with ``token``.
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
             >>> _ = journal.acquire(run, "worker-1")
             >>> journal.release(run, "worker-1")
@@ -321,8 +312,7 @@ class Journal:
         an answer that gets lost (see :mod:`enstoolkit.bulk.review`).
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
             >>> journal.claim(run, [1, 2], window=(1_000, 2_000)), journal.claim(run, [1])   # claimed once only
             ([1, 2], [])
@@ -351,8 +341,7 @@ class Journal:
         bound of the server's clock when the request went out (``sent_hi``), when it is known more exactly.
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
             >>> _ = journal.claim(run, [1], window=(1_000, 2_000))
             >>> journal.close_window(run, 1, 1_500)
@@ -367,8 +356,7 @@ class Journal:
         """The item's window (see :meth:`claim`): when it may have reached the server, server clock, epoch ms.
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
             >>> _ = journal.claim(run, [1], window=(1_000, 2_000))
             >>> journal.window(run, 1), journal.window(run, 2)
@@ -385,8 +373,7 @@ class Journal:
         bound only.
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}])
             >>> _ = journal.claim(run, [1], window=(1_000, 9_000), sent_hi=2_000, clock="date")
             >>> journal.send_moment(run, 1)
@@ -402,8 +389,7 @@ class Journal:
         Each piece of evidence settles at most one item, across every run in the journal.
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
             >>> ref = "ens:100001:90000001"   # supporter 100001's transaction 90000001
             >>> journal.claim_evidence(ref, run, 1), journal.claim_evidence(ref, run, 2)
@@ -421,8 +407,7 @@ class Journal:
         """Which of ``refs`` are already evidence of an item: ref -> (run_id, seq).
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
             >>> _ = journal.claim_evidence("ens:100001:90000001", run, 1)
             >>> journal.claimed(["ens:100001:90000001", "ens:100001:90000002"]) == {"ens:100001:90000001": (run, 1)}
@@ -439,8 +424,7 @@ class Journal:
         """Set a run's status ("running", "stopped", "completed", ...) with a note.
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
             >>> journal.set_status(run, "stopped", "stopped by the user")
             >>> journal.run(run)["status"], journal.run(run)["note"]
@@ -455,8 +439,7 @@ class Journal:
         """One run's row (kind, params, status, note).
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
             >>> info = journal.run(run)
             >>> info["kind"], info["params"], info["status"], info["note"]
@@ -472,8 +455,7 @@ class Journal:
         """The items in ``states``, in order, with their payloads.
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
             >>> journal.mark(run, [1], "done")
             >>> journal.pending(run)
@@ -490,8 +472,7 @@ class Journal:
         """How many items are in each state.
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
             >>> journal.mark(run, [1], "failed", error="Person not found.")
             >>> sorted(journal.counts(run).items())
@@ -505,8 +486,7 @@ class Journal:
         """Every item of a run, as a frame.
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
             >>> journal.items(run).select("seq", "key", "state").rows()
             [(1, '{"email": "a@example.org"}', 'pending'), (2, '{"email": "b@example.org"}', 'pending')]
@@ -520,8 +500,7 @@ class Journal:
         """Every run, newest first, with counts by state.
 
         Example:
-            >>> import tempfile
-            >>> journal = Journal(Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}, {"email": "b@example.org"}])
             >>> journal.runs().select("kind", "status", "items", "pending").rows()
             [('unsubscribe', 'created', 2, 2)]
@@ -538,8 +517,6 @@ class Journal:
         """Write a run's items as CSV (safe to open in a spreadsheet).
 
         Example:
-            >>> import tempfile, pathlib
-            >>> folder = pathlib.Path(tempfile.mkdtemp())
             >>> journal = Journal(folder / "j.sqlite3")
             >>> run = journal.create_run("unsubscribe", {}, [{"email": "a@example.org"}])
             >>> journal.export(run, folder / "run.csv").name

@@ -35,14 +35,10 @@ only by day (no ``createdDate``), or no server-clock reading when it was sent: s
 ``unknown``, saying why. Nothing is guessed.
 
 Example:
-    >>> import tempfile, pathlib
-    >>> from enstoolkit import ENSClient
     >>> from enstoolkit.bulk import Journal, process_pages
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
-    >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-    ...     run = process_pages(ens, 110, [{"Email Address": "signer@example.org"}], journal=journal)
-    ...     review(run).height      # nothing was unknown
+    >>> journal = Journal(folder / "j.sqlite3")
+    >>> run = process_pages(ens, 110, [{"Email Address": "signer@example.org"}], journal=journal)
+    >>> review(run).height      # nothing was unknown
     0
 """
 
@@ -211,10 +207,9 @@ def review(run: BulkRun, *, grace: float = DEFAULT_GRACE, wait: float = 0.0, ske
     away, the review waits (with ``sleep``) and looks again.
 
     Example:
-        >>> import tempfile, pathlib
         >>> from enstoolkit import EnchargeClient
         >>> from enstoolkit.bulk import BulkRun, Journal
-        >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> journal = Journal(folder / "j.sqlite3")
         >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
         >>> journal.mark(run_id, [1], "unknown", error="ReadTimeout: it may have been processed")
         >>> run = BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1"))

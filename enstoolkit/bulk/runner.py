@@ -1,14 +1,10 @@
 """Working through a journalled bulk run: intent before each request, outcome after, one worker at a time.
 
 Example:
-    >>> import tempfile, pathlib
-    >>> from enstoolkit import EnchargeClient
     >>> from enstoolkit.bulk import Journal
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+    >>> journal = Journal(folder / "j.sqlite3")
     >>> run_id = journal.create_run("tag-add", {"tags": ["vip"]}, [{"kind": "email", "value": "nobody@example.org"}])
-    >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-    ...     BulkRun(journal, run_id, encharge=enc).run().counts()
+    >>> BulkRun(journal, run_id, encharge=encharge).run().counts()
     {'not found': 1}
 """
 
@@ -110,9 +106,8 @@ class BulkRun:
         run_id, kind, journal, operation (its entry in :data:`~enstoolkit.bulk.operations.OPERATIONS`).
 
     Example:
-        >>> import tempfile, pathlib
         >>> from enstoolkit import EnchargeClient
-        >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> journal = Journal(folder / "j.sqlite3")
         >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
         >>> run = BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1"))
         >>> run.kind, run.operation.idempotent, run.counts()
@@ -141,9 +136,8 @@ class BulkRun:
         """The ENS client this run sends through (a run of an ENS operation is never made without one).
 
         Example:
-            >>> import tempfile, pathlib
             >>> from enstoolkit import ENSClient
-            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> ens = ENSClient("key-1234", "http://127.0.0.1:9/ens/service")
             >>> run = BulkRun(journal, journal.create_run("process", {"page_id": 1}, [{"supporter": {}}]), ens=ens)
             >>> run.ens_client() is ens
@@ -158,9 +152,8 @@ class BulkRun:
         """The client this run's operation sends through (:class:`~enstoolkit.bulk.operations.Clients` for both).
 
         Example:
-            >>> import tempfile, pathlib
             >>> from enstoolkit import EnchargeClient
-            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
             >>> run = BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1"))
             >>> run.client is run.encharge
@@ -179,9 +172,8 @@ class BulkRun:
         clients' accounts, with a logged warning when it had been worked on already.
 
         Example:
-            >>> import tempfile, pathlib
             >>> from enstoolkit import ENSClient
-            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> mine = ENSClient("key-1234", "http://127.0.0.1:9/ens/service")
             >>> run_id = journal.create_run("upsert-supporters", {}, [{"Email Address": "a@example.org"}],
             ...                             accounts={"ens": mine._account_fingerprint()})
@@ -227,9 +219,8 @@ class BulkRun:
         """The run's status: created, running, stopped, needs review, completed.
 
         Example:
-            >>> import tempfile, pathlib
             >>> from enstoolkit import EnchargeClient
-            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
             >>> run = BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1"))
             >>> run.status
@@ -242,9 +233,8 @@ class BulkRun:
         """Why the run stopped, if it did.
 
         Example:
-            >>> import tempfile, pathlib
             >>> from enstoolkit import EnchargeClient
-            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
             >>> run = BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1"))
             >>> journal.set_status(run_id, "stopped", "the hourly limit was reached")
@@ -258,9 +248,8 @@ class BulkRun:
         """Items by state.
 
         Example:
-            >>> import tempfile, pathlib
             >>> from enstoolkit import EnchargeClient
-            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
             >>> run = BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1"))
             >>> run.counts()
@@ -272,9 +261,8 @@ class BulkRun:
         """Every item with its state, attempts, result and error.
 
         Example:
-            >>> import tempfile, pathlib
             >>> from enstoolkit import EnchargeClient
-            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
             >>> run = BulkRun(journal, run_id, encharge=EnchargeClient("key-1234", "http://127.0.0.1:9/v1"))
             >>> run.items().select("seq", "state", "attempts").rows()
@@ -291,15 +279,12 @@ class BulkRun:
         never journalled). ``max_items`` stops after that many (for a run in slices).
 
         Example:
-            >>> import tempfile, pathlib
-            >>> from enstoolkit import EnchargeClient
             >>> from enstoolkit.bulk import Journal, unsubscribe_people
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> j = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
-            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     emails = enc.list_people(max_people=3).get_column("email").to_list()
-            ...     run = unsubscribe_people(enc, emails, journal=j, run=False)
-            ...     run.run(max_items=2).counts()
+            >>> j = Journal(folder / "j.sqlite3")
+            >>> emails = [f"paused{n}@example.org" for n in range(3)]
+            >>> _ = encharge.upsert_people([{"email": e} for e in emails])
+            >>> run = unsubscribe_people(encharge, emails, journal=j, run=False)
+            >>> run.run(max_items=2).counts()
             {'done': 2, 'pending': 1}
         """
         if max_items is not None:
@@ -437,15 +422,12 @@ class BulkRun:
         ENS's ``Date`` header and its transaction clock may differ by (see the review's margin).
 
         Example:
-            >>> import tempfile, pathlib
-            >>> from enstoolkit import EnchargeClient
             >>> from enstoolkit.bulk import unsubscribe_people
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
-            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     emails = enc.list_people(max_people=3).get_column("email").to_list()
-            ...     run = unsubscribe_people(enc, emails, journal=journal, run=False).complete()
-            ...     run.status, run.counts()
+            >>> journal = Journal(folder / "j.sqlite3")
+            >>> emails = [f"completed{n}@example.org" for n in range(3)]
+            >>> _ = encharge.upsert_people([{"email": e} for e in emails])
+            >>> run = unsubscribe_people(encharge, emails, journal=journal, run=False).complete()
+            >>> run.status, run.counts()
             ('completed', {'done': 3})
         """
         from .review import DEFAULT_GRACE, DEFAULT_SKEW, review

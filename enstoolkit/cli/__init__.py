@@ -1,9 +1,10 @@
 """The ``enstoolkit`` command. Each command is a module here that registers its own subcommand.
 
-Example:
-    >>> from enstoolkit.cli import build_parser
-    >>> build_parser().parse_args(["sandbox", "--port", "8765"]).port
-    8765
+Usage, in a terminal::
+
+    enstoolkit sandbox --port 8765     # the local sandbox, until Ctrl-C
+    enstoolkit audit --sandbox         # both reports, against the sandbox
+    enstoolkit --help                  # every command
 """
 
 from __future__ import annotations
@@ -21,12 +22,7 @@ COMMANDS = (serve, audit, sync, doctor, app, watch, listen, history, protection)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``enstoolkit`` command.
-
-    Example:
-        >>> build_parser().parse_args(["audit", "--sandbox"]).sandbox
-        True
-    """
+    """The argument parser of the ``enstoolkit`` command."""
     parser = argparse.ArgumentParser(prog="enstoolkit", description="Engaging Networks and Encharge for analysts.")
     parser.add_argument("--version", action="version", version=f"enstoolkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -40,10 +36,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ``enstoolkit sandbox`` and ``enstoolkit demo`` serve until Ctrl-C (or SIGTERM);
     ``enstoolkit audit`` exits non-zero when a notebook fails.
-
-    Example:
-        >>> build_parser().parse_args(["demo"]).port  # the demo's fixed port
-        8765
     """
     args = build_parser().parse_args(argv)
     return int(args.handler(args))

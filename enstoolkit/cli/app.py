@@ -5,14 +5,6 @@ The page works on the accounts in ``ENS_API_KEY``/``ENCHARGE_API_KEY`` (and the 
 link printed (and opened) carries it. Without credentials and without ``--sandbox`` the page says
 what to set. API keys are never printed; Voilà's own log lines are passed on with the token and keys
 blanked out.
-
-Example:
-    >>> import argparse
-    >>> parser = argparse.ArgumentParser()
-    >>> register(parser.add_subparsers(dest="command"))
-    >>> args = parser.parse_args(["app", "--sandbox", "--port", "0", "--no-browser"])
-    >>> args.sandbox, args.port, args.no_browser, args.ip
-    (True, 0, True, '127.0.0.1')
 """
 
 from __future__ import annotations
@@ -43,14 +35,7 @@ DEFAULT_PORT = 8866
 
 
 def register(sub: Any) -> None:
-    """Add the ``app`` command.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> args = build_parser().parse_args(["app", "--sandbox", "--no-browser"])
-        >>> args.port, args.exports, args.handler is run_app
-        (8866, 'exports', True)
-    """
+    """Add the ``app`` command."""
     text = ("serve Search, Tag, Process and Consent as a web page (for colleagues who do not use notebooks), "
             "until Ctrl-C")
     p = sub.add_parser("app", help=text, description=text + ". Uses the accounts in ENS_API_KEY, ENS_BASE_URL, "
@@ -71,12 +56,7 @@ def register(sub: Any) -> None:
 
 
 def app_notebook() -> Path:
-    """The app's notebook (package data).
-
-    Example:
-        >>> app_notebook().name
-        'app.ipynb'
-    """
+    """The app's notebook (package data)."""
     from importlib.resources import files
 
     return Path(str(files("enstoolkit.notebooks").joinpath(APP_NOTEBOOK)))
@@ -88,11 +68,6 @@ def voila_command(notebook: Path, *, port: int, ip: str) -> list[str]:
     The token itself is not on the command line (any local user can read a process's arguments,
     with ``ps``): Voilà is told to require one and reads it from ``JUPYTER_TOKEN`` in its
     environment (see :func:`voila_environment`), which only the same user can read.
-
-    Example:
-        >>> cmd = voila_command(Path("app.ipynb"), port=8866, ip="127.0.0.1")
-        >>> cmd[1:4], "--Voila.auto_token=True" in cmd, any("token=" in c.lower() and "auto" not in c for c in cmd)
-        (['-m', 'voila', 'app.ipynb'], True, False)
     """
     return [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", f"--Voila.ip={ip}",
             "--Voila.port_retries=0", "--Voila.auto_token=True", "--theme=light", "--show_tracebacks=False",
@@ -107,13 +82,6 @@ def voila_environment(env: Mapping[str, str], token: str) -> dict[str, str]:
     A ``JUPYTER_TOKEN_FILE`` of the caller's is dropped, so the page's token is this one.
     ``JUPYTER_PATH`` leads to the package's ``enstoolkit`` Voilà template: Voilà's lab template
     without the icon stylesheets it loads from a CDN, so the app works with no network.
-
-    Example:
-        >>> child = voila_environment({"PATH": "/bin", "JUPYTER_TOKEN_FILE": "/tmp/t"}, "s3cr3t")
-        >>> child["JUPYTER_TOKEN"], "JUPYTER_TOKEN_FILE" in child
-        ('s3cr3t', False)
-        >>> (Path(child["JUPYTER_PATH"].split(os.pathsep)[0]) / "voila/templates/enstoolkit/conf.json").exists()
-        True
     """
     child = {k: v for k, v in env.items() if k != "JUPYTER_TOKEN_FILE"}
     child["JUPYTER_TOKEN"] = token
@@ -123,12 +91,7 @@ def voila_environment(env: Mapping[str, str], token: str) -> dict[str, str]:
 
 
 def redact(line: str, secrets_: Iterable[str]) -> str:
-    """``line`` with every secret (token, API keys) blanked out.
-
-    Example:
-        >>> redact("GET /?token=abc123 (127.0.0.1)", ["abc123"])
-        'GET /?token=*** (127.0.0.1)'
-    """
+    """``line`` with every secret (token, API keys) blanked out."""
     for secret in secrets_:
         if secret:
             line = line.replace(secret, "***")
@@ -159,13 +122,7 @@ def _describe(env: Mapping[str, str], sandbox: bool) -> str:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    """``enstoolkit app``: serve the page until Ctrl-C or SIGTERM.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> build_parser().parse_args(["app", "--sandbox", "--port", "0"]).handler is run_app
-        True
-    """
+    """``enstoolkit app``: serve the page until Ctrl-C or SIGTERM."""
     if importlib.util.find_spec("voila") is None or importlib.util.find_spec("itables") is None:
         print("enstoolkit app needs the notebook extra: pip install 'enstoolkit[notebook]'", file=sys.stderr)
         return 2

@@ -5,13 +5,6 @@ functions the notebooks call (:mod:`enstoolkit.reports`): no notebook kernel is 
 credentials (or with ``--sandbox``) it starts one sandbox itself, as ``enstoolkit demo`` does.
 ``--notebooks`` runs the two notebooks in kernels and exports them with their code instead (the
 way this command worked before; slower). The folder is written whole or not at all.
-
-Example:
-    >>> import argparse
-    >>> parser = argparse.ArgumentParser()
-    >>> register(parser.add_subparsers(dest="command"))
-    >>> parser.parse_args(["audit", "--sandbox"]).sandbox
-    True
 """
 
 from __future__ import annotations
@@ -40,14 +33,7 @@ PARAMETERS = ("STALE_DAYS", "QUERY_NAME", "OPTINS", "REQUIRED_FIELDS", "SUPPORTE
 
 
 def register(sub: Any) -> None:
-    """Add the ``audit`` command.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> args = build_parser().parse_args(["audit", "--out", "reports", "--optin", "Marketing Optin"])
-        >>> str(args.out), args.optin, args.timeout, args.handler is run_audit
-        ('reports', ['Marketing Optin'], 1800, True)
-    """
+    """Add the ``audit`` command."""
     audit = sub.add_parser("audit", help="the audit and opt-in analysis: HTML reports, CSVs, a findings workbook",
                            description="Pull the supporter data once, run the audit's checks and the opt-in "
                                        "analysis, and write two self-contained HTML reports (they open offline, "
@@ -79,14 +65,7 @@ def register(sub: Any) -> None:
 
 
 def notebook_parameters(args: argparse.Namespace) -> dict[str, object]:
-    """The notebooks' parameters from the command line (the explicit options win over ``-p``).
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> args = build_parser().parse_args(["audit", "--query", "Q", "--optin", "A", "-p", "STALE_DAYS", "365"])
-        >>> sorted(notebook_parameters(args).items())[:3]
-        [('OPTINS', ['A']), ('OUT_DIR', 'audit-report'), ('QUERY_NAME', 'Q')]
-    """
+    """The notebooks' parameters from the command line (the explicit options win over ``-p``)."""
     import ast
 
     parameters: dict[str, object] = {}
@@ -111,15 +90,7 @@ def notebook_parameters(args: argparse.Namespace) -> dict[str, object]:
 
 @contextmanager
 def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables (for the kernels started meanwhile), and put the old values back after.
-
-    Example:
-        >>> with environment({"ENSTOOLKIT_EXAMPLE": "1"}):
-        ...     os.environ["ENSTOOLKIT_EXAMPLE"]
-        '1'
-        >>> "ENSTOOLKIT_EXAMPLE" in os.environ
-        False
-    """
+    """Set environment variables (for the kernels started meanwhile), and put the old values back after."""
     old = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -139,14 +110,6 @@ def shared_sandbox(args: argparse.Namespace) -> Iterator[Sandbox | None]:
     Each kernel would otherwise generate the account again and serve it from its own process,
     competing with the analysis for the interpreter. Yields ``None`` (and starts nothing) when
     either API key is set: the notebooks then connect as they would on their own.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> args = build_parser().parse_args(["audit", "--supporters", "20"])
-        >>> with environment({"ENS_API_KEY": ""}), shared_sandbox(args) as sb:  # doctest: +ELLIPSIS
-        ...     os.environ["ENS_BASE_URL"] == sb.ens_url
-          sandbox: 20 synthetic supporters ready in ... s
-        True
     """
     if os.environ.get("ENS_API_KEY") or os.environ.get("ENCHARGE_API_KEY"):
         yield None
@@ -178,14 +141,6 @@ def sandbox_process(args: argparse.Namespace, meanwhile: Callable[[], object] | 
     the other core, and generates the account while ``meanwhile`` runs here (imports, warm-up).
     Yields a function that lets the sandbox stop once the data is pulled (it then stops while the
     reports are written; the block's end waits for it), or ``None`` when either API key is set.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> args = build_parser().parse_args(["audit", "--supporters", "20"])
-        >>> with environment({"ENS_API_KEY": ""}), sandbox_process(args) as release:  # doctest: +ELLIPSIS
-        ...     release is not None, os.environ["ENS_BASE_URL"].startswith("http://127.0.0.1:")
-          sandbox: 20 synthetic supporters ready in ... s
-        (True, True)
     """
     if os.environ.get("ENS_API_KEY") or os.environ.get("ENCHARGE_API_KEY"):
         if meanwhile is not None:
@@ -231,19 +186,6 @@ def run_notebooks(out: Path, parameters: Mapping[str, object], *, timeout: int) 
 
     The kernels connect as :func:`enstoolkit.config.connect.connect` does: to the accounts or the sandbox the
     environment names (see :func:`shared_sandbox`).
-
-    Example:
-        >>> import tempfile
-        >>> from enstoolkit.cli import build_parser
-        >>> out = Path(tempfile.mkdtemp())
-        >>> args = build_parser().parse_args(["audit", "--supporters", "100"])
-        >>> with environment({"ENS_API_KEY": "", "ENCHARGE_API_KEY": ""}), shared_sandbox(args):  # doctest: +ELLIPSIS
-        ...     failed = run_notebooks(out, {"OUT_DIR": str(out)}, timeout=300)
-          sandbox: 100 synthetic supporters ready in ... s
-          supporter_audit.ipynb: ok in ... s -> supporter_audit.html
-          optin_analysis.ipynb: ok in ... s -> optin_analysis.html
-        >>> failed, (out / "audit_findings.csv").exists()
-        ([], True)
     """
     from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
@@ -292,11 +234,7 @@ def _print_summary(out: Path) -> None:
 
 
 def prepare() -> None:
-    """What building the reports needs, loaded (and the chart renderer started) while the sandbox starts.
-
-    Example:
-        >>> prepare()
-    """
+    """What building the reports needs, loaded (and the chart renderer started) while the sandbox starts."""
     from ..reports.build import warm_up
 
     warm_up()
@@ -305,20 +243,7 @@ def prepare() -> None:
 
 def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, object],
                   release: Callable[[], None] | None = None) -> None:
-    """Pull the data once and write both reports into ``out`` (whole or not at all), in this process.
-
-    Example:
-        >>> import tempfile
-        >>> from enstoolkit.cli import build_parser
-        >>> out = Path(tempfile.mkdtemp()) / "report"
-        >>> args = build_parser().parse_args(["audit", "--supporters", "200", "--excel"])
-        >>> with environment({"ENS_API_KEY": "", "ENCHARGE_API_KEY": ""}), shared_sandbox(args):  # doctest: +ELLIPSIS
-        ...     build_reports(out, args, notebook_parameters(args))
-          sandbox: 200 synthetic supporters ready in ... s
-          data pulled and analysed in ... s; ... files: reports written in ... s
-        >>> (out / "supporter_audit.html").exists(), (out / "audit_findings.xlsx").exists()
-        (True, True)
-    """
+    """Pull the data once and write both reports into ``out`` (whole or not at all), in this process."""
     from ..config.connect import connect
     from ..config.settings import audit_settings
     from ..reports.build import keep_run, pull_and_analyse, warm_up, write_reports
@@ -355,13 +280,7 @@ def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, 
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    """``enstoolkit audit``: both reports, the CSVs (and a workbook) into ``--out``; a summary on screen.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> build_parser().parse_args(["audit", "--sandbox", "--supporters", "500"]).handler is run_audit
-        True
-    """
+    """``enstoolkit audit``: both reports, the CSVs (and a workbook) into ``--out``; a summary on screen."""
     from ..reports.folder import ReportFolderError, check_folder, report_folder
 
     out = args.out.absolute()

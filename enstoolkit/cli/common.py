@@ -1,9 +1,4 @@
-"""What the commands share: stopping on Ctrl-C, free ports, credentials, the sandbox from command-line options.
-
-Example:
-    >>> free_port() > 0
-    True
-"""
+"""What the commands share: stopping on Ctrl-C, free ports, credentials, the sandbox from command-line options."""
 
 from __future__ import annotations
 
@@ -41,10 +36,6 @@ def shown(exc: BaseException) -> str:
 
     The clients' errors come masked already; this keeps an error from anywhere else from
     printing a listener's secret to a log file or a pipe.
-
-    Example:
-        >>> shown(ValueError("cannot reach https://hooks.example.org/hooks/s3cr3t-s3cr3t-s3cr3t"))
-        'cannot reach https://hooks.example.org/hooks/***'
     """
     from ..encharge import mask_url_secret
 
@@ -52,31 +43,14 @@ def shown(exc: BaseException) -> str:
 
 
 def free_port() -> int:
-    """A free TCP port on 127.0.0.1.
-
-    Example:
-        >>> 0 < free_port() < 65536
-        True
-    """
+    """A free TCP port on 127.0.0.1."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 def wait_for_stop() -> None:
-    """Block until Ctrl-C or SIGTERM.
-
-    Example:
-        >>> import threading
-        >>> before = signal.getsignal(signal.SIGTERM)
-        >>> def stop_soon() -> None:   # what `kill <pid>` does, once the command waits
-        ...     if signal.getsignal(signal.SIGTERM) is not before:
-        ...         signal.raise_signal(signal.SIGTERM)
-        >>> threading.Timer(0.2, stop_soon).start()
-        >>> wait_for_stop()
-        >>> signal.getsignal(signal.SIGTERM) is before   # the previous handler is back
-        True
-    """
+    """Block until Ctrl-C or SIGTERM."""
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -89,14 +63,7 @@ def wait_for_stop() -> None:
 
 
 def add_sandbox_options(p: argparse.ArgumentParser, *, port: int = 0) -> None:
-    """The options that describe a sandbox: port, size, seed, limit, latency, faults.
-
-    Example:
-        >>> parser = argparse.ArgumentParser()
-        >>> add_sandbox_options(parser)
-        >>> parser.parse_args(["--supporters", "50"]).supporters
-        50
-    """
+    """The options that describe a sandbox: port, size, seed, limit, latency, faults."""
     p.add_argument("--port", type=int, default=port, help="sandbox port on 127.0.0.1 (0: a free one)")
     p.add_argument("--supporters", type=int, default=5000, help="synthetic supporters to seed")
     p.add_argument("--seed", type=int, default=0, help="random seed of the synthetic account")
@@ -113,15 +80,7 @@ def add_sandbox_options(p: argparse.ArgumentParser, *, port: int = 0) -> None:
 
 
 def sandbox_from(args: argparse.Namespace) -> Sandbox:
-    """A sandbox as the command-line options describe it (not started).
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> args = build_parser().parse_args(["sandbox", "--supporters", "20", "--variant", "us-account"])
-        >>> sb = sandbox_from(args)
-        >>> len(sb.ens.records), sb.variant.date_order
-        (20, 'mdy')
-    """
+    """A sandbox as the command-line options describe it (not started)."""
     from ..sandbox import Sandbox
 
     port = args.port

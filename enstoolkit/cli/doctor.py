@@ -1,12 +1,4 @@
-"""``enstoolkit doctor``: a read-only check of the configured accounts, and the settings to run the audit with.
-
-Example:
-    >>> import argparse
-    >>> parser = argparse.ArgumentParser()
-    >>> register(parser.add_subparsers(dest="command"))
-    >>> parser.parse_args(["doctor", "--query", "All supporters"]).query
-    'All supporters'
-"""
+"""``enstoolkit doctor``: a read-only check of the configured accounts, and the settings to run the audit with."""
 
 from __future__ import annotations
 
@@ -21,14 +13,7 @@ __all__ = ["register", "run_doctor"]
 
 
 def register(sub: Any) -> None:
-    """Add the ``doctor`` command.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> args = build_parser().parse_args(["doctor", "--sandbox", "--record", "shapes"])
-        >>> args.sandbox, str(args.record), args.supporters, args.handler is run_doctor
-        (True, 'shapes', 2000, True)
-    """
+    """Add the ``doctor`` command."""
     p = sub.add_parser("doctor", help="a read-only check of your accounts: what the notebooks need, and the settings",
                        description="Look at the configured ENS and Encharge accounts (read-only, at most 25 ENS "
                                    "requests) and print what the notebooks need and the parameters to use.")
@@ -43,13 +28,7 @@ def register(sub: Any) -> None:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    """Run the diagnosis and print it; 0 when it ran (problems are listed), 2 when it could not.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> build_parser().parse_args(["doctor", "--query", "All supporters"]).handler is run_doctor
-        True
-    """
+    """Run the diagnosis and print it; 0 when it ran (problems are listed), 2 when it could not."""
     from ..config.connect import connect
     from ..config.doctor import diagnose
     from ..errors import EnstoolkitError

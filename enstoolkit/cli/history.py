@@ -1,11 +1,6 @@
 """``enstoolkit history`` (runs, diff, person, as-of, trend) and ``enstoolkit schedule`` (audits that run themselves).
 
 The logic lives in :mod:`enstoolkit.history`; these commands parse, call it and print.
-
-Example:
-    >>> from enstoolkit.cli import build_parser
-    >>> build_parser().parse_args(["history", "diff"]).handler is run_history
-    True
 """
 
 from __future__ import annotations
@@ -19,14 +14,7 @@ __all__ = ["register", "run_history", "run_schedule"]
 
 
 def register(sub: Any) -> None:
-    """Add the ``history`` and ``schedule`` commands.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> args = build_parser().parse_args(["schedule", "audit", "--daily", "06:30", "--sandbox", "--dry-run"])
-        >>> args.daily, args.sandbox, args.dry_run
-        ('06:30', True, True)
-    """
+    """Add the ``history`` and ``schedule`` commands."""
     history = sub.add_parser("history", help="the kept audit runs and daily lists: runs, diff, person, as-of",
                              description="Ask the history store (history.duckdb in the data folder) what changed.")
     history.add_argument("--store", type=Path, help="the store (default: history.duckdb in the data folder)")
@@ -86,15 +74,7 @@ def _print_frame(frame: Any) -> None:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    """``enstoolkit history ...``; errors of the store (missing, corrupt, other accounts) exit 2 with their message.
-
-    Example:
-        >>> import tempfile
-        >>> from enstoolkit.cli import build_parser
-        >>> run_history(build_parser().parse_args(["history", "--store", tempfile.mkdtemp() + "/h.duckdb", "runs"]))
-        ... # doctest: +ELLIPSIS
-        2
-    """
+    """``enstoolkit history ...``; errors of the store (missing, corrupt, other accounts) exit 2 with their message."""
     from ..errors import EnstoolkitError
     from ..history import History, accounts
     from ..history.core import _history
@@ -143,18 +123,7 @@ def run_history(args: argparse.Namespace) -> int:
 
 
 def run_schedule(args: argparse.Namespace) -> int:
-    """``enstoolkit schedule audit`` (show, then install) and ``enstoolkit schedule run-audit`` (what it runs).
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> args = build_parser().parse_args(["schedule", "audit", "--daily", "6:30", "--sandbox", "--dry-run",
-        ...                                   "--with", "cron"])
-        >>> run_schedule(args)  # doctest: +ELLIPSIS
-        Scheduled audit every day at 06:30 (cron); this would be installed:
-        ...
-        dry run: nothing installed
-        0
-    """
+    """``enstoolkit schedule audit`` (show, then install) and ``enstoolkit schedule run-audit`` (what it runs)."""
     from ..errors import EnstoolkitError
     from ..history import schedule
 

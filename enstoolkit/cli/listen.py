@@ -3,13 +3,6 @@
 The URL (with its secret) is printed once, at the start, and only to a terminal: when the
 output goes to a file or a pipe, the secret is masked and the file it is kept in is named
 instead. It is never logged.
-
-Example:
-    >>> import argparse
-    >>> parser = argparse.ArgumentParser()
-    >>> register(parser.add_subparsers(dest="command"))
-    >>> parser.parse_args(["listen", "--port", "9000"]).port
-    9000
 """
 
 from __future__ import annotations
@@ -32,14 +25,7 @@ DEFAULT_PORT = 8787
 
 
 def register(sub: Any) -> None:
-    """Add the ``listen`` command.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> args = build_parser().parse_args(["listen", "--public-url", "https://hooks.example.org", "--no-lookup"])
-        >>> args.port, args.public_url, args.no_lookup, args.handler is run_listen
-        (8787, 'https://hooks.example.org', True, True)
-    """
+    """Add the ``listen`` command."""
     text = "receive Encharge webhooks on a secret URL and keep every delivery, until Ctrl-C"
     p = sub.add_parser("listen", help=text, description=text + ". Loopback only, unless --expose; behind a tunnel or "
                        "reverse proxy give --public-url (see docs/webhooks.md, 'Webhooks from a real account').")
@@ -58,15 +44,7 @@ def register(sub: Any) -> None:
 
 
 def listener_from(args: argparse.Namespace) -> Listener:
-    """The listener the options describe (not started); with ``ENCHARGE_API_KEY`` set it looks up missing emails.
-
-    Example:
-        >>> import tempfile
-        >>> from enstoolkit.cli import build_parser
-        >>> args = build_parser().parse_args(["listen", "--events", tempfile.mkdtemp() + "/e.sqlite3", "--no-lookup"])
-        >>> listener_from(args).port
-        8787
-    """
+    """The listener the options describe (not started); with ``ENCHARGE_API_KEY`` set it looks up missing emails."""
     import os
 
     from ..encharge import Listener
@@ -89,17 +67,6 @@ def serve(listener: Listener, stop: threading.Event, *, show_secret: bool, out: 
 
     ``show_secret`` prints the URL in full (only ever to a terminal); otherwise the secret is
     masked and the file it is kept in is named.
-
-    Example:
-        >>> import io, tempfile
-        >>> from enstoolkit.encharge import Listener
-        >>> stop = threading.Event()
-        >>> stop.set()   # stop at once: the URL is printed, then what was kept
-        >>> out = io.StringIO()
-        >>> serve(Listener(Path(tempfile.mkdtemp()) / "e.sqlite3", port=0), stop, show_secret=False, out=out)
-        0
-        >>> "/hooks/<secret>" in out.getvalue(), out.getvalue().splitlines()[-1]
-        (True, 'listener stopped; 0 deliveries kept, 0 refused')
     """
     stream = out or sys.stdout
     with listener:
@@ -141,13 +108,7 @@ def _after(listener: Listener, seq: int, column: str | None = None) -> list[Any]
 
 
 def run_listen(args: argparse.Namespace) -> int:
-    """``enstoolkit listen``: until Ctrl-C or SIGTERM.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> build_parser().parse_args(["listen", "--port", "0"]).handler is run_listen
-        True
-    """
+    """``enstoolkit listen``: until Ctrl-C or SIGTERM."""
     listener = listener_from(args)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())

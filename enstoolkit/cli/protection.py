@@ -1,11 +1,4 @@
-"""``enstoolkit sar``, ``enstoolkit suppress`` and ``enstoolkit retention``: data protection from the command line.
-
-Example:
-    >>> from enstoolkit.cli import build_parser
-    >>> args = build_parser().parse_args(["sar", "someone@example.org", "--sandbox"])
-    >>> args.email, args.handler is run_sar
-    ('someone@example.org', True)
-"""
+"""``enstoolkit sar``, ``enstoolkit suppress`` and ``enstoolkit retention``: data protection from the command line."""
 
 from __future__ import annotations
 
@@ -27,14 +20,7 @@ def _sandbox_options(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: Any) -> None:
-    """Add the ``sar``, ``suppress`` and ``retention`` commands.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> args = build_parser().parse_args(["suppress", "fps.csv", "--source", "fps"])
-        >>> args.source, args.yes, args.handler is run_suppress
-        ('fps', False, True)
-    """
+    """Add the ``sar``, ``suppress`` and ``retention`` commands."""
     p = sub.add_parser("sar", help="subject access: everything held about one person, in one zip",
                        description="Export everything ENS, Encharge and the toolkit's own records hold about one "
                                    "address (and its case variants) into one zip: a manifest, CSV and JSON per "
@@ -83,13 +69,7 @@ def _connect(args: argparse.Namespace) -> Any:
 
 
 def run_sar(args: argparse.Namespace) -> int:
-    """Export one person's data; print the zip and its manifest's sources.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> build_parser().parse_args(["sar", "a@example.org"]).handler is run_sar
-        True
-    """
+    """Export one person's data; print the zip and its manifest's sources."""
     from ..errors import EnstoolkitError
     from ..protection.sar import subject_access
 
@@ -114,13 +94,7 @@ def run_sar(args: argparse.Namespace) -> int:
 
 
 def run_suppress(args: argparse.Namespace) -> int:
-    """Load, match and (with --yes) suppress; print the figures.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> build_parser().parse_args(["suppress", "f.csv", "--source", "post", "--yes"]).yes
-        True
-    """
+    """Load, match and (with --yes) suppress; print the figures."""
     from ..errors import EnstoolkitError
     from ..protection.matching import match_requests, system_records
     from ..protection.requests import load_requests, request_report
@@ -163,13 +137,7 @@ def run_suppress(args: argparse.Namespace) -> int:
 
 
 def run_retention(args: argparse.Namespace) -> int:
-    """Preview a retention policy; erase with --erase --yes.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> build_parser().parse_args(["retention", "policy.toml", "--erase"]).yes
-        False
-    """
+    """Preview a retention policy; erase with --erase --yes."""
     from ..errors import EnstoolkitError
     from ..protection.erase import erase_people
     from ..protection.retention import load_policy, retention_counts, retention_preview

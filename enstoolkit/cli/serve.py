@@ -1,12 +1,5 @@
-"""``enstoolkit sandbox`` and ``enstoolkit demo``: the local sandbox, and the sandbox with JupyterLab on the notebooks.
-
-Example:
-    >>> import argparse
-    >>> parser = argparse.ArgumentParser()
-    >>> register(parser.add_subparsers(dest="command"))
-    >>> parser.parse_args(["demo"]).lab_port
-    8888
-"""
+"""``enstoolkit sandbox`` and ``enstoolkit demo``: the local sandbox, and the sandbox with JupyterLab on the
+notebooks."""
 
 from __future__ import annotations
 
@@ -28,15 +21,7 @@ __all__ = ["register", "run_demo", "run_sandbox"]
 
 
 def register(sub: Any) -> None:
-    """Add the ``sandbox`` and ``demo`` commands.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> sandbox = build_parser().parse_args(["sandbox", "--supporters", "200"])
-        >>> demo = build_parser().parse_args(["demo", "--no-lab"])
-        >>> sandbox.port, sandbox.handler is run_sandbox, demo.port, demo.no_lab, demo.handler is run_demo
-        (0, True, 8765, True, True)
-    """
+    """Add the ``sandbox`` and ``demo`` commands."""
     text = "run the local ENS and Encharge emulator on 127.0.0.1 until Ctrl-C"
     p = sub.add_parser("sandbox", help=text, description=text)
     add_sandbox_options(p, port=0)
@@ -71,13 +56,7 @@ or set the environment:
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
-    """``enstoolkit sandbox``: serve until Ctrl-C or SIGTERM.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> build_parser().parse_args(["sandbox", "--fault", "error_rate=0.1"]).handler is run_sandbox
-        True
-    """
+    """``enstoolkit sandbox``: serve until Ctrl-C or SIGTERM."""
     sandbox = sandbox_from(args).start()
     try:
         print(SANDBOX_BANNER.format(**sandbox.describe(), url=sandbox.url), flush=True)
@@ -89,13 +68,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """``enstoolkit demo``: the sandbox, and JupyterLab on the ready-made notebooks pointed at it.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> build_parser().parse_args(["demo", "--lab-port", "0"]).handler is run_demo
-        True
-    """
+    """``enstoolkit demo``: the sandbox, and JupyterLab on the ready-made notebooks pointed at it."""
     sandbox = sandbox_from(args).start()
     lab: subprocess.Popen[bytes] | None = None
     try:

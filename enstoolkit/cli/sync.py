@@ -4,14 +4,6 @@ after asking; ``--watch`` keeps consent in step, round after round.
 Nothing is sent without ``--apply`` (or ``--watch``), and neither starts without a "yes": typed at
 the terminal, or ``--yes``. When the input is not a terminal and ``--yes`` is not given, they refuse.
 Only unsubscribes (Encharge) and opt-outs (ENS) are ever sent (see :mod:`enstoolkit.sync`).
-
-Example:
-    >>> import argparse
-    >>> parser = argparse.ArgumentParser()
-    >>> register(parser.add_subparsers(dest="command"))
-    >>> args = parser.parse_args(["sync", "--sandbox", "--optin", "Marketing Optin", "--apply", "--yes"])
-    >>> args.apply, args.yes, args.optin
-    (True, True, ['Marketing Optin'])
 """
 
 from __future__ import annotations
@@ -34,14 +26,7 @@ __all__ = ["confirm", "register", "run_sync"]
 
 
 def register(sub: Any) -> None:
-    """Add the ``sync`` command.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> args = build_parser().parse_args(["sync", "--sandbox", "--optin", "Marketing Optin"])
-        >>> args.optin, args.apply, args.handler is run_sync
-        (['Marketing Optin'], False, True)
-    """
+    """Add the ``sync`` command."""
     text = "bring consent in ENS and Encharge into agreement: a plan (CSV), then --apply, or --watch"
     p = sub.add_parser("sync", help=text, description=text + ". Only unsubscribes in Encharge and opt-outs in ENS "
                        "are ever sent, never a subscribe or an opt-in. Uses ENS_API_KEY and ENCHARGE_API_KEY when set, "
@@ -81,14 +66,7 @@ def register(sub: Any) -> None:
 
 
 def confirm(question: str, *, yes: bool, stdin: TextIO | None = None, out: TextIO | None = None) -> bool:
-    """Whether to go ahead: ``yes``, or "y" typed at a terminal; never when the input is not a terminal.
-
-    Example:
-        >>> import io
-        >>> confirm("Apply 3 changes?", yes=False, stdin=io.StringIO("y\\n"))  # not a terminal: refused
-        refusing to go ahead without --yes: the input is not a terminal
-        False
-    """
+    """Whether to go ahead: ``yes``, or "y" typed at a terminal; never when the input is not a terminal."""
     if yes:
         return True
     source = stdin or sys.stdin
@@ -260,16 +238,6 @@ def run_sync(args: argparse.Namespace, *, wait: Callable[[float], bool] | None =
     unfinished run or a failed round, 2 refused (no "yes", or a setting the account lacks), 3
     partly failed (rows failed or were not found; the first few are printed, every row's outcome
     is written to ``consent-results.csv``).
-
-    Example:
-        >>> import contextlib, io, tempfile, pathlib
-        >>> from enstoolkit.cli import build_parser
-        >>> out = pathlib.Path(tempfile.mkdtemp()) / "plan.csv"
-        >>> args = build_parser().parse_args(["sync", "--sandbox", "--supporters", "200", "--out", str(out)])
-        >>> with contextlib.redirect_stdout(io.StringIO()):
-        ...     code = run_sync(args)
-        >>> code, out.exists()
-        (0, True)
     """
     from ..config.settings import audit_settings
     from ..errors import ConfigurationError, EnstoolkitError

@@ -1,13 +1,4 @@
-"""``enstoolkit watch``: poll Encharge every N minutes and append what changed to a file (no public URL needed).
-
-Example:
-    >>> import argparse
-    >>> parser = argparse.ArgumentParser()
-    >>> register(parser.add_subparsers(dest="command"))
-    >>> args = parser.parse_args(["watch", "--out", "events.csv", "--every", "15"])
-    >>> args.every, args.once, args.out.suffix
-    (15.0, False, '.csv')
-"""
+"""``enstoolkit watch``: poll Encharge every N minutes and append what changed to a file (no public URL needed)."""
 
 from __future__ import annotations
 
@@ -23,14 +14,7 @@ __all__ = ["append_events", "register", "run_watch"]
 
 
 def register(sub: Any) -> None:
-    """Add the ``watch`` command.
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> args = build_parser().parse_args(["watch", "--once", "--out", "events.parquet"])
-        >>> args.once, args.every, args.out.name, args.handler is run_watch
-        (True, 5.0, 'events.parquet', True)
-    """
+    """Add the ``watch`` command."""
     text = "poll Encharge every N minutes and append the changes (as webhook-like events) to a CSV or Parquet file"
     p = sub.add_parser("watch", help=text, description=text + ". Uses ENCHARGE_API_KEY (and ENCHARGE_BASE_URL) when "
                        "set, else the sandbox. The first poll only records the snapshot. Ctrl-C stops it (exit 0). "
@@ -56,13 +40,6 @@ def append_events(events: Any, out: Path) -> int:
     given that column, empty on its rows (a CSV even when ``events`` is empty); a CSV whose header names
     columns events do not have is refused (:class:`~enstoolkit.errors.ValidationError`) rather than
     appended to out of line.
-
-    Example:
-        >>> import tempfile
-        >>> from enstoolkit.schemas.frames import empty_frame
-        >>> from enstoolkit.schemas.encharge import EVENT
-        >>> append_events(empty_frame(EVENT), Path(tempfile.mkdtemp()) / "e.csv")
-        0
     """
     import csv
     import os
@@ -107,13 +84,7 @@ def append_events(events: Any, out: Path) -> int:
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    """``enstoolkit watch``: poll until Ctrl-C or SIGTERM (or once with ``--once``).
-
-    Example:
-        >>> from enstoolkit.cli import build_parser
-        >>> build_parser().parse_args(["watch", "--every", "15"]).handler is run_watch
-        True
-    """
+    """``enstoolkit watch``: poll until Ctrl-C or SIGTERM (or once with ``--once``)."""
     import datetime as dt
     import logging
     from collections import Counter

@@ -5,10 +5,7 @@ writes (upserting people, tagging, untagging, deleting) work in chunks and repor
 happened to each person; nothing is silently dropped.
 
 Example:
-    >>> from enstoolkit import EnchargeClient
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> with Sandbox(supporters=50) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-    ...     enc.get_account().item(0, "status")
+    >>> encharge.get_account().item(0, "status")
     'active'
 """
 
@@ -34,8 +31,6 @@ class EnchargeClient(PeopleMethods):
     subscriptions and errors from :mod:`~enstoolkit.encharge.core`.
 
     Example:
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-        ...     "donor" in enc.get_tags().get_column("tag").to_list()
+        >>> "donor" in encharge.get_tags().get_column("tag").to_list()
         True
     """

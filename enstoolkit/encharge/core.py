@@ -2,10 +2,7 @@
 (tags, fields, segments, account) and webhook subscriptions.
 
 Example:
-    >>> from enstoolkit import EnchargeClient
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> with Sandbox(supporters=50) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-    ...     enc.get_account().item(0, "status")
+    >>> encharge.get_account().item(0, "status")
     'active'
 """
 
@@ -193,10 +190,7 @@ class EnchargeCore(BaseClient):
         """The account's tags with their counts (GET /tags-management).
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc.get_tags().columns
+            >>> encharge.get_tags().columns
             ['tag', 'color', 'count', 'createdAt', 'description']
         """
         return read_frame(self._send("GET", "/tags-management").content, TAG, key="tags")
@@ -205,10 +199,7 @@ class EnchargeCore(BaseClient):
         """The person fields of the account (GET /fields).
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     "email" in enc.get_fields().get_column("name").to_list()
+            >>> "email" in encharge.get_fields().get_column("name").to_list()
             True
         """
         return read_frame(list_in(self._json("GET", "/fields"), "items"), FIELD, extra=True)
@@ -217,10 +208,7 @@ class EnchargeCore(BaseClient):
         """The account's segments (GET /segments); ``conditions`` as JSON text.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc.get_segments().get_column("name").to_list()[0]
+            >>> encharge.get_segments().get_column("name").to_list()[0]
             'Donors'
         """
         return read_frame(list_in(self._json("GET", "/segments"), "segments"), SEGMENT)
@@ -229,10 +217,8 @@ class EnchargeCore(BaseClient):
         """The account (GET /accounts/info) as a one-row frame.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
             >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc.get_account().item(0, "name")
+            >>> encharge.get_account().item(0, "name")
             'Sandbox Charity'
         """
         body = self._json("GET", "/accounts/info")
@@ -279,11 +265,10 @@ class EnchargeCore(BaseClient):
         Events: newUser, updatedUser, unsubscribedUser, added-tag-{tag}, removed-tag-{tag}.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc.create_subscription("newUser", "http://127.0.0.1:9/hook") > 0
+            >>> sid = encharge.create_subscription("newUser", "http://127.0.0.1:9/hook")
+            >>> sid > 0
             True
+            >>> encharge.delete_subscription(sid)
         """
         event = check_event(event)
         parts = urlsplit(url) if isinstance(url, str) else None
@@ -309,12 +294,10 @@ class EnchargeCore(BaseClient):
         subscriptions made through this client.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     _ = enc.create_subscription("unsubscribedUser", "http://127.0.0.1:9/hook")
-            ...     enc.list_subscriptions().get_column("eventType").to_list()
+            >>> sid = encharge.create_subscription("unsubscribedUser", "http://127.0.0.1:9/hook")
+            >>> encharge.list_subscriptions().filter(pl.col("id") == sid).get_column("eventType").to_list()
             ['unsubscribedUser']
+            >>> encharge.delete_subscription(sid)
         """
         response = self._send("GET", "/event-subscriptions", ok=(200, 404))
         if response.status_code == 404:
@@ -328,12 +311,10 @@ class EnchargeCore(BaseClient):
         """Delete an event subscription (DELETE /event-subscriptions/{id}).
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc.delete_subscription(enc.create_subscription("newUser", "http://127.0.0.1:9/hook"))
-            ...     enc.list_subscriptions().height
-            0
+            >>> sid = encharge.create_subscription("newUser", "http://127.0.0.1:9/hook")
+            >>> encharge.delete_subscription(sid)
+            >>> sid in encharge.list_subscriptions().get_column("id").to_list()
+            False
         """
         sid = check_id("subscription_id", subscription_id)
         self._send("DELETE", f"/event-subscriptions/{sid}", ok=(204, 200))

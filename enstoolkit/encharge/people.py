@@ -4,10 +4,7 @@ Bulk methods take people in any shape :mod:`enstoolkit.inputs.people_args` accep
 happened to each person; nothing is silently dropped.
 
 Example:
-    >>> from enstoolkit import EnchargeClient
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-    ...     enc.get_people(emails=["nobody@example.org"]).height
+    >>> encharge.get_people(emails=["nobody@example.org"]).height
     0
 """
 
@@ -171,11 +168,9 @@ class PeopleMethods(EnchargeCore):
     """People methods of :class:`enstoolkit.EnchargeClient`.
 
     Example:
-        >>> from enstoolkit import EnchargeClient
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-        ...     added = enc.upsert_people([{"email": "new.person@example.org", "firstName": "New"}])
-        ...     isinstance(enc, PeopleMethods), enc.get_people(emails=["new.person@example.org"]).item(0, "firstName")
+        >>> added = encharge.upsert_people([{"email": "new.person@example.org", "firstName": "New"}])
+        >>> found = encharge.get_people(emails=["new.person@example.org"])
+        >>> isinstance(encharge, PeopleMethods), found.item(0, "firstName")
         (True, 'New')
     """
 
@@ -195,10 +190,7 @@ class PeopleMethods(EnchargeCore):
         ``completed`` attribute holds their people frame.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc.upsert_people([{"email": "new@example.org", "firstName": "New"}]).item(0, "name")
+            >>> encharge.upsert_people([{"email": "new@example.org", "firstName": "New"}]).item(0, "name")
             'New'
         """
         rows = people_records(records, argument="records")
@@ -237,11 +229,8 @@ class PeopleMethods(EnchargeCore):
         does not know (an upsert would create them). Returns the person as a one-row frame.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     pid = enc.list_people(max_people=1).item(0, "id")
-            ...     enc.update_person(pid, {"leadScore": 99}).item(0, "leadScore")
+            >>> pid = encharge.upsert_people([{"email": "scored@example.org"}]).item(0, "id")
+            >>> encharge.update_person(pid, {"leadScore": 99}).item(0, "leadScore")
             99.0
         """
         ident = single_identifier(person)
@@ -277,10 +266,7 @@ class PeopleMethods(EnchargeCore):
         People Encharge does not know are simply absent from the frame.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc.get_people(emails=["nobody@example.org"]).height
+            >>> encharge.get_people(emails=["nobody@example.org"]).height
             0
         """
         idents = _keyword_identifiers(emails, ids, user_ids)
@@ -295,10 +281,7 @@ class PeopleMethods(EnchargeCore):
         :func:`enstoolkit.inputs.people_args.identifiers` gives them.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc._lookup([("email", "nobody@example.org")]).height
+            >>> encharge._lookup([("email", "nobody@example.org")]).height
             0
         """
         size = check_int("chunk_size", chunk_size, 1, 100)
@@ -392,11 +375,8 @@ class PeopleMethods(EnchargeCore):
         someone gone or changed. ``max_age=0`` reads the list again.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     email = enc.list_people(max_people=1).item(0, "email")
-            ...     [p["email"] for p in enc._people_by_email()[email.strip().lower()]] == [email]
+            >>> email = encharge.list_people(max_people=1).item(0, "email")
+            >>> [p["email"] for p in encharge._people_by_email()[email.strip().lower()]] == [email]
             True
         """
         import time
@@ -427,10 +407,7 @@ class PeopleMethods(EnchargeCore):
         caps its pages below ``limit`` is an error naming the limit to use, never a short list).
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc.list_people(limit=5).height == sb.encharge_people_count()
+            >>> encharge.list_people(limit=5).height == sb.encharge_people_count()
             True
         """
         return self._paged("/people/all", limit=limit, attributes=attributes, sort=sort, order=order,
@@ -443,11 +420,8 @@ class PeopleMethods(EnchargeCore):
         """The people in one segment (GET /segments/{id}/people), every page.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=50) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     donors = enc.get_segment_people(101)
-            ...     all("donor" in tags for tags in donors.get_column("tags"))
+            >>> donors = encharge.get_segment_people(101)
+            >>> all("donor" in tags for tags in donors.get_column("tags"))
             True
         """
         sid = check_id("segment_id", segment_id)
@@ -555,10 +529,7 @@ class PeopleMethods(EnchargeCore):
         no email") per row of ``people`` without an email, id or userId.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc.delete_people(emails=["nobody@example.org"]).item(0, "status")
+            >>> encharge.delete_people(emails=["nobody@example.org"]).item(0, "status")
             'not found'
         """
         from_people, blank = _each_once(people) if people is not None else ([], [])
@@ -598,11 +569,8 @@ class PeopleMethods(EnchargeCore):
         request. Raises :class:`~enstoolkit.errors.NotFoundError` for someone Encharge does not know.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     pid = enc.list_people(max_people=1).item(0, "id")
-            ...     enc.unsubscribe(pid) == [pid], enc.get_people(ids=[pid]).item(0, "unsubscribed")
+            >>> pid = encharge.upsert_people([{"email": "leaving.list@example.org"}]).item(0, "id")
+            >>> encharge.unsubscribe(pid) == [pid], encharge.get_people(ids=[pid]).item(0, "unsubscribed")
             (True, True)
         """
         ident = single_identifier(person)
@@ -625,11 +593,9 @@ class PeopleMethods(EnchargeCore):
         :meth:`add_tags`.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     email = enc.list_people(max_people=1).item(0, "email")
-            ...     enc._tag_person("add", "email", email, ["vip"])
+            >>> email = "tagged@example.org"
+            >>> _ = encharge.upsert_people([{"email": email}])
+            >>> encharge._tag_person("add", "email", email, ["vip"])
             201
         """
         method = {"add": "POST", "remove": "DELETE"}[check_choice("action", action, ("add", "remove"))]
@@ -675,11 +641,9 @@ class PeopleMethods(EnchargeCore):
         input row that has no email (nor id, userId): "skipped", "row n has no email".
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     email = enc.list_people(max_people=1).item(0, "email")
-            ...     enc.add_tags([email], ["spring-2026"]).item(0, "status")
+            >>> email = "spring@example.org"
+            >>> _ = encharge.upsert_people([{"email": email}])
+            >>> encharge.add_tags([email], ["spring-2026"]).item(0, "status")
             'done'
         """
         return self._tagging("add", people, tags, progress)
@@ -688,11 +652,9 @@ class PeopleMethods(EnchargeCore):
         """Untag people (DELETE /tags with the same body as adding); one result row per person.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     email = enc.list_people(max_people=1).item(0, "email")
-            ...     enc.remove_tags([email], "newsletter").item(0, "action")
+            >>> email = "untag@example.org"
+            >>> _ = encharge.upsert_people([{"email": email}])
+            >>> encharge.remove_tags([email], "newsletter").item(0, "action")
             'remove'
         """
         return self._tagging("remove", people, tags, progress)

@@ -33,14 +33,11 @@ The snapshot's account id, format version, checksum and last ``seq`` are kept be
 raises :class:`SnapshotError` and is left as it was.
 
 Example:
-    >>> import tempfile, pathlib
     >>> from enstoolkit import EnchargeClient
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> snap = pathlib.Path(tempfile.mkdtemp()) / "people.parquet"
-    >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-    ...     first = poll_events(enc, snap)
-    ...     _ = enc.upsert_people([{"email": "someone.new@example.org"}])
-    ...     poll_events(enc, snap).get_column("eventType").to_list()
+    >>> snap = folder / "people.parquet"
+    >>> first = poll_events(encharge, snap)
+    >>> _ = encharge.upsert_people([{"email": "someone.new@example.org"}])
+    >>> poll_events(encharge, snap).get_column("eventType").to_list()
     ['newUser']
 """
 
@@ -266,12 +263,8 @@ def poll_events(encharge: EnchargeClient, snapshot: str | Path, *, ignore: Itera
     corrupt, of another format or of another account.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> from enstoolkit import EnchargeClient
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> snap = pathlib.Path(tempfile.mkdtemp()) / "people.parquet"
-        >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-        ...     poll_events(enc, snap).height, poll_events(enc, snap).height
+        >>> snap = folder / "people.parquet"
+        >>> poll_events(encharge, snap).height, poll_events(encharge, snap).height
         (0, 0)
     """
     path = Path(snapshot)

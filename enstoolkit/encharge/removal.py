@@ -16,12 +16,9 @@ dropped), the next attempt (e.g. resuming the run) finds the person gone, and th
 erasure is confirmed then: reported done, never "not found".
 
 Example:
-    >>> from enstoolkit import EnchargeClient
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-    ...     old = next(iter(sb.encharge.people.values()))
-    ...     twin = sb.encharge.add_person(old["email"].upper())
-    ...     sorted(p["id"] for p in holders(enc, [("email", old["email"])])[0]) == sorted([old["id"], twin["id"]])
+    >>> old = sb.encharge.add_person("twin@example.org")
+    >>> twin = sb.encharge.add_person("TWIN@example.org")
+    >>> sorted(p["id"] for p in holders(encharge, [("email", old["email"])])[0]) == sorted([old["id"], twin["id"]])
     True
 """
 
@@ -70,9 +67,7 @@ def holders(client: PeopleMethods, idents: Sequence[tuple[str, str]], *, include
 
     Example:
         >>> from enstoolkit import EnchargeClient
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-        ...     holders(enc, [("email", "nobody@example.org")])
+        >>> holders(encharge, [("email", "nobody@example.org")])
         [[]]
     """
     known: dict[str, dict[str, Any]] = {}
@@ -159,11 +154,8 @@ def remove_people(client: PeopleMethods, idents: Sequence[tuple[str, str]], *, f
     :meth:`EnchargeClient.delete_people` and the bulk "erase" and "archive" runs.
 
     Example:
-        >>> from enstoolkit import EnchargeClient
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-        ...     pid = enc.list_people(max_people=1).item(0, "id")
-        ...     [r.found for r in remove_people(enc, [("id", pid), ("email", "nobody@example.org")], force=False)]
+        >>> pid = encharge.upsert_people([{"email": "removed@example.org"}]).item(0, "id")
+        >>> [r.found for r in remove_people(encharge, [("id", pid), ("email", "nobody@example.org")], force=False)]
         [True, False]
     """
     if force and log is None:

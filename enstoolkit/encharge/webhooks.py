@@ -27,10 +27,9 @@ Encharge by id when the listener has an ``encharge=`` client; the lookup (one re
 all the people of a delivery) runs after the answer has gone back.
 
 Example:
-    >>> import tempfile, pathlib
     >>> from enstoolkit import EnchargeClient
     >>> from enstoolkit.sandbox import Sandbox
-    >>> db = pathlib.Path(tempfile.mkdtemp()) / "events.sqlite3"
+    >>> db = folder / "events.sqlite3"
     >>> with Sandbox(supporters=10) as sb, Listener(db) as hooks:
     ...     enc = EnchargeClient(sb.encharge_api_key, sb.encharge_url)
     ...     _ = enc.create_subscription("newUser", hooks.url)
@@ -284,8 +283,7 @@ class Listener:
             treat it like a password).
 
     Example:
-        >>> import tempfile, pathlib
-        >>> with Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3") as hooks:
+        >>> with Listener(folder / "e.sqlite3") as hooks:
         ...     hooks.url.startswith("http://127.0.0.1:"), "/hooks/" in hooks.url
         (True, True)
     """
@@ -334,8 +332,7 @@ class Listener:
         """Start receiving (and the background email lookups).
 
         Example:
-            >>> import tempfile, pathlib
-            >>> hooks = Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3").start()
+            >>> hooks = Listener(folder / "e.sqlite3").start()
             >>> hooks.port > 0
             True
             >>> hooks.stop()
@@ -356,8 +353,7 @@ class Listener:
         """Stop receiving (stored events stay in the file).
 
         Example:
-            >>> import tempfile, pathlib
-            >>> hooks = Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3").start()
+            >>> hooks = Listener(folder / "e.sqlite3").start()
             >>> _ = hooks.store(b'{"eventType": "newUser"}', {"eventType": "newUser"})
             >>> hooks.stop()
             >>> hooks.count()
@@ -383,8 +379,7 @@ class Listener:
         """The webhook URL, with the secret (``http://127.0.0.1:<port>/hooks/<secret>``, or under ``public_url``).
 
         Example:
-            >>> import tempfile, pathlib
-            >>> hooks = Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3", public_url="https://hooks.example.org/")
+            >>> hooks = Listener(folder / "e.sqlite3", public_url="https://hooks.example.org/")
             >>> hooks.url.startswith("https://hooks.example.org/hooks/")
             True
         """
@@ -401,8 +396,7 @@ class Listener:
         """Keep one delivery (every person it names); returns its number and whether an earlier one had the same body.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> hooks = Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3")
+            >>> hooks = Listener(folder / "e.sqlite3")
             >>> body = b'{"eventType": "unsubscribedUser", "endUserData": [{"id": "p1"}, {"id": "p2"}]}'
             >>> event = {"eventType": "unsubscribedUser", "endUserData": [{"id": "p1"}, {"id": "p2"}]}
             >>> hooks.store(body, event), hooks.store(body, event)   # the second is likely a redelivery
@@ -465,8 +459,7 @@ class Listener:
         ``seq`` counting from 1 again) has another, so a reader that remembers how far it read knows.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> path = pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3"
+            >>> path = folder / "e.sqlite3"
             >>> first = Listener(path).file_id
             >>> first == Listener(path).file_id, len(first)
             (True, 32)
@@ -478,8 +471,7 @@ class Listener:
         """How many deliveries are stored.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> hooks = Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3")
+            >>> hooks = Listener(folder / "e.sqlite3")
             >>> _ = hooks.store(b'{"eventType": "newUser"}', {"eventType": "newUser"})
             >>> hooks.count()
             1
@@ -495,8 +487,7 @@ class Listener:
         earlier one; ``unique=True`` leaves those out.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3").events().columns[:4]
+            >>> Listener(folder / "e.sqlite3").events().columns[:4]
             ['seq', 'personIndex', 'receivedAt', 'eventType']
         """
         def pick(column: str) -> str:
@@ -532,9 +523,9 @@ class Listener:
         Raises ``TimeoutError`` naming how many arrived.
 
         Example:
-            >>> import httpx, tempfile, pathlib
+            >>> import httpx
             >>> event = {"eventType": "unsubscribedUser", "endUserData": [{"id": "p1", "email": "jo@example.org"}]}
-            >>> with Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3") as hooks:
+            >>> with Listener(folder / "e.sqlite3") as hooks:
             ...     _ = httpx.post(hooks.url, json=event)
             ...     hooks.wait_for(1).select("eventType", "email", "unsubscribed").row(0)
             ('unsubscribedUser', 'jo@example.org', True)
@@ -552,8 +543,7 @@ class Listener:
         """Forget every stored delivery.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> hooks = Listener(pathlib.Path(tempfile.mkdtemp()) / "e.sqlite3")
+            >>> hooks = Listener(folder / "e.sqlite3")
             >>> _ = hooks.store(b'{"eventType": "newUser"}', {"eventType": "newUser"})
             >>> hooks.clear()
             >>> hooks.count()

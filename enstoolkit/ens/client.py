@@ -6,10 +6,7 @@ keeps the session token and its time to live, and re-authenticates once, transpa
 when ENS answers "Invalid ens-auth-token".
 
 Example:
-    >>> from enstoolkit import ENSClient
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> with Sandbox(supporters=100) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-    ...     ens.get_supporter(email="joe.smith@noaddress.com").height
+    >>> ens.get_supporter(email="nobody@example.org").height
     0
 """
 
@@ -43,9 +40,7 @@ class ENSClient(SupporterMethods, QueryMethods, PageMethods, ExportMethods):
     account metadata from :mod:`~enstoolkit.ens.core`.
 
     Example:
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> with Sandbox(supporters=20) as sb:
-        ...     with ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-        ...         ens.get_questions().get_column("name").to_list()[0]
+        >>> with ENSClient(sb.ens_api_key, sb.ens_url) as ens:
+        ...     ens.get_questions().get_column("name").to_list()[0]
         'Marketing Optin'
     """

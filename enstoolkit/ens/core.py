@@ -205,10 +205,7 @@ class ENSCore(BaseClient):
         """The session token, authenticating first when there is none (never shown anywhere).
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=5) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     sb.ens.token_valid(ens._session_token())
+            >>> sb.ens.token_valid(ens._session_token())
             True
         """
         with self.auth.lock:
@@ -227,10 +224,7 @@ class ENSCore(BaseClient):
         Authenticates first when there is no session yet.
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens.validate_session()
+            >>> ens.validate_session()
             True
         """
         body = self._json("GET", f"/authenticate/{self._session_token()}")
@@ -241,11 +235,9 @@ class ENSCore(BaseClient):
 
         Example:
             >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb:
-            ...     ens = ENSClient(sb.ens_api_key, sb.ens_url)
-            ...     _ = ens.get_fields()
-            ...     ens.close()
+            >>> ens = ENSClient(sb.ens_api_key, sb.ens_url)
+            >>> _ = ens.get_fields()
+            >>> ens.close()
         """
         token = self.auth.fresh()
         if token:
@@ -263,10 +255,7 @@ class ENSCore(BaseClient):
         Cached for the life of the client; ``refresh=True`` asks again.
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     "Email Address" in ens.get_fields().get_column("name").to_list()
+            >>> "Email Address" in ens.get_fields().get_column("name").to_list()
             True
         """
         if self._fields is None or refresh:
@@ -279,10 +268,7 @@ class ENSCore(BaseClient):
         ``type`` is OPT (opt-in), GEN (general) or CONF (confirmation). Cached like fields.
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     sorted(set(ens.get_questions().get_column("type")))
+            >>> sorted(set(ens.get_questions().get_column("type")))
             ['CONF', 'GEN', 'OPT']
         """
         if self._questions is None or refresh:
@@ -297,11 +283,8 @@ class ENSCore(BaseClient):
         empty frame (ENS answers ``[]`` or 204).
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     qid = ens.get_questions().get_column("id")[0]
-            ...     ens.get_question(qid).select("locale", "htmlFieldType").rows()
+            >>> qid = ens.get_questions().get_column("id")[0]
+            >>> ens.get_question(qid).select("locale", "htmlFieldType").rows()
             [('en-GB', 'checkbox'), ('en-US', 'checkbox')]
         """
         qid = check_id("question_id", question_id)
@@ -315,10 +298,7 @@ class ENSCore(BaseClient):
         """The names of the account's opt-in (and confirmation) questions.
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens.optin_questions()[0]
+            >>> ens.optin_questions()[0]
             'Marketing Optin'
         """
         questions = self.get_questions()
@@ -329,10 +309,7 @@ class ENSCore(BaseClient):
         """The name of the account's email field (the field tagged "Email Address").
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens.email_field
+            >>> ens.email_field
             'Email Address'
         """
         fields = self.get_fields()
@@ -348,10 +325,7 @@ class ENSCore(BaseClient):
         Unknown field names are refused before anything is sent, listing the account's fields.
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens._check_record({"first name": "Jo", "city": "Leeds"})
+            >>> ens._check_record({"first name": "Jo", "city": "Leeds"})
             {'First Name': 'Jo', 'City': 'Leeds'}
         """
         names = self.get_fields().get_column("name").to_list()
@@ -361,10 +335,7 @@ class ENSCore(BaseClient):
         """Question answers keyed by the account's question names, checked ("Y"/"N" for opt-ins).
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens._check_questions({"marketing optin": True})
+            >>> ens._check_questions({"marketing optin": True})
             {'Marketing Optin': 'Y'}
         """
         known = self.get_questions()

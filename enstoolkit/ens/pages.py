@@ -1,10 +1,7 @@
 """ENS pages: list them, read one, and process one as a supporter would (sign-up, petition, donation, advocacy).
 
 Example:
-    >>> from enstoolkit import ENSClient
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-    ...     ens.get_page(100).item(0, "name")
+    >>> ens.get_page(100).item(0, "name")
     'Newsletter Sign Up'
 """
 
@@ -56,10 +53,7 @@ class PageMethods(ENSCore):
     """Page methods of :class:`enstoolkit.ENSClient`.
 
     Example:
-        >>> from enstoolkit import ENSClient
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> with Sandbox(supporters=5) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-        ...     isinstance(ens, PageMethods), ens.get_page(100).item(0, "type")
+        >>> isinstance(ens, PageMethods), ens.get_page(100).item(0, "type")
         (True, 'dc')
     """
 
@@ -70,10 +64,7 @@ class PageMethods(ENSCore):
         with its own ``type``/``subType`` (a dcf page is type ``dc``, subType ``DCF``).
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens.get_pages("dcf", "live").select("type", "subType").row(0)
+            >>> ens.get_pages("dcf", "live").select("type", "subType").row(0)
             ('dc', 'DCF')
         """
         params = {"type": check_choice("type", type, PAGE_TYPES)}
@@ -89,10 +80,7 @@ class PageMethods(ENSCore):
         type the account's ENS refuses ("Failed to get pages") is skipped.
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=5) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens.page_names(["pet"]).get_column("name").to_list()[0]
+            >>> ens.page_names(["pet"]).get_column("name").to_list()[0]
             'Save Our Rivers'
         """
         frames = []
@@ -111,10 +99,7 @@ class PageMethods(ENSCore):
         Raises :class:`~enstoolkit.errors.NotFoundError` for an unknown page.
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens.get_page(100).item(0, "name")
+            >>> ens.get_page(100).item(0, "name")
             'Newsletter Sign Up'
         """
         pid = check_id("page_id", page_id)
@@ -140,10 +125,7 @@ class PageMethods(ENSCore):
         """The body of a page submission, checked (see :meth:`process_page`); nothing is sent.
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens._process_body({"Email Address": "a@example.org"}, demo=True)
+            >>> ens._process_body({"Email Address": "a@example.org"}, demo=True)
             {'supporter': {'Email Address': 'a@example.org'}, 'demo': True}
         """
         data = one_record(supporter, "supporter")
@@ -218,11 +200,8 @@ class PageMethods(ENSCore):
             txn: external references txn1..txn10, as a list or a mapping of number -> value.
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     ens.process_page(100, {"Email Address": "joe.smith@noaddress.com", "First Name": "Joe"},
-            ...                      questions={"Marketing Optin": "Y"}).item(0, "status")
+            >>> ens.process_page(100, {"Email Address": "joe.smith@noaddress.com", "First Name": "Joe"},
+            ...                  questions={"Marketing Optin": "Y"}).item(0, "status")
             'SUCCESS'
         """
         pid = check_id("page_id", page_id)
@@ -247,11 +226,8 @@ class PageMethods(ENSCore):
         answer as JSON). Any other answer that cannot be read raises.
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=10) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     body = ens._process_body({"Email Address": "a@example.org"}, demo=True)
-            ...     ens._send_process(110, body).item(0, "status")
+            >>> body = ens._process_body({"Email Address": "a@example.org"}, demo=True)
+            >>> ens._send_process(110, body).item(0, "status")
             'SUCCESS'
         """
         path = f"/page/{check_id('page_id', page_id)}/process"

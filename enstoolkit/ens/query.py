@@ -1,10 +1,7 @@
 """ENS supporter queries (GET /supporter/query): every page into one frame, pages overlapped.
 
 Example:
-    >>> from enstoolkit import ENSClient
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> with Sandbox(supporters=200) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-    ...     ens.query_supporters("latestCreated", days_back=32).columns
+    >>> ens.query_supporters("latestCreated", days_back=32).columns
     ['supporterId', 'emailAddress', 'createdOn', 'modifiedOn']
 """
 
@@ -64,10 +61,7 @@ class QueryMethods(ENSCore):
     """Query methods of :class:`enstoolkit.ENSClient`.
 
     Example:
-        >>> from enstoolkit import ENSClient
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> with Sandbox(supporters=20) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-        ...     isinstance(ens, QueryMethods), ens.query_supporters("search", filter={"country": "GB"}).columns[0]
+        >>> isinstance(ens, QueryMethods), ens.query_supporters("search", filter={"country": "GB"}).columns[0]
         (True, 'supporterId')
     """
 
@@ -101,11 +95,8 @@ class QueryMethods(ENSCore):
             progress: show a progress bar (default: when there is more than one page).
 
         Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=200) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     df = ens.query_supporters("search", filter={"country": "GB"})
-            ...     df.columns
+            >>> df = ens.query_supporters("search", filter={"country": "GB"})
+            >>> df.columns
             ['supporterId', 'emailAddress', 'createdOn', 'modifiedOn']
         """
         qtype = check_choice("type", type, QUERY_TYPES)

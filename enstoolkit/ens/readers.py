@@ -135,8 +135,7 @@ def csv_header(path: Path) -> list[str]:
     empty account.
 
     Example:
-        >>> import tempfile
-        >>> path = Path(tempfile.mkdtemp()) / "e.csv"
+        >>> path = folder / "e.csv"
         >>> _ = path.write_bytes("\\nSupporter ID,Supporter Email,J\\xf6rg\\n1,a@x.org,\\n".encode("cp1252"))
         >>> csv_header(path)
         ['Supporter ID', 'Supporter Email', 'Jörg']
@@ -283,8 +282,7 @@ def read_supporter_export(path: Path, *, email_field: str, optins: Iterable[str]
     names to those (``{"Their ID": "supporterId"}``).
 
     Example:
-        >>> import tempfile
-        >>> f = Path(tempfile.mkdtemp()) / "x.csv"
+        >>> f = folder / "x.csv"
         >>> _ = f.write_text("Supporter ID,Supporter Email,Date Created,\\n7,a@x.org,25/03/2026,\\n")
         >>> read_supporter_export(f, email_field="Email Address").row(0)
         (7, 'a@x.org', datetime.date(2026, 3, 25))
@@ -444,8 +442,7 @@ def read_transaction_export(path: Path, *, columns: Mapping[str, str] | None = N
     :class:`~enstoolkit.errors.UnmappedColumns` naming the ``columns=`` mapping that reads it.
 
     Example:
-        >>> import tempfile
-        >>> f = Path(tempfile.mkdtemp()) / "t.csv"
+        >>> f = folder / "t.csv"
         >>> _ = f.write_text("Supporter ID,Campaign Number,Campaign Type,Campaign ID,Campaign Date,Campaign Time,\\n"
         ...                  "7,10100,DCF,Sign up ,2024-12-01,13:53:02,\\n")
         >>> read_transaction_export(f).select("supporterId", "campaignId", "name", "createdDate").row(0)
@@ -609,7 +606,6 @@ def transaction_dates(frame: pl.DataFrame, date_order: str | None) -> pl.DataFra
     day and month are never swapped in silence.
 
     Example:
-        >>> import datetime as dt
         >>> df = pl.DataFrame({"createdOn": ["03/04/2026"], "createdDate": [dt.datetime(2026, 3, 4, tzinfo=dt.UTC)]})
         >>> transaction_dates(df, None).item(0, "createdOn")
         datetime.date(2026, 3, 4)

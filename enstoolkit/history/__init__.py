@@ -18,9 +18,7 @@ different accounts, or made with other parameters, raises a typed error
 history began.
 
 Example:
-    >>> import tempfile, pathlib, datetime as dt
-    >>> import polars as pl
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "history.duckdb"
+    >>> path = folder / "history.duckdb"
     >>> h = History("example account", path)
     >>> people = pl.DataFrame({"id": ["p1"], "email": ["jo@example.org"], "unsubscribed": [False]})
     >>> _ = h.record_snapshot("encharge", people, "2026-03-01")

@@ -9,7 +9,6 @@ they joined. :func:`stale_by_activity` turns it into the audit's "stale record" 
 which source gave each date.
 
 Example:
-    >>> import datetime as dt
     >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["a@x.org", "b@x.org"],
     ...                     "createdOn": [dt.date(2020, 1, 1)] * 2, "modifiedOn": [dt.date(2026, 9, 1)] * 2})
     >>> tx = pl.DataFrame({"supporterId": [2], "createdOn": [dt.date(2026, 5, 1)]})
@@ -46,9 +45,8 @@ def kept_changes(history: History) -> pl.DataFrame:
     the toolkit's bulk journal did not write.
 
     Example:
-        >>> import tempfile, pathlib
         >>> from enstoolkit.history import History
-        >>> h = History("acct", pathlib.Path(tempfile.mkdtemp()) / "h.duckdb")
+        >>> h = History("acct", folder / "h.duckdb")
         >>> p = pl.DataFrame({"id": ["p1", "p2"], "email": ["a@x.org", "b@x.org"], "city": ["X", "Y"]})
         >>> _ = h.record_snapshot("encharge", p, "2026-03-01")
         >>> _ = h.record_snapshot("encharge", p.with_columns(city=pl.lit("Z")), "2026-03-05", toolkit_keys=["b@x.org"])
@@ -77,7 +75,6 @@ def last_activity(ens: pl.DataFrame, encharge: pl.DataFrame | None = None, *,
     A supporter with no date from any source has a null ``last_activity``.
 
     Example:
-        >>> import datetime as dt
         >>> ens = pl.DataFrame({"supporterId": [1], "Email Address": ["a@x.org"], "createdOn": [dt.date(2021, 1, 1)]})
         >>> enc = pl.DataFrame({"id": ["p1"], "email": [" A@x.org"],
         ...                     "lastActivity": [dt.datetime(2026, 2, 3, 10, tzinfo=dt.UTC)]})

@@ -6,12 +6,11 @@ check that could not run in one of the two runs is said to be not comparable, ne
 all resolved or all new.
 
 Example:
-    >>> import tempfile, pathlib, datetime as dt
     >>> from enstoolkit.history.database import open_store
     >>> f1 = pl.DataFrame({"supporterId": [1, 2], "email": ["a@x.org", "b@x.org"], "check": ["invalid email"] * 2,
     ...                    "severity": ["high"] * 2, "detail": ["", ""]})
     >>> f2 = f1.slice(1).vstack(f1.slice(0, 1).with_columns(supporterId=pl.lit(3, pl.Int64)))
-    >>> with open_store(pathlib.Path(tempfile.mkdtemp()) / "h.duckdb", create=True) as db:
+    >>> with open_store(folder / "h.duckdb", create=True) as db:
     ...     r1 = record_run(db, "acct", f1, {"STALE_DAYS": 730}, dt.date(2026, 3, 1))
     ...     r2 = record_run(db, "acct", f2, {"STALE_DAYS": 730}, dt.date(2026, 3, 2))
     ...     diff_runs(db, "acct").select("check", "new", "resolved", "still_open").rows()
@@ -31,6 +30,7 @@ import polars as pl
 from ..errors import ValidationError
 from ..inputs.arguments import check_frame
 from ..schemas.results import FINDINGS
+from .database import loading
 from .errors import AccountMismatch, NoSuchRun, NotComparable, ParametersMismatch
 
 __all__ = ["DIFF", "IGNORED_PARAMETERS", "RUNS", "diff_runs", "finding_keys", "list_runs", "record_run", "run_findings",
@@ -92,18 +92,10 @@ def record_run(db: Any, account: str, findings: pl.DataFrame, parameters: Mappin
     rows = keyed.select(pl.lit(account).alias("account"), pl.lit(rid).alias("run_id"),
                         pl.col("check").alias("check_name"), "severity", "finding_key",
                         pl.col("supporterId").alias("supporter_id"), "email", "detail", "cannot_check")
-    db.register("incoming_findings", rows)
-    try:
-        db.execute("BEGIN TRANSACTION")
+    with loading(db, "incoming_findings", rows):
         db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
                    [account, rid, started, day, _jsonable(parameters), summary, keyed.height])
         db.execute("INSERT INTO findings SELECT * FROM incoming_findings")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    finally:
-        db.unregister("incoming_findings")
     return rid
 
 

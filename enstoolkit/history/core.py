@@ -1,8 +1,7 @@
 """The :class:`History` of one account: its audit runs and daily snapshots, and the questions asked of them.
 
 Example:
-    >>> import tempfile, pathlib, datetime as dt
-    >>> history = History("example account", pathlib.Path(tempfile.mkdtemp()) / "history.duckdb")
+    >>> history = History("example account", folder / "history.duckdb")
     >>> f = pl.DataFrame({"supporterId": [1], "email": ["a@x.org"], "check": ["invalid email"], "severity": ["high"],
     ...                   "detail": ["not a valid email address: 'a@x'"]})
     >>> r1 = history.record_audit(f, parameters={"STALE_DAYS": 730}, day=dt.date(2026, 3, 1))
@@ -53,8 +52,7 @@ class History:
 
     Example:
         >>> from enstoolkit.config import connect
-        >>> import tempfile, pathlib
-        >>> history = History.for_connection(connect(environ={}), pathlib.Path(tempfile.mkdtemp()) / "h.duckdb")
+        >>> history = History.for_connection(connect(environ={}), folder / "h.duckdb")
         >>> history.account.startswith("ENS sandbox")
         True
     """
@@ -104,8 +102,7 @@ class History:
         supporter file and the Encharge people (change intervals, seen by this run). Returns the run id.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> h = History("acct", pathlib.Path(tempfile.mkdtemp()) / "h.duckdb")
+            >>> h = History("acct", folder / "h.duckdb")
             >>> f = pl.DataFrame([], schema={"supporterId": pl.Int64, "email": pl.String, "check": pl.String,
             ...                              "severity": pl.String, "detail": pl.String})
             >>> run = h.record_audit(f, parameters={}, day=dt.date(2026, 3, 1))
@@ -128,8 +125,7 @@ class History:
         defaults to what the bulk journal holds for this connection's accounts.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> h = History("acct", pathlib.Path(tempfile.mkdtemp()) / "h.duckdb")
+            >>> h = History("acct", folder / "h.duckdb")
             >>> people = pl.DataFrame({"id": ["p1"], "email": ["a@x.org"], "unsubscribed": [False]})
             >>> h.record_snapshot("encharge", people, "2026-03-01")["added"]
             1
@@ -157,8 +153,7 @@ class History:
         """This account's audit runs, oldest first: id, when, day, findings, checks that could not run, parameters.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> History("acct", pathlib.Path(tempfile.mkdtemp()) / "h.duckdb").runs()  # doctest: +ELLIPSIS
+            >>> History("acct", folder / "h.duckdb").runs()  # doctest: +ELLIPSIS
             Traceback (most recent call last):
             ...
             enstoolkit.history.errors.StoreMissing: no history store at ...
@@ -175,8 +170,7 @@ class History:
         has no counts and a note.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> h = History("acct", pathlib.Path(tempfile.mkdtemp()) / "h.duckdb")
+            >>> h = History("acct", folder / "h.duckdb")
             >>> f = pl.DataFrame({"supporterId": [1], "email": ["a@x.org"], "check": ["c"], "severity": ["low"],
             ...                   "detail": [""]})
             >>> _ = h.record_audit(f, parameters={}, day=dt.date(2026, 3, 1))
@@ -192,8 +186,7 @@ class History:
         """Every finding of one of this account's runs.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> h = History("acct", pathlib.Path(tempfile.mkdtemp()) / "h.duckdb")
+            >>> h = History("acct", folder / "h.duckdb")
             >>> f = pl.DataFrame({"supporterId": [1], "email": ["a@x.org"], "check": ["c"], "severity": ["low"],
             ...                   "detail": [""]})
             >>> h.findings(h.record_audit(f, parameters={}, day=dt.date(2026, 3, 1))).height
@@ -217,8 +210,7 @@ class History:
         :class:`~enstoolkit.history.errors.BeforeHistory`.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> h = History("acct", pathlib.Path(tempfile.mkdtemp()) / "h.duckdb")
+            >>> h = History("acct", folder / "h.duckdb")
             >>> _ = h.record_snapshot("encharge", pl.DataFrame({"id": ["p1"], "email": ["a@x.org"]}), "2026-03-01")
             >>> h.as_of("2026-03-05", "encharge").get_column("id").to_list()
             ['p1']
@@ -239,8 +231,7 @@ class History:
         that reads as "no changes").
 
         Example:
-            >>> import tempfile, pathlib
-            >>> h = History("acct", pathlib.Path(tempfile.mkdtemp()) / "h.duckdb")
+            >>> h = History("acct", folder / "h.duckdb")
             >>> p = pl.DataFrame({"id": ["p1"], "email": ["a@x.org"], "unsubscribed": [False]})
             >>> _ = h.record_snapshot("encharge", p, "2026-03-01")
             >>> _ = h.record_snapshot("encharge", p.with_columns(unsubscribed=pl.lit(True)), "2026-03-04")
@@ -261,8 +252,7 @@ class History:
         """Findings per check per run, oldest first (0 where a check found nothing; null where it could not run).
 
         Example:
-            >>> import tempfile, pathlib
-            >>> h = History("acct", pathlib.Path(tempfile.mkdtemp()) / "h.duckdb")
+            >>> h = History("acct", folder / "h.duckdb")
             >>> f = pl.DataFrame({"supporterId": [1], "email": ["a@x.org"], "check": ["c"], "severity": ["low"],
             ...                   "detail": [""]})
             >>> _ = h.record_audit(f, parameters={}, day=dt.date(2026, 3, 1))
@@ -277,8 +267,7 @@ class History:
         """An altair line chart of findings per check over this account's runs (for the audit report).
 
         Example:
-            >>> import tempfile, pathlib
-            >>> h = History("acct", pathlib.Path(tempfile.mkdtemp()) / "h.duckdb")
+            >>> h = History("acct", folder / "h.duckdb")
             >>> f = pl.DataFrame({"supporterId": [1], "email": ["a@x.org"], "check": ["c"], "severity": ["low"],
             ...                   "detail": [""]})
             >>> _ = h.record_audit(f, parameters={}, day=dt.date(2026, 3, 1))
@@ -294,8 +283,7 @@ class History:
         """Per check, new / resolved / still open since the run before ``run`` (default: the latest), as lines.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> h = History("acct", pathlib.Path(tempfile.mkdtemp()) / "h.duckdb")
+            >>> h = History("acct", folder / "h.duckdb")
             >>> f = pl.DataFrame({"supporterId": [1], "email": ["a@x.org"], "check": ["c"], "severity": ["low"],
             ...                   "detail": [""]})
             >>> print(h.changes_text(h.record_audit(f, parameters={}, day=dt.date(2026, 3, 1))))
@@ -309,8 +297,7 @@ class History:
         """One line of counts for a run against the one before (no names, emails or ids of people).
 
         Example:
-            >>> import tempfile, pathlib
-            >>> h = History("acct", pathlib.Path(tempfile.mkdtemp()) / "h.duckdb")
+            >>> h = History("acct", folder / "h.duckdb")
             >>> f = pl.DataFrame({"supporterId": [1], "email": ["a@x.org"], "check": ["c"], "severity": ["low"],
             ...                   "detail": [""]})
             >>> run = h.record_audit(f, parameters={}, day=dt.date(2026, 3, 1))
@@ -362,9 +349,8 @@ def toolkit_writes(connection: Connection, *, since: dt.date | None = None, jour
 
     Example:
         >>> from enstoolkit.config import connect
-        >>> import tempfile, pathlib
         >>> from enstoolkit.bulk import Journal
-        >>> toolkit_writes(connect(environ={}), journal=Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3"))
+        >>> toolkit_writes(connect(environ={}), journal=Journal(folder / "j.sqlite3"))
         set()
     """
     from ..bulk import Journal
@@ -402,8 +388,7 @@ def accounts(path: str | Path | None = None) -> list[str]:
     """The accounts the store at ``path`` holds (their identities, no secret).
 
     Example:
-        >>> import tempfile, pathlib
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "h.duckdb"
+        >>> path = folder / "h.duckdb"
         >>> _ = History("acct", path).record_snapshot("encharge", pl.DataFrame({"id": ["p1"], "email": ["a@x.org"]}),
         ...                                           "2026-03-01")
         >>> accounts(path)
@@ -424,8 +409,7 @@ def runs(*, account: str | None = None, path: str | Path | None = None) -> pl.Da
     """The audit runs kept (of ``account``; when the store holds one account only, that one).
 
     Example:
-        >>> import tempfile, pathlib
-        >>> runs(path=pathlib.Path(tempfile.mkdtemp()) / "none.duckdb")  # doctest: +ELLIPSIS
+        >>> runs(path=folder / "none.duckdb")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
         enstoolkit.history.errors.StoreMissing: no history store at ...
@@ -438,8 +422,7 @@ def diff(before: str | None = None, after: str | None = None, *, account: str | 
     """Per check new / resolved / still open between two runs (default: the last two); see :meth:`History.diff`.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "h.duckdb"
+        >>> path = folder / "h.duckdb"
         >>> f = pl.DataFrame({"supporterId": [1], "email": ["a@x.org"], "check": ["c"], "severity": ["low"],
         ...                   "detail": [""]})
         >>> for day in (1, 2):
@@ -465,8 +448,7 @@ def as_of(day: dt.date | str, system: str | None = None, *, email: str | None = 
     """The lists as they were on ``day``; see :meth:`History.as_of`.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "h.duckdb"
+        >>> path = folder / "h.duckdb"
         >>> _ = History("acct", path).record_snapshot("encharge", pl.DataFrame({"id": ["p1"], "email": ["a@x.org"]}),
         ...                                           "2026-03-01")
         >>> as_of("2026-02-01", path=path)  # doctest: +ELLIPSIS
@@ -482,8 +464,7 @@ def person(email: str, *, account: str | None = None, path: str | Path | None = 
     """Every version of one person in both systems; see :meth:`History.person`.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "h.duckdb"
+        >>> path = folder / "h.duckdb"
         >>> _ = History("acct", path).record_snapshot("encharge", pl.DataFrame({"id": ["p1"], "email": ["a@x.org"]}),
         ...                                           "2026-03-01")
         >>> person("a@x.org", path=path).get_column("system").to_list()

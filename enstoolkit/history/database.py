@@ -6,8 +6,7 @@ version of a record, valid from one day to the day it changed or went: change in
 whole copies). Every table carries ``account``: two accounts never mix, whatever is asked.
 
 Example:
-    >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "history.duckdb"
+    >>> path = folder / "history.duckdb"
     >>> with open_store(path, create=True) as db:
     ...     db.execute("SELECT value FROM meta WHERE name = 'layout'").fetchall()[0][0]
     '1'
@@ -36,7 +35,8 @@ if TYPE_CHECKING:
     from ..encharge import EnchargeClient
     from ..ens import ENSClient
 
-__all__ = ["IDLE_SECONDS", "LAYOUT", "LOCK_WAIT", "account_key", "close_stores", "default_path", "open_store"]
+__all__ = ["IDLE_SECONDS", "LAYOUT", "LOCK_WAIT", "account_key", "close_stores", "default_path", "loading",
+           "open_store"]
 
 #: The store's layout version, kept in its ``meta`` table; a file with another is refused, never rewritten.
 LAYOUT = "1"
@@ -181,9 +181,8 @@ def open_store(path: str | Path | None = None, *, create: bool = False, read_onl
     the caller's intent: one connection per file serves a process's reads and writes.
 
     Example:
-        >>> import tempfile
         >>> try:
-        ...     with open_store(Path(tempfile.mkdtemp()) / "none.duckdb"):
+        ...     with open_store(folder / "none.duckdb"):
         ...         pass
         ... except StoreMissing as e:
         ...     print(type(e).__name__)
@@ -202,6 +201,31 @@ def open_store(path: str | Path | None = None, *, create: bool = False, read_onl
         yield cursor
     finally:
         _OPEN.release(target, cursor)
+
+
+@contextmanager
+def loading(db: Any, name: str, frame: Any) -> Iterator[None]:
+    """One transaction that reads ``frame`` as the table ``name``: committed whole, or rolled back on any
+    error (the error raised again); the frame is unregistered after either.
+
+    Example:
+        >>> with open_store(folder / "h.duckdb", create=True) as db:
+        ...     _ = db.execute("CREATE TABLE t (n INTEGER)")
+        ...     with loading(db, "incoming", pl.DataFrame({"n": [1, 2]})):
+        ...         _ = db.execute("INSERT INTO t SELECT n FROM incoming")
+        ...     db.execute("SELECT sum(n) FROM t").fetchall()
+        [(3,)]
+    """
+    db.register(name, frame)
+    try:
+        db.execute("BEGIN TRANSACTION")
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    finally:
+        db.unregister(name)
 
 
 def _check(db: Any, target: Path) -> None:

@@ -1,10 +1,7 @@
 """The lists as of a day, written to CSV (safe to open in a spreadsheet) or Parquet.
 
 Example:
-    >>> import tempfile, pathlib
-    >>> import polars as pl
     >>> from enstoolkit.history import History
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> h = History("acct", folder / "h.duckdb")
     >>> _ = h.record_snapshot("encharge", pl.DataFrame({"id": ["p1"], "email": ["a@x.org"], "tags": [["vip"]]}),
     ...                       "2026-03-01")

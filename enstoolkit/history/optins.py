@@ -9,7 +9,6 @@ with. Dated answer rows (the transaction file's question rows: ``supporterId``, 
 :func:`cohorts_with_history` uses those and estimates only the rest, saying how many per cohort.
 
 Example:
-    >>> import datetime as dt
     >>> ens = pl.DataFrame({"supporterId": [1, 2], "createdOn": [dt.date(2026, 1, 3)] * 2, "Q": ["N", "N"],
     ...                     "Q Date": [dt.date(2026, 3, 1)] * 2})
     >>> rows = pl.DataFrame({"supporterId": [1], "question": ["Q"], "response": ["N"], "date": [dt.date(2026, 1, 3)]})
@@ -67,7 +66,6 @@ def joined_answers(ens: pl.DataFrame, question: str, *, history: History | None 
     ``created``) or "answer rows" (a dated answer to ``question`` within a day of ``created``).
 
     Example:
-        >>> import datetime as dt
         >>> ens = pl.DataFrame({"supporterId": [1], "createdOn": [dt.date(2026, 1, 3)]})
         >>> rows = pl.DataFrame({"supporterId": [1, 1], "question": ["Q", "Q"], "response": ["Y", "N"],
         ...                      "date": [dt.date(2026, 1, 3), dt.date(2026, 2, 1)]})

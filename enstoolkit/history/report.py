@@ -1,7 +1,6 @@
 """What changed, in words and in a chart: for the audit command, the report and scheduled runs.
 
 Example:
-    >>> import datetime as dt
     >>> trend = pl.DataFrame({"run_id": ["r1", "r2"], "started_at": [dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 2)],
     ...                       "day": [dt.date(2026, 3, 1), dt.date(2026, 3, 2)], "check": ["c", "c"],
     ...                       "severity": ["low", "low"], "findings": [4, 2]})
@@ -60,9 +59,8 @@ def changes_text(history: History, run: str | None = None) -> str:
     """Per check (most severe first): new, resolved and still open since the run before ``run``.
 
     Example:
-        >>> import tempfile, datetime as dt
         >>> from enstoolkit.history import History
-        >>> h = History("acct", Path(tempfile.mkdtemp()) / "h.duckdb")
+        >>> h = History("acct", folder / "h.duckdb")
         >>> f = pl.DataFrame({"supporterId": [1, 2], "email": ["a@x.org", "b@x.org"], "check": ["c", "c"],
         ...                   "severity": ["low"] * 2, "detail": ["", ""]})
         >>> _ = h.record_audit(f, parameters={}, day=dt.date(2026, 3, 1))
@@ -95,9 +93,8 @@ def summary_line(history: History, run: str | None = None) -> str:
     """One line for a run: when, total findings, and new / resolved against the previous run; counts only.
 
     Example:
-        >>> import tempfile, datetime as dt
         >>> from enstoolkit.history import History
-        >>> h = History("acct", Path(tempfile.mkdtemp()) / "h.duckdb")
+        >>> h = History("acct", folder / "h.duckdb")
         >>> f = pl.DataFrame({"supporterId": [1], "email": ["a@x.org"], "check": ["c"], "severity": ["low"],
         ...                   "detail": [""]})
         >>> _ = h.record_audit(f, parameters={}, day=dt.date(2026, 3, 1))

@@ -1,9 +1,7 @@
 """What a scheduled audit runs: one ``enstoolkit audit`` into a new dated folder, the oldest pruned, one line logged.
 
 Example:
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> log_line(Path(tempfile.mkdtemp()), "2026-03-01 06:30 run r1: 12 findings; first run kept").name
+    >>> log_line(folder, "2026-03-01 06:30 run r1: 12 findings; first run kept").name
     'changes.log'
 """
 

@@ -241,8 +241,7 @@ def load_env_file(path: Path) -> dict[str, str]:
     hold both API keys; never printed.
 
     Example:
-        >>> import tempfile
-        >>> f = Path(tempfile.mkdtemp()) / "audit.env"
+        >>> f = folder / "audit.env"
         >>> _ = f.write_text("# keys\\nENS_API_KEY=abc\\nENCHARGE_API_KEY=def\\n")
         >>> sorted(load_env_file(f))
         ['ENCHARGE_API_KEY', 'ENS_API_KEY']
@@ -271,8 +270,7 @@ def report_folder(reports: Path, now: dt.datetime | None = None) -> Path:
     """A new dated folder for one run's reports, ``YYYY-MM-DD_HHMMSS`` under ``reports``.
 
     Example:
-        >>> import tempfile
-        >>> report_folder(Path(tempfile.mkdtemp()), dt.datetime(2026, 3, 1, 6, 30)).name
+        >>> report_folder(folder, dt.datetime(2026, 3, 1, 6, 30)).name
         '2026-03-01_063000'
     """
     moment = now or dt.datetime.now()
@@ -286,8 +284,7 @@ def prune(reports: Path, keep: int) -> list[Path]:
     names them; anything else in ``reports`` is left alone). Returns the folders removed.
 
     Example:
-        >>> import tempfile
-        >>> base = Path(tempfile.mkdtemp())
+        >>> base = folder
         >>> for day in (1, 2, 3):
         ...     _ = report_folder(base, dt.datetime(2026, 3, day, 6, 30))
         >>> [p.name for p in prune(base, 2)]

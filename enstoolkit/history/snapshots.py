@@ -8,9 +8,8 @@ copies. Each version says which audit run (if any) saw it, and whether the chang
 toolkit itself made (its bulk journal wrote to that person since the previous snapshot).
 
 Example:
-    >>> import tempfile, pathlib, datetime as dt
     >>> from enstoolkit.history.database import open_store
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "h.duckdb"
+    >>> path = folder / "h.duckdb"
     >>> people = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["a@x.org", "b@x.org"], "City": ["X", "Y"]})
     >>> with open_store(path, create=True) as db:
     ...     first = record_snapshot(db, "acct", "ens", people, dt.date(2026, 3, 1))
@@ -32,6 +31,7 @@ import polars as pl
 
 from ..errors import ValidationError
 from ..inputs.people_args import email_key_expr, find_email_column
+from .database import loading
 from .errors import BeforeHistory, HistoryError
 
 __all__ = ["KEYS", "SYSTEMS", "as_of", "first_day", "person_versions", "record_snapshot"]
@@ -91,9 +91,8 @@ def first_day(db: Any, account: str, system: str) -> dt.date | None:
     """The first day kept for that account's system, or None when none is.
 
     Example:
-        >>> import tempfile, pathlib
         >>> from enstoolkit.history.database import open_store
-        >>> with open_store(pathlib.Path(tempfile.mkdtemp()) / "h.duckdb", create=True) as db:
+        >>> with open_store(folder / "h.duckdb", create=True) as db:
         ...     first_day(db, "acct", "ens") is None
         True
     """
@@ -125,9 +124,7 @@ def record_snapshot(db: Any, account: str, system: str, frame: pl.DataFrame, day
     marked = {str(k) for k in toolkit_keys}
     incoming = incoming.with_columns((pl.col("email_key").is_in(sorted(marked)) | pl.col("record_key").is_in(
         sorted(marked))).fill_null(False).alias("by_toolkit"))
-    db.register("incoming_rows", incoming)
-    try:
-        db.execute("BEGIN TRANSACTION")
+    with loading(db, "incoming_rows", incoming):
         db.execute("CREATE OR REPLACE TEMP TABLE cur AS SELECT record_key, record_hash AS h FROM versions "
                    "WHERE account = ? AND system = ? AND valid_to IS NULL", [account, system])
         db.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT *, md5_number_lower(record) AS h FROM incoming_rows")
@@ -147,12 +144,6 @@ def record_snapshot(db: Any, account: str, system: str, frame: pl.DataFrame, day
         removed = db.execute("SELECT count(*) FROM gone").fetchall()[0][0]
         db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    [account, system, day, run_id, incoming.height, added, changed, removed, _layout(frame)])
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    finally:
-        db.unregister("incoming_rows")
     return {"system": system, "day": day, "records": incoming.height, "added": int(added), "changed": int(changed),
             "removed": int(removed)}
 

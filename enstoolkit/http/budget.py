@@ -151,8 +151,7 @@ class RequestLog:
         """Write what is batched and close the file.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> path = pathlib.Path(tempfile.mkdtemp()) / "requests.sqlite3"
+            >>> path = folder / "requests.sqlite3"
             >>> log = RequestLog(path=path, scope="demo")
             >>> log.add(); log.close()
             >>> RequestLog(path=path, scope="demo").count()   # another session of the same API user

@@ -261,10 +261,8 @@ class BaseClient:
         large export file may take the server a while to start sending).
 
         Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc._send("GET", "/accounts/info").status_code, enc._send("GET", "/nope", ok=(404,)).status_code
+            >>> info, nope = encharge._send("GET", "/accounts/info"), encharge._send("GET", "/nope", ok=(404,))
+            >>> info.status_code, nope.status_code
             (200, 404)
         """
         verb = method.upper()
@@ -340,10 +338,7 @@ class BaseClient:
         """:meth:`send`, then the decoded JSON body (``None`` for an empty one).
 
         Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> from enstoolkit import EnchargeClient
-            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     enc._json("GET", "/accounts/info")["status"]
+            >>> encharge._json("GET", "/accounts/info")["status"]
             'active'
         """
         return json_or_none(self._send(method, path, **kwargs))

@@ -16,8 +16,7 @@ Anything else raises :class:`~enstoolkit.errors.ValidationError` naming the argu
 accepted shapes, before any request is sent.
 
 Example:
-    >>> import polars as pl
-    >>> people_emails(pl.DataFrame({"Email Address": [" A@example.org", "b@example.org"]}))
+    >>> emails(pl.DataFrame({"Email Address": [" A@example.org", "b@example.org"]}))
     ['a@example.org', 'b@example.org']
 """
 

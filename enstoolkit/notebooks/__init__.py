@@ -70,8 +70,7 @@ def execute(path: Path, *, cwd: Path | None = None, timeout: int = 600,
     kernel logs errors only (not ipykernel's notice about its local TCP transport).
 
     Example:
-        >>> import tempfile, nbformat
-        >>> folder = Path(tempfile.mkdtemp())
+        >>> import nbformat
         >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
         >>> nbformat.write(nb, folder / "tiny.ipynb")
         >>> execute(folder / "tiny.ipynb", save=False).cells[0].outputs[0].text.strip()
@@ -96,9 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Re-run notebooks in place.
 
     Example:
-        >>> import tempfile
         >>> import nbformat
-        >>> path = Path(tempfile.mkdtemp()) / "sum.ipynb"
+        >>> path = folder / "sum.ipynb"
         >>> nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), path)
         >>> main([str(path)])
         running sum.ipynb ...

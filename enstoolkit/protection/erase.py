@@ -11,17 +11,12 @@ record as every Encharge erasure is). Both requests are safe to repeat: a suppor
 is done ("gone already").
 
 Example:
-    >>> import tempfile
-    >>> from enstoolkit import ENSClient, EnchargeClient
     >>> from enstoolkit.bulk import Journal
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> folder = tempfile.mkdtemp()
-    >>> with Sandbox(supporters=30) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \\
-    ...         EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-    ...     email = next(iter(sb.encharge.people.values()))["email"]
-    ...     run = erase_people([email], ens=ens, encharge=enc, reason="asked to be forgotten", by="dpo",
-    ...                        journal=Journal(folder + "/j.sqlite3"), folder=folder)
-    ...     run.counts(), erasure_log(folder).select("systems", "reason").row(0)
+    >>> email = "forget.me@example.org"
+    >>> _ = ens.upsert_supporter({"Email Address": email}), encharge.upsert_people([{"email": email}])
+    >>> run = erase_people([email], ens=ens, encharge=encharge, reason="asked to be forgotten", by="dpo",
+    ...                    journal=Journal(folder / "j.sqlite3"), folder=folder)
+    >>> run.counts(), erasure_log(folder).select("systems", "reason").row(0)
     ({'done': 2}, ('ENS,Encharge', 'asked to be forgotten'))
 """
 

@@ -21,7 +21,6 @@ for erasure only when every rule says so; anything that cannot be told (a recurr
 checked, no date at all) keeps them, with the reason saying what is unknown.
 
 Example:
-    >>> import datetime as dt
     >>> policy = load_policy(text="[inactivity]\\nyears = 2\\n[gift_aid]\\nyears = 2\\n")
     >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["old@x.org", "new@x.org"],
     ...                     "createdOn": [dt.date(2020, 1, 1), dt.date(2026, 1, 1)]})

@@ -26,14 +26,10 @@ and emails at 1,000 a page to find case variants (pass ``people=`` to use a list
 the holders by id); the manifest says how many were made, and :data:`MAX_REQUESTS` is the target.
 
 Example:
-    >>> import tempfile
-    >>> from enstoolkit import ENSClient, EnchargeClient
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> with Sandbox(supporters=40) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \\
-    ...         EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-    ...     email = next(iter(sb.encharge.people.values()))["email"]
-    ...     sar = subject_access(email, ens=ens, encharge=enc, out=tempfile.mkdtemp(), by="dpo")
-    ...     sar.manifest["sources"]["ens_supporter"]["rows"], sar.path.suffix
+    >>> email = "asks.for.data@example.org"
+    >>> _ = ens.upsert_supporter({"Email Address": email}), encharge.upsert_people([{"email": email}])
+    >>> sar = subject_access(email, ens=ens, encharge=encharge, out=folder, by="dpo")
+    >>> sar.manifest["sources"]["ens_supporter"]["rows"], sar.path.suffix
     (1, '.zip')
 """
 

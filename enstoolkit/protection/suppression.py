@@ -22,20 +22,16 @@ several people) only once approved (``approved=[(request_id, system, id), ...]``
 ENS account has no question for is reported, not guessed: that request stays pending.
 
 Example:
-    >>> import tempfile, io, datetime as dt
-    >>> from enstoolkit import ENSClient, EnchargeClient
+    >>> import io
     >>> from enstoolkit.bulk import Journal
     >>> from enstoolkit.protection.requests import load_requests
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> folder = tempfile.mkdtemp()
-    >>> with Sandbox(supporters=30) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \\
-    ...         EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-    ...     email = next(iter(sb.encharge.people.values()))["email"]
-    ...     text = f"email,channel,received\\n{email},email,2026-10-01\\nnobody@example.org,email,2026-10-01\\n"
-    ...     requests = load_requests(io.BytesIO(text.encode()), source="fps", today=dt.date(2026, 10, 2))
-    ...     done = suppress(requests, ens=ens, encharge=enc, folder=folder, journal=Journal(folder + "/j.sqlite3"),
-    ...                     today=dt.date(2026, 10, 2))
-    ...     done.figures()["matched"], done.figures()["deadlines"]
+    >>> email = "no.contact@example.org"
+    >>> _ = ens.upsert_supporter({"Email Address": email}), encharge.upsert_people([{"email": email}])
+    >>> text = f"email,channel,received\\n{email},email,2026-10-01\\nnobody@example.org,email,2026-10-01\\n"
+    >>> requests = load_requests(io.BytesIO(text.encode()), source="fps", today=dt.date(2026, 10, 2))
+    >>> done = suppress(requests, ens=ens, encharge=encharge, folder=folder, journal=Journal(folder / "j.sqlite3"),
+    ...                 today=dt.date(2026, 10, 2))
+    >>> done.figures()["matched"], done.figures()["deadlines"]
     ({'exact': 1, 'review': 0, 'not found': 1}, {'met': 2, 'pending': 0, 'overdue': 0})
 """
 

@@ -14,8 +14,7 @@ because its answer did not arrive. A request Encharge refused is *cancelled*
 ``pending=True``, the pending ones too, flagged in the ``pending`` column).
 
 Example:
-    >>> import tempfile, pathlib
-    >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
+    >>> log = ErasureLog(folder / "erasures.sqlite3")
     >>> log.record([{"email": "gone@example.org", "id": "p1", "userId": "100234"}], account_id=7)
     >>> log.read(account_id=7).select("email", "userId").rows()
     [('gone@example.org', '100234')]
@@ -59,8 +58,7 @@ class ErasureLog:
     """An append-only SQLite record of erasures (default: ``erasures.sqlite3`` in the data folder).
 
     Example:
-        >>> import tempfile, pathlib
-        >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
+        >>> log = ErasureLog(folder / "erasures.sqlite3")
         >>> log.path.name, log.read().height
         ('erasures.sqlite3', 0)
     """
@@ -74,8 +72,7 @@ class ErasureLog:
         """Append erased people (mappings with ``email``, ``id``, ``userId``) of the Encharge account ``account_id``.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
+            >>> log = ErasureLog(folder / "erasures.sqlite3")
             >>> log.record([{"email": "gone@example.org", "id": "p1", "userId": None}], account_id=7)
             >>> log.read().get_column("email").to_list()
             ['gone@example.org']
@@ -94,8 +91,7 @@ class ErasureLog:
         """Write people about to be erased as *pending* (before the request goes out); :meth:`confirm` settles them.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
+            >>> log = ErasureLog(folder / "erasures.sqlite3")
             >>> log.begin([{"email": "going@example.org", "id": "p1"}], account_id=7)
             >>> log.read(account_id=7).height, log.read(account_id=7, pending=True).item(0, "pending")
             (0, True)
@@ -119,8 +115,7 @@ class ErasureLog:
         """Confirm the pending erasures of these Encharge ids (erased: answered, or found gone); how many rows.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
+            >>> log = ErasureLog(folder / "erasures.sqlite3")
             >>> log.begin([{"email": "going@example.org", "id": "p1"}], account_id=7)
             >>> log.confirm(["p1"], account_id=7), log.read(account_id=7).get_column("email").to_list()
             (1, ['going@example.org'])
@@ -131,8 +126,7 @@ class ErasureLog:
         """Cancel the pending erasures of these ids (Encharge refused the request: nobody was erased); how many.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
+            >>> log = ErasureLog(folder / "erasures.sqlite3")
             >>> log.begin([{"email": "kept@example.org", "id": "p1"}], account_id=7)
             >>> log.cancel(["p1"], account_id=7), log.read(account_id=7, pending=True).height
             (1, 0)
@@ -147,8 +141,7 @@ class ErasureLog:
         e.g. resuming the run). Cancelled ones (refused by Encharge) are never included.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> log = ErasureLog(pathlib.Path(tempfile.mkdtemp()) / "erasures.sqlite3")
+            >>> log = ErasureLog(folder / "erasures.sqlite3")
             >>> log.record([{"email": "a@example.org"}], account_id=7)
             >>> log.record([{"email": "b@example.org"}], account_id=8)
             >>> log.read(account_id=8).get_column("email").to_list(), log.read().height
@@ -176,8 +169,7 @@ def read_erasures(path: str | Path | None = None, *, account_id: int | None = No
     sandbox, or on another account, are not this account's.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> read_erasures(pathlib.Path(tempfile.mkdtemp()) / "none.sqlite3", account_id=7).height
+        >>> read_erasures(folder / "none.sqlite3", account_id=7).height
         0
     """
     return ErasureLog(path).read(account_id=account_id, pending=pending)

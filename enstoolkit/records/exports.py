@@ -6,7 +6,6 @@ programs show as plain text. Typed (numeric, date) columns are left as they are.
 files are written with text cells as strings (never as formulas) after the same treatment.
 
 Example:
-    >>> import polars as pl
     >>> neutralise(pl.DataFrame({"name": ["=HYPERLINK(1)", "Ann"]})).get_column("name").to_list()
     ["'=HYPERLINK(1)", 'Ann']
 """
@@ -60,8 +59,7 @@ def export_csv(df: pl.DataFrame, path: str | Path) -> Path:
     Parent folders are created. Nested columns are written as text.
 
     Example:
-        >>> import tempfile
-        >>> out = export_csv(pl.DataFrame({"a": ["@SUM(A1)"]}), Path(tempfile.mkdtemp()) / "x.csv")
+        >>> out = export_csv(pl.DataFrame({"a": ["@SUM(A1)"]}), folder / "x.csv")
         >>> out.read_text().splitlines()
         ['a', "'@SUM(A1)"]
     """
@@ -75,8 +73,7 @@ def export_excel(df: pl.DataFrame, path: str | Path, *, sheet: str = "data") -> 
     """Write ``df`` to an .xlsx workbook safe to open: no text cell becomes a formula.
 
     Example:
-        >>> import tempfile
-        >>> out = export_excel(pl.DataFrame({"a": ["=1+1", "ok"]}), Path(tempfile.mkdtemp()) / "x.xlsx")
+        >>> out = export_excel(pl.DataFrame({"a": ["=1+1", "ok"]}), folder / "x.xlsx")
         >>> out.suffix
         '.xlsx'
     """

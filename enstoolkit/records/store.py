@@ -17,9 +17,8 @@ Every file is opened by :func:`open_store` with its :class:`Schema`, and every c
   on a read-only disk raises :class:`~enstoolkit.errors.StoreError` naming the file and what to do.
 
 Example:
-    >>> import tempfile, pathlib
     >>> schema = Schema("notes", 1, ("CREATE TABLE IF NOT EXISTS notes (text TEXT NOT NULL)",))
-    >>> path = open_store(pathlib.Path(tempfile.mkdtemp()) / "notes.sqlite3", schema)
+    >>> path = open_store(folder / "notes.sqlite3", schema)
     >>> with transaction(path, schema) as db:
     ...     _ = db.execute("INSERT INTO notes VALUES ('kept')")
     >>> with transaction(path, schema) as db:
@@ -121,9 +120,8 @@ def connect(path: str | Path, schema: Schema, *, timeout: float = DEFAULT_TIMEOU
     ``autocommit``: no implicit transactions (the caller writes ``BEGIN``/``COMMIT`` itself).
 
     Example:
-        >>> import tempfile, pathlib
         >>> schema = Schema("record", 1, ("CREATE TABLE IF NOT EXISTS r (x)",), evidence=True)
-        >>> path = open_store(pathlib.Path(tempfile.mkdtemp()) / "r.sqlite3", schema)
+        >>> path = open_store(folder / "r.sqlite3", schema)
         >>> with closing(connect(path, schema)) as db:
         ...     db.execute("PRAGMA synchronous").fetchone(), db.execute("PRAGMA busy_timeout").fetchone()
         ((2,), (60000,))
@@ -146,9 +144,8 @@ def transaction(path: str | Path, schema: Schema, *, timeout: float = DEFAULT_TI
     Errors of the file itself (read-only, damaged) become :class:`~enstoolkit.errors.StoreError`.
 
     Example:
-        >>> import tempfile, pathlib
         >>> schema = Schema("record", 1, ("CREATE TABLE IF NOT EXISTS r (x)",))
-        >>> path = open_store(pathlib.Path(tempfile.mkdtemp()) / "r.sqlite3", schema)
+        >>> path = open_store(folder / "r.sqlite3", schema)
         >>> with transaction(path, schema) as db:
         ...     _ = db.execute("INSERT INTO r VALUES (1)")
         >>> with transaction(path, schema) as db:
@@ -187,8 +184,6 @@ def open_store(path: str | Path, schema: Schema, *, timeout: float = DEFAULT_TIM
     version, is damaged, truncated or not SQLite, or cannot be written.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> folder = pathlib.Path(tempfile.mkdtemp())
         >>> (folder / "bad.sqlite3").write_bytes(b"not a database at all, just text" * 40)
         1280
         >>> try:
@@ -252,8 +247,7 @@ def write_whole(path: str | Path, write: Callable[[Path], Any]) -> Path:
     crash leaves the old file, never half a new one). For the files that are not SQLite (a snapshot, its report).
 
     Example:
-        >>> import tempfile, pathlib
-        >>> target = pathlib.Path(tempfile.mkdtemp()) / "report.json"
+        >>> target = folder / "report.json"
         >>> write_whole(target, lambda tmp: tmp.write_text("{}")).read_text()
         '{}'
     """
@@ -275,8 +269,7 @@ def read_json(path: str | Path, fix: str) -> Any:
     """A JSON file's content; one that cannot be read raises :class:`~enstoolkit.errors.StoreError` with ``fix``.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> broken = pathlib.Path(tempfile.mkdtemp()) / "report.json"
+        >>> broken = folder / "report.json"
         >>> _ = broken.write_text('{"mode": "fu')
         >>> try:
         ...     read_json(broken, "delete it")

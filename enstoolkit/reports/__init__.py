@@ -9,7 +9,6 @@
 - The chart functions (:func:`findings_chart`, ...) are the ones the notebooks show.
 
 Example:
-    >>> import polars as pl
     >>> from enstoolkit.analysis import run_audit
     >>> page = audit_report(run_audit(pl.DataFrame({"supporterId": [1], "Email Address": ["a@x.org"]})),
     ...                     synthetic=False, source="a frame", encharge=False, erasures=False)

@@ -10,7 +10,6 @@ The change since the last run is plain data: a frame with ``check``, ``new``, ``
 ``still_open`` (counts per check), from whatever keeps the history of runs.
 
 Example:
-    >>> import polars as pl
     >>> from enstoolkit.analysis import run_audit
     >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["a@x", "b@x.org"]})
     >>> page = audit_report(run_audit(ens), synthetic=True, source="a test frame", encharge=False, erasures=False)

@@ -6,13 +6,11 @@ shared by both), :func:`analyse` runs the library functions the notebooks call, 
 into a folder, whole or not at all (:func:`~enstoolkit.reports.folder.report_folder`).
 
 Example:
-    >>> import tempfile
-    >>> from pathlib import Path
     >>> from enstoolkit.config import connect
-    >>> from enstoolkit.config import audit_settings
+    >>> from enstoolkit.config.settings import audit_settings
     >>> conn = connect(supporters=300, environ={})
     >>> results = analyse(pull(conn, audit_settings(conn)))
-    >>> written = write_reports(Path(tempfile.mkdtemp()) / "report", results)
+    >>> written = write_reports(folder / "report", results)
     >>> sorted(p.name for p in written if p.suffix == ".html")
     ['optin_analysis.html', 'supporter_audit.html']
 """
@@ -168,13 +166,11 @@ def keep_run(history: History, data: AuditData, results: Results, parameters: Ma
     since the previous run of the same parameters to ``results`` (none for the account's first run).
 
     Example:
-        >>> import tempfile
-        >>> from pathlib import Path
         >>> from enstoolkit.config import connect
         >>> from enstoolkit.history import History
         >>> from enstoolkit.config import audit_settings
         >>> conn = connect(supporters=200, environ={})
-        >>> history = History.for_connection(conn, Path(tempfile.mkdtemp()) / "h.duckdb", sandbox="200")
+        >>> history = History.for_connection(conn, folder / "h.duckdb", sandbox="200")
         >>> data = pull(conn, audit_settings(conn))
         >>> first = keep_run(history, data, analyse(data), {"STALE_DAYS": 730})
         >>> second = keep_run(history, data, analyse(data, history=history), {"STALE_DAYS": 730})

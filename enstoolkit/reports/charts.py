@@ -13,7 +13,6 @@ network: static SVG (the default; also right for exported notebooks), or altair'
 tooltips, but it needs the widget to be live).
 
 Example:
-    >>> import polars as pl
     >>> summary = pl.DataFrame({"check": ["invalid email"], "severity": ["high"], "findings": [3]})
     >>> chart_svg(findings_chart(summary)).startswith("<svg")
     True
@@ -131,7 +130,6 @@ def monthly_chart(trend: pl.DataFrame, question: str) -> Chart:
     """Opt-ins and opt-outs per month for one question (``trend`` from :func:`enstoolkit.analysis.monthly_trend`).
 
     Example:
-        >>> import datetime as dt
         >>> t = pl.DataFrame({"question": ["Q"], "month": [dt.date(2026, 1, 1)], "opt_ins": [2], "opt_outs": [1]})
         >>> monthly_chart(t, "Q")["mark"]["type"]
         'line'
@@ -179,7 +177,6 @@ def retention_chart(cohort: pl.DataFrame, question: str) -> Chart:
     """Share still opted in, by sign-up month (``cohort`` from :func:`enstoolkit.analysis.cohorts`).
 
     Example:
-        >>> import datetime as dt
         >>> c = pl.DataFrame({"cohort": [dt.date(2026, 1, 1)], "signed_up": [3], "joined_opted_in": [2],
         ...                   "still_opted_in": [1], "retention": [0.5]})
         >>> retention_chart(c, "Q")["encoding"]["y"]["field"]

@@ -6,8 +6,7 @@ staging folder beside it to write into, and only when everything was written put
 folder in place (a rename). A failed build leaves no folder that looks like a complete report.
 
 Example:
-    >>> import tempfile
-    >>> out = Path(tempfile.mkdtemp()) / "report"
+    >>> out = folder / "report"
     >>> with report_folder(out) as staging:
     ...     _ = (staging / "a.csv").write_text("a")
     >>> sorted(p.name for p in out.iterdir())
@@ -46,8 +45,6 @@ def check_folder(out: Path) -> None:
     An empty folder, or one an earlier report wrote (it holds :data:`MARKER`), may be replaced.
 
     Example:
-        >>> import tempfile
-        >>> folder = Path(tempfile.mkdtemp())
         >>> _ = (folder / "notes.txt").write_text("mine")
         >>> try:
         ...     check_folder(folder)

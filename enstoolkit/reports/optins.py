@@ -6,8 +6,6 @@ months, retention), the figures that cannot be told up front, then the charts an
 table downloadable as CSV.
 
 Example:
-    >>> import datetime as dt
-    >>> import polars as pl
     >>> from enstoolkit.analysis import by_acquisition, by_country, cohorts, monthly_trend, optin_rates
     >>> ens = pl.DataFrame({"supporterId": [1, 2], "Q": [True, False], "Q Date": [dt.date(2026, 1, 2)] * 2,
     ...                     "Country": ["GB", "IE"], "createdOn": [dt.date(2026, 1, 1)] * 2})

@@ -8,7 +8,6 @@ fetched, so it works from a file opened offline). The CSV is formula-safe
 (:func:`enstoolkit.records.exports.neutralise`).
 
 Example:
-    >>> import polars as pl
     >>> html = table_html(pl.DataFrame({"question": ["Marketing Optin"], "supporters": [12500], "rate": [0.4125]}),
     ...                   name="rates", counts=["supporters"], percents=["rate"])
     >>> "12,500" in html and "41.2%" in html and 'download="rates.csv"' in html

@@ -7,12 +7,9 @@ cells starting with ``=``, ``+``, ``-`` or ``@`` are neutralised (:func:`enstool
 and the workbook never turns text into formulas or links.
 
 Example:
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> import polars as pl
     >>> f = pl.DataFrame({"supporterId": [1], "email": ["=cmd()@x.org"], "check": ["invalid email"],
     ...                   "severity": ["high"], "detail": ["not a valid email address"]})
-    >>> path = findings_workbook(f, Path(tempfile.mkdtemp()) / "findings.xlsx")
+    >>> path = findings_workbook(f, folder / "findings.xlsx")
     >>> path.name
     'findings.xlsx'
 """
@@ -60,10 +57,10 @@ def findings_workbook(findings: pl.DataFrame, path: str | Path) -> Path:
     Raises :class:`~enstoolkit.errors.MissingExtra` without the ``excel`` extra (xlsxwriter).
 
     Example:
-        >>> import tempfile, openpyxl
+        >>> import openpyxl
         >>> f = pl.DataFrame({"supporterId": [1, 2], "email": ["a@x", "+44@x.org"], "check": ["invalid email"] * 2,
         ...                   "severity": ["high"] * 2, "detail": ["bad", "bad"]})
-        >>> book = openpyxl.load_workbook(findings_workbook(f, Path(tempfile.mkdtemp()) / "f.xlsx"))
+        >>> book = openpyxl.load_workbook(findings_workbook(f, folder / "f.xlsx"))
         >>> book.sheetnames, [c.value for c in book["invalid email"][1]][:4]
         (['summary', 'invalid email'], ['supporterId', 'email', 'detail', 'check'])
         >>> book["invalid email"]["B3"].value

@@ -4,12 +4,6 @@ One HTTP server (Starlette on uvicorn, in a background thread) serves ENS under
 ``/ens/service`` and Encharge under ``/v1``, with seeded, deterministic synthetic data and a clock that
 starts at a fixed moment and then runs (:class:`~enstoolkit.sandbox.clock.SandboxClock`). It is what
 the demo, the notebooks and every test run against. It needs the ``[sandbox]`` extra.
-
-Example:
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> with Sandbox(supporters=100, seed=0) as sb:
-    ...     sb.ens_url.startswith("http://127.0.0.1:")
-    True
 """
 
 from __future__ import annotations
@@ -45,14 +39,7 @@ __all__ = ["DEFAULT_NOW", "PRESETS", "Faults", "Sandbox", "SandboxClock", "Varia
 
 
 class DateMiddleware:
-    """ASGI middleware: every answer carries a ``Date`` header from the sandbox's clock (as real servers do).
-
-    Example:
-        >>> import httpx
-        >>> with Sandbox(supporters=1) as sb:
-        ...     httpx.get(sb.url).headers["date"][:16]   # the sandbox clock's day, not this machine's
-        'Thu, 01 Oct 2026'
-    """
+    """ASGI middleware: every answer carries a ``Date`` header from the sandbox's clock (as real servers do)."""
 
     def __init__(self, inner: Any, clock: SandboxClock) -> None:
         self.inner = inner
@@ -183,13 +170,7 @@ class Sandbox:
 
     def advance(self, seconds: float = 0.0, *, minutes: float = 0.0, hours: float = 0.0, days: float = 0.0
                 ) -> dt.datetime:
-        """Move the sandbox's clock forward (tokens expire, the hourly limit's window moves, windows close).
-
-        Example:
-            >>> with Sandbox(supporters=5) as sb:
-            ...     sb.advance(hours=1) > sb.clock.start
-            True
-        """
+        """Move the sandbox's clock forward (tokens expire, the hourly limit's window moves, windows close)."""
         return self.clock.advance(seconds, minutes=minutes, hours=hours, days=days)
 
     def fail_next(self, count: int = 1, *, status: int = 503, method: str = "", path: str = "",
@@ -201,11 +182,6 @@ class Sandbox:
         ``Retry-After`` header: seconds (a number), or ``"date:<seconds>"`` for an HTTP date
         that many seconds after the sandbox clock's now (the answer's ``Date``). Encharge
         paths (``/v1``) answer in Encharge's error envelope, ENS paths in ENS's.
-
-        Example:
-            >>> with Sandbox(supporters=5) as sb:
-            ...     sb.fail_next(2, status=502, path="/ens/service/supporter")
-            ...     sb.fail_next(status=429, path="/v1/tags-management", retry_after="date:2")
         """
         header = None
         if retry_after is not None:
@@ -238,27 +214,13 @@ class Sandbox:
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> Sandbox:
-        """Start serving (returns at once when the server listens).
-
-        Example:
-            >>> sb = Sandbox(supporters=5).start()
-            >>> sb.port > 0
-            True
-            >>> sb.stop()
-        """
+        """Start serving (returns at once when the server listens)."""
         self._runner.start()
         self.port = self._runner.port
         return self
 
     def stop(self) -> None:
-        """Stop serving and wait for the server thread.
-
-        Example:
-            >>> sb = Sandbox(supporters=5).start()
-            >>> sb.stop()
-            >>> repr(sb).endswith("stopped)")
-            True
-        """
+        """Stop serving and wait for the server thread."""
         self._runner.stop()
 
     def __enter__(self) -> Sandbox:
@@ -270,86 +232,41 @@ class Sandbox:
     # -- addresses and keys --------------------------------------------------------------
     @property
     def url(self) -> str:
-        """The server root, e.g. ``http://127.0.0.1:8765``.
-
-        Example:
-            >>> Sandbox(supporters=1, port=8765).url, Sandbox(supporters=1, host="::1", port=8765).url
-            ('http://127.0.0.1:8765', 'http://[::1]:8765')
-        """
+        """The server root, e.g. ``http://127.0.0.1:8765``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
     @property
     def ens_url(self) -> str:
-        """The ENS base URL to give :class:`~enstoolkit.ENSClient`.
-
-        Example:
-            >>> Sandbox(supporters=1, port=8765).ens_url
-            'http://127.0.0.1:8765/ens/service'
-        """
+        """The ENS base URL to give :class:`~enstoolkit.ENSClient`."""
         return f"{self.url}/ens/service"
 
     @property
     def ens_api_key(self) -> str:
-        """The demo account's ENS API key.
-
-        Example:
-            >>> a, b = Sandbox(supporters=1, seed=1), Sandbox(supporters=1, seed=2)
-            >>> a.ens_api_key == Sandbox(supporters=1, seed=1).ens_api_key, a.ens_api_key == b.ens_api_key   # by seed
-            (True, False)
-        """
+        """The demo account's ENS API key."""
         return self.ens.api_key
 
     @property
     def encharge_url(self) -> str:
-        """The Encharge base URL to give :class:`~enstoolkit.EnchargeClient`.
-
-        Example:
-            >>> Sandbox(supporters=1, port=8765).encharge_url
-            'http://127.0.0.1:8765/v1'
-        """
+        """The Encharge base URL to give :class:`~enstoolkit.EnchargeClient`."""
         return f"{self.url}/v1"
 
     @property
     def encharge_api_key(self) -> str:
-        """The demo account's Encharge API key.
-
-        Example:
-            >>> Sandbox(supporters=1).encharge_api_key.startswith("enc_")
-            True
-        """
+        """The demo account's Encharge API key."""
         return self.encharge.api_key
 
     def encharge_people_count(self) -> int:
-        """How many people (not archived) the Encharge account holds.
-
-        Example:
-            >>> from enstoolkit import EnchargeClient
-            >>> with Sandbox(supporters=20) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     before = sb.encharge_people_count()
-            ...     _ = enc.upsert_people([{"email": "new.person@example.org"}])
-            ...     sb.encharge_people_count() - before
-            1
-        """
+        """How many people (not archived) the Encharge account holds."""
         return sum(1 for p in self.encharge.people.values() if not p["archived"])
 
     def describe(self) -> dict[str, str]:
-        """What a user needs to connect: URLs and demo keys.
-
-        Example:
-            >>> sorted(Sandbox(supporters=1).describe())
-            ['encharge_api_key', 'encharge_url', 'ens_api_key', 'ens_url']
-        """
+        """What a user needs to connect: URLs and demo keys."""
         return {"ens_url": self.ens_url, "ens_api_key": self.ens_api_key,
                 "encharge_url": self.encharge_url, "encharge_api_key": self.encharge_api_key}
 
     def environment(self) -> dict[str, str]:
-        """Environment variables that point both clients at this sandbox.
-
-        Example:
-            >>> sorted(Sandbox(supporters=1).environment())
-            ['ENCHARGE_API_KEY', 'ENCHARGE_BASE_URL', 'ENS_API_KEY', 'ENS_BASE_URL']
-        """
+        """Environment variables that point both clients at this sandbox."""
         return {"ENS_BASE_URL": self.ens_url, "ENS_API_KEY": self.ens_api_key,
                 "ENCHARGE_BASE_URL": self.encharge_url, "ENCHARGE_API_KEY": self.encharge_api_key}
 

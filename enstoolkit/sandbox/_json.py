@@ -9,18 +9,8 @@ from starlette.responses import JSONResponse as _StarletteJSON
 
 
 class JSONResponse(_StarletteJSON):
-    """Starlette's JSONResponse, rendered with orjson.
-
-    Example:
-        >>> JSONResponse({"a": 1}).body
-        b'{"a":1}'
-    """
+    """Starlette's JSONResponse, rendered with orjson."""
 
     def render(self, content: Any) -> bytes:
-        """The body: ``content`` as compact UTF-8 JSON, by orjson.
-
-        Example:
-            >>> JSONResponse(None).render({"ok": True, "ids": [1, 2]})
-            b'{"ok":true,"ids":[1,2]}'
-        """
+        """The body: ``content`` as compact UTF-8 JSON, by orjson."""
         return orjson.dumps(content)

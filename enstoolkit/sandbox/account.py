@@ -4,12 +4,6 @@ Inside, the sandbox keeps every supporter under canonical field names (those of
 :data:`~enstoolkit.sandbox.data.FIELDS`); an :class:`Account` gives the names, questions and
 formats the account shows to clients, and reads what clients send back in those names. The
 synthetic people never change with the variant; only their shapes do.
-
-Example:
-    >>> from enstoolkit.sandbox.variants import Variant
-    >>> account = Account(Variant.of("us-account"))
-    >>> account.display("Postcode"), account.email_field, account.date(dt.date(2026, 3, 1))
-    ('ZIP or Postal Code', 'Email', '03/01/2026')
 """
 
 from __future__ import annotations
@@ -35,13 +29,7 @@ DOUBLE_OPTIN = 784
 
 
 class Account:
-    """Names, questions and formats of the emulated account under one :class:`Variant`.
-
-    Example:
-        >>> account = Account(Variant())
-        >>> account.email_field, [q.name for q in account.questions][:2]
-        ('Email Address', ['Marketing Optin', 'Newsletter Optin'])
-    """
+    """Names, questions and formats of the emulated account under one :class:`Variant`."""
 
     def __init__(self, variant: Variant, seed: int = 0) -> None:
         self.variant = variant
@@ -58,43 +46,19 @@ class Account:
     # -- fields ------------------------------------------------------------------------------
     @property
     def email_field(self) -> str:
-        """The name the account gives its email field.
-
-        Example:
-            >>> Account(Variant()).email_field, Account(Variant(email_field="Email")).email_field
-            ('Email Address', 'Email')
-        """
+        """The name the account gives its email field."""
         return self._display["Email Address"]
 
     def display(self, canonical: str) -> str:
-        """The account's name for a canonical field.
-
-        Example:
-            >>> account = Account(Variant.of("us-account"))
-            >>> account.display("Region"), account.display("City")
-            ('State or Province', 'City')
-        """
+        """The account's name for a canonical field."""
         return self._display.get(canonical, canonical)
 
     def fields(self) -> list[dict[str, Any]]:
-        """GET /supporter/fields: ``{id, name, tag, property}`` in the account's names.
-
-        Example:
-            >>> Account(Variant.of("us-account")).fields()[3]
-            {'id': 2913, 'name': 'Email', 'tag': 'Email Address', 'property': 'emailAddress'}
-        """
+        """GET /supporter/fields: ``{id, name, tag, property}`` in the account's names."""
         return [{"id": i, "name": self.display(name), "tag": tag, "property": prop} for i, name, tag, prop in FIELDS]
 
     def canonical(self, key: str, *, standard: bool = False) -> str | None:
-        """The canonical field a client's key names (by the account's name, or by property), or None.
-
-        Example:
-            >>> account = Account(Variant.of("us-account"))
-            >>> account.canonical("zip or postal code"), account.canonical("postcode", standard=True)
-            ('Postcode', 'Postcode')
-            >>> account.canonical("Postcode") is None   # not this account's name for it
-            True
-        """
+        """The canonical field a client's key names (by the account's name, or by property), or None."""
         lowered = str(key).lower()
         return self._by_property.get(lowered) if standard else self._canonical.get(lowered)
 
@@ -103,32 +67,16 @@ class Account:
 
         The list's name, or with the variant ``question_names="short"`` another one, as ENS's own
         examples name question 279 "Opt-in" in a record and "Opt-in EMAIL (single)" in the list.
-
-        Example:
-            >>> question = Account(Variant()).questions[0]
-            >>> Account(Variant()).record_name(question), Account(Variant(question_names="short")).record_name(question)
-            ('Marketing Optin', 'Marketing Opt-in')
         """
         return question.short_name or question.name if self.variant.question_names == "short" else question.name
 
     def shown(self, values: Mapping[str, str]) -> dict[str, str]:
-        """A supporter's canonical fields under the account's names.
-
-        Example:
-            >>> Account(Variant.of("us-account")).shown({"Postcode": "02139", "City": "Boston"})
-            {'ZIP or Postal Code': '02139', 'City': 'Boston'}
-        """
+        """A supporter's canonical fields under the account's names."""
         return {self.display(name): value for name, value in values.items()}
 
     # -- dates ---------------------------------------------------------------------------------
     def date(self, day: dt.date) -> str:
-        """A date as the account writes it (DD/MM/YYYY, or MM/DD/YYYY on a US-style account).
-
-        Example:
-            >>> day = dt.date(2026, 3, 1)
-            >>> Account(Variant()).date(day), Account(Variant(date_order="mdy")).date(day)
-            ('01/03/2026', '03/01/2026')
-        """
+        """A date as the account writes it (DD/MM/YYYY, or MM/DD/YYYY on a US-style account)."""
         return day.strftime("%m/%d/%Y" if self.variant.date_order == "mdy" else "%d/%m/%Y")
 
     # -- answers -------------------------------------------------------------------------------
@@ -139,14 +87,6 @@ class Account:
         Pending double opt-ins ("P") and range answers are drawn from their own random stream
         (seeded by supporter), so the other answers are the same in every variant; an account
         with Y/N answers only does not show the pending ones at all.
-
-        Example:
-            >>> stored = {4512: ("Y", 1_700_000_000_000)}
-            >>> Account(Variant(range_questions=False)).answers(100004, stored, 1_600_000_000_000)
-            {4512: ('Y', 1700000000000)}
-            >>> pending = Account(Variant(range_questions=False, optin_codes="YNP"))   # 100004 never answered 784
-            >>> pending.answers(100004, stored, 1_600_000_000_000)[784]
-            ('P', 1600000060000)
         """
         out = dict(stored)
         if self.variant.optin_codes == "YNP" and DOUBLE_OPTIN not in out and self.pending(supporter_id):
@@ -158,10 +98,5 @@ class Account:
         return out
 
     def pending(self, supporter_id: int) -> bool:
-        """Whether this supporter's double opt-in is pending (never confirmed), in every variant.
-
-        Example:
-            >>> [sid for sid in range(100001, 100021) if Account(Variant()).pending(sid)]
-            [100004, 100011, 100016, 100020]
-        """
+        """Whether this supporter's double opt-in is pending (never confirmed), in every variant."""
         return random.Random(f"pending-{self.seed}-{supporter_id}").random() < PENDING_SHARE

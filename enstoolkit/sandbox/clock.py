@@ -6,14 +6,6 @@ apart carry different times, and :meth:`SandboxClock.advance` jumps it forward (
 the rate limit, a token's lifetime, a review window) without waiting. The ENS side (tokens,
 the hourly limit, transactions, export jobs), the Encharge side (people's dates) and the
 ``Date`` header of every answer all read this clock.
-
-Example:
-    >>> import datetime as dt
-    >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
-    >>> before = clock.now()
-    >>> _ = clock.advance(hours=2)
-    >>> round((clock.now() - before).total_seconds() / 3600)
-    2
 """
 
 from __future__ import annotations
@@ -26,15 +18,7 @@ __all__ = ["SandboxClock"]
 
 
 class SandboxClock:
-    """A clock that starts at ``start``, runs with real time and can be moved forward.
-
-    Example:
-        >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
-        >>> clock.start.isoformat(), clock.now() >= clock.start
-        ('2026-10-01T09:00:00+00:00', True)
-        >>> SandboxClock(dt.datetime(2026, 10, 1)).start.tzinfo   # a naive start is read as UTC
-        datetime.timezone.utc
-    """
+    """A clock that starts at ``start``, runs with real time and can be moved forward."""
 
     def __init__(self, start: dt.datetime) -> None:
         if start.tzinfo is None:
@@ -51,72 +35,28 @@ class SandboxClock:
         self.round_dates: str | None = None
 
     def elapsed(self) -> float:
-        """Seconds since the start (real time plus every jump): a monotonic reading for timeouts and windows.
-
-        Example:
-            >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
-            >>> _ = clock.advance(minutes=5)
-            >>> round(clock.elapsed())
-            300
-        """
+        """Seconds since the start (real time plus every jump): a monotonic reading for timeouts and windows."""
         with self._lock:
             return time.monotonic() - self._t0 + self._jumped
 
     def now(self) -> dt.datetime:
-        """The sandbox's current time (UTC).
-
-        Example:
-            >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
-            >>> _ = clock.advance(days=1)
-            >>> clock.now().date()
-            datetime.date(2026, 10, 2)
-        """
+        """The sandbox's current time (UTC)."""
         return self.start + dt.timedelta(seconds=self.elapsed())
 
     def time(self) -> float:
-        """The sandbox's current time in seconds since the epoch (as ``time.time``).
-
-        Example:
-            >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
-            >>> _ = clock.advance(hours=1)
-            >>> int(clock.time() - clock.start.timestamp())
-            3600
-        """
+        """The sandbox's current time in seconds since the epoch (as ``time.time``)."""
         return self.start.timestamp() + self.elapsed()
 
     def now_ms(self) -> int:
-        """The sandbox's current time in epoch milliseconds.
-
-        Example:
-            >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
-            >>> clock.now_ms() // 1000 == int(clock.start.timestamp())
-            True
-        """
+        """The sandbox's current time in epoch milliseconds."""
         return int(self.time() * 1000)
 
     def date_header_time(self) -> float:
-        """The time an answer's ``Date`` header states: this clock plus :attr:`date_skew` (seconds since the epoch).
-
-        Example:
-            >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
-            >>> clock.date_skew = -3.0
-            >>> round(clock.time() - clock.date_header_time())
-            3
-        """
+        """The time an answer's ``Date`` header states: this clock plus :attr:`date_skew` (seconds since the epoch)."""
         return self.time() + self.date_skew
 
     def created_ms(self, moment_ms: int) -> int:
-        """A transaction's ``createdDate`` for a moment (epoch ms), written as :attr:`round_dates` says.
-
-        Example:
-            >>> clock = SandboxClock(dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC))
-            >>> clock.created_ms(1_790_000_000_700), (setattr(clock, "round_dates", "floor"), 0)[1]
-            (1790000000700, 0)
-            >>> clock.created_ms(1_790_000_000_700), (setattr(clock, "round_dates", "nearest"), 0)[1]
-            (1790000000000, 0)
-            >>> clock.created_ms(1_790_000_000_700)
-            1790000001000
-        """
+        """A transaction's ``createdDate`` for a moment (epoch ms), written as :attr:`round_dates` says."""
         if self.round_dates == "floor":
             return moment_ms - moment_ms % 1000
         if self.round_dates == "nearest":
@@ -127,13 +67,7 @@ class SandboxClock:
 
     def advance(self, seconds: float = 0.0, *, minutes: float = 0.0, hours: float = 0.0, days: float = 0.0
                 ) -> dt.datetime:
-        """Move the clock forward; returns the new time.
-
-        Example:
-            >>> clock = SandboxClock(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
-            >>> clock.advance(days=1).date()
-            datetime.date(2026, 1, 2)
-        """
+        """Move the clock forward; returns the new time."""
         step = seconds + 60 * minutes + 3600 * hours + 86_400 * days
         if step < 0:
             raise ValueError(f"advance({step} s): the clock only moves forward")

@@ -5,14 +5,6 @@ several countries, with opt-in responses and their dates, donations and petition
 actions, pages of each type, and the defects an audit must find (duplicate emails
 that differ in case or spaces, invalid emails, missing names and postcodes,
 suppressed supporters who still hold an opt-in).
-
-Example:
-    >>> import datetime as dt
-    >>> from enstoolkit.sandbox.data import generate_supporters, DEFAULT_NOW
-    >>> a = generate_supporters(100, seed=1, now=DEFAULT_NOW)
-    >>> b = generate_supporters(100, seed=1, now=DEFAULT_NOW)
-    >>> a[0] == b[0]
-    True
 """
 
 from __future__ import annotations
@@ -53,13 +45,7 @@ PROPERTY_TO_NAME = {f[3]: f[1] for f in FIELDS}
 
 @dataclass(frozen=True)
 class Question:
-    """A supporter question of the account.
-
-    Example:
-        >>> question = QUESTIONS[0]
-        >>> question.name, question.type, question.question_id, question.values
-        ('Marketing Optin', 'OPT', 4512, ('Y',))
-    """
+    """A supporter question of the account."""
 
     id: int
     question_id: int
@@ -74,12 +60,7 @@ class Question:
 
     @property
     def response_type(self) -> str:
-        """The type as a supporter's question responses name it.
-
-        Example:
-            >>> QUESTIONS[0].response_type, QUESTIONS[3].response_type
-            ('OPTIN', 'CONFIRMATION')
-        """
+        """The type as a supporter's question responses name it."""
         return {"OPT": "OPTIN", "GEN": "GENERAL", "CONF": "CONFIRMATION"}[self.type]
 
 
@@ -106,13 +87,7 @@ OPTIN_QUESTIONS = [q for q in QUESTIONS if q.type in ("OPT", "CONF")]
 
 @dataclass(frozen=True)
 class Page:
-    """A page of the account.
-
-    Example:
-        >>> page = make_pages(DEFAULT_NOW)[0]
-        >>> page.id, page.type, page.sub_type, page.name, page.status
-        (100, 'dc', 'DCF', 'Newsletter Sign Up', 'live')
-    """
+    """A page of the account."""
 
     id: int
     query_type: str  # the GET /page?type= value that lists it
@@ -125,12 +100,7 @@ class Page:
 
     @property
     def campaign_id(self) -> int:
-        """The campaign id ENS uses in transactions.
-
-        Example:
-            >>> make_pages(DEFAULT_NOW)[0].campaign_id
-            10100
-        """
+        """The campaign id ENS uses in transactions."""
         return 10_000 + self.id
 
 
@@ -173,12 +143,7 @@ _PAGE_DEFS: list[tuple[int, str, str, str, int]] = [
 
 
 def make_pages(now: dt.datetime) -> list[Page]:
-    """The account's pages (ids from 100; page 100 is the sign-up form of the overview's examples).
-
-    Example:
-        >>> make_pages(DEFAULT_NOW)[0].name
-        'Newsletter Sign Up'
-    """
+    """The account's pages (ids from 100; page 100 is the sign-up form of the overview's examples)."""
     pages = []
     for pid, qtype, name, status, age_days in _PAGE_DEFS:
         ptype, sub = PAGE_TYPE_MAP[qtype]
@@ -355,13 +320,6 @@ class _Random(random.Random):
     Both draw exactly as the standard library's do (``_randbelow`` by rejection on
     ``getrandbits``), so the synthetic account is the same; they skip ``randrange``'s
     argument checks, which cost more than the draw when millions are made.
-
-    Example:
-        >>> a, b = random.Random(3), _Random(3)
-        >>> [a.randint(1, 999) for _ in range(5)] == [b.randint(1, 999) for _ in range(5)]
-        True
-        >>> a.choice("ABCDEFG") == b.choice("ABCDEFG")
-        True
     """
 
     def below(self, n: int) -> int:
@@ -404,13 +362,7 @@ def _epoch_ms(moment: dt.datetime) -> int:
 
 @dataclass
 class SupporterRecord:
-    """One supporter as the sandbox stores it.
-
-    Example:
-        >>> rec = generate_supporters(1, seed=0, now=DEFAULT_NOW)[0]
-        >>> rec.supporter_id, rec.fields["First Name"], rec.questions[4512][0]
-        (100001, 'Ana', 'N')
-    """
+    """One supporter as the sandbox stores it."""
 
     supporter_id: int
     fields: dict[str, str]
@@ -430,12 +382,7 @@ class SupporterRecord:
 
     @property
     def email(self) -> str:
-        """The primary email address as stored (may carry case or spaces).
-
-        Example:
-            >>> SupporterRecord(100001, {"Email Address": " Jo@Example.org"}, DEFAULT_NOW, DEFAULT_NOW).email
-            ' Jo@Example.org'
-        """
+        """The primary email address as stored (may carry case or spaces)."""
         return self.fields.get("Email Address", "")
 
 
@@ -446,11 +393,6 @@ def generate_supporters(count: int, seed: int, now: dt.datetime) -> list[Support
     case or spaces), 0.6% have an invalid email, 2% no first name, 4% no postcode, 3%
     are suppressed; these rates are the same at any size (other addresses never collide: an
     address already given gets the supporter's number added, as real people's do).
-
-    Example:
-        >>> people = generate_supporters(10, seed=0, now=DEFAULT_NOW)
-        >>> people[0].supporter_id
-        100001
     """
     rng = _Random(seed)
     weights = list(itertools.accumulate(c[1] for c in _COUNTRIES))  # cumulative, as choices() makes them
@@ -593,12 +535,6 @@ def make_transactions(
 
     The first transaction is the acquisition page at the creation date; later ones are
     petition signatures, emails to targets and donations.
-
-    Example:
-        >>> pages = {p.id: p for p in make_pages(DEFAULT_NOW)}
-        >>> rec = generate_supporters(1, 0, DEFAULT_NOW)[0]
-        >>> make_transactions(rec, 0, pages, DEFAULT_NOW)[0]["campaignId"] == 10_000 + rec.source_page
-        True
     """
     rng = _Random(seed * 1_000_003 + rec.supporter_id)
     txs = [transaction_for(pages[rec.source_page], rec.created, rng, 7_000_000 + rec.supporter_id * 10)]
@@ -626,13 +562,7 @@ def transaction_for(
     currency: str = "GBP",
     target: tuple[str, str] = ("Jane", "Member"),
 ) -> dict[str, Any]:
-    """A transaction list item in the spec's shape for a page of any type.
-
-    Example:
-        >>> page = make_pages(DEFAULT_NOW)[0]
-        >>> transaction_for(page, DEFAULT_NOW, None, 1)["subtype"]
-        'DCF'
-    """
+    """A transaction list item in the spec's shape for a page of any type."""
     created_on = when.strftime("%d/%m/%Y")
     base: dict[str, Any] = {
         "campaignId": page.campaign_id,

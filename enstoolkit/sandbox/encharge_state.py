@@ -9,14 +9,6 @@ How a person record looks follows the account's :class:`~enstoolkit.sandbox.vari
 once set, or never: the published records carry none), ``userId``, an empty ``tags`` key,
 and whether custom fields sit at the top level or under ``data``. The state underneath is
 the same in every variant: a person unsubscribed is unsubscribed, shown or not.
-
-Example:
-    >>> from enstoolkit.sandbox.clock import SandboxClock
-    >>> from enstoolkit.sandbox.data import DEFAULT_NOW
-    >>> from enstoolkit.sandbox.ens_state import ENSState
-    >>> ens = ENSState(supporters=50, seed=0, clock=SandboxClock(DEFAULT_NOW))
-    >>> 0 < len(EnchargeState(ens, seed=0).people) < 60
-    True
 """
 
 from __future__ import annotations
@@ -64,12 +56,7 @@ _LAST = ("Fox", "Reed", "Hart", "Lane", "Stone", "Wells", "Park", "Shaw", "Cole"
 
 
 def iso(ms: int) -> str:
-    """Epoch milliseconds as Encharge writes dates: ``2025-11-20T19:05:09.385Z``.
-
-    Example:
-        >>> iso(1_763_665_509_385)
-        '2025-11-20T19:05:09.385Z'
-    """
+    """Epoch milliseconds as Encharge writes dates: ``2025-11-20T19:05:09.385Z``."""
     moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -77,10 +64,6 @@ def iso(ms: int) -> str:
 def error_body(message: str, code: int | None = None) -> dict[str, Any]:
     """Encharge's error envelope, as observed on the wire (segevsh/w6w-apps ``tests/_helpers.ts``):
     ``{"error": {"message", "errorCode"?, "markdown", "traceId"?}}``.
-
-    Example:
-        >>> sorted(error_body("Person not found.")["error"])
-        ['markdown', 'message', 'traceId']
     """
     body: dict[str, Any] = {"message": message}
     if code is not None:
@@ -91,29 +74,12 @@ def error_body(message: str, code: int | None = None) -> dict[str, Any]:
 
 
 def encharge_error(status: int, message: str, code: int | None = None) -> JSONResponse:
-    """Encharge's error envelope (:func:`error_body`) as a response.
-
-    Example:
-        >>> import json
-        >>> answer = encharge_error(404, "Person not found.")
-        >>> answer.status_code, json.loads(answer.body)["error"]["message"]
-        (404, 'Person not found.')
-    """
+    """Encharge's error envelope (:func:`error_body`) as a response."""
     return JSONResponse(error_body(message, code), status_code=status)
 
 
 class EnchargeState:
-    """The emulated Encharge account.
-
-    Example:
-        >>> from enstoolkit.sandbox.ens_state import ENSState
-        >>> from enstoolkit.sandbox.data import DEFAULT_NOW
-        >>> from enstoolkit.sandbox.clock import SandboxClock
-        >>> ens = ENSState(supporters=50, seed=0, clock=SandboxClock(DEFAULT_NOW))
-        >>> enc = EnchargeState(ens, seed=0)
-        >>> 0 < len(enc.people) < 60
-        True
-    """
+    """The emulated Encharge account."""
 
     def __init__(self, ens: ENSState, seed: int, *, webhook_retries: int = 4, variant: Variant | None = None) -> None:
         self.variant = variant or ens.variant
@@ -225,14 +191,6 @@ class EnchargeState:
         Encharge can hold two people whose emails differ only in case; the API's upsert finds the
         existing one instead, so a test seeds such a twin here. A lookup by email keeps finding
         whoever held the address first; listing everyone shows both.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=20).encharge
-            >>> old = next(iter(state.people.values()))
-            >>> twin = state.add_person(old["email"].upper(), first="Jo")
-            >>> twin["id"] != old["id"], state.find({"email": old["email"]}) is old
-            (True, True)
         """
         with self.lock:
             when = self.clock()
@@ -247,16 +205,7 @@ class EnchargeState:
             return person
 
     def forget(self, person: Mapping[str, Any]) -> None:
-        """Take a person out of the indexes by email and userId (only where they point to this person).
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=20).encharge
-            >>> person = next(iter(state.people.values()))
-            >>> state.forget(person)
-            >>> state.find({"email": person["email"]}) is None
-            True
-        """
+        """Take a person out of the indexes by email and userId (only where they point to this person)."""
         email, user_id = person.get("email"), person.get("userId")
         if email and self.by_email.get(str(email).strip().lower()) == person["id"]:
             del self.by_email[str(email).strip().lower()]
@@ -269,28 +218,12 @@ class EnchargeState:
 
     # -- helpers ------------------------------------------------------------------------
     def clock(self) -> int:
-        """The sandbox clock in epoch milliseconds, at least one more than the last write's, so writes stay ordered.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=20).encharge
-            >>> first, second = state.clock(), state.clock()
-            >>> second > first   # two writes in the same millisecond still come in order
-            True
-        """
+        """The sandbox clock in epoch milliseconds, at least one more than the last write's, so writes stay ordered."""
         self._last_write = max(self.sandbox_clock.now_ms(), self._last_write + 1)
         return self._last_write
 
     def find(self, ident: Mapping[str, Any], *, archived: bool = True) -> dict[str, Any] | None:
-        """A person by id, userId or email (in that order).
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=20).encharge
-            >>> person = next(iter(state.people.values()))
-            >>> state.find({"email": person["email"].upper()}) is person, state.find({"id": "no-such-id"})
-            (True, None)
-        """
+        """A person by id, userId or email (in that order)."""
         pid = None
         if ident.get("id"):
             pid = str(ident["id"]) if str(ident["id"]) in self.people else None
@@ -307,16 +240,6 @@ class EnchargeState:
         """A person as the API shows it, in the account's variant: tags as one comma-separated
         string, ISO dates, the subscription status, ``userId``, empty tags and custom fields
         shown as the variant says.
-
-        Example:
-            >>> from enstoolkit.sandbox.clock import SandboxClock
-            >>> from enstoolkit.sandbox.data import DEFAULT_NOW
-            >>> from enstoolkit.sandbox.ens_state import ENSState
-            >>> ens = ENSState(supporters=20, seed=0, clock=SandboxClock(DEFAULT_NOW))
-            >>> state = EnchargeState(ens, seed=0, variant=Variant.of("encharge-no-status"))
-            >>> shown = state.public(next(iter(state.people.values())))
-            >>> "unsubscribed" in shown, "userId" in shown, "country" in shown["data"]
-            (False, False, True)
         """
         variant = self.variant
         out: dict[str, Any] = {}
@@ -346,15 +269,7 @@ class EnchargeState:
         return out
 
     def tag_counts(self) -> dict[str, int]:
-        """How many (unarchived) people carry each tag.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=20).encharge
-            >>> counts = state.tag_counts()
-            >>> sorted(counts)[:3], all(n >= 0 for n in counts.values())
-            (['donor', 'event-2026', 'member'], True)
-        """
+        """How many (unarchived) people carry each tag."""
         counts = dict.fromkeys(self.tags, 0)
         for person in self.people.values():
             if not person["archived"]:
@@ -364,12 +279,7 @@ class EnchargeState:
 
 
 def parse_people_query(params: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
-    """The people a query string names (``people[0][email]=...``), in index order; other parameters are left out.
-
-    Example:
-        >>> parse_people_query([("people[1][id]", "p2"), ("people[0][email]", "a@x.org"), ("limit", "5")])
-        [{'email': 'a@x.org'}, {'id': 'p2'}]
-    """
+    """The people a query string names (``people[0][email]=...``), in index order; other parameters are left out."""
     found: dict[int, dict[str, str]] = {}
     for key, value in params:
         match = _PEOPLE_KEY.match(key)
@@ -379,12 +289,7 @@ def parse_people_query(params: Iterable[tuple[str, str]]) -> list[dict[str, str]
 
 
 def split_tags(value: Any) -> list[str]:
-    """Tags from a list or a comma-separated string, trimmed, empty ones left out; anything else gives none.
-
-    Example:
-        >>> split_tags(" vip, donor ,,"), split_tags(["vip"]), split_tags(None)
-        (['vip', 'donor'], ['vip'], [])
-    """
+    """Tags from a list or a comma-separated string, trimmed, empty ones left out; anything else gives none."""
     if isinstance(value, list):
         parts = [str(v) for v in value]
     elif isinstance(value, str):

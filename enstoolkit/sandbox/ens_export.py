@@ -6,13 +6,6 @@ column) with dates in the account's order; the ``api`` style (``supporterId``, `
 dates) is this project's own. Both are emulated (:attr:`~enstoolkit.sandbox.variants.Variant.headers`).
 Transaction files: the vendor's documented layout and its variants, in
 :mod:`~enstoolkit.sandbox.ens_transactions`.
-
-Example:
-    >>> from enstoolkit.sandbox.clock import SandboxClock
-    >>> from enstoolkit.sandbox.data import DEFAULT_NOW
-    >>> state = ENSState(supporters=3, seed=0, clock=SandboxClock(DEFAULT_NOW))
-    >>> export_csv(state, "All supporters", None).splitlines()[0][:11]
-    b'supporterId'
 """
 
 from __future__ import annotations
@@ -30,14 +23,7 @@ __all__ = ["export_csv", "export_transactions_csv", "in_query"]
 
 
 def in_query(rec: SupporterRecord, query: str) -> bool:
-    """Whether a supporter is in one of the dashboard's saved queries.
-
-    Example:
-        >>> day = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-        >>> rec = SupporterRecord(100001, {}, day, day, questions={4512: ("Y", 0)})
-        >>> in_query(rec, "Marketing opted in"), in_query(rec, "Suppressed supporters"), in_query(rec, "All supporters")
-        (True, False, True)
-    """
+    """Whether a supporter is in one of the dashboard's saved queries."""
     if query == "Marketing opted in":
         return rec.questions.get(4512, ("", 0))[0] == "Y"
     if query == "Suppressed supporters":
@@ -50,30 +36,14 @@ def _moment(ms: int) -> dt.datetime:
 
 
 def export_transactions_csv(state: ENSState, query: str) -> bytes:
-    """The CSV of a "Transaction" export job, in the variant's layout (:mod:`~enstoolkit.sandbox.ens_transactions`).
-
-    Example:
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> export_transactions_csv(Sandbox(supporters=3).ens, "All supporters").split(b",")[:3]
-        [b'Account ID', b'Supporter ID', b'Supporter Email']
-        >>> state = Sandbox(supporters=3, variant="api-headers").ens
-        >>> export_transactions_csv(state, "All supporters").split(b",")[:2]
-        [b'supporterId', b'id']
-    """
+    """The CSV of a "Transaction" export job, in the variant's layout (:mod:`~enstoolkit.sandbox.ens_transactions`)."""
     if state.variant.transaction_file == "api":
         return api_transactions_csv(state, query)
     return documented_transactions_csv(state, query)
 
 
 def export_csv(state: ENSState, query: str, group: str | None) -> bytes:
-    """The CSV of an export job: ids, fields (the account's names), dates, and each question with its date.
-
-    Example:
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> text = export_csv(Sandbox(supporters=3).ens, "All supporters", None).decode()
-        >>> len(text.splitlines()), text.split(",")[:3]
-        (4, ['supporterId', 'suppressed', 'Title'])
-    """
+    """The CSV of an export job: ids, fields (the account's names), dates, and each question with its date."""
     account = state.account
     dashboard = state.variant.headers == "dashboard"
     names = EXPORT_GROUPS[group] if group else FIELD_NAMES

@@ -3,12 +3,6 @@
 Responses follow the evidence of what the real service sends (``real-world-evidence.md``), else the
 vendor's OpenAPI spec (see the project's spec-conformance test); where both are silent the choice is
 documented beside the route.
-
-Example:
-    >>> from enstoolkit.sandbox.clock import SandboxClock
-    >>> from enstoolkit.sandbox.data import DEFAULT_NOW
-    >>> len(ENSApp(ENSState(supporters=5, seed=0, clock=SandboxClock(DEFAULT_NOW))).routes()) > 10
-    True
 """
 
 from __future__ import annotations
@@ -59,29 +53,13 @@ __all__ = ["ENSApp"]
 
 
 class ENSApp:
-    """Starlette routes emulating ENS over an :class:`ENSState`.
-
-    Example:
-        >>> import httpx
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> with Sandbox(supporters=3) as sb:   # serves an ENSApp under /ens/service
-        ...     answer = httpx.post(sb.ens_url + "/authenticate", content=sb.ens_api_key)
-        ...     answer.status_code, sorted(answer.json())
-        (200, ['ens-auth-token', 'expires'])
-    """
+    """Starlette routes emulating ENS over an :class:`ENSState`."""
 
     def __init__(self, state: ENSState) -> None:
         self.state = state
 
     def routes(self) -> list[Route]:
-        """The routes, relative to ``/ens/service``.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> app = ENSApp(Sandbox(supporters=3).ens)
-            >>> [route.path for route in app.routes()][:3]
-            ['/authenticate', '/authenticate/{token}', '/supporter/fields']
-        """
+        """The routes, relative to ``/ens/service``."""
         r = self._guard
         return [
             Route("/authenticate", self._authenticate, methods=["POST"]),

@@ -1,11 +1,5 @@
 """The ENS half of the sandbox, its state: the account's supporters, pages, tokens, rate limit and jobs,
 and the parsing of what clients send.
-
-Example:
-    >>> from enstoolkit.sandbox.clock import SandboxClock
-    >>> from enstoolkit.sandbox.data import DEFAULT_NOW
-    >>> ENSState(supporters=10, seed=0, clock=SandboxClock(DEFAULT_NOW)).first_supporter_id()
-    100001
 """
 
 from __future__ import annotations
@@ -56,13 +50,7 @@ BROADCASTS = ((20_001, "Monthly Newsletter"), (20_002, "Rivers Campaign Update")
 
 
 def error(status: int, message: str, message_id: int, developer: str | None = None) -> JSONResponse:
-    """An ENS error body, keys in the live service's order: ``{messageId, message[, developerMessage]}``.
-
-    Example:
-        >>> answer = error(401, "Invalid ens-auth-token", 10000006)
-        >>> answer.status_code, answer.body
-        (401, b'{"messageId":10000006,"message":"Invalid ens-auth-token"}')
-    """
+    """An ENS error body, keys in the live service's order: ``{messageId, message[, developerMessage]}``."""
     body: dict[str, Any] = {"messageId": message_id, "message": message}
     if developer is not None:
         body["developerMessage"] = developer
@@ -70,15 +58,7 @@ def error(status: int, message: str, message_id: int, developer: str | None = No
 
 
 class ENSState:
-    """Everything the emulated ENS account holds; writes persist for the life of the server.
-
-    Example:
-        >>> from enstoolkit.sandbox.data import DEFAULT_NOW
-        >>> from enstoolkit.sandbox.clock import SandboxClock
-        >>> state = ENSState(supporters=10, seed=0, clock=SandboxClock(DEFAULT_NOW))
-        >>> state.first_supporter_id()
-        100001
-    """
+    """Everything the emulated ENS account holds; writes persist for the life of the server."""
 
     def __init__(
         self,
@@ -135,95 +115,38 @@ class ENSState:
 
     # -- helpers for tests and the CLI -------------------------------------------------
     def first_supporter_id(self) -> int:
-        """The lowest supporter id still present.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> state.first_supporter_id(), state.delete(100001), state.first_supporter_id()
-            (100001, True, 100002)
-        """
+        """The lowest supporter id still present."""
         return min(self.records)
 
     def expire_tokens(self) -> int:
-        """Expire every session token now (as if an hour had passed); returns how many.
-
-        Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=3) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     token = ens._session_token()
-            ...     sb.ens.expire_tokens(), sb.ens.token_valid(token)
-            (1, False)
-        """
+        """Expire every session token now (as if an hour had passed); returns how many."""
         with self.lock:
             count = len(self.tokens)
             self.tokens.clear()
             return count
 
     def reset_rate_limit(self) -> None:
-        """Forget the requests counted against the hourly limit.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3, hourly_limit=1).ens
-            >>> state.count_request(), state.count_request()   # the second is over the limit
-            (True, False)
-            >>> state.reset_rate_limit()
-            >>> state.count_request()
-            True
-        """
+        """Forget the requests counted against the hourly limit."""
         with self.lock:
             self.requests.clear()
 
     def find_email(self, email: str) -> SupporterRecord | None:
-        """The supporter with this email (compared lowercased, as ENS does).
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> state.find_email("Ana.Miller@Mail.Example.org").supporter_id, state.find_email("nobody@example.org")
-            (100001, None)
-        """
+        """The supporter with this email (compared lowercased, as ENS does)."""
         sid = self._email_index.get(email.lower())
         return self.records.get(sid) if sid is not None else None
 
     @property
     def now(self) -> dt.datetime:
-        """The sandbox clock's time (it starts at the account's generation time and runs).
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> state.now.date(), state.now >= state.clock.start
-            (datetime.date(2026, 10, 1), True)
-        """
+        """The sandbox clock's time (it starts at the account's generation time and runs)."""
         return self.clock.now()
 
     def now_ms(self) -> int:
-        """The sandbox clock in epoch milliseconds.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> dt.datetime.fromtimestamp(state.now_ms() / 1000, dt.UTC).date()
-            datetime.date(2026, 10, 1)
-        """
+        """The sandbox clock in epoch milliseconds."""
         return self.clock.now_ms()
 
     # -- rate limit and tokens ---------------------------------------------------------
     def count_request(self) -> bool:
-        """Count one request in the rolling hour; False when the limit is used up.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> sb = Sandbox(supporters=3, hourly_limit=2)
-            >>> [sb.ens.count_request() for _ in range(3)]
-            [True, True, False]
-            >>> _ = sb.advance(hours=1, minutes=1)   # the rolling hour moves on
-            >>> sb.ens.count_request()
-            True
-        """
+        """Count one request in the rolling hour; False when the limit is used up."""
         with self.lock:
             clock = self.clock.elapsed()
             while self.requests and self.requests[0] < clock - 3600:
@@ -234,18 +157,7 @@ class ENSState:
             return True
 
     def token_valid(self, token: str | None) -> bool:
-        """Whether ``token`` is a live session token.
-
-        Example:
-            >>> from enstoolkit import ENSClient
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=3, token_ttl=60) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-            ...     token = ens._session_token()
-            ...     before = sb.ens.token_valid(token)
-            ...     _ = sb.advance(minutes=2)   # past the token's time to live
-            ...     before, sb.ens.token_valid(token), sb.ens.token_valid(None)
-            (True, False, False)
-        """
+        """Whether ``token`` is a live session token."""
         if not token:
             return False
         with self.lock:
@@ -259,15 +171,7 @@ class ENSState:
 
     # -- supporters ----------------------------------------------------------------------
     def transactions(self, rec: SupporterRecord) -> list[dict[str, Any]]:
-        """The supporter's transactions as the sandbox keeps them (made on first use; see :meth:`transaction_view`).
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> rec = state.records[100001]
-            >>> [t["name"] for t in state.transactions(rec)][:1], state.transactions(rec) is rec.transactions   # kept
-            (['Save Our Rivers'], True)
-        """
+        """The supporter's transactions as the sandbox keeps them (made on first use; see :meth:`transaction_view`)."""
         if rec.transactions is None:
             rec.transactions = self.history(rec)
         return rec.transactions
@@ -276,13 +180,6 @@ class ENSState:
         """The supporter's transactions: those held, else made afresh (deterministically) without keeping them.
 
         An export of every supporter's history uses this, so it does not hold them all in memory.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> rec = state.records[100002]
-            >>> [t["type"] for t in state.history(rec)][:2], rec.transactions is None   # made, not kept
-            (['dc', 'EMAIL'], True)
         """
         if rec.transactions is not None:
             return rec.transactions
@@ -307,12 +204,6 @@ class ENSState:
     def recurring(self, rec: SupporterRecord) -> list[dict[str, Any]]:
         """The supporter's recurring schedules: one per recurring gift page given to, and, for about one
         donor in six, a monthly schedule of their own stream (ACTIVE, or SUSPENDED for a third of them).
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=40).ens
-            >>> sum(bool(state.recurring(r)) for r in state.records.values()) > 0
-            True
         """
         out: list[dict[str, Any]] = []
         gifts = [t for t in self.history(rec) if t.get("type") == "nd"]
@@ -337,13 +228,6 @@ class ENSState:
         Donations carry ``createdDate`` (epoch ms) only: no ``createdOn``, no ``amount``, no
         ``currency``, ``recurringPayment`` as "Y"/"N" (observed on a live account). Other types
         but EMAIL carry ``createdOn`` too, in the account's date order.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3, variant="us-account").ens
-            >>> stored = state.transactions(state.records[100001])[0]
-            >>> state.transaction_view(stored)["createdOn"]   # in the account's date order
-            '05/12/2024'
         """
         out = {k: v for k, v in tx.items() if k != "createdOn"}
         if tx.get("type") == "nd":
@@ -355,14 +239,7 @@ class ENSState:
         return out
 
     def memberships(self, rec: SupporterRecord) -> list[dict[str, Any]]:
-        """The supporter's memberships: one per membership page transaction.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=50).ens
-            >>> [m["membershipName"] for m in state.memberships(state.records[100038])]
-            ['Annual Membership (1 year)']
-        """
+        """The supporter's memberships: one per membership page transaction."""
         if rec.memberships is None:
             rec.memberships = []
             for tx in self.transactions(rec):
@@ -400,14 +277,7 @@ class ENSState:
         return {**membership, "history": [{**term, "createdOn": int(membership["termStartDate"]) + 43_000_000}]}
 
     def answers(self, rec: SupporterRecord) -> dict[int, tuple[str, int]]:
-        """The supporter's question answers as the account shows them (pending and range answers per variant).
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=20, variant="optin_codes=YNP").ens
-            >>> state.answers(state.records[100020])[784][0]   # a double opt-in still pending
-            'P'
-        """
+        """The supporter's question answers as the account shows them (pending and range answers per variant)."""
         return self.account.answers(rec.supporter_id, rec.questions, int(rec.created.timestamp() * 1000))
 
     def answer_history(self, rec: SupporterRecord) -> list[tuple[int, str, int]]:
@@ -415,28 +285,13 @@ class ENSState:
 
         What the transaction export writes as question rows (QCB, CQS, QMR): the answers the
         latest one replaced, then the latest (as :meth:`answers` shows it in the variant).
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=60).ens
-            >>> rec = next(r for r in state.records.values() if 4512 in r.earlier_answers)
-            >>> [answer for qid, answer, _ in state.answer_history(rec) if qid == 4512]
-            ['Y', 'N']
         """
         out = [(qid, answer, when) for qid, earlier in rec.earlier_answers.items() for answer, when in earlier]
         out += [(qid, answer, when) for qid, (answer, when) in self.answers(rec).items()]
         return sorted(out, key=lambda a: (a[2], a[0]))
 
     def supporter_body(self, rec: SupporterRecord, questions: bool, memberships: bool) -> dict[str, Any]:
-        """GET /supporter's flat object: ids, then fields by the account's names (empty ones left out).
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> body = state.supporter_body(state.records[100001], questions=True, memberships=False)
-            >>> list(body)[:3], [q["name"] for q in body["questions"]]
-            (['supporterId', 'suppressed', 'Title'], ['Email Opt-in (double)', 'Marketing Optin'])
-        """
+        """GET /supporter's flat object: ids, then fields by the account's names (empty ones left out)."""
         text = self.variant.supporter_values == "text"
         body: dict[str, Any] = {"supporterId": str(rec.supporter_id) if text else rec.supporter_id,
                                 "suppressed": str(rec.suppressed).lower() if text else rec.suppressed}
@@ -457,18 +312,7 @@ class ENSState:
         return body
 
     def apply_fields(self, rec: SupporterRecord, fields: Mapping[str, str]) -> None:
-        """Write field values, keeping the email index right.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> rec = state.records[100001]
-            >>> state.apply_fields(rec, {"Email Address": "ana@example.org", "City": "Leeds"})
-            >>> state.find_email("ana@example.org") is rec, rec.fields["City"]
-            (True, 'Leeds')
-            >>> state.find_email("ana.miller@mail.example.org") is None
-            True
-        """
+        """Write field values, keeping the email index right."""
         for name, value in fields.items():
             if name == "Email Address":
                 old = rec.email.lower()
@@ -483,16 +327,7 @@ class ENSState:
         rec.modified = self.now.replace(microsecond=0)
 
     def apply_questions(self, rec: SupporterRecord, answers: Mapping[int, str]) -> None:
-        """Record question responses dated by the frozen clock.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> rec = state.records[100001]
-            >>> state.apply_questions(rec, {4513: "Y"})
-            >>> rec.questions[4513][0]
-            'Y'
-        """
+        """Record question responses dated by the frozen clock."""
         for qid, response in answers.items():
             if response == "Y" and rec.questions.get(qid, ("", 0))[0] != "Y":
                 self.optins_set[rec.email.strip().lower()] += 1
@@ -503,15 +338,7 @@ class ENSState:
             rec.modified = self.now.replace(microsecond=0).replace(microsecond=0)
 
     def create(self, fields: Mapping[str, str]) -> SupporterRecord:
-        """A new supporter with the given fields.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> rec = state.create({"Email Address": "new@example.org", "First Name": "New"})
-            >>> rec.supporter_id, state.find_email("new@example.org") is rec, state.created["new@example.org"]
-            (100004, True, 1)
-        """
+        """A new supporter with the given fields."""
         self.created[fields.get("Email Address", "").strip().lower()] += 1
         sid = self.next_id
         self.next_id += 1
@@ -522,14 +349,7 @@ class ENSState:
         return rec
 
     def delete(self, sid: int) -> bool:
-        """Remove a supporter; False when there was none.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> state.delete(100001), state.delete(100001), state.find_email("ana.miller@mail.example.org")
-            (True, False, None)
-        """
+        """Remove a supporter; False when there was none."""
         rec = self.records.pop(sid, None)
         if rec is None:
             return False
@@ -544,16 +364,7 @@ class ENSState:
 
     # -- what clients send -------------------------------------------------------------------
     def parse_fields(self, data: Mapping[str, Any], *, standard: bool) -> tuple[dict[str, str], list[str]]:
-        """A supporter object's keys as canonical field names (the account's names, or properties); and the unknown.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> state.parse_fields({"emailAddress": "a@x.org", "shoeSize": "9"}, standard=True)
-            ({'Email Address': 'a@x.org'}, ['shoeSize'])
-            >>> state.parse_fields({"Email Address": "a@x.org", "City": None}, standard=False)
-            ({'Email Address': 'a@x.org', 'City': ''}, [])
-        """
+        """A supporter object's keys as canonical field names (the account's names, or properties); and the unknown."""
         fields: dict[str, str] = {}
         unknown: list[str] = []
         for key, value in data.items():
@@ -567,14 +378,7 @@ class ENSState:
         return fields, unknown
 
     def parse_questions(self, data: Any) -> tuple[dict[int, str], list[str]]:
-        """A ``questions`` object (names or ``question.{id}`` keys) as questionId -> answer; and the refused.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> state.parse_questions({"Marketing Optin": "y", "question.4513": "N", "SMS Optin": "maybe"})
-            ({4512: 'Y', 4513: 'N'}, ["SMS Optin='maybe'"])
-        """
+        """A ``questions`` object (names or ``question.{id}`` keys) as questionId -> answer; and the refused."""
         answers: dict[int, str] = {}
         unknown: list[str] = []
         if data is None:
@@ -602,13 +406,6 @@ class ENSState:
     def add_transaction(self, email: str, page_id: int, created_ms: int) -> int:
         """Record a transaction on a page for a supporter (made if new), dated ``created_ms`` as given (epoch ms):
         a gift or signature made outside the toolkit, for tests; returns its id.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> tx = state.add_transaction("new.donor@example.org", 130, 1_790_000_000_000)
-            >>> [t["createdDate"] for t in state.transactions(state.find_email("new.donor@example.org"))]
-            [1790000000000]
         """
         page = self.pages[page_id]
         rec = self.find_email(email) or self.create({"Email Address": email})
@@ -619,50 +416,19 @@ class ENSState:
         return int(tx["id"])
 
     def next_transaction_id(self) -> int:
-        """A fresh transaction id.
-
-        Example:
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> state = Sandbox(supporters=3).ens
-            >>> state.next_transaction_id(), state.next_transaction_id()
-            (90000001, 90000002)
-        """
+        """A fresh transaction id."""
         self.next_tx_id += 1
         return self.next_tx_id
 
 
 def not_present(unknown: list[str]) -> JSONResponse:
-    """ENS's 400 answer to a request naming fields or questions the account does not have.
-
-    Example:
-        >>> answer = not_present(["Shoe Size"])
-        >>> answer.status_code, json.loads(answer.body)["message"]
-        (400, 'The following fields are not present in the account, please review: Shoe Size')
-    """
+    """ENS's 400 answer to a request naming fields or questions the account does not have."""
     return error(400, "The following fields are not present in the account, please review: "
                  + ", ".join(unknown), 10000005)
 
 
 async def supporter_write(state: ENSState, request: Request) -> tuple[dict[str, str], dict[int, str]] | Response:
-    """The fields and question answers of a POST/PUT /supporter body, or the error to answer.
-
-    Example:
-        >>> import asyncio, concurrent.futures
-        >>> def sent(data):   # a POST request whose body is ``data``
-        ...     async def receive():
-        ...         return {"type": "http.request", "body": data}
-        ...     return Request({"type": "http", "method": "POST", "headers": []}, receive)
-        >>> def run(coro):    # on a thread of its own: the caller may already be inside an event loop
-        ...     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        ...         return pool.submit(asyncio.run, coro).result()
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> state = Sandbox(supporters=3).ens
-        >>> body = b'{"Email Address": "jo@x.org", "questions": {"Marketing Optin": "y"}}'
-        >>> run(supporter_write(state, sent(body)))
-        ({'Email Address': 'jo@x.org'}, {4512: 'Y'})
-        >>> run(supporter_write(state, sent(b'{"Shoe Size": "9"}'))).status_code
-        400
-    """
+    """The fields and question answers of a POST/PUT /supporter body, or the error to answer."""
     data = await json_body(request)
     if not isinstance(data, dict):
         return error(400, "The request body must be a JSON object of supporter fields", 10000011)
@@ -674,33 +440,12 @@ async def supporter_write(state: ENSState, request: Request) -> tuple[dict[str, 
 
 
 def bool_param(request: Request, name: str) -> bool:
-    """Whether the query parameter ``name`` is set to true (``true``, ``1`` or ``yes``).
-
-    Example:
-        >>> request = Request({"type": "http", "query_string": b"includeQuestions=true&includeMemberships=0"})
-        >>> bool_param(request, "includeQuestions"), bool_param(request, "includeMemberships"), bool_param(request, "x")
-        (True, False, False)
-    """
+    """Whether the query parameter ``name`` is set to true (``true``, ``1`` or ``yes``)."""
     return request.query_params.get(name, "false").lower() in ("true", "1", "yes")
 
 
 async def json_body(request: Request) -> Any:
-    """The request's JSON body: None when it is empty, ``...`` (Ellipsis) when it is not JSON.
-
-    Example:
-        >>> import asyncio, concurrent.futures
-        >>> def sent(data):   # a POST request whose body is ``data``
-        ...     async def receive():
-        ...         return {"type": "http.request", "body": data}
-        ...     return Request({"type": "http", "method": "POST", "headers": []}, receive)
-        >>> def run(coro):    # on a thread of its own: the caller may already be inside an event loop
-        ...     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        ...         return pool.submit(asyncio.run, coro).result()
-        >>> run(json_body(sent(b'{"supporter": {}}'))), run(json_body(sent(b" ")))
-        ({'supporter': {}}, None)
-        >>> run(json_body(sent(b"not json"))) is ...
-        True
-    """
+    """The request's JSON body: None when it is empty, ``...`` (Ellipsis) when it is not JSON."""
     raw = await request.body()
     if not raw.strip():
         return None

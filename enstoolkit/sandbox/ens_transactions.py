@@ -11,11 +11,6 @@ Type codes are the export's own (``FCS``, ``PET``, ``EBC``, ``QCB``, ...), never
 Variants (:attr:`~enstoolkit.sandbox.variants.Variant.transaction_file`): ``"documented"``,
 ``"renamed"`` (columns an account renamed), ``"user-data"`` (no ``Supporter ID``: people by their
 email) and ``"api"`` (this project's older style: the transaction list's own keys).
-
-Example:
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> documented_transactions_csv(Sandbox(supporters=3).ens, "All supporters").split(b",")[:3]
-    [b'Account ID', b'Supporter ID', b'Supporter Email']
 """
 
 from __future__ import annotations
@@ -57,27 +52,13 @@ _PAGE_TYPE = {"DCF": "DCF", "PET": "PET", "EMS": "EMS", "UNSUB": "UNS", "SURVEY"
 
 
 def eastern(moment_ms: int) -> tuple[str, str]:
-    """An instant (epoch ms) as the export writes it: ``Campaign Date`` and ``Campaign Time`` in US/Eastern.
-
-    Example:
-        >>> eastern(int(dt.datetime(2024, 12, 1, 18, 53, 2, tzinfo=dt.UTC).timestamp() * 1000))   # EST, UTC-5
-        ('2024-12-01', '13:53:02')
-        >>> eastern(int(dt.datetime(2025, 7, 1, 18, 53, 2, tzinfo=dt.UTC).timestamp() * 1000))    # EDT, UTC-4
-        ('2025-07-01', '14:53:02')
-    """
+    """An instant (epoch ms) as the export writes it: ``Campaign Date`` and ``Campaign Time`` in US/Eastern."""
     local = dt.datetime.fromtimestamp(moment_ms / 1000, dt.UTC).astimezone(EASTERN)
     return local.strftime("%Y-%m-%d"), local.strftime("%H:%M:%S")
 
 
 def export_type(tx: dict[str, Any]) -> str:
-    """The export's type code for a transaction the sandbox keeps in the REST list's shape.
-
-    Example:
-        >>> export_type({"type": "dc", "subtype": "PET"}), export_type({"type": "EMAIL"})
-        ('PET', 'EBC')
-        >>> export_type({"type": "nd", "txType": "CREDIT_RECURRING"}), export_type({"type": "et"})
-        ('FCR', 'ETT')
-    """
+    """The export's type code for a transaction the sandbox keeps in the REST list's shape."""
     kind = str(tx.get("type", ""))
     if kind == "EMAIL":
         return "EBC"
@@ -91,15 +72,7 @@ def export_type(tx: dict[str, Any]) -> str:
 
 
 def documented_header(state: ENSState) -> list[str]:
-    """The header the variant's transaction file has.
-
-    Example:
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> documented_header(Sandbox(supporters=1, variant="renamed-export-columns").ens)[:3]
-        ['Account ID', 'Supporter ID', 'Email']
-        >>> documented_header(Sandbox(supporters=1, variant="user-data-transactions").ens)[:2]
-        ['Account ID', 'Email']
-    """
+    """The header the variant's transaction file has."""
     header = ["Account ID", "Supporter ID", "Supporter Email", "Date Created", "Date Modified", "Campaign Number",
               "Campaign Type", "Campaign ID", "Campaign Date", "Campaign Time", "Campaign Status",
               *[f"Campaign Data {n}" for n in range(1, DATA_COLUMNS + 1)]]
@@ -160,12 +133,6 @@ def documented_transactions_csv(state: ENSState, query: str) -> bytes:
 
     One row per transaction, engagement and answer of the query's supporters, in time order per
     supporter, then the account-level rows (``Supporter ID`` 0).
-
-    Example:
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> rows = documented_transactions_csv(Sandbox(supporters=3).ens, "All supporters").decode().splitlines()
-        >>> rows[1].split(",")[5:11]
-        ['10110', 'PET', 'Save Our Rivers', '2024-05-12', '01:35:27', '']
     """
     from .ens_export import in_query
 
@@ -195,13 +162,7 @@ def documented_transactions_csv(state: ENSState, query: str) -> bytes:
 
 
 def api_transactions_csv(state: ENSState, query: str) -> bytes:
-    """The "Transaction" export in this project's older style: the transaction list's keys, ISO ``createdOn``.
-
-    Example:
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> api_transactions_csv(Sandbox(supporters=3).ens, "All supporters").split(b",")[:3]
-        [b'supporterId', b'id', b'type']
-    """
+    """The "Transaction" export in this project's older style: the transaction list's keys, ISO ``createdOn``."""
     from .ens_export import in_query
 
     out = io.StringIO()

@@ -5,11 +5,6 @@ Faults are drawn from a seeded random generator, so a chaos run can be repeated.
 dropped connection comes in two kinds: *before* the sandbox acts on the request (nothing
 happened) and *after* it acted (the change happened, the answer was lost); the second is
 what makes a non-idempotent request's outcome unknown to the client.
-
-Example:
-    >>> faults = Faults(error_rate=0.1, routes=("/ens/service/page",))
-    >>> faults.applies("/ens/service/page/100/process"), faults.applies("/v1/tags")
-    (True, False)
 """
 
 from __future__ import annotations
@@ -26,12 +21,7 @@ from typing import Any
 
 
 class DroppedConnection(Exception):
-    """Raised inside the ASGI app after the response started: the server closes the socket.
-
-    Example:
-        >>> str(DroppedConnection("connection dropped by fault injection"))
-        'connection dropped by fault injection'
-    """
+    """Raised inside the ASGI app after the response started: the server closes the socket."""
 
 
 class _QuietDrops(logging.Filter):
@@ -62,12 +52,6 @@ class Faults:
         routes: URL path prefixes the faults apply to; empty means every route.
         methods: HTTP methods the faults apply to; empty means every method.
         seed: the random seed (the same seed gives the same faults in the same order).
-
-    Example:
-        >>> faults = Faults(drop_after_rate=0.05, methods=("POST",), seed=1)
-        >>> path = "/ens/service/page/100/process"
-        >>> faults.applies(path, "POST"), faults.applies(path, "GET")
-        (True, False)
     """
 
     error_rate: float = 0.0
@@ -96,26 +80,13 @@ class Faults:
         self._lock = threading.Lock()
 
     def applies(self, path: str, method: str = "GET") -> bool:
-        """Whether this request is subject to the faults.
-
-        Example:
-            >>> faults = Faults(error_rate=0.5, routes=("/v1/people",))
-            >>> faults.applies("/v1/people/all"), faults.applies("/v1/tags-management")
-            (True, False)
-        """
+        """Whether this request is subject to the faults."""
         if self.methods and method.upper() not in {m.upper() for m in self.methods}:
             return False
         return not self.routes or any(path.startswith(prefix) for prefix in self.routes)
 
     def draw(self) -> dict[str, Any]:
-        """Decide the faults of one request.
-
-        Example:
-            >>> faults = Faults(error_rate=1.0, error_statuses=(503,), latency=0.01)
-            >>> plan = faults.draw()
-            >>> plan["error"], plan["delay"], plan["drop_after"], dict(faults.counts)
-            (503, 0.01, False, {'error': 1, 'requests': 1})
-        """
+        """Decide the faults of one request."""
         with self._lock:
             r = self._rng.random
             plan = {
@@ -138,12 +109,7 @@ class Faults:
 
 
 def parse_faults(specs: Iterable[str]) -> dict[str, float]:
-    """``name=value`` settings from the command line, e.g. ``error_rate=0.1``.
-
-    Example:
-        >>> parse_faults(["error_rate=0.1", "latency=0.025"])
-        {'error_rate': 0.1, 'latency': 0.025}
-    """
+    """``name=value`` settings from the command line, e.g. ``error_rate=0.1``."""
     out: dict[str, float] = {}
     allowed = {f for f in Faults.__dataclass_fields__ if f not in ("error_statuses", "routes", "methods", "counts")}
     for spec in specs:
@@ -155,16 +121,7 @@ def parse_faults(specs: Iterable[str]) -> dict[str, float]:
 
 
 class FaultMiddleware:
-    """ASGI middleware applying :class:`Faults` (and a fixed latency) to matching requests.
-
-    Example:
-        >>> import httpx
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> faults = Faults(error_rate=1.0, error_statuses=(503,), routes=("/v1/accounts",))
-        >>> with Sandbox(supporters=5, faults=faults) as sb:
-        ...     httpx.get(sb.encharge_url + "/accounts/info").status_code, sb.received[("GET", "/v1/accounts/info")]
-        (503, 1)
-    """
+    """ASGI middleware applying :class:`Faults` (and a fixed latency) to matching requests."""
 
     def __init__(self, inner: Any, sandbox: Any) -> None:
         self.inner = inner

@@ -5,18 +5,6 @@ for the filtered, sorted list it pages through. The list is built once and kept,
 after the first is a slice of it, as a database index would serve it. A write drops every kept
 order (the route's guard calls :meth:`Orders.written` before a non-GET request is served), so
 the next page request sees the write; between writes the order is the same for every page.
-
-Example:
-    >>> orders = Orders()
-    >>> builds = []
-    >>> def build() -> list[int]:
-    ...     builds.append(1)
-    ...     return sorted([3, 1, 2])
-    >>> orders.get(("all",), build)[1:], orders.get(("all",), build)[:1], len(builds)
-    ([2, 3], [1], 1)
-    >>> orders.written()
-    >>> orders.get(("all",), build) == [1, 2, 3], len(builds)
-    (True, 2)
 """
 
 from __future__ import annotations
@@ -37,11 +25,6 @@ class Orders:
     Attributes:
         version: how many writes have dropped the kept orders.
         builds: how many orders were built (a page served from a kept order builds none).
-
-    Example:
-        >>> orders = Orders(keep=1)
-        >>> orders.get("a", lambda: [1]), orders.get("b", lambda: [2]), orders.kept(), orders.builds
-        ([1], [2], 1, 2)
     """
 
     def __init__(self, keep: int = 16) -> None:
@@ -51,25 +34,12 @@ class Orders:
         self._orders: dict[Hashable, list[Any]] = {}
 
     def written(self) -> None:
-        """Forget every kept order: the data changed.
-
-        Example:
-            >>> orders = Orders()
-            >>> _ = orders.get("a", list)
-            >>> orders.written()
-            >>> orders.kept(), orders.version
-            (0, 1)
-        """
+        """Forget every kept order: the data changed."""
         self.version += 1
         self._orders.clear()
 
     def get(self, key: Hashable, build: Callable[[], list[Any]]) -> list[Any]:
-        """The order kept under ``key``, built (and kept) if there is none.
-
-        Example:
-            >>> Orders().get(("people", "createdAt"), lambda: ["p1", "p2"])
-            ['p1', 'p2']
-        """
+        """The order kept under ``key``, built (and kept) if there is none."""
         found = self._orders.get(key)
         if found is None:
             while len(self._orders) >= max(1, self.keep):
@@ -79,10 +49,5 @@ class Orders:
         return found
 
     def kept(self) -> int:
-        """How many orders are kept now.
-
-        Example:
-            >>> Orders().kept()
-            0
-        """
+        """How many orders are kept now."""
         return len(self._orders)

@@ -10,12 +10,6 @@ Each row is one request, as an FPS download or a screening file gives it: ``Emai
 
 :func:`request_file` returns the CSV bytes and, for tests, which supporter each row means.
 
-Example:
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> sb = Sandbox(supporters=200)
-    >>> data, truth = request_file(sb, exact=3, fuzzy=2, not_found=2)
-    >>> data.splitlines()[0], [t["kind"] for t in truth]
-    (b'Email,Name,Address,Postcode,Channel,Date Received', ['exact', 'exact', 'exact', 'fuzzy', 'fuzzy', 'not found', \
 'not found'])
 """
 

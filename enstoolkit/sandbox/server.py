@@ -20,12 +20,7 @@ STOP_GRACE = 5.0
 
 
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback name or address (the sandbox binds to nothing else).
-
-    Example:
-        >>> is_loopback("127.0.0.1"), is_loopback("::1"), is_loopback("0.0.0.0")
-        (True, True, False)
-    """
+    """Whether ``host`` is a loopback name or address (the sandbox binds to nothing else)."""
     if host == "localhost":
         return True
     try:
@@ -81,15 +76,7 @@ class _PromptServer(uvicorn.Server):
 
 
 class ServerThread:
-    """An ASGI app served by uvicorn in a daemon thread on a loopback socket.
-
-    Example:
-        >>> from starlette.applications import Starlette
-        >>> server = ServerThread(Starlette(), "127.0.0.1", 0).start()
-        >>> server.port > 0
-        True
-        >>> server.stop()
-    """
+    """An ASGI app served by uvicorn in a daemon thread on a loopback socket."""
 
     def __init__(self, app: Any, host: str, port: int, *, name: str = "enstoolkit-server") -> None:
         if not is_loopback(host):
@@ -103,41 +90,17 @@ class ServerThread:
 
     @property
     def running(self) -> bool:
-        """Whether the server thread is serving.
-
-        Example:
-            >>> from starlette.applications import Starlette
-            >>> server = ServerThread(Starlette(), "127.0.0.1", 0)
-            >>> server.running, server.start().running
-            (False, True)
-            >>> server.stop()
-            >>> server.running
-            False
-        """
+        """Whether the server thread is serving."""
         return self._thread is not None and self._thread.is_alive()
 
     @property
     def url(self) -> str:
-        """``http://host:port``.
-
-        Example:
-            >>> ServerThread(None, "127.0.0.1", 8080).url, ServerThread(None, "::1", 8080).url
-            ('http://127.0.0.1:8080', 'http://[::1]:8080')
-        """
+        """``http://host:port``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
     def start(self) -> ServerThread:
-        """Bind, start serving and return once the server accepts connections.
-
-        Example:
-            >>> import httpx
-            >>> from starlette.applications import Starlette
-            >>> server = ServerThread(Starlette(), "127.0.0.1", 0).start()
-            >>> httpx.get(server.url + "/nothing-here").status_code   # served: an app without routes answers 404
-            404
-            >>> server.stop()
-        """
+        """Bind, start serving and return once the server accepts connections."""
         if self._thread is not None:
             return self
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -161,15 +124,7 @@ class ServerThread:
         return self
 
     def stop(self) -> None:
-        """Stop serving and wait for the thread.
-
-        Example:
-            >>> from starlette.applications import Starlette
-            >>> server = ServerThread(Starlette(), "127.0.0.1", 0).start()
-            >>> server.stop()
-            >>> server.running
-            False
-        """
+        """Stop serving and wait for the thread."""
         if self._server is not None:
             self._server.request_exit()
         if self._thread is not None:

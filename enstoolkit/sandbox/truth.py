@@ -11,12 +11,6 @@ spaces) are labelled ``"email case or spaces"``.
 Tests and the benchmark read the labels with :func:`labelled_pairs` (one row per labelled pair)
 and :func:`same_person` (every record's person: two records are the same person exactly when
 their ``person`` agrees).
-
-Example:
-    >>> from enstoolkit.sandbox import Sandbox
-    >>> box = Sandbox(supporters=400, variant="labelled-duplicates")
-    >>> sorted(set(labelled_pairs(box).get_column("kind")))[:3]
-    ['changed email', 'cross-system', 'domain typo']
 """
 
 from __future__ import annotations
@@ -95,13 +89,6 @@ def _postcode(rng: random.Random) -> str:
 def seed_labelled(records: list[SupporterRecord], seed: int, now: dt.datetime, per_kind: int) -> DuplicateTruth:
     """Append ``per_kind`` labelled pairs of each kind to ``records`` (new supporter ids after the last) and say
     who is who. Deterministic for ``seed`` and ``now``.
-
-    Example:
-        >>> from enstoolkit.sandbox.data import generate_supporters, DEFAULT_NOW
-        >>> records = generate_supporters(50, 0, DEFAULT_NOW)
-        >>> truth = seed_labelled(records, 0, DEFAULT_NOW, per_kind=2)
-        >>> len(records), len(truth.pairs), len(truth.encharge)
-        (88, 18, 2)
     """
     rng = random.Random(f"labelled-duplicates-{seed}")
     truth = DuplicateTruth()
@@ -224,12 +211,6 @@ def labelled_pairs(sandbox: Sandbox) -> pl.DataFrame:
     """The labelled pairs of a sandbox made with ``variant="labelled-duplicates"``: ``system_1``, ``id_1``,
     ``system_2``, ``id_2`` (ids as text: the supporterId, or the Encharge person's id), ``kind`` and
     ``duplicate`` (true for the same person, false for a look-alike).
-
-    Example:
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> box = Sandbox(supporters=400, variant="labelled-duplicates")
-        >>> labelled_pairs(box).filter(~pl.col("duplicate")).get_column("kind").unique().sort().to_list()
-        ['household', 'parent and child']
     """
     truth = _truth(sandbox)
     rows = list(truth.pairs)
@@ -246,12 +227,6 @@ def same_person(sandbox: Sandbox) -> pl.DataFrame:
     """Every record of the labelled sandbox with the person it is: ``system``, ``id`` and ``person``. ENS
     supporters and Encharge people with equal emails (trimmed, lowercased) are one person, as are the
     records of each labelled true pair.
-
-    Example:
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> box = Sandbox(supporters=400, variant="labelled-duplicates")
-        >>> same_person(box).group_by("person").len().get_column("len").max() >= 2
-        True
     """
     truth = _truth(sandbox)
     rows = [("ENS", str(sid), who) for sid, who in truth.person.items() if sid in sandbox.ens.records]
@@ -276,13 +251,6 @@ def anchor_pairs(supporters: pl.DataFrame, people: pl.DataFrame | None = None) -
     the first name, and the same email or postcode (Raiser's Edge NXT's rule, with the email). Returns
     ``system_1``, ``id_1``, ``system_2``, ``id_2`` (ENS first); ENS-Encharge pairs with the same email are left
     out, as :func:`~enstoolkit.analysis.probable_duplicates` leaves them.
-
-    Example:
-        >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["a@x.org", "b@x.org"],
-        ...                     "First Name": ["Robert", "Roberta"], "Last Name": ["Lee", "Lee"],
-        ...                     "Postcode": ["N1 9GU", "N1 9GU"]})
-        >>> anchor_pairs(ens).rows()
-        [('ENS', '1', 'ENS', '2')]
     """
     def side(frame: pl.DataFrame, system: str, rid: str, email: str, first: str, last: str, post: str | None
              ) -> pl.DataFrame:
@@ -314,14 +282,6 @@ def score_pairs(pairs: pl.DataFrame, labels: pl.DataFrame, persons: pl.DataFrame
     ``band`` is None) against the labels: one row per kind (recall of the labelled true pairs; for the
     look-alike kinds, how many were wrongly proposed) and an ``"all"`` row whose ``precision`` counts every
     proposed pair, labelled or not, as right only when :func:`same_person` says so.
-
-    Example:
-        >>> from enstoolkit.sandbox import Sandbox
-        >>> box = Sandbox(supporters=400, variant="labelled-duplicates")
-        >>> labels, persons = labelled_pairs(box), same_person(box)
-        >>> perfect = labels.filter(pl.col("duplicate"))
-        >>> score_pairs(perfect, labels, persons, band=None).filter(pl.col("kind") == "all").row(0)[1:]
-        (1.0, 1.0, 19, 19, 0)
     """
     key = ["system_1", "id_1", "system_2", "id_2"]
     chosen = pairs if band is None else pairs.filter(pl.col("band") == band)

@@ -3,10 +3,6 @@
 The emulated services accept an address with exactly one ``@``, a local part of 1 to 64
 characters and a domain of dot-separated labels (letters, digits, hyphens, not at either
 end), without spaces.
-
-Example:
-    >>> accepts_email("jo@example.org"), accepts_email("jo@example"), accepts_email("jo @example.org")
-    (True, False, False)
 """
 
 from __future__ import annotations
@@ -20,12 +16,7 @@ _LABEL = set(string.ascii_letters + string.digits + "-")
 
 
 def accepts_email(value: object) -> bool:
-    """Whether the emulated ENS and Encharge take ``value`` as an email address.
-
-    Example:
-        >>> accepts_email("jo.o'neill@example.org"), accepts_email("jo..x@example.org"), accepts_email(None)
-        (True, False, False)
-    """
+    """Whether the emulated ENS and Encharge take ``value`` as an email address."""
     if not isinstance(value, str) or value.count("@") != 1 or len(value) > 254:
         return False
     local, domain = value.split("@")

@@ -8,12 +8,6 @@ same supporters and the same answers in every variant; only the shapes differ.
 
 Choose one with ``Sandbox(variant="us-account")``, ``Sandbox(variant=Variant(date_order="mdy"))``,
 or on the command line ``enstoolkit sandbox --variant us-account --variant optin_codes=YNP``.
-
-Example:
-    >>> Variant.of("us-account").date_order
-    'mdy'
-    >>> Variant.of("api-headers, optin_codes=YNP").optin_codes
-    'YNP'
 """
 
 from __future__ import annotations
@@ -76,11 +70,6 @@ class Variant:
         custom_fields: custom fields at the top level of a person (``"top"``) or under ``data``.
         lookup_cap: ``"none"``, or ``"20"``: a lookup (GET /people) answers the first 20 people asked
             and silently drops the rest (a published claim of 20 per request).
-
-    Example:
-        >>> variant = Variant(date_order="mdy", optin_codes="YNP")
-        >>> variant.date_order, variant.headers, variant.describe()
-        ('mdy', 'api', "default: date_order='mdy', optin_codes='YNP'")
     """
 
     name: str = "default"
@@ -120,12 +109,7 @@ class Variant:
 
     @classmethod
     def of(cls, spec: str | Variant | Iterable[str] | None) -> Variant:
-        """A variant from preset names and ``name=value`` settings (comma-separated, or a list).
-
-        Example:
-            >>> Variant.of(["dashboard-headers", "date_order=mdy"]).headers
-            'dashboard'
-        """
+        """A variant from preset names and ``name=value`` settings (comma-separated, or a list)."""
         if spec is None:
             return cls()
         if isinstance(spec, Variant):
@@ -152,12 +136,7 @@ class Variant:
         return cls(name="+".join(names) or "default", **settings)
 
     def describe(self) -> str:
-        """One line naming what differs from the default.
-
-        Example:
-            >>> Variant.of("us-account").describe()
-            "us-account: date_order='mdy', email_field='Email', field_names='us'"
-        """
+        """One line naming what differs from the default."""
         default = Variant()
         changed = [f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
                    if f.name != "name" and getattr(self, f.name) != getattr(default, f.name)]

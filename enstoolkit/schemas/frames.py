@@ -9,7 +9,6 @@ the values or configured, never guessed). A value that cannot be coerced raises
 :class:`~enstoolkit.errors.DataShapeError` naming the column.
 
 Example:
-    >>> import polars as pl
     >>> from enstoolkit.schemas.frames import build_frame
     >>> build_frame([{"id": "7", "when": "21/03/2018"}], {"id": pl.Int64, "when": pl.Date}).row(0)
     (7, datetime.date(2018, 3, 21))

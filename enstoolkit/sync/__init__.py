@@ -13,8 +13,6 @@
   recorded events (Encharge's records carry no date), for plans that may then opt out in ENS.
 
 Example:
-    >>> import datetime as dt
-    >>> import polars as pl
     >>> ens = pl.DataFrame({"supporterId": [1], "Email Address": ["a@x.org"], "suppressed": [True],
     ...                     "Marketing Optin": ["Y"], "Marketing Optin Date": [dt.date(2026, 1, 5)]})
     >>> enc = pl.DataFrame({"id": ["p1"], "email": ["a@x.org"], "unsubscribed": [False]})

@@ -11,8 +11,7 @@ sends it. :func:`read_changes` gives it as a typed frame, :func:`export_changes`
 open in a spreadsheet. It holds identifiers and consent facts only, never keys or tokens.
 
 Example:
-    >>> import tempfile, pathlib, datetime as dt
-    >>> log = ChangeLog(pathlib.Path(tempfile.mkdtemp()) / "consent-changes.sqlite3")
+    >>> log = ChangeLog(folder / "consent-changes.sqlite3")
     >>> item = {"row": 1, "email": "a@example.org", "system": "Encharge", "action": "unsubscribe",
     ...         "reason": "ENS Marketing Optin: N", "evidence": {"ensAnswer": "N"}}
     >>> log.record("plan-1", item, by="analyst", when=dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
@@ -103,8 +102,7 @@ class ChangeLog:
     """The append-only SQLite consent change log (default: ``consent-changes.sqlite3`` in the data folder).
 
     Example:
-        >>> import tempfile, pathlib
-        >>> ChangeLog(pathlib.Path(tempfile.mkdtemp()) / "log.sqlite3").read().height
+        >>> ChangeLog(folder / "log.sqlite3").read().height
         0
     """
 
@@ -125,8 +123,7 @@ class ChangeLog:
         an interrupted item again: it is still one change).
 
         Example:
-            >>> import tempfile, pathlib
-            >>> log = ChangeLog(pathlib.Path(tempfile.mkdtemp()) / "log.sqlite3")
+            >>> log = ChangeLog(folder / "log.sqlite3")
             >>> item = {"row": 1, "email": "a@example.org", "system": "Encharge", "action": "unsubscribe",
             ...         "reason": "ENS Marketing Optin: N; Encharge subscribed"}
             >>> when = dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC)
@@ -147,8 +144,7 @@ class ChangeLog:
         """Record which journalled run carries out a plan (shown as ``run_id`` in :meth:`read`).
 
         Example:
-            >>> import tempfile, pathlib
-            >>> log = ChangeLog(pathlib.Path(tempfile.mkdtemp()) / "log.sqlite3")
+            >>> log = ChangeLog(folder / "log.sqlite3")
             >>> log.record("plan-1", {"row": 1, "email": "a@example.org", "system": "Encharge",
             ...                       "action": "unsubscribe"}, by="me", when=dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
             True
@@ -163,8 +159,7 @@ class ChangeLog:
         and linked (and True). Two processes applying the same plan at once get the same run.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> log = ChangeLog(pathlib.Path(tempfile.mkdtemp()) / "log.sqlite3")
+            >>> log = ChangeLog(folder / "log.sqlite3")
             >>> log.claim_plan("plan-1", lambda: "run-1"), log.claim_plan("plan-1", lambda: "run-2")
             (('run-1', True), ('run-1', False))
         """
@@ -187,8 +182,7 @@ class ChangeLog:
         """Every change, oldest first (schema :data:`~enstoolkit.schemas.results.CONSENT_CHANGE`).
 
         Example:
-            >>> import tempfile, pathlib
-            >>> log = ChangeLog(pathlib.Path(tempfile.mkdtemp()) / "log.sqlite3")
+            >>> log = ChangeLog(folder / "log.sqlite3")
             >>> when = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
             >>> _ = log.record("p", {"row": 3, "email": "b@example.org", "system": "ENS", "action": "opt out",
             ...                      "question": "Marketing Optin"}, by="me", when=when)
@@ -212,8 +206,6 @@ class ChangeLog:
         """Write the change log (or one run's changes) as CSV, safe to open in a spreadsheet.
 
         Example:
-            >>> import tempfile, pathlib
-            >>> folder = pathlib.Path(tempfile.mkdtemp())
             >>> log = ChangeLog(folder / "log.sqlite3")
             >>> _ = log.record("p", {"row": 1, "email": "=cmd@example.org", "system": "Encharge",
             ...                      "action": "unsubscribe"}, by="me", when=dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
@@ -241,8 +233,7 @@ def read_changes(source: Any = None, *, run_id: str | None = None) -> pl.DataFra
     """The consent change log as a frame: of the data folder, of a path, or beside a :class:`~enstoolkit.bulk.Journal`.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> read_changes(pathlib.Path(tempfile.mkdtemp()) / "none.sqlite3").columns[:3]
+        >>> read_changes(folder / "none.sqlite3").columns[:3]
         ['changedAt', 'by', 'email']
     """
     return _log(source)._of(run_id)
@@ -252,8 +243,6 @@ def export_changes(path: str | Path, source: Any = None, *, run_id: str | None =
     """Write the consent change log (or one run's changes) to a CSV file safe to open in a spreadsheet.
 
     Example:
-        >>> import tempfile, pathlib
-        >>> folder = pathlib.Path(tempfile.mkdtemp())
         >>> export_changes(folder / "changes.csv", folder / "log.sqlite3").read_text().split(",")[:2]
         ['changedAt', 'by']
     """

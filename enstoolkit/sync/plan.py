@@ -35,7 +35,6 @@ email Encharge sends; Encharge's unsubscribe is from all email):
    ("Y") in ENS is **opted out**, whatever the other rules say.
 
 Example:
-    >>> import datetime as dt
     >>> ens = pl.DataFrame({"supporterId": [1, 2], "Email Address": ["a@x.org", "b@x.org"],
     ...                     "suppressed": [False, False], "Marketing Optin": ["N", "Y"],
     ...                     "Marketing Optin Date": [dt.date(2026, 1, 5), dt.date(2026, 1, 5)]})
@@ -424,7 +423,6 @@ def consent_plan(supporters: pl.DataFrame, people: pl.DataFrame, *, optins: str 
     :class:`~enstoolkit.errors.ValidationError` naming them; so do answers or flags it cannot read.
 
     Example:
-        >>> import datetime as dt
         >>> ens = pl.DataFrame({"supporterId": [7], "Email Address": ["c@x.org"], "suppressed": [False],
         ...                     "Marketing Optin": ["Y"], "Marketing Optin Date": [dt.date(2026, 1, 5)]})
         >>> enc = pl.DataFrame({"id": ["p7"], "email": ["c@x.org"], "unsubscribed": [True],

@@ -21,7 +21,6 @@ frame of events; :func:`with_unsubscribe_dates` puts the dates on a people frame
 per Encharge account, so that :class:`~enstoolkit.sync.ConsentWatch` keeps them when restarted.
 
 Example:
-    >>> import datetime as dt
     >>> events = pl.DataFrame({"seq": [1], "eventType": ["unsubscribedUser"], "personId": ["p1"],
     ...                        "receivedAt": [dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)],
     ...                        "eventPayload": ['{"notBefore": "2026-03-02T11:55:00.000Z"}']})
@@ -106,7 +105,6 @@ def unsubscribe_changes(events: pl.DataFrame) -> list[tuple[str, dt.datetime | N
     them. See the module's description for how each is dated.
 
     Example:
-        >>> import datetime as dt
         >>> at = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
         >>> events = pl.DataFrame({"seq": [1, 2], "personId": ["p2", "p2"], "eventType": ["unsubscribedUser",
         ...                        "updatedUser"], "receivedAt": [at, at], "changedFields": [None, ["unsubscribed"]]})
@@ -150,7 +148,6 @@ def unsubscribe_dates(events: pl.DataFrame) -> pl.DataFrame:
     first unsubscribe since the person's last re-subscribe; see :func:`unsubscribe_changes`).
 
     Example:
-        >>> import datetime as dt
         >>> at = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
         >>> events = pl.DataFrame({"seq": [1, 2, 3], "personId": ["p1", "p2", "p2"],
         ...                        "eventType": ["unsubscribedUser", "unsubscribedUser", "updatedUser"],
@@ -173,7 +170,6 @@ def with_unsubscribe_dates(people: pl.DataFrame, dates: pl.DataFrame) -> pl.Data
     people unsubscribed now (a date on a subscribed person would say nothing).
 
     Example:
-        >>> import datetime as dt
         >>> people = pl.DataFrame({"id": ["p1", "p2"], "email": ["a@x.org", "b@x.org"], "unsubscribed": [True, False]})
         >>> dates = pl.DataFrame({"id": ["p1", "p2"], "unsubscribedAt": [dt.datetime(2026, 3, 2, tzinfo=dt.UTC)] * 2})
         >>> with_unsubscribe_dates(people, dates).get_column("unsubscribedAt").dt.date().to_list()
@@ -201,10 +197,9 @@ def read_event_file(path: str | Path) -> pl.DataFrame:
     """Recorded events: ``enstoolkit watch --out`` files (``.csv``, ``.parquet``) or a listener's ``.sqlite3``.
 
     Example:
-        >>> import tempfile
         >>> from enstoolkit.schemas.frames import empty_frame
         >>> from enstoolkit.schemas.encharge import EVENT
-        >>> path = Path(tempfile.mkdtemp()) / "events.parquet"
+        >>> path = folder / "events.parquet"
         >>> empty_frame(EVENT).write_parquet(path)
         >>> read_event_file(path).height
         0
@@ -246,8 +241,7 @@ class UnsubscribeDates:
     (:meth:`mark_own`, :meth:`take_own`), and how far it has read a listener's events (:meth:`position`).
 
     Example:
-        >>> import tempfile
-        >>> store = UnsubscribeDates(Path(tempfile.mkdtemp()) / "dates.sqlite3")
+        >>> store = UnsubscribeDates(folder / "dates.sqlite3")
         >>> store.note("7", "p1", dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
         >>> store.note("7", "p1", dt.datetime(2026, 3, 9, tzinfo=dt.UTC))   # the first date stands
         >>> store.load("7"), store.load("8")
@@ -270,8 +264,7 @@ class UnsubscribeDates:
         """The dates kept for ``account``, by Encharge person id.
 
         Example:
-            >>> import tempfile
-            >>> store = UnsubscribeDates(Path(tempfile.mkdtemp()) / "dates.sqlite3")
+            >>> store = UnsubscribeDates(folder / "dates.sqlite3")
             >>> store.note("7", "p1", dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
             >>> list(store.load("7")), store.load("8")
             (['p1'], {})
@@ -284,8 +277,7 @@ class UnsubscribeDates:
         """Keep ``moment`` for the person unless a date is kept already.
 
         Example:
-            >>> import tempfile
-            >>> store = UnsubscribeDates(Path(tempfile.mkdtemp()) / "dates.sqlite3")
+            >>> store = UnsubscribeDates(folder / "dates.sqlite3")
             >>> store.note("7", "p1", dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
             >>> store.note("7", "p1", dt.datetime(2026, 3, 9, tzinfo=dt.UTC))
             >>> store.load("7")["p1"].day
@@ -299,8 +291,7 @@ class UnsubscribeDates:
         """Drop the person's date (they re-subscribed).
 
         Example:
-            >>> import tempfile
-            >>> store = UnsubscribeDates(Path(tempfile.mkdtemp()) / "dates.sqlite3")
+            >>> store = UnsubscribeDates(folder / "dates.sqlite3")
             >>> store.note("7", "p1", dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
             >>> store.forget("7", "p1"); store.load("7")
             {}
@@ -312,8 +303,7 @@ class UnsubscribeDates:
         """Remember people the watch unsubscribed itself.
 
         Example:
-            >>> import tempfile
-            >>> store = UnsubscribeDates(Path(tempfile.mkdtemp()) / "dates.sqlite3")
+            >>> store = UnsubscribeDates(folder / "dates.sqlite3")
             >>> store.mark_own("7", ["p1"])
             >>> store.take_own("7", "p1"), store.take_own("7", "p1")
             (True, False)
@@ -325,8 +315,7 @@ class UnsubscribeDates:
         """Whether the watch unsubscribed the person itself (forgotten once asked).
 
         Example:
-            >>> import tempfile
-            >>> store = UnsubscribeDates(Path(tempfile.mkdtemp()) / "dates.sqlite3")
+            >>> store = UnsubscribeDates(folder / "dates.sqlite3")
             >>> store.take_own("7", "p9")
             False
         """
@@ -338,8 +327,7 @@ class UnsubscribeDates:
         """The last event (``seq``) read from ``source`` (0: none yet).
 
         Example:
-            >>> import tempfile
-            >>> store = UnsubscribeDates(Path(tempfile.mkdtemp()) / "dates.sqlite3")
+            >>> store = UnsubscribeDates(folder / "dates.sqlite3")
             >>> store.set_position("7", "hooks.sqlite3", 12)
             >>> store.position("7", "hooks.sqlite3"), store.position("7", "other.sqlite3")
             (12, 0)
@@ -353,8 +341,7 @@ class UnsubscribeDates:
         """Record the last event read from ``source``.
 
         Example:
-            >>> import tempfile
-            >>> store = UnsubscribeDates(Path(tempfile.mkdtemp()) / "dates.sqlite3")
+            >>> store = UnsubscribeDates(folder / "dates.sqlite3")
             >>> store.set_position("7", "hooks", 3); store.set_position("7", "hooks", 5)
             >>> store.position("7", "hooks")
             5

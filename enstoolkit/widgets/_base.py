@@ -10,7 +10,7 @@ import html
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 import polars as pl
@@ -25,6 +25,26 @@ STYLE = w.HTML(
     ".enstk-status-error{color:#b00020}.enstk-status-success{color:#1b7f3b}"
     "</style>"
 )
+if TYPE_CHECKING:
+    from ..encharge import EnchargeClient
+
+
+def clients(ens: ENSClient | None, encharge: EnchargeClient | None) -> tuple[ENSClient, EnchargeClient]:
+    """The clients a panel was given; a missing one from :func:`~enstoolkit.config.connect.connect` (the
+    environment's credentials, else the sandbox), which is called only when one is missing.
+
+    Example:
+        >>> clients(ens, encharge) == (ens, encharge)
+        True
+    """
+    if ens is None or encharge is None:
+        from ..config.connect import connect
+
+        conn = connect()
+        ens = ens or conn.ens
+        encharge = encharge or conn.encharge
+    return ens, encharge
+
 
 class Panel:
     """Base of the panels: a status area, and actions that never run twice at once.
@@ -56,10 +76,9 @@ class Panel:
         """After a resumed run: its items become the panel's results, and the status says how it ended.
 
         Example:
-            >>> import tempfile, pathlib
             >>> from enstoolkit import EnchargeClient
             >>> from enstoolkit.bulk import BulkRun, Journal
-            >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+            >>> journal = Journal(folder / "j.sqlite3")
             >>> run_id = journal.create_run("unsubscribe", {}, [{"kind": "email", "value": "a@example.org"}])
             >>> journal.mark(run_id, [1], "done")
             >>> panel = Panel()
@@ -198,15 +217,13 @@ class ResumeBar:
         :func:`~enstoolkit.bulk.review` first, as :meth:`~enstoolkit.bulk.BulkRun.complete` does.
 
         Example:
-            >>> from enstoolkit import EnchargeClient
             >>> from enstoolkit.bulk import Journal
-            >>> from enstoolkit.sandbox import Sandbox
-            >>> with Sandbox(supporters=5) as sb, EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc:
-            ...     email = enc.list_people(max_people=1).item(0, "email")
-            ...     bar = ResumeBar(Panel(), lambda: {"encharge": enc})
-            ...     bar.track(Journal().create_run("unsubscribe", {}, [{"kind": "email", "value": email}]))
-            ...     bar.resume()
-            ...     bar.run.counts(), bar.button.layout.display
+            >>> email = "resumed@example.org"
+            >>> _ = encharge.upsert_people([{"email": email}])
+            >>> bar = ResumeBar(Panel(), lambda: {"encharge": encharge})
+            >>> bar.track(Journal().create_run("unsubscribe", {}, [{"kind": "email", "value": email}]))
+            >>> bar.resume()
+            >>> bar.run.counts(), bar.button.layout.display
             ({'done': 1}, 'none')
         """
         if self.run is None:

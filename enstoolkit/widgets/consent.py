@@ -28,7 +28,7 @@ from ..sync import (
     read_changes,
 )
 from ..sync.live import DEFAULT_QUERY, plan_from_accounts
-from ._base import STYLE, Budget, ExportBar, Panel, ResumeBar
+from ._base import STYLE, Budget, ExportBar, Panel, ResumeBar, clients
 from .grid import Grid
 
 #: The plan's columns shown at first (the evidence included; the rest are one click away).
@@ -65,12 +65,7 @@ class ConsentPanel(Panel):
     def __init__(self, ens: ENSClient | None = None, encharge: EnchargeClient | None = None, *,
                  query: str | None = None, optins: list[str] | None = None) -> None:
         super().__init__()
-        if ens is None or encharge is None:
-            from ..config.connect import connect
-
-            conn = connect()
-            ens = ens or conn.ens
-            encharge = encharge or conn.encharge
+        ens, encharge = clients(ens, encharge)
         self.ens = ens
         self.encharge = encharge
         self.plan = pl.DataFrame()

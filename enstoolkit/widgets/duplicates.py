@@ -24,7 +24,7 @@ from ..analysis import (
 from ..encharge import EnchargeClient
 from ..ens import ENSClient
 from ..records.paths import data_dir
-from ._base import Panel
+from ._base import Panel, clients
 from .grid import Grid
 
 #: The pair's columns shown side by side.
@@ -51,12 +51,8 @@ class DuplicatesPanel(Panel):
                  query: str = "All supporters", supporters: pl.DataFrame | None = None,
                  people: pl.DataFrame | None = None) -> None:
         super().__init__()
-        if (ens is None or encharge is None) and supporters is None:
-            from ..config.connect import connect
-
-            conn = connect()
-            ens = ens or conn.ens
-            encharge = encharge or conn.encharge
+        if supporters is None:
+            ens, encharge = clients(ens, encharge)
         self.ens, self.encharge, self.query = ens, encharge, query
         self.supporters, self.people = supporters, people
         self.pairs = pl.DataFrame()

@@ -10,7 +10,6 @@ ctrl/cmd-click (one more); from Python with :meth:`Grid.select_rows`. Positions 
 in the full frame, whatever the sort or filter.
 
 Example:
-    >>> import polars as pl
     >>> grid = Grid(page_size=1_000)
     >>> grid.set_frame(pl.DataFrame({"n": range(2_500)}))
     >>> grid.pages, grid.window_rows
@@ -97,7 +96,6 @@ def display_frame(frame: pl.DataFrame) -> pl.DataFrame:
     Numbers, booleans and text are kept, so the grid sorts them as numbers or text.
 
     Example:
-        >>> import datetime as dt
         >>> df = pl.DataFrame({"tags": [["a", "b"], None], "day": [dt.date(2026, 1, 2), None]})
         >>> display_frame(df).rows()
         [('a, b', '2026-01-02'), (None, None)]

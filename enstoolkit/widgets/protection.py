@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..protection.sar import SubjectAccess, subject_access
-from ._base import STYLE, Panel
+from ._base import STYLE, Panel, clients
 
 
 class SubjectAccessPanel(Panel):
@@ -30,11 +30,7 @@ class SubjectAccessPanel(Panel):
 
     def __init__(self, ens: Any = None, encharge: Any = None, *, out: Any = None) -> None:
         super().__init__()
-        if ens is None or encharge is None:
-            from ..config.connect import connect
-
-            conn = connect()
-            ens, encharge = ens or conn.ens, encharge or conn.encharge
+        ens, encharge = clients(ens, encharge)
         self.ens, self.encharge, self.out = ens, encharge, out
         self.result: SubjectAccess | None = None
         self.email = w.Text(placeholder="the person's email address", description="Email")

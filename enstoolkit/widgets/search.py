@@ -10,7 +10,7 @@ import polars as pl
 from ..encharge import EnchargeClient
 from ..ens import ENSClient
 from ..errors import ValidationError
-from ._base import STYLE, Budget, ExportBar, Panel
+from ._base import STYLE, Budget, ExportBar, Panel, clients
 from .actions import SEARCH_MODES, build_filter, search_supporters, with_encharge
 from .grid import Grid
 
@@ -36,12 +36,7 @@ class SearchPanel(Panel):
 
     def __init__(self, ens: ENSClient | None = None, encharge: EnchargeClient | None = None) -> None:
         super().__init__()
-        if ens is None or encharge is None:
-            from ..config.connect import connect
-
-            conn = connect()
-            ens = ens or conn.ens
-            encharge = encharge or conn.encharge
+        ens, encharge = clients(ens, encharge)
         self.ens = ens
         self.encharge = encharge
         self.results = pl.DataFrame()

@@ -9,6 +9,7 @@ import polars as pl
 from ..encharge import EnchargeClient
 from ..ens import ENSClient
 from ..errors import ValidationError
+from ._base import clients
 from .consent import ConsentPanel
 from .duplicates import DuplicatesPanel
 from .process import ProcessPanel
@@ -29,12 +30,7 @@ class Toolkit:
     """
 
     def __init__(self, ens: ENSClient | None = None, encharge: EnchargeClient | None = None) -> None:
-        if ens is None or encharge is None:
-            from ..config.connect import connect
-
-            conn = connect()
-            ens = ens or conn.ens
-            encharge = encharge or conn.encharge
+        ens, encharge = clients(ens, encharge)
         self.search = SearchPanel(ens, encharge)
         self.tag = TagPanel(encharge)
         self.process = ProcessPanel(ens)

@@ -1,7 +1,11 @@
-"""``enstoolkit sync``: the plan as CSV, --apply --yes, refusing without --yes off a terminal, --watch rounds."""
+"""``enstoolkit sync``: the plan as CSV, --apply --yes, refusing without --yes off a terminal, --watch rounds.
+
+Also: the behaviour of :mod:`enstoolkit.cli.sync` (pinned here; its docstrings are prose).
+"""
 
 from __future__ import annotations
 
+import argparse
 import io
 import re
 from pathlib import Path
@@ -11,9 +15,52 @@ import pytest
 
 from enstoolkit import EnchargeClient, ENSClient
 from enstoolkit.cli import build_parser, main
-from enstoolkit.cli.sync import run_sync
+from enstoolkit.cli.sync import confirm, register, run_sync
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.sync import read_changes, read_plan
+
+
+def test_module() -> None:
+    """``enstoolkit sync`` parses its options: the optins, apply off by default, its handler."""
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["sync", "--sandbox", "--optin", "Marketing Optin", "--apply", "--yes"])
+    assert (args.apply, args.yes, args.optin) == (True, True, ["Marketing Optin"])
+
+
+def test_register() -> None:
+    """register: Add the ``sync`` command."""
+    from enstoolkit.cli import build_parser
+
+    args = build_parser().parse_args(["sync", "--sandbox", "--optin", "Marketing Optin"])
+    assert (args.optin, args.apply, args.handler is run_sync) == (["Marketing Optin"], False, True)
+
+
+def test_confirm(capsys: pytest.CaptureFixture[str]) -> None:
+    """confirm: Whether to go ahead: ``yes``, or "y" typed at a terminal; never when the input is not a terminal."""
+    import io
+
+    assert not confirm("Apply 3 changes?", yes=False, stdin=io.StringIO("y\n"))  # not a terminal: refused
+    assert capsys.readouterr().out == "refusing to go ahead without --yes: the input is not a terminal\n"
+
+
+def test_run_sync() -> None:
+    """run_sync: ``enstoolkit sync``: print the plan's counts, write it as CSV; ``--apply`` or ``--watch`` after a
+    "yes".
+    """
+    import contextlib
+    import io
+    import pathlib
+    import tempfile
+
+    from enstoolkit.cli import build_parser
+
+    out = pathlib.Path(tempfile.mkdtemp()) / "plan.csv"
+    args = build_parser().parse_args(["sync", "--sandbox", "--supporters", "200", "--out", str(out)])
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = run_sync(args)
+    assert (code, out.exists()) == (0, True)
+
 
 pytestmark = pytest.mark.slow  # the command run end to end, rounds and webhooks: with the slow tests
 
