@@ -16,7 +16,7 @@ Anything else raises :class:`~enstoolkit.errors.ValidationError` naming the argu
 accepted shapes, before any request is sent.
 
 Example:
-    >>> emails(pl.DataFrame({"Email Address": [" A@example.org", "b@example.org"]}))
+    >>> people_emails(pl.DataFrame({"Email Address": [" A@example.org", "b@example.org"]}))
     ['a@example.org', 'b@example.org']
 """
 

@@ -30,9 +30,8 @@ def test_append_events() -> None:
     """append_events: an events frame appended to a file (.csv: spreadsheet-safe, a header only when new)."""
     import tempfile
 
-    from enstoolkit.schemas.frames import empty_frame
-
     from enstoolkit.schemas.encharge import EVENT
+    from enstoolkit.schemas.frames import empty_frame
 
     assert append_events(empty_frame(EVENT), Path(tempfile.mkdtemp()) / "e.csv") == 0
 

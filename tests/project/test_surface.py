@@ -184,7 +184,14 @@ EXPORTS: dict[str, list[str] | None] = {
         "people_records",
         "rows_frame",
     ],
-    "enstoolkit.notebooks": None,
+    "enstoolkit.notebooks": [
+        "NOTEBOOKS",
+        "NOTEBOOK_DIR",
+        "execute",
+        "inject_parameters",
+        "main",
+        "notebook_path",
+    ],
     "enstoolkit.protection": [
         "SubjectAccess",
         "Tombstoned",

@@ -1,4 +1,7 @@
-"""The command line: the headless audit and the demo (sandbox plus JupyterLab)."""
+"""The command line: the headless audit and the demo (sandbox plus JupyterLab).
+
+Also: the behaviour of :mod:`enstoolkit.cli` (pinned here; its docstrings are prose).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,26 @@ import httpx
 import polars as pl
 import pytest
 
+from enstoolkit.cli import build_parser
 from enstoolkit.sandbox import Sandbox
+
+
+def test_module() -> None:
+    """enstoolkit.cli: The ``enstoolkit`` command. Each command is a module here that registers its own subcommand."""
+    from enstoolkit.cli import build_parser
+
+    assert build_parser().parse_args(["sandbox", "--port", "8765"]).port == 8765
+
+
+def test_build_parser() -> None:
+    """build_parser: The argument parser of the ``enstoolkit`` command."""
+    assert build_parser().parse_args(["audit", "--sandbox"]).sandbox
+
+
+def test_main() -> None:
+    """main: Run the command line."""
+    assert build_parser().parse_args(["demo"]).port == 8765  # the demo's fixed port
+
 
 CLI = [sys.executable, "-m", "enstoolkit.cli"]
 pytestmark = pytest.mark.slow
