@@ -189,6 +189,7 @@ def test_partly_known_statuses_are_checked_and_the_rest_reported() -> None:
         "stale record", "suppressed with opt-in"]
 
 
+@pytest.mark.slow
 def test_the_audit_notebook_reads_statuses_from_the_segment_on_the_no_status_variant(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from enstoolkit.notebooks import execute, notebook_path

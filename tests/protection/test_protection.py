@@ -360,6 +360,7 @@ def _command(args: list[str], data: Path) -> subprocess.CompletedProcess[str]:
                           timeout=300, check=False)
 
 
+@pytest.mark.slow
 def test_the_commands_export_suppress_and_preview(tmp_path: Path) -> None:
     with Sandbox(supporters=300, seed=0) as sb:  # the same account as the commands' sandbox
         person = _both(sb)

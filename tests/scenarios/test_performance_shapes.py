@@ -152,6 +152,7 @@ def _rates(supporters: int) -> dict[str, float]:
     return {check: count / supporters for check, count in counts.items()}
 
 
+@pytest.mark.slow
 def test_defect_rates_do_not_depend_on_the_size_of_the_account() -> None:
     small, large = _rates(2_000), _rates(20_000)
     checks = {"duplicate email", "invalid email", "missing fields", "suppressed with opt-in",

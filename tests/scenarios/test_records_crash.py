@@ -55,6 +55,7 @@ def figure(line: str) -> None:
     print(line)
 
 
+@pytest.mark.slow
 def test_sigkill_during_a_burst_of_erasure_and_consent_change_writes_loses_no_completed_record(
         tmp_path: Path) -> None:
     erasures, changes = tmp_path / "erasures.sqlite3", tmp_path / "consent-changes.sqlite3"
