@@ -20,7 +20,7 @@ from ..inputs.arguments import check_email
 from ..inputs.people_args import IDENTIFIER_KINDS
 from ..schemas import StatusSource
 from ..schemas.encharge import PERSON
-from ..schemas.frames import read_frame
+from ..schemas.frames import parse_bool, read_frame
 
 __all__ = ["EVENTS", "check_event", "check_names", "check_tag", "check_tags", "flatten_person", "mask_url_secret",
            "people_frame", "person_payload", "read_status", "single_identifier", "subscription_status"]
@@ -189,15 +189,7 @@ def read_status(value: Any) -> bool | None:
         >>> read_status(True), read_status("True"), read_status(0), read_status(None), read_status("maybe")
         (True, True, False, None, None)
     """
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE or text in _FALSE:
-            return text in _TRUE
-    return None
+    return parse_bool(value, _TRUE, _FALSE)
 
 
 def subscription_status(people: Iterable[Mapping[str, Any]]) -> list[tuple[bool | None, str]]:

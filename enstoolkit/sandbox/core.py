@@ -22,6 +22,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on what is installed
     raise MissingExtra("sandbox", "the local sandbox") from exc
 
+from ..inputs.arguments import is_loopback
 from .clock import SandboxClock
 from .data import DEFAULT_NOW
 from .encharge_routes import EnchargeApp
@@ -29,7 +30,7 @@ from .encharge_state import EnchargeState
 from .ens_routes import ENSApp
 from .ens_state import ENSState
 from .faults import FaultMiddleware, Faults
-from .server import ServerThread, is_loopback
+from .server import ServerThread
 from .variants import Variant
 
 __all__ = ["Sandbox"]

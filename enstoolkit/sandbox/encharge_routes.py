@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from ..inputs.arguments import is_loopback
 from ._json import JSONResponse
 from .encharge_state import (
     READ_ONLY_FIELDS,
@@ -24,7 +25,6 @@ from .encharge_state import (
     split_tags,
 )
 from .paging import Orders
-from .server import is_loopback
 from .validate import accepts_email
 
 __all__ = ["EnchargeApp", "cannot_route"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import socket
 import threading
 import time
@@ -15,18 +14,10 @@ from typing import Any
 
 import uvicorn
 
+from ..inputs.arguments import is_loopback
+
 #: The longest a stopping server waits for requests still being answered before it cancels them.
 STOP_GRACE = 5.0
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback name or address (the sandbox binds to nothing else)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class _PromptServer(uvicorn.Server):

@@ -29,7 +29,7 @@ from ..errors import AmbiguousDates, DataShapeError, ValidationError
 from .date_order import FORMATS, PARAMETER, proven_order
 
 __all__ = ["OPTIN_ANSWERS", "UTC_MS", "answers_to", "build_frame", "cast_text", "empty_frame", "optins",
-           "parse_temporal", "read_frame"]
+           "parse_bool", "parse_temporal", "read_frame"]
 
 UTC_MS = pl.Datetime("ms", "UTC")
 #: An opt-in answer: "Y" (opted in), "N" (opted out) or "P" (a double opt-in still pending); null: never answered.
@@ -135,20 +135,31 @@ def _to_float(value: Any, column: str) -> float | None:
     raise DataShapeError(column, value, "a number")
 
 
-def _to_bool(value: Any, column: str) -> bool | None:
-    if value is None:
-        return None
+def parse_bool(value: Any, true: frozenset[str] = _TRUE, false: frozenset[str] = _FALSE) -> bool | None:
+    """A boolean as the APIs write one: a bool, 0 or 1, or a text in ``true`` or ``false``; else None.
+
+    Example:
+        >>> parse_bool("Y"), parse_bool(0), parse_bool("maybe"), parse_bool("y", frozenset({"true"}), frozenset())
+        (True, False, None, None)
+    """
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)) and value in (0, 1):
         return bool(value)
     if isinstance(value, str):
         text = value.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return None if text == "" else False
-    raise DataShapeError(column, value, "a boolean (true/false, Y/N)")
+        if text in true or text in false:
+            return text in true
+    return None
+
+
+def _to_bool(value: Any, column: str) -> bool | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    result = parse_bool(value)
+    if result is None:
+        raise DataShapeError(column, value, "a boolean (true/false, Y/N)")
+    return result
 
 
 def _to_datetime(value: Any, column: str, slash_format: str | None = None) -> dt.datetime | None:

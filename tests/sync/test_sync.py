@@ -41,6 +41,8 @@ from enstoolkit.sync import (
 from enstoolkit.sync.continuous import ConsentWatch
 from enstoolkit.sync.live import current_lists, known_statuses
 
+from .conftest import watched
+
 OPTIN = "Marketing Optin"
 MARKETING = 4512  # the sandbox's question id of "Marketing Optin"
 FAST = RetryPolicy(backoff=0.005)
@@ -479,11 +481,8 @@ def test_the_ens_budget_is_checked_before_anything_is_journalled(tmp_path: Path)
 
 @pytest.mark.slow  # watch rounds over a sandbox and a listener
 def test_the_watch_dates_an_unsubscribe_from_a_webhook_and_opts_out_in_ens(tmp_path: Path) -> None:
-    with Sandbox(supporters=300, seed=12) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \
-            EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc, Listener(tmp_path / "hooks.sqlite3") as hooks:
-        enc.create_subscription("unsubscribedUser", hooks.url)
-        journal = Journal(tmp_path / "j.sqlite3")
-        watch = ConsentWatch(ens, enc, snapshot=tmp_path / "people.parquet", listener=hooks, journal=journal)
+    with watched(tmp_path) as w:
+        sb, ens, enc, hooks, journal, watch = w.sb, w.ens, w.enc, w.hooks, w.journal, w.watch
         first = watch.round()
         assert first.actionable > 0 and first.applied == {"done": first.actionable}
         hooks.wait_for(first.applied["done"])  # the watch's own unsubscribes come back as webhooks

@@ -29,6 +29,8 @@ from enstoolkit.sync import (
     with_unsubscribe_dates,
 )
 
+from .conftest import watched
+
 OPTIN = "Marketing Optin"
 
 
@@ -84,11 +86,8 @@ def test_dates_only_for_people_unsubscribed_now_and_a_given_date_stands() -> Non
 
 @pytest.mark.slow  # a sandbox, a listener and watch rounds
 def test_a_restarted_watch_keeps_the_dates_of_its_account(tmp_path: Path) -> None:
-    with Sandbox(supporters=300, seed=12) as sb, ENSClient(sb.ens_api_key, sb.ens_url) as ens, \
-            EnchargeClient(sb.encharge_api_key, sb.encharge_url) as enc, Listener(tmp_path / "hooks.sqlite3") as hooks:
-        enc.create_subscription("unsubscribedUser", hooks.url)
-        journal = Journal(tmp_path / "j.sqlite3")
-        watch = ConsentWatch(ens, enc, snapshot=tmp_path / "people.parquet", listener=hooks, journal=journal)
+    with watched(tmp_path) as w:
+        sb, ens, enc, hooks, journal, watch = w.sb, w.ens, w.enc, w.hooks, w.journal, w.watch
         first = watch.round()
         hooks.wait_for(first.applied["done"])
         person = opted_in_subscriber(ens, enc)

@@ -7,21 +7,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from enstoolkit import EnchargeClient, ENSClient, RetryPolicy
 from enstoolkit.errors import ValidationError
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.sync import actionable
 from enstoolkit.widgets import ConsentPanel, Toolkit
-
-
-@pytest.fixture
-def clients(sandbox: Sandbox):
-    ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url)
-    enc = EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url)
-    ens.retry = enc.retry = RetryPolicy(backoff=0.01)
-    yield ens, enc
-    ens.close()
-    enc.close()
 
 
 def test_build_filter_preview_and_confirm_once(clients, sandbox: Sandbox, tmp_path: Path) -> None:

@@ -9,23 +9,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from enstoolkit import EnchargeClient, ENSClient, RetryPolicy
+from enstoolkit import EnchargeClient, ENSClient
 from enstoolkit.errors import ValidationError
 from enstoolkit.sandbox import Sandbox
 from enstoolkit.widgets import ProcessPanel, SearchPanel, TagPanel, Toolkit
 from enstoolkit.widgets.app import EXPORTS_VARIABLE, SANDBOX_VARIABLE, AppPage
 from enstoolkit.widgets.grid import Grid, display_frame
-
-
-@pytest.fixture
-def clients(sandbox: Sandbox):
-    ens = ENSClient(sandbox.ens_api_key, sandbox.ens_url)
-    enc = EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url)
-    ens.retry = enc.retry = RetryPolicy(backoff=0.01)
-    yield ens, enc
-    ens.close()
-    enc.close()
-
 
 # -- search ------------------------------------------------------------------------------------
 
