@@ -106,7 +106,7 @@ def run_history(args: argparse.Namespace) -> int:
                 print(f"{row['system']:<8} {row['record_key']:<12} {row['valid_from']} to {until!s:<10} "
                       f"seen by {row['seen_by']}{by}: {row['changes']}")
         elif args.verb == "as-of":
-            from ..history.export import write_as_of
+            from ..history.export_lists import write_as_of
 
             for path, count in write_as_of(history, args.day, args.out, system=args.system, email=args.email):
                 print(f"{path}: {count:,} rows as of {args.day}")
@@ -130,7 +130,7 @@ def run_schedule(args: argparse.Namespace) -> int:
     extra = [a for a in args.audit_args if a != "--"] if args.audit_args else []
     try:
         if args.job == "run-audit":
-            from ..history.runner import run_scheduled_audit
+            from ..history.scheduled_audit import run_scheduled_audit
 
             return run_scheduled_audit(args.reports, args.keep, env_file=args.env_file, audit_args=extra)
         p = schedule.plan(daily=args.daily, weekly=args.weekly, reports=args.reports.resolve(), keep=args.keep,

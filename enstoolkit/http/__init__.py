@@ -8,8 +8,8 @@ Example:
 
 from .budget import RequestLog
 from .client import USER_AGENT, BaseClient, ErrorBody, json_or_none
-from .clock import ServerClock
 from .retry import IDEMPOTENT_METHODS, NO_RETRY, RetryPolicy, retry_after
+from .server_time import ServerClock
 
 __all__ = ["IDEMPOTENT_METHODS", "NO_RETRY", "USER_AGENT", "BaseClient", "ErrorBody", "RequestLog", "RetryPolicy",
            "ServerClock", "json_or_none", "retry_after"]

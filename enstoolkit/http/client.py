@@ -46,9 +46,9 @@ from ..errors import (
 )
 from ..inputs.arguments import check_choice
 from .budget import RequestLog
-from .clock import SENT_AT, ServerClock
 from .redact import install_redaction
 from .retry import IDEMPOTENT_METHODS, RetryPolicy, retry_after
+from .server_time import SENT_AT, ServerClock
 
 __all__ = ["USER_AGENT", "BaseClient", "ErrorBody", "json_or_none"]
 

@@ -12,6 +12,6 @@ Example:
     True
 """
 
-from .runner import NOTEBOOK_DIR, NOTEBOOKS, execute, inject_parameters, main, notebook_path
+from .headless import NOTEBOOK_DIR, NOTEBOOKS, execute, inject_parameters, main, notebook_path
 
 __all__ = ["NOTEBOOKS", "NOTEBOOK_DIR", "execute", "inject_parameters", "main", "notebook_path"]

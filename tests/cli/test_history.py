@@ -18,8 +18,8 @@ from enstoolkit.cli import main
 from enstoolkit.cli.history import run_history, run_schedule
 from enstoolkit.errors import ConfigurationError, ValidationError
 from enstoolkit.history import History
-from enstoolkit.history.runner import CHANGES_LOG, run_scheduled_audit
 from enstoolkit.history.schedule import CrontabTarget, SystemdTarget, plan, prune, report_folder, windows_command
+from enstoolkit.history.scheduled_audit import CHANGES_LOG, run_scheduled_audit
 
 
 def test_module() -> None:
