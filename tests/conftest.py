@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,27 @@ from enstoolkit import EnchargeClient, ENSClient, RetryPolicy
 from enstoolkit.sandbox import Sandbox
 
 SPECS = Path(__file__).parent / "specs"
+#: The clients' retries in tests: as many, without the waits.
+QUICK_RETRIES = RetryPolicy(backoff=0.01)
+
+
+def at_once(target: Callable[[], object], times: int) -> list[BaseException]:
+    """Run ``target`` in ``times`` threads side by side; what any of them raised, once all have ended."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            target()
+        except BaseException as exc:  # the caller's finding
+            raised.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return raised
+
 
 class RecordingTransport(httpx.BaseTransport):
     """A real HTTP transport that also keeps every request and response it carried."""
@@ -58,10 +80,8 @@ def recorder() -> RecordingTransport:
 
 @pytest.fixture
 def ens(sandbox: Sandbox, recorder: RecordingTransport) -> Iterator[ENSClient]:
-    client = ENSClient(sandbox.ens_api_key, sandbox.ens_url, transport=recorder)
-    client.retry = RetryPolicy(backoff=0.01)
-    yield client
-    client.close()
+    with ENSClient(sandbox.ens_api_key, sandbox.ens_url, transport=recorder, retry=QUICK_RETRIES) as client:
+        yield client
 
 
 @pytest.fixture
@@ -72,10 +92,9 @@ def shared_ens(shared_sandbox: Sandbox) -> Iterator[ENSClient]:
 
 @pytest.fixture
 def enc(sandbox: Sandbox, recorder: RecordingTransport) -> Iterator[EnchargeClient]:
-    client = EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url, transport=recorder)
-    client.retry = RetryPolicy(backoff=0.01)
-    yield client
-    client.close()
+    with EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url, transport=recorder,
+                        retry=QUICK_RETRIES) as client:
+        yield client
 
 
 @pytest.fixture

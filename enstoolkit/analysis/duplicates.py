@@ -226,6 +226,20 @@ def _null(sql: str) -> Any:
     return cll.CustomLevel(sql, "null").configure(is_null_level=True)
 
 
+def _same_or_differs(name: str, column: str, label: str, *, same: tuple[float, float],
+                     differs: tuple[float, float]) -> Any:
+    """A Splink comparison with one level besides null (either side missing): ``column`` equal on both sides.
+
+    ``same`` and ``differs`` are the (m, u) probabilities of the equal and of the other pairs.
+    """
+    cl = require_extra("splink.comparison_library")
+    return cl.CustomComparison(output_column_name=name, comparison_levels=[
+        _null(f"{column}_l IS NULL OR {column}_r IS NULL"),
+        _level(f"{column}_l = {column}_r", label, *same),
+        _level("ELSE", "differs", *differs),
+    ])
+
+
 _TYPO = ("(damerau_levenshtein({c}_l, {c}_r) <= 1 OR (jaro_winkler_similarity({c}_l, {c}_r) >= 0.93 "
          "AND length({c}_l) > 5))")
 
@@ -269,26 +283,10 @@ def _comparisons() -> list[Any]:
             _level("outward_l = outward_r", "same district", 0.05, 0.005),
             _level("ELSE", "differs", 0.10, 0.9949),
         ]),
-        cl.CustomComparison(output_column_name="phone", comparison_levels=[
-            _null("phone_l IS NULL OR phone_r IS NULL"),
-            _level("phone_l = phone_r", "exact", 0.8, 0.00001),
-            _level("ELSE", "differs", 0.2, 0.99999),
-        ]),
-        cl.CustomComparison(output_column_name="address", comparison_levels=[
-            _null("address_l IS NULL OR address_r IS NULL"),
-            _level("address_l = address_r", "exact", 0.8, 0.001),
-            _level("ELSE", "differs", 0.2, 0.999),
-        ]),
-        cl.CustomComparison(output_column_name="city", comparison_levels=[
-            _null("city_l IS NULL OR city_r IS NULL"),
-            _level("city_l = city_r", "exact", 0.9, 0.1),
-            _level("ELSE", "differs", 0.1, 0.9),
-        ]),
-        cl.CustomComparison(output_column_name="birth", comparison_levels=[
-            _null("birth_year_l IS NULL OR birth_year_r IS NULL"),
-            _level("birth_year_l = birth_year_r", "same year", 0.95, 0.02),
-            _level("ELSE", "differs", 0.05, 0.98),
-        ]),
+        _same_or_differs("phone", "phone", "exact", same=(0.8, 0.00001), differs=(0.2, 0.99999)),
+        _same_or_differs("address", "address", "exact", same=(0.8, 0.001), differs=(0.2, 0.999)),
+        _same_or_differs("city", "city", "exact", same=(0.9, 0.1), differs=(0.1, 0.9)),
+        _same_or_differs("birth", "birth_year", "same year", same=(0.95, 0.02), differs=(0.05, 0.98)),
         cl.CustomComparison(output_column_name="generation", comparison_levels=[
             _null("suffix_l IS NULL AND suffix_r IS NULL"),
             _level("suffix_l = suffix_r", "same", 0.9, 0.5),

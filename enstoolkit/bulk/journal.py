@@ -31,7 +31,8 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,23 @@ class Journal:
                 self._connections.append(db)
         return db
 
+    @contextmanager
+    def _immediate(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection in a write transaction taken at once (other writers wait); committed after."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
+
+    def _run_row(self, db: sqlite3.Connection, run_id: str, columns: str) -> tuple[Any, ...]:
+        """The run's ``columns`` (of the runs table); a KeyError naming the journal where there is no such run."""
+        row = db.execute(f"SELECT {columns} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no run {run_id!r} in {self.path}")
+        return tuple(row)
+
     def close(self) -> None:
         """Close the journal's connections (it opens them again when used).
 
@@ -205,10 +223,8 @@ class Journal:
             >>> journal.accounts(run)
             {}
         """
-        row = self._db().execute("SELECT accounts FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        if row is None:
-            raise KeyError(f"no run {run_id!r} in {self.path}")
-        return dict(json.loads(row[0])) if row[0] else {}
+        (recorded,) = self._run_row(self._db(), run_id, "accounts")
+        return dict(json.loads(recorded)) if recorded else {}
 
     def bind_accounts(self, run_id: str, accounts: Mapping[str, str]) -> dict[str, str]:
         """Record the accounts a run acts on where none is recorded yet; returns what is recorded afterwards.
@@ -224,19 +240,13 @@ class Journal:
             >>> journal.bind_accounts(run, {"encharge": "https://api.encharge.io/v1 account 2"})
             {'encharge': 'https://api.encharge.io/v1 account 1'}
         """
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            row = db.execute("SELECT accounts FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-            if row is None:
-                raise KeyError(f"no run {run_id!r} in {self.path}")
-            recorded = dict(json.loads(row[0])) if row[0] else {}
+        with self._immediate() as db:
+            (text,) = self._run_row(db, run_id, "accounts")
+            recorded = dict(json.loads(text)) if text else {}
             merged = {**dict(accounts), **recorded}
             if merged != recorded:
                 db.execute("UPDATE runs SET accounts = ? WHERE run_id = ?", (json.dumps(merged, sort_keys=True),
                                                                              run_id))
-        finally:
-            db.execute("COMMIT")
         return merged
 
     def mark(self, run_id: str, seqs: Iterable[int], state: str, *, result: Any = None,
@@ -274,19 +284,12 @@ class Journal:
             >>> journal.acquire(run, "worker-2") == os.getpid()   # refused: this live process holds it
             True
         """
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            row = db.execute("SELECT owner, owner_pid FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-            if row is None:
-                raise KeyError(f"no run {run_id!r} in {self.path}")
-            owner, pid = row
+        with self._immediate() as db:
+            owner, pid = self._run_row(db, run_id, "owner, owner_pid")
             if owner and owner != token and _alive(pid):
                 return int(pid)
             db.execute("UPDATE runs SET owner = ?, owner_pid = ? WHERE run_id = ?", (token, os.getpid(), run_id))
             return None
-        finally:
-            db.execute("COMMIT")
 
     def release(self, run_id: str, token: str) -> None:
         """Let go of a run acquired with ``token``.
@@ -322,9 +325,7 @@ class Journal:
         low, high = window if window is not None else (None, None)
         if clock not in (None, "date", "stamp"):
             raise ValueError(f"clock={clock!r}: expected 'date' or 'stamp'")
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._immediate() as db:
             for seq in seqs:
                 cursor = db.execute(
                     "UPDATE items SET state = 'sending', attempts = attempts + 1, updated_at = ?, window_lo = ?,"
@@ -332,8 +333,6 @@ class Journal:
                     " AND state IN ('pending', 'retry')", (now, low, high, sent_hi, clock, run_id, seq))
                 if cursor.rowcount == 1:
                     claimed.append(seq)
-        finally:
-            db.execute("COMMIT")
         return claimed
 
     def close_window(self, run_id: str, seq: int, high: int, *, sent_hi: int | None = None) -> None:
@@ -445,10 +444,7 @@ class Journal:
             >>> info["kind"], info["params"], info["status"], info["note"]
             ('unsubscribe', {}, 'created', None)
         """
-        row = self._db().execute("SELECT run_id, kind, params, status, note FROM runs WHERE run_id = ?",
-                                 (run_id,)).fetchone()
-        if row is None:
-            raise KeyError(f"no run {run_id!r} in {self.path}")
+        row = self._run_row(self._db(), run_id, "run_id, kind, params, status, note")
         return {"run_id": row[0], "kind": row[1], "params": json.loads(row[2]), "status": row[3], "note": row[4]}
 
     def pending(self, run_id: str, states: Iterable[str] = ("pending", "retry")) -> list[tuple[int, dict[str, Any]]]:

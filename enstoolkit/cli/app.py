@@ -14,7 +14,6 @@ import importlib.util
 import os
 import re
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from .common import CREDENTIALS, free_port, sandbox_from, wait_for_stop
+from .common import CREDENTIALS, free_port, sandbox_from, stop_process, wait_for_stop
 
 __all__ = ["APP_NOTEBOOK", "app_notebook", "redact", "register", "run_app", "voila_command", "voila_environment"]
 
@@ -173,13 +172,8 @@ def run_app(args: argparse.Namespace) -> int:
             webbrowser.open(url)
         wait_for_stop()
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            stop_process(proc)
         if sandbox is not None:
             sandbox.stop()
         print("app stopped", flush=True)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import signal
 import socket
+import subprocess
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..sandbox import Sandbox
 
 __all__ = ["CREDENTIALS", "EXIT_CODES_HELP", "EXIT_FAILED", "EXIT_OK", "EXIT_PARTLY_FAILED", "EXIT_REFUSED",
-           "add_sandbox_options", "free_port", "sandbox_from", "shown", "wait_for_stop"]
+           "add_sandbox_options", "free_port", "may_poll_again", "sandbox_from", "shown", "stop_process",
+           "wait_for_stop"]
 
 CREDENTIALS = ("ENS_API_KEY", "ENS_BASE_URL", "ENCHARGE_API_KEY", "ENCHARGE_BASE_URL")
 
@@ -40,6 +42,31 @@ def shown(exc: BaseException) -> str:
     from ..encharge import mask_url_secret
 
     return str(mask_url_secret(str(exc)))
+
+
+def may_poll_again(exc: BaseException, failed: str) -> bool:
+    """Print why a round of a watching command failed; ``True`` where the next round may work.
+
+    Network trouble, a server error (5xx) or a spent rate limit pass: ``failed`` is printed with the
+    error. A snapshot that cannot be used, refused credentials or any other API error stop it.
+    """
+    from ..errors import RateLimitExceeded, ServerError, TransportError
+
+    passing = isinstance(exc, (TransportError, ServerError, RateLimitExceeded))
+    print(f"{failed if passing else 'stopped'}: {shown(exc)}", flush=True)
+    return passing
+
+
+def stop_process(proc: subprocess.Popen[Any], *, timeout: float = 20) -> None:
+    """Stop a child process (a server the command started): SIGTERM, and SIGKILL after ``timeout`` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def free_port() -> int:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from .common import add_sandbox_options, free_port, sandbox_from, wait_for_stop
+from .common import add_sandbox_options, free_port, sandbox_from, stop_process, wait_for_stop
 
 if TYPE_CHECKING:
     from ..sandbox import Sandbox
@@ -80,11 +79,7 @@ def run_demo(args: argparse.Namespace) -> int:
         wait_for_stop()
     finally:
         if lab is not None:
-            lab.send_signal(signal.SIGTERM)
-            try:
-                lab.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                lab.kill()
+            stop_process(lab)
         sandbox.stop()
         print("demo stopped", flush=True)
     return 0

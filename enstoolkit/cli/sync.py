@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .common import EXIT_CODES_HELP, EXIT_FAILED, EXIT_OK, EXIT_PARTLY_FAILED, EXIT_REFUSED, shown
+from .common import EXIT_CODES_HELP, EXIT_FAILED, EXIT_OK, EXIT_PARTLY_FAILED, EXIT_REFUSED, may_poll_again, shown
 
 if TYPE_CHECKING:
     from ..config.connect import Connection
@@ -167,7 +167,7 @@ def _watch(args: argparse.Namespace, conn: Connection, query: str, optins: list[
            wait: Callable[[float], bool] | None) -> int:
     from ..bulk import Journal
     from ..encharge import SnapshotError
-    from ..errors import APIError, AuthenticationError, RateLimitExceeded, ServerError, TransportError
+    from ..errors import APIError, TransportError
     from ..sync.continuous import ConsentWatch
 
     if args.interval < 0 or (args.rounds is not None and args.rounds < 1):
@@ -190,15 +190,10 @@ def _watch(args: argparse.Namespace, conn: Connection, query: str, optins: list[
         while True:
             try:
                 result = watch.round()
-            except (SnapshotError, AuthenticationError) as exc:
-                print(f"stopped: {shown(exc)}", flush=True)
-                return EXIT_FAILED
-            except (TransportError, ServerError, RateLimitExceeded) as exc:
-                print(f"this round failed (tried again at the next): {shown(exc)}", flush=True)
+            except (SnapshotError, APIError, TransportError) as exc:
+                if not may_poll_again(exc, "this round failed (tried again at the next)"):
+                    return EXIT_FAILED
                 worst = EXIT_FAILED
-            except APIError as exc:
-                print(f"stopped: {shown(exc)}", flush=True)
-                return EXIT_FAILED
             else:
                 bounds = conn.encharge.server_clock.now_ms()
                 when = dt.datetime.fromtimestamp(bounds[0] / 1000, dt.UTC) if bounds else dt.datetime.now(dt.UTC)

@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .common import EXIT_FAILED, EXIT_OK, shown
+from .common import EXIT_FAILED, EXIT_OK, may_poll_again, shown
 
 __all__ = ["append_events", "register", "run_watch"]
 
@@ -91,7 +91,7 @@ def run_watch(args: argparse.Namespace) -> int:
 
     from ..config.connect import connect
     from ..encharge import SnapshotError, poll_events, snapshot_info
-    from ..errors import APIError, AuthenticationError, RateLimitExceeded, ServerError, TransportError, ValidationError
+    from ..errors import APIError, TransportError, ValidationError
     from ..schemas.encharge import EVENT
     from ..schemas.frames import empty_frame
 
@@ -119,15 +119,10 @@ def run_watch(args: argparse.Namespace) -> int:
                 first = snapshot_info(snapshot) is None
                 events = poll_events(conn.encharge, snapshot)
                 info = snapshot_info(snapshot) or {}
-            except (SnapshotError, AuthenticationError) as exc:
-                print(f"stopped: {shown(exc)}", flush=True)
-                return EXIT_FAILED
-            except (TransportError, ServerError, RateLimitExceeded) as exc:  # try again at the next poll
-                print(f"this poll failed: {shown(exc)}", flush=True)
+            except (SnapshotError, APIError, TransportError) as exc:
+                if not may_poll_again(exc, "this poll failed"):  # else: tried again at the next poll
+                    return EXIT_FAILED
                 failed = True
-            except APIError as exc:
-                print(f"stopped: {shown(exc)}", flush=True)
-                return EXIT_FAILED
             else:
                 added = append_events(events, out)
                 kinds = Counter(events.get_column("eventType").to_list())

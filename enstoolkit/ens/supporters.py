@@ -269,11 +269,10 @@ class SupporterMethods(ENSCore):
             >>> ens.get_transactions(sb.ens.first_supporter_id()).columns[:3]
             ['id', 'type', 'subtype']
         """
-        sid = check_id("supporter_id", supporter_id)
-        response = self._send("GET", f"/supporter/{sid}/transactions", ok=(200, 204, 404))
-        if response.status_code != 200 or not response.content:
+        content = self._supporter_rows(supporter_id, "transactions")
+        if content is None:
             return empty_frame(TRANSACTION)
-        raw = read_frame(response.content, {**TRANSACTION, "createdOn": pl.String()}, extra=True)
+        raw = read_frame(content, {**TRANSACTION, "createdOn": pl.String()}, extra=True)
         return transaction_dates(raw, self.date_order)
 
     def get_recurring(self, supporter_id: int | str) -> pl.DataFrame:
@@ -287,11 +286,14 @@ class SupporterMethods(ENSCore):
             >>> ens.get_recurring(sb.ens.first_supporter_id()).columns[:3]
             ['id', 'transactionId', 'campaignId']
         """
+        content = self._supporter_rows(supporter_id, "transactions/recurring")
+        return empty_frame(RECURRING) if content is None else read_frame(content, RECURRING, extra=True)
+
+    def _supporter_rows(self, supporter_id: int | str, path: str) -> bytes | None:
+        """The body of GET /supporter/{id}/``path``; ``None`` where ENS has none (204, 404 or an empty body)."""
         sid = check_id("supporter_id", supporter_id)
-        response = self._send("GET", f"/supporter/{sid}/transactions/recurring", ok=(200, 204, 404))
-        if response.status_code != 200 or not response.content:
-            return empty_frame(RECURRING)
-        return read_frame(response.content, RECURRING, extra=True)
+        response = self._send("GET", f"/supporter/{sid}/{path}", ok=(200, 204, 404))
+        return response.content if response.status_code == 200 and response.content else None
 
     def suppress_supporters(self, emails: Iterable[str], *, suppressed: bool = True) -> int:
         """Set supporters' ``suppressed`` flag by email (PUT /supporter/bulk, 200 a request); how many ENS changed.

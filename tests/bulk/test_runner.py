@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,8 @@ from enstoolkit.errors import AmbiguousDates, DataShapeError, ValidationError
 from enstoolkit.sandbox import Faults, Sandbox
 from enstoolkit.sync import apply_plan, plan_results
 from enstoolkit.widgets import ProcessPanel, TagPanel, actions
+
+from ..conftest import at_once
 
 #: Seconds ENS takes before acting on a page submission, in the tests that need it to act late.
 ACTS_LATE = 3.3
@@ -287,19 +288,7 @@ def test_a_run_journalled_without_its_account_resumes_with_a_warning_and_is_boun
     path = tmp_path / "old.sqlite3"
     run_id = old_journal(path, emails)
     journals: list[Journal] = []
-    errors: list[BaseException] = []
-
-    def open_it() -> None:  # several kernels opening the old journal at the same moment
-        try:
-            journals.append(Journal(path))
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=open_it) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = at_once(lambda: journals.append(Journal(path)), 4)  # several kernels opening the old journal together
     assert errors == [] and len(journals) == 4
     assert journals[0].accounts(run_id) == {}
     with caplog.at_level(logging.WARNING, logger="enstoolkit.bulk"):

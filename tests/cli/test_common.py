@@ -29,13 +29,21 @@ from enstoolkit.cli.common import (
     EXIT_PARTLY_FAILED,
     add_sandbox_options,
     free_port,
+    may_poll_again,
     sandbox_from,
     shown,
+    stop_process,
     wait_for_stop,
 )
 from enstoolkit.cli.sync import run_sync
-from enstoolkit.encharge import Listener
-from enstoolkit.errors import BadRequestError
+from enstoolkit.encharge import Listener, SnapshotError
+from enstoolkit.errors import (
+    BadRequestError,
+    InvalidAPIKey,
+    RateLimitExceeded,
+    ServerError,
+    TransportError,
+)
 from enstoolkit.http import RetryPolicy
 from enstoolkit.sandbox import Sandbox
 
@@ -87,6 +95,37 @@ def test_sandbox_from() -> None:
     args = build_parser().parse_args(["sandbox", "--supporters", "20", "--variant", "us-account"])
     sb = sandbox_from(args)
     assert (len(sb.ens.records), sb.variant.date_order) == (20, "mdy")
+
+
+@pytest.mark.parametrize(("error", "again"), [
+    (TransportError("Encharge", "GET", "/v1/people", "connection refused"), True),
+    (ServerError("Encharge", 503, "The service is temporarily unavailable"), True),
+    (RateLimitExceeded("ENS", 401, "has exceeded its api limit"), True),
+    (InvalidAPIKey("ENS", 401, "Invalid api key [***]"), False),
+    (BadRequestError("Encharge", 400, "Person not found."), False),
+    (SnapshotError("people.parquet", "it is not a Parquet file"), False),
+])
+def test_may_poll_again(error: Exception, again: bool, capsys: pytest.CaptureFixture[str]) -> None:
+    """may_poll_again: Print why a round of a watching command failed; ``True`` where the next round may work."""
+    assert may_poll_again(error, "this poll failed") is again
+    said = capsys.readouterr().out
+    assert said == f"{'this poll failed' if again else 'stopped'}: {error}\n"
+
+
+def test_stop_process_ends_a_child_that_ignores_sigterm() -> None:
+    """stop_process: Stop a child process (a server the command started): SIGTERM, and SIGKILL after ``timeout``
+    seconds."""
+    code = "import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); " \
+           "time.sleep(60)"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    stop_process(proc, timeout=0.5)
+    assert proc.returncode == -signal.SIGKILL
+    polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stop_process(polite)
+    assert polite.returncode == -signal.SIGTERM
+    stop_process(polite)  # an ended process: nothing to do
+    assert polite.returncode == -signal.SIGTERM
 
 
 pytestmark = pytest.mark.slow  # commands run in processes of their own, and the app: with the slow tests

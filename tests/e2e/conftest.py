@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from enstoolkit.cli.common import CREDENTIALS, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The offline browser tests' counts (charts drawn, requests blocked), one entry per page looked at.
@@ -32,7 +33,6 @@ def record_counts(name: str, figures: dict[str, object]) -> None:
     print(name, figures)
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = os.environ.get("ENSTOOLKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CREDENTIALS = ("ENS_API_KEY", "ENCHARGE_API_KEY", "ENS_BASE_URL", "ENCHARGE_BASE_URL")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -56,12 +56,6 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict) -> dict:
     return {**browser_context_args, "viewport": {"width": 1400, "height": 1000}}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Lab:
@@ -96,7 +90,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     }
     for key in CREDENTIALS:
         env.pop(key, None)  # the notebooks use the sandbox
-    port = _free_port()
+    port = free_port()
     log = open(base / "lab.log", "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -122,11 +116,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     try:
         yield Lab(url, root)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
 
 

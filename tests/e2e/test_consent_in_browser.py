@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from .conftest import ROOT, Lab
 from .grid_page import GridOnPage
-from .test_panels_in_browser import open_and_run, status, visible
+from .test_panels_in_browser import open_tab, status, visible
 
 DOCS = ROOT / "docs" / "images"
 
@@ -19,9 +19,7 @@ DOCS = ROOT / "docs" / "images"
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_consent_tab_plan_review_preview_and_confirm(page: Page, lab: Lab, screenshot) -> None:  # type: ignore[no-untyped-def]
-    open_and_run(page, lab)
-    visible(page, "tab", "Consent").click()
-    expect(status(page)).to_contain_text("opt-in questions in the account")
+    open_tab(page, lab, "Consent", ready="opt-in questions in the account")
     visible(page, "button", "Build plan").click()
     expect(status(page)).to_contain_text("Plan ready: nothing has been sent", timeout=120_000)
     counts = page.locator(".enstk-consent-counts").filter(visible=True).first

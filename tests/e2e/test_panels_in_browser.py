@@ -34,6 +34,13 @@ def open_and_run(page: Page, lab: Lab) -> None:
     expect(page.get_by_role("tab", name="Search")).to_be_visible()
 
 
+def open_tab(page: Page, lab: Lab, tab: str, ready: str) -> None:
+    """Run the notebook, then open one of its tabs: its status says ``ready`` once the tab has loaded."""
+    open_and_run(page, lab)
+    visible(page, "tab", tab).click()
+    expect(status(page)).to_contain_text(ready)
+
+
 def visible(page: Page, role: str, name: str):  # type: ignore[no-untyped-def]
     """The visible widget button (or tab) with exactly this text."""
     exact = re.compile(rf"^\s*{re.escape(name)}\s*$")
@@ -119,9 +126,7 @@ def test_tag_sorted_filtered_selection_with_confirmation(page: Page, lab: Lab, s
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_process_a_data_capture_page(page: Page, lab: Lab, screenshot) -> None:  # type: ignore[no-untyped-def]
-    open_and_run(page, lab)
-    visible(page, "tab", "Process").click()
-    expect(status(page)).to_contain_text("Newsletter Sign Up")
+    open_tab(page, lab, "Process", ready="Newsletter Sign Up")
     email = page.locator(".widget-text").filter(has_text="Email Address").filter(visible=True).first.locator("input")
     email.fill("browser.signup@example.org")
     page.locator(".widget-text").filter(has_text="First Name").filter(visible=True).first.locator("input").fill("Bea")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from enstoolkit.errors import ConfigurationError
 from enstoolkit.http import RequestLog
 from enstoolkit.sandbox import Faults, Sandbox
 
-from ..conftest import RecordingTransport
+from ..conftest import RecordingTransport, at_once
 
 
 def test_two_workers_never_send_a_page_twice(tmp_path: Path) -> None:
@@ -24,24 +23,17 @@ def test_two_workers_never_send_a_page_twice(tmp_path: Path) -> None:
         first = ENSClient(sb.ens_api_key, sb.ens_url)
         run = process_pages(first, 100, [{"Email Address": f"twice{i}@example.org"} for i in range(20)],
                             journal=Journal(path), run=False)
-        refused: list[RunInProgress] = []
 
         def worker() -> None:  # e.g. two notebooks, or a double click
             with ENSClient(sb.ens_api_key, sb.ens_url) as ens:
-                try:
-                    resume(run.run_id, ens=ens, journal=Journal(path))
-                except RunInProgress as exc:
-                    refused.append(exc)
+                resume(run.run_id, ens=ens, journal=Journal(path))
 
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        refused = at_once(worker, 2)
         sent = Counter(p["body"]["supporter"]["Email Address"] for p in sb.ens.processed)
         assert len(sent) == 20 and set(sent.values()) == {1}
         assert run.counts() == {"done": 20} and set(run.items()["attempts"]) == {1}
-        assert len(refused) == 1 and "is being worked on by process" in str(refused[0])
+        assert len(refused) == 1 and isinstance(refused[0], RunInProgress)
+        assert "is being worked on by process" in str(refused[0])
         # once the worker is gone, the run can be taken up again
         assert resume(run.run_id, ens=first, journal=Journal(path)).status == "completed"
 

@@ -1,8 +1,9 @@
-"""The panels' tests: both clients to the test's own sandbox, retrying without waiting."""
+"""The panels' tests: both clients to the test's own sandbox, retrying without waiting; a refused click."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -19,3 +20,9 @@ def clients(sandbox: Sandbox) -> Iterator[tuple[ENSClient, EnchargeClient]]:
     yield ens, enc
     ens.close()
     enc.close()
+
+
+def click_refused(panel: Any, button: Any, words: str) -> None:
+    """Click ``button``: the panel refuses, with an error that names ``words``."""
+    button.click()
+    assert panel.status_kind == "error" and words in panel.status, panel.status

@@ -16,6 +16,8 @@ from enstoolkit.widgets import ProcessPanel, SearchPanel, TagPanel, Toolkit
 from enstoolkit.widgets.app import EXPORTS_VARIABLE, SANDBOX_VARIABLE, AppPage
 from enstoolkit.widgets.grid import Grid, display_frame
 
+from .conftest import click_refused
+
 # -- search ------------------------------------------------------------------------------------
 
 
@@ -67,12 +69,10 @@ def test_empty_results_and_bad_input(clients) -> None:
     panel.search.click()
     assert panel.results.height == 0 and panel.status == "No supporters found."
     panel.value.value = "not an email"
-    panel.search.click()
-    assert panel.status_kind == "error" and "email" in panel.status
+    click_refused(panel, panel.search, "email")
     panel.mode.value = "profile"
     panel.profile_id.value = ""
-    panel.search.click()
-    assert panel.status_kind == "error" and "profile id" in panel.status
+    click_refused(panel, panel.search, "profile id")
 
 
 def test_api_errors_show_the_vendor_message(clients, sandbox: Sandbox) -> None:
@@ -126,8 +126,7 @@ def test_selection_from_the_page_and_csv_export(clients, tmp_path: Path) -> None
     page_selects(table, [])  # "Deselect all"
     panel.export.scope.value = "selection"
     (tmp_path / "chosen.csv").unlink()
-    panel.export.button.click()
-    assert panel.status_kind == "error" and "at least one row" in panel.status
+    click_refused(panel, panel.export.button, "at least one row")
     assert not (tmp_path / "chosen.csv").exists()  # 0 selected: nothing written
 
 
@@ -260,8 +259,7 @@ def test_tag_preview_then_confirm(clients, sandbox: Sandbox) -> None:
     assert panel.progress.value == panel.progress.max == 4
     assert panel.confirm.disabled
     before = len(sandbox.encharge.deliveries), panel.results
-    panel.confirm.click()  # a second click: nothing to confirm
-    assert panel.status_kind == "error" and "preview first" in panel.status
+    click_refused(panel, panel.confirm, "preview first")  # a second click: nothing to confirm
     assert panel.results is before[1]
 
 
@@ -301,12 +299,10 @@ def test_tag_bad_input(clients) -> None:
     _, enc = clients
     panel = TagPanel(enc)
     panel.emails.value = "a@example.org"
-    panel.preview_button.click()
-    assert panel.status_kind == "error" and "at least one tag" in panel.status
+    click_refused(panel, panel.preview_button, "at least one tag")
     panel.new_tags.value = "ok"
     panel.emails.value = "not-an-email"
-    panel.preview_button.click()
-    assert panel.status_kind == "error" and "valid email" in panel.status
+    click_refused(panel, panel.preview_button, "valid email")
 
 
 # -- process -----------------------------------------------------------------------------------
@@ -342,8 +338,7 @@ def test_process_confirm_sends_only_what_was_previewed(clients, sandbox: Sandbox
     before = len(sandbox.ens.processed)
     panel.page_type.value = "pet"  # another page after the preview
     assert panel.confirm.disabled and panel.preview.height == 0
-    panel.confirm.click()
-    assert panel.status_kind == "error" and "preview first" in panel.status
+    click_refused(panel, panel.confirm, "preview first")
     assert sandbox.ens.find_email("previewed@example.org") is None  # nothing was submitted anywhere
     assert len(sandbox.ens.processed) == before
     panel.page_type.value = "nd"
@@ -373,8 +368,7 @@ def test_process_donation_and_advocacy_forms(clients, sandbox: Sandbox) -> None:
     panel.page_type.value = "et"
     assert panel.form.advocacy and panel.subject in panel.form_box.children
     panel.inputs["Email Address"].value = "advocate@example.org"
-    panel.preview_button.click()
-    assert panel.status_kind == "error" and "subject and a message" in panel.status
+    click_refused(panel, panel.preview_button, "subject and a message")
     panel.subject.value, panel.message.value = "Rivers", "Please act"
     panel.preview_button.click()
     panel.confirm.click()
@@ -473,13 +467,11 @@ def test_zero_rows_selected_sends_nothing(ens: ENSClient, enc: EnchargeClient, r
     assert "No rows: select supporters in Search first" in kit.process.batch_box.children[0].value
     sent = len(recorder.exchanges)
     kit.tag.new_tags.value = "nobody-gets-this"
-    kit.tag.preview_button.click()
-    assert kit.tag.status_kind == "error" and "at least one person" in kit.tag.status
+    click_refused(kit.tag, kit.tag.preview_button, "at least one person")
     assert kit.tag.confirm.disabled
     kit.tag.confirm.click()
     assert kit.tag.results.height == 0
-    kit.process.preview_button.click()
-    assert kit.process.status_kind == "error" and "rows selected in Search" in kit.process.status
+    click_refused(kit.process, kit.process.preview_button, "rows selected in Search")
     kit.process.confirm.click()
     assert kit.process.results.height == 0
     assert len(recorder.exchanges) == sent  # not one request to ENS or Encharge
