@@ -89,11 +89,17 @@ def wants_browser(args: list[str]) -> bool:
     return not paths or any("e2e" in p or p.rstrip("/") in ("tests", ".") for p in paths)
 
 
-def pytest_args(args: list[str]) -> list[str]:
-    """Parallel by default (one worker per core); ``-n``/``-p no:xdist`` given by the caller win."""
+def pytest_args(args: list[str], *, browser: bool = True) -> list[str]:
+    """Parallel by default; ``-n``/``-p no:xdist`` given by the caller win.
+
+    Without the browser tests, two workers per core: most tests wait on loopback HTTP, sandboxes and
+    SQLite as much as they compute, so a second worker per core keeps the cores busy. With them, one
+    worker per core (each browser test runs JupyterLab and Chromium of its own).
+    """
     if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args) or "no:xdist" in args:
         return args
-    return ["-n", "auto", *args]
+    workers = "auto" if browser else str(2 * (os.cpu_count() or 1))
+    return ["-n", workers, *args]
 
 
 def check(args: list[str]) -> int:
@@ -107,9 +113,10 @@ def check(args: list[str]) -> int:
 
 def test(args: list[str]) -> int:
     ensure_env()
-    if wants_browser(args):
+    browser = wants_browser(args)
+    if browser:
         ensure_chromium()
-    return run(PY, "-m", "pytest", *pytest_args(args))
+    return run(PY, "-m", "pytest", *pytest_args(args, browser=browser))
 
 
 def docs(args: list[str]) -> int:
