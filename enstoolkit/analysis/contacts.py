@@ -36,7 +36,7 @@ from ..inputs.people_args import email_key_expr, find_email_column
 from ..schemas.results import FINDINGS
 
 __all__ = ["COMMON_DOMAINS", "ROLE_LOCALS", "contact_quality", "domain_suggestion", "is_disposable", "is_role",
-           "normalise_email", "phone_e164", "require_extra", "uk_postcode", "worklist_csv"]
+           "normalise_email", "phone_e164", "require_extra", "suggest_domain", "uk_postcode", "worklist_csv"]
 
 #: Consumer mail domains typos are checked against (the popular-domain list of Mailcheck, the widely used
 #: sign-up form library, with the UK's own), besides the account's own common domains.
@@ -99,11 +99,17 @@ def domain_suggestion(domain: Any, known: Iterable[str] = ()) -> str | None:
     text = str(domain or "").strip().lower()
     if not text:
         return None
-    return _suggest(text, tuple(sorted(set(known))))
+    return suggest_domain(text, tuple(sorted(set(known))))
 
 
 @lru_cache(maxsize=65_536)
-def _suggest(domain: str, known: tuple[str, ...]) -> str | None:
+def suggest_domain(domain: str, known: tuple[str, ...]) -> str | None:
+    """:func:`domain_suggestion` for a domain already lower-cased and stripped, ``known`` a tuple (cached).
+
+    Example:
+        >>> suggest_domain("gmial.com", ())
+        'gmail.com'
+    """
     distance = require_extra("rapidfuzz.distance").DamerauLevenshtein.distance
     candidates = [*COMMON_DOMAINS, *known]
     if domain in candidates:
@@ -220,7 +226,7 @@ def contact_quality(supporters: pl.DataFrame, people: pl.DataFrame | None = None
     counts = domains.group_by("d").len()
     own = counts.filter(pl.col("len") >= max(2, common_domain_share * max(domains.height, 1))).get_column("d")
     known = tuple(sorted(own.to_list()))
-    suggestions = {d: _suggest(d, known) for d in counts.get_column("d").to_list()}
+    suggestions = {d: suggest_domain(d, known) for d in counts.get_column("d").to_list()}
     country = _first(frame.columns, _COUNTRIES)
     sel = [pl.col("supporterId"), pl.col(email).cast(pl.String).alias("__e"), pl.col("__k")]
     for sid, shown, key in frame.select(sel).iter_rows():

@@ -38,7 +38,7 @@ import polars as pl
 from ..errors import ValidationError
 from ..inputs.arguments import check_frame
 from ..inputs.people_args import find_email_column
-from .contacts import _suggest, phone_e164, require_extra, uk_postcode
+from .contacts import phone_e164, require_extra, suggest_domain, uk_postcode
 
 __all__ = ["BANDS", "DEFAULT_SETTINGS", "PAIRS", "duplicates_from_accounts", "probable_duplicates"]
 
@@ -204,7 +204,7 @@ def _features(records: pl.DataFrame, region: str) -> pl.DataFrame:
         for p, c in postcodes.iter_rows()], dtype=pl.String))
     phone_of = phones.with_columns(pl.Series("phone", [phone_e164(p, c or region) for p, c in phones.iter_rows()],
                                              dtype=pl.String))
-    fixed = {d: _suggest(d, own) or d for d in folded.get_column("email_domain").drop_nulls().unique().to_list()}
+    fixed = {d: suggest_domain(d, own) or d for d in folded.get_column("email_domain").drop_nulls().unique().to_list()}
     folded = (folded.with_columns(where)
               .join(postcode_of, on=["postcode_raw", "__c"], how="left", maintain_order="left")
               .join(phone_of, on=["phone_raw", "__c"], how="left", maintain_order="left").drop("__c"))

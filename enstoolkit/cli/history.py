@@ -77,14 +77,14 @@ def run_history(args: argparse.Namespace) -> int:
     """``enstoolkit history ...``; errors of the store (missing, corrupt, other accounts) exit 2 with their message."""
     from ..errors import EnstoolkitError
     from ..history import History, accounts
-    from ..history.core import _history
+    from ..history.core import history_of
 
     try:
         if args.verb == "accounts":
             for name in accounts(args.store):
                 print(name)
             return 0
-        history: History = _history(args.account, args.store)
+        history: History = history_of(args.account, args.store)
         if args.verb == "runs":
             _print_frame(history.runs().drop("parameters"))
         elif args.verb == "diff":

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..bulk import Journal
     from ..config.connect import Connection
 
-__all__ = ["MARKER", "History", "accounts", "as_of", "diff", "person", "runs"]
+__all__ = ["MARKER", "History", "accounts", "as_of", "diff", "history_of", "person", "runs"]
 
 #: The file an audit writes beside its reports to say which account and run it kept.
 MARKER = "audit_run.json"
@@ -400,7 +400,9 @@ def accounts(path: str | Path | None = None) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _history(account: str | None, path: str | Path | None) -> History:
+def history_of(account: str | None, path: str | Path | None) -> History:
+    """The :class:`History` of ``account`` in the store at ``path`` (default: the data folder's); with no
+    account, the store's only one (an error names them when it holds several)."""
     target = Path(path) if path is not None else default_path()
     return History(account if account is not None else _only_account(target), target)
 
@@ -414,7 +416,7 @@ def runs(*, account: str | None = None, path: str | Path | None = None) -> pl.Da
         ...
         enstoolkit.history.errors.StoreMissing: no history store at ...
     """
-    return _history(account, path).runs()
+    return history_of(account, path).runs()
 
 
 def diff(before: str | None = None, after: str | None = None, *, account: str | None = None,
@@ -430,7 +432,7 @@ def diff(before: str | None = None, after: str | None = None, *, account: str | 
         >>> diff(path=path).select("new", "resolved", "still_open").row(0)
         (0, 0, 1)
     """
-    return _history(account, path).diff(before, after, rows=rows)
+    return history_of(account, path).diff(before, after, rows=rows)
 
 
 @overload
@@ -456,7 +458,7 @@ def as_of(day: dt.date | str, system: str | None = None, *, email: str | None = 
         ...
         enstoolkit.history.errors.BeforeHistory: no history before 2026-03-01: ...
     """
-    history = _history(account, path)
+    history = history_of(account, path)
     return history.as_of(day, system, email=email) if system is not None else history.as_of(day, email=email)
 
 
@@ -470,4 +472,4 @@ def person(email: str, *, account: str | None = None, path: str | Path | None = 
         >>> person("a@x.org", path=path).get_column("system").to_list()
         ['encharge']
     """
-    return _history(account, path).person(email)
+    return history_of(account, path).person(email)

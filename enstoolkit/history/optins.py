@@ -40,7 +40,7 @@ _WINDOW = dt.timedelta(days=1)
 def _kept_first_answers(history: History, question: str) -> pl.DataFrame:
     """Each supporter's first kept version: its answer to ``question`` and the day it was first kept."""
     from .database import open_store
-    from .snapshots import _decode
+    from .snapshots import decode_versions
 
     with open_store(history.path, read_only=True) as db:
         rows = db.execute(
@@ -50,7 +50,7 @@ def _kept_first_answers(history: History, question: str) -> pl.DataFrame:
                             "LIMIT 1", [history.account]).fetchall()
     if not rows or not layout:
         return pl.DataFrame([], schema={"supporterId": pl.Int64, "__answer": pl.String, "__kept": pl.Date})
-    first = _decode([r[0] for r in rows], layout[0][0])
+    first = decode_versions([r[0] for r in rows], layout[0][0])
     if question not in first.columns:
         raise ValidationError("question", question, "an opt-in column of the kept supporter file: "
                               + ", ".join(c for c in first.columns if f"{c} Date" in first.columns))

@@ -34,7 +34,7 @@ from ..inputs.people_args import email_key_expr, find_email_column
 from .database import loading
 from .errors import BeforeHistory, HistoryError
 
-__all__ = ["KEYS", "SYSTEMS", "as_of", "first_day", "person_versions", "record_snapshot"]
+__all__ = ["KEYS", "SYSTEMS", "as_of", "decode_versions", "first_day", "person_versions", "record_snapshot"]
 
 #: The systems kept, and the column that identifies a record in each.
 KEYS = {"ens": "supporterId", "encharge": "id"}
@@ -148,7 +148,8 @@ def record_snapshot(db: Any, account: str, system: str, frame: pl.DataFrame, day
             "removed": int(removed)}
 
 
-def _decode(records: list[str], layout: bytes) -> pl.DataFrame:
+def decode_versions(records: list[str], layout: bytes) -> pl.DataFrame:
+    """Kept versions (their encoded records) as a frame with the columns of the snapshot layout they were kept in."""
     schema = _schema(layout)
     if not records:
         return pl.DataFrame([], schema=schema)
@@ -182,7 +183,7 @@ def as_of(db: Any, account: str, day: dt.date | str, system: str, *, email: str 
             "SELECT record FROM versions WHERE account = ? AND system = ? AND valid_from <= ? "
             "AND (valid_to IS NULL OR valid_to > ?) ORDER BY record_key", [account, system, day, day]).fetchall()]
     key = KEYS[system]
-    frame = _decode(records, layout)
+    frame = decode_versions(records, layout)
     return frame.sort(key) if key in frame.columns else frame
 
 
