@@ -633,7 +633,7 @@ def transaction_for(
         >>> transaction_for(page, DEFAULT_NOW, None, 1)["subtype"]
         'DCF'
     """
-    created_on = when.strftime("%d/%m/%Y")
+    created_on = f"{when.day:02d}/{when.month:02d}/{when.year}"  # as strftime("%d/%m/%Y") writes it, quicker
     base: dict[str, Any] = {
         "campaignId": page.campaign_id,
         "type": page.type,
