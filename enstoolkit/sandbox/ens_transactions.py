@@ -24,11 +24,13 @@ import csv
 import datetime as dt
 import io
 import random
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from ._fork import forked, worth_forking
 from .data import CLIENT_ID, SupporterRecord
 from .ens_state import ENSState
 
@@ -168,6 +170,17 @@ def _rows(state: ENSState, rec: SupporterRecord) -> list[_Row]:
     return out
 
 
+def _rows_of(state: ENSState, records: list[SupporterRecord], first: int) -> tuple[list[int], list[_Row]]:
+    """The rows of these supporters, and each row's supporter as its place (from ``first``) in the file."""
+    owner: list[int] = []
+    rows: list[_Row] = []
+    for place, rec in enumerate(records, first):
+        made = _rows(state, rec)
+        owner += [place] * len(made)
+        rows += made
+    return owner, rows
+
+
 def _blank(name: str) -> pl.Expr:
     """The column with empty text as null: polars writes null as nothing and quotes an empty text, the csv
     module writes an empty text as nothing."""
@@ -192,18 +205,16 @@ def documented_transactions_csv(state: ENSState, query: str) -> bytes:
 
     style = state.variant.transaction_file
     fields = [f for f in TAGGED_FIELDS if not (style == "user-data" and f == "Email Address")]
-    people: list[tuple[Any, ...]] = []
-    rows: list[_Row] = []
-    owner: list[int] = []  # the row's supporter, as its place in ``people``
-    for sid in sorted(state.records):
-        rec = state.records[sid]
-        if not in_query(rec, query):
-            continue
-        made = _rows(state, rec)
-        owner += [len(people)] * len(made)
-        rows += made
-        people.append((sid, rec.email, rec.created.date().isoformat(), rec.modified.date().isoformat(),
-                       *[rec.fields.get(f, "") for f in fields]))
+    chosen = [state.records[sid] for sid in sorted(state.records) if in_query(state.records[sid], query)]
+    people = [(rec.supporter_id, rec.email, rec.created.date().isoformat(), rec.modified.date().isoformat(),
+               *[rec.fields.get(f, "") for f in fields]) for rec in chosen]
+    half = len(chosen) // 2 if worth_forking(len(chosen)) else len(chosen)
+    rest = forked(partial(_rows_of, state, chosen[half:], half)) if half < len(chosen) else None
+    owner, rows = _rows_of(state, chosen[:half], 0)  # the first half here, the second in a child meanwhile
+    if rest is not None:
+        more_owner, more_rows = rest()
+        owner += more_owner
+        rows += more_rows
     person_columns = ["Supporter ID", "Supporter Email", "Date Created", "Date Modified", *[f"tag {f}" for f in fields]]
     person = pl.DataFrame(people, schema={c: pl.String for c in person_columns}, orient="row") if people else \
         pl.DataFrame(schema={c: pl.String for c in person_columns})
