@@ -46,8 +46,8 @@ def forked(work: Callable[[], T]) -> Callable[[], T]:
     the returned function, naming it; a child that dies says so.
     """
     if not hasattr(os, "fork"):
-        result = work()
-        return lambda: result
+        done = work()
+        return lambda: done
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child

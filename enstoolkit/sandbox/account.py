@@ -163,6 +163,32 @@ class Account:
                 out[RANGE_QUESTION.question_id] = (answer, created_ms + 90_000)
         return out
 
+    def draws(self) -> tuple[dict[int, str | None], dict[int, bool]]:
+        """The per-supporter draws made so far (range answers, pending double opt-ins), to hand to another copy
+        of this account (see :meth:`keep_draws`).
+
+        Example:
+            >>> account = Account(Variant())
+            >>> _ = account.answers(100001, {}, 0)
+            >>> list(account.draws()[0])
+            [100001]
+        """
+        return dict(self._range_answers), dict(self._pending)
+
+    def keep_draws(self, draws: tuple[dict[int, str | None], dict[int, bool]]) -> None:
+        """Keep draws made by another copy of this account (a forked worker): the same values, not drawn again.
+
+        Example:
+            >>> account, other = Account(Variant()), Account(Variant())
+            >>> _ = other.answers(100001, {}, 0)
+            >>> account.keep_draws(other.draws())
+            >>> account.answers(100001, {}, 0) == other.answers(100001, {}, 0)
+            True
+        """
+        ranges, pending = draws
+        self._range_answers.update(ranges)
+        self._pending.update(pending)
+
     def pending(self, supporter_id: int) -> bool:
         """Whether this supporter's double opt-in is pending (never confirmed), in every variant.
 

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import random
@@ -380,6 +381,16 @@ class _Random(random.Random):
         """One item of a non-empty sequence."""
         return seq[self.below(len(seq))]
 
+    def weighted(self, population: Any, cum_weights: list[float]) -> Any:
+        """One item drawn by cumulative weights, as ``choices(population, cum_weights=...)[0]`` draws it.
+
+        Example:
+            >>> a, b = random.Random(5), _Random(5)
+            >>> a.choices("xyz", cum_weights=[1, 3, 6])[0] == b.weighted("xyz", [1, 3, 6])
+            True
+        """
+        return population[bisect.bisect(cum_weights, self.random() * (cum_weights[-1] + 0.0), 0, len(population) - 1)]
+
 
 def _postcode(rng: random.Random, country: str) -> str:
     letters = "ABCDEFGHJKLMNPRSTUWXYZ"
@@ -474,7 +485,7 @@ def generate_supporters(count: int, seed: int, now: dt.datetime) -> list[Support
             rec = _duplicate_of(rng, rng.choice(out[-500:]), sid, created, modified)
             out.append(rec)
             continue
-        country, _, cities, regions = rng.choices(_COUNTRIES, cum_weights=weights)[0]
+        country, _, cities, regions = rng.weighted(_COUNTRIES, weights)
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         local = f"{first}.{last}".lower().replace("'", "")
         if rng.random() < 0.5:
@@ -602,7 +613,7 @@ def make_transactions(
     """
     rng = _Random(seed * 1_000_003 + rec.supporter_id)
     txs = [transaction_for(pages[rec.source_page], rec.created, rng, 7_000_000 + rec.supporter_id * 10)]
-    extra = rng.choices((0, 1, 2, 3, 4), cum_weights=_EXTRA_TRANSACTIONS)[0]
+    extra = rng.weighted((0, 1, 2, 3, 4), _EXTRA_TRANSACTIONS)
     later = [110, 111, 120, 130, 130, 131]
     span = (now - rec.created).total_seconds()
     for n in range(extra):

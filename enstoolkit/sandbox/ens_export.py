@@ -64,6 +64,12 @@ def _values(state: ENSState, records: list[SupporterRecord], fields: list[str]) 
     return rows
 
 
+def _values_and_draws(state: ENSState, records: list[SupporterRecord], fields: list[str]
+                      ) -> tuple[list[tuple[Any, ...]], tuple[dict[int, str | None], dict[int, bool]]]:
+    rows = _values(state, records, fields)
+    return rows, state.account.draws()
+
+
 def export_transactions_csv(state: ENSState, query: str) -> bytes:
     """The CSV of a "Transaction" export job, in the variant's layout (:mod:`~enstoolkit.sandbox.ens_transactions`).
 
@@ -111,10 +117,12 @@ def export_csv(state: ENSState, query: str, group: str | None) -> bytes:
     with paused_gc():
         chosen = [state.records[sid] for sid in sorted(state.records) if in_query(state.records[sid], query)]
         half = len(chosen) // 2 if worth_forking(len(chosen)) else len(chosen)
-        rest = forked(partial(_values, state, chosen[half:], fields)) if half < len(chosen) else None
+        rest = forked(partial(_values_and_draws, state, chosen[half:], fields)) if half < len(chosen) else None
         rows = _values(state, chosen[:half], fields)  # the first half here, the second in a child meanwhile
         if rest is not None:
-            rows += rest()
+            more, draws = rest()
+            rows += more
+            state.account.keep_draws(draws)  # the child's draws, so the transaction file need not make them again
     n = len(fields)
     schema: dict[str, Any] = {"id": pl.String, "email": pl.String, "suppressed": pl.Boolean,
                               **{f"f{i}": pl.String for i in range(n)}, "created": pl.Date, "modified": pl.Date,
