@@ -129,8 +129,9 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _rows(state: ENSState, rec: SupporterRecord) -> list[_Row]:
-    """The supporter's rows (see ``_Row``), unsorted, in the order they are made."""
+def _rows(state: ENSState, rec: SupporterRecord, now_ms: int) -> list[_Row]:
+    """The supporter's rows (see ``_Row``) as of ``now_ms`` (the sandbox clock), unsorted, in the order they are
+    made."""
     out: list[_Row] = []
     add = out.append
     for tx in state.history(rec):
@@ -156,7 +157,7 @@ def _rows(state: ENSState, rec: SupporterRecord) -> list[_Row]:
     created = int(rec.created.timestamp() * 1000)
     if rec.source_page in (100, 102) and not rec.api_created:
         welcome = created + 86_400_000
-        if welcome <= state.now_ms():
+        if welcome <= now_ms:
             add((welcome, 0, "MBC", WELCOME_EMAIL[0], WELCOME_EMAIL[1], "R", "1", "received", "", ""))
     if rec.api_created or rec.supporter_id % 9 == 0:  # created through the API (POST /supporter), any page after
         add((created, -1, "SSC", "", "", "", "", "", "", ""))
@@ -170,12 +171,13 @@ def _rows(state: ENSState, rec: SupporterRecord) -> list[_Row]:
     return out
 
 
-def _rows_of(state: ENSState, records: list[SupporterRecord], first: int) -> tuple[list[int], list[_Row]]:
+def _rows_of(state: ENSState, records: list[SupporterRecord], first: int, now_ms: int
+             ) -> tuple[list[int], list[_Row]]:
     """The rows of these supporters, and each row's supporter as its place (from ``first``) in the file."""
     owner: list[int] = []
     rows: list[_Row] = []
     for place, rec in enumerate(records, first):
-        made = _rows(state, rec)
+        made = _rows(state, rec, now_ms)
         owner += [place] * len(made)
         rows += made
     return owner, rows
@@ -226,8 +228,9 @@ def documented_transactions_csv(state: ENSState, query: str) -> bytes:
                *[rec.fields.get(f, "") for f in fields]) for rec in chosen]
     # the child makes a little more than half: this process also turns its own part into columns meanwhile
     half = len(chosen) * 9 // 20 if worth_forking(len(chosen)) else len(chosen)
-    rest = forked(partial(_rows_of, state, chosen[half:], half)) if half < len(chosen) else None
-    parts = [_columns(*_rows_of(state, chosen[:half], 0))]
+    now_ms = state.now_ms()  # one moment for the whole file (read here: a forked child takes no locks)
+    rest = forked(partial(_rows_of, state, chosen[half:], half, now_ms)) if half < len(chosen) else None
+    parts = [_columns(*_rows_of(state, chosen[:half], 0, now_ms))]
     if rest is not None:
         parts.append(_columns(*rest()))
     frame = pl.concat(parts).sort("owner", "when", "order", "seq")  # each supporter's rows in time order
