@@ -15,12 +15,15 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .common import CREDENTIALS
 
 if TYPE_CHECKING:
+    from ..history import History
+    from ..reports.build import AuditData
     from ..sandbox import Sandbox
 
 __all__ = ["AUDIT_NOTEBOOKS", "PARAMETERS", "build_reports", "environment", "register", "run_audit", "run_notebooks",
@@ -241,12 +244,55 @@ def prepare() -> None:
     import great_tables  # noqa: F401
 
 
+class _SnapshotKeeper:
+    """The day's supporter file and people kept in the history in a thread, under a run id made beforehand."""
+
+    def __init__(self) -> None:
+        import datetime as dt
+        import threading
+
+        from ..history.audit_runs import new_run_id
+
+        self.started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self.run_id = new_run_id(self.started_at)
+        self.started = False
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+
+    def start(self, history: History, data: AuditData) -> None:
+        import threading
+
+        from ..reports.build import keep_snapshots
+
+        def work() -> None:
+            try:
+                keep_snapshots(history, data, self.run_id)
+            except BaseException as exc:  # raised again by wait(), in the command's thread
+                self._failure = exc
+
+        self.started = True
+        self._thread = threading.Thread(target=work, name="enstoolkit-keep-snapshots", daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def wait(self) -> None:
+        """Wait for the snapshots; their error, if they failed, is raised here."""
+        self.join()
+        if self._failure is not None:
+            raise self._failure
+
+
 def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, object],
                   release: Callable[[], None] | None = None) -> None:
     """Pull the data once and write both reports into ``out`` (whole or not at all), in this process."""
     from ..config.connect import connect
     from ..config.settings import audit_settings
     from ..reports.build import keep_run, pull_and_analyse, warm_up, write_reports
+
+    keeping = _SnapshotKeeper()
 
     started = time.perf_counter()
     warm_up()
@@ -263,16 +309,22 @@ def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, 
 
             history = History.for_connection(conn, sandbox=f"{parameters.get('SUPPORTERS', args.supporters)} "
                                              f"supporters, variant {parameters.get('SANDBOX_VARIANT') or 'default'}")
-        data, results = pull_and_analyse(conn, settings, stale_days=stale_days, history=history)
+        # the day's lists are kept (DuckDB, in a thread) while the checks and analyses that do not read the
+        # history run; the run itself is kept under the same id once its findings are made
+        data, results = pull_and_analyse(conn, settings, stale_days=stale_days, history=history,
+                                         then=None if history is None else partial(keeping.start, history))
         conn.close()
         if release is not None:
             release()  # the data is in: the sandbox may stop while the reports are written
         if history is not None:  # the run and the day's lists kept; the change since the previous run
+            keeping.wait()
             keep_run(history, data, results, {"QUERY_NAME": settings.query, "OPTINS": settings.optins,
-                                              "REQUIRED_FIELDS": settings.required, "STALE_DAYS": stale_days})
+                                              "REQUIRED_FIELDS": settings.required, "STALE_DAYS": stale_days},
+                     run_id=keeping.run_id, snapshots=not keeping.started, started_at=keeping.started_at)
         analysed = time.perf_counter()
         written = write_reports(out, results, excel=args.excel, show_code=args.show_code, history=history)
     finally:
+        keeping.join()  # never leave the store half written
         conn.close()
     done = time.perf_counter()
     print(f"  data pulled and analysed in {analysed - started:.1f} s; {len(written)} files: "

@@ -33,8 +33,8 @@ from ..schemas.results import FINDINGS
 from .database import loading
 from .errors import AccountMismatch, NoSuchRun, NotComparable, ParametersMismatch
 
-__all__ = ["DIFF", "IGNORED_PARAMETERS", "RUNS", "diff_runs", "finding_keys", "list_runs", "record_run", "run_findings",
-           "trend"]
+__all__ = ["DIFF", "IGNORED_PARAMETERS", "RUNS", "diff_runs", "finding_keys", "list_runs", "new_run_id", "record_run",
+           "run_findings", "trend"]
 
 #: Parameters that do not change what an audit finds (where reports go, the sandbox's size is kept: see below).
 IGNORED_PARAMETERS = frozenset({"OUT_DIR", "TIMEOUT"})
@@ -78,6 +78,16 @@ def _jsonable(parameters: Mapping[str, Any]) -> str:
     return json.dumps({str(k): v for k, v in parameters.items()}, sort_keys=True, default=str)
 
 
+def new_run_id(started: dt.datetime) -> str:
+    """A new audit run's id: when it started (UTC), then six random hex digits.
+
+    Example:
+        >>> new_run_id(dt.datetime(2026, 3, 1, 9, 30))[:16]
+        '20260301T093000-'
+    """
+    return f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
 def record_run(db: Any, account: str, findings: pl.DataFrame, parameters: Mapping[str, Any], day: dt.date, *,
                run_id: str | None = None, started_at: dt.datetime | None = None) -> str:
     """Keep an audit run (its parameters, summary and every finding with its key); returns its id."""
@@ -87,7 +97,7 @@ def record_run(db: Any, account: str, findings: pl.DataFrame, parameters: Mappin
     if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
         raise ValidationError("day", day, "the date the audit ran, e.g. datetime.date(2026, 3, 1)")
     started = started_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    rid = run_id or f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    rid = run_id or new_run_id(started)
     summary = summarise(findings).write_json()
     rows = keyed.select(pl.lit(account).alias("account"), pl.lit(rid).alias("run_id"),
                         pl.col("check").alias("check_name"), "severity", "finding_key",

@@ -97,9 +97,10 @@ class History:
     # -- writing -------------------------------------------------------------------------------
     def record_audit(self, findings: pl.DataFrame, *, parameters: Mapping[str, Any], day: dt.date,
                      supporters: pl.DataFrame | None = None, people: pl.DataFrame | None = None,
-                     started_at: dt.datetime | None = None) -> str:
+                     started_at: dt.datetime | None = None, run_id: str | None = None) -> str:
         """Keep an audit run (parameters, summary, every finding) and, when given, the day's snapshots of the
-        supporter file and the Encharge people (change intervals, seen by this run). Returns the run id.
+        supporter file and the Encharge people (change intervals, seen by this run). Returns the run id
+        (``run_id`` when given: one the day's snapshots were already kept under, see :meth:`record_snapshot`).
 
         Example:
             >>> h = History("acct", folder / "h.duckdb")
@@ -110,7 +111,8 @@ class History:
             True
         """
         with open_store(self.path, create=True) as db:
-            run = audit_runs.record_run(db, self.account, findings, parameters, day, started_at=started_at)
+            run = audit_runs.record_run(db, self.account, findings, parameters, day, started_at=started_at,
+                                        run_id=run_id)
             for system, frame in (("ens", supporters), ("encharge", people)):
                 if frame is not None:
                     snapshots.record_snapshot(db, self.account, system, frame, day, run_id=run,
@@ -118,11 +120,13 @@ class History:
         return run
 
     def record_snapshot(self, system: str, frame: pl.DataFrame, day: dt.date | str, *,
-                        toolkit_keys: Iterable[str] | None = None) -> dict[str, Any]:
+                        toolkit_keys: Iterable[str] | None = None, run_id: str | None = None) -> dict[str, Any]:
         """Keep ``frame`` as the state of ``system`` ("ens" or "encharge") on ``day``; returns the counts.
 
         ``toolkit_keys`` (email keys or supporter ids the toolkit wrote to since the previous snapshot)
-        defaults to what the bulk journal holds for this connection's accounts.
+        defaults to what the bulk journal holds for this connection's accounts. ``run_id`` marks the
+        versions as seen by that audit run (its id from :func:`~enstoolkit.history.audit_runs.new_run_id`, the
+        run kept by :meth:`record_audit` with the same id).
 
         Example:
             >>> h = History("acct", folder / "h.duckdb")
@@ -132,7 +136,7 @@ class History:
         """
         with open_store(self.path, create=True) as db:
             keys = self._toolkit_keys(db, system, day) if toolkit_keys is None else toolkit_keys
-            return snapshots.record_snapshot(db, self.account, system, frame, day, toolkit_keys=keys)
+            return snapshots.record_snapshot(db, self.account, system, frame, day, toolkit_keys=keys, run_id=run_id)
 
     def _toolkit_keys(self, db: Any, system: str, day: dt.date | str) -> set[str]:
         """Emails and supporter ids the bulk journal wrote to on these accounts since the previous snapshot."""

@@ -7,7 +7,7 @@ into a folder, whole or not at all (:func:`~enstoolkit.reports.folder.report_fol
 
 Example:
     >>> from enstoolkit.config import connect
-    >>> from enstoolkit.config.settings import audit_settings
+    >>> from enstoolkit.config import audit_settings
     >>> conn = connect(supporters=300, environ={})
     >>> results = analyse(pull(conn, audit_settings(conn)))
     >>> written = write_reports(folder / "report", results)
@@ -21,9 +21,10 @@ import datetime as dt
 import json
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,8 +50,8 @@ from .optins import optin_report
 if TYPE_CHECKING:
     from ..history import History
 
-__all__ = ["AuditData", "Results", "analyse", "keep_run", "notebook_code", "pull", "pull_and_analyse", "warm_up",
-           "write_reports"]
+__all__ = ["AuditData", "Results", "analyse", "keep_run", "keep_snapshots", "notebook_code", "pull", "pull_and_analyse",
+           "warm_up", "write_reports"]
 
 
 @dataclass
@@ -128,13 +129,16 @@ def _notes(s: AuditSettings, stale_days: int, supporters: int, people: int, eras
             f"{transactions:,} transactions"]
 
 
-def analyse(data: AuditData, *, stale_days: int = 730, history: History | None = None) -> Results:
+def analyse(data: AuditData, *, stale_days: int = 730, history: History | None = None,
+            then: Callable[[], object] | None = None) -> Results:
     """Run the audit's checks and the opt-in analysis (the functions the notebooks call, as they call them).
 
     Staleness is judged by activity in either system (and in ``history``, when it holds kept days);
     the monthly trend and the cohorts are exact where the transaction file has answer rows, else the
     cohorts come from the kept history where it saw supporters join, else they are estimates (each
-    frame's ``basis`` says which).
+    frame's ``basis`` says which). ``then`` is called once the history has been read (staleness and
+    cohorts come first), before the other frames are made: work that writes to the history (keeping
+    the day's snapshots, see :func:`keep_snapshots`) may start there without changing an answer.
     """
     from ..history.activity import stale_by_activity
     from ..history.optins import cohorts_with_history
@@ -144,12 +148,14 @@ def analyse(data: AuditData, *, stale_days: int = 730, history: History | None =
     kept = history if history is not None and history.kept else None
     stale = stale_by_activity(data.supporters, data.people, transactions=data.transactions, history=kept,
                               older_than_days=stale_days, today=data.today)
-    findings = run_audit(data.supporters, data.people, erasures=data.erasures, optins=s.optins, required=s.required,
-                         stale_days=stale_days, today=data.today, stale=stale)
     if answer_history(data.transactions, question).height:
         cohort = cohorts(data.supporters, question, transactions=data.transactions)
     else:
         cohort = cohorts_with_history(data.supporters, question, history=kept)
+    if then is not None:
+        then()
+    findings = run_audit(data.supporters, data.people, erasures=data.erasures, optins=s.optins, required=s.required,
+                         stale_days=stale_days, today=data.today, stale=stale)
     return Results(
         findings=findings, summary=summarise(findings),
         rates=optin_rates(data.supporters, s.optin_questions),
@@ -161,9 +167,36 @@ def analyse(data: AuditData, *, stale_days: int = 730, history: History | None =
                      data.transactions.height))
 
 
-def keep_run(history: History, data: AuditData, results: Results, parameters: Mapping[str, object]) -> Results:
+def keep_snapshots(history: History, data: AuditData, run_id: str) -> None:
+    """Keep the day's supporter file and Encharge people in ``history``, as seen by the run ``run_id`` (kept
+    afterwards by :func:`keep_run` with the same id). Call it once the history has been read for the
+    analyses (:func:`analyse`'s ``then``): it may run in a thread meanwhile (the store's work is DuckDB's).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from enstoolkit.config import connect
+        >>> from enstoolkit.history import History
+        >>> from enstoolkit.config import audit_settings
+        >>> conn = connect(supporters=200, environ={})
+        >>> history = History.for_connection(conn, Path(tempfile.mkdtemp()) / "h.duckdb", sandbox="200")
+        >>> data = pull(conn, audit_settings(conn))
+        >>> keep_snapshots(history, data, "20261001T090000-abcdef")
+        >>> run = keep_run(history, data, analyse(data), {}, run_id="20261001T090000-abcdef", snapshots=False).run
+        >>> run, history.as_of(data.today)["ens"].height
+        ('20261001T090000-abcdef', 200)
+    """
+    for system, frame in (("ens", data.supporters), ("encharge", data.people)):
+        history.record_snapshot(system, frame, data.today, run_id=run_id)
+
+
+def keep_run(history: History, data: AuditData, results: Results, parameters: Mapping[str, object], *,
+             run_id: str | None = None, snapshots: bool = True, started_at: dt.datetime | None = None) -> Results:
     """Keep this audit in ``history`` (its findings, the day's lists as change intervals) and add the change
     since the previous run of the same parameters to ``results`` (none for the account's first run).
+
+    With ``snapshots=False`` the day's lists are not kept here: :func:`keep_snapshots` kept them
+    under ``run_id`` (this run's id, as it was started at ``started_at``).
 
     Example:
         >>> from enstoolkit.config import connect
@@ -180,7 +213,8 @@ def keep_run(history: History, data: AuditData, results: Results, parameters: Ma
     from ..history import NotComparable
 
     run = history.record_audit(results.findings, parameters=dict(parameters), day=data.today,
-                               supporters=data.supporters, people=data.people)
+                               supporters=data.supporters if snapshots else None,
+                               people=data.people if snapshots else None, run_id=run_id, started_at=started_at)
     results.run = run
     try:
         results.changes = history.diff(after=run)
@@ -192,8 +226,11 @@ def keep_run(history: History, data: AuditData, results: Results, parameters: Ma
 
 
 def pull_and_analyse(conn: Connection, settings: AuditSettings, *, stale_days: int = 730,
-                     history: History | None = None) -> tuple[AuditData, Results]:
+                     history: History | None = None, then: Callable[[AuditData], object] | None = None
+                     ) -> tuple[AuditData, Results]:
     """:func:`pull` then :func:`analyse`: the data (for keeping it in the history) and what the reports show.
+
+    ``then`` is given the data once the analyses have read the history (see :func:`analyse`).
 
     Example:
         >>> from enstoolkit.config import connect
@@ -204,7 +241,8 @@ def pull_and_analyse(conn: Connection, settings: AuditSettings, *, stale_days: i
         (300, True)
     """
     data = pull(conn, settings)
-    return data, analyse(data, stale_days=stale_days, history=history)
+    return data, analyse(data, stale_days=stale_days, history=history,
+                         then=None if then is None else partial(then, data))
 
 
 def notebook_code(name: str) -> list[tuple[str, str]]:

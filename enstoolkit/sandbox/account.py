@@ -42,6 +42,9 @@ class Account:
         self.questions: list[Question] = [*QUESTIONS, *([RANGE_QUESTION] if variant.range_questions else [])]
         self.question_by_id = {**{q.question_id: q for q in self.questions}, **{q.id: q for q in self.questions}}
         self.question_by_name = {q.name.lower(): q for q in self.questions}
+        # Each supporter's own random draws (functions of the seed and the supporter id), kept once made.
+        self._range_answers: dict[int, str | None] = {}
+        self._pending: dict[int, bool] = {}
 
     # -- fields ------------------------------------------------------------------------------
     @property
@@ -92,11 +95,30 @@ class Account:
         if self.variant.optin_codes == "YNP" and DOUBLE_OPTIN not in out and self.pending(supporter_id):
             out[DOUBLE_OPTIN] = ("P", created_ms + 60_000)
         if self.variant.range_questions:
-            rng = random.Random(f"range-{self.seed}-{supporter_id}")
-            if rng.random() < 0.25:
-                out[RANGE_QUESTION.question_id] = (str(rng.randint(1, 10)), created_ms + 90_000)
+            answer = self._range_answers.get(supporter_id, "")
+            if answer == "":  # drawn once per supporter: both export files and every lookup show the same
+                rng = random.Random(f"range-{self.seed}-{supporter_id}")
+                answer = self._range_answers[supporter_id] = str(rng.randint(1, 10)) if rng.random() < 0.25 else None
+            if answer is not None:
+                out[RANGE_QUESTION.question_id] = (answer, created_ms + 90_000)
         return out
+
+    def draws(self) -> tuple[dict[int, str | None], dict[int, bool]]:
+        """The per-supporter draws made so far (range answers, pending double opt-ins), to hand to another copy
+        of this account (see :meth:`keep_draws`).
+        """
+        return dict(self._range_answers), dict(self._pending)
+
+    def keep_draws(self, draws: tuple[dict[int, str | None], dict[int, bool]]) -> None:
+        """Keep draws made by another copy of this account (a forked worker): the same values, not drawn again."""
+        ranges, pending = draws
+        self._range_answers.update(ranges)
+        self._pending.update(pending)
 
     def pending(self, supporter_id: int) -> bool:
         """Whether this supporter's double opt-in is pending (never confirmed), in every variant."""
-        return random.Random(f"pending-{self.seed}-{supporter_id}").random() < PENDING_SHARE
+        found = self._pending.get(supporter_id)
+        if found is None:
+            found = self._pending[supporter_id] = \
+                random.Random(f"pending-{self.seed}-{supporter_id}").random() < PENDING_SHARE
+        return found

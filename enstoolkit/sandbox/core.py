@@ -23,6 +23,7 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
     raise MissingExtra("sandbox", "the local sandbox") from exc
 
 from ..inputs.arguments import is_loopback
+from ._gc import paused_gc
 from .clock import SandboxClock
 from .data import DEFAULT_NOW
 from .encharge_routes import EnchargeApp
@@ -136,11 +137,12 @@ class Sandbox:
         self.clock.date_skew = float(date_skew)
         self.clock.round_dates = round_dates
         self.variant = Variant.of(variant)
-        self.ens = ENSState(variant=self.variant,
-            supporters=supporters, seed=seed, clock=self.clock, hourly_limit=hourly_limit,
-            token_ttl=token_ttl, allowed_sources=tuple(allowed_sources), export_delay=export_delay,
-        )
-        self.encharge = EnchargeState(self.ens, seed, variant=self.variant)
+        with paused_gc():  # millions of small objects, no cycles among them
+            self.ens = ENSState(variant=self.variant,
+                supporters=supporters, seed=seed, clock=self.clock, hourly_limit=hourly_limit,
+                token_ttl=token_ttl, allowed_sources=tuple(allowed_sources), export_delay=export_delay,
+            )
+            self.encharge = EnchargeState(self.ens, seed, variant=self.variant)
         self._failures: list[tuple[str, str, int, str | None]] = []  # (method, path prefix, status, Retry-After)
         #: Requests the sandbox received, per (method, path), answered or failed on purpose.
         self.received: Counter[tuple[str, str]] = Counter()

@@ -9,6 +9,7 @@ suppressed supporters who still hold an opt-in).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import random
@@ -338,6 +339,10 @@ class _Random(random.Random):
         """One item of a non-empty sequence."""
         return seq[self.below(len(seq))]
 
+    def weighted(self, population: Any, cum_weights: list[float]) -> Any:
+        """One item drawn by cumulative weights, as ``choices(population, cum_weights=...)[0]`` draws it."""
+        return population[bisect.bisect(cum_weights, self.random() * (cum_weights[-1] + 0.0), 0, len(population) - 1)]
+
 
 def _postcode(rng: random.Random, country: str) -> str:
     letters = "ABCDEFGHJKLMNPRSTUWXYZ"
@@ -416,7 +421,7 @@ def generate_supporters(count: int, seed: int, now: dt.datetime) -> list[Support
             rec = _duplicate_of(rng, rng.choice(out[-500:]), sid, created, modified)
             out.append(rec)
             continue
-        country, _, cities, regions = rng.choices(_COUNTRIES, cum_weights=weights)[0]
+        country, _, cities, regions = rng.weighted(_COUNTRIES, weights)
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         local = f"{first}.{last}".lower().replace("'", "")
         if rng.random() < 0.5:
@@ -454,7 +459,7 @@ def generate_supporters(count: int, seed: int, now: dt.datetime) -> list[Support
             "Postal Code": "",
         }
         rec = SupporterRecord(sid, fields, created, modified, source_page=rng.choice(acquisition))
-        _answer_questions(rng, rec, now, has_phone=bool(phone))
+        answer_questions(rng, rec, now, has_phone=bool(phone))
         if rng.random() < 0.03:
             rec.suppressed = True
             rec.suppressed_on = max(created, now - dt.timedelta(days=rng.random() * 90)).replace(microsecond=0)
@@ -489,7 +494,9 @@ PAGE_OPTIN_FACTOR: dict[int, float] = {
 }
 
 
-def _answer_questions(rng: random.Random, rec: SupporterRecord, now: dt.datetime, has_phone: bool) -> None:
+def answer_questions(rng: random.Random, rec: SupporterRecord, now: dt.datetime, has_phone: bool) -> None:
+    """Answer the account's questions for one generated supporter: opt-ins with their dates, and the phone
+    question only for a supporter with a phone."""
     created_ms = _epoch_ms(rec.created)
     now_ms = _epoch_ms(now)
     for q in QUESTIONS:
@@ -538,7 +545,7 @@ def make_transactions(
     """
     rng = _Random(seed * 1_000_003 + rec.supporter_id)
     txs = [transaction_for(pages[rec.source_page], rec.created, rng, 7_000_000 + rec.supporter_id * 10)]
-    extra = rng.choices((0, 1, 2, 3, 4), cum_weights=_EXTRA_TRANSACTIONS)[0]
+    extra = rng.weighted((0, 1, 2, 3, 4), _EXTRA_TRANSACTIONS)
     later = [110, 111, 120, 130, 130, 131]
     span = (now - rec.created).total_seconds()
     for n in range(extra):
@@ -563,7 +570,7 @@ def transaction_for(
     target: tuple[str, str] = ("Jane", "Member"),
 ) -> dict[str, Any]:
     """A transaction list item in the spec's shape for a page of any type."""
-    created_on = when.strftime("%d/%m/%Y")
+    created_on = f"{when.day:02d}/{when.month:02d}/{when.year}"  # as strftime("%d/%m/%Y") writes it, quicker
     base: dict[str, Any] = {
         "campaignId": page.campaign_id,
         "type": page.type,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from .data import SupporterRecord, _answer_questions
+from .data import SupporterRecord, answer_questions
 
 if TYPE_CHECKING:
     from . import Sandbox
@@ -125,7 +125,7 @@ def seed_labelled(records: list[SupporterRecord], seed: int, now: dt.datetime, p
         created = (now - dt.timedelta(days=rng.random() * 900, seconds=rng.randint(0, 86_399))).replace(microsecond=0)
         modified = min(now, created + dt.timedelta(days=rng.random() * 200)).replace(microsecond=0)
         rec = SupporterRecord(sid, fields, created, modified, source_page=rng.choice((100, 102, 110, 111, 130)))
-        _answer_questions(rng, rec, now, has_phone=bool(fields["Phone Number"]))
+        answer_questions(rng, rec, now, has_phone=bool(fields["Phone Number"]))
         records.append(rec)
         truth.person[sid] = who
         return sid

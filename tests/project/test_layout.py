@@ -43,6 +43,16 @@ def test_no_import_renames_one_of_the_toolkits_own_names() -> None:
     assert renamed == []
 
 
+def test_modules_use_each_others_public_names_only() -> None:
+    private = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("enstoolkit")):
+                private += [f"{path.relative_to(PACKAGE.parent)}: {node.module}.{a.name}" for a in node.names
+                            if a.name.startswith("_") and not a.name.startswith("__")]
+    assert private == []
+
+
 def test_every_test_folder_mirrors_a_package_or_is_a_scenario_folder() -> None:
     tests = PACKAGE.parent / "tests"
     packages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}

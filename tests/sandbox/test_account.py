@@ -100,3 +100,17 @@ def test_account_answers() -> None:
 def test_account_pending() -> None:
     """Account.pending: Whether this supporter's double opt-in is pending (never confirmed), in every variant."""
     assert [sid for sid in range(100001, 100021) if Account(Variant()).pending(sid)] == [100004, 100011, 100016, 100020]
+
+
+def test_draws_are_kept_and_handed_to_another_copy_of_the_account() -> None:
+    account = Account(Variant())
+    _ = account.answers(100001, {}, 0)
+    assert list(account.draws()[0]) == [100001]
+    mine, other = Account(Variant()), Account(Variant())
+    _ = other.answers(100001, {}, 0)
+    mine.keep_draws(other.draws())
+    assert mine.answers(100001, {}, 0) == other.answers(100001, {}, 0)
+
+
+def test_which_supporters_have_a_pending_double_opt_in() -> None:
+    assert [sid for sid in range(100001, 100021) if Account(Variant()).pending(sid)] == [100004, 100011, 100016, 100020]

@@ -105,3 +105,14 @@ def test_transaction_for() -> None:
     """transaction_for: A transaction list item in the spec's shape for a page of any type."""
     page = make_pages(DEFAULT_NOW)[0]
     assert transaction_for(page, DEFAULT_NOW, None, 1)["subtype"] == "DCF"
+
+
+def test_weighted_draws_what_choices_draws() -> None:
+    import random
+
+    from enstoolkit.sandbox.data import _Random
+
+    for seed in range(20):
+        a, b = random.Random(seed), _Random(seed)
+        assert [a.choices("xyz", cum_weights=[1, 3, 6])[0] for _ in range(50)] == \
+            [b.weighted("xyz", [1, 3, 6]) for _ in range(50)]

@@ -1,0 +1,86 @@
+"""The sandbox's export files made quickly: the same bytes whichever way they are made.
+
+The supporter and transaction files are formatted by polars over whole columns, and at 20,000
+supporters or more half of each file's rows are made by a forked child process. These tests
+pin that the file is the same made by one process or by two, that values needing quotes are
+quoted as the csv module quotes them, and that a child that fails stops the export loudly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+
+import pytest
+
+import enstoolkit.sandbox.ens_export as ens_export
+import enstoolkit.sandbox.ens_transactions as ens_transactions
+from enstoolkit.sandbox import Sandbox, _fork
+from enstoolkit.sandbox.ens_export import export_csv, export_transactions_csv
+
+
+@pytest.mark.parametrize("variant", ["default", "dashboard-headers,us-account,pending-optins",
+                                     "user-data-transactions", "renamed-export-columns"])
+def test_a_file_is_the_same_made_by_one_process_or_two(monkeypatch: pytest.MonkeyPatch, variant: str) -> None:
+    sandbox = Sandbox(supporters=300, variant=variant)
+    one = (export_csv(sandbox.ens, "All supporters", None), export_transactions_csv(sandbox.ens, "All supporters"),
+           export_transactions_csv(sandbox.ens, "Marketing opted in"))
+    children: list[object] = []
+
+    def counted(work: Callable[[], object]) -> Callable[[], object]:
+        children.append(work)
+        return _fork.forked(work)
+
+    monkeypatch.setattr(_fork, "MIN_SUPPORTERS", 2)  # split even this small file
+    monkeypatch.setattr(ens_export, "forked", counted)
+    monkeypatch.setattr(ens_transactions, "forked", counted)
+    two = (export_csv(sandbox.ens, "All supporters", None), export_transactions_csv(sandbox.ens, "All supporters"),
+           export_transactions_csv(sandbox.ens, "Marketing opted in"))
+    assert len(children) == 3  # each file was made by two processes
+    assert two == one
+    assert len(one[1].splitlines()) > 300
+
+
+def test_values_that_need_quotes_are_quoted_as_the_csv_module_quotes_them() -> None:
+    sandbox = Sandbox(supporters=5)
+    rec = sandbox.ens.records[100001]
+    rec.fields["First Name"] = 'Jo, "JJ"'
+    rec.fields["Last Name"] = ""
+    rec.fields["City"] = "Line\nbreak"
+    supporters = export_csv(sandbox.ens, "All supporters", None).decode()
+    transactions = export_transactions_csv(sandbox.ens, "All supporters").decode()
+    for text in (supporters, transactions):
+        rows = list(csv.reader(io.StringIO(text)))
+        header, first = rows[0], rows[1]
+        assert first[header.index("First Name")] == 'Jo, "JJ"'
+        assert first[header.index("Last Name")] == ""
+        line = io.StringIO()
+        csv.writer(line, lineterminator="\n").writerow(first)
+        assert line.getvalue() in text  # written exactly as the csv module writes the same values
+    assert '"Jo, ""JJ"""' in transactions
+
+
+def test_a_child_that_fails_stops_the_work_naming_the_error() -> None:
+    later = _fork.forked(lambda: 1 // 0)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        later()
+    assert _fork.forked(lambda: [1, "a"])() == [1, "a"]
+
+
+def test_a_forked_worker_hands_back_its_result_and_small_work_stays_here() -> None:
+    later = _fork.forked(lambda: sum(range(10)))
+    assert later() == 45
+    assert _fork.worth_forking(10) is False
+    assert _fork.worth_forking(_fork.MIN_SUPPORTERS) is (hasattr(__import__("os"), "fork")
+                                                          and (__import__("os").cpu_count() or 1) > 1)
+
+
+def test_the_collector_is_paused_only_inside_the_block() -> None:
+    import gc
+
+    from enstoolkit.sandbox._gc import paused_gc
+
+    with paused_gc():
+        assert gc.isenabled() is False
+    assert gc.isenabled() is True
