@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .common import CREDENTIALS
+from .common import CREDENTIALS, stop_process
 
 if TYPE_CHECKING:
     from ..history import History
@@ -176,12 +176,7 @@ def sandbox_process(args: argparse.Namespace, meanwhile: Callable[[], object] | 
         with environment(settings):
             yield proc.terminate
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=30)
 
 
 def run_notebooks(out: Path, parameters: Mapping[str, object], *, timeout: int) -> list[str]:
