@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import polars as pl
 
@@ -22,7 +22,7 @@ from ..schemas.frames import read_frame
 from .core import ENSCore
 from .payloads import check_transaction, one_record, standard_supporter, txn_fields
 
-__all__ = ["PAGE_STATUSES", "PAGE_TYPES", "PageMethods"]
+__all__ = ["PAGE_STATUSES", "PAGE_TYPES", "PageMethods", "ProcessOptions"]
 
 #: Page types the ENS spec lists for GET /page (the overview names dcf, mem, ems, unsub, pet, et, nd).
 PAGE_TYPES = ("dcf", "mem", "ems", "unsub", "pet", "et", "nd", "premium", "ecommerce", "survey", "sp", "ss", "sh",
@@ -47,6 +47,21 @@ def _partial_result(result: Mapping[str, Any], first: DataShapeError) -> tuple[p
         except DataShapeError as again:
             problem = again
     raise first
+
+
+
+class ProcessOptions(TypedDict, total=False):
+    """The options of a page submission beside the supporter (see :meth:`ENSClient.process_page`)."""
+
+    questions: Mapping[str, Any] | None
+    transaction: Mapping[str, Any] | None
+    contact_message: Mapping[str, str] | None
+    standard_field_names: bool
+    demo: bool
+    suppress_auto_responder: bool
+    tracking_id: str | None
+    appeal_code: str | None
+    txn: Mapping[int, str] | Iterable[str] | None
 
 
 class PageMethods(ENSCore):
@@ -108,26 +123,19 @@ class PageMethods(ENSCore):
             raise APIError("ENS", 200, "page answered without a page object", method="GET", path=f"/page/{pid}")
         return read_frame([body], PAGE, extra=True)
 
-    def _process_body(
-        self,
-        supporter: Mapping[str, Any] | pl.DataFrame,
-        *,
-        questions: Mapping[str, Any] | None = None,
-        transaction: Mapping[str, Any] | None = None,
-        contact_message: Mapping[str, str] | None = None,
-        standard_field_names: bool = False,
-        demo: bool = False,
-        suppress_auto_responder: bool = False,
-        tracking_id: str | None = None,
-        appeal_code: str | None = None,
-        txn: Mapping[int, str] | Iterable[str] | None = None,
-    ) -> dict[str, Any]:
-        """The body of a page submission, checked (see :meth:`process_page`); nothing is sent.
+    def _process_body(self, supporter: Mapping[str, Any] | pl.DataFrame, **options: Unpack[ProcessOptions]
+                      ) -> dict[str, Any]:
+        """The body of a page submission, checked (see :meth:`process_page` for the options); nothing is sent.
 
         Example:
             >>> ens._process_body({"Email Address": "a@example.org"}, demo=True)
             {'supporter': {'Email Address': 'a@example.org'}, 'demo': True}
         """
+        questions, transaction = options.get("questions"), options.get("transaction")
+        contact_message, txn = options.get("contact_message"), options.get("txn")
+        standard_field_names = options.get("standard_field_names", False)
+        demo, suppress_auto_responder = options.get("demo", False), options.get("suppress_auto_responder", False)
+        tracking_id, appeal_code = options.get("tracking_id"), options.get("appeal_code")
         data = one_record(supporter, "supporter")
         # checks that need no request first: nothing goes out when the input is wrong
         checked_transaction = None
