@@ -98,6 +98,9 @@ def cohorts_with_history(ens: pl.DataFrame, question: str, *, history: History |
                          answers: pl.DataFrame | None = None, created: str = "createdOn") -> pl.DataFrame:
     """Sign-up month cohorts like :func:`enstoolkit.analysis.cohorts`, with the joined answer kept where known.
 
+    ``still_opted_in`` counts those who joined opted in and still are (someone who joined opted out and
+    opted in later is not retained), so ``retention`` never exceeds 1.
+
     Columns: ``cohort``, ``signed_up``, ``joined_opted_in``, ``still_opted_in``, ``retention``,
     ``estimated`` (supporters whose joined answer is estimated from the latest one) and ``basis``:
     "kept", "estimate", or "partly estimated (n of m)".
@@ -115,7 +118,7 @@ def cohorts_with_history(ens: pl.DataFrame, question: str, *, history: History |
     joined = pl.when(pl.col("known_from").is_not_null()).then(kept).otherwise(estimate)
     out = (frame.group_by(pl.col(created).dt.truncate("1mo").alias("cohort"))
            .agg(pl.len().cast(pl.Int64).alias("signed_up"), joined.sum().cast(pl.Int64).alias("joined_opted_in"),
-                is_yes(frame, question).sum().cast(pl.Int64).alias("still_opted_in"),
+                (joined & is_yes(frame, question)).sum().cast(pl.Int64).alias("still_opted_in"),
                 pl.col("known_from").is_null().sum().cast(pl.Int64).alias("estimated"))
            .with_columns((pl.col("still_opted_in") / pl.col("joined_opted_in")).round(4).alias("retention"))
            .sort("cohort"))

@@ -108,3 +108,20 @@ def test_cohorts_use_the_kept_answer_and_estimate_only_the_rest(tmp_path: Path) 
     assert (january["joined_opted_in"], january["estimated"], january["basis"]) == (0, 0, "kept")
     december = kept.filter(pl.col("cohort") == dt.date(2025, 12, 1)).row(0, named=True)
     assert (december["estimated"], december["basis"]) == (2, "estimate")
+
+
+def test_a_supporter_who_joined_opted_out_and_opted_in_later_is_not_retained(tmp_path: Path) -> None:
+    """Still opted in counts those who joined opted in and still are: never above those who joined."""
+    from enstoolkit.history.optins import cohorts_with_history
+
+    history = History("acct", tmp_path / "h.duckdb")
+    joined = dt.date(2026, 1, 5)
+    three = pl.DataFrame({"supporterId": [3, 4], "Email Address": ["c@x.org", "d@x.org"], "createdOn": [joined] * 2,
+                          "Marketing Optin": ["N", "Y"], "Marketing Optin Date": [joined] * 2})
+    history.record_snapshot("ens", three, joined)
+    now = three.with_columns(pl.lit("Y").alias("Marketing Optin"), pl.lit(dt.date(2026, 2, 1)).alias(
+        "Marketing Optin Date"))
+    history.record_snapshot("ens", now, dt.date(2026, 2, 1))
+    january = cohorts_with_history(now, "Marketing Optin", history=history).row(0, named=True)
+    assert (january["signed_up"], january["joined_opted_in"], january["still_opted_in"]) == (2, 1, 1)
+    assert january["retention"] == 1.0 and january["basis"] == "kept"
