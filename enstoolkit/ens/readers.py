@@ -36,6 +36,7 @@ import csv
 import io
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -90,7 +91,7 @@ def _encoding(path: Path) -> str:
 
 def _blank(row: Sequence[str]) -> bool:
     """True for a blank line of a CSV file: no cells, or only empty or whitespace cells."""
-    return not any(cell.strip() for cell in row)
+    return not "".join(row).strip()  # the same as every cell blank, without a Python loop over the cells
 
 
 def _ens_error(path: Path, encoding: str) -> APIError:
@@ -212,31 +213,45 @@ def _raw(path: Path, encoding: str, header: Sequence[str], start: int, id_column
     as Windows-1252.
     """
     width = len(header)
-    records = blank = 0
-    with open(path, encoding=encoding, newline="") as handle:
-        reader = csv.reader(handle)
-        for row in reader:
-            if reader.line_num <= start:
-                continue
-            if _blank(row):
-                blank += 1
-                continue
-            if len(row) != width:
-                raise DataShapeError(f"export file, line {reader.line_num}", f"{len(row)} cells",
-                                     f"{width} cells per row, as in its header")
-            if id_column is not None and not row[id_column].strip():
-                raise DataShapeError(f"{header[id_column]} (export file, line {reader.line_num})", row[id_column],
-                                     "a supporter id: the line has other values but no supporter id; "
-                                     "fix or remove the line")
-            records += 1
-    if encoding == "utf-8-sig":
-        source: Path | io.BytesIO = path
-    else:
-        source = io.BytesIO(path.read_bytes().decode("cp1252").encode("utf-8"))
-    names = [f"c{i}" for i in range(width)]
-    raw = pl.read_csv(source, has_header=False, skip_lines=start, schema={n: pl.String() for n in names},
-                      missing_columns="insert")  # a blank line may come first: it has one cell, not `width`
-    raw = raw.filter(~pl.all_horizontal(pl.col(n).str.strip_chars().fill_null("") == "" for n in names))
+
+    def line_check() -> tuple[int, int]:
+        """Rows and blank lines as the csv module splits the file; raises naming the first bad line."""
+        records = blank = 0
+        with open(path, encoding=encoding, newline="") as handle:
+            reader = csv.reader(handle)
+            for row in reader:
+                if reader.line_num <= start:
+                    continue
+                if _blank(row):
+                    blank += 1
+                    continue
+                if len(row) != width:
+                    raise DataShapeError(f"export file, line {reader.line_num}", f"{len(row)} cells",
+                                         f"{width} cells per row, as in its header")
+                if id_column is not None and not row[id_column].strip():
+                    raise DataShapeError(f"{header[id_column]} (export file, line {reader.line_num})",
+                                         row[id_column], "a supporter id: the line has other values but no "
+                                         "supporter id; fix or remove the line")
+                records += 1
+        return records, blank
+
+    # the csv module's line check runs beside polars' read (which leaves the interpreter free meanwhile);
+    # its errors name the line, so they are raised before anything polars says
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="enstoolkit-csv-check") as pool:
+        checked = pool.submit(line_check)
+        try:
+            if encoding == "utf-8-sig":
+                source: Path | io.BytesIO = path
+            else:
+                source = io.BytesIO(path.read_bytes().decode("cp1252").encode("utf-8"))
+            names = [f"c{i}" for i in range(width)]
+            raw = pl.read_csv(source, has_header=False, skip_lines=start, schema={n: pl.String() for n in names},
+                              missing_columns="insert")  # a blank line may come first: it has one cell, not `width`
+            raw = raw.filter(~pl.all_horizontal(pl.col(n).str.strip_chars().fill_null("") == "" for n in names))
+        except Exception:
+            checked.result()  # the line that is wrong, when the csv module finds one
+            raise
+        records, blank = checked.result()
     if blank:
         _log.info("export file %s: skipped %d blank line(s) after its header", path.name, blank)
     if raw.height != records:  # the csv module and polars split the file differently: never guess which is right
