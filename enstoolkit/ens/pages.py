@@ -22,7 +22,7 @@ from ..schemas.frames import read_frame
 from .core import ENSCore
 from .payloads import check_transaction, one_record, standard_supporter, txn_fields
 
-__all__ = ["PAGE_STATUSES", "PAGE_TYPES", "PageMethods", "ProcessOptions"]
+__all__ = ["PAGE_STATUSES", "PAGE_TYPES", "PageMethods"]
 
 #: Page types the ENS spec lists for GET /page (the overview names dcf, mem, ems, unsub, pet, et, nd).
 PAGE_TYPES = ("dcf", "mem", "ems", "unsub", "pet", "et", "nd", "premium", "ecommerce", "survey", "sp", "ss", "sh",
@@ -50,7 +50,7 @@ def _partial_result(result: Mapping[str, Any], first: DataShapeError) -> tuple[p
 
 
 
-class ProcessOptions(TypedDict, total=False):
+class _ProcessOptions(TypedDict, total=False):
     """The options of a page submission beside the supporter (see :meth:`ENSClient.process_page`)."""
 
     questions: Mapping[str, Any] | None
@@ -123,7 +123,7 @@ class PageMethods(ENSCore):
             raise APIError("ENS", 200, "page answered without a page object", method="GET", path=f"/page/{pid}")
         return read_frame([body], PAGE, extra=True)
 
-    def _process_body(self, supporter: Mapping[str, Any] | pl.DataFrame, **options: Unpack[ProcessOptions]
+    def _process_body(self, supporter: Mapping[str, Any] | pl.DataFrame, **options: Unpack[_ProcessOptions]
                       ) -> dict[str, Any]:
         """The body of a page submission, checked (see :meth:`process_page` for the options); nothing is sent.
 
