@@ -401,6 +401,16 @@ def machine() -> str:
             f"polars {pl.__version__}, httpx {httpx.__version__}")
 
 
+def report(sections: list[tuple[str, list[dict[str, Any]]]], header: str, figures: list[str],
+           out: Path | None) -> int:
+    """Print the tables and the figures; write the tables to ``out`` when given."""
+    text = table(sections)
+    print("\n" + header + "\n\n" + text + "\n\n" + "\n".join(figures))
+    if out:
+        out.write_text(header + "\n\n" + text + "\n")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="enstoolkit benchmark")
     parser.add_argument("--latency", type=float, default=0.025, help="simulated round trip in seconds")
@@ -440,12 +450,7 @@ def main() -> int:
             print("  " + figures[-1], flush=True)
     sections.append(("The audit command, end to end", audit_rows(audits)))
     if args.audit_only:
-        text = table(sections)
-        header = f"Measured on {machine()}; the audit command only."
-        print("\n" + header + "\n\n" + text + "\n\n" + "\n".join(figures))
-        if args.out:
-            args.out.write_text(header + "\n\n" + text + "\n")
-        return 0
+        return report(sections, f"Measured on {machine()}; the audit command only.", figures, args.out)
 
     print(f"sandbox with {whole:,} supporters and {args.latency * 1000:.0f} ms latency ...", flush=True)
     with sandbox(whole, args.latency) as info:
@@ -465,12 +470,8 @@ def main() -> int:
             people.append((n, encharge_people(info, args.latency, repeat)))
     sections.append(("Encharge people, cost per person at two sizes", encharge_rows(people)))
 
-    text = table(sections)
     header = f"Measured on {machine()}; simulated latency {args.latency * 1000:.0f} ms (the audit command: none)."
-    print("\n" + header + "\n\n" + text + "\n\n" + "\n".join(figures))
-    if args.out:
-        args.out.write_text(header + "\n\n" + text + "\n")
-    return 0
+    return report(sections, header, figures, args.out)
 
 
 if __name__ == "__main__":
