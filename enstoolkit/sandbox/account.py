@@ -16,7 +16,10 @@ from typing import Any
 from .data import FIELDS, QUESTIONS, Question
 from .variants import Variant
 
-__all__ = ["PENDING_SHARE", "RANGE_QUESTION", "US_NAMES", "Account"]
+__all__ = ["PENDING_SHARE", "RANGE_QUESTION", "US_NAMES", "Account", "Draws"]
+
+#: Per-supporter draws made so far, to hand to another copy of the account (range answers, pending opt-ins).
+Draws = tuple[dict[int, str | None], dict[int, bool]]
 
 #: The account's names for address fields on a US account (from a live integration's field list).
 US_NAMES = {"Postcode": "ZIP or Postal Code", "Region": "State or Province", "Phone Number": "Mobile Phone"}
@@ -103,13 +106,13 @@ class Account:
                 out[RANGE_QUESTION.question_id] = (answer, created_ms + 90_000)
         return out
 
-    def draws(self) -> tuple[dict[int, str | None], dict[int, bool]]:
+    def draws(self) -> Draws:
         """The per-supporter draws made so far (range answers, pending double opt-ins), to hand to another copy
         of this account (see :meth:`keep_draws`).
         """
         return dict(self._range_answers), dict(self._pending)
 
-    def keep_draws(self, draws: tuple[dict[int, str | None], dict[int, bool]]) -> None:
+    def keep_draws(self, draws: Draws) -> None:
         """Keep draws made by another copy of this account (a forked worker): the same values, not drawn again."""
         ranges, pending = draws
         self._range_answers.update(ranges)

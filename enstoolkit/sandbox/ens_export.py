@@ -13,6 +13,9 @@ from __future__ import annotations
 import csv
 import datetime as dt  # noqa: F401  (the examples use it)
 import io
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
@@ -20,11 +23,12 @@ import polars as pl
 
 from ._fork import forked, worth_forking
 from ._gc import paused_gc
+from .account import Draws
 from .data import EXPORT_GROUPS, FIELD_NAMES, SupporterRecord
 from .ens_state import ENSState
-from .ens_transactions import api_transactions_csv, documented_transactions_csv
+from .ens_transactions import api_transactions_csv, start_documented_transactions
 
-__all__ = ["export_csv", "export_transactions_csv", "in_query"]
+__all__ = ["export_csv", "export_transactions_csv", "in_background", "in_query", "start_csv", "start_export"]
 
 
 def in_query(rec: SupporterRecord, query: str) -> bool:
@@ -51,18 +55,47 @@ def _values(state: ENSState, records: list[SupporterRecord], fields: list[str]) 
 
 
 def _values_and_draws(state: ENSState, records: list[SupporterRecord], fields: list[str]
-                      ) -> tuple[list[tuple[Any, ...]], tuple[dict[int, str | None], dict[int, bool]]]:
+                      ) -> tuple[list[tuple[Any, ...]], Draws | None]:
     rows = _values(state, records, fields)
     return rows, state.account.draws()
+
+
+def start_export(state: ENSState, job: Mapping[str, Any]) -> Callable[[], bytes]:
+    """Start making an export job's file as the job is created: it holds the account as it is now.
+
+    The values are taken now (by forked children for a large account, while this process goes on
+    serving); the returned function waits for them and writes the CSV. It may run in another thread.
+    """
+    if job["format"] == "Transaction":
+        with paused_gc():
+            if state.variant.transaction_file == "api":
+                made = api_transactions_csv(state, job["query"])
+                return lambda: made
+            return start_documented_transactions(state, job["query"])
+    return start_csv(state, job["query"], job["group"])
+
+
+def in_background(work: Callable[[], bytes]) -> Future[bytes]:
+    """Run ``work`` (a file's finishing, see :func:`start_export`) in a thread of its own; its future result.
+
+    A daemon thread: a sandbox stopped before the file is asked for does not wait for it.
+    """
+    future: Future[bytes] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # raised again where the file is asked for
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="enstoolkit-sandbox-export", daemon=True).start()
+    return future
 
 
 def export_transactions_csv(state: ENSState, query: str) -> bytes:
     """The CSV of a "Transaction" export job, in the variant's layout (:mod:`~enstoolkit.sandbox.ens_transactions`).
     """
-    with paused_gc():
-        if state.variant.transaction_file == "api":
-            return api_transactions_csv(state, query)
-        return documented_transactions_csv(state, query)
+    return start_export(state, {"format": "Transaction", "query": query})()
 
 
 def export_csv(state: ENSState, query: str, group: str | None) -> bytes:
@@ -71,6 +104,12 @@ def export_csv(state: ENSState, query: str, group: str | None) -> bytes:
     Each supporter's values are gathered in Python; the dates are written and the CSV made by
     polars over whole columns (empty values written as nothing, as the csv module writes them).
     """
+    return start_csv(state, query, group)()
+
+
+def start_csv(state: ENSState, query: str, group: str | None) -> Callable[[], bytes]:
+    """Start :func:`export_csv`'s file: the values as they are now (two forked children make them for a large
+    account), the CSV when the returned function is called (in any thread)."""
     account = state.account
     dashboard = state.variant.headers == "dashboard"
     names = EXPORT_GROUPS[group] if group else FIELD_NAMES
@@ -88,13 +127,28 @@ def export_csv(state: ENSState, query: str, group: str | None) -> bytes:
         header.append("")  # the unnamed last column real export files carry
     with paused_gc():
         chosen = [state.records[sid] for sid in sorted(state.records) if in_query(state.records[sid], query)]
-        half = len(chosen) // 2 if worth_forking(len(chosen)) else len(chosen)
-        rest = forked(partial(_values_and_draws, state, chosen[half:], fields)) if half < len(chosen) else None
-        rows = _values(state, chosen[:half], fields)  # the first half here, the second in a child meanwhile
-        if rest is not None:
-            more, draws = rest()
+        if worth_forking(len(chosen)):
+            half = len(chosen) // 2
+            parts = [forked(partial(_values_and_draws, state, chosen[:half], fields)),
+                     forked(partial(_values_and_draws, state, chosen[half:], fields))]
+        else:
+            made = (_values(state, chosen, fields), None)
+            parts = [lambda: made]
+    return partial(_finish_csv, state, header, fields, dashboard, parts)
+
+
+def _finish_csv(state: ENSState, header: list[str], fields: list[str], dashboard: bool,
+                parts: list[Callable[[], tuple[list[tuple[Any, ...]], Draws | None]]]) -> bytes:
+    """The file of :func:`start_csv` from its parts' values (waited for in order)."""
+    account = state.account
+    questions = account.questions
+    rows: list[tuple[Any, ...]] = []
+    with paused_gc():
+        for part in parts:
+            more, draws = part()
             rows += more
-            state.account.keep_draws(draws)  # the child's draws, so the transaction file need not make them again
+            if draws is not None:  # a child's draws, so the transaction file need not make them again
+                account.keep_draws(draws)
     n = len(fields)
     schema: dict[str, Any] = {"id": pl.String, "email": pl.String, "suppressed": pl.Boolean,
                               **{f"f{i}": pl.String for i in range(n)}, "created": pl.Date, "modified": pl.Date,

@@ -7,6 +7,7 @@ documented beside the route.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import uuid
@@ -28,7 +29,7 @@ from .data import (
     SupporterRecord,
     transaction_for,
 )
-from .ens_export import export_csv, export_transactions_csv
+from .ens_export import in_background, start_export
 from .ens_state import (
     API_USERNAME,
     DECLINED_CARDS,
@@ -507,8 +508,12 @@ class ENSApp:
         state.next_job_id += 1
         job_id = state.next_job_id
         created = state.now_ms()
-        state.jobs[job_id] = {"query": query, "group": group, "ready_at": state.clock.elapsed() + state.export_delay,
-                              "createdOn": created, "format": body.get("format", "User data")}
+        job = state.jobs[job_id] = {"query": query, "group": group, "createdOn": created,
+                                    "ready_at": state.clock.elapsed() + state.export_delay,
+                                    "format": body.get("format", "User data")}
+        # the file holds the account as it is now (as a real job's holds it when the job ran); it is made
+        # meanwhile, off the loop that serves the other requests
+        job["file"] = in_background(start_export(state, job))
         return JSONResponse({"id": job_id, "createdOn": created, "status": "pending"})
 
     def _job(self, request: Request) -> tuple[int, dict[str, Any] | None]:
@@ -531,9 +536,7 @@ class ENSApp:
             return error(404, f"Export job {job_id} does not exist", 10000055)
         if self.state.clock.elapsed() < job["ready_at"]:
             return error(400, f"Export job {job_id} has not completed", 10000056)
-        if job["format"] == "Transaction":
-            return Response(export_transactions_csv(self.state, job["query"]), media_type="text/csv")
-        return Response(export_csv(self.state, job["query"], job["group"]), media_type="text/csv")
+        return Response(await asyncio.wrap_future(job["file"]), media_type="text/csv")
 
 
 

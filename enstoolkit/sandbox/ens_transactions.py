@@ -19,6 +19,7 @@ import csv
 import datetime as dt
 import io
 import random
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,12 +27,13 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ._fork import forked, worth_forking
+from .account import Draws
 from .data import CLIENT_ID, SupporterRecord
 from .ens_state import ENSState
 
 __all__ = ["ACCOUNT_ROWS", "DATA_COLUMNS", "EASTERN", "RENAMED", "TAGGED_FIELDS", "TRANSACTION_COLUMNS",
            "WELCOME_EMAIL", "api_transactions_csv", "documented_header", "documented_transactions_csv", "eastern",
-           "export_type"]
+           "export_type", "start_documented_transactions"]
 
 #: The reference time zone of ENS's export files ("The reference timezone for this service is US/Eastern").
 EASTERN = ZoneInfo("US/Eastern")
@@ -186,6 +188,17 @@ def documented_transactions_csv(state: ENSState, query: str) -> bytes:
     Python (their random streams are the supporter's own); the times in US/Eastern, the order and
     the CSV are made by polars over whole columns.
     """
+    return start_documented_transactions(state, query)()
+
+
+def start_documented_transactions(state: ENSState, query: str) -> Callable[[], bytes]:
+    """Start :func:`documented_transactions_csv`'s file: the account as it is now, the CSV when the result is called.
+
+    The supporters' rows are made here, or, for a large account, by two forked children, which see the
+    account as it is at this moment (an export job's file holds the account as it was when the job ran,
+    whatever is written meanwhile) while this process goes on serving. The returned function waits for
+    them and makes the file (polars over whole columns); it may run in another thread.
+    """
     from .ens_export import in_query
 
     style = state.variant.transaction_file
@@ -193,14 +206,35 @@ def documented_transactions_csv(state: ENSState, query: str) -> bytes:
     chosen = [state.records[sid] for sid in sorted(state.records) if in_query(state.records[sid], query)]
     people = [(rec.supporter_id, rec.email, rec.created.date().isoformat(), rec.modified.date().isoformat(),
                *[rec.fields.get(f, "") for f in fields]) for rec in chosen]
-    # the child makes a little more than half: this process also turns its own part into columns meanwhile
-    half = len(chosen) * 9 // 20 if worth_forking(len(chosen)) else len(chosen)
     now_ms = state.now_ms()  # one moment for the whole file (read here: a forked child takes no locks)
-    rest = forked(partial(_rows_of, state, chosen[half:], half, now_ms)) if half < len(chosen) else None
-    parts = [_columns(*_rows_of(state, chosen[:half], 0, now_ms))]
-    if rest is not None:
-        parts.append(_columns(*rest()))
-    frame = pl.concat(parts).sort("owner", "when", "order", "seq")  # each supporter's rows in time order
+    if worth_forking(len(chosen)):
+        half = len(chosen) // 2
+        parts = [forked(partial(_rows_and_draws, state, chosen[:half], 0, now_ms)),
+                 forked(partial(_rows_and_draws, state, chosen[half:], half, now_ms))]
+    else:
+        made = (*_rows_of(state, chosen, 0, now_ms), None)
+        parts = [lambda: made]
+    return partial(_finish_documented, state, query, fields, people, parts)
+
+
+def _rows_and_draws(state: ENSState, records: list[SupporterRecord], first: int, now_ms: int
+                    ) -> tuple[list[int], list[_Row], Draws | None]:
+    """:func:`_rows_of`, and the draws made for them (a forked child hands them back with its rows)."""
+    return (*_rows_of(state, records, first, now_ms), state.account.draws())
+
+
+def _finish_documented(state: ENSState, query: str, fields: list[str], people: list[tuple[Any, ...]],
+                       parts: list[Callable[[], tuple[list[int], list[_Row], Draws | None]]]) -> bytes:
+    """The file of :func:`start_documented_transactions` from its parts' rows (waited for in order)."""
+    style = state.variant.transaction_file
+    columns = []
+    for part in parts:
+        owner, rows, draws = part()
+        if draws is not None:  # a child's draws, so that the supporter file need not make them again
+            state.account.keep_draws(draws)
+        columns.append(_columns(owner, rows))
+        del owner, rows
+    frame = pl.concat(columns).sort("owner", "when", "order", "seq")  # each supporter's rows in time order
     string = pl.String
     person_columns = ["Supporter ID", "Supporter Email", "Date Created", "Date Modified", *[f"tag {f}" for f in fields]]
     person = pl.DataFrame(people, schema={c: string for c in person_columns}, orient="row") if people else \

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from enstoolkit.sandbox.ens_export import ENSState, SupporterRecord, export_csv, export_transactions_csv, in_query
+import pytest
+
+from enstoolkit.sandbox import _fork
+from enstoolkit.sandbox.ens_export import (
+    ENSState,
+    SupporterRecord,
+    export_csv,
+    export_transactions_csv,
+    in_background,
+    in_query,
+    start_export,
+)
 
 
 def test_module() -> None:
@@ -48,3 +59,37 @@ def test_export_csv() -> None:
 
     text = export_csv(Sandbox(supporters=3).ens, "All supporters", None).decode()
     assert (len(text.splitlines()), text.split(",")[:3]) == (4, ["supporterId", "suppressed", "Title"])
+
+
+@pytest.mark.parametrize("children", [False, True])
+def test_start_export_holds_the_account_as_it_was_when_the_job_ran(monkeypatch: pytest.MonkeyPatch,
+                                                                    children: bool) -> None:
+    """start_export: a job's file holds the account as it was when the job was created, whatever is written before
+    the file is asked for (made here, or by forked children)."""
+    from enstoolkit.sandbox import Sandbox
+
+    if children:
+        monkeypatch.setattr(_fork, "MIN_SUPPORTERS", 2)  # even this small file is made by two children
+    state = Sandbox(supporters=40).ens
+    rec = state.records[min(state.records)]
+    before = rec.fields["First Name"]
+    finish = {kind: start_export(state, {"format": kind, "query": "All supporters", "group": None})
+              for kind in ("User data", "Transaction")}
+    rec.fields["First Name"] = "Written-after-the-job"
+    files = {kind: work().decode() for kind, work in finish.items()}
+    for kind, text in files.items():
+        assert "Written-after-the-job" not in text, kind
+        assert before in text, kind
+    assert "Written-after-the-job" in export_csv(state, "All supporters", None).decode()  # a new job sees it
+    assert "Written-after-the-job" in export_transactions_csv(state, "All supporters").decode()
+
+
+def test_in_background_hands_back_the_file_or_the_error() -> None:
+    """in_background: the work's result, or its error raised where the file is asked for."""
+    assert in_background(lambda: b"a,b\n").result(timeout=10) == b"a,b\n"
+
+    def broken() -> bytes:
+        raise ValueError("no file")
+
+    with pytest.raises(ValueError, match="no file"):
+        in_background(broken).result(timeout=10)

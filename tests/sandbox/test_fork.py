@@ -1,7 +1,7 @@
 """The sandbox's export files made quickly: the same bytes whichever way they are made.
 
 The supporter and transaction files are formatted by polars over whole columns, and at 20,000
-supporters or more half of each file's rows are made by a forked child process. These tests
+supporters or more each half of a file's rows is made by a forked child process. These tests
 pin that the file is the same made by one process or by two, that values needing quotes are
 quoted as the csv module quotes them, and that a child that fails stops the export loudly.
 """
@@ -39,7 +39,7 @@ def test_a_file_is_the_same_made_by_one_process_or_two(monkeypatch: pytest.Monke
     monkeypatch.setattr(ens_transactions, "forked", counted)
     two = (export_csv(sandbox.ens, "All supporters", None), export_transactions_csv(sandbox.ens, "All supporters"),
            export_transactions_csv(sandbox.ens, "Marketing opted in"))
-    assert len(children) == 3  # each file was made by two processes
+    assert len(children) == 6  # each file was made by two children
     assert two == one
     assert len(one[1].splitlines()) > 300
 
