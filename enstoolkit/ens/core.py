@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -109,6 +110,7 @@ class ENSCore(BaseClient):
         self.auth = ENSAuth(key, base)
         self._fields: pl.DataFrame | None = None
         self._questions: pl.DataFrame | None = None
+        self._export_turn = threading.Lock()  # export jobs run one after the other (see ExportMethods)
         scope = hashlib.sha256(f"{base}\n{key}".encode()).hexdigest()[:24]
         self._fingerprint = f"{base} API user {scope}"  # the request log's scope: a hash, never the key
         super().__init__(base, auth=self.auth, timeout=timeout, transport=transport,

@@ -46,6 +46,9 @@ EXPORT_FILE_TYPES = ("csv", "standardcsv")
 class ExportMethods(ENSCore):
     """Export-job methods of :class:`enstoolkit.ENSClient`.
 
+    A client runs its export jobs one after the other, whichever threads ask (nothing says ENS runs
+    two of an account's jobs at once); each file is read once it is downloaded, while the next job runs.
+
     Example:
         >>> isinstance(ens, ExportMethods), ens.export_supporters("All supporters").height == len(sb.ens.records)
         (True, True)
@@ -77,50 +80,53 @@ class ExportMethods(ENSCore):
             if not isinstance(field_group, str) or not field_group.strip():
                 raise ValidationError("field_group", field_group, "the name of a field group in the ENS dashboard")
             body["fieldGroup"] = field_group
-        job = json_or_none(self._send("POST", "/exportjob", json=body, retry=True))
-        if not isinstance(job, Mapping) or job.get("id") is None:
-            raise APIError("ENS", 200, "export job answered without an id", method="POST", path="/exportjob")
-        job_id = int(job["id"])
-        deadline = time.monotonic() + timeout
-        status: Mapping[str, Any] = job
-        wait = poll_interval
-        polls = 0
-        while str(status.get("status")) != "completed":
-            state = str(status.get("status") or "").strip().lower()
-            if state in _FAILED_STATES:
-                raise APIError("ENS", 200, f"export job {job_id} ended with status {status.get('status')!r}: "
-                               "check the query in the ENS dashboard", method="GET", path=f"/exportjob/{job_id}")
-            if time.monotonic() > deadline or (max_polls is not None and polls >= max_polls):
-                raise EnstoolkitError(f"ENS export job {job_id} did not complete within {timeout:.0f} s"
-                                      + (f" and {max_polls} status checks" if max_polls is not None else "")
-                                      + f" (last status: {status.get('status')!r})")
-            polls += 1
-            time.sleep(wait)
-            wait = min(wait * 1.5, 10.0)  # each poll is a request from the hourly budget
-            answer = json_or_none(self._send("GET", f"/exportjob/{job_id}"))
-            status = answer if isinstance(answer, Mapping) else {}
-        download = f"/exportjob/{job_id}/download"
-        url = str(status.get("url") or "")
-        if "/ens/service/" in url:
-            download = "/" + url.split("/ens/service/", 1)[1]
-        with tempfile.NamedTemporaryFile(prefix="enstoolkit-export-", suffix=".csv", delete=False) as spool:
-            target = Path(spool.name)
-        try:
-            self._send("GET", download, stream_to=target, head_bytes=head_bytes, read_timeout=DOWNLOAD_READ_TIMEOUT)
-            if target.stat().st_size == 0:  # even a query with no supporters has a header line
-                raise APIError("ENS", 200, f"export job {job_id} downloaded an empty file (not even a header)",
-                               method="GET", path=download)
-            try:  # ENS's error text in place of the file ("\n\nERROR: ..."), or blank lines only, raise here
-                csv_header(target)
-            except APIError as error:
-                raise APIError("ENS", 200, f"export job {job_id}: {error.message}", method="GET", path=download,
-                               body=error.body) from None
-            except DataShapeError:
-                raise APIError("ENS", 200, f"export job {job_id} downloaded blank lines only (not even a header): "
-                               "run the export again", method="GET", path=download) from None
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
+        # one job at a time, whichever threads ask (nothing says ENS runs two of an account's jobs at once);
+        # the file is read after the turn ends, while the next job runs
+        with self._export_turn:
+            job = json_or_none(self._send("POST", "/exportjob", json=body, retry=True))
+            if not isinstance(job, Mapping) or job.get("id") is None:
+                raise APIError("ENS", 200, "export job answered without an id", method="POST", path="/exportjob")
+            job_id = int(job["id"])
+            deadline = time.monotonic() + timeout
+            status: Mapping[str, Any] = job
+            wait = poll_interval
+            polls = 0
+            while str(status.get("status")) != "completed":
+                state = str(status.get("status") or "").strip().lower()
+                if state in _FAILED_STATES:
+                    raise APIError("ENS", 200, f"export job {job_id} ended with status {status.get('status')!r}: "
+                                   "check the query in the ENS dashboard", method="GET", path=f"/exportjob/{job_id}")
+                if time.monotonic() > deadline or (max_polls is not None and polls >= max_polls):
+                    raise EnstoolkitError(f"ENS export job {job_id} did not complete within {timeout:.0f} s"
+                                          + (f" and {max_polls} status checks" if max_polls is not None else "")
+                                          + f" (last status: {status.get('status')!r})")
+                polls += 1
+                time.sleep(wait)
+                wait = min(wait * 1.5, 10.0)  # each poll is a request from the hourly budget
+                answer = json_or_none(self._send("GET", f"/exportjob/{job_id}"))
+                status = answer if isinstance(answer, Mapping) else {}
+            download = f"/exportjob/{job_id}/download"
+            url = str(status.get("url") or "")
+            if "/ens/service/" in url:
+                download = "/" + url.split("/ens/service/", 1)[1]
+            with tempfile.NamedTemporaryFile(prefix="enstoolkit-export-", suffix=".csv", delete=False) as spool:
+                target = Path(spool.name)
+            try:
+                self._send("GET", download, stream_to=target, head_bytes=head_bytes, read_timeout=DOWNLOAD_READ_TIMEOUT)
+                if target.stat().st_size == 0:  # even a query with no supporters has a header line
+                    raise APIError("ENS", 200, f"export job {job_id} downloaded an empty file (not even a header)",
+                                   method="GET", path=download)
+                try:  # ENS's error text in place of the file ("\n\nERROR: ..."), or blank lines only, raise here
+                    csv_header(target)
+                except APIError as error:
+                    raise APIError("ENS", 200, f"export job {job_id}: {error.message}", method="GET", path=download,
+                                   body=error.body) from None
+                except DataShapeError:
+                    raise APIError("ENS", 200, f"export job {job_id} downloaded blank lines only (not even a header): "
+                                   "run the export again", method="GET", path=download) from None
+            except BaseException:
+                target.unlink(missing_ok=True)
+                raise
         return target
 
     def export_columns(self, query_name: str, *, format: str = "User data", field_group: str | None = None,

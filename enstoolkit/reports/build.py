@@ -22,7 +22,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -93,12 +93,6 @@ class Results:
     run: str | None = None
 
 
-def _pull_ens_rest(conn: Connection, settings: AuditSettings, first: Future[pl.DataFrame]
-                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    first.result()  # ENS's export jobs one after the other
-    return conn.ens.export_transactions(settings.query), conn.ens.page_names()
-
-
 def _pull_encharge(conn: Connection) -> tuple[pl.DataFrame, pl.DataFrame]:
     from ..records.erasures import read_erasures
 
@@ -109,16 +103,18 @@ def _pull_encharge(conn: Connection) -> tuple[pl.DataFrame, pl.DataFrame]:
 def pull(conn: Connection, settings: AuditSettings) -> AuditData:
     """The supporter file, Encharge's people, the recorded erasures, the transactions and page names.
 
-    ENS (its export jobs one after the other) and Encharge are pulled side by side, in threads.
+    ENS and Encharge are pulled side by side, in threads. ENS's export jobs run one after the other
+    (the client takes their turns), each file read while the next job runs: the transaction file's
+    job is asked for first, as it is the larger.
     """
-    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="enstoolkit-pull") as pool:
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="enstoolkit-pull") as pool:
+        transactions = pool.submit(conn.ens.export_transactions, settings.query)
         supporters = pool.submit(conn.ens.export_supporters, settings.query)
-        rest = pool.submit(_pull_ens_rest, conn, settings, supporters)
         encharge = pool.submit(_pull_encharge, conn)
+        pages = pool.submit(conn.ens.page_names)
         people, erasures = encharge.result()
-        transactions, pages = rest.result()
-        return AuditData(supporters.result(), people, erasures, transactions, pages, settings, conn.describe(),
-                         not (conn.ens_real or conn.encharge_real), conn.today())
+        return AuditData(supporters.result(), people, erasures, transactions.result(), pages.result(), settings,
+                         conn.describe(), not (conn.ens_real or conn.encharge_real), conn.today())
 
 
 def _notes(s: AuditSettings, stale_days: int, supporters: int, people: int, erasures: int,

@@ -511,6 +511,22 @@ def test_export_supporters_reads_the_whole_file(shared_ens: ENSClient, shared_sa
     assert len(transport.exchanges) <= 7
 
 
+def test_export_jobs_take_turns_whichever_threads_ask(shared_sandbox: Sandbox) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    transport = RecordingTransport()
+    with ENSClient(shared_sandbox.ens_api_key, shared_sandbox.ens_url, transport=transport) as ens, \
+            ThreadPoolExecutor(max_workers=2) as pool:
+        asked = [pool.submit(ens.export_transactions, "All supporters", poll_interval=0.01),
+                 pool.submit(ens.export_supporters, "All supporters", poll_interval=0.01)]
+        transactions, supporters = (future.result() for future in asked)
+    steps = ["create" if rq.method == "POST" else "download" if rq.url.path.endswith("/download") else "poll"
+             for rq, _ in transport.calls(contains="/exportjob")]
+    assert steps.count("create") == steps.count("download") == 2
+    assert steps.index("create", 1) > steps.index("download")  # the second job is asked for once the first is in
+    assert supporters.height == len(shared_sandbox.ens.records) < transactions.height
+
+
 def test_export_group_and_errors(shared_ens: ENSClient) -> None:
     df = shared_ens.export_supporters("Marketing opted in", field_group="basic only", poll_interval=0.05)
     assert df.columns[:5] == ["supporterId", "suppressed", "First Name", "Last Name", "Email Address"]
