@@ -44,6 +44,20 @@ def test_a_file_is_the_same_made_by_one_process_or_two(monkeypatch: pytest.Monke
     assert len(one[1].splitlines()) > 300
 
 
+def test_a_value_holding_the_separator_a_child_packs_with_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a child hands its text columns back joined by NUL; a value with a NUL in it is sent as it is
+    sandbox = Sandbox(supporters=40)
+    state = sandbox.ens
+    rec = state.records[min(state.records)]
+    history = state.history(rec)
+    history[0] = {**history[0], "name": "Odd\x00name"}
+    rec.transactions = history
+    one = export_transactions_csv(state, "All supporters")
+    monkeypatch.setattr(_fork, "MIN_SUPPORTERS", 2)
+    assert export_transactions_csv(state, "All supporters") == one
+    assert one.count(b"Odd\x00name") == 1 and len(one.splitlines()) > 40
+
+
 def test_values_that_need_quotes_are_quoted_as_the_csv_module_quotes_them() -> None:
     sandbox = Sandbox(supporters=5)
     rec = sandbox.ens.records[100001]
