@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["paused_gc"]
+__all__ = ["freeze_heap", "paused_gc"]
 
 _lock = threading.Lock()
 _depth = 0
@@ -37,3 +37,15 @@ def paused_gc() -> Iterator[None]:
             _depth -= 1
             if _depth == 0 and _was_enabled:
                 gc.enable()
+
+
+def freeze_heap() -> None:
+    """Leave every object made so far out of the collector's future walks (``gc.freeze``).
+
+    For a process that only serves the sandbox: its account is millions of long-lived objects
+    without cycles, and every full collection would walk them all again while the sandbox serves
+    (seconds at 100,000 supporters, in the middle of making an export file). Reference counting
+    still frees whatever is dropped. Not for a process shared with other work: a cycle of garbage
+    made before the call would never be collected.
+    """
+    gc.freeze()

@@ -23,7 +23,7 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
     raise MissingExtra("sandbox", "the local sandbox") from exc
 
 from ..inputs.arguments import is_loopback
-from ._gc import paused_gc
+from ._gc import freeze_heap, paused_gc
 from .clock import SandboxClock
 from .data import DEFAULT_NOW
 from .encharge_routes import EnchargeApp
@@ -213,8 +213,15 @@ class Sandbox:
         return None
 
     # -- lifecycle -----------------------------------------------------------------------
-    def start(self) -> Sandbox:
-        """Start serving (returns at once when the server listens)."""
+    def start(self, *, own_process: bool = False) -> Sandbox:
+        """Start serving (returns at once when the server listens).
+
+        ``own_process=True`` says the process does nothing but serve this sandbox (``enstoolkit
+        sandbox``, ``enstoolkit demo``): the account's objects are then left out of the garbage
+        collector's walks, which would otherwise stall a large sandbox for seconds at a time.
+        """
+        if own_process:
+            freeze_heap()
         self._runner.start()
         self.port = self._runner.port
         return self

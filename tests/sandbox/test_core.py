@@ -241,3 +241,19 @@ def test_cli_parser_and_command() -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=15)
     assert "sandbox stopped" in out
+
+
+def test_a_sandbox_in_a_process_of_its_own_leaves_its_account_out_of_the_collectors_walks() -> None:
+    import gc
+
+    sandbox = Sandbox(supporters=20)
+    assert gc.get_freeze_count() == 0
+    try:
+        sandbox.start(own_process=True)
+        assert gc.get_freeze_count() > 0  # the account's objects (and all made before) are frozen
+        assert httpx.get(sandbox.url).json()["service"] == "enstoolkit sandbox"
+    finally:
+        sandbox.stop()
+        gc.unfreeze()  # this test process is shared with others
+    with Sandbox(supporters=20):
+        assert gc.get_freeze_count() == 0  # a sandbox sharing its process freezes nothing
