@@ -158,19 +158,40 @@ def _rows_of(state: ENSState, records: list[SupporterRecord], first: int, now_ms
     return owner, rows
 
 
-def _columns(owner: list[int], rows: list[_Row]) -> pl.DataFrame:
-    """Rows (and their supporters' places) as columns; ``seq`` keeps the order they were made in, which
-    orders a supporter's rows of the same time (one supporter's rows are all in one part)."""
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 10
-    string = pl.String
+#: A part's rows as columns, as a forked child hands them back: the owners, the two number columns (time,
+#: order), then each text column as one string of its values joined by NUL (few objects to pickle), or as its
+#: list of values when one of them holds a NUL.
+_Packed = tuple[list[int], list[list[int]], list[str | list[str]]]
+_SEPARATOR = "\x00"
+_TEXTS = ("Campaign Type", "Campaign Number", "Campaign ID", "Campaign Status", "d1", "d2", "d4", "d5")
+
+
+def _pack(owner: list[int], rows: list[_Row]) -> _Packed:
+    """Rows (and their supporters' places) as :data:`_Packed` columns."""
+    columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 10
+    texts: list[str | list[str]] = []
+    for i in range(2, 10):
+        values = [str(n) for n in columns[i]] if i == 3 else list(columns[i])
+        joined = _SEPARATOR.join(values)
+        texts.append(joined if joined.count(_SEPARATOR) == len(values) - 1 else values)
+    return owner, [list(columns[0]), list(columns[1])], texts
+
+
+def _columns(packed: _Packed) -> pl.DataFrame:
+    """:func:`_pack`'s columns as a frame; ``seq`` keeps the order the rows were made in, which orders a
+    supporter's rows of the same time (one supporter's rows are all in one part)."""
+    owner, (when, order), texts = packed
+    n = len(owner)
+
+    def text(values: str | list[str]) -> pl.Series:
+        if isinstance(values, list) or n == 0:
+            return pl.Series(values if isinstance(values, list) else [], dtype=pl.String)
+        return pl.Series([values], dtype=pl.String).str.split(_SEPARATOR).explode()
+
     return pl.DataFrame({
-        "owner": pl.Series(owner, dtype=pl.Int64), "seq": pl.int_range(len(rows), eager=True, dtype=pl.Int64),
-        "when": pl.Series(columns[0], dtype=pl.Int64), "order": pl.Series(columns[1], dtype=pl.Int64),
-        "Campaign Type": pl.Series(columns[2], dtype=string),
-        "Campaign Number": pl.Series([str(n) for n in columns[3]], dtype=string),
-        "Campaign ID": pl.Series(columns[4], dtype=string), "Campaign Status": pl.Series(columns[5], dtype=string),
-        "d1": pl.Series(columns[6], dtype=string), "d2": pl.Series(columns[7], dtype=string),
-        "d4": pl.Series(columns[8], dtype=string), "d5": pl.Series(columns[9], dtype=string),
+        "owner": pl.Series(owner, dtype=pl.Int64), "seq": pl.int_range(n, eager=True, dtype=pl.Int64),
+        "when": pl.Series(when, dtype=pl.Int64), "order": pl.Series(order, dtype=pl.Int64),
+        **{name: text(values) for name, values in zip(_TEXTS, texts, strict=True)},
     })
 
 
@@ -212,28 +233,28 @@ def start_documented_transactions(state: ENSState, query: str) -> Callable[[], b
         parts = [forked(partial(_rows_and_draws, state, chosen[:half], 0, now_ms)),
                  forked(partial(_rows_and_draws, state, chosen[half:], half, now_ms))]
     else:
-        made = (*_rows_of(state, chosen, 0, now_ms), None)
+        made = (_pack(*_rows_of(state, chosen, 0, now_ms)), None)
         parts = [lambda: made]
     return partial(_finish_documented, state, query, fields, people, parts)
 
 
 def _rows_and_draws(state: ENSState, records: list[SupporterRecord], first: int, now_ms: int
-                    ) -> tuple[list[int], list[_Row], Draws | None]:
-    """:func:`_rows_of`, and the draws made for them (a forked child hands them back with its rows)."""
-    return (*_rows_of(state, records, first, now_ms), state.account.draws())
+                    ) -> tuple[_Packed, Draws | None]:
+    """:func:`_rows_of` packed, and the draws made for them (a forked child hands them back with its rows)."""
+    return _pack(*_rows_of(state, records, first, now_ms)), state.account.draws()
 
 
 def _finish_documented(state: ENSState, query: str, fields: list[str], people: list[tuple[Any, ...]],
-                       parts: list[Callable[[], tuple[list[int], list[_Row], Draws | None]]]) -> bytes:
+                       parts: list[Callable[[], tuple[_Packed, Draws | None]]]) -> bytes:
     """The file of :func:`start_documented_transactions` from its parts' rows (waited for in order)."""
     style = state.variant.transaction_file
     columns = []
     for part in parts:
-        owner, rows, draws = part()
+        packed, draws = part()
         if draws is not None:  # a child's draws, so that the supporter file need not make them again
             state.account.keep_draws(draws)
-        columns.append(_columns(owner, rows))
-        del owner, rows
+        columns.append(_columns(packed))
+        del packed
     frame = pl.concat(columns).sort("owner", "when", "order", "seq")  # each supporter's rows in time order
     string = pl.String
     person_columns = ["Supporter ID", "Supporter Email", "Date Created", "Date Modified", *[f"tag {f}" for f in fields]]
