@@ -10,6 +10,7 @@ import email.utils
 import threading
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import Future
 from typing import Any
 
 from ..errors import MissingExtra
@@ -27,7 +28,7 @@ from ._gc import freeze_heap, paused_gc
 from .clock import SandboxClock
 from .data import DEFAULT_NOW
 from .encharge_routes import EnchargeApp
-from .encharge_state import EnchargeState
+from .encharge_state import EnchargeState, Seedlings, api_key_for, seedlings_of
 from .ens_routes import ENSApp
 from .ens_state import ENSState
 from .faults import FaultMiddleware, Faults
@@ -142,7 +143,14 @@ class Sandbox:
                 supporters=supporters, seed=seed, clock=self.clock, hourly_limit=hourly_limit,
                 token_ttl=token_ttl, allowed_sources=tuple(allowed_sources), export_delay=export_delay,
             )
-            self.encharge = EnchargeState(self.ens, seed, variant=self.variant)
+        self.seed = seed
+        self._frozen = False
+        # Encharge's account is generated from ENS's as it is now, in a thread: ENS serves meanwhile, and
+        # Encharge's requests wait for it (see the encharge property)
+        self._encharge: Future[EnchargeState] = Future()
+        seedlings = seedlings_of(self.ens)
+        threading.Thread(target=self._make_encharge, args=(seedlings,), name="enstoolkit-sandbox-encharge",
+                         daemon=True).start()
         self._failures: list[tuple[str, str, int, str | None]] = []  # (method, path prefix, status, Retry-After)
         #: Requests the sandbox received, per (method, path), answered or failed on purpose.
         self.received: Counter[tuple[str, str]] = Counter()
@@ -150,10 +158,25 @@ class Sandbox:
         self.app = self._build_app()
         self._runner = ServerThread(self.app, host, port, name="enstoolkit-sandbox")
 
+    def _make_encharge(self, seedlings: Seedlings) -> None:
+        try:
+            with paused_gc():
+                state = EnchargeState(self.ens, self.seed, variant=self.variant, seedlings=seedlings)
+            if self._frozen:  # started in a process of its own meanwhile: the new account is frozen too
+                freeze_heap()
+            self._encharge.set_result(state)
+        except BaseException as exc:  # raised again wherever the account is used
+            self._encharge.set_exception(exc)
+
+    @property
+    def encharge(self) -> EnchargeState:
+        """The emulated Encharge account's state (waits the moment it takes to generate, the first time)."""
+        return self._encharge.result()
+
     # -- app -----------------------------------------------------------------------------
     def _build_app(self) -> Starlette:
         ens = ENSApp(self.ens)
-        encharge = EnchargeApp(self.encharge)
+        encharge = EnchargeApp(self._encharge)
 
         async def root(request: Request) -> Response:
             return JSONResponse({"service": "enstoolkit sandbox", "ens": "/ens/service", "encharge": "/v1",
@@ -221,6 +244,7 @@ class Sandbox:
         collector's walks, which would otherwise stall a large sandbox for seconds at a time.
         """
         if own_process:
+            self._frozen = True
             freeze_heap()
         self._runner.start()
         self.port = self._runner.port
@@ -261,7 +285,7 @@ class Sandbox:
     @property
     def encharge_api_key(self) -> str:
         """The demo account's Encharge API key."""
-        return self.encharge.api_key
+        return api_key_for(self.seed)
 
     def encharge_people_count(self) -> int:
         """How many people (not archived) the Encharge account holds."""

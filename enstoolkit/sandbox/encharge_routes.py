@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,9 +49,14 @@ def cannot_route(method: str, path: str) -> HTMLResponse:
 class EnchargeApp:
     """Starlette routes emulating Encharge over an :class:`EnchargeState`."""
 
-    def __init__(self, state: EnchargeState) -> None:
-        self.state = state
+    def __init__(self, state: EnchargeState | Future[EnchargeState]) -> None:
+        self._state = state  # or the account still being generated: requests wait for it without blocking
         self.orders = Orders()  # the sorted people that pages are sliced from, dropped by any write
+
+    @property
+    def state(self) -> EnchargeState:
+        """The account (once generated)."""
+        return self._state.result() if isinstance(self._state, Future) else self._state
 
     def routes(self) -> list[Route]:
         """The routes, relative to ``/v1``."""
@@ -76,6 +82,8 @@ class EnchargeApp:
 
     def _guard(self, handler: Any) -> Any:
         async def guarded(request: Request) -> Response:
+            if isinstance(self._state, Future) and not self._state.done():
+                await asyncio.wrap_future(self._state)  # the account is still being generated
             token = request.headers.get("x-encharge-token") or request.query_params.get("token")
             # The published messages (segevsh/w6w-apps, probed on the live API): no token, and a key
             # that is not Encharge's (the sandbox does not tell a malformed key from a wrong one).

@@ -21,15 +21,15 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._json import JSONResponse
 from .ens_state import ENSState
 from .validate import accepts_email
 from .variants import Variant
 
-__all__ = ["ACCOUNT_ID", "READ_ONLY_FIELDS", "STANDARD_FIELDS", "EnchargeState", "encharge_error", "error_body", "iso",
-           "parse_people_query", "split_tags"]
+__all__ = ["ACCOUNT_ID", "READ_ONLY_FIELDS", "STANDARD_FIELDS", "EnchargeState", "Seedlings", "api_key_for",
+           "encharge_error", "error_body", "iso", "parse_people_query", "seedlings_of", "split_tags"]
 
 ACCOUNT_ID = 48213
 TAG_COLORS = ("#2E86DE", "#10AC84", "#EE5253", "#F368E0", "#FF9F43", "#5F27CD", "#01A3A4", "#8395A7")
@@ -78,10 +78,41 @@ def encharge_error(status: int, message: str, code: int | None = None) -> JSONRe
     return JSONResponse(error_body(message, code), status_code=status)
 
 
+def api_key_for(seed: int) -> str:
+    """The demo API key of the account generated from ``seed`` (known before the account is made)."""
+    return "enc_" + uuid.UUID(int=random.Random(f"encharge-{seed}").getrandbits(128), version=4).hex
+
+
+class Seedlings(NamedTuple):
+    """What the Encharge account is generated from, taken from the ENS account at one moment.
+
+    ``supporters`` holds, per supporter in id order, ``(id, email, marketing opt-in answer, source page,
+    created (epoch ms), first name, last name, country, city)``; ``cross`` the people who are a
+    supporter under another email (the labelled duplicates).
+    """
+
+    supporters: list[tuple[int, str, str, int, int, str, str, str, str]]
+    cross: list[dict[str, Any]]
+
+
+def seedlings_of(ens: ENSState) -> Seedlings:
+    """The :class:`Seedlings` of the ENS account as it is now."""
+    supporters = []
+    for sid in sorted(ens.records):
+        rec = ens.records[sid]
+        fields = rec.fields
+        supporters.append((sid, rec.email, rec.questions.get(4512, ("", 0))[0], rec.source_page,
+                           int(rec.created.timestamp() * 1000), fields.get("First Name", ""),
+                           fields.get("Last Name", ""), fields.get("Country", ""), fields.get("City", "")))
+    return Seedlings(supporters, [dict(c) for c in (ens.duplicate_truth.encharge if ens.duplicate_truth else ())])
+
+
 class EnchargeState:
     """The emulated Encharge account."""
 
-    def __init__(self, ens: ENSState, seed: int, *, webhook_retries: int = 4, variant: Variant | None = None) -> None:
+    def __init__(self, ens: ENSState, seed: int, *, webhook_retries: int = 4, variant: Variant | None = None,
+                 seedlings: Seedlings | None = None) -> None:
+        """The account generated from ``ens`` as it is (or as ``seedlings``, taken from it earlier, saw it)."""
         self.variant = variant or ens.variant
         self.sandbox_clock = ens.clock
         self.start_ms = int(ens.clock.start.timestamp() * 1000)  # the account is generated as of the start
@@ -89,7 +120,7 @@ class EnchargeState:
         self.lock = threading.RLock()
         self.webhook_retries = webhook_retries
         rng = random.Random(f"encharge-{seed}")
-        self.api_key = "enc_" + uuid.UUID(int=rng.getrandbits(128), version=4).hex
+        self.api_key = "enc_" + uuid.UUID(int=rng.getrandbits(128), version=4).hex  # as api_key_for(seed) says
         self.account_id = ACCOUNT_ID + abs(seed) % 1_000_000  # another seed is another account
         self.people: dict[str, dict[str, Any]] = {}
         self.by_email: dict[str, str] = {}
@@ -106,49 +137,45 @@ class EnchargeState:
         self.unsubscribes: Counter[str] = Counter()  # POST /people/unsubscribe acted on, per person id
         self.resubscribes: Counter[str] = Counter()  # people whose unsubscribed went true -> false, per email
         self._tasks: set[asyncio.Task[None]] = set()
-        self._seed(ens, rng)
+        self._seed(seedlings if seedlings is not None else seedlings_of(ens), rng)
 
     # -- seeding ------------------------------------------------------------------------
     def _uuid(self, rng: random.Random) -> str:
         return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
-    def _seed(self, ens: ENSState, rng: random.Random) -> None:
+    def _seed(self, seedlings: Seedlings, rng: random.Random) -> None:
         for tag in ("newsletter", "volunteer", "petition-rivers", "petition-bees", "petition-clean-air",
                     "donor", "regular-giver", "member", "vip", "event-2026"):
             self._register_tag(tag, self.start_ms - rng.randint(200, 900) * 86_400_000)
         seen: set[str] = set()
-        for sid in sorted(ens.records):
-            rec = ens.records[sid]
-            email = rec.email.strip().lower()
+        for sid, email, optin, source_page, created_ms, first, last, country, city in seedlings.supporters:
+            email = email.strip().lower()
             if not accepts_email(email) or email in seen:
                 continue
             seen.add(email)
             if rng.random() >= 0.88:
                 continue  # in ENS only
-            optin = rec.questions.get(4512, ("", 0))[0]
             unsub_p = 0.05 if optin == "Y" else (0.88 if optin == "N" else 0.3)
-            tags = list(SOURCE_TAGS.get(rec.source_page, []))
+            tags = list(SOURCE_TAGS.get(source_page, []))
             if rng.random() < 0.03:
                 tags.append("vip")
             if rng.random() < 0.08:
                 tags.append("event-2026")
-            created = int(rec.created.timestamp() * 1000) + rng.randint(1_000, 600_000)
-            first, last = rec.fields.get("First Name", ""), rec.fields.get("Last Name", "")
+            created = created_ms + rng.randint(1_000, 600_000)
             person = self._new_person(
                 self._uuid(rng), email, str(sid) if self.variant.user_id else None, first, last, created, tags,
-                unsubscribed=rng.random() < unsub_p, lead_score=rng.randint(0, 100),
-                country=rec.fields.get("Country", ""), city=rec.fields.get("City", ""),
+                unsubscribed=rng.random() < unsub_p, lead_score=rng.randint(0, 100), country=country, city=city,
             )
             person["archived"] = rng.random() < 0.015
             self._index(person)
-        for cross in ens.duplicate_truth.encharge if ens.duplicate_truth else ():  # a supporter under another email
+        for cross in seedlings.cross:  # a supporter under another email
             person = self._new_person(self._uuid(rng), cross["email"], None, cross["firstName"], cross["lastName"],
                                       self.start_ms - rng.randint(1, 400) * 86_400_000, ["newsletter"],
                                       unsubscribed=rng.random() < 0.2, lead_score=rng.randint(0, 60),
                                       country=cross["country"], city=cross["city"])
             person["phone"] = cross["phone"]
             self._index(person)
-        extra = max(1, len(ens.records) // 20)  # in Encharge only
+        extra = max(1, len(seedlings.supporters) // 20)  # in Encharge only
         for i in range(extra):
             first, last = rng.choice(_FIRST), rng.choice(_LAST)
             email = f"{first}.{last}{i}@example.net".lower()

@@ -257,3 +257,17 @@ def test_a_sandbox_in_a_process_of_its_own_leaves_its_account_out_of_the_collect
         gc.unfreeze()  # this test process is shared with others
     with Sandbox(supporters=20):
         assert gc.get_freeze_count() == 0  # a sandbox sharing its process freezes nothing
+
+
+def test_encharge_is_generated_from_ens_as_it_was_made_and_its_requests_wait_for_it() -> None:
+    from enstoolkit import EnchargeClient
+    from enstoolkit.sandbox.encharge_state import api_key_for
+
+    sandbox = Sandbox(supporters=300, seed=7)
+    first = sandbox.ens.records[min(sandbox.ens.records)]
+    first.fields["Email Address"] = "written.after.the.account@example.org"  # ENS changed before Encharge's account is used
+    with sandbox, EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url) as encharge:
+        people = encharge.list_people()  # asked at once: answered when the account is ready, never refused
+        assert people.height == sandbox.encharge_people_count() > 250
+        assert "written.after.the.account@example.org" not in people.get_column("email").to_list()
+    assert sandbox.encharge_api_key == sandbox.encharge.api_key == api_key_for(7) != api_key_for(8)
