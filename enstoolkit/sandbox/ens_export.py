@@ -23,6 +23,7 @@ import polars as pl
 
 from ._fork import forked, worth_forking
 from ._gc import paused_gc
+from ._packed import pack, unpack
 from .account import Draws
 from .data import EXPORT_GROUPS, FIELD_NAMES, SupporterRecord
 from .ens_state import ENSState
@@ -54,10 +55,17 @@ def _values(state: ENSState, records: list[SupporterRecord], fields: list[str]) 
     return rows
 
 
-def _values_and_draws(state: ENSState, records: list[SupporterRecord], fields: list[str]
-                      ) -> tuple[list[tuple[Any, ...]], Draws | None]:
+def _packed_values(state: ENSState, records: list[SupporterRecord], fields: list[str]) -> list[str | list[Any]]:
+    """:func:`_values` as packed columns (:func:`~enstoolkit.sandbox._packed.pack`)."""
     rows = _values(state, records, fields)
-    return rows, state.account.draws()
+    width = 5 + len(fields) + 2 * len(state.account.questions)  # id, email, suppressed, fields, 2 dates, answers
+    return pack(list(zip(*rows, strict=True)) if rows else [()] * width)
+
+
+def _values_and_draws(state: ENSState, records: list[SupporterRecord], fields: list[str]
+                      ) -> tuple[list[str | list[Any]], Draws | None]:
+    """:func:`_packed_values`, and the draws made for them (a forked child hands them back with its values)."""
+    return _packed_values(state, records, fields), state.account.draws()
 
 
 def start_export(state: ENSState, job: Mapping[str, Any]) -> Callable[[], bytes]:
@@ -132,29 +140,28 @@ def start_csv(state: ENSState, query: str, group: str | None) -> Callable[[], by
             parts = [forked(partial(_values_and_draws, state, chosen[:half], fields)),
                      forked(partial(_values_and_draws, state, chosen[half:], fields))]
         else:
-            made = (_values(state, chosen, fields), None)
+            made = (_packed_values(state, chosen, fields), None)
             parts = [lambda: made]
     return partial(_finish_csv, state, header, fields, dashboard, parts)
 
 
 def _finish_csv(state: ENSState, header: list[str], fields: list[str], dashboard: bool,
-                parts: list[Callable[[], tuple[list[tuple[Any, ...]], Draws | None]]]) -> bytes:
+                parts: list[Callable[[], tuple[list[str | list[Any]], Draws | None]]]) -> bytes:
     """The file of :func:`start_csv` from its parts' values (waited for in order)."""
     account = state.account
     questions = account.questions
-    rows: list[tuple[Any, ...]] = []
-    with paused_gc():
-        for part in parts:
-            more, draws = part()
-            rows += more
-            if draws is not None:  # a child's draws, so the transaction file need not make them again
-                account.keep_draws(draws)
     n = len(fields)
     schema: dict[str, Any] = {"id": pl.String, "email": pl.String, "suppressed": pl.Boolean,
                               **{f"f{i}": pl.String for i in range(n)}, "created": pl.Date, "modified": pl.Date,
                               **{f"a{i}": pl.String for i in range(len(questions))},
                               **{f"w{i}": pl.Int64 for i in range(len(questions))}}
-    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    frames = []
+    for part in parts:
+        packed, draws = part()
+        if draws is not None:  # a child's draws, so the transaction file need not make them again
+            account.keep_draws(draws)
+        frames.append(unpack(packed, schema))
+    frame = pl.concat(frames)
     pattern = ("%m/%d/%Y" if account.variant.date_order == "mdy" else "%d/%m/%Y") if dashboard else "%Y-%m-%d"
 
     def day(expr: pl.Expr) -> pl.Expr:

@@ -19,7 +19,7 @@ import csv
 import datetime as dt
 import io
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ._fork import forked, worth_forking
+from ._packed import pack, unpack
 from .account import Draws
 from .data import CLIENT_ID, SupporterRecord
 from .ens_state import ENSState
@@ -158,41 +159,26 @@ def _rows_of(state: ENSState, records: list[SupporterRecord], first: int, now_ms
     return owner, rows
 
 
-#: A part's rows as columns, as a forked child hands them back: the owners, the two number columns (time,
-#: order), then each text column as one string of its values joined by NUL (few objects to pickle), or as its
-#: list of values when one of them holds a NUL.
-_Packed = tuple[list[int], list[list[int]], list[str | list[str]]]
-_SEPARATOR = "\x00"
-_TEXTS = ("Campaign Type", "Campaign Number", "Campaign ID", "Campaign Status", "d1", "d2", "d4", "d5")
+#: A part's rows as columns, as a forked child hands them back: the owners, then the columns of ``_Row``
+#: (the campaign number as text), packed (:func:`~enstoolkit.sandbox._packed.pack`).
+_Packed = list[str | list[Any]]
+_SCHEMA: dict[str, Any] = {"owner": pl.Int64, "when": pl.Int64, "order": pl.Int64, "Campaign Type": pl.String,
+                           "Campaign Number": pl.String, "Campaign ID": pl.String, "Campaign Status": pl.String,
+                           "d1": pl.String, "d2": pl.String, "d4": pl.String, "d5": pl.String}
 
 
 def _pack(owner: list[int], rows: list[_Row]) -> _Packed:
     """Rows (and their supporters' places) as :data:`_Packed` columns."""
-    columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 10
-    texts: list[str | list[str]] = []
-    for i in range(2, 10):
-        values = [str(n) for n in columns[i]] if i == 3 else list(columns[i])
-        joined = _SEPARATOR.join(values)
-        texts.append(joined if joined.count(_SEPARATOR) == len(values) - 1 else values)
-    return owner, [list(columns[0]), list(columns[1])], texts
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * 10
+    columns[3] = [str(n) for n in columns[3]]
+    return pack([owner, *columns])
 
 
 def _columns(packed: _Packed) -> pl.DataFrame:
     """:func:`_pack`'s columns as a frame; ``seq`` keeps the order the rows were made in, which orders a
     supporter's rows of the same time (one supporter's rows are all in one part)."""
-    owner, (when, order), texts = packed
-    n = len(owner)
-
-    def text(values: str | list[str]) -> pl.Series:
-        if isinstance(values, list) or n == 0:
-            return pl.Series(values if isinstance(values, list) else [], dtype=pl.String)
-        return pl.Series([values], dtype=pl.String).str.split(_SEPARATOR).explode()
-
-    return pl.DataFrame({
-        "owner": pl.Series(owner, dtype=pl.Int64), "seq": pl.int_range(n, eager=True, dtype=pl.Int64),
-        "when": pl.Series(when, dtype=pl.Int64), "order": pl.Series(order, dtype=pl.Int64),
-        **{name: text(values) for name, values in zip(_TEXTS, texts, strict=True)},
-    })
+    frame = unpack(packed, _SCHEMA)
+    return frame.insert_column(1, pl.int_range(frame.height, eager=True, dtype=pl.Int64).alias("seq"))
 
 
 def _blank(name: str) -> pl.Expr:
