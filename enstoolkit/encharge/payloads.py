@@ -162,7 +162,8 @@ def flatten_person(person: Mapping[str, Any]) -> dict[str, Any]:
         >>> flatten_person({"id": "p1", "data": {"additionalFields": {"field01": "a"}, "plan": {"tier": "gold"}}})
         {'id': 'p1', 'field01': 'a', 'plan.tier': 'gold'}
     """
-    out: dict[str, Any] = {k: v for k, v in person.items() if k != "data"}
+    out: dict[str, Any] = dict(person)  # a copy: the caller's record is left as it is
+    data = out.pop("data", None)
 
     def walk(value: Mapping[str, Any], prefix: str) -> None:
         for key, item in value.items():
@@ -172,7 +173,6 @@ def flatten_person(person: Mapping[str, Any]) -> dict[str, Any]:
             else:
                 out.setdefault(name, item)
 
-    data = person.get("data")
     if isinstance(data, Mapping):
         walk(data, "")
     return out
