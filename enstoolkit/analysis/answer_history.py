@@ -30,6 +30,8 @@ EXACT = "exact (answer history)"
 #: ``basis`` of a figure estimated from the supporter file's latest answers (no answer rows to count from).
 ESTIMATE = "estimate (latest answer only)"
 
+#: The transaction file's columns an answer row is read from.
+_READ = ("type", "name", "status", "createdDate")
 _HISTORY: dict[str, pl.DataType] = {"supporterId": pl.Int64(), "createdDate": pl.Datetime("ms", "UTC"),
                                     "answer": pl.String()}
 
@@ -71,8 +73,12 @@ def answer_history(transactions: pl.DataFrame, question: str) -> pl.DataFrame:
         >>> answer_history(tx, "Q").row(0)[2]
         'P'
     """
+    transactions = check_frame("transactions", transactions)
+    if "supporterId" in transactions.columns:  # only the columns read here are filtered (a wide file: most are not)
+        transactions = transactions.select(c for c in ("supporterId", "isSupporter", *_READ)
+                                           if c in transactions.columns)
     rows = linked_transactions(transactions)
-    for column in ("type", "name", "status", "createdDate"):
+    for column in _READ:
         if column not in rows.columns:
             return pl.DataFrame([], schema=_HISTORY)
     found = rows.filter(pl.col("type").is_in(list(ANSWER_TYPES))

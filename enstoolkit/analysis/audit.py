@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from ..errors import ValidationError
-from ..inputs.arguments import blank_columns, check_frame, check_int, is_valid_email, text_flags
+from ..inputs.arguments import blank_columns, check_frame, check_int, text_flags, valid_emails
 from ..inputs.people_args import email_key_expr, find_email_column
 from ..schemas import Severity
 from ..schemas.results import FINDINGS
@@ -99,6 +99,7 @@ def duplicate_supporters(ens: pl.DataFrame) -> pl.DataFrame:
     email = _email_column(ens)
     keyed = ens.filter(pl.col(email).is_not_null() & (email_key_expr(email) != ""))
     keyed = keyed.with_columns(email_key_expr(email).alias("__k"))
+    keyed = keyed.filter(pl.col("__k").is_duplicated())  # the groups of more than one: the others are not read
     groups = (
         keyed.group_by("__k")
         .agg(pl.len().alias("__n"), pl.col("supporterId").sort().cast(pl.String).str.join(", ").alias("__ids"))
@@ -124,6 +125,7 @@ def encharge_duplicates(encharge: pl.DataFrame) -> pl.DataFrame:
     keyed = encharge.filter(pl.col("email").is_not_null() & (email_key_expr("email") != "")).with_columns(
         email_key_expr("email").alias("__k"), pl.col("id").cast(pl.String).alias("__id"))
     keyed = keyed.unique("__id", keep="first", maintain_order=True)
+    keyed = keyed.filter(pl.col("__k").is_duplicated())  # the groups of more than one: the others are not read
     groups = (keyed.group_by("__k").agg(pl.len().alias("__n"), pl.col("__id").sort().str.join(", ").alias("__ids"))
               .filter(pl.col("__n") > 1))
     dupes = keyed.join(groups, on="__k", how="inner").sort("__k", "__id").with_columns(
@@ -143,7 +145,7 @@ def invalid_emails(ens: pl.DataFrame) -> pl.DataFrame:
     ens = check_frame("ens", ens)
     email = _email_column(ens)
     ens = ens.with_columns(pl.col(email).cast(pl.String))
-    valid = pl.col(email).map_elements(lambda v: is_valid_email(v.strip()), return_dtype=pl.Boolean)
+    valid = valid_emails(ens.get_column(email))
     bad = ens.filter(pl.col(email).is_null() | ~valid.fill_null(False))
     detail = pl.when(pl.col(email).is_null() | (pl.col(email).str.strip_chars() == "")).then(
         pl.lit("no email address")).otherwise(pl.format("not a valid email address: '{}'", pl.col(email)))
@@ -168,12 +170,10 @@ def missing_fields(ens: pl.DataFrame, required: Sequence[str] = ("First Name", "
                               + ", ".join(ens.columns[:20]))
     if not required:
         return _empty()
-    blanks = [
-        pl.when(pl.col(c).is_null() | (pl.col(c).cast(pl.String).str.strip_chars() == "")).then(pl.lit(c))
-        for c in required
-    ]
-    listed = ens.with_columns(pl.concat_list(blanks).list.drop_nulls().alias("__missing"))
-    hit = listed.filter(pl.col("__missing").list.len() > 0)
+    empty = [pl.col(c).is_null() | (pl.col(c).cast(pl.String).str.strip_chars() == "") for c in required]
+    blanks = [pl.when(e).then(pl.lit(c)) for e, c in zip(empty, required, strict=True)]
+    hit = ens.filter(pl.any_horizontal(empty)).with_columns(  # the list only for the rows missing something
+        pl.concat_list(blanks).list.drop_nulls().alias("__missing"))
     detail = pl.lit("missing: ") + pl.col("__missing").list.join(", ")
     return _findings(hit, "missing fields", "low", detail, email)
 
