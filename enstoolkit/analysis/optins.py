@@ -170,7 +170,7 @@ def by_acquisition(ens: pl.DataFrame, transactions: pl.DataFrame, question: str,
         [(10, 'Sign up', 2, 1, 0.5), (20, 'Petition', 1, 1, 1.0)]
     """
     ens = check_frame("ens", ens)
-    transactions = linked_transactions(transactions)
+    transactions = linked_transactions(_columns_read(check_frame("transactions", transactions)))
     moments = []
     if "createdDate" in transactions.columns:
         moments.append(pl.col("createdDate").cast(pl.Datetime("ms", "UTC")))
@@ -221,6 +221,19 @@ def by_acquisition(ens: pl.DataFrame, transactions: pl.DataFrame, question: str,
                  is_yes(joined, question).sum().cast(pl.Int64).alias("opted_in"))
             .with_columns((pl.col("opted_in") / pl.col("supporters")).round(4).alias("rate"))
             .sort(["supporters", "campaignId", "page"], descending=[True, False, False], nulls_last=True))
+
+
+#: The transaction file's columns :func:`by_acquisition` reads.
+_ACQUISITION = ("supporterId", "isSupporter", "type", "subtype", "campaignId", "name", "id", "createdDate", "createdOn")
+
+
+def _columns_read(transactions: pl.DataFrame) -> pl.DataFrame:
+    """Only the columns :func:`by_acquisition` reads (a wide file: most are not), when it has those it needs (else
+    the whole file, for the error naming its columns)."""
+    columns = set(transactions.columns)
+    if {"supporterId", "type", "campaignId"} <= columns and {"createdDate", "createdOn"} & columns:
+        return transactions.select(c for c in _ACQUISITION if c in columns)
+    return transactions
 
 
 def _type_code(transactions: pl.DataFrame) -> pl.Expr:

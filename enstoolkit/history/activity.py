@@ -102,7 +102,9 @@ def last_activity(ens: pl.DataFrame, encharge: pl.DataFrame | None = None, *,
     if transactions is not None:
         transactions = check_frame("transactions", transactions, ("supporterId", "createdOn"),
                                    what="ENS transactions (export_transactions)")
-        by_id(transactions.select("supporterId", pl.col("createdOn").alias("day")), "ENS transaction")
+        latest = transactions.select(pl.col("supporterId").cast(pl.Int64), pl.col("createdOn").cast(pl.Date)
+                                     .alias("day")).group_by("supporterId").agg(pl.col("day").max())
+        by_id(latest, "ENS transaction")  # each supporter's last: the only one of theirs that can be the latest
         used.append("ENS transactions")
     if encharge is not None and "lastActivity" in encharge.columns:
         enc_email = find_email_column(encharge.columns, argument="encharge")
