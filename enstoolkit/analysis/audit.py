@@ -28,7 +28,7 @@ from ..inputs.arguments import blank_columns, check_frame, check_int, text_flags
 from ..inputs.people_args import email_key_expr, find_email_column
 from ..schemas import Severity
 from ..schemas.results import FINDINGS
-from .answers import is_no, is_pending, is_yes
+from .answers import answer, is_yes
 
 __all__ = [
     "CANNOT_CHECK", "SEVERITY_ORDER", "cannot_check", "cannot_check_rows", "duplicate_supporters",
@@ -198,8 +198,8 @@ def suppressed_with_optin(ens: pl.DataFrame, optins: Sequence[str]) -> pl.DataFr
     if not present:
         return _empty()
     held = pl.concat_list([pl.when(is_yes(ens, q)).then(pl.lit(q)) for q in present]).list.drop_nulls()
-    rows = ens.with_columns(held.alias("__held")).filter(
-        pl.col("suppressed").fill_null(False) & (pl.col("__held").list.len() > 0))
+    rows = ens.filter(pl.col("suppressed").fill_null(False)).with_columns(held.alias("__held")).filter(
+        pl.col("__held").list.len() > 0)  # the list only for the suppressed
     detail = pl.lit("suppressed but opted in to: ") + pl.col("__held").list.join(", ")
     return _findings(rows, "suppressed with opt-in", "high", detail, email)
 
@@ -307,9 +307,10 @@ def optin_state_conflicts(ens: pl.DataFrame, encharge: pl.DataFrame, optin: str 
                               + ", ".join(c for c in ens.columns if f"{c} Date" in ens.columns))
     email = _email_column(ens)
     both = _joined(ens, encharge)
-    said_yes = both.filter(is_yes(both, optin))
-    said_no = both.filter(is_no(both, optin))
-    said_pending = both.filter(is_pending(both, optin))
+    read = answer(both, optin)  # is_yes, is_no and is_pending of the one reading
+    said_yes = both.filter((read == "Y").fill_null(False))
+    said_no = both.filter((read == "N").fill_null(False))
+    said_pending = both.filter((read == "P").fill_null(False))
     yes = said_yes.filter(pl.col("__unsub").fill_null(False))
     no = said_no.filter(pl.col("__unsub") == False)  # noqa: E712 (unknown excluded, and reported below)
     pending = said_pending.filter(pl.col("__unsub") == False)  # noqa: E712
