@@ -43,7 +43,7 @@ from ..analysis import (
 from ..config.connect import Connection
 from ..config.settings import AuditSettings
 from ..records.exports import export_csv
-from .audit import audit_report
+from .audit import audit_report_later
 from .folder import report_folder
 from .optins import optin_report
 
@@ -296,9 +296,9 @@ def write_reports(out: Path, results: Results, *, excel: bool = False, show_code
     :func:`keep_run`) feeds the report's "change since the last run" block (see
     :func:`enstoolkit.reports.audit.audit_report`). With ``history`` and a kept run, the folder also
     gets the run's marker (``enstoolkit history`` and the command's summary read it). ``kept`` is
-    called once the CSVs and the opt-in report are made, before the audit report: it may keep the
-    run (:func:`keep_run`, meanwhile the day's snapshots are still being kept in a thread) and so give
-    the change since the last run; an error it raises leaves the folder unwritten. Returns the
+    called once the CSVs, the opt-in report and all of the audit report but its change since the
+    last run are made: it may keep the run (:func:`keep_run`, while the day's snapshots are still
+    being kept in a thread) and so give that change; an error it raises leaves the folder unwritten. Returns the
     files written, in the folder's final place.
     """
     r = results
@@ -316,13 +316,13 @@ def write_reports(out: Path, results: Results, *, excel: bool = False, show_code
         page = optin_report(r.rates, r.trend, r.countries, r.acquisition, r.cohort, question=r.question,
                             synthetic=r.synthetic, source=r.source, today=r.today, code=optin_code, when=when)
         (staging / "optin_analysis.html").write_text(page, encoding="utf-8")
+        audit_page = audit_report_later(r.findings, synthetic=r.synthetic, source=r.source, notes=r.notes,
+                                        code=audit_code, when=when)
         if kept is not None:
             kept()
         changes = changes if changes is not None else r.changes
         previous_run = previous_run if previous_run is not None else r.previous_run
-        page = audit_report(r.findings, synthetic=r.synthetic, source=r.source, changes=changes,
-                            previous_run=previous_run, notes=r.notes, code=audit_code, when=when)
-        (staging / "supporter_audit.html").write_text(page, encoding="utf-8")
+        (staging / "supporter_audit.html").write_text(audit_page(changes, previous_run), encoding="utf-8")
         names += ["supporter_audit.html", "optin_analysis.html"]
         if excel:
             from .workbook import findings_workbook
