@@ -178,8 +178,9 @@ def analyse(data: AuditData, *, stale_days: int = 730, history: History | None =
 
 def keep_snapshots(history: History, data: AuditData, run_id: str) -> None:
     """Keep the day's supporter file and Encharge people in ``history``, as seen by the run ``run_id`` (kept
-    afterwards by :func:`keep_run` with the same id). Call it once the history has been read for the
-    analyses (:func:`analyse`'s ``then``): it may run in a thread meanwhile (the store's work is DuckDB's).
+    afterwards by :func:`keep_run` with the same id), the two systems side by side. Call it once the
+    history has been read for the analyses (:func:`analyse`'s ``then``): it may run in a thread meanwhile
+    (the store's work is DuckDB's).
 
     Example:
         >>> import tempfile
@@ -195,8 +196,13 @@ def keep_snapshots(history: History, data: AuditData, run_id: str) -> None:
         >>> run, history.as_of(data.today)["ens"].height
         ('20261001T090000-abcdef', 200)
     """
-    for system, frame in (("ens", data.supporters), ("encharge", data.people)):
-        history.record_snapshot(system, frame, data.today, run_id=run_id)
+    # the two systems side by side (a DuckDB connection each; their rows never meet), both finished before
+    # an error of either is raised (the ENS one first)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="enstoolkit-snapshot") as pool:
+        kept = [pool.submit(history.record_snapshot, system, frame, data.today, run_id=run_id)
+                for system, frame in (("ens", data.supporters), ("encharge", data.people))]
+    for future in kept:
+        future.result()
 
 
 def keep_run(history: History, data: AuditData, results: Results, parameters: Mapping[str, object], *,
