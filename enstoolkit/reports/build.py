@@ -203,6 +203,10 @@ def keep_snapshots(history: History, data: AuditData, run_id: str) -> None:
                 for system, frame in (("ens", data.supporters), ("encharge", data.people))]
     for future in kept:
         future.result()
+    from ..history.database import open_store
+
+    with open_store(history.path) as db:  # written out to the file here, not by the next write (the run's)
+        db.execute("CHECKPOINT")
 
 
 def keep_run(history: History, data: AuditData, results: Results, parameters: Mapping[str, object], *,
