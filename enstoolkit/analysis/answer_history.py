@@ -23,13 +23,15 @@ from ..errors import ValidationError
 from ..inputs.arguments import check_frame
 from .answers import answer
 
-__all__ = ["ESTIMATE", "EXACT", "answer_history", "linked_transactions"]
+__all__ = ["ESTIMATE", "EXACT", "answer_history", "answer_rows", "linked_transactions", "question_history"]
 
 #: ``basis`` of a figure counted from the dated answer rows.
 EXACT = "exact (answer history)"
 #: ``basis`` of a figure estimated from the supporter file's latest answers (no answer rows to count from).
 ESTIMATE = "estimate (latest answer only)"
 
+#: The transaction file's columns an answer row is read from.
+_READ = ("type", "name", "status", "createdDate")
 _HISTORY: dict[str, pl.DataType] = {"supporterId": pl.Int64(), "createdDate": pl.Datetime("ms", "UTC"),
                                     "answer": pl.String()}
 
@@ -71,12 +73,44 @@ def answer_history(transactions: pl.DataFrame, question: str) -> pl.DataFrame:
         >>> answer_history(tx, "Q").row(0)[2]
         'P'
     """
+    return question_history(answer_rows(transactions), question)
+
+
+def answer_rows(transactions: pl.DataFrame) -> pl.DataFrame | None:
+    """The transaction file's question rows (types QCB, CQS, QMR, of real supporters), each question's name trimmed
+    (``question``): what :func:`question_history` reads each question's answers from, so a file is filtered once
+    for several questions. ``None`` when the file has no question rows' columns.
+
+    Example:
+        >>> tx = pl.DataFrame({"supporterId": [3, 3], "type": ["CQS", "PET"], "name": [" Q ", "Petition"],
+        ...                    "status": ["p", None], "createdDate": [dt.datetime(2026, 1, 1, tzinfo=dt.UTC)] * 2})
+        >>> answer_rows(tx).get_column("question").to_list()
+        ['Q']
+    """
+    transactions = check_frame("transactions", transactions)
+    if "supporterId" in transactions.columns:  # only the columns read here are filtered (a wide file: most are not)
+        transactions = transactions.select(c for c in ("supporterId", "isSupporter", *_READ)
+                                           if c in transactions.columns)
     rows = linked_transactions(transactions)
-    for column in ("type", "name", "status", "createdDate"):
+    for column in _READ:
         if column not in rows.columns:
-            return pl.DataFrame([], schema=_HISTORY)
-    found = rows.filter(pl.col("type").is_in(list(ANSWER_TYPES))
-                        & (pl.col("name").str.strip_chars() == question.strip()))
+            return None
+    return rows.filter(pl.col("type").is_in(list(ANSWER_TYPES))).select(
+        "supporterId", "createdDate", "status", pl.col("name").str.strip_chars().alias("question"))
+
+
+def question_history(rows: pl.DataFrame | None, question: str) -> pl.DataFrame:
+    """:func:`answer_history` of ``question`` from the rows :func:`answer_rows` gave.
+
+    Example:
+        >>> tx = pl.DataFrame({"supporterId": [3], "type": ["CQS"], "name": ["Q "], "status": ["p"],
+        ...                    "createdDate": [dt.datetime(2026, 1, 1, tzinfo=dt.UTC)]})
+        >>> question_history(answer_rows(tx), "Q").row(0)[2]
+        'P'
+    """
+    if rows is None:
+        return pl.DataFrame([], schema=_HISTORY)
+    found = rows.filter(pl.col("question") == question.strip())
     if not found.height:
         return pl.DataFrame([], schema=_HISTORY)
     found = found.select("supporterId", pl.col("createdDate").cast(pl.Datetime("ms", "UTC")),

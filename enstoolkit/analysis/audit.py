@@ -24,11 +24,11 @@ from collections.abc import Sequence
 import polars as pl
 
 from ..errors import ValidationError
-from ..inputs.arguments import blank_columns, check_frame, check_int, is_valid_email, text_flags
+from ..inputs.arguments import blank_columns, check_frame, check_int, text_flags, valid_emails
 from ..inputs.people_args import email_key_expr, find_email_column
 from ..schemas import Severity
 from ..schemas.results import FINDINGS
-from .answers import is_no, is_pending, is_yes
+from .answers import answer, is_yes
 
 __all__ = [
     "CANNOT_CHECK", "SEVERITY_ORDER", "cannot_check", "cannot_check_rows", "duplicate_supporters",
@@ -99,6 +99,7 @@ def duplicate_supporters(ens: pl.DataFrame) -> pl.DataFrame:
     email = _email_column(ens)
     keyed = ens.filter(pl.col(email).is_not_null() & (email_key_expr(email) != ""))
     keyed = keyed.with_columns(email_key_expr(email).alias("__k"))
+    keyed = keyed.filter(pl.col("__k").is_duplicated())  # the groups of more than one: the others are not read
     groups = (
         keyed.group_by("__k")
         .agg(pl.len().alias("__n"), pl.col("supporterId").sort().cast(pl.String).str.join(", ").alias("__ids"))
@@ -124,6 +125,7 @@ def encharge_duplicates(encharge: pl.DataFrame) -> pl.DataFrame:
     keyed = encharge.filter(pl.col("email").is_not_null() & (email_key_expr("email") != "")).with_columns(
         email_key_expr("email").alias("__k"), pl.col("id").cast(pl.String).alias("__id"))
     keyed = keyed.unique("__id", keep="first", maintain_order=True)
+    keyed = keyed.filter(pl.col("__k").is_duplicated())  # the groups of more than one: the others are not read
     groups = (keyed.group_by("__k").agg(pl.len().alias("__n"), pl.col("__id").sort().str.join(", ").alias("__ids"))
               .filter(pl.col("__n") > 1))
     dupes = keyed.join(groups, on="__k", how="inner").sort("__k", "__id").with_columns(
@@ -143,7 +145,7 @@ def invalid_emails(ens: pl.DataFrame) -> pl.DataFrame:
     ens = check_frame("ens", ens)
     email = _email_column(ens)
     ens = ens.with_columns(pl.col(email).cast(pl.String))
-    valid = pl.col(email).map_elements(lambda v: is_valid_email(v.strip()), return_dtype=pl.Boolean)
+    valid = valid_emails(ens.get_column(email))
     bad = ens.filter(pl.col(email).is_null() | ~valid.fill_null(False))
     detail = pl.when(pl.col(email).is_null() | (pl.col(email).str.strip_chars() == "")).then(
         pl.lit("no email address")).otherwise(pl.format("not a valid email address: '{}'", pl.col(email)))
@@ -168,12 +170,10 @@ def missing_fields(ens: pl.DataFrame, required: Sequence[str] = ("First Name", "
                               + ", ".join(ens.columns[:20]))
     if not required:
         return _empty()
-    blanks = [
-        pl.when(pl.col(c).is_null() | (pl.col(c).cast(pl.String).str.strip_chars() == "")).then(pl.lit(c))
-        for c in required
-    ]
-    listed = ens.with_columns(pl.concat_list(blanks).list.drop_nulls().alias("__missing"))
-    hit = listed.filter(pl.col("__missing").list.len() > 0)
+    empty = [pl.col(c).is_null() | (pl.col(c).cast(pl.String).str.strip_chars() == "") for c in required]
+    blanks = [pl.when(e).then(pl.lit(c)) for e, c in zip(empty, required, strict=True)]
+    hit = ens.filter(pl.any_horizontal(empty)).with_columns(  # the list only for the rows missing something
+        pl.concat_list(blanks).list.drop_nulls().alias("__missing"))
     detail = pl.lit("missing: ") + pl.col("__missing").list.join(", ")
     return _findings(hit, "missing fields", "low", detail, email)
 
@@ -198,8 +198,8 @@ def suppressed_with_optin(ens: pl.DataFrame, optins: Sequence[str]) -> pl.DataFr
     if not present:
         return _empty()
     held = pl.concat_list([pl.when(is_yes(ens, q)).then(pl.lit(q)) for q in present]).list.drop_nulls()
-    rows = ens.with_columns(held.alias("__held")).filter(
-        pl.col("suppressed").fill_null(False) & (pl.col("__held").list.len() > 0))
+    rows = ens.filter(pl.col("suppressed").fill_null(False)).with_columns(held.alias("__held")).filter(
+        pl.col("__held").list.len() > 0)  # the list only for the suppressed
     detail = pl.lit("suppressed but opted in to: ") + pl.col("__held").list.join(", ")
     return _findings(rows, "suppressed with opt-in", "high", detail, email)
 
@@ -307,9 +307,10 @@ def optin_state_conflicts(ens: pl.DataFrame, encharge: pl.DataFrame, optin: str 
                               + ", ".join(c for c in ens.columns if f"{c} Date" in ens.columns))
     email = _email_column(ens)
     both = _joined(ens, encharge)
-    said_yes = both.filter(is_yes(both, optin))
-    said_no = both.filter(is_no(both, optin))
-    said_pending = both.filter(is_pending(both, optin))
+    read = answer(both, optin)  # is_yes, is_no and is_pending of the one reading
+    said_yes = both.filter((read == "Y").fill_null(False))
+    said_no = both.filter((read == "N").fill_null(False))
+    said_pending = both.filter((read == "P").fill_null(False))
     yes = said_yes.filter(pl.col("__unsub").fill_null(False))
     no = said_no.filter(pl.col("__unsub") == False)  # noqa: E712 (unknown excluded, and reported below)
     pending = said_pending.filter(pl.col("__unsub") == False)  # noqa: E712

@@ -14,15 +14,16 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import cache, partial
 
 import polars as pl
 
 from ..ens.transaction_types import TRANSACTION_TYPES
 from ..errors import ValidationError
 from ..inputs.arguments import check_frame
-from .answer_history import ESTIMATE, EXACT, answer_history, linked_transactions
-from .answers import answer, is_no, is_pending, is_yes
+from .answer_history import ESTIMATE, EXACT, answer_history, answer_rows, linked_transactions, question_history
+from .answers import answer, is_no, is_yes
 
 _log = logging.getLogger("enstoolkit.analysis")
 
@@ -47,9 +48,11 @@ def optin_rates(ens: pl.DataFrame, questions: Iterable[str]) -> pl.DataFrame:
     ens = check_frame("ens", ens)
     rows = []
     for q in questions:
-        counts = ens.select(is_yes(ens, q).sum().alias("y"), is_no(ens, q).sum().alias("n"),
-                            is_pending(ens, q).sum().alias("p"),
-                            (answer(ens, q) == "D").fill_null(False).sum().alias("d")).row(0, named=True)
+        read = answer(ens, q)  # is_yes, is_no and is_pending of the one reading
+        counts = ens.select((read == "Y").fill_null(False).sum().alias("y"),
+                            (read == "N").fill_null(False).sum().alias("n"),
+                            (read == "P").fill_null(False).sum().alias("p"),
+                            (read == "D").fill_null(False).sum().alias("d")).row(0, named=True)
         yes, no, pending, unclear = int(counts["y"]), int(counts["n"]), int(counts["p"]), int(counts["d"])
         answered = yes + no
         counted = ens.height - unclear
@@ -87,10 +90,13 @@ def monthly_trend(ens: pl.DataFrame, questions: Iterable[str], *,
     """
     ens = check_frame("ens", ens)
     parts = []
+    rows = cache(partial(answer_rows, transactions)) if transactions is not None else None  # read once, if asked
     for q in questions:
-        history = _history_of(ens, transactions, q)
+        history = _history_of(ens, transactions, q, rows)
         if history is not None:
-            changes = history.with_columns(pl.col("answer").shift(1).over("supporterId").alias("before")) \
+            # a supporter's rows are together (by supporterId, then time): the row before, when it is theirs
+            same = pl.col("supporterId") == pl.col("supporterId").shift(1)
+            changes = history.with_columns(pl.when(same).then(pl.col("answer").shift(1)).alias("before")) \
                 .filter(pl.col("before").is_null() | (pl.col("answer") != pl.col("before")))
             parts.append(
                 changes.group_by(pl.col("createdDate").dt.date().dt.truncate("1mo").alias("month"))
@@ -118,11 +124,14 @@ def monthly_trend(ens: pl.DataFrame, questions: Iterable[str], *,
     return pl.concat(parts).sort("question", "month")
 
 
-def _history_of(ens: pl.DataFrame, transactions: pl.DataFrame | None, question: str) -> pl.DataFrame | None:
-    """The answer rows to ``question`` of the supporters in ``ens``, or None when the file holds none."""
+def _history_of(ens: pl.DataFrame, transactions: pl.DataFrame | None, question: str,
+                rows: Callable[[], pl.DataFrame | None] | None = None) -> pl.DataFrame | None:
+    """The answer rows to ``question`` of the supporters in ``ens``, or None when the file holds none.
+
+    ``rows`` gives the file's question rows (:func:`answer_rows`), read once for several questions."""
     if transactions is None:
         return None
-    history = answer_history(transactions, question)
+    history = answer_history(transactions, question) if rows is None else question_history(rows(), question)
     if not history.height:
         _log.warning("the transaction file holds no answer rows for %r: its figures are estimates", question)
         return None

@@ -311,13 +311,19 @@ def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, 
         conn.close()
         if release is not None:
             release()  # the data is in: the sandbox may stop while the reports are written
-        if history is not None:  # the run and the day's lists kept; the change since the previous run
-            keeping.wait()
-            keep_run(history, data, results, {"QUERY_NAME": settings.query, "OPTINS": settings.optins,
-                                              "REQUIRED_FIELDS": settings.required, "STALE_DAYS": stale_days},
-                     run_id=keeping.run_id, snapshots=not keeping.started, started_at=keeping.started_at)
         analysed = time.perf_counter()
-        written = write_reports(out, results, excel=args.excel, show_code=args.show_code, history=history)
+
+        def keep() -> None:  # the run and the day's lists kept; the change since the previous run
+            if history is not None:
+                keeping.wait()
+                keep_run(history, data, results, {"QUERY_NAME": settings.query, "OPTINS": settings.optins,
+                                                  "REQUIRED_FIELDS": settings.required, "STALE_DAYS": stale_days},
+                         run_id=keeping.run_id, snapshots=not keeping.started, started_at=keeping.started_at)
+
+        # the CSVs and the opt-in report are made while the day's lists are still being kept; the audit
+        # report (it shows the change since the last run) once the run is kept; no folder if keeping fails
+        written = write_reports(out, results, excel=args.excel, show_code=args.show_code, history=history,
+                                kept=keep)
     finally:
         keeping.join()  # never leave the store half written
         conn.close()

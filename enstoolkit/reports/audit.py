@@ -32,7 +32,7 @@ from .charts import chart_svg, findings_chart
 from .page import chart_block, code_block, render_page, section
 from .tables import csv_data_uri, table_html
 
-__all__ = ["AUDIT_CHECKS", "CHANGES", "audit_report", "check_sentence", "checks_run"]
+__all__ = ["AUDIT_CHECKS", "CHANGES", "audit_report", "audit_report_later", "check_sentence", "checks_run"]
 
 #: The columns of the optional change-since-last-run frame (counts per check).
 CHANGES = {"check": pl.String, "new": pl.Int64, "resolved": pl.Int64, "still_open": pl.Int64}
@@ -207,6 +207,25 @@ def audit_report(findings: pl.DataFrame, *, synthetic: bool, source: str, enchar
         >>> "Cannot check" in page and "no modifiedOn column" in page and "No record is stale." not in page
         True
     """
+    return audit_report_later(findings, synthetic=synthetic, source=source, encharge=encharge, erasures=erasures,
+                              notes=notes, code=code, limit=limit, when=when)(changes, previous_run)
+
+
+def audit_report_later(findings: pl.DataFrame, *, synthetic: bool, source: str, encharge: bool = True,
+                       erasures: bool = True, notes: Sequence[str] = (), code: Sequence[tuple[str, str]] = (),
+                       limit: int = 50, when: dt.datetime | None = None
+                       ) -> Callable[[pl.DataFrame | None, str | None], str]:
+    """:func:`audit_report` in two steps: everything but the change since the last run is made now; the
+    function returned takes ``changes`` and ``previous_run`` (once the run is kept) and gives the page.
+
+    Example:
+        >>> f = pl.DataFrame({"supporterId": [1], "email": ["a@x"], "check": ["invalid email"],
+        ...                   "severity": ["high"], "detail": ["not a valid email address: 'a@x'"]})
+        >>> finish = audit_report_later(f, synthetic=True, source="x")
+        >>> changes = pl.DataFrame({"check": ["invalid email"], "new": [1], "resolved": [0], "still_open": [0]})
+        >>> "Change since the last run" in finish(None, None), "Change since the last run" in finish(changes, "r1")
+        (False, True)
+    """
     findings = check_frame("findings", findings, tuple(FINDINGS)).cast(pl.Schema(FINDINGS))  # a null column as typed
     summary = summarise(findings)
     is_unable = pl.col("detail").fill_null("").str.starts_with(CANNOT_CHECK)
@@ -219,8 +238,7 @@ def audit_report(findings: pl.DataFrame, *, synthetic: bool, source: str, enchar
             f'<a class="csv" download="audit_findings.csv" href="{csv_data_uri(findings)}">Download every finding '
             "as CSV</a></p>")
     blocks = [lead, _first_screen(summary, ran, unable), _sentences(summary, ran, unable)]
-    if changes is not None:
-        blocks.append(_changes_block(changes, previous_run))
+    after = len(blocks)  # where the change since the last run goes
     if notes:
         blocks.append('<div class="notes info"><h3>Settings</h3><ul>'
                       + "".join(f"<li>{_esc(n)}</li>" for n in notes) + "</ul></div>")
@@ -236,5 +254,12 @@ def audit_report(findings: pl.DataFrame, *, synthetic: bool, source: str, enchar
                               anchor=f"check-{_slug(check)}"))
     if code:
         blocks.append(section("The code behind this report", *(code_block(t, c) for t, c in code), anchor="code"))
-    return render_page("Supporter data audit", blocks, synthetic=synthetic, source=source, when=when,
-                       subtitle="Is our supporter list clean, and is consent consistent across ENS and Encharge?")
+
+    def page(changes: pl.DataFrame | None, previous_run: str | None) -> str:
+        shown = blocks if changes is None else [*blocks[:after], _changes_block(changes, previous_run),
+                                                 *blocks[after:]]
+        return render_page("Supporter data audit", shown, synthetic=synthetic, source=source, when=when,
+                           subtitle="Is our supporter list clean, and is consent consistent across ENS and "
+                                    "Encharge?")
+
+    return page

@@ -43,7 +43,7 @@ from ..analysis import (
 from ..config.connect import Connection
 from ..config.settings import AuditSettings
 from ..records.exports import export_csv
-from .audit import audit_report
+from .audit import audit_report_later
 from .folder import report_folder
 from .optins import optin_report
 
@@ -132,9 +132,10 @@ def analyse(data: AuditData, *, stale_days: int = 730, history: History | None =
     Staleness is judged by activity in either system (and in ``history``, when it holds kept days);
     the monthly trend and the cohorts are exact where the transaction file has answer rows, else the
     cohorts come from the kept history where it saw supporters join, else they are estimates (each
-    frame's ``basis`` says which). ``then`` is called once the history has been read (staleness and
-    cohorts come first), before the other frames are made: work that writes to the history (keeping
-    the day's snapshots, see :func:`keep_snapshots`) may start there without changing an answer.
+    frame's ``basis`` says which). ``then`` is called once the history has been read (staleness and,
+    without answer rows, the cohorts come first; with no kept history, at once), before the other
+    frames are made: work that writes to the history (keeping the day's snapshots, see
+    :func:`keep_snapshots`) may start there without changing an answer.
     """
     from ..history.activity import stale_by_activity
     from ..history.optins import cohorts_with_history
@@ -142,14 +143,22 @@ def analyse(data: AuditData, *, stale_days: int = 730, history: History | None =
     s = data.settings
     question = s.optins[0]
     kept = history if history is not None and history.kept else None
+    pending = [then] if then is not None else []
+
+    def history_read() -> None:  # ``then``, once: as soon as nothing more is read from the history
+        while pending:
+            pending.pop()()
+
+    if kept is None:
+        history_read()
     stale = stale_by_activity(data.supporters, data.people, transactions=data.transactions, history=kept,
                               older_than_days=stale_days, today=data.today)
     if answer_history(data.transactions, question).height:
+        history_read()  # the cohorts are counted from the answer rows, not from the history
         cohort = cohorts(data.supporters, question, transactions=data.transactions)
     else:
         cohort = cohorts_with_history(data.supporters, question, history=kept)
-    if then is not None:
-        then()
+    history_read()
     findings = run_audit(data.supporters, data.people, erasures=data.erasures, optins=s.optins, required=s.required,
                          stale_days=stale_days, today=data.today, stale=stale)
     return Results(
@@ -165,8 +174,9 @@ def analyse(data: AuditData, *, stale_days: int = 730, history: History | None =
 
 def keep_snapshots(history: History, data: AuditData, run_id: str) -> None:
     """Keep the day's supporter file and Encharge people in ``history``, as seen by the run ``run_id`` (kept
-    afterwards by :func:`keep_run` with the same id). Call it once the history has been read for the
-    analyses (:func:`analyse`'s ``then``): it may run in a thread meanwhile (the store's work is DuckDB's).
+    afterwards by :func:`keep_run` with the same id), the two systems side by side. Call it once the
+    history has been read for the analyses (:func:`analyse`'s ``then``): it may run in a thread meanwhile
+    (the store's work is DuckDB's).
 
     Example:
         >>> import tempfile
@@ -182,8 +192,17 @@ def keep_snapshots(history: History, data: AuditData, run_id: str) -> None:
         >>> run, history.as_of(data.today)["ens"].height
         ('20261001T090000-abcdef', 200)
     """
-    for system, frame in (("ens", data.supporters), ("encharge", data.people)):
-        history.record_snapshot(system, frame, data.today, run_id=run_id)
+    # the two systems side by side (a DuckDB connection each; their rows never meet), both finished before
+    # an error of either is raised (the ENS one first)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="enstoolkit-snapshot") as pool:
+        kept = [pool.submit(history.record_snapshot, system, frame, data.today, run_id=run_id)
+                for system, frame in (("ens", data.supporters), ("encharge", data.people))]
+    for future in kept:
+        future.result()
+    from ..history.database import open_store
+
+    with open_store(history.path) as db:  # written out to the file here, not by the next write (the run's)
+        db.execute("CHECKPOINT")
 
 
 def keep_run(history: History, data: AuditData, results: Results, parameters: Mapping[str, object], *,
@@ -276,18 +295,19 @@ def warm_up() -> threading.Thread:
 
 def write_reports(out: Path, results: Results, *, excel: bool = False, show_code: bool = False,
                   changes: pl.DataFrame | None = None, previous_run: str | None = None,
-                  history: History | None = None) -> list[Path]:
+                  history: History | None = None, kept: Callable[[], object] | None = None) -> list[Path]:
     """Write ``supporter_audit.html``, ``optin_analysis.html``, the CSVs and (``excel``) ``audit_findings.xlsx``.
 
     The folder is written whole or not at all; ``changes`` (by default the results' own, from
     :func:`keep_run`) feeds the report's "change since the last run" block (see
     :func:`enstoolkit.reports.audit.audit_report`). With ``history`` and a kept run, the folder also
-    gets the run's marker (``enstoolkit history`` and the command's summary read it). Returns the
+    gets the run's marker (``enstoolkit history`` and the command's summary read it). ``kept`` is
+    called once the CSVs, the opt-in report and all of the audit report but its change since the
+    last run are made: it may keep the run (:func:`keep_run`, while the day's snapshots are still
+    being kept in a thread) and so give that change; an error it raises leaves the folder unwritten. Returns the
     files written, in the folder's final place.
     """
     r = results
-    changes = changes if changes is not None else r.changes
-    previous_run = previous_run if previous_run is not None else r.previous_run
     csvs = {"audit_findings.csv": r.findings, "audit_summary.csv": r.summary, "optin_rates.csv": r.rates,
             "optin_monthly.csv": r.trend, "optin_by_country.csv": r.countries,
             "optin_by_acquisition.csv": r.acquisition, "optin_cohorts.csv": r.cohort}
@@ -299,12 +319,16 @@ def write_reports(out: Path, results: Results, *, excel: bool = False, show_code
             names.append(name)
         audit_code: Sequence[tuple[str, str]] = notebook_code("supporter_audit.ipynb") if show_code else ()
         optin_code: Sequence[tuple[str, str]] = notebook_code("optin_analysis.ipynb") if show_code else ()
-        page = audit_report(r.findings, synthetic=r.synthetic, source=r.source, changes=changes,
-                            previous_run=previous_run, notes=r.notes, code=audit_code, when=when)
-        (staging / "supporter_audit.html").write_text(page, encoding="utf-8")
         page = optin_report(r.rates, r.trend, r.countries, r.acquisition, r.cohort, question=r.question,
                             synthetic=r.synthetic, source=r.source, today=r.today, code=optin_code, when=when)
         (staging / "optin_analysis.html").write_text(page, encoding="utf-8")
+        audit_page = audit_report_later(r.findings, synthetic=r.synthetic, source=r.source, notes=r.notes,
+                                        code=audit_code, when=when)
+        if kept is not None:
+            kept()
+        changes = changes if changes is not None else r.changes
+        previous_run = previous_run if previous_run is not None else r.previous_run
+        (staging / "supporter_audit.html").write_text(audit_page(changes, previous_run), encoding="utf-8")
         names += ["supporter_audit.html", "optin_analysis.html"]
         if excel:
             from .workbook import findings_workbook
