@@ -33,10 +33,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -45,6 +43,7 @@ from ..errors import AmbiguousDates, APIError, DataShapeError, UnmappedColumns, 
 from ..schemas.date_order import order_for, parse_slash_dates, proven_order
 from ..schemas.ens import TRANSACTION
 from ..schemas.frames import OPTIN_ANSWERS, UTC_MS, cast_text, empty_frame, parse_temporal
+from .export_rows import blank_row, read_rows
 from .transaction_types import DONATION_TYPES, RECURRING_TYPES
 
 _log = logging.getLogger("enstoolkit.ens")
@@ -89,11 +88,6 @@ def _encoding(path: Path) -> str:
             return "cp1252"
 
 
-def _blank(row: Sequence[str]) -> bool:
-    """True for a blank line of a CSV file: no cells, or only empty or whitespace cells."""
-    return not "".join(row).strip()  # the same as every cell blank, without a Python loop over the cells
-
-
 def _ens_error(path: Path, encoding: str) -> APIError:
     """The error ENS wrote in place of an export file ("\\n\\nERROR: ..."), with ENS's own words."""
     with open(path, encoding=encoding, newline="") as handle:
@@ -113,7 +107,7 @@ def _start(path: Path, encoding: str) -> tuple[list[str], int]:
     with open(path, encoding=encoding, newline="") as handle:
         reader = csv.reader(handle)
         for row in reader:
-            if _blank(row):
+            if blank_row(row):
                 blank += 1
                 continue
             if row[0].lstrip().startswith("ERROR:"):
@@ -202,64 +196,6 @@ def _id_position(header: Sequence[str], style_map: Mapping[str, str], columns: M
                 None)
 
 
-def _raw(path: Path, encoding: str, header: Sequence[str], start: int, id_column: int | None) -> pl.DataFrame:
-    """The file's cells as text after its header, columns by position (headers may be empty or repeated).
-
-    ``start`` is the number of lines up to the end of the header (see :func:`_start`). Blank
-    lines (no cells, or only empty ones) are skipped, and counted in the log: never a row of
-    nulls. A row with fewer or more cells than the header raises naming its line (a short row's
-    missing cells would otherwise read as empty fields), and so does a row with values but no
-    supporter id (column ``id_column``). Empty cells are null. A file that is not UTF-8 is read
-    as Windows-1252.
-    """
-    width = len(header)
-
-    def line_check() -> tuple[int, int]:
-        """Rows and blank lines as the csv module splits the file; raises naming the first bad line."""
-        records = blank = 0
-        with open(path, encoding=encoding, newline="") as handle:
-            reader = csv.reader(handle)
-            for row in reader:
-                if reader.line_num <= start:
-                    continue
-                if _blank(row):
-                    blank += 1
-                    continue
-                if len(row) != width:
-                    raise DataShapeError(f"export file, line {reader.line_num}", f"{len(row)} cells",
-                                         f"{width} cells per row, as in its header")
-                if id_column is not None and not row[id_column].strip():
-                    raise DataShapeError(f"{header[id_column]} (export file, line {reader.line_num})",
-                                         row[id_column], "a supporter id: the line has other values but no "
-                                         "supporter id; fix or remove the line")
-                records += 1
-        return records, blank
-
-    # the csv module's line check runs beside polars' read (which leaves the interpreter free meanwhile);
-    # its errors name the line, so they are raised before anything polars says
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="enstoolkit-csv-check") as pool:
-        checked = pool.submit(line_check)
-        try:
-            if encoding == "utf-8-sig":
-                source: Path | io.BytesIO = path
-            else:
-                source = io.BytesIO(path.read_bytes().decode("cp1252").encode("utf-8"))
-            names = [f"c{i}" for i in range(width)]
-            raw = pl.read_csv(source, has_header=False, skip_lines=start, schema={n: pl.String() for n in names},
-                              missing_columns="insert")  # a blank line may come first: it has one cell, not `width`
-            raw = raw.filter(~pl.all_horizontal(pl.col(n).str.strip_chars().fill_null("") == "" for n in names))
-        except Exception:
-            checked.result()  # the line that is wrong, when the csv module finds one
-            raise
-        records, blank = checked.result()
-    if blank:
-        _log.info("export file %s: skipped %d blank line(s) after its header", path.name, blank)
-    if raw.height != records:  # the csv module and polars split the file differently: never guess which is right
-        raise DataShapeError("export file", f"{raw.height} rows", f"{records} rows, as its lines count: check its "
-                             "quoting (a quote inside a value must be doubled)")
-    return raw
-
-
 def _targets(header: Sequence[str], style_map: Mapping[str, str], columns: Mapping[str, str] | None,
              raw: pl.DataFrame) -> list[str | None]:
     """The toolkit's name for each column by position (None: an empty unnamed column, dropped)."""
@@ -312,7 +248,7 @@ def read_supporter_export(path: Path, *, email_field: str, optins: Iterable[str]
         style_map["Supporter Email"] = email_field
     else:
         style_map.pop("Supporter Email", None)
-    raw = _raw(path, encoding, header, start, _id_position(header, style_map, columns))
+    raw = read_rows(path, encoding, header, start, _id_position(header, style_map, columns))
     targets = _targets(header, style_map, columns, raw)
     present = {t for t in targets if t}
     missing = [n for n in ("supporterId", email_field) if n not in present]
@@ -478,7 +414,7 @@ def read_transaction_export(path: Path, *, columns: Mapping[str, str] | None = N
     if layout == "api":
         return _read_api_transactions(path, encoding, header, start, columns, date_order, wanted)
     style_map = {**EXPORT_TRANSACTION, **{k: EXPORT_TRANSACTION.get(v, v) for k, v in (columns or {}).items()}}
-    raw = _raw(path, encoding, header, start, _id_position(header, style_map, None))
+    raw = read_rows(path, encoding, header, start, _id_position(header, style_map, None))
     targets = _targets(header, style_map, None, raw)
     present = [t for t in targets if t]
     dupes = sorted({t for t in present if present.count(t) > 1})
@@ -552,7 +488,7 @@ def _read_api_transactions(path: Path, encoding: str, header: list[str], start: 
                            columns: Mapping[str, str] | None, date_order: str | None,
                            wanted: dict[str, pl.DataType]) -> pl.DataFrame:
     """The project's older transaction file: the transaction list's own keys, ``supporterId`` first."""
-    raw = _raw(path, encoding, header, start, _id_position(header, {}, columns))
+    raw = read_rows(path, encoding, header, start, _id_position(header, {}, columns))
     targets = _targets(header, {}, columns, raw)
     order = order_for(_date_columns(raw, targets, {"createdOn"}), date_order)
     out: dict[str, pl.Series] = {}
