@@ -34,7 +34,8 @@ import itertools
 import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -44,7 +45,7 @@ from ..errors import DataShapeError
 
 _log = logging.getLogger("enstoolkit.ens")
 
-__all__ = ["WHITESPACE", "blank_row", "line_check", "line_shapes", "read_rows"]
+__all__ = ["WHITESPACE", "blank_row", "export_rows", "line_check", "line_shapes", "read_rows"]
 
 #: Every character ``str.isspace()`` is true for: what Python's ``str.strip()`` removes, given to polars'
 #: ``strip_chars`` so that a cell is blank by the same rule for the csv module and for polars (polars' own
@@ -152,7 +153,32 @@ def _quoting(polars_rows: int, csv_rows: int) -> DataShapeError:
                           "quoting (a quote inside a value must be doubled)")
 
 
-def read_rows(path: Path, encoding: str, header: Sequence[str], start: int, id_column: int | None) -> pl.DataFrame:
+def _settle(counted: Future[Counter[tuple[int, bool]]], height: int, without_id: int, path: Path, encoding: str,
+            header: Sequence[str], start: int, id_column: int | None) -> None:
+    """The csv module's count held to polars' frame (``height`` rows with text); raises what is wrong, line first."""
+    try:
+        shapes = counted.result()
+    except csv.Error:  # the row-by-row pass names an earlier bad line, else raises this error again
+        shapes, irregular = Counter(), True
+    else:
+        irregular = any(text and cells != len(header) for cells, text in shapes)
+    records = sum(n for (_, text), n in shapes.items() if text)
+    blank = sum(n for (_, text), n in shapes.items() if not text)
+    if irregular or without_id or height != records:
+        records, blank = line_check(path, encoding, header, start, id_column)  # names the first bad line
+        if without_id and id_column is not None:  # polars reads a row without its id, the csv module with one
+            raise DataShapeError(f"{header[id_column]} (export file)", f"{without_id} row(s) with values but no "
+                                 "supporter id as polars reads the file, none as the csv module reads it",
+                                 "a file both read alike: check its quoting (a quote inside a value must be doubled)")
+    if blank:
+        _log.info("export file %s: skipped %d blank line(s) after its header", path.name, blank)
+    if height != records:  # the csv module and polars split the file differently: never guess which is right
+        raise _quoting(height, records)
+
+
+@contextmanager
+def export_rows(path: Path, encoding: str, header: Sequence[str], start: int, id_column: int | None
+                ) -> Iterator[pl.DataFrame]:
     """The file's cells as text after its header, columns by position ``c0``, ``c1``... (headers may repeat).
 
     ``start`` is the number of lines up to the end of the header. Blank lines are skipped, and
@@ -161,9 +187,23 @@ def read_rows(path: Path, encoding: str, header: Sequence[str], start: int, id_c
     row with values but no supporter id (column ``id_column``). Empty cells are null. A file that is
     not UTF-8 (``encoding`` "cp1252") is read as Windows-1252. See the module's description for how
     the two readers are held to each other.
+
+    The csv module's count is held to polars' frame when the block ends: the block types the
+    frame meanwhile. An error in the block comes after what the csv module finds: a line that is
+    wrong, or a file the two split differently, is raised first.
+
+    Example:
+        >>> path = folder / "block.csv"
+        >>> _ = path.write_text("Supporter ID,Supporter Email\\n7,a@x.org\\n8\\n")
+        >>> try:
+        ...     with export_rows(path, "utf-8-sig", ["Supporter ID", "Supporter Email"], 1, 0) as rows:
+        ...         total = rows.get_column("c0").cast(pl.Int64).sum()
+        ... except DataShapeError as error:
+        ...     print(error.column)
+        export file, line 3
     """
     width = len(header)
-    # the csv module's pass runs beside polars' read (which leaves the interpreter free meanwhile)
+    # the csv module's pass runs beside polars' read and the block (polars leaves the interpreter free meanwhile)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="enstoolkit-csv-check") as pool:
         counted = pool.submit(line_shapes, path, encoding, start)
         try:
@@ -178,23 +218,24 @@ def read_rows(path: Path, encoding: str, header: Sequence[str], start: int, id_c
             line_check(path, encoding, header, start, id_column)  # the line that is wrong, when there is one
             raise
         rows, without_id = _without_blank_rows(raw, id_column)
+        if without_id:  # no need to wait for the block: a line is named, or the two readers disagree
+            _settle(counted, rows.height, without_id, path, encoding, header, start, id_column)
         try:
-            shapes = counted.result()
-        except csv.Error:  # the row-by-row pass names an earlier bad line, else raises this error again
-            shapes = Counter()
-            irregular = True
-        else:
-            irregular = any(text and cells != width for cells, text in shapes)
-    records = sum(n for (_, text), n in shapes.items() if text)
-    blank = sum(n for (_, text), n in shapes.items() if not text)
-    if irregular or without_id or rows.height != records:
-        records, blank = line_check(path, encoding, header, start, id_column)  # names the first bad line
-        if without_id and id_column is not None:  # polars reads a row without its id, the csv module with one
-            raise DataShapeError(f"{header[id_column]} (export file)", f"{without_id} row(s) with values but no "
-                                 "supporter id as polars reads the file, none as the csv module reads it",
-                                 "a file both read alike: check its quoting (a quote inside a value must be doubled)")
-    if blank:
-        _log.info("export file %s: skipped %d blank line(s) after its header", path.name, blank)
-    if rows.height != records:  # the csv module and polars split the file differently: never guess which is right
-        raise _quoting(rows.height, records)
-    return rows
+            yield rows
+        except Exception:
+            _settle(counted, rows.height, without_id, path, encoding, header, start, id_column)
+            raise
+        _settle(counted, rows.height, without_id, path, encoding, header, start, id_column)
+
+
+def read_rows(path: Path, encoding: str, header: Sequence[str], start: int, id_column: int | None) -> pl.DataFrame:
+    """The rows of :func:`export_rows`, checked before they are returned.
+
+    Example:
+        >>> path = folder / "rows.csv"
+        >>> _ = path.write_text('Supporter ID,Supporter Email\\n7,a@x.org\\n\\n8,"b@x.org"\\n')
+        >>> read_rows(path, "utf-8-sig", ["Supporter ID", "Supporter Email"], 1, 0).rows()
+        [('7', 'a@x.org'), ('8', 'b@x.org')]
+    """
+    with export_rows(path, encoding, header, start, id_column) as rows:
+        return rows

@@ -44,7 +44,7 @@ from ..errors import AmbiguousDates, APIError, DataShapeError, UnmappedColumns, 
 from ..schemas.date_order import order_for, parse_slash_dates, proven_order
 from ..schemas.ens import TRANSACTION
 from ..schemas.frames import OPTIN_ANSWERS, UTC_MS, cast_text, empty_frame, parse_temporal
-from .export_rows import blank_row, read_rows
+from .export_rows import blank_row, export_rows
 from .transaction_types import DONATION_TYPES, RECURRING_TYPES
 
 _log = logging.getLogger("enstoolkit.ens")
@@ -279,7 +279,14 @@ def read_supporter_export(path: Path, *, email_field: str, optins: Iterable[str]
         style_map["Supporter Email"] = email_field
     else:
         style_map.pop("Supporter Email", None)
-    raw = read_rows(path, encoding, header, start, _id_position(header, style_map, columns))
+    with export_rows(path, encoding, header, start, _id_position(header, style_map, columns)) as raw:
+        return _supporters(raw, header, style_map, columns, email_field, optins, questions, date_order)
+
+
+def _supporters(raw: pl.DataFrame, header: Sequence[str], style_map: Mapping[str, str],
+                columns: Mapping[str, str] | None, email_field: str, optins: Iterable[str], questions: Iterable[str],
+                date_order: str | None) -> pl.DataFrame:
+    """A supporter export's cells (:func:`~enstoolkit.ens.export_rows.export_rows`) typed by their columns."""
     targets = _targets(header, style_map, columns, raw)
     present = {t for t in targets if t}
     missing = [n for n in ("supporterId", email_field) if n not in present]
@@ -440,7 +447,13 @@ def read_transaction_export(path: Path, *, columns: Mapping[str, str] | None = N
     if layout == "api":
         return _read_api_transactions(path, encoding, header, start, columns, date_order, wanted)
     style_map = {**EXPORT_TRANSACTION, **{k: EXPORT_TRANSACTION.get(v, v) for k, v in (columns or {}).items()}}
-    raw = read_rows(path, encoding, header, start, _id_position(header, style_map, None))
+    with export_rows(path, encoding, header, start, _id_position(header, style_map, None)) as raw:
+        return _documented_transactions(raw, header, style_map, date_order, zone, wanted)
+
+
+def _documented_transactions(raw: pl.DataFrame, header: Sequence[str], style_map: Mapping[str, str],
+                             date_order: str | None, zone: str, wanted: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A transaction file's cells in the documented layout typed (see :func:`read_transaction_export`)."""
     targets = _targets(header, style_map, None, raw)
     present = [t for t in targets if t]
     dupes = sorted({t for t in present if present.count(t) > 1})
@@ -514,7 +527,13 @@ def _read_api_transactions(path: Path, encoding: str, header: list[str], start: 
                            columns: Mapping[str, str] | None, date_order: str | None,
                            wanted: dict[str, pl.DataType]) -> pl.DataFrame:
     """The project's older transaction file: the transaction list's own keys, ``supporterId`` first."""
-    raw = read_rows(path, encoding, header, start, _id_position(header, {}, columns))
+    with export_rows(path, encoding, header, start, _id_position(header, {}, columns)) as raw:
+        return _api_transactions(raw, header, columns, date_order, wanted)
+
+
+def _api_transactions(raw: pl.DataFrame, header: Sequence[str], columns: Mapping[str, str] | None,
+                      date_order: str | None, wanted: dict[str, pl.DataType]) -> pl.DataFrame:
+    """An older-style transaction file's cells typed by their keys."""
     targets = _targets(header, {}, columns, raw)
     order = order_for(_date_columns(raw, targets, {"createdOn"}), date_order)
     out: dict[str, pl.Series] = {}

@@ -126,6 +126,20 @@ def test_a_row_only_the_csv_module_reads_with_a_value_and_no_id_is_named_by_its_
         supporters(write(tmp_path, text))
 
 
+def test_the_line_that_is_wrong_is_named_before_a_value_that_does_not_fit(tmp_path: Path) -> None:
+    # the typing runs while the csv module counts: its error must not hide the line
+    bad_time = TX_ROW.format(id=1, n=1).replace("09:30:01", "7 am")
+    text = TX_HEADER + bad_time + TX_ROW.format(id=2, n=2) + "3,10100,DCF\n"
+    with pytest.raises(DataShapeError, match=r"export file, line 4'") as info:
+        read_transaction_export(write(tmp_path, text))
+    assert isinstance(info.value.__context__, DataShapeError) and "Campaign Time" in str(info.value.__context__)
+    with pytest.raises(DataShapeError, match="'Campaign Time': '7 am'"):
+        read_transaction_export(write(tmp_path, TX_HEADER + bad_time, "time.csv"))
+    split = HEADER + '1,a@x.org,\n"\n" ",,"\n2,b@x.org,Bo\nx,c@x.org,Cy\n'  # a bad id, and a file split two ways
+    with pytest.raises(DataShapeError, match="check its quoting"):
+        supporters(write(tmp_path, split, "split.csv"))
+
+
 def test_a_value_with_a_line_break_reads_as_one_value(tmp_path: Path) -> None:
     text = HEADER + '1,a@x.org,"Ann\nMarie"\n2,b@x.org,"Bo\r\n\r\nB"\n\n3,c@x.org,"Cy, ""C"""\n'
     df = supporters(write(tmp_path, text))
