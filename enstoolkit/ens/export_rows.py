@@ -166,14 +166,14 @@ def _settle(counted: Future[Counter[tuple[int, bool]]], height: int, without_id:
     blank = sum(n for (_, text), n in shapes.items() if not text)
     if irregular or without_id or height != records:
         records, blank = line_check(path, encoding, header, start, id_column)  # names the first bad line
-        if without_id and id_column is not None:  # polars reads a row without its id, the csv module with one
-            raise DataShapeError(f"{header[id_column]} (export file)", f"{without_id} row(s) with values but no "
-                                 "supporter id as polars reads the file, none as the csv module reads it",
-                                 "a file both read alike: check its quoting (a quote inside a value must be doubled)")
     if blank:
         _log.info("export file %s: skipped %d blank line(s) after its header", path.name, blank)
     if height != records:  # the csv module and polars split the file differently: never guess which is right
         raise _quoting(height, records)
+    if without_id and id_column is not None:  # polars reads a row without its id, the csv module with one
+        raise DataShapeError(f"{header[id_column]} (export file)", f"{without_id} row(s) with values but no "
+                             "supporter id as polars reads the file, none as the csv module reads it",
+                             "a file both read alike: check its quoting (a quote inside a value must be doubled)")
 
 
 @contextmanager

@@ -164,6 +164,14 @@ def test_a_lone_carriage_return_ends_a_line_for_the_csv_module_only(tmp_path: Pa
         supporters(write(tmp_path, one_column, "one.csv"))
 
 
+def test_a_row_only_polars_reads_without_an_id_is_refused(tmp_path: Path) -> None:
+    # lone carriage returns end lines for the csv module only: it reads the id '\t7 a\tba', polars an empty
+    # first cell beside values, in as many rows; such a file once read as a supporter without an id
+    text = HEADER + ',\t\n\n,\r\t7 a\tba,",\t\n,\n\r,\t\t\t,\t, \taa\r\r\n, \n",'
+    with pytest.raises(DataShapeError, match=r"Supporter ID \(export file\).*as polars reads the file.*read alike"):
+        supporters(write(tmp_path, text))
+
+
 def test_the_fast_count_sees_cells_and_text_as_the_row_by_row_check_does(tmp_path: Path) -> None:
     text = HEADER + "1,a@x.org,Ann\n\n   \n,,\n\xa0, ,\n" + '2,"b@x.org\n",Bo\n' + "3\n"
     path = write(tmp_path, text)
