@@ -3,12 +3,15 @@ kind are skipped and counted, and a file the csv module and polars split differe
 
 from __future__ import annotations
 
+import csv
 import logging
 import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from enstoolkit.ens import read_supporter_export, read_transaction_export
 from enstoolkit.ens.export_rows import WHITESPACE, line_check, line_shapes, read_rows
@@ -193,3 +196,19 @@ def test_a_windows_1252_file_with_blank_lines_and_a_short_row(tmp_path: Path) ->
     path.write_bytes((HEADER + "1,j@x.org,Jörg\r\n\r\n2,Zoë\r\n").encode("cp1252"))
     with pytest.raises(DataShapeError, match="line 4"):
         supporters(path)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.text(alphabet=["a", "7", ",", ",", '"', "\n", "\n", "\r", " ", "\t", "\x1f"], max_size=40),
+       with_id=st.booleans())
+def test_what_the_fast_path_accepts_the_row_by_row_check_accepts_too(tmp_path: Path, body: str, with_id: bool) -> None:
+    path = write(tmp_path, HEADER + body)
+    header, id_column = HEADER.strip().split(","), (0 if with_id else None)
+    try:
+        rows = read_rows(path, "utf-8-sig", header, 1, id_column)
+    except (DataShapeError, pl.exceptions.PolarsError, csv.Error):
+        return
+    records, _ = line_check(path, "utf-8-sig", header, 1, id_column)  # raises if a line is wrong
+    assert rows.height == records
+    if with_id:
+        assert rows.get_column("c0").str.strip_chars(WHITESPACE).fill_null("").str.len_chars().min() != 0
