@@ -33,10 +33,9 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
+import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -45,6 +44,7 @@ from ..errors import AmbiguousDates, APIError, DataShapeError, UnmappedColumns, 
 from ..schemas.date_order import order_for, parse_slash_dates, proven_order
 from ..schemas.ens import TRANSACTION
 from ..schemas.frames import OPTIN_ANSWERS, UTC_MS, cast_text, empty_frame, parse_temporal
+from .export_rows import blank_row, export_rows
 from .transaction_types import DONATION_TYPES, RECURRING_TYPES
 
 _log = logging.getLogger("enstoolkit.ens")
@@ -89,11 +89,6 @@ def _encoding(path: Path) -> str:
             return "cp1252"
 
 
-def _blank(row: Sequence[str]) -> bool:
-    """True for a blank line of a CSV file: no cells, or only empty or whitespace cells."""
-    return not "".join(row).strip()  # the same as every cell blank, without a Python loop over the cells
-
-
 def _ens_error(path: Path, encoding: str) -> APIError:
     """The error ENS wrote in place of an export file ("\\n\\nERROR: ..."), with ENS's own words."""
     with open(path, encoding=encoding, newline="") as handle:
@@ -113,7 +108,7 @@ def _start(path: Path, encoding: str) -> tuple[list[str], int]:
     with open(path, encoding=encoding, newline="") as handle:
         reader = csv.reader(handle)
         for row in reader:
-            if _blank(row):
+            if blank_row(row):
                 blank += 1
                 continue
             if row[0].lstrip().startswith("ERROR:"):
@@ -202,64 +197,6 @@ def _id_position(header: Sequence[str], style_map: Mapping[str, str], columns: M
                 None)
 
 
-def _raw(path: Path, encoding: str, header: Sequence[str], start: int, id_column: int | None) -> pl.DataFrame:
-    """The file's cells as text after its header, columns by position (headers may be empty or repeated).
-
-    ``start`` is the number of lines up to the end of the header (see :func:`_start`). Blank
-    lines (no cells, or only empty ones) are skipped, and counted in the log: never a row of
-    nulls. A row with fewer or more cells than the header raises naming its line (a short row's
-    missing cells would otherwise read as empty fields), and so does a row with values but no
-    supporter id (column ``id_column``). Empty cells are null. A file that is not UTF-8 is read
-    as Windows-1252.
-    """
-    width = len(header)
-
-    def line_check() -> tuple[int, int]:
-        """Rows and blank lines as the csv module splits the file; raises naming the first bad line."""
-        records = blank = 0
-        with open(path, encoding=encoding, newline="") as handle:
-            reader = csv.reader(handle)
-            for row in reader:
-                if reader.line_num <= start:
-                    continue
-                if _blank(row):
-                    blank += 1
-                    continue
-                if len(row) != width:
-                    raise DataShapeError(f"export file, line {reader.line_num}", f"{len(row)} cells",
-                                         f"{width} cells per row, as in its header")
-                if id_column is not None and not row[id_column].strip():
-                    raise DataShapeError(f"{header[id_column]} (export file, line {reader.line_num})",
-                                         row[id_column], "a supporter id: the line has other values but no "
-                                         "supporter id; fix or remove the line")
-                records += 1
-        return records, blank
-
-    # the csv module's line check runs beside polars' read (which leaves the interpreter free meanwhile);
-    # its errors name the line, so they are raised before anything polars says
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="enstoolkit-csv-check") as pool:
-        checked = pool.submit(line_check)
-        try:
-            if encoding == "utf-8-sig":
-                source: Path | io.BytesIO = path
-            else:
-                source = io.BytesIO(path.read_bytes().decode("cp1252").encode("utf-8"))
-            names = [f"c{i}" for i in range(width)]
-            raw = pl.read_csv(source, has_header=False, skip_lines=start, schema={n: pl.String() for n in names},
-                              missing_columns="insert")  # a blank line may come first: it has one cell, not `width`
-            raw = raw.filter(~pl.all_horizontal(pl.col(n).str.strip_chars().fill_null("") == "" for n in names))
-        except Exception:
-            checked.result()  # the line that is wrong, when the csv module finds one
-            raise
-        records, blank = checked.result()
-    if blank:
-        _log.info("export file %s: skipped %d blank line(s) after its header", path.name, blank)
-    if raw.height != records:  # the csv module and polars split the file differently: never guess which is right
-        raise DataShapeError("export file", f"{raw.height} rows", f"{records} rows, as its lines count: check its "
-                             "quoting (a quote inside a value must be doubled)")
-    return raw
-
-
 def _targets(header: Sequence[str], style_map: Mapping[str, str], columns: Mapping[str, str] | None,
              raw: pl.DataFrame) -> list[str | None]:
     """The toolkit's name for each column by position (None: an empty unnamed column, dropped)."""
@@ -280,11 +217,41 @@ def _date_columns(raw: pl.DataFrame, targets: Sequence[str | None], dated: Itera
             for i, t in enumerate(targets) if t is not None and t in wanted}
 
 
+def _each_distinct(series: pl.Series, parse: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """``parse(series)``, worked out once per distinct value and joined back onto the rows.
+
+    ``parse`` must answer each value on its own (a column-wide decision may only depend on which values
+    occur). The distinct values keep the order they first appear in, so the first value that fails is
+    the file's first. An export file's dates and times repeat: 763,207 transactions hold about 1,100 days.
+    """
+    distinct = series.unique(maintain_order=True)
+    if distinct.len() * 2 > series.len():
+        return parse(series)
+    answers = parse(distinct)
+    return (pl.DataFrame({"value": series})
+            .join(pl.DataFrame({"value": distinct, "answer": answers}), on="value", how="left", nulls_equal=True,
+                  maintain_order="left")
+            .get_column("answer").alias(answers.name))
+
+
 def _parse_dates(series: pl.Series, order: str | None, name: str) -> pl.Series:
-    text = series.str.strip_chars().replace("", None)
-    if order is not None and text.str.contains("/").fill_null(False).any():
-        return parse_slash_dates(text, order, name)
-    return parse_temporal(text, pl.Date(), name)
+    def parse(values: pl.Series) -> pl.Series:
+        text = values.str.strip_chars().replace("", None)
+        if order is not None and text.str.contains("/").fill_null(False).any():
+            return parse_slash_dates(text, order, name)
+        return parse_temporal(text, pl.Date(), name)
+
+    return _each_distinct(series, parse)
+
+
+def _time_of_day(text: pl.Series) -> pl.Series:
+    """Times written HH:MM:SS (or HH:MM) as Durations from midnight (null where not a time), read as a date's."""
+    midnight = dt.datetime(2000, 1, 1)
+    day = pl.lit("2000-01-01 ")
+    stamps = pl.select(pl.coalesce(
+        (day + text).str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="ms"),
+        (day + text).str.to_datetime("%Y-%m-%d %H:%M", strict=False, time_unit="ms"))).to_series()
+    return (stamps - midnight).alias(text.name)
 
 
 def read_supporter_export(path: Path, *, email_field: str, optins: Iterable[str] = (), questions: Iterable[str] = (),
@@ -312,7 +279,14 @@ def read_supporter_export(path: Path, *, email_field: str, optins: Iterable[str]
         style_map["Supporter Email"] = email_field
     else:
         style_map.pop("Supporter Email", None)
-    raw = _raw(path, encoding, header, start, _id_position(header, style_map, columns))
+    with export_rows(path, encoding, header, start, _id_position(header, style_map, columns)) as raw:
+        return _supporters(raw, header, style_map, columns, email_field, optins, questions, date_order)
+
+
+def _supporters(raw: pl.DataFrame, header: Sequence[str], style_map: Mapping[str, str],
+                columns: Mapping[str, str] | None, email_field: str, optins: Iterable[str], questions: Iterable[str],
+                date_order: str | None) -> pl.DataFrame:
+    """A supporter export's cells (:func:`~enstoolkit.ens.export_rows.export_rows`) typed by their columns."""
     targets = _targets(header, style_map, columns, raw)
     present = {t for t in targets if t}
     missing = [n for n in ("supporterId", email_field) if n not in present]
@@ -397,12 +371,7 @@ def _eastern(days: pl.Series, times: pl.Series, zone: str) -> pl.Series:
     twice (the autumn change) is read as its first occurrence, and counted in the log.
     """
     text = times.str.strip_chars().replace("", None)
-    frame = pl.DataFrame({"d": days, "t": text})
-    naive = frame.select(pl.coalesce(
-        (pl.col("d").cast(pl.String) + " " + pl.col("t")).str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False,
-                                                                           time_unit="ms"),
-        (pl.col("d").cast(pl.String) + " " + pl.col("t")).str.to_datetime("%Y-%m-%d %H:%M", strict=False,
-                                                                           time_unit="ms"))).to_series()
+    naive = days.cast(pl.Datetime("ms")) + _each_distinct(text, _time_of_day)  # each time of day read once
     bad = text.filter(naive.is_null() & text.is_not_null() & days.is_not_null())
     if bad.len():
         raise DataShapeError("Campaign Time", bad[0], "a time written HH:MM:SS")
@@ -478,7 +447,13 @@ def read_transaction_export(path: Path, *, columns: Mapping[str, str] | None = N
     if layout == "api":
         return _read_api_transactions(path, encoding, header, start, columns, date_order, wanted)
     style_map = {**EXPORT_TRANSACTION, **{k: EXPORT_TRANSACTION.get(v, v) for k, v in (columns or {}).items()}}
-    raw = _raw(path, encoding, header, start, _id_position(header, style_map, None))
+    with export_rows(path, encoding, header, start, _id_position(header, style_map, None)) as raw:
+        return _documented_transactions(raw, header, style_map, date_order, zone, wanted)
+
+
+def _documented_transactions(raw: pl.DataFrame, header: Sequence[str], style_map: Mapping[str, str],
+                             date_order: str | None, zone: str, wanted: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A transaction file's cells in the documented layout typed (see :func:`read_transaction_export`)."""
     targets = _targets(header, style_map, None, raw)
     present = [t for t in targets if t]
     dupes = sorted({t for t in present if present.count(t) > 1})
@@ -552,7 +527,13 @@ def _read_api_transactions(path: Path, encoding: str, header: list[str], start: 
                            columns: Mapping[str, str] | None, date_order: str | None,
                            wanted: dict[str, pl.DataType]) -> pl.DataFrame:
     """The project's older transaction file: the transaction list's own keys, ``supporterId`` first."""
-    raw = _raw(path, encoding, header, start, _id_position(header, {}, columns))
+    with export_rows(path, encoding, header, start, _id_position(header, {}, columns)) as raw:
+        return _api_transactions(raw, header, columns, date_order, wanted)
+
+
+def _api_transactions(raw: pl.DataFrame, header: Sequence[str], columns: Mapping[str, str] | None,
+                      date_order: str | None, wanted: dict[str, pl.DataType]) -> pl.DataFrame:
+    """An older-style transaction file's cells typed by their keys."""
     targets = _targets(header, {}, columns, raw)
     order = order_for(_date_columns(raw, targets, {"createdOn"}), date_order)
     out: dict[str, pl.Series] = {}
