@@ -265,7 +265,7 @@ def test_encharge_is_generated_from_ens_as_it_was_made_and_its_requests_wait_for
 
     sandbox = Sandbox(supporters=300, seed=7)
     first = sandbox.ens.records[min(sandbox.ens.records)]
-    first.fields["Email Address"] = "written.after.the.account@example.org"  # ENS changed before Encharge's account is used
+    first.fields["Email Address"] = "written.after.the.account@example.org"  # changed before Encharge is used
     with sandbox, EnchargeClient(sandbox.encharge_api_key, sandbox.encharge_url) as encharge:
         people = encharge.list_people()  # asked at once: answered when the account is ready, never refused
         assert people.height == sandbox.encharge_people_count() > 250
