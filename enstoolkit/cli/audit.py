@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .common import CREDENTIALS, stop_process
 
 if TYPE_CHECKING:
+    from ..config.connect import Connection
     from ..history import History
     from ..reports.build import AuditData
     from ..sandbox import Sandbox
@@ -233,10 +235,18 @@ def _print_summary(out: Path) -> None:
 
 def prepare() -> None:
     """What building the reports needs, loaded (and the chart renderer started) while the sandbox starts."""
+    import importlib
+
     from ..reports.build import warm_up
 
     warm_up()
-    import great_tables  # noqa: F401
+    # the libraries the reports, the history store and the frames' hand-over use: loaded now rather than
+    # on the way from the pulled data to the reports (a missing extra is said where it is needed)
+    for name in ("great_tables", "duckdb", "pyarrow"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
 
 
 class _SnapshotKeeper:
@@ -280,12 +290,20 @@ class _SnapshotKeeper:
             raise self._failure
 
 
+def _open_history(conn: Connection, parameters: Mapping[str, object], args: argparse.Namespace) -> History:
+    """The history of the accounts ``conn`` works on (the sandbox's size and variant name it on the sandbox)."""
+    from ..history import History
+
+    return History.for_connection(conn, sandbox=f"{parameters.get('SUPPORTERS', args.supporters)} supporters, "
+                                  f"variant {parameters.get('SANDBOX_VARIANT') or 'default'}")
+
+
 def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, object],
                   release: Callable[[], None] | None = None) -> None:
     """Pull the data once and write both reports into ``out`` (whole or not at all), in this process."""
     from ..config.connect import connect
     from ..config.settings import audit_settings
-    from ..reports.build import keep_run, pull_and_analyse, warm_up, write_reports
+    from ..reports.build import analyse, keep_run, pull, warm_up, write_reports
 
     keeping = _SnapshotKeeper()
 
@@ -298,16 +316,16 @@ def build_reports(out: Path, args: argparse.Namespace, parameters: Mapping[str, 
                                   optins=parameters.get("OPTINS"),  # type: ignore[arg-type]
                                   required=parameters.get("REQUIRED_FIELDS"))  # type: ignore[arg-type]
         stale_days = int(str(parameters.get("STALE_DAYS", 730)))
-        history = None
-        if parameters.get("KEEP_HISTORY", True):
-            from ..history import History
-
-            history = History.for_connection(conn, sandbox=f"{parameters.get('SUPPORTERS', args.supporters)} "
-                                             f"supporters, variant {parameters.get('SANDBOX_VARIANT') or 'default'}")
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="enstoolkit-history") as pool:
+            # the history is keyed by the accounts (Encharge's id is one request): opened beside the pull
+            opened = pool.submit(_open_history, conn, parameters, args) if parameters.get("KEEP_HISTORY", True) \
+                else None
+            data = pull(conn, settings)
+            history = None if opened is None else opened.result()
         # the day's lists are kept (DuckDB, in a thread) while the checks and analyses that do not read the
         # history run; the run itself is kept under the same id once its findings are made
-        data, results = pull_and_analyse(conn, settings, stale_days=stale_days, history=history,
-                                         then=None if history is None else partial(keeping.start, history))
+        results = analyse(data, stale_days=stale_days, history=history,
+                          then=None if history is None else partial(keeping.start, history, data))
         conn.close()
         if release is not None:
             release()  # the data is in: the sandbox may stop while the reports are written
