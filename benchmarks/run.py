@@ -145,14 +145,19 @@ def tree_rss(pid: int) -> tuple[int, int]:
     return sum(sizes), max(sizes, default=0)
 
 
-def audit_command(supporters: int, timeout: float, *, notebooks: bool = False) -> dict[str, Any]:
+def audit_command(supporters: int, timeout: float, *, notebooks: bool = False, data: str | None = None
+                  ) -> dict[str, Any]:
     """``enstoolkit audit --sandbox`` as a user runs it: wall time, peak memory of the process tree.
 
     ``notebooks``: the way the command built its reports before (``--notebooks``: both notebooks in
     kernels, exported with nbconvert), measured in the same run for the side-by-side figures.
+    ``data``: the data folder (``ENSTOOLKIT_DATA_DIR``: the history store, the logs) the command uses,
+    so that the figures do not depend on what the user's own folder holds.
     """
     with tempfile.TemporaryDirectory(prefix="enstoolkit-bench-") as out:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ENS_", "ENCHARGE_"))}
+        if data is not None:
+            env["ENSTOOLKIT_DATA_DIR"] = data
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         started = time.perf_counter()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -441,7 +446,11 @@ def main() -> int:
         for notebooks in ((False, True) if n <= 100_000 and not args.no_notebooks else (False,)):
             how = " --notebooks" if notebooks else ""
             print(f"audit command{how}, {n:,} supporters ...", flush=True)
-            runs = [audit_command(n, args.audit_timeout, notebooks=notebooks) for _ in range(max(1, args.audit_repeat))]
+            # a data folder of its own per series: the first run starts the history store, the next ones
+            # compare with what it kept (as a scheduled audit does)
+            with tempfile.TemporaryDirectory(prefix="enstoolkit-bench-data-") as data:
+                runs = [audit_command(n, args.audit_timeout, notebooks=notebooks, data=data)
+                        for _ in range(max(1, args.audit_repeat))]
             if len(runs) > 1:
                 print("  each run: " + ", ".join(f"{r['seconds']:.1f} s (CPU {r['cpu']:.1f} s)" for r in runs),
                       flush=True)
