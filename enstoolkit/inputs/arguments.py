@@ -57,7 +57,8 @@ def valid_emails(values: pl.Series) -> pl.Series:
     frame = pl.DataFrame({"v": text})
     other = frame.filter(plain.not_()).get_column("v").unique().to_list()
     checked = pl.Series([x for x in other if is_valid_email(x.strip())], dtype=pl.String)
-    valid = pl.when(v.is_null()).then(None).when(plain).then(fast.fill_null(False)).otherwise(v.is_in(checked))
+    valid = pl.when(v.is_null()).then(None).when(plain).then(fast.fill_null(False)).otherwise(
+        v.is_in(checked.implode()))
     return frame.select(valid.alias(values.name)).to_series()
 
 
