@@ -14,12 +14,14 @@ import os
 import pickle
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TypeVar
 
-__all__ = ["forked", "worth_forking"]
+__all__ = ["forked", "halves", "worth_forking"]
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 
 #: The smallest piece of work (supporters) worth a child process.
 MIN_SUPPORTERS = 20_000
@@ -77,3 +79,16 @@ def forked(work: Callable[[], T]) -> Callable[[], T]:
         return value  # type: ignore[no-any-return]
 
     return result
+
+
+def halves(work: Callable[[Sequence[Item], int], T], items: Sequence[Item]) -> list[Callable[[], T]]:
+    """``work(part, first)`` over ``items``: by two forked children, one per half (``first`` is where the half
+    starts), when :func:`worth_forking` says so; else over all of them here, at once.
+
+    Returns functions that wait for each part's result, in order.
+    """
+    if worth_forking(len(items)):
+        half = len(items) // 2
+        return [forked(partial(work, items[:half], 0)), forked(partial(work, items[half:], half))]
+    done = work(items, 0)
+    return [lambda: done]

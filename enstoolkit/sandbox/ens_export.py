@@ -14,14 +14,14 @@ import csv
 import datetime as dt  # noqa: F401  (the examples use it)
 import io
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
 import polars as pl
 
-from ._fork import forked, worth_forking
+from ._fork import halves
 from ._gc import paused_gc
 from ._packed import pack, unpack
 from .account import Draws
@@ -41,7 +41,7 @@ def in_query(rec: SupporterRecord, query: str) -> bool:
     return True
 
 
-def _values(state: ENSState, records: list[SupporterRecord], fields: list[str]) -> list[tuple[Any, ...]]:
+def _values(state: ENSState, records: Sequence[SupporterRecord], fields: list[str]) -> list[tuple[Any, ...]]:
     """Each supporter's row of the supporter file, before it is formatted: id, email, suppressed, the fields,
     the two dates, then each question's answer and each question's answer time (epoch ms)."""
     questions = state.account.questions
@@ -55,17 +55,13 @@ def _values(state: ENSState, records: list[SupporterRecord], fields: list[str]) 
     return rows
 
 
-def _packed_values(state: ENSState, records: list[SupporterRecord], fields: list[str]) -> list[str | list[Any]]:
-    """:func:`_values` as packed columns (:func:`~enstoolkit.sandbox._packed.pack`)."""
+def _values_and_draws(state: ENSState, records: Sequence[SupporterRecord], fields: list[str]
+                      ) -> tuple[list[str | list[Any]], Draws | None]:
+    """:func:`_values` as packed columns (:func:`~enstoolkit.sandbox._packed.pack`), and the draws made for
+    them (a forked child hands them back with its values)."""
     rows = _values(state, records, fields)
     width = 5 + len(fields) + 2 * len(state.account.questions)  # id, email, suppressed, fields, 2 dates, answers
-    return pack(list(zip(*rows, strict=True)) if rows else [()] * width)
-
-
-def _values_and_draws(state: ENSState, records: list[SupporterRecord], fields: list[str]
-                      ) -> tuple[list[str | list[Any]], Draws | None]:
-    """:func:`_packed_values`, and the draws made for them (a forked child hands them back with its values)."""
-    return _packed_values(state, records, fields), state.account.draws()
+    return pack(list(zip(*rows, strict=True)) if rows else [()] * width), state.account.draws()
 
 
 def start_export(state: ENSState, job: Mapping[str, Any]) -> Callable[[], bytes]:
@@ -135,13 +131,7 @@ def start_csv(state: ENSState, query: str, group: str | None) -> Callable[[], by
         header.append("")  # the unnamed last column real export files carry
     with paused_gc():
         chosen = [state.records[sid] for sid in sorted(state.records) if in_query(state.records[sid], query)]
-        if worth_forking(len(chosen)):
-            half = len(chosen) // 2
-            parts = [forked(partial(_values_and_draws, state, chosen[:half], fields)),
-                     forked(partial(_values_and_draws, state, chosen[half:], fields))]
-        else:
-            made = (_packed_values(state, chosen, fields), None)
-            parts = [lambda: made]
+        parts = halves(lambda part, _first: _values_and_draws(state, part, fields), chosen)
     return partial(_finish_csv, state, header, fields, dashboard, parts)
 
 

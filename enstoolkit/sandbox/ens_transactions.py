@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from ._fork import forked, worth_forking
+from ._fork import halves
 from ._packed import pack, unpack
 from .account import Draws
 from .data import CLIENT_ID, SupporterRecord
@@ -147,7 +147,7 @@ def _rows(state: ENSState, rec: SupporterRecord, now_ms: int) -> list[_Row]:
     return out
 
 
-def _rows_of(state: ENSState, records: list[SupporterRecord], first: int, now_ms: int
+def _rows_of(state: ENSState, records: Sequence[SupporterRecord], first: int, now_ms: int
              ) -> tuple[list[int], list[_Row]]:
     """The rows of these supporters, and each row's supporter as its place (from ``first``) in the file."""
     owner: list[int] = []
@@ -214,17 +214,11 @@ def start_documented_transactions(state: ENSState, query: str) -> Callable[[], b
     people = [(rec.supporter_id, rec.email, rec.created.date().isoformat(), rec.modified.date().isoformat(),
                *[rec.fields.get(f, "") for f in fields]) for rec in chosen]
     now_ms = state.now_ms()  # one moment for the whole file (read here: a forked child takes no locks)
-    if worth_forking(len(chosen)):
-        half = len(chosen) // 2
-        parts = [forked(partial(_rows_and_draws, state, chosen[:half], 0, now_ms)),
-                 forked(partial(_rows_and_draws, state, chosen[half:], half, now_ms))]
-    else:
-        made = (_pack(*_rows_of(state, chosen, 0, now_ms)), None)
-        parts = [lambda: made]
+    parts = halves(partial(_rows_and_draws, state, now_ms=now_ms), chosen)
     return partial(_finish_documented, state, query, fields, people, parts)
 
 
-def _rows_and_draws(state: ENSState, records: list[SupporterRecord], first: int, now_ms: int
+def _rows_and_draws(state: ENSState, records: Sequence[SupporterRecord], first: int, *, now_ms: int
                     ) -> tuple[_Packed, Draws | None]:
     """:func:`_rows_of` packed, and the draws made for them (a forked child hands them back with its rows)."""
     return _pack(*_rows_of(state, records, first, now_ms)), state.account.draws()

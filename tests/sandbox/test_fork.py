@@ -16,8 +16,6 @@ from collections.abc import Callable
 
 import pytest
 
-import enstoolkit.sandbox.ens_export as ens_export
-import enstoolkit.sandbox.ens_transactions as ens_transactions
 from enstoolkit.sandbox import Sandbox, _fork
 from enstoolkit.sandbox.ens_export import export_csv, export_transactions_csv
 
@@ -29,14 +27,14 @@ def test_a_file_is_the_same_made_by_one_process_or_two(monkeypatch: pytest.Monke
     one = (export_csv(sandbox.ens, "All supporters", None), export_transactions_csv(sandbox.ens, "All supporters"),
            export_transactions_csv(sandbox.ens, "Marketing opted in"))
     children: list[object] = []
+    fork = _fork.forked
 
     def counted(work: Callable[[], object]) -> Callable[[], object]:
         children.append(work)
-        return _fork.forked(work)
+        return fork(work)
 
     monkeypatch.setattr(_fork, "MIN_SUPPORTERS", 2)  # split even this small file
-    monkeypatch.setattr(ens_export, "forked", counted)
-    monkeypatch.setattr(ens_transactions, "forked", counted)
+    monkeypatch.setattr(_fork, "forked", counted)
     two = (export_csv(sandbox.ens, "All supporters", None), export_transactions_csv(sandbox.ens, "All supporters"),
            export_transactions_csv(sandbox.ens, "Marketing opted in"))
     assert len(children) == 6  # each file was made by two children
@@ -100,3 +98,16 @@ def test_the_collector_is_paused_only_inside_the_block() -> None:
     with paused_gc():
         assert gc.isenabled() is False
     assert gc.isenabled() is True
+
+
+def test_halves_splits_work_between_two_children_or_does_it_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def work(part: object, first: int) -> tuple[list[int], int, int]:
+        return list(part), first, os.getpid()  # type: ignore[call-overload]
+
+    [here] = _fork.halves(work, [1, 2, 3])
+    assert here() == ([1, 2, 3], 0, os.getpid())
+    monkeypatch.setattr(_fork, "MIN_SUPPORTERS", 2)
+    if _fork.worth_forking(4):
+        first, second = (part() for part in _fork.halves(work, [1, 2, 3, 4]))
+        assert (first[:2], second[:2]) == (([1, 2], 0), ([3, 4], 2))
+        assert os.getpid() not in (first[2], second[2]) and first[2] != second[2]
