@@ -236,6 +236,7 @@ def _print_summary(out: Path) -> None:
 def prepare() -> None:
     """What building the reports needs, loaded (and the chart renderer started) while the sandbox starts."""
     import importlib
+    from contextlib import suppress
 
     from ..reports.build import warm_up
 
@@ -243,10 +244,8 @@ def prepare() -> None:
     # the libraries the reports, the history store and the frames' hand-over use: loaded now rather than
     # on the way from the pulled data to the reports (a missing extra is said where it is needed)
     for name in ("great_tables", "duckdb", "pyarrow"):
-        try:
+        with suppress(ImportError):
             importlib.import_module(name)
-        except ImportError:
-            pass
 
 
 class _SnapshotKeeper:

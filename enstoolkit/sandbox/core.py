@@ -143,7 +143,6 @@ class Sandbox:
                 supporters=supporters, seed=seed, clock=self.clock, hourly_limit=hourly_limit,
                 token_ttl=token_ttl, allowed_sources=tuple(allowed_sources), export_delay=export_delay,
             )
-        self.seed = seed
         self._frozen = False
         # Encharge's account is generated from ENS's as it is now, in a thread: ENS serves meanwhile, and
         # Encharge's requests wait for it (see the encharge property)
@@ -161,7 +160,7 @@ class Sandbox:
     def _make_encharge(self, seedlings: Seedlings) -> None:
         try:
             with paused_gc():
-                state = EnchargeState(self.ens, self.seed, variant=self.variant, seedlings=seedlings)
+                state = EnchargeState(self.ens, self.ens.seed, variant=self.variant, seedlings=seedlings)
             if self._frozen:  # started in a process of its own meanwhile: the new account is frozen too
                 freeze_heap()
             self._encharge.set_result(state)
@@ -285,7 +284,7 @@ class Sandbox:
     @property
     def encharge_api_key(self) -> str:
         """The demo account's Encharge API key."""
-        return api_key_for(self.seed)
+        return api_key_for(self.ens.seed)
 
     def encharge_people_count(self) -> int:
         """How many people (not archived) the Encharge account holds."""

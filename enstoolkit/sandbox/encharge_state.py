@@ -80,7 +80,12 @@ def encharge_error(status: int, message: str, code: int | None = None) -> JSONRe
 
 def api_key_for(seed: int) -> str:
     """The demo API key of the account generated from ``seed`` (known before the account is made)."""
-    return "enc_" + uuid.UUID(int=random.Random(f"encharge-{seed}").getrandbits(128), version=4).hex
+    return _key(random.Random(f"encharge-{seed}"))
+
+
+def _key(rng: random.Random) -> str:
+    """The demo API key: the account's stream's first draw."""
+    return "enc_" + uuid.UUID(int=rng.getrandbits(128), version=4).hex
 
 
 class Seedlings(NamedTuple):
@@ -120,7 +125,7 @@ class EnchargeState:
         self.lock = threading.RLock()
         self.webhook_retries = webhook_retries
         rng = random.Random(f"encharge-{seed}")
-        self.api_key = "enc_" + uuid.UUID(int=rng.getrandbits(128), version=4).hex  # as api_key_for(seed) says
+        self.api_key = _key(rng)  # api_key_for(seed)
         self.account_id = ACCOUNT_ID + abs(seed) % 1_000_000  # another seed is another account
         self.people: dict[str, dict[str, Any]] = {}
         self.by_email: dict[str, str] = {}
