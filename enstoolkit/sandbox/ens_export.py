@@ -56,7 +56,7 @@ def _values(state: ENSState, records: Sequence[SupporterRecord], fields: list[st
 
 
 def _values_and_draws(state: ENSState, records: Sequence[SupporterRecord], fields: list[str]
-                      ) -> tuple[list[str | list[Any]], Draws | None]:
+                      ) -> tuple[list[str | list[Any]], Draws]:
     """:func:`_values` as packed columns (:func:`~enstoolkit.sandbox._packed.pack`), and the draws made for
     them (a forked child hands them back with its values)."""
     rows = _values(state, records, fields)
@@ -136,7 +136,7 @@ def start_csv(state: ENSState, query: str, group: str | None) -> Callable[[], by
 
 
 def _finish_csv(state: ENSState, header: list[str], fields: list[str], dashboard: bool,
-                parts: list[Callable[[], tuple[list[str | list[Any]], Draws | None]]]) -> bytes:
+                parts: list[Callable[[], tuple[list[str | list[Any]], Draws]]]) -> bytes:
     """The file of :func:`start_csv` from its parts' values (waited for in order)."""
     account = state.account
     questions = account.questions
@@ -148,8 +148,7 @@ def _finish_csv(state: ENSState, header: list[str], fields: list[str], dashboard
     frames = []
     for part in parts:
         packed, draws = part()
-        if draws is not None:  # a child's draws, so the transaction file need not make them again
-            account.keep_draws(draws)
+        account.keep_draws(draws)  # a child's draws, so the transaction file need not make them again
         frames.append(unpack(packed, schema))
     frame = pl.concat(frames)
     pattern = ("%m/%d/%Y" if account.variant.date_order == "mdy" else "%d/%m/%Y") if dashboard else "%Y-%m-%d"

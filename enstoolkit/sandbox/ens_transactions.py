@@ -219,20 +219,19 @@ def start_documented_transactions(state: ENSState, query: str) -> Callable[[], b
 
 
 def _rows_and_draws(state: ENSState, records: Sequence[SupporterRecord], first: int, *, now_ms: int
-                    ) -> tuple[_Packed, Draws | None]:
+                    ) -> tuple[_Packed, Draws]:
     """:func:`_rows_of` packed, and the draws made for them (a forked child hands them back with its rows)."""
     return _pack(*_rows_of(state, records, first, now_ms)), state.account.draws()
 
 
 def _finish_documented(state: ENSState, query: str, fields: list[str], people: list[tuple[Any, ...]],
-                       parts: list[Callable[[], tuple[_Packed, Draws | None]]]) -> bytes:
+                       parts: list[Callable[[], tuple[_Packed, Draws]]]) -> bytes:
     """The file of :func:`start_documented_transactions` from its parts' rows (waited for in order)."""
     style = state.variant.transaction_file
     columns = []
     for part in parts:
         packed, draws = part()
-        if draws is not None:  # a child's draws, so that the supporter file need not make them again
-            state.account.keep_draws(draws)
+        state.account.keep_draws(draws)  # a child's draws, so that the supporter file need not make them again
         columns.append(_columns(packed))
         del packed
     frame = pl.concat(columns).sort("owner", "when", "order", "seq")  # each supporter's rows in time order
