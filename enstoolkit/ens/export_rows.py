@@ -3,7 +3,9 @@
 Two readers split every file, and they must agree: polars reads the cells (fast, in its own threads),
 and Python's csv module splits the same file into rows in a thread beside it. The csv module's pass
 runs at C speed: it counts the rows by their number of cells and whether they hold any text, with no
-Python code per row. Polars' frame is then checked with expressions: a blank row (no cells, or only
+Python code per row. A file without quotes (nor lone carriage returns, nor NULs) can split only one way:
+its rows are its lines, and polars counts them the same (:func:`quick_shapes`; the two counts are
+compared on generated files in the tests). Polars' frame is then checked with expressions: a blank row (no cells, or only
 empty or whitespace cells) is dropped, a row with values but no supporter id is refused.
 
 Only when something is irregular (a row with text whose number of cells is not the header's, a row
@@ -45,7 +47,8 @@ from ..errors import DataShapeError
 
 _log = logging.getLogger("enstoolkit.ens")
 
-__all__ = ["WHITESPACE", "blank_row", "export_rows", "line_check", "line_shapes", "read_rows"]
+__all__ = ["WHITESPACE", "blank_row", "csv_shapes", "export_rows", "line_check", "line_shapes", "quick_shapes",
+           "read_rows"]
 
 #: Every character ``str.isspace()`` is true for: what Python's ``str.strip()`` removes, given to polars'
 #: ``strip_chars`` so that a cell is blank by the same rule for the csv module and for polars (polars' own
@@ -77,7 +80,12 @@ def _after_header(handle: TextIO, start: int) -> Iterator[list[str]]:
 def line_shapes(path: Path, encoding: str, start: int) -> Counter[tuple[int, bool]]:
     """The rows after line ``start`` as the csv module splits the file: (cells, has text) -> number of rows.
 
-    "Has text" is the opposite of :func:`blank_row`. Counted at C speed: no Python code runs per row.
+    "Has text" is the opposite of :func:`blank_row`. A UTF-8 file that can only split one way (no
+    quote, no carriage return but in line ends, no NUL) is counted by polars over its lines, the
+    same counts the csv module gives (:func:`quick_shapes`); any other file by the csv module itself, at
+    C speed: no Python code runs per row. A file with lone carriage returns (line ends for the csv
+    module only) and quotes is refused: the two readers may read a quote after one differently, with the
+    same number of rows.
 
     Example:
         >>> path = folder / "shapes.csv"
@@ -85,9 +93,88 @@ def line_shapes(path: Path, encoding: str, start: int) -> Counter[tuple[int, boo
         >>> sorted(line_shapes(path, "utf-8-sig", 1).items())
         [((0, False), 1), ((1, False), 1), ((1, True), 1), ((2, False), 1), ((2, True), 2)]
     """
+    quick = quick_shapes(path, encoding, start)
+    if quick is not None:
+        return quick
+    data = path.read_bytes()
+    if b'"' in data and b"\r" in data.replace(b"\r\n", b""):  # polars and the csv module may quote it two ways
+        raise DataShapeError("export file", "lone carriage returns beside quoted values",
+                             "one kind of line end (\\n or \\r\\n): a lone carriage return ends a line for the csv "
+                             "module but not for polars, so a quote after it reads two ways; save the file again "
+                             "with Windows or Unix line ends")
+    return csv_shapes(path, encoding, start)
+
+
+def csv_shapes(path: Path, encoding: str, start: int) -> Counter[tuple[int, bool]]:
+    """:func:`line_shapes` counted by the csv module, whatever the file holds.
+
+    Example:
+        >>> path = folder / "csv-shapes.csv"
+        >>> _ = path.write_text('a,b\\n1,"x\\ny"\\n\\n')
+        >>> sorted(csv_shapes(path, "utf-8-sig", 1).items())
+        [((0, False), 1), ((2, True), 1)]
+    """
     with open(path, encoding=encoding, newline="") as handle:
         rows, again = itertools.tee(_after_header(handle, start))
         return Counter(zip(map(len, rows), map(bool, map(str.strip, map("".join, again))), strict=True))
+
+
+#: A character that makes a cell hold text: neither the separator nor one ``str.strip()`` removes.
+_TEXT = "[^," + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
+
+
+def _head_ends(data: bytes, start: int) -> bool:
+    """Whether the first ``start`` lines of the file end the same way for the csv module and for polars (at
+    ``\\n``; no lone carriage return in them), and the file has that many lines."""
+    at = 0
+    for _ in range(start):
+        end = data.find(b"\n", at)
+        if end < 0 or b"\r" in data[at:end].removesuffix(b"\r"):
+            return False
+        at = end + 1
+    return True
+
+
+def quick_shapes(path: Path, encoding: str, start: int) -> Counter[tuple[int, bool]] | None:
+    """:func:`line_shapes` counted by polars, for a file that can only split one way; else None.
+
+    Without a quote, the csv module's rows are the file's lines and a row's cells its commas plus one
+    (an empty line has none): polars reads the lines whole (the NUL byte as separator, no quote
+    character) and counts them. None (the csv module counts instead) for a file that is not UTF-8, a
+    quote, a carriage return not ending a line, a NUL, a line longer than the csv module's field limit,
+    or a file polars cannot read as lines.
+
+    Example:
+        >>> path = folder / "quick.csv"
+        >>> _ = path.write_text("a,b\\n1,2\\n\\n , \\n")
+        >>> sorted(quick_shapes(path, "utf-8-sig", 1).items())
+        [((0, False), 1), ((2, False), 1), ((2, True), 1)]
+        >>> _ = path.write_text('a,b\\n1,"2"\\n')
+        >>> quick_shapes(path, "utf-8-sig", 1) is None
+        True
+    """
+    if encoding != "utf-8-sig" or start < 1:
+        return None
+    data = path.read_bytes()
+    if b"\x00" in data or not _head_ends(data, start):
+        return None
+    try:
+        lines = pl.read_csv(data, has_header=False, skip_lines=start, separator="\x00", quote_char=None,
+                            schema={"line": pl.String()})
+    except Exception:  # not UTF-8, ...: the csv module counts, and says what is wrong
+        return None
+    line = pl.col("line")
+    found = lines.select(
+        odd=line.str.contains('["\r]').any(),
+        longest=line.str.len_bytes().max(),
+    ).row(0)
+    if found[0] or (found[1] or 0) > csv.field_size_limit():
+        return None
+    shapes = lines.select(
+        cells=pl.when(line.fill_null("") == "").then(0).otherwise(line.str.count_matches(",", literal=True) + 1),
+        text=line.str.contains(_TEXT).fill_null(False),
+    ).group_by("cells", "text").len()
+    return Counter({(int(cells), bool(text)): int(n) for cells, text, n in shapes.iter_rows()})
 
 
 def line_check(path: Path, encoding: str, header: Sequence[str], start: int, id_column: int | None

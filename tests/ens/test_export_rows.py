@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from enstoolkit.ens import read_supporter_export, read_transaction_export
-from enstoolkit.ens.export_rows import WHITESPACE, line_check, line_shapes, read_rows
+from enstoolkit.ens.export_rows import WHITESPACE, csv_shapes, line_check, line_shapes, quick_shapes, read_rows
 from enstoolkit.errors import DataShapeError
 
 HEADER = "Supporter ID,Supporter Email,First Name\n"
@@ -169,9 +169,10 @@ def test_a_lone_carriage_return_ends_a_line_for_the_csv_module_only(tmp_path: Pa
 
 def test_a_row_only_polars_reads_without_an_id_is_refused(tmp_path: Path) -> None:
     # lone carriage returns end lines for the csv module only: it reads the id '\t7 a\tba', polars an empty
-    # first cell beside values, in as many rows; such a file once read as a supporter without an id
+    # first cell beside values, in as many rows; such a file once read as a supporter without an id. Lone
+    # carriage returns beside quotes are refused before the rows are compared
     text = HEADER + ',\t\n\n,\r\t7 a\tba,",\t\n,\n\r,\t\t\t,\t, \taa\r\r\n, \n",'
-    with pytest.raises(DataShapeError, match=r"Supporter ID \(export file\).*as polars reads the file.*read alike"):
+    with pytest.raises(DataShapeError, match="lone carriage returns beside quoted values"):
         supporters(write(tmp_path, text))
 
 
@@ -212,3 +213,61 @@ def test_what_the_fast_path_accepts_the_row_by_row_check_accepts_too(tmp_path: P
     assert rows.height == records
     if with_id:
         assert rows.get_column("c0").str.strip_chars(WHITESPACE).fill_null("").str.len_chars().min() != 0
+
+
+#: What a line may hold without a quote: every blank character kind, separators, text, line ends of both kinds.
+QUOTE_FREE = ["a", "7", "é", ",", ",", " ", "\t", "\x0b", "\x1c", "\x1f", "\x85", "\xa0", "\u2028", "\u3000", "\n",
+              "\n", "\r\n", "x,y"]
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=st.sampled_from(["h,i\n", "h,i\r\n", "\ufeffh,i\n", 'h,"i\nj"\n']),
+       body=st.lists(st.sampled_from(QUOTE_FREE), max_size=40).map("".join))
+def test_polars_counts_a_file_without_quotes_as_the_csv_module_does(tmp_path: Path, header: str, body: str) -> None:
+    path = write(tmp_path, header + body)
+    start = header.count("\n")
+    quick = quick_shapes(path, "utf-8-sig", start)
+    assert quick is not None  # taken: the file can only split one way
+    assert quick == csv_shapes(path, "utf-8-sig", start) == line_shapes(path, "utf-8-sig", start)
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    (HEADER + '1,"a@x.org",Ann\n', "a quote"),
+    (HEADER + "1,a@x.org,Ann\r2,b@x.org,Bo\n", "a lone carriage return"),
+    ("Supporter ID\r" + HEADER + "1,a@x.org,Ann\n", "a lone carriage return in the header"),
+    (HEADER + "1,a@x.org,Ann\x00\n", "a NUL"),
+    (HEADER + "1\n\x00", "a NUL on the last line (polars reads it as an empty row)"),
+    (HEADER + "1,a@x.org," + "x" * (csv.field_size_limit() + 1) + "\n", "a line beyond the csv module's field limit"),
+])
+def test_a_file_that_may_split_two_ways_is_left_to_the_csv_module(tmp_path: Path, text: str, why: str) -> None:
+    path = write(tmp_path, text)
+    assert quick_shapes(path, "utf-8-sig", 1) is None, why
+    try:
+        counted = csv_shapes(path, "utf-8-sig", 1)
+    except csv.Error:  # the field limit: line_shapes raises it as the csv module does
+        with pytest.raises(csv.Error):
+            line_shapes(path, "utf-8-sig", 1)
+    else:
+        assert line_shapes(path, "utf-8-sig", 1) == counted
+
+
+def test_a_windows_1252_file_and_one_that_is_not_utf_8_are_counted_by_the_csv_module(tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes((HEADER + "1,j@x.org,J\u00f6rg\n").encode("cp1252"))
+    assert quick_shapes(path, "cp1252", 1) is None
+    assert line_shapes(path, "cp1252", 1) == {(3, True): 1}
+    assert quick_shapes(path, "utf-8-sig", 1) is None  # not UTF-8: the csv module raises what it finds
+    with pytest.raises(UnicodeDecodeError):
+        line_shapes(path, "utf-8-sig", 1)
+
+
+def test_lone_carriage_returns_beside_quotes_are_refused_not_read_two_ways(tmp_path: Path) -> None:
+    # the csv module: a blank line, then a row with an empty id; polars: one row whose id is '\r""' (its quote is
+    # not at the start of the cell): as many rows with text on both sides, so the counts alone agree
+    path = write(tmp_path, HEADER + '\r"",7,')
+    with pytest.raises(DataShapeError, match="lone carriage returns beside quoted values"):
+        read_rows(path, "utf-8-sig", HEADER.strip().split(","), 1, 0)
+    with pytest.raises(DataShapeError, match="Windows or Unix line ends"):
+        supporters(path)
+    crlf = write(tmp_path, (HEADER + '1,"a@x.org",Ann\n').replace("\n", "\r\n"), "crlf.csv")  # CRLF: one reading
+    assert supporters(crlf).get_column("Email Address").to_list() == ["a@x.org"]
