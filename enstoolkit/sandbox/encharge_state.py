@@ -57,8 +57,7 @@ _LAST = ("Fox", "Reed", "Hart", "Lane", "Stone", "Wells", "Park", "Shaw", "Cole"
 
 def iso(ms: int) -> str:
     """Epoch milliseconds as Encharge writes dates: ``2025-11-20T19:05:09.385Z``."""
-    moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00"
 
 
 def error_body(message: str, code: int | None = None) -> dict[str, Any]:

@@ -28,6 +28,8 @@ def test_module() -> None:
 def test_iso() -> None:
     """iso: Epoch milliseconds as Encharge writes dates: ``2025-11-20T19:05:09.385Z``."""
     assert iso(1_763_665_509_385) == "2025-11-20T19:05:09.385Z"
+    assert [iso(ms) for ms in (0, 999, 1_000, 1_763_665_509_000)] == [
+        "1970-01-01T00:00:00.000Z", "1970-01-01T00:00:00.999Z", "1970-01-01T00:00:01.000Z", "2025-11-20T19:05:09.000Z"]
 
 
 def test_error_body() -> None:
