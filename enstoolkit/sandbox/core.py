@@ -143,11 +143,11 @@ class Sandbox:
                 supporters=supporters, seed=seed, clock=self.clock, hourly_limit=hourly_limit,
                 token_ttl=token_ttl, allowed_sources=tuple(allowed_sources), export_delay=export_delay,
             )
+            # Encharge's account is generated from ENS's as it is now, in a thread: ENS serves meanwhile, and
+            # Encharge's requests wait for it (see the encharge property)
+            seedlings = seedlings_of(self.ens)
         self._frozen = False
-        # Encharge's account is generated from ENS's as it is now, in a thread: ENS serves meanwhile, and
-        # Encharge's requests wait for it (see the encharge property)
         self._encharge: Future[EnchargeState] = Future()
-        seedlings = seedlings_of(self.ens)
         threading.Thread(target=self._make_encharge, args=(seedlings,), name="enstoolkit-sandbox-encharge",
                          daemon=True).start()
         self._failures: list[tuple[str, str, int, str | None]] = []  # (method, path prefix, status, Retry-After)
