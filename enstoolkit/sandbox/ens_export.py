@@ -171,4 +171,8 @@ def _finish_csv(state: ENSState, header: list[str], fields: list[str], dashboard
     body = body.select(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in body.columns)
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(header)
-    return out.getvalue().encode() + (body.write_csv(include_header=False).encode() if body.height else b"")
+    file = io.BytesIO(out.getvalue().encode())
+    file.seek(0, io.SEEK_END)
+    if body.height:
+        body.write_csv(file, include_header=False)  # after the header, as bytes: no copy of the text made
+    return file.getvalue()

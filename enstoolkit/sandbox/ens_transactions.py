@@ -269,7 +269,12 @@ def _finish_documented(state: ENSState, query: str, fields: list[str], people: l
                 who.pop(1)
             writer.writerow([*who, number, "PSTE", name, *eastern(int(moment.timestamp() * 1000)), "",
                              *_data("site"), *[""] * len(fields), ""])
-    return head + (body.write_csv(include_header=False).encode() if body.height else b"") + out.getvalue().encode()
+    file = io.BytesIO(head)
+    file.seek(0, io.SEEK_END)
+    if body.height:
+        body.write_csv(file, include_header=False)  # after the header, as bytes: no copy of the text made
+    file.write(out.getvalue().encode())
+    return file.getvalue()
 
 
 def api_transactions_csv(state: ENSState, query: str) -> bytes:
