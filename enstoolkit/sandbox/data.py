@@ -434,7 +434,7 @@ def generate_supporters(count: int, seed: int, now: dt.datetime) -> list[Support
         if rng.random() < 0.006:
             form = rng.choice(_INVALID_EMAIL_FORMS)
             email = form.format(u=local, d=domain, dn=domain.split(".")[0])
-        city_index = rng.randrange(len(cities))
+        city_index = rng.below(len(cities))  # as randrange(len(cities)) draws it
         phone = f"07{rng.randint(100000000, 999999999)}" if rng.random() < 0.45 else ""
         birth = ""
         if rng.random() < 0.35:
@@ -494,6 +494,11 @@ PAGE_OPTIN_FACTOR: dict[int, float] = {
 }
 
 
+#: How likely each question is answered at sign-up, and (but the phone question, of its own values) answered yes.
+_ANSWERED = {4512: 0.88, 4513: 0.6, 4514: 0.8, 784: 0.45, 1064: 0.3}
+_YES = {4512: 0.72, 4513: 0.65, 4514: 0.5, 784: 0.9}
+
+
 def answer_questions(rng: random.Random, rec: SupporterRecord, now: dt.datetime, has_phone: bool) -> None:
     """Answer the account's questions for one generated supporter: opt-ins with their dates, and the phone
     question only for a supporter with a phone."""
@@ -502,14 +507,13 @@ def answer_questions(rng: random.Random, rec: SupporterRecord, now: dt.datetime,
     for q in QUESTIONS:
         if q.question_id == 4514 and not has_phone:
             continue
-        answer_p = {4512: 0.88, 4513: 0.6, 4514: 0.8, 784: 0.45, 1064: 0.3}[q.question_id]
-        if rng.random() >= answer_p:
+        if rng.random() >= _ANSWERED[q.question_id]:
             continue
         when = created_ms + rng.randint(0, 120_000)
         if q.type == "GEN":
             rec.questions[q.question_id] = (rng.choice(q.values), when)
             continue
-        yes_p = {4512: 0.72, 4513: 0.65, 4514: 0.5, 784: 0.9}[q.question_id]
+        yes_p = _YES[q.question_id]
         if q.type == "OPT":
             # people who came in through an email sign-up opt in far more than petition signers
             yes_p = min(0.95, yes_p * PAGE_OPTIN_FACTOR.get(rec.source_page, 1.0))
