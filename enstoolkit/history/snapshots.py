@@ -127,16 +127,18 @@ def record_snapshot(db: Any, account: str, system: str, frame: pl.DataFrame, day
     with loading(db, "incoming_rows", incoming):
         db.execute("CREATE OR REPLACE TEMP TABLE cur AS SELECT record_key, record_hash AS h FROM versions "
                    "WHERE account = ? AND system = ? AND valid_to IS NULL", [account, system])
-        db.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT *, md5_number_lower(record) AS h FROM incoming_rows")
-        db.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT i.*, c.record_key IS NOT NULL AS known FROM inc i "
-                   "LEFT JOIN cur c USING (record_key) WHERE c.record_key IS NULL OR c.h <> i.h")
+        # keys and hashes only: the records themselves are read once, by the insert (not copied into each step)
+        db.execute("CREATE OR REPLACE TEMP TABLE inc AS SELECT record_key, md5_number_lower(record) AS h "
+                   "FROM incoming_rows")
+        db.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT i.record_key, i.h, c.record_key IS NOT NULL AS known "
+                   "FROM inc i LEFT JOIN cur c USING (record_key) WHERE c.record_key IS NULL OR c.h <> i.h")
         db.execute("CREATE OR REPLACE TEMP TABLE gone AS SELECT c.record_key FROM cur c "
                    "LEFT JOIN inc i USING (record_key) WHERE i.record_key IS NULL")
         db.execute("UPDATE versions SET valid_to = ? WHERE account = ? AND system = ? AND valid_to IS NULL AND "
                    "record_key IN (SELECT record_key FROM fresh WHERE known UNION ALL SELECT record_key FROM gone)",
                    [day, account, system])
-        db.execute("INSERT INTO versions SELECT ?, ?, record_key, email_key, ?, NULL, ?, by_toolkit AND known, record, "
-                   "h FROM fresh", [account, system, day, run_id])
+        db.execute("INSERT INTO versions SELECT ?, ?, n.record_key, n.email_key, ?, NULL, ?, n.by_toolkit AND f.known, "
+                   "n.record, f.h FROM incoming_rows n JOIN fresh f USING (record_key)", [account, system, day, run_id])
         db.execute("DELETE FROM versions WHERE account = ? AND system = ? AND valid_from = valid_to",
                    [account, system])
         added, changed = db.execute("SELECT count(*) FILTER (NOT known), count(*) FILTER (known) "
