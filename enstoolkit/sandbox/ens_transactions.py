@@ -211,34 +211,40 @@ def start_documented_transactions(state: ENSState, query: str) -> Callable[[], b
     style = state.variant.transaction_file
     fields = [f for f in TAGGED_FIELDS if not (style == "user-data" and f == "Email Address")]
     chosen = [state.records[sid] for sid in sorted(state.records) if in_query(state.records[sid], query)]
-    people = [(rec.supporter_id, rec.email, rec.created.date().isoformat(), rec.modified.date().isoformat(),
-               *[rec.fields.get(f, "") for f in fields]) for rec in chosen]
     now_ms = state.now_ms()  # one moment for the whole file (read here: a forked child takes no locks)
-    parts = halves(partial(_rows_and_draws, state, now_ms=now_ms), chosen)
-    return partial(_finish_documented, state, query, fields, people, parts)
+    parts = halves(partial(_rows_and_draws, state, now_ms=now_ms, fields=fields), chosen)
+    return partial(_finish_documented, state, query, fields, parts)
 
 
-def _rows_and_draws(state: ENSState, records: Sequence[SupporterRecord], first: int, *, now_ms: int
-                    ) -> tuple[_Packed, Draws]:
-    """:func:`_rows_of` packed, and the draws made for them (a forked child hands them back with its rows)."""
-    return _pack(*_rows_of(state, records, first, now_ms)), state.account.draws()
+def _people(records: Sequence[SupporterRecord], fields: list[str]) -> _Packed:
+    """The supporter columns of these supporters' rows (id, email, the dates, the tagged fields), packed."""
+    rows = [(str(rec.supporter_id), rec.email, rec.created.date().isoformat(), rec.modified.date().isoformat(),
+             *[rec.fields.get(f, "") for f in fields]) for rec in records]
+    return pack(list(zip(*rows, strict=True)) if rows else [()] * (4 + len(fields)))
 
 
-def _finish_documented(state: ENSState, query: str, fields: list[str], people: list[tuple[Any, ...]],
-                       parts: list[Callable[[], tuple[_Packed, Draws]]]) -> bytes:
+def _rows_and_draws(state: ENSState, records: Sequence[SupporterRecord], first: int, *, now_ms: int,
+                    fields: list[str]) -> tuple[_Packed, _Packed, Draws]:
+    """:func:`_rows_of` packed, the supporters' own columns (:func:`_people`), and the draws made for them (a
+    forked child hands them back with its rows)."""
+    return _pack(*_rows_of(state, records, first, now_ms)), _people(records, fields), state.account.draws()
+
+
+def _finish_documented(state: ENSState, query: str, fields: list[str],
+                       parts: list[Callable[[], tuple[_Packed, _Packed, Draws]]]) -> bytes:
     """The file of :func:`start_documented_transactions` from its parts' rows (waited for in order)."""
     style = state.variant.transaction_file
-    columns = []
-    for part in parts:
-        packed, draws = part()
-        state.account.keep_draws(draws)  # a child's draws, so that the supporter file need not make them again
-        columns.append(_columns(packed))
-        del packed
-    frame = pl.concat(columns).sort("owner", "when", "order", "seq")  # each supporter's rows in time order
     string = pl.String
     person_columns = ["Supporter ID", "Supporter Email", "Date Created", "Date Modified", *[f"tag {f}" for f in fields]]
-    person = pl.DataFrame(people, schema={c: string for c in person_columns}, orient="row") if people else \
-        pl.DataFrame(schema={c: string for c in person_columns})
+    columns, people = [], []
+    for part in parts:
+        packed, supporters, draws = part()
+        state.account.keep_draws(draws)  # a child's draws, so that the supporter file need not make them again
+        columns.append(_columns(packed))
+        people.append(unpack(supporters, {c: string for c in person_columns}))
+        del packed, supporters
+    frame = pl.concat(columns).sort("owner", "when", "order", "seq")  # each supporter's rows in time order
+    person = pl.concat(people)  # a supporter's place in the file is its row here (parts are in order)
     local = pl.from_epoch(pl.col("when"), time_unit="ms").dt.replace_time_zone("UTC").dt.convert_time_zone(
         str(EASTERN.key))
     gift = pl.col("Campaign Type").is_in(_GIFTS)
