@@ -232,19 +232,15 @@ def _rows_and_draws(state: ENSState, records: Sequence[SupporterRecord], first: 
 
 def _finish_documented(state: ENSState, query: str, fields: list[str],
                        parts: list[Callable[[], tuple[_Packed, _Packed, Draws]]]) -> bytes:
-    """The file of :func:`start_documented_transactions` from its parts' rows (waited for in order)."""
+    """The file of :func:`start_documented_transactions` from its parts' rows (waited for in order).
+
+    Each part's rows are written as soon as the part is in (a part is a run of whole supporters, in the
+    file's order), while the next part may still be being made.
+    """
     style = state.variant.transaction_file
     string = pl.String
-    person_columns = ["Supporter ID", "Supporter Email", "Date Created", "Date Modified", *[f"tag {f}" for f in fields]]
-    columns, people = [], []
-    for part in parts:
-        packed, supporters, draws = part()
-        state.account.keep_draws(draws)  # a child's draws, so that the supporter file need not make them again
-        columns.append(_columns(packed))
-        people.append(unpack(supporters, {c: string for c in person_columns}))
-        del packed, supporters
-    frame = pl.concat(columns).sort("owner", "when", "order", "seq")  # each supporter's rows in time order
-    person = pl.concat(people)  # a supporter's place in the file is its row here (parts are in order)
+    person_schema = {c: string for c in ["Supporter ID", "Supporter Email", "Date Created", "Date Modified",
+                                         *[f"tag {f}" for f in fields]]}
     local = pl.from_epoch(pl.col("when"), time_unit="ms").dt.replace_time_zone("UTC").dt.convert_time_zone(
         str(EASTERN.key))
     gift = pl.col("Campaign Type").is_in(_GIFTS)
@@ -253,19 +249,30 @@ def _finish_documented(state: ENSState, query: str, fields: list[str],
                  4: pl.col("d4"), 5: pl.col("d5"), 6: pl.when(gift).then(pl.lit("VI"))})
     if DATA_COLUMNS >= 12:
         data[12] = pl.when(gift).then(pl.lit("Test Gateway"))
-    body = pl.concat([frame, person[frame.get_column("owner")]], how="horizontal").select(
+    columns = [
         pl.lit(str(CLIENT_ID)).alias("Account ID"),
         *([] if style == "user-data" else [pl.col("Supporter ID")]),
         "Supporter Email", "Date Created", "Date Modified", "Campaign Number", "Campaign Type", "Campaign ID",
         local.dt.strftime("%Y-%m-%d").alias("Campaign Date"), local.dt.strftime("%H:%M:%S").alias("Campaign Time"),
         "Campaign Status", *[expr.alias(f"Campaign Data {n}") for n, expr in sorted(data.items())],
         *[pl.col(f"tag {f}") for f in fields], pl.lit(None, string).alias("end"),
-    )
-    body = body.with_columns(_blank(c) for c in body.columns)
+    ]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(documented_header(state))
-    head = out.getvalue().encode()
+    csv.writer(out, lineterminator="\n").writerow(documented_header(state))
+    file = io.BytesIO(out.getvalue().encode())
+    file.seek(0, io.SEEK_END)
+    first = 0  # the place in the file of the part's first supporter
+    for part in parts:
+        packed, supporters, draws = part()
+        state.account.keep_draws(draws)  # a child's draws, so that the supporter file need not make them again
+        frame = _columns(packed).sort("owner", "when", "order", "seq")  # each supporter's rows in time order
+        person = unpack(supporters, person_schema)
+        del packed, supporters
+        if frame.height:
+            body = pl.concat([frame, person[frame.get_column("owner") - first]], how="horizontal").select(columns)
+            # after what is written, as bytes: no copy of the text made
+            body.with_columns(_blank(c) for c in body.columns).write_csv(file, include_header=False)
+        first += person.height
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     if query == "All supporters":
@@ -275,10 +282,6 @@ def _finish_documented(state: ENSState, query: str, fields: list[str],
                 who.pop(1)
             writer.writerow([*who, number, "PSTE", name, *eastern(int(moment.timestamp() * 1000)), "",
                              *_data("site"), *[""] * len(fields), ""])
-    file = io.BytesIO(head)
-    file.seek(0, io.SEEK_END)
-    if body.height:
-        body.write_csv(file, include_header=False)  # after the header, as bytes: no copy of the text made
     file.write(out.getvalue().encode())
     return file.getvalue()
 
