@@ -5,8 +5,8 @@ and Python's csv module splits the same file into rows in a thread beside it. Th
 runs at C speed: it counts the rows by their number of cells and whether they hold any text, with no
 Python code per row. A file without quotes (nor lone carriage returns, nor NULs) can split only one way:
 its rows are its lines, and polars counts them the same (:func:`quick_shapes`; the two counts are
-compared on generated files in the tests). Polars' frame is then checked with expressions: a blank row (no cells, or only
-empty or whitespace cells) is dropped, a row with values but no supporter id is refused.
+compared on generated files in the tests). Polars' frame is then checked with expressions: a blank row
+(no cells, or only empty or whitespace cells) is dropped, a row with values but no supporter id is refused.
 
 Only when something is irregular (a row with text whose number of cells is not the header's, a row
 polars reads with values but no id, a count of rows with text that differs between the two readers,
