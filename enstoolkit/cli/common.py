@@ -106,8 +106,9 @@ def add_sandbox_options(p: argparse.ArgumentParser, *, port: int = 0) -> None:
                         "pending-optins, encharge-no-status, or date_order=mdy (repeatable)")
 
 
-def sandbox_from(args: argparse.Namespace) -> Sandbox:
-    """A sandbox as the command-line options describe it (not started)."""
+def sandbox_from(args: argparse.Namespace, *, own_process: bool = False) -> Sandbox:
+    """A sandbox as the command-line options describe it (not started); ``own_process``: the process only
+    serves it (see :class:`~enstoolkit.sandbox.Sandbox`)."""
     from ..sandbox import Sandbox
 
     port = args.port
@@ -132,6 +133,6 @@ def sandbox_from(args: argparse.Namespace) -> Sandbox:
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     return Sandbox(supporters=args.supporters, seed=args.seed, port=port, variant=variant,
-                   hourly_limit=args.hourly_limit, latency=args.latency, faults=faults)
+                   hourly_limit=args.hourly_limit, latency=args.latency, faults=faults, own_process=own_process)
 
 

@@ -84,6 +84,9 @@ class Sandbox:
             nearest second ("nearest"), as live accounts show them; None: to the millisecond.
         variant: the account's shapes where real accounts differ
             (:class:`~enstoolkit.sandbox.variants.Variant`, or preset names such as "us-account").
+        own_process: the process does nothing but serve this sandbox (``enstoolkit sandbox``, ``enstoolkit
+            demo``): the account is left out of the garbage collector's walks from the moment it is made
+            (``gc.freeze``), before the collector runs again (see :meth:`start`).
 
     Attributes:
         url: The server root.
@@ -118,6 +121,7 @@ class Sandbox:
         variant: Variant | str | Iterable[str] | None = None,
         date_skew: float = 0.0,
         round_dates: str | None = None,
+        own_process: bool = False,
     ) -> None:
         if not is_loopback(host):
             raise ValueError(f"host={host!r}: the sandbox binds to loopback only (127.0.0.1, ::1, localhost)")
@@ -146,7 +150,9 @@ class Sandbox:
             # Encharge's account is generated from ENS's as it is now, in a thread: ENS serves meanwhile, and
             # Encharge's requests wait for it (see the encharge property)
             seedlings = seedlings_of(self.ens)
-        self._frozen = False
+            self._frozen = own_process
+            if own_process:  # before the collector runs again: it would walk the whole new account once
+                freeze_heap()
         self._encharge: Future[EnchargeState] = Future()
         threading.Thread(target=self._make_encharge, args=(seedlings,), name="enstoolkit-sandbox-encharge",
                          daemon=True).start()
@@ -161,7 +167,10 @@ class Sandbox:
         try:
             with paused_gc():
                 state = EnchargeState(self.ens, self.ens.seed, variant=self.variant, seedlings=seedlings)
-            if self._frozen:  # started in a process of its own meanwhile: the new account is frozen too
+                frozen = self._frozen
+                if frozen:  # a process of its own: the new account is frozen too, before the collector runs
+                    freeze_heap()
+            if self._frozen and not frozen:  # started in a process of its own meanwhile
                 freeze_heap()
             self._encharge.set_result(state)
         except BaseException as exc:  # raised again wherever the account is used

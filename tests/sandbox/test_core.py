@@ -257,6 +257,14 @@ def test_a_sandbox_in_a_process_of_its_own_leaves_its_account_out_of_the_collect
         gc.unfreeze()  # this test process is shared with others
     with Sandbox(supporters=20):
         assert gc.get_freeze_count() == 0  # a sandbox sharing its process freezes nothing
+    try:  # said when it is made: frozen as it is made, before the collector walks the new account
+        collections = gc.get_stats()[2]["collections"]
+        sandbox = Sandbox(supporters=300, own_process=True)
+        assert gc.get_freeze_count() > 0 and gc.isenabled()
+        assert gc.get_stats()[2]["collections"] == collections  # no full collection walked it
+        assert sandbox.encharge.people and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_encharge_is_generated_from_ens_as_it_was_made_and_its_requests_wait_for_it() -> None:
