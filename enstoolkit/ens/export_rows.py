@@ -34,6 +34,9 @@ import csv
 import io
 import itertools
 import logging
+import mmap
+import os
+import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -83,9 +86,9 @@ def line_shapes(path: Path, encoding: str, start: int) -> Counter[tuple[int, boo
     "Has text" is the opposite of :func:`blank_row`. A UTF-8 file that can only split one way (no
     quote, no carriage return but in line ends, no NUL) is counted by polars over its lines, the
     same counts the csv module gives (:func:`quick_shapes`); any other file by the csv module itself, at
-    C speed: no Python code runs per row. A file with lone carriage returns (line ends for the csv
-    module only) and quotes is refused: the two readers may read a quote after one differently, with the
-    same number of rows.
+    C speed: no Python code runs per row. A file with quotes and a lone carriage return outside them (a
+    line end for the csv module only) is refused: the two readers may read a quote after it differently,
+    with the same number of rows.
 
     Example:
         >>> path = folder / "shapes.csv"
@@ -96,13 +99,46 @@ def line_shapes(path: Path, encoding: str, start: int) -> Counter[tuple[int, boo
     quick = quick_shapes(path, encoding, start)
     if quick is not None:
         return quick
-    data = path.read_bytes()
-    if b'"' in data and b"\r" in data.replace(b"\r\n", b""):  # polars and the csv module may quote it two ways
-        raise DataShapeError("export file", "lone carriage returns beside quoted values",
-                             "one kind of line end (\\n or \\r\\n): a lone carriage return ends a line for the csv "
-                             "module but not for polars, so a quote after it reads two ways; save the file again "
-                             "with Windows or Unix line ends")
+    with _mapped(path) as data:
+        if _lone_return_outside_quotes(data):  # polars and the csv module may read the quotes two ways
+            raise DataShapeError("export file", "lone carriage returns beside quoted values",
+                                 "one kind of line end (\\n or \\r\\n): a lone carriage return outside quotes ends a "
+                                 "line for the csv module but not for polars, so a quote after it reads two ways; save "
+                                 "the file again with Windows or Unix line ends")
     return csv_shapes(path, encoding, start)
+
+
+@contextmanager
+def _mapped(path: Path) -> Iterator[bytes | mmap.mmap]:
+    """The file's bytes, mapped (not read into memory); an empty file as ``b""``."""
+    with open(path, "rb") as handle:
+        if not os.fstat(handle.fileno()).st_size:
+            yield b""
+            return
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield data
+
+
+_LONE_RETURN = re.compile(rb"\r(?!\n)")
+_QUOTE_OR_LONE_RETURN = re.compile(rb'"|\r(?!\n)')
+
+
+def _lone_return_outside_quotes(data: bytes | mmap.mmap) -> bool:
+    """Whether a carriage return not ending a ``\\r\\n`` line end lies outside quotes, in a file with quotes.
+
+    Quotes open and close values (a doubled quote inside a value closes and opens again): a lone carriage
+    return inside a quoted value is part of the value for both readers; outside, it ends a line for the csv
+    module only.
+    """
+    if data.find(b'"') < 0 or _LONE_RETURN.search(data) is None:
+        return False
+    inside = False
+    for found in _QUOTE_OR_LONE_RETURN.finditer(data):
+        if found.group() == b'"':
+            inside = not inside
+        elif not inside:
+            return True
+    return False
 
 
 def csv_shapes(path: Path, encoding: str, start: int) -> Counter[tuple[int, bool]]:
@@ -123,16 +159,16 @@ def csv_shapes(path: Path, encoding: str, start: int) -> Counter[tuple[int, bool
 _TEXT = "[^," + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
 
 
-def _head_ends(data: bytes, start: int) -> bool:
-    """Whether the first ``start`` lines of the file end the same way for the csv module and for polars (at
-    ``\\n``; no lone carriage return in them), and the file has that many lines."""
+def _head_end(data: bytes | mmap.mmap, start: int) -> int:
+    """Where the line after the first ``start`` lines begins, when they end the same way for the csv module and
+    for polars (at ``\\n``; no lone carriage return in them); -1 when they do not, or the file is shorter."""
     at = 0
     for _ in range(start):
         end = data.find(b"\n", at)
         if end < 0 or b"\r" in data[at:end].removesuffix(b"\r"):
-            return False
+            return -1
         at = end + 1
-    return True
+    return at
 
 
 def quick_shapes(path: Path, encoding: str, start: int) -> Counter[tuple[int, bool]] | None:
@@ -141,8 +177,8 @@ def quick_shapes(path: Path, encoding: str, start: int) -> Counter[tuple[int, bo
     Without a quote, the csv module's rows are the file's lines and a row's cells its commas plus one
     (an empty line has none): polars reads the lines whole (the NUL byte as separator, no quote
     character) and counts them. None (the csv module counts instead) for a file that is not UTF-8, a
-    quote, a carriage return not ending a line, a NUL, a line longer than the csv module's field limit,
-    or a file polars cannot read as lines.
+    quote, a carriage return not ending a line, a NUL, a byte-order mark after the header, a line longer
+    than the csv module's field limit, or a file polars cannot read as lines.
 
     Example:
         >>> path = folder / "quick.csv"
@@ -155,11 +191,13 @@ def quick_shapes(path: Path, encoding: str, start: int) -> Counter[tuple[int, bo
     """
     if encoding != "utf-8-sig" or start < 1:
         return None
-    data = path.read_bytes()
-    if b"\x00" in data or not _head_ends(data, start):
-        return None
+    with _mapped(path) as data:
+        at = _head_end(data, start)
+        # a byte-order mark in the rows: polars drops it where it starts reading, the csv module keeps it as text
+        if at < 0 or data.find(b"\x00") >= 0 or data.find(b"\xef\xbb\xbf", at) >= 0:
+            return None
     try:
-        lines = pl.read_csv(data, has_header=False, skip_lines=start, separator="\x00", quote_char=None,
+        lines = pl.read_csv(path, has_header=False, skip_lines=start, separator="\x00", quote_char=None,
                             schema={"line": pl.String()})
     except Exception:  # not UTF-8, ...: the csv module counts, and says what is wrong
         return None
