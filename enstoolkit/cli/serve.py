@@ -56,7 +56,7 @@ or set the environment:
 
 def run_sandbox(args: argparse.Namespace) -> int:
     """``enstoolkit sandbox``: serve until Ctrl-C or SIGTERM."""
-    sandbox = sandbox_from(args, own_process=True).start(own_process=True)
+    sandbox = sandbox_from(args, own_process=True).start()
     try:
         print(SANDBOX_BANNER.format(**sandbox.describe(), url=sandbox.url), flush=True)
         wait_for_stop()
@@ -68,7 +68,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     """``enstoolkit demo``: the sandbox, and JupyterLab on the ready-made notebooks pointed at it."""
-    sandbox = sandbox_from(args, own_process=True).start(own_process=True)
+    sandbox = sandbox_from(args, own_process=True).start()
     lab: subprocess.Popen[bytes] | None = None
     try:
         print(DEMO_BANNER.format(**sandbox.describe(), url=sandbox.url), flush=True)

@@ -193,8 +193,9 @@ def quick_shapes(path: Path, encoding: str, start: int) -> Counter[tuple[int, bo
         return None
     with _mapped(path) as data:
         at = _head_end(data, start)
+        # a quote (a file with quoted values goes to the csv module: seen here, before polars reads the lines);
         # a byte-order mark in the rows: polars drops it where it starts reading, the csv module keeps it as text
-        if at < 0 or data.find(b"\x00") >= 0 or data.find(b"\xef\xbb\xbf", at) >= 0:
+        if at < 0 or data.find(b'"', at) >= 0 or data.find(b"\x00") >= 0 or data.find(b"\xef\xbb\xbf", at) >= 0:
             return None
     try:
         lines = pl.read_csv(path, has_header=False, skip_lines=start, separator="\x00", quote_char=None,
@@ -203,7 +204,7 @@ def quick_shapes(path: Path, encoding: str, start: int) -> Counter[tuple[int, bo
         return None
     line = pl.col("line")
     found = lines.select(
-        odd=line.str.contains('["\r]').any(),
+        odd=line.str.contains("\r", literal=True).any(),  # left in a line: not ending it (polars drops that)
         longest=line.str.len_bytes().max(),
     ).row(0)
     if found[0] or (found[1] or 0) > csv.field_size_limit():

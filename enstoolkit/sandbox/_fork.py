@@ -5,7 +5,9 @@ pure Python over the account (each supporter's rows come from the supporter's ow
 streams), so half of it can be made by a child forked from the sandbox's process: the child
 sees the account exactly as it is at that moment, makes its half, sends it back pickled through
 a pipe and exits; the parent makes the other half meanwhile. Off Linux, where ``os.fork`` is missing
-or unsafe in a process with threads, or with one core, the work is done in this process.
+or unsafe in a process with threads, or with one core, the work is done in this process. Work that
+waits (for children, or for a lock) runs in a thread of its own (:func:`in_background`), off the loop
+that serves the requests.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from functools import partial
 from typing import TypeVar
 
-__all__ = ["forked", "halves", "worth_forking"]
+__all__ = ["forked", "halves", "in_background", "worth_forking"]
 
 T = TypeVar("T")
 Item = TypeVar("Item")
@@ -92,3 +96,20 @@ def halves(work: Callable[[Sequence[Item], int], T], items: Sequence[Item]) -> l
         return [forked(partial(work, items[:half], 0)), forked(partial(work, items[half:], half))]
     done = work(items, 0)
     return [lambda: done]
+
+
+def in_background(work: Callable[[], T], *, name: str = "enstoolkit-sandbox-work") -> Future[T]:
+    """Run ``work`` in a daemon thread called ``name``; its future result (or error, raised where it is asked for).
+
+    A daemon thread: a sandbox stopped before the result is asked for does not wait for it.
+    """
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # raised again where the result is asked for
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future

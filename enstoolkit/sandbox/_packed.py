@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["SEPARATOR", "pack", "unpack"]
+__all__ = ["SEPARATOR", "pack", "pack_rows", "unpack"]
 
 #: What joins a text column's values (no value of a text column sent joined holds it).
 SEPARATOR = "\x00"
@@ -31,6 +31,11 @@ def pack(columns: Sequence[Sequence[Any]]) -> list[str | list[Any]]:
                 continue
         out.append(list(values))
     return out
+
+
+def pack_rows(rows: Sequence[Sequence[Any]], width: int) -> list[str | list[Any]]:
+    """Rows of ``width`` values each as :func:`pack`'s columns (``width`` empty columns for no rows)."""
+    return pack(list(zip(*rows, strict=True)) if rows else [()] * width)
 
 
 def unpack(packed: Sequence[str | list[Any]], schema: Mapping[str, pl.DataType | type[pl.DataType]]

@@ -10,7 +10,7 @@ import email.utils
 import threading
 from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import Future
+from functools import partial
 from typing import Any
 
 from ..errors import MissingExtra
@@ -24,6 +24,7 @@ except ImportError as exc:  # pragma: no cover - depends on what is installed
     raise MissingExtra("sandbox", "the local sandbox") from exc
 
 from ..inputs.arguments import is_loopback
+from ._fork import in_background
 from ._gc import freeze_heap, paused_gc
 from .clock import SandboxClock
 from .data import DEFAULT_NOW
@@ -153,9 +154,7 @@ class Sandbox:
             self._frozen = own_process
             if own_process:  # before the collector runs again: it would walk the whole new account once
                 freeze_heap()
-        self._encharge: Future[EnchargeState] = Future()
-        threading.Thread(target=self._make_encharge, args=(seedlings,), name="enstoolkit-sandbox-encharge",
-                         daemon=True).start()
+        self._encharge = in_background(partial(self._make_encharge, seedlings), name="enstoolkit-sandbox-encharge")
         self._failures: list[tuple[str, str, int, str | None]] = []  # (method, path prefix, status, Retry-After)
         #: Requests the sandbox received, per (method, path), answered or failed on purpose.
         self.received: Counter[tuple[str, str]] = Counter()
@@ -163,18 +162,16 @@ class Sandbox:
         self.app = self._build_app()
         self._runner = ServerThread(self.app, host, port, name="enstoolkit-sandbox")
 
-    def _make_encharge(self, seedlings: Seedlings) -> None:
-        try:
-            with paused_gc():
-                state = EnchargeState(self.ens, self.ens.seed, variant=self.variant, seedlings=seedlings)
-                frozen = self._frozen
-                if frozen:  # a process of its own: the new account is frozen too, before the collector runs
-                    freeze_heap()
-            if self._frozen and not frozen:  # started in a process of its own meanwhile
+    def _make_encharge(self, seedlings: Seedlings) -> EnchargeState:
+        """The Encharge account (in a thread: an error is raised again wherever the account is used)."""
+        with paused_gc():
+            state = EnchargeState(self.ens, self.ens.seed, variant=self.variant, seedlings=seedlings)
+            frozen = self._frozen
+            if frozen:  # a process of its own: the new account is frozen too, before the collector runs
                 freeze_heap()
-            self._encharge.set_result(state)
-        except BaseException as exc:  # raised again wherever the account is used
-            self._encharge.set_exception(exc)
+        if self._frozen and not frozen:  # started in a process of its own meanwhile
+            freeze_heap()
+        return state
 
     @property
     def encharge(self) -> EnchargeState:
@@ -251,7 +248,7 @@ class Sandbox:
         sandbox``, ``enstoolkit demo``): the account's objects are then left out of the garbage
         collector's walks, which would otherwise stall a large sandbox for seconds at a time.
         """
-        if own_process:
+        if own_process or self._frozen:  # said here, or when the sandbox was made
             self._frozen = True
             freeze_heap()
         self._runner.start()

@@ -13,9 +13,7 @@ from __future__ import annotations
 import csv
 import datetime as dt  # noqa: F401  (the examples use it)
 import io
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
@@ -23,13 +21,13 @@ import polars as pl
 
 from ._fork import halves
 from ._gc import paused_gc
-from ._packed import pack, unpack
+from ._packed import pack_rows, unpack
 from .account import Draws
 from .data import EXPORT_GROUPS, FIELD_NAMES, SupporterRecord
 from .ens_state import ENSState
 from .ens_transactions import api_transactions_csv, start_documented_transactions
 
-__all__ = ["export_csv", "export_transactions_csv", "in_background", "in_query", "start_csv", "start_export"]
+__all__ = ["export_csv", "export_transactions_csv", "in_query", "start_csv", "start_export"]
 
 
 def in_query(rec: SupporterRecord, query: str) -> bool:
@@ -61,14 +59,15 @@ def _values_and_draws(state: ENSState, records: Sequence[SupporterRecord], field
     them (a forked child hands them back with its values)."""
     rows = _values(state, records, fields)
     width = 5 + len(fields) + 2 * len(state.account.questions)  # id, email, suppressed, fields, 2 dates, answers
-    return pack(list(zip(*rows, strict=True)) if rows else [()] * width), state.account.draws()
+    return pack_rows(rows, width), state.account.draws()
 
 
 def start_export(state: ENSState, job: Mapping[str, Any]) -> Callable[[], bytes]:
     """Start making an export job's file as the job is created: it holds the account as it is now.
 
     The values are taken now (by forked children for a large account, while this process goes on
-    serving); the returned function waits for them and writes the CSV. It may run in another thread.
+    serving); the returned function waits for them and writes the CSV. It may run in another thread
+    (:func:`~enstoolkit.sandbox._fork.in_background`).
     """
     if job["format"] == "Transaction":
         with paused_gc():
@@ -77,23 +76,6 @@ def start_export(state: ENSState, job: Mapping[str, Any]) -> Callable[[], bytes]
                 return lambda: made
             return start_documented_transactions(state, job["query"])
     return start_csv(state, job["query"], job["group"])
-
-
-def in_background(work: Callable[[], bytes]) -> Future[bytes]:
-    """Run ``work`` (a file's finishing, see :func:`start_export`) in a thread of its own; its future result.
-
-    A daemon thread: a sandbox stopped before the file is asked for does not wait for it.
-    """
-    future: Future[bytes] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(work())
-        except BaseException as exc:  # raised again where the file is asked for
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name="enstoolkit-sandbox-export", daemon=True).start()
-    return future
 
 
 def export_transactions_csv(state: ENSState, query: str) -> bytes:

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ._fork import in_background
 from ._json import JSONResponse
 from .data import (
     CLIENT_ID,
@@ -29,7 +30,7 @@ from .data import (
     SupporterRecord,
     transaction_for,
 )
-from .ens_export import in_background, start_export
+from .ens_export import start_export
 from .ens_state import (
     API_USERNAME,
     DECLINED_CARDS,
@@ -513,7 +514,7 @@ class ENSApp:
                                     "format": body.get("format", "User data")}
         # the file holds the account as it is now (as a real job's holds it when the job ran); it is made
         # meanwhile, off the loop that serves the other requests
-        job["file"] = in_background(start_export(state, job))
+        job["file"] = in_background(start_export(state, job), name="enstoolkit-sandbox-export")
         return JSONResponse({"id": job_id, "createdOn": created, "status": "pending"})
 
     def _job(self, request: Request) -> tuple[int, dict[str, Any] | None]:

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ._fork import halves
-from ._packed import pack, unpack
+from ._packed import pack, pack_rows, unpack
 from .account import Draws
 from .data import CLIENT_ID, SupporterRecord
 from .ens_state import ENSState
@@ -220,7 +220,7 @@ def _people(records: Sequence[SupporterRecord], fields: list[str]) -> _Packed:
     """The supporter columns of these supporters' rows (id, email, the dates, the tagged fields), packed."""
     rows = [(str(rec.supporter_id), rec.email, rec.created.date().isoformat(), rec.modified.date().isoformat(),
              *[rec.fields.get(f, "") for f in fields]) for rec in records]
-    return pack(list(zip(*rows, strict=True)) if rows else [()] * (4 + len(fields)))
+    return pack_rows(rows, 4 + len(fields))
 
 
 def _rows_and_draws(state: ENSState, records: Sequence[SupporterRecord], first: int, *, now_ms: int,

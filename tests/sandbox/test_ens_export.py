@@ -12,7 +12,6 @@ from enstoolkit.sandbox.ens_export import (
     SupporterRecord,
     export_csv,
     export_transactions_csv,
-    in_background,
     in_query,
     start_export,
 )
@@ -82,14 +81,3 @@ def test_start_export_holds_the_account_as_it_was_when_the_job_ran(monkeypatch: 
         assert before in text, kind
     assert "Written-after-the-job" in export_csv(state, "All supporters", None).decode()  # a new job sees it
     assert "Written-after-the-job" in export_transactions_csv(state, "All supporters").decode()
-
-
-def test_in_background_hands_back_the_file_or_the_error() -> None:
-    """in_background: the work's result, or its error raised where the file is asked for."""
-    assert in_background(lambda: b"a,b\n").result(timeout=10) == b"a,b\n"
-
-    def broken() -> bytes:
-        raise ValueError("no file")
-
-    with pytest.raises(ValueError, match="no file"):
-        in_background(broken).result(timeout=10)

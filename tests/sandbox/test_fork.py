@@ -12,6 +12,7 @@ import csv
 import io
 import os
 import sys
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -111,3 +112,15 @@ def test_halves_splits_work_between_two_children_or_does_it_here(monkeypatch: py
         first, second = (part() for part in _fork.halves(work, [1, 2, 3, 4]))
         assert (first[:2], second[:2]) == (([1, 2], 0), ([3, 4], 2))
         assert os.getpid() not in (first[2], second[2]) and first[2] != second[2]
+
+
+def test_in_background_hands_back_the_result_or_the_error() -> None:
+    """in_background: the work's result, in a thread of the given name, or its error where it is asked for."""
+    assert _fork.in_background(lambda: b"a,b\n").result(timeout=10) == b"a,b\n"
+    assert _fork.in_background(lambda: threading.current_thread().name, name="x-work").result(timeout=10) == "x-work"
+
+    def broken() -> bytes:
+        raise ValueError("no file")
+
+    with pytest.raises(ValueError, match="no file"):
+        _fork.in_background(broken).result(timeout=10)

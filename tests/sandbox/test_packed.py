@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from enstoolkit.sandbox._packed import SEPARATOR, pack, unpack
+from enstoolkit.sandbox._packed import SEPARATOR, pack, pack_rows, unpack
 
 SCHEMA = {"text": pl.String, "gaps": pl.String, "odd": pl.String, "n": pl.Int64, "day": pl.Date, "yes": pl.Boolean}
 
@@ -26,3 +26,9 @@ def test_text_columns_travel_as_one_string_and_the_rest_as_lists() -> None:
 def test_empty_columns_keep_their_dtypes() -> None:
     frame = unpack(pack([()] * len(SCHEMA)), SCHEMA)
     assert frame.height == 0 and frame.schema == pl.Schema(SCHEMA)
+
+
+def test_rows_travel_as_their_columns_and_no_rows_as_empty_columns() -> None:
+    rows = [("a", 1), ("b", None)]
+    assert pack_rows(rows, 2) == pack([("a", "b"), (1, None)]) == [f"a{SEPARATOR}b", [1, None]]
+    assert pack_rows([], 3) == [[], [], []]
